@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { jobId, parsePayload, PayloadError } from './define-queue';
+import { sfFetchQueue, fnWriteQueue, type JobOf } from './index';
+
+describe('contracts', () => {
+  it('rejects a bad payload naming each bad path', () => {
+    expect(() =>
+      parsePayload(sfFetchQueue, 'fetch-record', { connectionId: 'demo', sfObject: 'Case', sfId: 'short' }),
+    ).toThrowError(PayloadError);
+    try {
+      parsePayload(sfFetchQueue, 'fetch-record', { connectionId: 'demo', sfObject: 'Case', sfId: 'short' });
+    } catch (err) {
+      const e = err as PayloadError;
+      expect(e.issues.join('\n')).toMatch(/sfId/);
+      expect(e.issues.join('\n')).toMatch(/notificationId/);
+      expect(e.issues.join('\n')).toMatch(/receivedAt/);
+    }
+  });
+
+  it('accepts a good payload and fills defaults', () => {
+    const data = parsePayload(sfFetchQueue, 'fetch-record', {
+      connectionId: 'demo',
+      sfObject: 'Case',
+      sfId: '500000000000001AAA',
+      notificationId: '04l000000000001AAA',
+      source: 'outbound-message',
+      receivedAt: new Date().toISOString(),
+    });
+    expect(data.snapshot).toEqual({});
+  });
+
+  it('rejects an unknown job name', () => {
+    expect(() => parsePayload(fnWriteQueue, 'nope' as never, {})).toThrowError(/unknown job name/);
+  });
+
+  it('builds job ids without the BullMQ separator', () => {
+    expect(jobId('om', 'demo:x', '04l 1')).toBe('om-demo_x-04l_1');
+    expect(jobId('a', 1)).not.toContain(':');
+  });
+
+  it('narrows job data by job name', () => {
+    const describeJob = (job: JobOf<typeof fnWriteQueue>): string => {
+      switch (job.name) {
+        case 'write-work-order':
+          return `v${job.data.desiredVersion}`;
+        case 'post-message':
+          return job.data.body;
+      }
+    };
+    expect(describeJob({ name: 'post-message', data: { connectionId: 'c', sfId: 'x'.repeat(18), caseCommentId: 'y'.repeat(18), workOrderId: 1, body: 'hi' } })).toBe('hi');
+  });
+});

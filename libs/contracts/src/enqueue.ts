@@ -1,0 +1,28 @@
+import type { Job, JobsOptions, Queue } from 'bullmq';
+import { parsePayload, type JobDataOf, type JobNameOf, type QueueContract } from './define-queue';
+
+/** A BullMQ queue opened for one contract (the contract travels with it for typed adds). */
+export type QueueOf<Q extends QueueContract> = Queue & { readonly contract: Q };
+
+/**
+ * Validate and add one job. Use a deterministic `jobId` (see `jobId()`): BullMQ ignores an add
+ * whose id already exists, which is how redeliveries collapse.
+ */
+export async function enqueue<Q extends QueueContract, N extends JobNameOf<Q>>(
+  queue: QueueOf<Q>,
+  name: N,
+  data: JobDataOf<Q, N>,
+  opts: JobsOptions & { jobId: string },
+): Promise<Job> {
+  const payload = parsePayload(queue.contract, name, data);
+  return queue.add(name, payload, opts);
+}
+
+/** Validate and add many jobs in one round trip (MULTI): all are stored or the call throws. */
+export async function enqueueBulk<Q extends QueueContract, N extends JobNameOf<Q>>(
+  queue: QueueOf<Q>,
+  jobs: { name: N; data: JobDataOf<Q, N>; opts: JobsOptions & { jobId: string } }[],
+): Promise<Job[]> {
+  const checked = jobs.map((j) => ({ name: j.name, data: parsePayload(queue.contract, j.name, j.data), opts: j.opts }));
+  return queue.addBulk(checked);
+}

@@ -1,0 +1,3 @@
+export * from './define-queue';
+export * from './queues';
+export * from './enqueue';

@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { defineQueue } from './define-queue';
+
+// ─────────────────────────────────────────────────────────────────────────────────────────────
+// Queue names are persistent identifiers in Redis. DO NOT RENAME a queue or a job name: jobs
+// stored under the old name would be stranded (no worker consumes them). Add new ones instead.
+// ─────────────────────────────────────────────────────────────────────────────────────────────
+
+const connectionId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'connection id: letters, digits, _ and -');
+/** 15- or 18-character Salesforce id (normalised to 18 by the producer). */
+const sfId = z.string().regex(/^[a-zA-Z0-9]{18}$/, '18-character Salesforce id');
+const sfObject = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'Salesforce object API name');
+const isoTime = z.string().datetime({ offset: true });
+const workOrderId = z.number().int().positive();
+/** A Salesforce record as the REST API returns it (relationship fields nested, nulls kept). */
+const sfRecord = z.record(z.string(), z.unknown());
+
+const retryDefaults = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
+  removeOnComplete: { age: 3_600, count: 1_000 },
+  // The failed set is the dead-letter queue: keep it long enough to find and replay.
+  removeOnFail: { age: 14 * 24 * 3_600, count: 100_000 },
+} as const;
+
+/** Ingress → salesforce-fetcher: one Outbound Message notification (or a reconciliation/resync request). */
+export const FetchRecordJob = z.object({
+  connectionId,
+  sfObject,
+  sfId,
+  /** Outbound Message notification id, or a synthetic id for reconcile/resync. */
+  notificationId: z.string().min(1).max(64),
+  source: z.enum(['outbound-message', 'reconcile', 'resync']),
+  receivedAt: isoTime,
+  /** Fields Salesforce sent in the notification (no secrets: SessionId is never copied here). */
+  snapshot: z.record(z.string(), z.string().nullable()).default({}),
+});
+
+export const sfFetchQueue = defineQueue('sf.fetch', { 'fetch-record': FetchRecordJob }, retryDefaults);
+
+/** salesforce-fetcher → mapper: the record as read, with every mapped path. */
+export const MapRecordJob = z.object({
+  connectionId,
+  sfObject,
+  sfId,
+  notificationId: z.string().min(1),
+  record: sfRecord,
+  fetchedAt: isoTime,
+  sfApiCalls: z.number().int().nonnegative(),
+});
+
+export const mapQueue = defineQueue('map', { 'map-record': MapRecordJob }, retryDefaults);
+
+/** ingress → mapper: one Field Nation webhook delivery (uuid without the attempt suffix). */
+export const FieldNationEventJob = z.object({
+  connectionId,
+  deliveryId: z.string().min(1).max(128),
+  eventName: z.string().min(1),
+  workOrderId,
+  /** Event time from the payload (or the request timestamp): orders events for one work order. */
+  occurredAt: isoTime,
+  receivedAt: isoTime,
+  body: z.record(z.string(), z.unknown()),
+});
+
+export const fnEventQueue = defineQueue('fn.event', { 'fn-event': FieldNationEventJob }, retryDefaults);
+
+/** mapper → fieldnation-writer: make the work order for a record match its latest mapped state. */
+export const WriteWorkOrderJob = z.object({
+  connectionId,
+  sfObject,
+  sfId,
+  /** Version of the desired state stored in the correlation row; older jobs are no-ops. */
+  desiredVersion: z.number().int().nonnegative(),
+});
+
+/** mapper → fieldnation-writer: a CaseComment written by a Salesforce user, to post as a message. */
+export const PostMessageJob = z.object({
+  connectionId,
+  sfId,
+  caseCommentId: sfId,
+  workOrderId,
+  body: z.string().min(1).max(20_000),
+  authorName: z.string().optional(),
+});
+
+export const fnWriteQueue = defineQueue(
+  'fn.write',
+  { 'write-work-order': WriteWorkOrderJob, 'post-message': PostMessageJob },
+  retryDefaults,
+);
+
+/** Anything the broker writes to Salesforce for one cause, applied in one composite request. */
+export const SalesforceWriteJob = z.object({
+  connectionId,
+  sfObject,
+  sfId,
+  /** Field updates on the record itself. */
+  fields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
+  /** CaseComment to create on the record (Case only). */
+  comment: z
+    .object({
+      body: z.string().min(1).max(4_000),
+      isPublished: z.boolean().default(false),
+      /** Field Nation message id, stored as a message link so the comment never echoes back. */
+      fnMessageId: z.number().int().positive().optional(),
+    })
+    .optional(),
+  cause: z.object({
+    kind: z.enum(['write-back', 'fn-event', 'fn-message']),
+    id: z.string().min(1),
+    workOrderId: workOrderId.optional(),
+    eventName: z.string().optional(),
+  }),
+});
+
+export const sfWriteQueue = defineQueue('sf.write', { 'write-record': SalesforceWriteJob }, retryDefaults);
+
+/** Every queue, for the dashboard, replay and metrics. */
+export const allQueues = [sfFetchQueue, mapQueue, fnEventQueue, fnWriteQueue, sfWriteQueue] as const;

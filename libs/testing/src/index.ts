@@ -1,0 +1,3 @@
+export * from './env';
+export * from './test-database';
+export * from './listener';
