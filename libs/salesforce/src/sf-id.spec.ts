@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { isSalesforceId, makeId, toId18 } from './sf-id';
+
+describe('Salesforce ids', () => {
+  it('computes the documented 18-character form', () => {
+    // Known pair from Salesforce documentation examples.
+    expect(toId18('001A0000006Vm9r')).toBe('001A0000006Vm9rIAC');
+  });
+  it('accepts 18 with a valid checksum and rejects a wrong one', () => {
+    expect(toId18('001A0000006Vm9rIAC')).toBe('001A0000006Vm9rIAC');
+    expect(() => toId18('001A0000006Vm9rAAA')).toThrow(/checksum/);
+    expect(isSalesforceId('001A0000006Vm9rAAA')).toBe(false);
+  });
+  it('rejects malformed ids', () => {
+    expect(() => toId18('abc')).toThrow(/not a Salesforce id/);
+    expect(() => toId18("001A0000006Vm9r'")).toThrow();
+  });
+  it('makes valid ids with a key prefix', () => {
+    const id = makeId('500', 42);
+    expect(id).toHaveLength(18);
+    expect(id.startsWith('500')).toBe(true);
+    expect(isSalesforceId(id)).toBe(true);
+  });
+});
