@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '@broker/testing';
+import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
+
+let db: TestDatabase;
+let prisma: PrismaClient;
+let store: Store;
+
+beforeAll(async () => {
+  db = await createTestDatabase('store');
+  prisma = createPrisma(db.url, { max: 25 });
+  store = createStore(prisma);
+});
+
+afterAll(async () => {
+  await prisma?.$disconnect();
+  await db?.drop();
+});
+
+const sfId = (n: number) => `500000000000${String(n).padStart(3, '0')}AAA`;
+
+describe('correlation store', () => {
+  it('claim-or-get run concurrently from 20 callers yields exactly one row and one winner', async () => {
+    const key = { connectionId: 'demo', sfObject: 'Case', sfId: sfId(1) };
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.claimCorrelation(key)));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.correlation.id)).size).toBe(1);
+    expect(await prisma.correlation.count({ where: { sfId: key.sfId } })).toBe(1);
+  });
+
+  it('optimistic update applies once for two writers holding the same version', async () => {
+    const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(2) });
+    const [a, b] = await Promise.all([
+      store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 10, state: 'created' }),
+      store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 11, state: 'created' }),
+    ]);
+    expect([a, b].filter(Boolean)).toHaveLength(1);
+    const row = await store.getCorrelation({ connectionId: 'demo', sfId: sfId(2) });
+    expect(row?.version).toBe(correlation.version + 1);
+  });
+
+  it('finds a record by Salesforce id and by work order id, with its timeline', async () => {
+    const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(3) });
+    await store.recordStage({ connectionId: 'demo', sfId: sfId(3), stage: 'received', outcome: 'ok' });
+    await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 4242, state: 'synced' });
+    await store.recordStage({ connectionId: 'demo', workOrderId: 4242, stage: 'event', outcome: 'ok', message: 'assigned' });
+    expect((await store.findCorrelationByWorkOrder('demo', 4242))?.sfId).toBe(sfId(3));
+    const bySf = await store.timeline(sfId(3));
+    const byWo = await store.timeline('4242');
+    expect(bySf.map((r) => r.stage)).toEqual(['received', 'event']);
+    expect(byWo.map((r) => r.stage)).toEqual(['received', 'event']);
+  });
+
+  it('remembers processed inbound notifications', async () => {
+    expect(await store.wasInboundProcessed('demo', 'sf', '04l000000000001AAA')).toBe(false);
+    await store.markInboundProcessed({ connectionId: 'demo', source: 'sf', notificationId: '04l000000000001AAA', sfId: sfId(4) });
+    await store.markInboundProcessed({ connectionId: 'demo', source: 'sf', notificationId: '04l000000000001AAA', sfId: sfId(4) });
+    expect(await store.wasInboundProcessed('demo', 'sf', '04l000000000001AAA')).toBe(true);
+    expect(await store.wasInboundProcessed('other', 'sf', '04l000000000001AAA')).toBe(false);
+  });
+
+  it('claims a message link once', async () => {
+    const first = await store.claimMessageLink({ connectionId: 'demo', direction: 'sf_to_fn', workOrderId: 7, caseCommentId: '00a000000000001AAA' });
+    const second = await store.claimMessageLink({ connectionId: 'demo', direction: 'sf_to_fn', workOrderId: 7, caseCommentId: '00a000000000001AAA' });
+    expect(first.created).toBe(true);
+    expect(second.created).toBe(false);
+    await store.completeMessageLink(first.link.id, { fnMessageId: 99 });
+    expect((await store.findMessageLinkByFnMessage('demo', 7, 99))?.caseCommentId).toBe('00a000000000001AAA');
+  });
+});
