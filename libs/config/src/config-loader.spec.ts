@@ -1,0 +1,93 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from './config-loader';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const valid = `
+connections:
+  - id: demo
+    salesforce:
+      organizationId: 00D000000000001AAA
+      auth:
+        flow: password
+        username: u
+        password: \${SF_PASSWORD}
+    fieldnation:
+      environment: sandbox
+      auth: { clientId: c, clientSecret: s, username: u, password: p }
+      webhookSecret: \${FN_SECRET:-fallback-secret}
+    objects:
+      Case: { mapping: mappings/case.yaml }
+`;
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config loader', () => {
+  it('interpolates env vars with defaults and fills defaults', () => {
+    const cfg = parseConfig(valid, '/etc/broker/config.yaml', { SF_PASSWORD: 'pw' });
+    const c = cfg.connections[0]!;
+    expect(c.salesforce.auth).toMatchObject({ flow: 'password', password: 'pw', securityToken: '' });
+    expect(c.fieldnation.webhookSecret).toBe('fallback-secret');
+    expect(c.salesforce.instance).toBe('production');
+    expect(c.objects.Case!.correlation).toEqual({ incidentId: true });
+    expect(cfg.dir).toBe('/etc/broker');
+  });
+
+  it('names the file and the path of a bad value', () => {
+    const err = errorOf(() => parseConfig(valid.replace('00D000000000001AAA', 'not-an-id'), 'bad.yaml', { SF_PASSWORD: 'x' }));
+    expect(err.message).toContain('bad.yaml');
+    expect(err.issues).toContainEqual({ path: 'connections[0].salesforce.organizationId', message: expect.stringMatching(/Salesforce id/) });
+  });
+
+  it('names a missing environment variable at its path', () => {
+    const err = errorOf(() => parseConfig(valid, 'c.yaml', {}));
+    expect(err.issues).toEqual([{ path: 'connections[0].salesforce.auth.password', message: 'environment variable SF_PASSWORD is not set' }]);
+  });
+
+  it('reports YAML syntax errors with a line', () => {
+    const err = errorOf(() => parseConfig('connections: [\n  - id: x\n', 'broken.yaml', {}));
+    expect(err.message).toMatch(/broken\.yaml/);
+  });
+
+  it('rejects duplicate connection ids and objects without a mapping', () => {
+    const twice = valid + valid.replace('connections:\n', '').replace('Case: { mapping: mappings/case.yaml }', 'Case: {}');
+    const err = errorOf(() => parseConfig(twice, 'dup.yaml', { SF_PASSWORD: 'x' }));
+    const paths = err.issues.map((i) => i.path);
+    expect(paths).toContain('connections[1].id');
+    expect(paths).toContain('connections[1].objects.Case.mapping');
+  });
+
+  it('fails clearly when the file is missing or BROKER_CONFIG is unset', () => {
+    expect(errorOf(() => loadConfig(undefined, {})).message).toMatch(/BROKER_CONFIG/);
+    expect(errorOf(() => loadConfig('/nonexistent/x.yaml', {})).message).toMatch(/ENOENT/);
+  });
+
+  it('loads the shipped example configs', () => {
+    const env = {
+      SF_ORG_ID: '00D000000000001AAA', SF_CLIENT_ID: 'id', SF_USERNAME: 'u', SF_PRIVATE_KEY: 'k', SF_OM_PATH_TOKEN: 'a-long-path-token-123',
+      FN_CLIENT_ID: 'c', FN_CLIENT_SECRET: 's', FN_USERNAME: 'u', FN_PASSWORD: 'p', FN_WEBHOOK_SECRET: 'whsecret1',
+    };
+    expect(loadConfig(path.join(root, 'config/broker.example.yaml'), env).connections[0]!.id).toBe('acme');
+    const demo = loadConfig(path.join(root, 'config/demo.yaml'), {});
+    expect(demo.connections[0]!.fieldnation.webhookSecret).toBe('demo-webhook-secret');
+  });
+
+  it('loads from a real file path', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+    const file = path.join(dir, 'broker.yaml');
+    writeFileSync(file, valid);
+    expect(loadConfig(file, { SF_PASSWORD: 'x' }).dir).toBe(dir);
+  });
+});
