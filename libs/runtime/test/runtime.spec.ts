@@ -1,0 +1,146 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { QueueEvents } from 'bullmq';
+import { z } from 'zod';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defineQueue, enqueue, jobId } from '@broker/contracts';
+import { createLogger, createProducerConnection, createShutdown, createWorkerConnection, EnvError, openQueue, parseEnv, baseEnvSchema, startWorker } from '@broker/runtime';
+import { redisUrl } from '@broker/testing';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../../..');
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+function captureLogger() {
+  const lines: string[] = [];
+  const destination = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  return { lines, logger: createLogger({ service: 'test', level: 'debug', destination }) };
+}
+
+describe('env parsing', () => {
+  it('names every bad key', () => {
+    const schema = baseEnvSchema.extend({ PORT: z.coerce.number().int().positive() });
+    try {
+      parseEnv(schema, { REDIS_URL: 'not a url', PORT: 'abc', QUEUE_PREFIX: 'a:b' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(EnvError);
+      const keys = (err as EnvError).issues.map((i) => i.key).sort();
+      expect(keys).toEqual(['PORT', 'QUEUE_PREFIX', 'REDIS_URL']);
+    }
+  });
+  it('applies defaults', () => {
+    expect(parseEnv(baseEnvSchema, {}).QUEUE_PREFIX).toBe('broker');
+  });
+});
+
+describe('logger', () => {
+  it('redacts secrets at any of the usual places and keeps service identity', () => {
+    const { lines, logger } = captureLogger();
+    logger.info({ password: 'hunter2', auth: { clientSecret: 'cs-123', username: 'u' }, conn: { auth: { access_token: 'tok-9' } } }, 'login');
+    logger.child({ jobId: 'j1' }).info({ req: { headers: { authorization: 'Bearer abc' } } }, 'request');
+    const out = lines.join('');
+    expect(out).not.toMatch(/hunter2|cs-123|tok-9|Bearer abc/);
+    expect(out).toContain('[REDACTED]');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ service: 'test', auth: { username: 'u' } });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ jobId: 'j1' });
+  });
+});
+
+describe('worker bootstrap (real Redis)', () => {
+  const contract = defineQueue('test.echo', { echo: z.object({ text: z.string().min(1) }) }, { attempts: 3, backoff: { type: 'fixed', delay: 10 } });
+
+  it('runs a typed handler and rejects a bad payload without retrying it', async () => {
+    const prefix = `t${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
+    const { logger } = captureLogger();
+    const producer = createProducerConnection(redisUrl());
+    const workerConn = createWorkerConnection(redisUrl());
+    const queue = openQueue(contract, producer, prefix);
+    const seen: string[] = [];
+    const worker = startWorker(contract, { echo: async (job) => { seen.push(job.data.text); return job.data.text.toUpperCase(); } }, {}, { connection: workerConn, prefix, logger });
+    const events = new QueueEvents(contract.name, { connection: createWorkerConnection(redisUrl()), prefix });
+    cleanups.push(async () => { await worker.close(); await events.close(); await queue.obliterate({ force: true }); await queue.close(); producer.disconnect(); workerConn.disconnect(); });
+    await events.waitUntilReady();
+
+    const good = await enqueue(queue, 'echo', { text: 'hi' }, { jobId: jobId('echo', 1) });
+    expect(await good.waitUntilFinished(events, 10_000)).toBe('HI');
+    // Same job id again: collapsed by BullMQ (still the completed job).
+    const again = await enqueue(queue, 'echo', { text: 'hi' }, { jobId: jobId('echo', 1) });
+    expect(again.id).toBe(good.id);
+
+    // The producer helper refuses a bad payload; one that reached Redis anyway fails at once.
+    await expect(enqueue(queue, 'echo', { text: '' }, { jobId: 'bad-1' })).rejects.toThrow(/text/);
+    const smuggled = await queue.add('echo', { text: 42 } as never, { jobId: 'bad-2' });
+    await expect(smuggled.waitUntilFinished(events, 10_000)).rejects.toThrow(/invalid test.echo\/echo payload/);
+    const failed = await queue.getJob('bad-2');
+    expect(failed?.attemptsMade).toBe(1);
+    expect(seen).toEqual(['hi']);
+  });
+
+  it('refuses to start without a handler for every job name', () => {
+    const { logger } = captureLogger();
+    expect(() => startWorker(contract, {} as never, {}, { connection: createWorkerConnection(redisUrl(), { lazyConnect: true }), prefix: 'x', logger })).toThrow(/no handler for: echo/);
+  });
+
+  it('finishes the in-flight job on SIGTERM and exits within the deadline', async () => {
+    const prefix = `t${Date.now()}sig`;
+    const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(here, 'fixtures/slow-worker.ts')], {
+      cwd: root,
+      env: { ...process.env, QUEUE_PREFIX: prefix, JOB_MS: '1500', DEADLINE_MS: '5000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const waitFor = async (text: string, ms: number) => {
+      const end = Date.now() + ms;
+      while (!out.includes(text)) {
+        if (Date.now() > end) throw new Error(`no "${text}" in: ${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await waitFor('ready', 15_000);
+    const producer = createProducerConnection(redisUrl());
+    const queue = openQueue(defineQueue('test.slow', { slow: z.object({ n: z.number() }) }), producer, prefix);
+    cleanups.push(async () => { await queue.obliterate({ force: true }); await queue.close(); producer.disconnect(); });
+    await enqueue(queue, 'slow', { n: 7 }, { jobId: 'slow-7' });
+    await waitFor('started 7', 10_000);
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(out).toContain('finished 7');
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    const job = await queue.getJob('slow-7');
+    expect(await job?.getState()).toBe('completed');
+  });
+});
+
+describe('shutdown', () => {
+  it('is idempotent and runs steps in order', async () => {
+    const { logger } = captureLogger();
+    const order: string[] = [];
+    const s = createShutdown(logger, 1000);
+    s.add('http', () => { order.push('http'); });
+    s.add('workers', async () => { order.push('workers'); });
+    const a = s.run('test');
+    const b = s.run('again');
+    expect(a).toBe(b);
+    await a;
+    expect(order).toEqual(['http', 'workers']);
+  });
+  it('gives up at the deadline', async () => {
+    const { lines, logger } = captureLogger();
+    const s = createShutdown(logger, 100);
+    s.add('stuck', () => new Promise(() => undefined));
+    const t0 = Date.now();
+    await s.run('test');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(lines.join('')).toMatch(/deadline passed/);
+  });
+});
