@@ -1,1 +1,3 @@
 export * from './sf-id';
+export * from './outbound-message';
+export * from './soql-builder';
