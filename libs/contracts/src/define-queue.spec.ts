@@ -42,7 +42,7 @@ describe('contracts', () => {
     const describeJob = (job: JobOf<typeof fnWriteQueue>): string => {
       switch (job.name) {
         case 'write-work-order':
-          return `v${job.data.desiredVersion}`;
+          return job.data.payloadHash;
         case 'post-message':
           return job.data.body;
       }

@@ -65,13 +65,22 @@ export const FieldNationEventJob = z.object({
 
 export const fnEventQueue = defineQueue('fn.event', { 'fn-event': FieldNationEventJob }, retryDefaults);
 
-/** mapper → fieldnation-writer: make the work order for a record match its latest mapped state. */
+/**
+ * mapper → fieldnation-writer: make the work order for a record match this mapped state. The writer
+ * serialises per record and ignores a state older than the last one written (sfModstamp).
+ */
 export const WriteWorkOrderJob = z.object({
   connectionId,
   sfObject,
   sfId,
-  /** Version of the desired state stored in the correlation row; older jobs are no-ops. */
-  desiredVersion: z.number().int().nonnegative(),
+  notificationId: z.string().min(1),
+  /** SystemModstamp of the record as fetched: orders states of one record. */
+  sfModstamp: isoTime,
+  /** The full mapped work order (no secrets: built from record fields only). */
+  payload: z.record(z.string(), z.unknown()),
+  payloadHash: z.string().min(1),
+  /** Target paths the mapping marks create-only (never sent on update). */
+  createOnly: z.array(z.string()).default([]),
 });
 
 /** mapper → fieldnation-writer: a CaseComment written by a Salesforce user, to post as a message. */

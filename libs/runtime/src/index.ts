@@ -5,3 +5,5 @@ export * from './metrics';
 export * from './ops-server';
 export * from './shutdown';
 export * from './worker';
+export * from './pipeline-metrics';
+export * from './record-lock';

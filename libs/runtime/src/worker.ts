@@ -15,6 +15,8 @@ export { UnrecoverableError };
 /** What every handler receives besides its job: a logger bound to the job. */
 export interface JobContext {
   log: Logger;
+  /** The job's lock token, for `job.moveToDelayed(ts, token)` + `DelayedError` (wait without using an attempt). */
+  token: string | undefined;
 }
 
 /** One handler per job name; a missing one is a compile error (mapped over the contract). */
@@ -56,7 +58,7 @@ export function startWorker<Q extends QueueContract, Deps>(
   const log = options.logger.child({ queue: contract.name });
   const worker = new Worker(
     contract.name,
-    async (job: Job) => {
+    async (job: Job, token?: string) => {
       const jobLog = log.child({
         jobId: job.id,
         job: job.name,
@@ -72,7 +74,7 @@ export function startWorker<Q extends QueueContract, Deps>(
       }
       job.data = data;
       const handler = (handlers as unknown as Record<string, (job: Job, deps: Deps, ctx: JobContext) => Promise<unknown>>)[job.name]!;
-      return handler(job, deps, { log: jobLog });
+      return handler(job, deps, { log: jobLog, token });
     },
     {
       connection: options.connection,

@@ -1,0 +1,79 @@
+import client from 'prom-client';
+import type { Job, Worker } from 'bullmq';
+
+/** Job metrics every worker app exports: durations per stage and failures by reason. */
+export function createPipelineMetrics(registry: client.Registry) {
+  return {
+    jobSeconds: new client.Histogram({
+      name: 'broker_job_duration_seconds',
+      help: 'Processing time of jobs, by queue, job name and outcome',
+      labelNames: ['queue', 'job', 'outcome'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    failures: new client.Counter({
+      name: 'broker_job_failures_total',
+      help: 'Job failures by queue and reason (error name); final = no retry left',
+      labelNames: ['queue', 'reason', 'final'],
+      registers: [registry],
+    }),
+    sfApiCalls: new client.Counter({
+      name: 'broker_salesforce_api_calls_total',
+      help: 'Salesforce API calls made by the broker (logins excluded)',
+      labelNames: ['connection', 'kind'],
+      registers: [registry],
+    }),
+    sfLogins: new client.Counter({
+      name: 'broker_salesforce_logins_total',
+      help: 'Salesforce logins (session creations and refreshes)',
+      labelNames: ['connection'],
+      registers: [registry],
+    }),
+    sfApiUsed: new client.Gauge({
+      name: 'broker_salesforce_api_usage',
+      help: 'Daily API requests used, as last reported by Sforce-Limit-Info',
+      labelNames: ['connection'],
+      registers: [registry],
+    }),
+    sfApiLimit: new client.Gauge({
+      name: 'broker_salesforce_api_limit',
+      help: 'Daily API request allowance, as last reported by Sforce-Limit-Info',
+      labelNames: ['connection'],
+      registers: [registry],
+    }),
+    fnCalls: new client.Counter({
+      name: 'broker_fieldnation_calls_total',
+      help: 'Field Nation API calls by route and status class',
+      labelNames: ['connection', 'route', 'status'],
+      registers: [registry],
+    }),
+    fnRateLimited: new client.Counter({
+      name: 'broker_fieldnation_429_total',
+      help: 'Field Nation 429 (rate limited) answers',
+      labelNames: ['connection'],
+      registers: [registry],
+    }),
+  };
+}
+
+export type PipelineMetrics = ReturnType<typeof createPipelineMetrics>;
+
+/** Record durations and failures of a worker's jobs. */
+export function observeWorker(worker: Worker, metrics: PipelineMetrics): void {
+  const started = new Map<string, number>();
+  worker.on('active', (job: Job) => {
+    started.set(job.id!, performance.now());
+  });
+  const done = (job: Job, outcome: string) => {
+    const t0 = started.get(job.id!);
+    started.delete(job.id!);
+    if (t0 !== undefined) metrics.jobSeconds.observe({ queue: worker.name, job: job.name, outcome }, (performance.now() - t0) / 1000);
+  };
+  worker.on('completed', (job: Job) => done(job, 'completed'));
+  worker.on('failed', (job: Job | undefined, err: Error) => {
+    if (!job) return;
+    done(job, 'failed');
+    const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    metrics.failures.inc({ queue: worker.name, reason: err.name || 'Error', final: String(final) });
+  });
+}

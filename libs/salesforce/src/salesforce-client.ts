@@ -1,0 +1,215 @@
+import { createSign, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import jsforce, { type Connection } from 'jsforce';
+import type { Logger } from 'pino';
+import type { ConnectionConfig } from '@broker/config';
+import { salesforceLoginUrl } from '@broker/config';
+
+type SalesforceConfig = ConnectionConfig['salesforce'];
+
+export interface ApiUsage {
+  used: number;
+  limit: number;
+}
+
+/** A Salesforce REST error with its errorCode (INVALID_FIELD, UNABLE_TO_LOCK_ROW, ...). */
+export class SalesforceApiError extends Error {
+  constructor(
+    message: string,
+    readonly errorCode: string,
+    readonly status: number | undefined,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'SalesforceApiError';
+  }
+}
+
+/** Not enough of the daily API allowance is left: wait instead of spending the reserve. */
+export class ApiBudgetError extends Error {
+  constructor(
+    readonly usage: ApiUsage,
+    readonly retryAfterMs: number,
+  ) {
+    super(`Salesforce API allowance nearly exhausted (${usage.used}/${usage.limit}); pausing`);
+    this.name = 'ApiBudgetError';
+  }
+}
+
+const RETRYABLE_CODES = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'REQUEST_LIMIT_EXCEEDED', 'ERROR_HTTP_500', 'ERROR_HTTP_502', 'ERROR_HTTP_503', 'ERROR_HTTP_504', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE']);
+
+/** Classify a jsforce/HTTP error: retryable ones are transient (lock contention, 5xx, network). */
+export function toSalesforceError(err: unknown): SalesforceApiError {
+  if (err instanceof SalesforceApiError) return err;
+  const e = err as { message?: string; errorCode?: string; name?: string; code?: string; statusCode?: number; data?: unknown };
+  const code = e.errorCode ?? e.code ?? e.name ?? 'UNKNOWN';
+  const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  const retryable = RETRYABLE_CODES.has(code) || (status !== undefined && status >= 500) || /socket hang up|ECONNRESET|ECONNREFUSED|ETIMEDOUT/.test(e.message ?? '');
+  return new SalesforceApiError(e.message ?? String(err), code, status, retryable);
+}
+
+export interface CompositeSubrequest {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  url: string;
+  referenceId: string;
+  body?: unknown;
+}
+
+export interface CompositeResult {
+  referenceId: string;
+  httpStatusCode: number;
+  body: unknown;
+}
+
+export interface SalesforceClientOptions {
+  logger: Logger;
+  /** Called once per API call the broker makes (logins excluded), for metrics and the timeline. */
+  onApiCall?: (kind: 'query' | 'composite' | 'other') => void;
+  onLogin?: () => void;
+  onUsage?: (usage: ApiUsage) => void;
+}
+
+function base64url(input: Buffer | string): string {
+  return Buffer.from(input).toString('base64url');
+}
+
+/** RS256 JWT for the OAuth 2.0 JWT bearer flow (aud = the login host). */
+export function jwtAssertion(options: { clientId: string; username: string; audience: string; privateKey: string; lifetimeSeconds?: number }): string {
+  const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
+  const now = Math.floor(Date.now() / 1000);
+  const claims = base64url(JSON.stringify({ iss: options.clientId, sub: options.username, aud: options.audience, exp: now + (options.lifetimeSeconds ?? 180), jti: randomUUID() }));
+  const signature = createSign('RSA-SHA256').update(`${header}.${claims}`).sign(options.privateKey);
+  return `${header}.${claims}.${base64url(signature)}`;
+}
+
+/**
+ * One Salesforce org session for a connection, reused across jobs. The session is created on first
+ * use and refreshed only when Salesforce answers INVALID_SESSION_ID (jsforce's refresh delegate
+ * does the re-login and repeats the call). Every call counts against the daily allowance, so each
+ * public method is exactly one API call.
+ */
+export function createSalesforceClient(config: SalesforceConfig, options: SalesforceClientOptions) {
+  const loginUrl = salesforceLoginUrl(config.instance);
+  const auth = config.auth;
+  let logins = 0;
+
+  const oauthLogin = async (conn: Connection): Promise<void> => {
+    if (auth.flow === 'jwt') {
+      const privateKey = auth.privateKey ?? readFileSync(auth.privateKeyFile!, 'utf8');
+      const assertion = jwtAssertion({ clientId: auth.clientId, username: auth.username, audience: loginUrl, privateKey });
+      await conn.authorize({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion });
+    } else if (auth.flow === 'client-credentials') {
+      await conn.authorize({ grant_type: 'client_credentials' });
+    }
+  };
+
+  const conn = new jsforce.Connection({
+    loginUrl,
+    version: config.apiVersion,
+    ...(auth.flow === 'client-credentials' ? { oauth2: { loginUrl, clientId: auth.clientId, clientSecret: auth.clientSecret } } : {}),
+    // OAuth flows without a refresh token re-run their grant when the session expires.
+    ...(auth.flow !== 'password'
+      ? {
+          refreshFn: (c: Connection, callback: (err: Error | null, accessToken?: string) => void) => {
+            logins++;
+            options.onLogin?.();
+            oauthLogin(c).then(() => callback(null, c.accessToken ?? undefined), (err: Error) => callback(err));
+          },
+        }
+      : {}),
+  });
+
+  let loggingIn: Promise<void> | undefined;
+  let userId: string | undefined;
+
+  const login = async (): Promise<void> => {
+    logins++;
+    options.onLogin?.();
+    if (auth.flow === 'password') {
+      const info = await conn.login(auth.username, auth.password + auth.securityToken);
+      userId = info.id;
+    } else {
+      await oauthLogin(conn);
+      userId = conn.userInfo?.id;
+    }
+    options.logger.info({ flow: auth.flow, instanceUrl: conn.instanceUrl }, 'salesforce session established');
+  };
+
+  /** Single-flight: concurrent jobs share one login. */
+  const ensureSession = async (): Promise<void> => {
+    if (conn.accessToken) return;
+    loggingIn ??= login().finally(() => {
+      loggingIn = undefined;
+    });
+    await loggingIn;
+  };
+
+  const track = (kind: 'query' | 'composite' | 'other') => {
+    options.onApiCall?.(kind);
+    const usage = conn.limitInfo?.apiUsage;
+    if (usage) options.onUsage?.(usage);
+  };
+
+  return {
+    conn,
+    get logins() {
+      return logins;
+    },
+    get userId() {
+      return userId ?? conn.userInfo?.id;
+    },
+    /** Last API usage Salesforce reported (Sforce-Limit-Info), if any. */
+    get usage(): ApiUsage | undefined {
+      return conn.limitInfo?.apiUsage;
+    },
+    ensureSession,
+
+    /**
+     * Refuse to call Salesforce when less than `reservePercent` of the allowance is left; ask the
+     * caller to slow down below `slowdownPercent`. Returns a delay (ms) to wait before the call.
+     */
+    budgetDelay(): number {
+      const usage = conn.limitInfo?.apiUsage;
+      if (!usage || usage.limit <= 0) return 0;
+      const remainingPct = ((usage.limit - usage.used) / usage.limit) * 100;
+      if (remainingPct <= config.apiBudget.reservePercent) throw new ApiBudgetError(usage, 60_000);
+      if (remainingPct <= config.apiBudget.slowdownPercent) {
+        // Linear from 0 ms at the slowdown mark to 2 s at the reserve mark.
+        const span = Math.max(1, config.apiBudget.slowdownPercent - config.apiBudget.reservePercent);
+        return Math.round(((config.apiBudget.slowdownPercent - remainingPct) / span) * 2_000);
+      }
+      return 0;
+    },
+
+    /** One SOQL query (one API call). Pagination is not followed: the broker reads single records. */
+    async query<T extends Record<string, unknown> = Record<string, unknown>>(soql: string): Promise<{ records: T[]; totalSize: number }> {
+      await ensureSession();
+      try {
+        const result = await conn.query<T>(soql, { autoFetch: false });
+        return { records: result.records as T[], totalSize: result.totalSize };
+      } catch (err) {
+        throw toSalesforceError(err);
+      } finally {
+        track('query');
+      }
+    },
+
+    /** Several writes in one composite request (one API call); allOrNone keeps them together. */
+    async composite(requests: CompositeSubrequest[], allOrNone = true): Promise<CompositeResult[]> {
+      await ensureSession();
+      try {
+        const res = await conn.requestPost<{ compositeResponse: CompositeResult[] }>(
+          `/services/data/v${config.apiVersion}/composite`,
+          { allOrNone, compositeRequest: requests },
+        );
+        return res.compositeResponse;
+      } catch (err) {
+        throw toSalesforceError(err);
+      } finally {
+        track('composite');
+      }
+    },
+  };
+}
+
+export type SalesforceClient = ReturnType<typeof createSalesforceClient>;
