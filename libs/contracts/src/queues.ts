@@ -47,6 +47,8 @@ export const MapRecordJob = z.object({
   record: sfRecord,
   fetchedAt: isoTime,
   sfApiCalls: z.number().int().nonnegative(),
+  /** Id of the user the broker is logged in as: its own writes are never synced back. */
+  integrationUserId: z.string().optional(),
 });
 
 export const mapQueue = defineQueue('map', { 'map-record': MapRecordJob }, retryDefaults);
@@ -115,6 +117,11 @@ export const SalesforceWriteJob = z.object({
       fnMessageId: z.number().int().positive().optional(),
     })
     .optional(),
+  /**
+   * For status changes: when the event happened and its lifecycle rank. The writer never lets an
+   * older status overwrite a newer one on the record (events can arrive and run out of order).
+   */
+  statusOrder: z.object({ at: isoTime, rank: z.number(), fields: z.array(z.string()) }).optional(),
   cause: z.object({
     kind: z.enum(['write-back', 'fn-event', 'fn-message']),
     id: z.string().min(1),

@@ -7,3 +7,4 @@ export * from './shutdown';
 export * from './worker';
 export * from './pipeline-metrics';
 export * from './record-lock';
+export * from './worker-app';

@@ -12,6 +12,11 @@ import {
 
 export { UnrecoverableError };
 
+/** A permanent failure (no retry), carrying the Salesforce API calls spent for the timeline. */
+export function permanentError(message: string, sfApiCalls = 0): UnrecoverableError & { sfApiCalls: number } {
+  return Object.assign(new UnrecoverableError(message), { sfApiCalls });
+}
+
 /** What every handler receives besides its job: a logger bound to the job. */
 export interface JobContext {
   log: Logger;

@@ -213,3 +213,28 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
 }
 
 export type SalesforceClient = ReturnType<typeof createSalesforceClient>;
+
+interface ClientMetrics {
+  sfApiCalls: { inc(labels: { connection: string; kind: string }): void };
+  sfLogins: { inc(labels: { connection: string }): void };
+  sfApiUsed: { set(labels: { connection: string }, value: number): void };
+  sfApiLimit: { set(labels: { connection: string }, value: number): void };
+}
+
+/** One client per connection, reporting calls, logins and usage to the app's metrics. */
+export function createSalesforceClients(connections: ConnectionConfig[], logger: Logger, metrics?: ClientMetrics): Map<string, SalesforceClient> {
+  return new Map(
+    connections.map((c) => [
+      c.id,
+      createSalesforceClient(c.salesforce, {
+        logger: logger.child({ connectionId: c.id }),
+        onApiCall: (kind) => metrics?.sfApiCalls.inc({ connection: c.id, kind }),
+        onLogin: () => metrics?.sfLogins.inc({ connection: c.id }),
+        onUsage: (u) => {
+          metrics?.sfApiUsed.set({ connection: c.id }, u.used);
+          metrics?.sfApiLimit.set({ connection: c.id }, u.limit);
+        },
+      }),
+    ]),
+  );
+}

@@ -1,0 +1,40 @@
+import type { Job } from 'bullmq';
+import type { fnWriteQueue, JobDataOf } from '@broker/contracts';
+import { permanentError, type JobContext } from '@broker/runtime';
+import { rethrowFieldNation, type WriterDeps } from './write-work-order.processor';
+
+type PostJob = Job<JobDataOf<typeof fnWriteQueue, 'post-message'>, unknown, 'post-message'>;
+
+/** The text posted on the work order: the Salesforce author's name tells the technician who wrote. */
+export function messageText(body: string, authorName?: string): string {
+  return authorName ? `${authorName}: ${body}` : body;
+}
+
+/**
+ * Post a Salesforce user's CaseComment as a work-order message, once. The message link is claimed
+ * first; when a claim already exists without a message id (a crash after posting), the work order's
+ * messages are searched before posting again.
+ */
+export async function postMessage(job: PostJob, deps: WriterDeps, ctx: JobContext): Promise<string> {
+  const d = job.data;
+  const client = deps.clients.get(d.connectionId);
+  if (!client) throw permanentError(`unknown connection ${d.connectionId}`);
+  const text = messageText(d.body, d.authorName);
+
+  const { link, created } = await deps.store.claimMessageLink({ connectionId: d.connectionId, direction: 'sf_to_fn', workOrderId: d.workOrderId, caseCommentId: d.caseCommentId });
+  if (link.fnMessageId) return 'already-posted';
+
+  let messageId: number | undefined;
+  try {
+    if (!created || job.attemptsMade > 0) {
+      const existing = await client.listMessages(d.workOrderId);
+      messageId = existing.find((m) => (m.message ?? m.text) === text)?.id;
+    }
+    messageId ??= (await client.postMessage(d.workOrderId, { message: text })).id;
+  } catch (err) {
+    return rethrowFieldNation(err, job, ctx);
+  }
+  await deps.store.completeMessageLink(link.id, { fnMessageId: messageId });
+  await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: d.workOrderId, stage: 'message', outcome: 'ok', queue: job.queueName, jobId: job.id, message: `comment ${d.caseCommentId} posted as message ${messageId}` });
+  return 'posted';
+}

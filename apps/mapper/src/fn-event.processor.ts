@@ -1,0 +1,121 @@
+import type { Job } from 'bullmq';
+import { enqueue, jobId, type fnEventQueue, type JobDataOf, type QueueOf, type sfWriteQueue } from '@broker/contracts';
+import type { ConnectionConfig } from '@broker/config';
+import type { CompiledEventRules } from '@broker/mapping';
+import { permanentError, type JobContext } from '@broker/runtime';
+import type { Store } from '@broker/store';
+
+export interface EventDeps {
+  connections: Map<string, ConnectionConfig>;
+  eventRules: Map<string, CompiledEventRules>;
+  store: Store;
+  sfWriteQueue: QueueOf<typeof sfWriteQueue>;
+}
+
+type EventJob = Job<JobDataOf<typeof fnEventQueue, 'fn-event'>, unknown, 'fn-event'>;
+
+/** Message id and author of a `workorder.message_posted` body (Field Nation puts the message in params). */
+export function messageOf(body: Record<string, unknown>): { id?: number; authorId?: number; text?: string } {
+  const params = ((body.event as { params?: Record<string, unknown> } | undefined)?.params ?? {}) as Record<string, unknown>;
+  const message = (params.message ?? {}) as Record<string, unknown>;
+  const id = Number(message.id ?? message.message_id ?? params.message_id);
+  const from = (message.from ?? message.author ?? message.user ?? {}) as Record<string, unknown>;
+  const authorId = Number(from.id ?? message.user_id ?? message.author_id);
+  const text = typeof message.message === 'string' ? message.message : typeof message.text === 'string' ? message.text : undefined;
+  return { id: Number.isInteger(id) && id > 0 ? id : undefined, authorId: Number.isInteger(authorId) ? authorId : undefined, text };
+}
+
+const STATUS_MARK = /^(-?\d+(?:\.\d+)?):/;
+
+/**
+ * Apply the connection's event rules to one Field Nation webhook delivery and queue the Salesforce
+ * write. Events for unknown work orders are recorded and skipped. A status older than the last
+ * applied one (by event time, then lifecycle rank) does not overwrite it.
+ */
+export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobContext): Promise<string> {
+  const d = job.data;
+  const connection = deps.connections.get(d.connectionId);
+  if (!connection) throw permanentError(`unknown connection ${d.connectionId}`);
+  const record = (outcome: 'ok' | 'skipped', message: string, sfId?: string) =>
+    deps.store.recordStage({ connectionId: d.connectionId, sfId, workOrderId: d.workOrderId, stage: 'event', outcome, queue: job.queueName, jobId: job.id, message: `${d.eventName}: ${message}` });
+
+  let correlation = await deps.store.findCorrelationByWorkOrder(d.connectionId, d.workOrderId);
+  if (!correlation) {
+    await record('skipped', 'work order is not known to the broker');
+    return 'unknown-work-order';
+  }
+  const rules = deps.eventRules.get(d.connectionId);
+  if (!rules) {
+    await record('skipped', 'no event rules configured', correlation.sfId);
+    return 'no-rules';
+  }
+
+  let fnMessageId: number | undefined;
+  if (d.eventName === 'workorder.message_posted') {
+    const message = messageOf(d.body);
+    fnMessageId = message.id;
+    const byUs = connection.fieldnation.integrationUserId !== undefined && message.authorId === connection.fieldnation.integrationUserId;
+    const linked = fnMessageId !== undefined && (await deps.store.findMessageLinkByFnMessage(d.connectionId, d.workOrderId, fnMessageId));
+    if (byUs || linked) {
+      await record('skipped', `message ${fnMessageId ?? '?'} was posted by the broker (no echo)`, correlation.sfId);
+      return 'own-message';
+    }
+  }
+
+  const changes = await rules.apply(d.body as never);
+  if (!changes || (Object.keys(changes.fields).length === 0 && !changes.comment)) {
+    await record('skipped', 'no rule matches', correlation.sfId);
+    return 'no-match';
+  }
+
+  let statusOrder: { at: string; rank: number; fields: string[] } | undefined;
+  const fields = { ...changes.fields };
+  if (changes.statusRank !== undefined) {
+    const statusFields = changes.statusFields ?? Object.keys(fields);
+    // Optimistic: read, compare, write with the row version; retry on a concurrent writer.
+    for (let attempt = 0; ; attempt++) {
+      const lastAt = correlation.lastFnStatusAt?.getTime() ?? -Infinity;
+      const lastRank = Number(STATUS_MARK.exec(correlation.lastFnStatus ?? '')?.[1] ?? -Infinity);
+      const at = Date.parse(d.occurredAt);
+      const newer = at > lastAt || (at === lastAt && changes.statusRank >= lastRank);
+      if (!newer) {
+        for (const f of statusFields) delete fields[f];
+        ctx.log.info({ workOrderId: d.workOrderId, event: d.eventName }, 'older status event: status fields not applied');
+        break;
+      }
+      const updated = await deps.store.updateCorrelation(correlation.id, correlation.version, {
+        lastFnStatusAt: new Date(at),
+        lastFnStatus: `${changes.statusRank}:${d.eventName}`,
+      });
+      if (updated) {
+        statusOrder = { at: new Date(at).toISOString(), rank: changes.statusRank, fields: statusFields };
+        break;
+      }
+      if (attempt >= 10) throw new Error('correlation kept changing under the event; retrying the job');
+      const fresh = await deps.store.findCorrelationByWorkOrder(d.connectionId, d.workOrderId);
+      if (!fresh) throw new Error('correlation vanished');
+      correlation = fresh;
+    }
+    if (Object.keys(fields).length === 0 && !changes.comment) {
+      await record('skipped', 'older than the status already applied', correlation.sfId);
+      return 'stale';
+    }
+  }
+
+  await enqueue(
+    deps.sfWriteQueue,
+    'write-record',
+    {
+      connectionId: d.connectionId,
+      sfObject: correlation.sfObject,
+      sfId: correlation.sfId,
+      fields,
+      comment: changes.comment ? { ...changes.comment, ...(fnMessageId ? { fnMessageId } : {}) } : undefined,
+      statusOrder,
+      cause: { kind: fnMessageId ? 'fn-message' : 'fn-event', id: d.deliveryId, workOrderId: d.workOrderId, eventName: d.eventName },
+    },
+    { jobId: jobId('sfw', d.connectionId, d.deliveryId) },
+  );
+  await record('ok', [Object.keys(fields).join(', '), changes.comment ? 'comment' : ''].filter(Boolean).join(' + '), correlation.sfId);
+  return 'queued';
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { fnEventQueue, fnWriteQueue, mapQueue, sfWriteQueue } from '@broker/contracts';
+import { loadConfig, resolveConfigPath } from '@broker/config';
+import { loadEventRulesFile, loadMappingFile, type CompiledEventRules, type CompiledMapping } from '@broker/mapping';
+import {
+  createLogger,
+  createMetricsRegistry,
+  createPipelineMetrics,
+  createShutdown,
+  createWorkerConnection,
+  loadEnv,
+  observeWorker,
+  openQueue,
+  startOpsServer,
+  startWorker,
+  workerEnvSchema,
+} from '@broker/runtime';
+import { createPrisma, createStore } from '@broker/store';
+import { handleFieldNationEvent } from './fn-event.processor';
+import { mapRecord } from './map-record.processor';
+
+const env = loadEnv(workerEnvSchema.extend({ OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9102) }));
+const logger = createLogger({ service: 'mapper', level: env.LOG_LEVEL });
+const config = loadConfig(env.BROKER_CONFIG);
+
+// Mappings compile once at start-up; a broken mapping stops the app here with the file and entry named.
+const mappings = new Map<string, CompiledMapping>();
+const eventRules = new Map<string, CompiledEventRules>();
+for (const c of config.connections) {
+  for (const [object, oc] of Object.entries(c.objects)) {
+    if (oc.mapping) mappings.set(`${c.id}/${object}`, loadMappingFile(resolveConfigPath(config, oc.mapping)));
+  }
+  if (c.eventRules) eventRules.set(c.id, loadEventRulesFile(resolveConfigPath(config, c.eventRules)));
+}
+
+const registry = createMetricsRegistry('mapper');
+const metrics = createPipelineMetrics(registry);
+const connections = new Map(config.connections.map((c) => [c.id, c]));
+const connection = createWorkerConnection(env.REDIS_URL);
+const prisma = createPrisma(env.DATABASE_URL, { max: Math.min(env.CONCURRENCY * 2 + 2, 40) });
+const store = createStore(prisma);
+const writeQueue = openQueue(fnWriteQueue, connection, env.QUEUE_PREFIX);
+const sfQueue = openQueue(sfWriteQueue, connection, env.QUEUE_PREFIX);
+for (const q of [writeQueue, sfQueue]) q.on('error', (err) => logger.warn({ err: { message: err.message } }, 'queue error'));
+
+const onFinalFailure = (stage: string) => (job: { data: { connectionId: string; sfId?: string; workOrderId?: number }; queueName: string; id?: string }, err: Error) =>
+  store.recordStage({ connectionId: job.data.connectionId, sfId: job.data.sfId, workOrderId: job.data.workOrderId, stage, outcome: 'failed', queue: job.queueName, jobId: job.id, message: err.message });
+
+const mapWorker = startWorker(
+  mapQueue,
+  { 'map-record': mapRecord },
+  { connections, mappings, store, fnWriteQueue: writeQueue },
+  { connection, prefix: env.QUEUE_PREFIX, logger, concurrency: env.CONCURRENCY, onFinalFailure: onFinalFailure('mapped') },
+);
+const eventWorker = startWorker(
+  fnEventQueue,
+  { 'fn-event': handleFieldNationEvent },
+  { connections, eventRules, store, sfWriteQueue: sfQueue },
+  { connection, prefix: env.QUEUE_PREFIX, logger, concurrency: env.CONCURRENCY, onFinalFailure: onFinalFailure('event') },
+);
+observeWorker(mapWorker, metrics);
+observeWorker(eventWorker, metrics);
+
+const ops = await startOpsServer({
+  port: env.OPS_PORT,
+  host: env.OPS_HOST,
+  registry,
+  ready: () => connection.status === 'ready' && mapWorker.isRunning() && eventWorker.isRunning(),
+});
+logger.info({ opsPort: ops.port, mappings: [...mappings.keys()] }, 'mapper started');
+
+const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
+shutdown.add('http', () => ops.close());
+shutdown.add('workers', () => Promise.all([mapWorker.close(), eventWorker.close()]));
+shutdown.add('queues', () => Promise.all([writeQueue.close(), sfQueue.close()]));
+shutdown.add('prisma', () => prisma.$disconnect());
+shutdown.add('redis', () => connection.quit());
+shutdown.onSignals();

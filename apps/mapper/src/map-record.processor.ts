@@ -1,0 +1,101 @@
+import type { Job } from 'bullmq';
+import { enqueue, jobId, type fnWriteQueue, type JobDataOf, type mapQueue, type QueueOf } from '@broker/contracts';
+import type { ConnectionConfig } from '@broker/config';
+import { MappingError, payloadHash, type CompiledMapping } from '@broker/mapping';
+import { permanentError, type JobContext } from '@broker/runtime';
+import type { Store } from '@broker/store';
+
+export interface MapDeps {
+  connections: Map<string, ConnectionConfig>;
+  /** Compiled mapping per `${connectionId}/${sObject}`. */
+  mappings: Map<string, CompiledMapping>;
+  store: Store;
+  fnWriteQueue: QueueOf<typeof fnWriteQueue>;
+}
+
+type MapJob = Job<JobDataOf<typeof mapQueue, 'map-record'>, unknown, 'map-record'>;
+
+const sameId = (a: string | undefined | null, b: string | undefined | null) => Boolean(a && b && a.slice(0, 15) === b.slice(0, 15));
+
+/**
+ * Turn a fetched record into the work order it should be, and hand it to the writer unless nothing
+ * changed since the last sync (SystemModstamp not newer, or the same payload hash).
+ */
+export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Promise<string> {
+  const d = job.data;
+  const connection = deps.connections.get(d.connectionId);
+  if (!connection) throw permanentError(`unknown connection ${d.connectionId}`);
+  const stage = (outcome: 'ok' | 'skipped', message: string, workOrderId?: number | null) =>
+    deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId, stage: 'mapped', outcome, queue: job.queueName, jobId: job.id, message });
+
+  if (d.sfObject === 'CaseComment') return mapCaseComment(job, deps, connection, ctx);
+
+  const mapping = deps.mappings.get(`${d.connectionId}/${d.sfObject}`);
+  if (!mapping) throw permanentError(`no mapping for ${d.connectionId}/${d.sfObject}`);
+  const modstamp = typeof d.record.SystemModstamp === 'string' ? d.record.SystemModstamp : d.fetchedAt;
+
+  const correlation = await deps.store.getCorrelation({ connectionId: d.connectionId, sfId: d.sfId });
+  if (correlation?.lastSfModstamp && Date.parse(modstamp) <= correlation.lastSfModstamp.getTime()) {
+    await stage('skipped', `record unchanged since the last sync (SystemModstamp ${modstamp})`, correlation.workOrderId);
+    return 'unchanged';
+  }
+
+  let payload: Record<string, unknown>;
+  try {
+    payload = (mapping.mapSync ? mapping.mapSync(d.record) : await mapping.map(d.record)) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof MappingError) throw permanentError(`mapping failed: ${err.message}`);
+    throw err;
+  }
+  const hash = payloadHash(payload);
+  if (correlation?.workOrderId && correlation.lastPayloadHash === hash) {
+    await stage('skipped', 'mapped work order is identical to the last one sent', correlation.workOrderId);
+    return 'same-payload';
+  }
+
+  await enqueue(
+    deps.fnWriteQueue,
+    'write-work-order',
+    {
+      connectionId: d.connectionId,
+      sfObject: d.sfObject,
+      sfId: d.sfId,
+      notificationId: d.notificationId,
+      sfModstamp: new Date(modstamp).toISOString(),
+      payload,
+      payloadHash: hash,
+      createOnly: mapping.createOnly,
+    },
+    // One job per record state: a redelivered map job adds nothing; a newer state is a new job.
+    { jobId: jobId('wo', d.connectionId, d.sfId, Date.parse(modstamp)) },
+  );
+  await stage('ok', correlation?.workOrderId ? `update of work order ${correlation.workOrderId}` : 'new work order', correlation?.workOrderId);
+  return correlation?.workOrderId ? 'update' : 'create';
+}
+
+/** A CaseComment written by a Salesforce user becomes a work-order message; the broker's own never do. */
+async function mapCaseComment(job: MapJob, deps: MapDeps, connection: ConnectionConfig, ctx: JobContext): Promise<string> {
+  const d = job.data;
+  const r = d.record as { ParentId?: string; CommentBody?: string | null; CreatedById?: string; CreatedBy?: { Name?: string } | null };
+  const skip = async (message: string, workOrderId?: number | null) => {
+    await deps.store.recordStage({ connectionId: d.connectionId, sfId: r.ParentId ?? d.sfId, workOrderId, stage: 'message', outcome: 'skipped', queue: job.queueName, jobId: job.id, message });
+    return 'skipped';
+  };
+  if (!connection.objects.CaseComment?.messages) return skip('messages are not enabled for this connection');
+  const integrationUser = connection.salesforce.integrationUserId ?? d.integrationUserId;
+  if (sameId(r.CreatedById, integrationUser)) return skip(`comment ${d.sfId} was written by the broker (no echo)`);
+  if (await deps.store.findMessageLinkByComment(d.connectionId, d.sfId)) return skip(`comment ${d.sfId} is already linked to a work-order message`);
+  if (!r.ParentId || !r.CommentBody?.trim()) return skip('comment has no parent or no text');
+  const correlation = await deps.store.getCorrelation({ connectionId: d.connectionId, sfId: r.ParentId });
+  if (!correlation?.workOrderId) return skip(`case ${r.ParentId} has no work order`);
+
+  await enqueue(
+    deps.fnWriteQueue,
+    'post-message',
+    { connectionId: d.connectionId, sfId: r.ParentId, caseCommentId: d.sfId, workOrderId: correlation.workOrderId, body: r.CommentBody, authorName: r.CreatedBy?.Name ?? undefined },
+    { jobId: jobId('msg', d.connectionId, d.sfId) },
+  );
+  ctx.log.debug({ caseCommentId: d.sfId, workOrderId: correlation.workOrderId }, 'comment queued as work-order message');
+  await deps.store.recordStage({ connectionId: d.connectionId, sfId: r.ParentId, workOrderId: correlation.workOrderId, stage: 'message', outcome: 'ok', queue: job.queueName, jobId: job.id, message: `comment ${d.sfId} → work order ${correlation.workOrderId}` });
+  return 'message';
+}

@@ -1,0 +1,107 @@
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { enqueue, jobId, type JobDataOf, type mapQueue, type QueueOf, type sfFetchQueue } from '@broker/contracts';
+import type { ConnectionConfig } from '@broker/config';
+import { permanentError, type JobContext } from '@broker/runtime';
+import { ApiBudgetError, buildRecordQuery, type SalesforceClient } from '@broker/salesforce';
+import type { Store } from '@broker/store';
+
+/** Fields a CaseComment is read with: enough to post it and to recognise the broker's own comments. */
+export const CASE_COMMENT_READS = ['ParentId', 'CommentBody', 'IsPublished', 'CreatedById', 'CreatedBy.Name', 'CreatedDate'];
+
+export interface FetchDeps {
+  connections: Map<string, ConnectionConfig>;
+  clients: Map<string, SalesforceClient>;
+  /** Field paths to read per `${connectionId}/${sObject}` (from the compiled mappings). */
+  reads: Map<string, string[]>;
+  store: Store;
+  mapQueue: QueueOf<typeof mapQueue>;
+  /** Coalescing marks live here (the worker connection). */
+  redis: Redis;
+  prefix: string;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+type FetchJob = Job<JobDataOf<typeof sfFetchQueue, 'fetch-record'>, unknown, 'fetch-record'>;
+
+/** Time of the latest fetch started for a record: a notification received before it is already covered. */
+const fetchMarkKey = (prefix: string, connectionId: string, sfId: string) => `${prefix}:fetchmark:${connectionId}:${sfId}`;
+
+/**
+ * Read the record with one SOQL query selecting exactly the mapped paths, and pass it to the mapper.
+ * A burst of notifications for one record coalesces: a notification received before a fetch of the
+ * same record started is satisfied by that fetch (Salesforce had committed its change before sending
+ * it), so it costs no API call.
+ */
+export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContext): Promise<string> {
+  const d = job.data;
+  const connection = deps.connections.get(d.connectionId);
+  const client = deps.clients.get(d.connectionId);
+  if (!connection || !client) throw new UnrecoverableError(`unknown connection ${d.connectionId}`);
+  const objectConfig = connection.objects[d.sfObject];
+  if (!objectConfig) throw new UnrecoverableError(`object ${d.sfObject} is not configured for connection ${d.connectionId}`);
+  const reads = d.sfObject === 'CaseComment' && objectConfig.messages ? CASE_COMMENT_READS : deps.reads.get(`${d.connectionId}/${d.sfObject}`);
+  if (!reads) throw new UnrecoverableError(`no mapping loaded for ${d.connectionId}/${d.sfObject}`);
+
+  const stage = (outcome: 'ok' | 'skipped' | 'retry', message?: string, sfApiCalls = 0) =>
+    deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'fetched', outcome, queue: job.queueName, jobId: job.id, message, sfApiCalls });
+
+  if (job.attemptsMade === 0) {
+    await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'received', outcome: 'ok', queue: job.queueName, jobId: job.id, message: `${d.source} ${d.notificationId}`, at: new Date(d.receivedAt) });
+  }
+  if (d.source === 'outbound-message' && (await deps.store.wasInboundProcessed(d.connectionId, 'sf', d.notificationId))) {
+    await stage('skipped', `notification ${d.notificationId} was already processed (redelivery)`);
+    return 'duplicate';
+  }
+
+  const markKey = fetchMarkKey(deps.prefix, d.connectionId, d.sfId);
+  const mark = await deps.redis.get(markKey);
+  if (mark && d.source !== 'resync' && Date.parse(mark) >= Date.parse(d.receivedAt)) {
+    await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
+    await stage('skipped', `covered by a fetch started at ${mark}`);
+    return 'coalesced';
+  }
+
+  let delay: number;
+  try {
+    delay = client.budgetDelay();
+  } catch (err) {
+    if (err instanceof ApiBudgetError) {
+      ctx.log.warn({ usage: err.usage }, 'API budget reserve reached; delaying fetch');
+      await job.moveToDelayed(Date.now() + err.retryAfterMs, ctx.token);
+      throw new DelayedError();
+    }
+    throw err;
+  }
+  if (delay > 0) await (deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(delay);
+
+  const startedAt = new Date().toISOString();
+  // Mark before querying: notifications arriving from now on may carry newer data and must fetch again.
+  await deps.redis.set(markKey, startedAt, 'EX', 24 * 3600);
+  const soql = buildRecordQuery(d.sfObject, reads, d.sfId);
+  let records: Record<string, unknown>[];
+  try {
+    ({ records } = await client.query(soql));
+  } catch (err) {
+    const e = err as { errorCode?: string; retryable?: boolean; message: string };
+    if (e.retryable) {
+      await stage('retry', `${e.errorCode ?? 'ERROR'}: ${e.message}`, 1);
+      throw err;
+    }
+    throw permanentError(`${e.errorCode ?? 'ERROR'}: ${e.message}`, 1);
+  }
+  const record = records[0];
+  if (!record) {
+    throw permanentError(`${d.sfObject} ${d.sfId} not found (deleted, or not visible to the integration user)`, 1);
+  }
+
+  await enqueue(
+    deps.mapQueue,
+    'map-record',
+    { connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId, notificationId: d.notificationId, record, fetchedAt: startedAt, sfApiCalls: 1, integrationUserId: client.userId },
+    { jobId: jobId('map', d.connectionId, d.notificationId) },
+  );
+  await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
+  await stage('ok', `${reads.length} fields`, 1);
+  return 'fetched';
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { mapQueue, sfFetchQueue } from '@broker/contracts';
+import { loadConfig, resolveConfigPath } from '@broker/config';
+import { loadMappingFile } from '@broker/mapping';
+import {
+  createLogger,
+  createMetricsRegistry,
+  createPipelineMetrics,
+  createShutdown,
+  createWorkerConnection,
+  loadEnv,
+  observeWorker,
+  openQueue,
+  startOpsServer,
+  startWorker,
+  workerEnvSchema,
+} from '@broker/runtime';
+import { createSalesforceClients } from '@broker/salesforce';
+import { createPrisma, createStore } from '@broker/store';
+import { fetchRecord } from './fetch-record.processor';
+
+const env = loadEnv(workerEnvSchema.extend({ OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9101) }));
+const logger = createLogger({ service: 'salesforce-fetcher', level: env.LOG_LEVEL });
+const config = loadConfig(env.BROKER_CONFIG);
+
+const registry = createMetricsRegistry('salesforce-fetcher');
+const metrics = createPipelineMetrics(registry);
+const connections = new Map(config.connections.map((c) => [c.id, c]));
+const clients = createSalesforceClients(config.connections, logger, metrics);
+const reads = new Map<string, string[]>();
+for (const c of config.connections) {
+  for (const [object, oc] of Object.entries(c.objects)) {
+    if (oc.mapping) reads.set(`${c.id}/${object}`, loadMappingFile(resolveConfigPath(config, oc.mapping)).reads);
+  }
+}
+
+const connection = createWorkerConnection(env.REDIS_URL);
+const prisma = createPrisma(env.DATABASE_URL, { max: Math.min(env.CONCURRENCY + 2, 30) });
+const store = createStore(prisma);
+const outQueue = openQueue(mapQueue, connection, env.QUEUE_PREFIX);
+outQueue.on('error', (err) => logger.warn({ err: { message: err.message } }, 'queue error'));
+
+const worker = startWorker(
+  sfFetchQueue,
+  { 'fetch-record': fetchRecord },
+  { connections, clients, reads, store, mapQueue: outQueue, redis: connection, prefix: env.QUEUE_PREFIX },
+  {
+    connection,
+    prefix: env.QUEUE_PREFIX,
+    logger,
+    concurrency: env.CONCURRENCY,
+    onFinalFailure: (job, err) =>
+      store.recordStage({ connectionId: job.data.connectionId, sfId: job.data.sfId, stage: 'fetched', outcome: 'failed', queue: job.queueName, jobId: job.id, message: err.message, sfApiCalls: (err as { sfApiCalls?: number }).sfApiCalls ?? 0 }),
+  },
+);
+observeWorker(worker, metrics);
+
+const ops = await startOpsServer({ port: env.OPS_PORT, host: env.OPS_HOST, registry, ready: () => connection.status === 'ready' && worker.isRunning() });
+logger.info({ opsPort: ops.port, concurrency: env.CONCURRENCY }, 'salesforce-fetcher started');
+
+const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
+shutdown.add('http', () => ops.close());
+shutdown.add('workers', () => worker.close());
+shutdown.add('queues', () => outQueue.close());
+shutdown.add('prisma', () => prisma.$disconnect());
+shutdown.add('redis', () => connection.quit());
+shutdown.onSignals();

@@ -1,0 +1,120 @@
+import { DelayedError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { JobDataOf, sfWriteQueue } from '@broker/contracts';
+import type { ConnectionConfig } from '@broker/config';
+import { permanentError, tryLock, type JobContext } from '@broker/runtime';
+import { ApiBudgetError, SalesforceApiError, type CompositeSubrequest, type SalesforceClient } from '@broker/salesforce';
+import type { Store } from '@broker/store';
+
+export interface SfWriterDeps {
+  connections: Map<string, ConnectionConfig>;
+  clients: Map<string, SalesforceClient>;
+  store: Store;
+  redis: Redis;
+  prefix: string;
+}
+
+type WriteJob = Job<JobDataOf<typeof sfWriteQueue, 'write-record'>, unknown, 'write-record'>;
+
+const RETRYABLE = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'REQUEST_LIMIT_EXCEEDED']);
+
+async function delay(job: Job, ctx: JobContext, ms: number): Promise<never> {
+  await job.moveToDelayed(Date.now() + ms, ctx.token);
+  throw new DelayedError();
+}
+
+/** The first real error of a composite answer (allOrNone marks the others PROCESSING_HALTED). */
+function compositeError(results: { httpStatusCode: number; body: unknown; referenceId: string }[]): { code: string; message: string; referenceId: string } | undefined {
+  const failed = results.filter((r) => r.httpStatusCode >= 400);
+  const errors = failed.flatMap((r) => (Array.isArray(r.body) ? (r.body as { errorCode?: string; message?: string }[]) : []).map((e) => ({ code: e.errorCode ?? 'UNKNOWN', message: e.message ?? '', referenceId: r.referenceId })));
+  return errors.find((e) => e.code !== 'PROCESSING_HALTED') ?? errors[0] ?? (failed[0] ? { code: `HTTP_${failed[0].httpStatusCode}`, message: 'request failed', referenceId: failed[0].referenceId } : undefined);
+}
+
+/**
+ * Apply everything one cause (a Field Nation event, a message, a write-back) changes on a Salesforce
+ * record in one composite request: one API call. Validation-rule failures are permanent and land on
+ * the timeline with the rule's message; lock contention and 5xx retry with backoff.
+ */
+export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobContext): Promise<string> {
+  const d = job.data;
+  const connection = deps.connections.get(d.connectionId);
+  const client = deps.clients.get(d.connectionId);
+  if (!connection || !client) throw permanentError(`unknown connection ${d.connectionId}`);
+  const stage = (outcome: 'ok' | 'skipped' | 'retry', message: string, sfApiCalls = 0) =>
+    deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: d.cause.workOrderId, stage: 'sf-written', outcome, queue: job.queueName, jobId: job.id, message, sfApiCalls });
+
+  const release = await tryLock(deps.redis, `${deps.prefix}:lock:sfw:${d.connectionId}:${d.sfId}`, 60_000);
+  if (!release) return delay(job, ctx, 100 + Math.floor(Math.random() * 200));
+  try {
+    if (await deps.store.wasInboundProcessed(d.connectionId, 'sf', `write-${job.id}`)) return 'already-applied';
+
+    const fields = { ...d.fields };
+    const statusKey = `${deps.prefix}:sfstatus:${d.connectionId}:${d.sfId}`;
+    if (d.statusOrder) {
+      const last = await deps.redis.get(statusKey);
+      if (last) {
+        const [at, rank] = last.split('|');
+        const lastAt = Date.parse(at!);
+        const mine = Date.parse(d.statusOrder.at);
+        if (mine < lastAt || (mine === lastAt && d.statusOrder.rank < Number(rank))) {
+          for (const f of d.statusOrder.fields) delete fields[f];
+        }
+      }
+    }
+
+    let comment = d.comment;
+    let link: { id: bigint } | undefined;
+    if (comment?.fnMessageId && d.cause.workOrderId) {
+      const claimed = await deps.store.claimMessageLink({ connectionId: d.connectionId, direction: 'fn_to_sf', workOrderId: d.cause.workOrderId, fnMessageId: comment.fnMessageId });
+      if (claimed.link.caseCommentId) comment = undefined;
+      else link = claimed.link;
+    }
+
+    const requests: CompositeSubrequest[] = [];
+    const base = `/services/data/v${connection.salesforce.apiVersion}/sobjects`;
+    if (Object.keys(fields).length) requests.push({ method: 'PATCH', url: `${base}/${d.sfObject}/${d.sfId}`, referenceId: 'record', body: fields });
+    if (comment) {
+      requests.push({ method: 'POST', url: `${base}/CaseComment`, referenceId: 'comment', body: { ParentId: d.sfId, CommentBody: comment.body, IsPublished: comment.isPublished } });
+    }
+    if (requests.length === 0) {
+      await stage('skipped', 'nothing left to write (older status, or comment already written)');
+      return 'nothing';
+    }
+
+    try {
+      const wait = client.budgetDelay();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    } catch (err) {
+      if (err instanceof ApiBudgetError) return delay(job, ctx, err.retryAfterMs);
+      throw err;
+    }
+
+    let results;
+    try {
+      results = await client.composite(requests, true);
+    } catch (err) {
+      const e = err instanceof SalesforceApiError ? err : undefined;
+      await stage('retry', `${e?.errorCode ?? 'ERROR'}: ${(err as Error).message}`, 1);
+      if (e && !e.retryable) throw permanentError(`${e.errorCode}: ${e.message}`, 1);
+      throw err;
+    }
+    const failure = compositeError(results);
+    if (failure) {
+      const text = `${failure.code}: ${failure.message}`;
+      if (RETRYABLE.has(failure.code) || /^HTTP_5/.test(failure.code)) {
+        await stage('retry', text, 1);
+        throw new SalesforceApiError(text, failure.code, undefined, true);
+      }
+      throw permanentError(text, 1);
+    }
+
+    if (d.statusOrder) await deps.redis.set(statusKey, `${d.statusOrder.at}|${d.statusOrder.rank}`, 'EX', 90 * 24 * 3600);
+    const commentId = (results.find((r) => r.referenceId === 'comment')?.body as { id?: string } | undefined)?.id;
+    if (link && commentId) await deps.store.completeMessageLink(link.id, { caseCommentId: commentId });
+    await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: `write-${job.id}`, sfId: d.sfId });
+    await stage('ok', [Object.keys(fields).length ? `fields ${Object.keys(fields).join(', ')}` : '', commentId ? `comment ${commentId}` : ''].filter(Boolean).join(' + '), 1);
+    return 'written';
+  } finally {
+    await release();
+  }
+}
