@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { mapQueue, sfFetchQueue } from '@broker/contracts';
+import { jobId, mapQueue, sfFetchQueue, sfReconcileQueue } from '@broker/contracts';
 import { loadConfig, resolveConfigPath } from '@broker/config';
 import { loadMappingFile } from '@broker/mapping';
 import {
@@ -18,6 +18,7 @@ import {
 import { createSalesforceClients } from '@broker/salesforce';
 import { createPrisma, createStore } from '@broker/store';
 import { fetchRecord } from './fetch-record.processor';
+import { reconcileSweep } from './reconcile.processor';
 
 const env = loadEnv(workerEnvSchema.extend({ OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9101) }));
 const logger = createLogger({ service: 'salesforce-fetcher', level: env.LOG_LEVEL });
@@ -55,13 +56,35 @@ const worker = startWorker(
 );
 observeWorker(worker, metrics);
 
-const ops = await startOpsServer({ port: env.OPS_PORT, host: env.OPS_HOST, registry, ready: () => connection.status === 'ready' && worker.isRunning() });
+// Reconciliation: one BullMQ job scheduler per connection and triggered object (upsert is idempotent
+// across restarts and replicas).
+const fetchProducer = openQueue(sfFetchQueue, connection, env.QUEUE_PREFIX);
+const reconcileQueue = openQueue(sfReconcileQueue, connection, env.QUEUE_PREFIX);
+for (const c of config.connections) {
+  for (const [object, oc] of Object.entries(c.objects)) {
+    const id = jobId('reconcile', c.id, object);
+    if (c.reconciliation.enabled && oc.trigger) {
+      await reconcileQueue.upsertJobScheduler(id, { pattern: c.reconciliation.every }, { name: 'sweep', data: { connectionId: c.id, sfObject: object } });
+    } else {
+      await reconcileQueue.removeJobScheduler(id);
+    }
+  }
+}
+const reconcileWorker = startWorker(
+  sfReconcileQueue,
+  { sweep: reconcileSweep },
+  { connections, clients, store, fetchQueue: fetchProducer },
+  { connection, prefix: env.QUEUE_PREFIX, logger, concurrency: 1 },
+);
+observeWorker(reconcileWorker, metrics);
+
+const ops = await startOpsServer({ port: env.OPS_PORT, host: env.OPS_HOST, registry, ready: () => connection.status === 'ready' && worker.isRunning() && reconcileWorker.isRunning() });
 logger.info({ opsPort: ops.port, concurrency: env.CONCURRENCY }, 'salesforce-fetcher started');
 
 const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
 shutdown.add('http', () => ops.close());
-shutdown.add('workers', () => worker.close());
-shutdown.add('queues', () => outQueue.close());
+shutdown.add('workers', () => Promise.all([worker.close(), reconcileWorker.close()]));
+shutdown.add('queues', () => Promise.all([outQueue.close(), fetchProducer.close(), reconcileQueue.close()]));
 shutdown.add('prisma', () => prisma.$disconnect());
 shutdown.add('redis', () => connection.quit());
 shutdown.onSignals();

@@ -38,6 +38,21 @@ export const FetchRecordJob = z.object({
 
 export const sfFetchQueue = defineQueue('sf.fetch', { 'fetch-record': FetchRecordJob }, retryDefaults);
 
+/** Scheduler → salesforce-fetcher: find records a dropped Outbound Message never announced. */
+export const ReconcileJob = z.object({
+  connectionId,
+  sfObject,
+  /** Override of the connection's window (hours), e.g. from the CLI. */
+  windowHours: z.number().positive().optional(),
+});
+
+export const sfReconcileQueue = defineQueue('sf.reconcile', { sweep: ReconcileJob }, {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 30_000 },
+  removeOnComplete: { count: 200 },
+  removeOnFail: { age: 14 * 24 * 3_600, count: 1_000 },
+});
+
 /** salesforce-fetcher → mapper: the record as read, with every mapped path. */
 export const MapRecordJob = z.object({
   connectionId,
@@ -133,4 +148,4 @@ export const SalesforceWriteJob = z.object({
 export const sfWriteQueue = defineQueue('sf.write', { 'write-record': SalesforceWriteJob }, retryDefaults);
 
 /** Every queue, for the dashboard, replay and metrics. */
-export const allQueues = [sfFetchQueue, mapQueue, fnEventQueue, fnWriteQueue, sfWriteQueue] as const;
+export const allQueues = [sfFetchQueue, mapQueue, fnEventQueue, fnWriteQueue, sfWriteQueue, sfReconcileQueue] as const;

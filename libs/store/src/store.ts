@@ -50,6 +50,10 @@ export function createStore(prisma: PrismaClient) {
       return prisma.correlation.findUnique({ where: { connectionId_sfId: { connectionId: key.connectionId, sfId: key.sfId } } });
     },
 
+    getCorrelations(connectionId: string, sfIds: string[]): Promise<Correlation[]> {
+      return prisma.correlation.findMany({ where: { connectionId, sfId: { in: sfIds } } });
+    },
+
     findCorrelationByWorkOrder(connectionId: string, workOrderId: number): Promise<Correlation | null> {
       return prisma.correlation.findFirst({ where: { connectionId, workOrderId } });
     },
