@@ -1,0 +1,60 @@
+import { Router, type Request } from 'express';
+import { notFound } from '../core/sim-error';
+import {
+  BUYER_USERS,
+  CLIENTS,
+  CUSTOM_FIELDS,
+  INCOMPLETE_REASONS,
+  PROJECTS,
+  SAVED_LOCATIONS,
+  TALENT_POOLS,
+  TEMPLATES,
+  TYPES_OF_WORK,
+  findUser,
+} from './catalogue';
+import { userSummary } from './work-order.render';
+
+/** Paginated `{metadata, results}` over a static list. */
+function page<T>(req: Request, items: T[]) {
+  const perPage = Math.min(100, Math.max(1, Number(req.query.per_page ?? 25)));
+  const p = Math.max(1, Number(req.query.page ?? 1));
+  return {
+    metadata: { total: items.length, page: p, pages: Math.max(1, Math.ceil(items.length / perPage)), per_page: perPage },
+    results: items.slice((p - 1) * perPage, p * perPage),
+  };
+}
+
+const byId = <T extends { id: number }>(items: T[], raw: unknown, what: string): T => {
+  const hit = items.find((x) => x.id === Number(raw));
+  if (!hit) throw notFound(what, raw);
+  return hit;
+};
+
+/** Company catalogue lookups, mounted at `/api/rest/v2`. */
+export function lookupRouter(): Router {
+  const router = Router();
+  const typesOfWork = TYPES_OF_WORK.map(({ id, name }) => ({ id, name }));
+  const templates = TEMPLATES.map(({ id, name, defaults }) => ({ id, name, ...defaults }));
+
+  router.get('/types-of-work', (req, res) => res.json(page(req, typesOfWork)));
+  router.get('/types-of-work/:id/service-types', (req, res) => res.json(page(req, byId(TYPES_OF_WORK, req.params.id, 'Type of work').service_types)));
+  router.get('/templates', (req, res) => res.json(page(req, templates)));
+  router.get('/templates/:id', (req, res) => res.json(byId(templates, req.params.id, 'Template')));
+  router.get('/projects', (req, res) => res.json(page(req, PROJECTS)));
+  router.get('/projects/:id', (req, res) => res.json(byId(PROJECTS, req.params.id, 'Project')));
+  router.get('/clients', (req, res) => res.json(page(req, CLIENTS)));
+  router.get('/clients/:id', (req, res) => res.json(byId(CLIENTS, req.params.id, 'Client')));
+  router.get('/locations', (req, res) => res.json(page(req, SAVED_LOCATIONS)));
+  router.get('/locations/:id', (req, res) => res.json(byId(SAVED_LOCATIONS, req.params.id, 'Location')));
+  // OAS-R spells it /custom-fields; the newer docs also show /customfields.
+  for (const path of ['/custom-fields', '/customfields']) router.get(path, (req, res) => res.json(page(req, CUSTOM_FIELDS)));
+  router.get('/company/managers', (req, res) => res.json(page(req, BUYER_USERS.map(userSummary))));
+  router.get('/company/incomplete-reasons', (req, res) => res.json(page(req, INCOMPLETE_REASONS)));
+  router.get('/talent-pools', (req, res) => res.json(page(req, TALENT_POOLS)));
+  router.get('/users/:id', (req, res) => {
+    const user = findUser(Number(req.params.id));
+    if (!user) throw notFound('User', req.params.id);
+    res.json({ ...userSummary(user), role: user.role });
+  });
+  return router;
+}

@@ -1,0 +1,57 @@
+import type { SimUser } from './catalogue';
+
+/** The 33 Webhooks v3 event names (reference §8.3, OAS-W enum). */
+export const EVENT_CATALOGUE: Array<{ name: string; label: string; description: string }> = [
+  ['workorder.created', 'Created', 'A work order was created'],
+  ['workorder.routed', 'Routed to provider', 'A work order was routed to a provider (once per provider)'],
+  ['workorder.requested', 'Requested', 'A provider requested the work order'],
+  ['workorder.declined', 'Declined', 'A provider declined the work order'],
+  ['workorder.undeclined', 'Undeclined', 'A provider decline was withdrawn'],
+  ['workorder.task_completed', 'Task completed', 'A task was completed (check-in and check-out are tasks)'],
+  ['workorder.task_incomplete', 'Task incomplete', 'A task was marked incomplete'],
+  ['workorder.provider_upload', 'Provider upload', 'A provider uploaded a file'],
+  ['workorder.message_posted', 'Message posted', 'A message or a reply was posted'],
+  ['workorder.custom_field_value_updated', 'Custom field updated', 'A custom field value changed'],
+  ['workorder.schedule_updated', 'Schedule updated', 'The schedule changed'],
+  ['workorder.tag_added', 'Tag added', 'A tag was added'],
+  ['workorder.tag_removed', 'Tag removed', 'A tag was removed'],
+  ['workorder.problem_reported', 'Problem reported', 'A problem was reported or reopened'],
+  ['workorder.problem_resolved', 'Problem resolved', 'A problem was resolved'],
+  ['workorder.part_updated', 'Part updated', 'A part or shipment changed'],
+  ['workorder.status.draft', 'Draft', 'Status changed to Draft'],
+  ['workorder.status.published', 'Published', 'Status changed to Published'],
+  ['workorder.status.routed', 'Routed', 'Status changed to Routed (once per work order)'],
+  ['workorder.status.assigned', 'Assigned', 'Status changed to Assigned'],
+  ['workorder.status.confirmed', 'Confirmed', 'The provider confirmed'],
+  ['workorder.status.assigned_cancelled', 'Assignment cancelled', 'The assignment was cancelled'],
+  ['workorder.status.at_risk', 'At risk', 'The assignment is at risk'],
+  ['workorder.status.delayed', 'Delayed', 'The provider is running late'],
+  ['workorder.status.on_my_way', 'On my way', 'The provider is on the way'],
+  ['workorder.status.checked_in', 'Checked in', 'The provider checked in'],
+  ['workorder.status.checked_out', 'Checked out', 'The provider checked out'],
+  ['workorder.status.work_done', 'Work done', 'Status changed to Work Done'],
+  ['workorder.status.approved', 'Approved', 'Status changed to Approved'],
+  ['workorder.status.paid', 'Paid', 'Status changed to Paid'],
+  ['workorder.status.cancelled', 'Cancelled', 'Status changed to Cancelled'],
+  ['workorder.status.deleted', 'Deleted', 'The work order was deleted'],
+  ['workorder.status.postponed', 'Postponed', 'The work order was postponed'],
+].map(([name, label, description]) => ({ name: name!, label: label!, description: description! }));
+
+export const EVENT_NAMES = new Set(EVENT_CATALOGUE.map((e) => e.name));
+
+export interface EventSpec {
+  name: string;
+  params: Record<string, unknown>;
+}
+
+/** What one mutation produced: the events in order, who did it, and the work order afterwards. */
+export interface EmittedBatch {
+  workOrderId: number;
+  events: EventSpec[];
+  actor: SimUser;
+  at: number;
+  /** Rendered once after the mutation: every event of the batch carries the same snapshot. */
+  workorder: Record<string, unknown>;
+}
+
+export type EventSink = (batch: EmittedBatch) => void;
