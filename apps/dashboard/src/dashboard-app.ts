@@ -1,0 +1,222 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Queue } from 'bullmq';
+import type { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { QueueOf, sfFetchQueue } from '@broker/contracts';
+import type { Store } from '@broker/store';
+import { toId18 } from '@broker/salesforce';
+import { authMiddleware } from './auth.middleware';
+import type { AuthSettings } from './auth.settings';
+import { createCsrfTokens, sameOriginMiddleware, type CsrfTokens } from './csrf.middleware';
+import { renderHomePage } from './home.page';
+import { html } from './html.template';
+import { layout } from './layout.view';
+import { QUEUE_STATES } from './queue-metrics';
+import { ActionError, replayJob, resyncRecord } from './record-actions';
+import { renderTimelinePage, type TimelineRowView } from './timeline.page';
+
+export interface DashboardDeps {
+  /** Every pipeline queue, opened (Bull Board, replay, counts). */
+  queues: readonly Queue[];
+  fetchQueue: QueueOf<typeof sfFetchQueue>;
+  store: Store;
+  logger: Logger;
+  auth: AuthSettings;
+  registry: Registry;
+  /** Redis and PostgreSQL reachable. */
+  ready: () => Promise<boolean>;
+  /** Extra origins allowed to POST (a reverse proxy that rewrites Host). */
+  allowedOrigins?: string[];
+  csrf?: CsrfTokens;
+}
+
+const BULL_BOARD_PATH = '/queues';
+
+/** Normalise a search: Salesforce ids to 18 characters (the store keeps 18), work order ids as is. */
+export function normaliseRecordId(input: string): string {
+  const id = input.trim();
+  if (/^[a-zA-Z0-9]{15}$|^[a-zA-Z0-9]{18}$/.test(id) && !/^\d+$/.test(id)) {
+    try {
+      return toId18(id);
+    } catch {
+      return id;
+    }
+  }
+  return id;
+}
+
+const field = (body: unknown, name: string): string => {
+  const v = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof v === 'string' ? v : '';
+};
+
+export function createDashboardApp(deps: DashboardDeps): express.Express {
+  const app = express();
+  const csrf = deps.csrf ?? createCsrfTokens();
+  const queueByName = new Map(deps.queues.map((q) => [q.name, q]));
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((_req, res, next) => {
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'same-origin');
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  // Probes stay open: kubelet and compose health checks carry no credentials, and they reveal nothing.
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    const ok = await deps.ready().catch(() => false);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready' });
+  });
+
+  app.use(authMiddleware(deps.auth));
+  app.use(sameOriginMiddleware(deps.allowedOrigins));
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.registry.contentType).send(await deps.registry.metrics());
+  });
+
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(BULL_BOARD_PATH);
+  createBullBoard({
+    queues: deps.queues.map((q) => new BullMQAdapter(q)),
+    // @bull-board/express pins its own patch release of @bull-board/api: same shape, separate
+    // declarations of a private field, hence the cast.
+    serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+    options: { uiConfig: { boardTitle: 'Broker queues', miscLinks: [{ text: 'Timeline search', url: '/' }] } },
+  });
+  app.use(BULL_BOARD_PATH, serverAdapter.getRouter());
+
+  // Our pages carry no script at all; the policy makes an escaping slip inert.
+  const pageHeaders = (res: Response) => {
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    res.type('html');
+  };
+
+  app.get('/', async (_req, res) => {
+    const counts = await Promise.all(
+      deps.queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts(...QUEUE_STATES) })),
+    );
+    pageHeaders(res);
+    res.send(renderHomePage(counts));
+  });
+
+  app.get('/timeline', async (req, res) => {
+    const raw = typeof req.query.id === 'string' ? req.query.id : '';
+    if (!raw.trim() || raw.length > 64) {
+      res.redirect(303, '/');
+      return;
+    }
+    const query = normaliseRecordId(raw);
+    const [correlations, rows] = await Promise.all([deps.store.findCorrelations(query), deps.store.timeline(query)]);
+    // Job states are looked up once per distinct job (a record's rows share few jobs).
+    const states = new Map<string, Promise<string>>();
+    const stateOf = (queueName: string, id: string): Promise<string> => {
+      const key = `${queueName}\u0000${id}`;
+      if (!states.has(key)) {
+        const queue = queueByName.get(queueName);
+        states.set(key, queue ? queue.getJobState(id).catch(() => 'unknown') : Promise.resolve(''));
+      }
+      return states.get(key)!;
+    };
+    const views: TimelineRowView[] = await Promise.all(
+      rows.map(async (r) => (r.queue && r.jobId ? { ...r, jobState: await stateOf(r.queue, r.jobId) } : r)),
+    );
+    const done = typeof req.query.done === 'string' ? req.query.done : '';
+    const job = typeof req.query.job === 'string' ? req.query.job : '';
+    const notice =
+      done === 'replayed' ? `Job ${job} sent back to its queue for another attempt.`
+      : done === 'resynced' ? `Re-sync requested: job ${job} queued on sf.fetch.`
+      : undefined;
+    pageHeaders(res);
+    res.send(
+      renderTimelinePage({ query, correlations, rows: views, csrfToken: csrf.tokenFor(req.principal!.name), notice }),
+    );
+  });
+
+  const actions = express.Router();
+  actions.use(express.urlencoded({ extended: false, limit: '8kb' }));
+  actions.use((req, res, next) => {
+    if (!csrf.verify(req.principal!.name, field(req.body, '_csrf'))) {
+      res.status(403).type('text/plain').send('missing or invalid CSRF token: reload the page and try again');
+      return;
+    }
+    next();
+  });
+  const backTo = (req: Request, done: string, job: string) => {
+    const id = field(req.body, 'returnTo');
+    return id ? `/timeline?${new URLSearchParams({ id, done, job })}` : '/';
+  };
+
+  actions.post('/replay', async (req, res) => {
+    const queueName = field(req.body, 'queue');
+    const id = field(req.body, 'jobId');
+    const job = await replayJob(queueByName, queueName, id);
+    deps.logger.info({ queue: queueName, jobId: id, by: req.principal!.name }, 'job replayed from dashboard');
+    const data = job.data as { connectionId?: string; sfId?: string; workOrderId?: number };
+    if (data.connectionId) {
+      await deps.store
+        .recordStage({
+          connectionId: data.connectionId,
+          sfId: data.sfId ?? null,
+          workOrderId: data.workOrderId ?? null,
+          stage: 'replay-requested',
+          outcome: 'ok',
+          queue: queueName,
+          jobId: id,
+          message: `replayed from the dashboard by ${req.principal!.name}`,
+        })
+        .catch((err) => deps.logger.warn({ err }, 'could not record replay in the timeline'));
+    }
+    res.redirect(303, backTo(req, 'replayed', id));
+  });
+
+  actions.post('/resync', async (req, res) => {
+    const connectionId = field(req.body, 'connectionId');
+    const sfId = field(req.body, 'sfId');
+    const correlation = connectionId && sfId ? await deps.store.getCorrelation({ connectionId, sfId }) : null;
+    if (!correlation) throw new ActionError(404, `no correlation for ${sfId} in connection ${connectionId}`);
+    const id = await resyncRecord(deps.fetchQueue, correlation);
+    deps.logger.info({ connectionId, sfId, jobId: id, by: req.principal!.name }, 're-sync requested from dashboard');
+    await deps.store
+      .recordStage({
+        connectionId,
+        sfId,
+        workOrderId: correlation.workOrderId,
+        stage: 'resync-requested',
+        outcome: 'ok',
+        queue: deps.fetchQueue.name,
+        jobId: id,
+        message: `re-sync requested from the dashboard by ${req.principal!.name}`,
+      })
+      .catch((err) => deps.logger.warn({ err }, 'could not record re-sync in the timeline'));
+    res.redirect(303, backTo(req, 'resynced', id));
+  });
+  app.use('/actions', actions);
+
+  app.use((_req, res) => void res.status(404).type('text/plain').send('not found'));
+
+  app.use((err: Error & { status?: number }, req: Request, res: Response, _next: NextFunction) => {
+    const status = err instanceof ActionError ? err.status : err.status && err.status < 500 ? err.status : 500;
+    if (status >= 500) deps.logger.error({ err, path: req.path }, 'dashboard request failed');
+    res.status(status);
+    if (req.accepts(['html', 'json']) === 'html') {
+      res.type('html').send(layout('Error', htmlError(status, err.message)));
+    } else {
+      res.json({ error: err.message });
+    }
+  });
+  return app;
+}
+
+const htmlError = (status: number, message: string) =>
+  html`<h1>Error ${status}</h1><p class="error" role="alert">${message}</p><p><a href="/">Back</a></p>`;

@@ -1,0 +1,86 @@
+import type { Server } from 'node:http';
+import { z } from 'zod';
+import { allQueues, sfFetchQueue } from '@broker/contracts';
+import {
+  baseEnvSchema,
+  createLogger,
+  createMetricsRegistry,
+  createProducerConnection,
+  createShutdown,
+  loadEnv,
+  openQueue,
+} from '@broker/runtime';
+import { createPrisma, createStore } from '@broker/store';
+import { authEnvSchema, AuthSettingsError, resolveAuthSettings, type AuthSettings } from './auth.settings';
+import { createDashboardApp } from './dashboard-app';
+import { registerQueueDepthGauge } from './queue-metrics';
+
+const env = loadEnv(
+  baseEnvSchema.merge(authEnvSchema).extend({
+    PORT: z.coerce.number().int().min(0).max(65535).default(3100),
+    HOST: z.string().default('0.0.0.0'),
+    DATABASE_URL: z.string().url(),
+    /** Comma-separated origins allowed to POST besides the Host header's own (behind a rewriting proxy). */
+    DASHBOARD_ALLOWED_ORIGINS: z.string().default(''),
+  }),
+);
+const logger = createLogger({ service: 'dashboard', level: env.LOG_LEVEL });
+
+let auth: AuthSettings;
+try {
+  auth = resolveAuthSettings(env);
+} catch (err) {
+  if (err instanceof AuthSettingsError) {
+    process.stderr.write(`dashboard refuses to start: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw err;
+}
+if (auth.mode === 'insecure') {
+  const line = '!'.repeat(78);
+  process.stderr.write(
+    `${line}\n!! DASHBOARD_INSECURE=true: the dashboard has NO AUTHENTICATION. Anyone who reaches this\n` +
+      `!! port can replay, re-sync and delete jobs. Use only on a local machine.\n${line}\n`,
+  );
+  logger.warn('dashboard running without authentication (DASHBOARD_INSECURE=true)');
+}
+
+const redis = createProducerConnection(env.REDIS_URL);
+redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+const queues = allQueues.map((contract) => {
+  const queue = openQueue(contract, redis, env.QUEUE_PREFIX);
+  queue.on('error', (err) => logger.warn({ queue: contract.name, err: { message: err.message } }, 'queue error'));
+  return queue;
+});
+const fetchQueue = openQueue(sfFetchQueue, redis, env.QUEUE_PREFIX);
+fetchQueue.on('error', (err) => logger.warn({ err: { message: err.message } }, 'queue error'));
+const prisma = createPrisma(env.DATABASE_URL, { max: 5 });
+const store = createStore(prisma);
+
+const registry = createMetricsRegistry('dashboard');
+registerQueueDepthGauge(registry, queues);
+
+const app = createDashboardApp({
+  queues,
+  fetchQueue,
+  store,
+  logger,
+  auth,
+  registry,
+  allowedOrigins: env.DASHBOARD_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+  ready: async () => {
+    await Promise.all([redis.ping(), prisma.$queryRaw`SELECT 1`]);
+    return true;
+  },
+});
+
+const server: Server = app.listen(env.PORT, env.HOST, () => {
+  logger.info({ port: env.PORT, prefix: env.QUEUE_PREFIX, auth: auth.mode }, 'dashboard listening');
+});
+
+const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
+shutdown.add('http', () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); }));
+shutdown.add('queues', () => Promise.all([...queues, fetchQueue].map((q) => q.close())));
+shutdown.add('prisma', () => prisma.$disconnect());
+shutdown.add('redis', () => redis.quit().catch(() => redis.disconnect()));
+shutdown.onSignals();
