@@ -1,0 +1,274 @@
+import net from 'node:net';
+import { XMLParser } from 'fast-xml-parser';
+import { startListener, type CapturedRequest, type Listener } from '@broker/testing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { retryGap, startSalesforceSim, type SalesforceSim } from '../src/index';
+import { soapConnection } from './helpers';
+
+const ACK = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>`;
+const HOUR = 3_600_000;
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (name) => name === 'Notification' });
+
+function notificationIds(req: CapturedRequest): string[] {
+  return [...req.body.matchAll(/<Notification><Id>([^<]+)<\/Id>/g)].map((m) => m[1]!);
+}
+
+const ackAll = () => ({ status: 200, body: ACK, headers: { 'Content-Type': 'text/xml; charset=utf-8' } });
+const fail500 = () => ({ status: 500, body: 'boom' });
+
+/** A local port nobody listens on. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+describe('Outbound Messages', () => {
+  let sim: SalesforceSim;
+  let listener: Listener;
+
+  beforeAll(async () => {
+    listener = await startListener();
+    sim = await startSalesforceSim({ port: 0, outboundUrl: `${listener.url}/salesforce/outbound/default`, outboundRetryBaseMs: 1000 });
+  });
+  afterAll(async () => {
+    await sim.close();
+    await listener.close();
+  });
+  beforeEach(async () => {
+    await sim.reset();
+    listener.requests.length = 0;
+    listener.respond = ackAll;
+  });
+
+  it('sends the envelope of reference §1.2 when a dispatcher ticks Send_to_Field_Nation__c', async () => {
+    const caseId = sim.ref('case_install');
+    sim.updateRecord('Case', caseId, { Send_to_Field_Nation__c: true }, { as: 'dispatcher@example.com' });
+    const [req] = await listener.waitFor(1);
+    expect(req!.method).toBe('POST');
+    expect(req!.url).toBe('/salesforce/outbound/default');
+    expect(req!.headers['content-type']).toBe('text/xml; charset=UTF-8');
+    expect(req!.headers.soapaction).toBe('""');
+
+    const xml = req!.body;
+    expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound">')).toBe(true);
+    const order = ['<OrganizationId>', '<ActionId>', '<SessionId xsi:nil="true"/>', '<EnterpriseUrl>', '<PartnerUrl>', '<Notification>'].map((t) => xml.indexOf(t));
+    expect(order.every((pos, i) => pos > 0 && (i === 0 || pos > order[i - 1]!))).toBe(true);
+
+    const doc = parser.parse(xml);
+    const n = doc['soapenv:Envelope']['soapenv:Body'].notifications;
+    const om = sim.outboundMessages().find((o) => o.name === 'Field_Nation_Case_Dispatch')!;
+    expect(n.OrganizationId).toBe(sim.ctx.orgId);
+    expect(n.ActionId).toBe(om.id);
+    expect(om.id).toMatch(/^04k/);
+    expect(n.EnterpriseUrl).toBe(`${sim.url}/services/Soap/c/62.0/${sim.ctx.orgId15}`);
+    expect(n.PartnerUrl).toBe(`${sim.url}/services/Soap/u/62.0/${sim.ctx.orgId15}`);
+    expect(n.Notification).toHaveLength(1);
+    const note = n.Notification[0];
+    expect(note.Id).toMatch(/^04l[A-Za-z0-9]{15}$/);
+    expect(note.sObject['@xsi:type']).toBe('sf:Case');
+    expect(note.sObject['@xmlns:sf']).toBe('urn:sobject.enterprise.soap.sforce.com');
+    expect(Object.keys(note.sObject).filter((k) => !k.startsWith('@'))[0]).toBe('sf:Id');
+    expect(note.sObject['sf:Id']).toBe(caseId);
+    expect(note.sObject['sf:Send_to_Field_Nation__c']).toBe('true');
+    expect(note.sObject['sf:Status']).toBe('New');
+    expect(note.sObject['sf:LastModifiedDate']).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    // Field_Nation_Work_Order_Id__c is selected but null: omitted, not xsi:nil.
+    expect(xml).not.toContain('Field_Nation_Work_Order_Id__c');
+
+    await sim.outboundIdle();
+    const [delivered] = sim.outbound({ status: 'delivered' });
+    expect(delivered!.id).toBe(note.Id);
+    expect(delivered!.recordId).toBe(caseId);
+  });
+
+  it('ignores saves by the integration user and fires CaseComment flows for other users only', async () => {
+    sim.updateRecord('Case', sim.ref('case_repair'), { Send_to_Field_Nation__c: true }, { as: 'integration@example.com' });
+    sim.createRecord('CaseComment', { ParentId: sim.ref('case_repair'), CommentBody: 'from the broker' }, { as: 'integration@example.com' });
+    sim.createRecord('CaseComment', { ParentId: sim.ref('case_repair'), CommentBody: 'from a human' }, { as: 'dispatcher@example.com' });
+    const [req] = await listener.waitFor(1);
+    await sim.outboundIdle();
+    expect(listener.requests).toHaveLength(1);
+    expect(req!.body).toContain('xsi:type="sf:CaseComment"');
+    expect(req!.body).toContain('<sf:CommentBody>from a human</sf:CommentBody>');
+  });
+
+  it('triggers on REST saves made through jsforce by a normal user', async () => {
+    const conn = await soapConnection(sim, 'dispatcher@example.com', 'dispatcher-passwordDISPTOKEN');
+    await conn.sobject('Case').update({ Id: sim.ref('case_maint'), Send_to_Field_Nation__c: true });
+    const [req] = await listener.waitFor(1);
+    expect(req!.body).toContain(`<sf:Id>${sim.ref('case_maint')}</sf:Id>`);
+  });
+
+  it('batches up to 100 notifications per POST', async () => {
+    const conn = await soapConnection(sim, 'dispatcher@example.com', 'dispatcher-passwordDISPTOKEN');
+    const records = Array.from({ length: 150 }, (_, i) => ({ Subject: `Bulk ${i}`, Send_to_Field_Nation__c: true }));
+    const results = await conn.sobject('Case').create(records);
+    expect(results.every((r) => r.success)).toBe(true);
+    const reqs = await listener.waitFor(2);
+    await sim.outboundIdle();
+    expect(listener.requests).toHaveLength(2);
+    expect(reqs.map((r) => notificationIds(r).length)).toEqual([100, 50]);
+    const ids = reqs.flatMap(notificationIds);
+    expect(new Set(ids).size).toBe(150);
+  });
+
+  it('retries with growing gaps on the virtual clock and redelivers with the same ids until an Ack', async () => {
+    listener.respond = fail500;
+    sim.updateRecord('Case', sim.ref('case_install'), { Send_to_Field_Nation__c: true });
+    await listener.waitFor(1);
+    await sim.outboundIdle();
+    for (const gap of [1000, 2000, 4000]) {
+      await sim.advanceClock(gap - 1);
+      expect(listener.requests.length).toBeLessThan(5);
+      await sim.advanceClock(1);
+    }
+    expect(listener.requests).toHaveLength(4);
+    await sim.advanceClock(4000);
+    expect(listener.requests).toHaveLength(4);
+
+    listener.respond = () => ({ status: 200, body: '' });
+    await sim.advanceClock(4000);
+    expect(listener.requests).toHaveLength(5);
+    listener.respond = ackAll;
+    await sim.advanceClock(16_000);
+    expect(listener.requests).toHaveLength(6);
+
+    const ids = listener.requests.map((r) => notificationIds(r));
+    expect(new Set(ids.flat()).size).toBe(1);
+    const [n] = sim.outbound();
+    expect(n!.status).toBe('delivered');
+    const gaps = n!.attempts.slice(1).map((a, i) => a.at - n!.attempts[i]!.at);
+    expect(gaps.map((g) => Math.round(g / 1000))).toEqual([1, 2, 4, 8, 16]);
+    expect(n!.attempts.map((a) => a.ok)).toEqual([false, false, false, false, false, true]);
+  });
+
+  it('caps the gap at 2 hours and drops a message after 24 hours', async () => {
+    expect([1, 2, 3].map((n) => retryGap(n, 1000, 2 * HOUR))).toEqual([1000, 2000, 4000]);
+    expect(retryGap(30, 1000, 2 * HOUR)).toBe(2 * HOUR);
+    listener.respond = fail500;
+    sim.updateRecord('Case', sim.ref('case_install'), { Send_to_Field_Nation__c: true });
+    await listener.waitFor(1);
+    await sim.outboundIdle();
+    const step = 10 * 60_000;
+    for (let t = 0; t < 26 * HOUR; t += step) await sim.advanceClock(step);
+    const [n] = sim.outbound();
+    expect(n!.status).toBe('dropped');
+    expect(n!.dropReason).toBe('expired');
+    expect(n!.droppedAt! - n!.createdAt).toBeGreaterThanOrEqual(24 * HOUR);
+    const gaps = n!.attempts.slice(1).map((a, i) => a.at - n!.attempts[i]!.at);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(2 * HOUR + step);
+    // 1 s, 2 s, … 4096 s, then every 2 h until the 24 h mark.
+    expect(gaps.filter((g) => g >= 2 * HOUR - step).length).toBeGreaterThanOrEqual(9);
+    for (let i = 1; i < gaps.length; i++) expect(gaps[i]!).toBeGreaterThanOrEqual(Math.min(gaps[i - 1]!, 2 * HOUR) - step);
+    const count = listener.requests.length;
+    await sim.advanceClock(4 * HOUR);
+    expect(listener.requests.length).toBe(count);
+  });
+
+  it('reads the record at send time and drops the notification of a deleted record', async () => {
+    listener.respond = fail500;
+    const a = sim.ref('case_install');
+    const b = sim.ref('case_repair');
+    sim.updateRecord('Case', a, { Send_to_Field_Nation__c: true });
+    sim.updateRecord('Case', b, { Send_to_Field_Nation__c: true });
+    const [first] = await listener.waitFor(1);
+    expect(notificationIds(first!)).toHaveLength(2);
+    await sim.outboundIdle();
+    sim.updateRecord('Case', a, { Subject: 'Changed after the first attempt' });
+    sim.deleteRecord('Case', b);
+    listener.respond = ackAll;
+    await sim.advanceClock(1000);
+    const retry = listener.requests[listener.requests.length - 1]!;
+    expect(retry.body).toContain('<sf:Subject>Changed after the first attempt</sf:Subject>');
+    expect(retry.body).not.toContain(b);
+    // The update of `a` queued a second notification; both carry the latest data.
+    const dropped = sim.outbound({ status: 'dropped' });
+    expect(dropped.map((n) => n.dropReason)).toEqual(['record deleted']);
+  });
+
+  it('treats anything but a namespaced Ack=true as a failure and accepts the prefixed form', async () => {
+    const responses = [
+      { status: 200, body: '{"Ack":true}' },
+      { status: 200, body: ACK.replace('http://soap.sforce.com/2005/09/outbound', 'urn:wrong') },
+      { status: 200, body: ACK.replace('<Ack>true</Ack>', '<Ack>false</Ack>') },
+      { status: 202, body: ACK },
+      {
+        status: 200,
+        body: '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:out="http://soap.sforce.com/2005/09/outbound"><soapenv:Body><out:notificationsResponse><out:Ack>true</out:Ack></out:notificationsResponse></soapenv:Body></soapenv:Envelope>',
+      },
+    ];
+    let i = 0;
+    listener.respond = () => responses[Math.min(i++, responses.length - 1)]!;
+    sim.updateRecord('Case', sim.ref('case_install'), { Send_to_Field_Nation__c: true });
+    await listener.waitFor(1);
+    await sim.outboundIdle();
+    for (const gap of [1000, 2000, 4000, 8000]) await sim.advanceClock(gap);
+    const [n] = sim.outbound();
+    expect(n!.attempts.map((a) => a.ok)).toEqual([false, false, false, false, true]);
+    expect(n!.status).toBe('delivered');
+  });
+
+  it('fault modes: duplicate after ack, refused endpoint, shuffled order', async () => {
+    sim.defineOutboundMessage({ name: 'Dup', object: 'Case', fields: ['Subject'], endpointUrl: listener.url, faults: { duplicateAfterAck: true } });
+    sim.defineFlow({ name: 'Dup_Flow', object: 'Case', trigger: 'update', condition: { field: 'Status', changedTo: 'Escalated' }, outboundMessage: 'Dup' });
+    sim.updateRecord('Case', sim.ref('case_repair'), { Status: 'Escalated' });
+    const [one, two] = await listener.waitFor(2);
+    expect(notificationIds(one!)).toEqual(notificationIds(two!));
+    await sim.outboundIdle();
+    expect(sim.deliveries().map((d) => d.duplicate)).toEqual([false, true]);
+    sim.updateRecord('Case', sim.ref('case_repair'), { Subject: 'still escalated' });
+    await sim.outboundIdle();
+    expect(listener.requests).toHaveLength(2);
+
+    sim.defineOutboundMessage({ name: 'Refused', object: 'Case', fields: [], endpointUrl: `http://127.0.0.1:${await closedPort()}/closed` });
+    sim.defineFlow({ name: 'Refused_Flow', object: 'Case', trigger: 'create', outboundMessage: 'Refused' });
+    sim.createRecord('Case', { Subject: 'nobody listens' });
+    await sim.outboundIdle();
+    const [refused] = sim.outbound({ outboundMessage: 'Refused' });
+    expect(refused!.status).toBe('pending');
+    expect(refused!.attempts[0]!.error).toMatch(/ECONNREFUSED/);
+
+    sim.removeFlow('Refused_Flow');
+    sim.defineOutboundMessage({ name: 'Shuffled', object: 'Case', fields: ['Subject'], endpointUrl: listener.url, faults: { shuffle: true } });
+    sim.defineFlow({ name: 'Shuffled_Flow', object: 'Case', trigger: 'create', outboundMessage: 'Shuffled' });
+    const before = listener.requests.length;
+    const conn = await soapConnection(sim);
+    await conn.sobject('Case').create(Array.from({ length: 30 }, (_, k) => ({ Subject: `S${k}` })));
+    await listener.waitFor(before + 1);
+    const sent = notificationIds(listener.requests[before]!);
+    const queued = sim.outbound({ outboundMessage: 'Shuffled' }).map((n) => n.id);
+    expect([...sent].sort()).toEqual([...queued].sort());
+  });
+
+  it('sends the session id of the user to send as when asked, usable against the REST API', async () => {
+    sim.defineOutboundMessage({ name: 'With_Session', object: 'Account', fields: ['Name'], endpointUrl: listener.url, includeSessionId: true, integrationUser: 'integration@example.com' });
+    sim.defineFlow({ name: 'Account_Flow', object: 'Account', trigger: 'createOrUpdate', outboundMessage: 'With_Session' });
+    sim.updateRecord('Account', sim.ref('acme'), { Phone: '+1 312 555 0000' });
+    const [req] = await listener.waitFor(1);
+    const session = /<SessionId>([^<]+)<\/SessionId>/.exec(req!.body)![1]!;
+    const res = await fetch(`${sim.url}/services/data/v62.0/sobjects/Account/${sim.ref('acme')}?fields=Phone`, { headers: { Authorization: `Bearer ${session}` } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { Phone: string }).Phone).toBe('+1 312 555 0000');
+  });
+
+  it('is driven by the control API: flush, drop, list, advance', async () => {
+    listener.respond = fail500;
+    const post = (path: string, body: unknown = {}) =>
+      fetch(`${sim.url}/__sim${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
+    const created = await post('/records/Case', { as: 'dispatcher@example.com', fields: { Subject: 'via control', Send_to_Field_Nation__c: true } });
+    expect(created.id).toMatch(/^500/);
+    await listener.waitFor(1);
+    await sim.outboundIdle();
+    await post('/outbound/flush');
+    expect(listener.requests).toHaveLength(2);
+    const list = (await fetch(`${sim.url}/__sim/outbound?status=pending`).then((r) => r.json())) as { notifications: { id: string }[] };
+    expect(list.notifications).toHaveLength(1);
+    expect((await post('/outbound/drop', { ids: [list.notifications[0]!.id] })).dropped).toBe(1);
+    await post('/clock/advance', { hours: 1 });
+    expect(listener.requests).toHaveLength(2);
+    expect(sim.outbound({ status: 'dropped' })[0]!.dropReason).toBe('manual');
+  });
+});
