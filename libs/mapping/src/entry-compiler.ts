@@ -1,0 +1,431 @@
+import { z } from 'zod';
+import { checkTargetPath, findConflict, makeGetter, makeProjector, makeSetter, type Getter, type PathKind, type Setter } from './field-path';
+import { compileJsonata } from './jsonata-runner';
+import { checkJsonnet, runJsonnet } from './jsonnet-runner';
+import { EntryObjectSchema, SOURCE_KEYS, type EmptyPolicy, type Entry, type EntrySpec, type NullPolicy } from './mapping.schema';
+import { EntryFailure, type MappingIssue } from './mapping-types';
+import { addRead, compileSteps, type CompileContext, type StepFn } from './transforms';
+
+/** Returned by an entry whose value is to be left out of the output. */
+export const OMIT: unique symbol = Symbol('omit');
+export type Produced = unknown;
+
+/**
+ * One compiled entry. `run` returns the value (or OMIT) synchronously when `async` is false, else a
+ * Promise of it. Problems are pushed onto `issues` rather than thrown, so one record reports all of
+ * its problems at once.
+ */
+export interface CompiledEntry {
+  target: string;
+  async: boolean;
+  run(record: unknown, issues: MappingIssue[]): unknown;
+  /** Target paths written (nested `fields:` entries expanded). */
+  writes: string[];
+  createOnly: boolean;
+  hasExpressions: boolean;
+}
+
+export interface EntryContext {
+  kind: PathKind;
+  reads: Set<string>;
+  issues: MappingIssue[];
+}
+
+const isEmpty = (v: unknown): boolean => {
+  if (typeof v === 'string') return v.length === 0 || v.trim().length === 0;
+  if (Array.isArray(v)) return v.length === 0;
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const _ in v as object) return false;
+    return true;
+  }
+  return false;
+};
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as object)) deepFreeze(x);
+  }
+  return v;
+}
+
+function zodIssues(error: z.ZodError, target: string): MappingIssue[] {
+  return error.issues.map((i) => ({
+    target,
+    message: `${i.path.length ? `${i.path.map(String).join('.')}: ` : ''}${i.message}`,
+  }));
+}
+
+/** Human description of why a source path read null: which relationship level was null. */
+function whyNull(record: unknown, path: string): string {
+  const segments = path.split('.');
+  let cur: unknown = record;
+  for (let i = 0; i < segments.length; i++) {
+    if (cur == null || typeof cur !== 'object') return `${segments.slice(0, i).join('.')} is null`;
+    cur = (cur as Record<string, unknown>)[segments[i]!];
+  }
+  return `${path} is ${cur === undefined ? 'missing' : cur === null ? 'null' : 'empty'}`;
+}
+
+export function compileEntry(raw: Entry, target: string, ctx: EntryContext): CompiledEntry | undefined {
+  const spec: EntrySpec | undefined = typeof raw === 'string' ? { from: raw } : (raw as EntrySpec);
+  const parsed = EntryObjectSchema.safeParse(spec);
+  if (!parsed.success) {
+    ctx.issues.push(...zodIssues(parsed.error, target));
+    return undefined;
+  }
+  const e = spec;
+  const sources = SOURCE_KEYS.filter((k) => k in e);
+  if (sources.length !== 1) {
+    ctx.issues.push({
+      target,
+      message: sources.length === 0 ? `needs one source: ${SOURCE_KEYS.join(', ')}` : `has several sources (${sources.join(', ')}); use exactly one`,
+    });
+    return undefined;
+  }
+  const source = sources[0]!;
+  const before = ctx.issues.length;
+  const stepCtx: CompileContext = { kind: ctx.kind, reads: ctx.reads, issues: ctx.issues, target };
+  const local = new Set<string>();
+  // Paths of this entry are collected separately first so nested entries can be checked too.
+  const sourceCtx: CompileContext = { ...stepCtx, reads: local };
+
+  let read: ((r: unknown, issues: MappingIssue[]) => unknown) | undefined;
+  let asyncRead: ((r: unknown, issues: MappingIssue[]) => Promise<unknown>) | undefined;
+  let nullReason: ((r: unknown) => string) | undefined;
+  let writes = [target];
+  let hasExpressions = false;
+
+  switch (source) {
+    case 'from': {
+      const path = e.from!;
+      if (addRead(sourceCtx, path, 'from')) {
+        const get = makeGetter(path);
+        read = get;
+        nullReason = (r) => whyNull(r, path);
+      }
+      break;
+    }
+    case 'value': {
+      const constant = deepFreeze(e.value);
+      read = () => constant;
+      nullReason = () => 'the static value is null';
+      break;
+    }
+    case 'template':
+      read = compileTemplate(e.template!, sourceCtx);
+      break;
+    case 'concat':
+      read = compileConcat(e.concat!, sourceCtx);
+      break;
+    case 'fields': {
+      const built = compileObject(e.fields!, target, { ...ctx, reads: local });
+      if (built) {
+        writes = built.writes;
+        hasExpressions = built.hasExpressions;
+        if (built.async) asyncRead = built.runAsync;
+        else read = built.runSync;
+      }
+      break;
+    }
+    case 'list': {
+      const items = e.list!.map((item, i) => compileEntry(item, `${target}[${i}]`, { ...ctx, reads: local }));
+      const ok = items.filter((x): x is CompiledEntry => x !== undefined);
+      hasExpressions = ok.some((x) => x.hasExpressions);
+      if (ok.some((x) => x.async)) {
+        asyncRead = async (r, issues) => {
+          const values = await Promise.all(ok.map((x) => x.run(r, issues)));
+          return values.filter((v) => v !== OMIT && v != null);
+        };
+      } else {
+        read = (r, issues) => {
+          const out: unknown[] = [];
+          for (const x of ok) {
+            const v = x.run(r, issues);
+            if (v !== OMIT && v != null) out.push(v);
+          }
+          return out;
+        };
+      }
+      break;
+    }
+    case 'jsonata':
+    case 'jsonnet': {
+      hasExpressions = true;
+      const declared = e.reads;
+      if (ctx.kind === 'salesforce' && (!declared || declared.length === 0)) {
+        ctx.issues.push({ target, message: `${source} entries must list the Salesforce fields they read in "reads:" (the fetcher queries exactly those)` });
+        break;
+      }
+      for (const p of declared ?? []) addRead(sourceCtx, p, 'reads');
+      // Expressions see only what they declared: an undeclared field is absent, in tests and in production alike.
+      const project = ctx.kind === 'salesforce' ? makeProjector(declared ?? []) : (r: unknown) => r;
+      if (source === 'jsonata') {
+        let compiled;
+        try {
+          compiled = compileJsonata(e.jsonata!);
+        } catch (err) {
+          const x = err as { message: string; position?: number };
+          ctx.issues.push({ target, message: `jsonata: ${x.message}${x.position !== undefined ? ` at position ${x.position}` : ''}` });
+          break;
+        }
+        if (ctx.kind === 'salesforce') {
+          const roots = new Set((declared ?? []).map((p) => p.split('.')[0]));
+          const undeclared = compiled.paths.filter((p) => !roots.has(p.split('.')[0]));
+          if (undeclared.length) ctx.issues.push({ target, message: `jsonata reads ${undeclared.join(', ')} but "reads:" does not declare it` });
+        }
+        const expr = compiled;
+        asyncRead = async (r) => {
+          const input = project(r);
+          try {
+            return await expr.evaluate(input);
+          } catch (err) {
+            throw new EntryFailure(`jsonata: ${(err as Error).message}`, input);
+          }
+        };
+      } else {
+        const script = e.jsonnet!;
+        const syntax = checkJsonnet(script);
+        if (syntax) {
+          ctx.issues.push({ target, message: `jsonnet: ${syntax}` });
+          break;
+        }
+        read = (r) => {
+          const input = project(r);
+          try {
+            return runJsonnet(script, input);
+          } catch (err) {
+            throw new EntryFailure(`jsonnet: ${(err as Error).message}`, input);
+          }
+        };
+      }
+      break;
+    }
+  }
+  if (e.reads && source !== 'jsonata' && source !== 'jsonnet') {
+    ctx.issues.push({ target, message: '"reads:" is only for jsonata and jsonnet entries (other sources report their reads themselves)' });
+  }
+
+  const steps = e.transform ? compileSteps(e.transform, stepCtx) : undefined;
+
+  // Null policy.
+  if (e.required && e.onNull && e.onNull !== 'fail') ctx.issues.push({ target, message: `required conflicts with onNull: ${e.onNull}` });
+  const onNull: NullPolicy = e.required ? 'fail' : (e.onNull ?? (e.default !== undefined ? 'default' : 'omit'));
+  const onEmpty: EmptyPolicy = e.onEmpty ?? onNull;
+  if ((onNull === 'default' || onEmpty === 'default') && e.default === undefined) {
+    ctx.issues.push({ target, message: 'onNull/onEmpty is "default" but no default is given' });
+  }
+  const fallback = deepFreeze(e.default);
+
+  if (e.when !== undefined) addRead(sourceCtx, e.when, 'when');
+  for (const p of local) ctx.reads.add(p);
+  if (ctx.issues.length > before || (!read && !asyncRead)) return undefined;
+
+  const settle = (policy: EmptyPolicy, v: unknown, r: unknown, issues: MappingIssue[], why: () => string): unknown => {
+    switch (policy) {
+      case 'omit':
+        return OMIT;
+      case 'null':
+        return null;
+      case 'default':
+        return fallback;
+      case 'keep':
+        return v;
+      case 'fail':
+        issues.push({ target, message: `required value is missing: ${why()}` });
+        return OMIT;
+    }
+  };
+  const whyNullFor = (r: unknown) => () => (nullReason ? nullReason(r) : 'the value is null');
+  const whyEmpty = () => 'the value is empty';
+
+  const finish = (v: unknown, r: unknown, issues: MappingIssue[]): unknown => {
+    if (v == null) return settle(onNull, v, r, issues, whyNullFor(r));
+    if (onEmpty !== 'keep' && isEmpty(v)) return settle(onEmpty, v, r, issues, whyEmpty);
+    if (steps) {
+      let out: unknown;
+      try {
+        out = steps(v, r);
+      } catch (err) {
+        const f = err instanceof EntryFailure ? err : new EntryFailure((err as Error).message, v);
+        issues.push({ target, message: f.message, input: f.input === undefined ? v : f.input });
+        return OMIT;
+      }
+      if (out == null) return settle(onNull, out, r, issues, () => 'a transform produced no value');
+      if (onEmpty !== 'keep' && isEmpty(out)) return settle(onEmpty, out, r, issues, whyEmpty);
+      return out;
+    }
+    return v;
+  };
+
+  const fail = (err: unknown, issues: MappingIssue[]): typeof OMIT => {
+    const f = err instanceof EntryFailure ? err : new EntryFailure((err as Error).message);
+    issues.push({ target, message: f.message, ...(f.input !== undefined ? { input: f.input } : {}) });
+    return OMIT;
+  };
+
+  let run: CompiledEntry['run'];
+  if (asyncRead) {
+    const ar = asyncRead;
+    run = (r, issues) =>
+      ar(r, issues).then(
+        (v) => finish(v, r, issues),
+        (err) => fail(err, issues),
+      );
+  } else if (!steps && source === 'from') {
+    // The hot path of declarative mappings: a plain field copy.
+    const get = read as Getter;
+    run = (r, issues) => {
+      const v = get(r);
+      // Anything that might be null or empty takes the full path; a word or a number is simply copied.
+      return typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length !== 0 && v.charCodeAt(0) > 32)
+        ? v
+        : finish(v, r, issues);
+    };
+  } else {
+    const rd = read!;
+    run = (r, issues) => {
+      let v: unknown;
+      try {
+        v = rd(r, issues);
+      } catch (err) {
+        return fail(err, issues);
+      }
+      return finish(v, r, issues);
+    };
+  }
+
+  if (e.when !== undefined) {
+    const guard = makeGetter(e.when);
+    const inner = run;
+    run = (r, issues) => {
+      const g = guard(r);
+      return g == null || g === false || isEmpty(g) ? OMIT : inner(r, issues);
+    };
+  }
+
+  return { target, async: Boolean(asyncRead), run, writes, createOnly: e.createOnly === true, hasExpressions };
+}
+
+/** `{{ path }}` placeholders; a null value renders as nothing. */
+const PLACEHOLDER = /\{\{\s*([^}\s]+)\s*\}\}/g;
+
+export function compileTemplate(template: string, ctx: CompileContext): (r: unknown) => string {
+  const literals: string[] = [];
+  const getters: Getter[] = [];
+  let last = 0;
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    literals.push(template.slice(last, m.index));
+    addRead(ctx, m[1]!, 'template');
+    getters.push(makeGetter(m[1]!));
+    last = m.index + m[0].length;
+  }
+  literals.push(template.slice(last));
+  if (/\{\{|\}\}/.test(literals.join(''))) ctx.issues.push({ target: ctx.target, message: 'template: unbalanced {{ }} placeholder' });
+  return (r) => {
+    let out = literals[0]!;
+    for (let i = 0; i < getters.length; i++) {
+      const v = getters[i]!(r);
+      if (v != null) out += typeof v === 'object' ? JSON.stringify(v) : String(v);
+      out += literals[i + 1]!;
+    }
+    return out;
+  };
+}
+
+function compileConcat(c: NonNullable<EntrySpec['concat']>, ctx: CompileContext): (r: unknown) => string | null {
+  const parts: Getter[] = c.parts.map((p) => {
+    if (typeof p === 'string') {
+      addRead(ctx, p, 'concat');
+      return makeGetter(p);
+    }
+    const v = p.value;
+    return () => v;
+  });
+  const sep = c.separator ?? '';
+  return (r) => {
+    let out: string | null = null;
+    for (const get of parts) {
+      const v = get(r);
+      if (v == null || v === '') continue;
+      const s = String(v);
+      out = out === null ? s : out + sep + s;
+    }
+    return out;
+  };
+}
+
+export interface CompiledObject {
+  entries: CompiledEntry[];
+  setters: Setter[];
+  writes: string[];
+  createOnly: string[];
+  async: boolean;
+  hasExpressions: boolean;
+  runSync(record: unknown, issues: MappingIssue[]): Record<string, unknown> | null;
+  runAsync(record: unknown, issues: MappingIssue[]): Promise<Record<string, unknown> | null>;
+}
+
+/** A `target → entry` table compiled into one function building the object; null when nothing was set. */
+export function compileObject(fields: Record<string, Entry>, prefix: string, ctx: EntryContext): CompiledObject | undefined {
+  const entries: CompiledEntry[] = [];
+  const setters: Setter[] = [];
+  const before = ctx.issues.length;
+  const targets = Object.keys(fields);
+  for (const t of targets) {
+    const full = prefix ? `${prefix}.${t}` : t;
+    const bad = checkTargetPath(t);
+    if (bad) {
+      ctx.issues.push({ target: full, message: bad });
+      continue;
+    }
+    const entry = compileEntry(fields[t]!, full, ctx);
+    if (entry) {
+      entries.push(entry);
+      setters.push(makeSetter(t));
+    }
+  }
+  const conflict = findConflict(targets);
+  if (conflict) {
+    const [a, b] = conflict;
+    ctx.issues.push({ target: prefix ? `${prefix}.${b}` : b, message: `conflicts with target "${a}": one path cannot be both a value and contain another` });
+  }
+  if (ctx.issues.length > before) return undefined;
+
+  const n = entries.length;
+  const runs = entries.map((e) => e.run);
+  const runSync = (record: unknown, issues: MappingIssue[]): Record<string, unknown> | null => {
+    const out: Record<string, unknown> = {};
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      const v = runs[i]!(record, issues);
+      if (v !== OMIT) {
+        setters[i]!(out, v);
+        any = true;
+      }
+    }
+    return any ? out : null;
+  };
+  const runAsync = async (record: unknown, issues: MappingIssue[]): Promise<Record<string, unknown> | null> => {
+    const values = await Promise.all(runs.map((run) => run(record, issues)));
+    const out: Record<string, unknown> = {};
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      if (values[i] !== OMIT) {
+        setters[i]!(out, values[i]);
+        any = true;
+      }
+    }
+    return any ? out : null;
+  };
+  return {
+    entries,
+    setters,
+    writes: entries.flatMap((e) => e.writes),
+    createOnly: entries.filter((e) => e.createOnly).map((e) => e.target),
+    async: entries.some((e) => e.async),
+    hasExpressions: entries.some((e) => e.hasExpressions),
+    runSync,
+    runAsync,
+  };
+}

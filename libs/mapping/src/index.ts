@@ -1,0 +1,11 @@
+export { compileMapping, type CompiledMapping, type CompileOptions } from './mapping-compiler';
+export { compileEventRules, type CompiledEventRules, type SalesforceChanges, type SalesforceValue } from './event-rules';
+export { loadMappingFile, loadEventRulesFile } from './mapping-loader';
+export { previewMapping, type PreviewResult } from './mapping-preview';
+export { minimalUpdate, payloadHash, canonicalJson, customFieldValues } from './minimal-update';
+export { statusRank, isStatusEvent, STATUS_EVENT_RANKS } from './status-rank';
+export { truncateUtf8, utf8Length, TRUNCATION_MARKER } from './utf8';
+export { convertDate, FN_FORMAT, momentToLuxon } from './date-time';
+export { runJsonnet } from './jsonnet-runner';
+export { MappingError, formatIssue, type MappingIssue, type SalesforceRecord, type WorkOrderPayload, type FieldNationWebhookBody } from './mapping-types';
+export { MappingFileSchema, EventRulesFileSchema } from './mapping.schema';

@@ -1,0 +1,132 @@
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { compileEntry, compileObject, OMIT, type CompiledEntry } from './entry-compiler';
+import { MappingFileSchema } from './mapping.schema';
+import { MappingError, type MappingIssue, type SalesforceRecord, type WorkOrderPayload } from './mapping-types';
+
+export interface CompiledMapping {
+  /** Salesforce object, e.g. `Case`. */
+  object: string;
+  /** Exact Salesforce field paths read, sorted; the fetcher selects exactly these (plus Id, SystemModstamp). */
+  reads: string[];
+  /** Field Nation target paths written; custom fields as `custom_fields.<id>`. */
+  writes: string[];
+  /** Target paths never sent on update. */
+  createOnly: string[];
+  /** True when any entry is JSONata or Jsonnet. */
+  hasExpressions: boolean;
+  /** Always available; resolves to the same payload as mapSync when that exists. */
+  map(record: SalesforceRecord): Promise<WorkOrderPayload>;
+  /**
+   * Present when no entry needs async evaluation (JSONata's evaluate is async in v2; Jsonnet runs
+   * synchronously in WebAssembly). Declarative mappings always have it.
+   */
+  mapSync?(record: SalesforceRecord): WorkOrderPayload;
+  /** File the mapping came from, when known (used in error messages). */
+  file?: string;
+}
+
+export interface CompileOptions {
+  /** Named in every error message. */
+  file?: string;
+}
+
+/** Parse YAML (JSON is YAML) into a plain object, naming the file and line on syntax errors. */
+export function parseSource(source: string | object, file: string | undefined): unknown {
+  if (typeof source !== 'string') return source;
+  try {
+    return parseYaml(source, { prettyErrors: true });
+  } catch (err) {
+    throw new MappingError([{ target: '(file)', message: `not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}` }], file);
+  }
+}
+
+export function zodToIssues(error: z.ZodError, sectionsKeyedByTarget: string[]): MappingIssue[] {
+  return error.issues.map((i) => {
+    const path = i.path.map(String);
+    // fields.<target>.rest → target "<target>", message prefixed with the rest.
+    if (path.length >= 2 && sectionsKeyedByTarget.includes(path[0]!)) {
+      const [section, key, ...rest] = path;
+      const target = section === 'customFields' ? `custom_fields.${key}` : key!;
+      return { target, message: `${rest.length ? `${rest.join('.')}: ` : ''}${i.message}` };
+    }
+    return { target: path.length ? path.join('.') : '(file)', message: i.message };
+  });
+}
+
+export function compileMapping(source: string | object, options: CompileOptions = {}): CompiledMapping {
+  const file = options.file;
+  const raw = parseSource(source, file);
+  const parsed = MappingFileSchema.safeParse(raw);
+  if (!parsed.success) throw new MappingError(zodToIssues(parsed.error, ['fields', 'customFields']), file);
+  const m = parsed.data;
+
+  const issues: MappingIssue[] = [];
+  const reads = new Set<string>();
+  const ctx = { kind: 'salesforce' as const, reads, issues };
+  const body = compileObject(m.fields, '', ctx);
+
+  const customIds = Object.keys(m.customFields ?? {});
+  if (customIds.length && 'custom_fields' in m.fields) {
+    issues.push({ target: 'custom_fields', message: 'set custom fields either in "customFields:" or as the custom_fields target, not both' });
+  }
+  const customs: { id: number; entry: CompiledEntry }[] = [];
+  for (const id of customIds) {
+    const entry = compileEntry(m.customFields![id]!, `custom_fields.${id}`, ctx);
+    if (entry) customs.push({ id: Number(id), entry });
+  }
+  if (issues.length || !body) throw new MappingError(issues.length ? issues : [{ target: '(file)', message: 'invalid mapping' }], file);
+
+  const writes = [...body.writes, ...customs.map((c) => c.entry.target)].sort();
+  const createOnly = [...body.createOnly, ...customs.filter((c) => c.entry.createOnly).map((c) => c.entry.target)].sort();
+  const isAsync = body.async || customs.some((c) => c.entry.async);
+  const hasExpressions = body.hasExpressions || customs.some((c) => c.entry.hasExpressions);
+
+  const nCustom = customs.length;
+  const customRuns = customs.map((c) => c.entry.run);
+  const customIdsNum = customs.map((c) => c.id);
+  const bodyRun = body.runSync;
+
+  // Field Nation nests custom-field values two levels deep and wants them as strings (reference §5.6).
+  const assembleCustom = (out: WorkOrderPayload, values: unknown[]) => {
+    let fields: { id: number; value: string }[] | undefined;
+    for (let i = 0; i < nCustom; i++) {
+      const v = values[i];
+      if (v === OMIT) continue;
+      (fields ??= []).push({ id: customIdsNum[i]!, value: v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v) });
+    }
+    if (fields) out.custom_fields = { results: [{ results: fields }] };
+  };
+
+  const mapSync = (record: SalesforceRecord): WorkOrderPayload => {
+    const problems: MappingIssue[] = [];
+    const out = bodyRun(record, problems) ?? {};
+    if (nCustom) {
+      const values = new Array<unknown>(nCustom);
+      for (let i = 0; i < nCustom; i++) values[i] = customRuns[i]!(record, problems);
+      assembleCustom(out, values);
+    }
+    if (problems.length) throw new MappingError(problems, file);
+    return out;
+  };
+
+  const mapAsync = async (record: SalesforceRecord): Promise<WorkOrderPayload> => {
+    const problems: MappingIssue[] = [];
+    const [main, values] = await Promise.all([body.runAsync(record, problems), Promise.all(customRuns.map((run) => run(record, problems)))]);
+    const out = main ?? {};
+    assembleCustom(out, values);
+    if (problems.length) throw new MappingError(problems, file);
+    return out;
+  };
+
+  return {
+    object: m.object,
+    reads: [...reads].sort(),
+    writes,
+    createOnly,
+    hasExpressions,
+    map: isAsync ? mapAsync : async (record) => mapSync(record),
+    ...(isAsync ? {} : { mapSync }),
+    ...(file ? { file } : {}),
+  };
+}
