@@ -16,7 +16,7 @@ export async function soapConnection(sim: SalesforceSim, username = USERNAME, pa
 }
 
 /** Catch a rejected promise's error for assertions on jsforce's `errorCode`. */
-export async function failure(p: Promise<unknown>): Promise<Error & { errorCode?: string; name: string; data?: unknown }> {
+export async function failure(p: PromiseLike<unknown>): Promise<Error & { errorCode?: string; name: string; data?: unknown }> {
   try {
     await p;
   } catch (err) {
