@@ -1,0 +1,6 @@
+export * from './fieldnation-client';
+export * from './fieldnation-error';
+export * from './fieldnation.types';
+export * from './token-bucket';
+export { TokenProvider, type FieldNationCredentials } from './token-provider';
+export * from './webhook-verifier';
