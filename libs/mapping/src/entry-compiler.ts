@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { checkTargetPath, findConflict, makeGetter, makeProjector, makeSetter, type Getter, type PathKind, type Setter } from './field-path';
 import { compileJsonata } from './jsonata-runner';
 import { checkJsonnet, runJsonnet } from './jsonnet-runner';
-import { EntryObjectSchema, SOURCE_KEYS, type EmptyPolicy, type Entry, type EntrySpec, type NullPolicy } from './mapping.schema';
+import { EntryObjectSchema, SOURCE_KEYS, type EmptyPolicy, type EntrySpec, type NullPolicy } from './mapping.schema';
 import { EntryFailure, type MappingIssue } from './mapping-types';
 import { addRead, compileSteps, type CompileContext, type StepFn } from './transforms';
 
@@ -67,8 +67,12 @@ function whyNull(record: unknown, path: string): string {
   return `${path} is ${cur === undefined ? 'missing' : cur === null ? 'null' : 'empty'}`;
 }
 
-export function compileEntry(raw: Entry, target: string, ctx: EntryContext): CompiledEntry | undefined {
-  const spec: EntrySpec | undefined = typeof raw === 'string' ? { from: raw } : (raw as EntrySpec);
+export function compileEntry(raw: unknown, target: string, ctx: EntryContext): CompiledEntry | undefined {
+  if (typeof raw !== 'string' && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
+    ctx.issues.push({ target, message: `must be a field path or an entry ({ from: ... }, { value: ... }, ...), got ${JSON.stringify(raw)}` });
+    return undefined;
+  }
+  const spec: EntrySpec = typeof raw === 'string' ? { from: raw } : (raw as EntrySpec);
   const parsed = EntryObjectSchema.safeParse(spec);
   if (!parsed.success) {
     ctx.issues.push(...zodIssues(parsed.error, target));
@@ -119,7 +123,7 @@ export function compileEntry(raw: Entry, target: string, ctx: EntryContext): Com
       read = compileConcat(e.concat!, sourceCtx);
       break;
     case 'fields': {
-      const built = compileObject(e.fields!, target, { ...ctx, reads: local });
+      const built = compileObject(e.fields as Record<string, unknown>, target, { ...ctx, reads: local });
       if (built) {
         writes = built.writes;
         hasExpressions = built.hasExpressions;
@@ -129,7 +133,7 @@ export function compileEntry(raw: Entry, target: string, ctx: EntryContext): Com
       break;
     }
     case 'list': {
-      const items = e.list!.map((item, i) => compileEntry(item, `${target}[${i}]`, { ...ctx, reads: local }));
+      const items = (e.list as unknown[]).map((item, i) => compileEntry(item, `${target}[${i}]`, { ...ctx, reads: local }));
       const ok = items.filter((x): x is CompiledEntry => x !== undefined);
       hasExpressions = ok.some((x) => x.hasExpressions);
       if (ok.some((x) => x.async)) {
@@ -367,7 +371,7 @@ export interface CompiledObject {
 }
 
 /** A `target → entry` table compiled into one function building the object; null when nothing was set. */
-export function compileObject(fields: Record<string, Entry>, prefix: string, ctx: EntryContext): CompiledObject | undefined {
+export function compileObject(fields: Record<string, unknown>, prefix: string, ctx: EntryContext): CompiledObject | undefined {
   const entries: CompiledEntry[] = [];
   const setters: Setter[] = [];
   const before = ctx.issues.length;

@@ -14,7 +14,7 @@ export const JSONNET_UTIL = `{
     else null,
   local native(name, args) =
     local r = std.parseJson(arakoo.native(name)(std.manifestJsonMinified(args)));
-    if std.objectHas(r, 'error') then error r.error else r.value,
+    if std.objectHas(r, 'error') then error r['error'] else r.value,
 
   lookup_field(obj, path, default=null)::
     local v = std.foldl(step, std.split(path, '.'), obj);

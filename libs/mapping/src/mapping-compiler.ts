@@ -42,7 +42,10 @@ export function parseSource(source: string | object, file: string | undefined): 
 }
 
 export function zodToIssues(error: z.ZodError, sectionsKeyedByTarget: string[]): MappingIssue[] {
-  return error.issues.map((i) => {
+  return error.issues.map((raw) => {
+    // Record keys and unions nest the useful message one level down.
+    const nested = (raw as { issues?: { message: string }[] }).issues?.[0]?.message;
+    const i = nested && raw.code === 'invalid_key' ? { ...raw, message: nested } : raw;
     const path = i.path.map(String);
     // fields.<target>.rest → target "<target>", message prefixed with the rest.
     if (path.length >= 2 && sectionsKeyedByTarget.includes(path[0]!)) {

@@ -14,8 +14,8 @@ export interface EntrySpec {
   jsonata?: string;
   jsonnet?: string;
   reads?: string[];
-  fields?: Record<string, Entry>;
-  list?: Entry[];
+  fields?: Record<string, unknown>;
+  list?: unknown[];
   transform?: unknown[];
   default?: unknown;
   required?: boolean;
@@ -43,12 +43,9 @@ const entryShape = {
   jsonata: z.string().min(1).optional(),
   jsonnet: z.string().min(1).optional(),
   reads: z.array(z.string()).optional(),
-  get fields() {
-    return z.record(z.string(), EntrySchema).optional();
-  },
-  get list() {
-    return z.array(EntrySchema).min(1).optional();
-  },
+  // Nested entries are validated one by one when compiled, so each error names its own target.
+  fields: z.record(z.string(), z.unknown()).optional(),
+  list: z.array(z.unknown()).min(1).optional(),
   transform: z.array(z.unknown()).optional(),
   default: z.unknown().optional(),
   required: z.boolean().optional(),
@@ -72,9 +69,9 @@ export const MappingFileSchema = z
     description: z.string().optional(),
     version: z.number().int().optional(),
     /** Work-order target path → entry. */
-    fields: z.record(z.string(), EntrySchema).default({}),
+    fields: z.record(z.string(), z.unknown()).default({}),
     /** Field Nation custom-field id → entry; assembled into the two-level `custom_fields` structure. */
-    customFields: z.record(z.string().regex(/^\d+$/, 'custom-field ids are numbers'), EntrySchema).optional(),
+    customFields: z.record(z.string().regex(/^\d+$/, 'custom-field ids are numbers'), z.unknown()).optional(),
   })
   .strict();
 export type MappingFile = z.infer<typeof MappingFileSchema>;
@@ -110,7 +107,7 @@ export const EventRuleSchema = z
     /** Conditions on webhook-body paths; all must hold. */
     when: z.record(z.string(), ConditionSchema).optional(),
     /** Salesforce field API name → entry over the webhook body. */
-    fields: z.record(z.string(), EntrySchema).optional(),
+    fields: z.record(z.string(), z.unknown()).optional(),
     comment: CommentSchema.optional(),
     /** Overrides the built-in lifecycle rank of the event (higher = later in the lifecycle). */
     statusRank: z.number().optional(),
