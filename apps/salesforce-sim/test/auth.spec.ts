@@ -155,6 +155,6 @@ describe('authentication through jsforce', () => {
     await conn.logout();
     const raw = await fetch(`${sim.url}/services/data/v${VERSION}/limits`, { headers: { Authorization: `Bearer ${token}` } });
     expect(raw.status).toBe(401);
-    expect(await raw.json()).toEqual([{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID', fields: [] }]);
+    expect(await raw.json()).toEqual([{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }]);
   });
 });

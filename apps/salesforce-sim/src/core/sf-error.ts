@@ -14,16 +14,20 @@ export class SfError extends Error {
   readonly errorCode: string;
   readonly fields: string[];
 
-  constructor(status: number, errorCode: string, message: string, fields: string[] = []) {
+  /** Whether the REST body carries `fields` (record errors do; session and query errors do not). */
+  private readonly withFields: boolean;
+
+  constructor(status: number, errorCode: string, message: string, fields?: string[]) {
     super(message);
     this.name = 'SfError';
     this.status = status;
     this.errorCode = errorCode;
-    this.fields = fields;
+    this.fields = fields ?? [];
+    this.withFields = fields !== undefined;
   }
 
   toBody(): SfErrorEntry[] {
-    return [{ message: this.message, errorCode: this.errorCode, fields: this.fields }];
+    return [{ message: this.message, errorCode: this.errorCode, ...(this.withFields ? { fields: this.fields } : {}) }];
   }
 }
 
