@@ -77,7 +77,7 @@ const location = z.discriminatedUnion(
     z.looseObject({ mode: z.literal('location'), saved_location: ref }),
     z.looseObject({ mode: z.literal('remote') }),
   ],
-  { error: () => "mode must be one of 'custom', 'location', 'remote'" },
+  { error: () => "must be one of 'custom', 'location', 'remote'" },
 );
 
 const amount = z.number(need('a number')).positive('must be greater than 0');
