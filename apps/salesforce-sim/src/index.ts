@@ -16,3 +16,7 @@ export type { LoginFlow } from './auth/session-store';
 export { isAck } from './outbound/ack-parser';
 export { buildNotificationsEnvelope } from './outbound/om-envelope';
 export { DEFAULT_ORG_FILE, loadOrgFile } from './org/org-loader';
+export type { SimContext } from './sim-context';
+export type { RecordData, Value } from './org/org-model';
+export type { QueryResult } from './soql/soql-executor';
+export type { FlowConfig } from './org/org.schema';
