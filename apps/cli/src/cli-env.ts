@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { CliError } from './cli-io';
+
+const schema = z.object({
+  BROKER_CONFIG: z.string().min(1).optional(),
+  DATABASE_URL: z.string().url().optional(),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().min(1).regex(/^[^:]+$/, 'must not contain ":"').default('broker'),
+  /** Public URL of the ingress, the default for `salesforce metadata --endpoint`. */
+  PUBLIC_URL: z.string().url().optional(),
+});
+
+export type CliEnv = z.infer<typeof schema>;
+
+export function parseCliEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  throw new CliError(`invalid environment:\n${result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`, 78);
+}
+
+export function requireDatabaseUrl(env: CliEnv): string {
+  if (!env.DATABASE_URL) throw new CliError('set DATABASE_URL to the broker database (postgresql://…)', 78);
+  return env.DATABASE_URL;
+}
+
+export function requireConfigPath(env: CliEnv, given?: string): string {
+  const file = given ?? env.BROKER_CONFIG;
+  if (!file) throw new CliError('name the config file, or set BROKER_CONFIG', 78);
+  return file;
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// The operator's command line: npm run broker -- <command>. Env: BROKER_CONFIG, DATABASE_URL,
+// REDIS_URL, QUEUE_PREFIX (the same variables the apps read).
+import { Command, Option } from 'commander';
+import { allQueues, sfFetchQueue, type QueueOf } from '@broker/contracts';
+import { createWorkerConnection, openQueue } from '@broker/runtime';
+import { createPrisma, createStore, type Store } from '@broker/store';
+import { parseCliEnv, requireConfigPath, requireDatabaseUrl, type CliEnv } from './cli-env';
+import { CliError, processIo, type CliIo } from './cli-io';
+import { configValidateCommand } from './config-validate.command';
+import { mappingPreviewCommand } from './mapping-preview.command';
+import { parseSince, replayCommand } from './replay.command';
+import { resyncCommand } from './resync.command';
+import { salesforceMetadataCommand } from './salesforce-metadata.command';
+import { timelineCommand } from './timeline.command';
+
+const io: CliIo = processIo();
+
+/** Run one command; user errors print one clear line and set the exit code, bugs keep their stack. */
+async function run(fn: (env: CliEnv) => Promise<number> | number): Promise<void> {
+  try {
+    process.exitCode = await fn(parseCliEnv());
+  } catch (err) {
+    if (err instanceof CliError) {
+      io.err(`error: ${err.message}`);
+      process.exitCode = err.exitCode;
+    } else {
+      throw err;
+    }
+  }
+}
+
+async function withStore<T>(env: CliEnv, fn: (store: Store) => Promise<T>): Promise<T> {
+  const prisma = createPrisma(requireDatabaseUrl(env), { max: 2 });
+  try {
+    return await fn(createStore(prisma));
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
+async function withRedis<T>(env: CliEnv, fn: (connection: ReturnType<typeof createWorkerConnection>) => Promise<T>): Promise<T> {
+  // Fail instead of waiting forever when Redis is unreachable: a CLI must answer.
+  const connection = createWorkerConnection(env.REDIS_URL, { maxRetriesPerRequest: 3, retryStrategy: (n) => (n > 5 ? null : n * 200) });
+  connection.on('error', () => undefined);
+  try {
+    return await fn(connection);
+  } finally {
+    await connection.quit().catch(() => connection.disconnect());
+  }
+}
+
+const program = new Command()
+  .name('broker')
+  .description('Operate the Salesforce ⇄ Field Nation integration broker')
+  .showHelpAfterError();
+
+const config = program.command('config').description('connection config');
+config
+  .command('validate')
+  .description('validate the connection config (and compile its mappings) as the apps will at start-up')
+  .argument('[file]', 'config file (default: $BROKER_CONFIG)')
+  .action((file?: string) => run((env) => configValidateCommand(requireConfigPath(env, file), io)));
+
+const mapping = program.command('mapping').description('mapping files');
+mapping
+  .command('preview')
+  .description('run a mapping over a sample record and print the work-order payload (or every error)')
+  .argument('<mapping>', 'mapping file')
+  .argument('<record.json>', 'a Salesforce record as JSON (as the REST API returns it)')
+  .action((mappingFile: string, recordFile: string) => run(() => mappingPreviewCommand(mappingFile, recordFile, io)));
+
+program
+  .command('timeline')
+  .description("a record's journey by Salesforce id or work order id")
+  .argument('<id>', 'Salesforce id (15 or 18 characters) or work order id')
+  .option('--connection <id>', 'only this connection')
+  .action((id: string, opts: { connection?: string }) =>
+    run((env) => withStore(env, (store) => timelineCommand(id, store, io, opts))),
+  );
+
+program
+  .command('replay')
+  .description('retry the failed jobs (dead-letter queue) of a queue')
+  .addOption(new Option('--queue <queue>', 'queue name').choices(allQueues.map((q) => q.name)).makeOptionMandatory())
+  .option('--since <time>', 'only jobs that failed since: an ISO date/time or a duration (30m, 6h, 2d)')
+  .option('--dry-run', 'list the jobs that would be retried, change nothing')
+  .action((opts: { queue: string; since?: string; dryRun?: boolean }) =>
+    run((env) =>
+      withRedis(env, async (connection) => {
+        const contract = allQueues.find((q) => q.name === opts.queue)!;
+        const queue = openQueue(contract, connection, env.QUEUE_PREFIX);
+        try {
+          return await replayCommand(queue, { since: opts.since ? parseSince(opts.since) : undefined, dryRun: opts.dryRun }, io);
+        } finally {
+          await queue.close();
+        }
+      }),
+    ),
+  );
+
+program
+  .command('resync')
+  .description('read a record from Salesforce again and push it through the pipeline')
+  .argument('<salesforce-id>', 'record id (15 or 18 characters)')
+  .option('--connection <id>', 'connection (needed when several sync the record)')
+  .option('--object <name>', 'object API name, for a record the broker has not seen yet')
+  .action((sfId: string, opts: { connection?: string; object?: string }) =>
+    run((env) =>
+      withStore(env, (store) =>
+        withRedis(env, async (connection) => {
+          const fetchQueue = openQueue(sfFetchQueue, connection, env.QUEUE_PREFIX) as QueueOf<typeof sfFetchQueue>;
+          try {
+            return await resyncCommand(sfId, fetchQueue, store, opts, io);
+          } finally {
+            await fetchQueue.close();
+          }
+        }),
+      ),
+    ),
+  );
+
+const salesforce = program.command('salesforce').description('Salesforce-side setup');
+salesforce
+  .command('metadata')
+  .description('generate deployable Salesforce metadata: an Outbound Message and a record-triggered Flow per configured object')
+  .option('--connection <id>', 'connection (default: the only one)')
+  .option('--out <dir>', 'output directory (default: salesforce-metadata/<connection>)')
+  .option('--endpoint <url>', 'public URL of the ingress as Salesforce reaches it (default: $PUBLIC_URL)')
+  .option('--integration-user <username>', 'Salesforce username the messages are sent as (default: the connection login user)')
+  .option('--config <file>', 'config file (default: $BROKER_CONFIG)')
+  .action((opts: { connection?: string; out?: string; endpoint?: string; integrationUser?: string; config?: string }) =>
+    run((env) => salesforceMetadataCommand({ ...opts, configFile: requireConfigPath(env, opts.config) }, io)),
+  );
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,71 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { CliIo } from '../src/cli-io';
+
+export interface CapturedIo extends CliIo {
+  stdout: string[];
+  stderr: string[];
+  progress: string[];
+}
+
+/** An io that records what a command prints; `tty` makes it look like an interactive terminal. */
+export function captureIo(options: { tty?: boolean } = {}): CapturedIo {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const progress: string[] = [];
+  const stream = Object.assign(new PassThrough(), { isTTY: options.tty ?? false, columns: 100, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+  stream.on('data', (d: Buffer) => progress.push(d.toString()));
+  return {
+    stdout,
+    stderr,
+    progress,
+    out: (t) => void stdout.push(t),
+    err: (t) => void stderr.push(t),
+    stderrIsTTY: options.tty ?? false,
+    progressStream: stream,
+  };
+}
+
+export const tmpDir = (label: string) => mkdtempSync(path.join(os.tmpdir(), `broker-cli-${label}-`));
+
+export const freshPrefix = (label = 'tc') => `${label}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+export const ORG_ID = '00D000000000001AAA';
+
+/** A two-connection config; mapping paths point at the repo's example mappings. */
+export function testConfigYaml(mappingsDir: string): string {
+  return `
+connections:
+  - id: demo
+    salesforce:
+      organizationId: ${ORG_ID}
+      apiVersion: "61.0"
+      auth: { flow: password, username: integration@example.com, password: p }
+    fieldnation:
+      auth: { clientId: c, clientSecret: s, username: u, password: p }
+      webhookSecret: demo-webhook-secret
+    objects:
+      Case:
+        mapping: ${mappingsDir}/case-to-work-order.yaml
+        trigger: Send_to_Field_Nation__c = true
+      Work_Request__c:
+        mapping: ${mappingsDir}/case-to-work-order.yaml
+        trigger: "Status__c = 'Ready' AND Region__c != null"
+      CaseComment: { messages: true }
+    eventRules: ${mappingsDir}/case-events.yaml
+  - id: locked
+    salesforce:
+      organizationId: ${ORG_ID}
+      pathToken: a-secret-path-token-0123
+      auth: { flow: client-credentials, clientId: c, clientSecret: s }
+    fieldnation:
+      auth: { clientId: c, clientSecret: s, username: u, password: p }
+      webhookSecret: other-webhook-secret
+    objects:
+      Opportunity:
+        mapping: ${mappingsDir}/case-to-work-order.yaml
+        trigger: "StageName = 'Closed Won'"
+`;
+}

@@ -1,0 +1,93 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { workspaceRoot } from '../../../vitest.shared';
+import { configValidateCommand } from '../src/config-validate.command';
+import { mappingPreviewCommand } from '../src/mapping-preview.command';
+import { captureIo, testConfigYaml, tmpDir } from './cli-test-kit';
+
+const mappings = path.join(workspaceRoot, 'config/mappings');
+const tsx = path.join(workspaceRoot, 'node_modules/.bin/tsx');
+
+describe('config validate', () => {
+  it('accepts the demo config and lists its connections', () => {
+    const io = captureIo();
+    expect(configValidateCommand(path.join(workspaceRoot, 'config/demo.yaml'), io, {})).toBe(0);
+    expect(io.stdout.join('\n')).toMatch(/is valid: 1 connection\(s\)\n {2}demo: objects Case, CaseComment; event rules/);
+  });
+
+  it('names the exact path that is wrong', () => {
+    const dir = tmpDir('cfg');
+    const file = path.join(dir, 'broker.yaml');
+    writeFileSync(file, testConfigYaml(mappings).replace('organizationId: 00D000000000001AAA', 'organizationId: not-an-id'));
+    const io = captureIo();
+    expect(configValidateCommand(file, io, {})).toBe(1);
+    expect(io.stderr.join('\n')).toContain('connections[0].salesforce.organizationId: a 15- or 18-character Salesforce id');
+  });
+
+  it('compiles the mappings the config names and reports a broken one by its config path', () => {
+    const dir = tmpDir('cfg');
+    const file = path.join(dir, 'broker.yaml');
+    writeFileSync(path.join(dir, 'broken.yaml'), 'object: Case\nfields:\n  title: { concat: 5 }\n');
+    writeFileSync(file, testConfigYaml(mappings).replace(`mapping: ${mappings}/case-to-work-order.yaml\n        trigger: "StageName`, `mapping: broken.yaml\n        trigger: "StageName`));
+    const io = captureIo();
+    expect(configValidateCommand(file, io, {})).toBe(1);
+    expect(io.stderr.join('\n')).toMatch(/connections\[1\]\.objects\.Opportunity\.mapping: .*broken\.yaml/);
+  });
+
+  it('exits 1 with the message when run as a command', () => {
+    const dir = tmpDir('cfg');
+    const file = path.join(dir, 'broker.yaml');
+    writeFileSync(file, 'connections:\n  - id: "bad id!"\n');
+    const res = spawnSync(tsx, ['apps/cli/src/main.ts', 'config', 'validate', file], { cwd: workspaceRoot, encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toContain(`invalid config ${file}`);
+    expect(res.stderr).toContain('connections[0].id: letters, digits, _ and - (max 63)');
+    expect(res.stderr).toContain('connections[0].salesforce');
+  });
+});
+
+describe('mapping preview', () => {
+  const record = {
+    attributes: { type: 'Case' },
+    Id: '500000000000001AAA',
+    CaseNumber: '00001042',
+    Subject: 'Replace the router',
+    Description: 'Router in the back office is dead',
+    Priority: 'High',
+    Origin: 'Phone',
+    Work_Type__c: 'Repair',
+    Preferred_Service_Date__c: '2025-03-04T14:00:00.000+0000',
+    Account: { Name: 'Acme', BillingStreet: '1 Main St\nSuite 4', BillingCity: 'Springfield', BillingState: 'il', BillingPostalCode: '62701', BillingCountry: 'USA', Owner: null },
+    Contact: { FirstName: 'Ann', LastName: 'Lee', Phone: '555-0100', Email: 'ann@example.com' },
+  };
+
+  it('prints the payload a record maps to', async () => {
+    const dir = tmpDir('map');
+    writeFileSync(path.join(dir, 'record.json'), JSON.stringify(record));
+    const io = captureIo();
+    expect(await mappingPreviewCommand(path.join(mappings, 'case-to-work-order.yaml'), path.join(dir, 'record.json'), io)).toBe(0);
+    const payload = JSON.parse(io.stdout.join('\n'));
+    expect(payload.title).toBe('00001042: Replace the router');
+    expect(payload.location).toMatchObject({ address1: '1 Main St', address2: 'Suite 4', city: 'Springfield', state: 'IL', country: 'US' });
+    expect(io.stderr.join('\n')).toMatch(/reads \d+ Salesforce field\(s\): .*Account\.BillingCity/);
+  });
+
+  it('prints every error when the record does not fit', async () => {
+    const dir = tmpDir('map');
+    writeFileSync(path.join(dir, 'record.json'), JSON.stringify({ ...record, Account: { ...record.Account, BillingCity: null }, Preferred_Service_Date__c: null }));
+    const io = captureIo();
+    expect(await mappingPreviewCommand(path.join(mappings, 'case-to-work-order.yaml'), path.join(dir, 'record.json'), io)).toBe(1);
+    const errors = io.stderr.join('\n');
+    expect(errors).toContain('location.city');
+    expect(errors).toContain('schedule.service_window.start.utc');
+    expect(io.stdout).toEqual([]);
+  });
+
+  it('refuses a record file that is not one JSON object', async () => {
+    const dir = tmpDir('map');
+    writeFileSync(path.join(dir, 'record.json'), '[1,2]');
+    await expect(mappingPreviewCommand(path.join(mappings, 'case-to-work-order.yaml'), path.join(dir, 'record.json'), captureIo())).rejects.toThrow(/expected one JSON object/);
+  });
+});

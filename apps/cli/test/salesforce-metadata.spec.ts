@@ -1,0 +1,121 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { describe, expect, it } from 'vitest';
+import { workspaceRoot } from '../../../vitest.shared';
+import { salesforceMetadataCommand } from '../src/salesforce-metadata.command';
+import { apiName, parseSimpleTrigger, PATH_TOKEN_PLACEHOLDER, INTEGRATION_USER_PLACEHOLDER } from '../src/salesforce-metadata.generator';
+import { captureIo, testConfigYaml, tmpDir } from './cli-test-kit';
+
+const parser = new XMLParser({ ignoreAttributes: false, parseTagValue: false, isArray: (name) => ['types', 'members', 'outboundMessages', 'filters', 'actionCalls'].includes(name) });
+
+function generate(connection: string, extra: { endpoint?: string; integrationUser?: string } = {}) {
+  const dir = tmpDir('meta');
+  const config = path.join(dir, 'broker.yaml');
+  writeFileSync(config, testConfigYaml(path.join(workspaceRoot, 'config/mappings')));
+  const out = path.join(dir, 'out');
+  const io = captureIo();
+  const code = salesforceMetadataCommand({ configFile: config, connection, out, endpoint: extra.endpoint ?? 'https://broker.example.com/', integrationUser: extra.integrationUser }, io, {});
+  const files = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else files.set(path.relative(out, p), readFileSync(p, 'utf8'));
+    }
+  };
+  walk(out);
+  return { code, io, files, read: (p: string) => parser.parse(files.get(p)!) };
+}
+
+describe('salesforce metadata', () => {
+  it('writes well-formed XML for every configured object', () => {
+    const { code, files } = generate('demo');
+    expect(code).toBe(0);
+    expect([...files.keys()].sort()).toEqual([
+      'flows/Broker_demo_CaseComment_to_Field_Nation.flow-meta.xml',
+      'flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml',
+      'flows/Broker_demo_Work_Request_to_Field_Nation.flow-meta.xml',
+      'package.xml',
+      'workflows/Case.workflow-meta.xml',
+      'workflows/CaseComment.workflow-meta.xml',
+      'workflows/Work_Request__c.workflow-meta.xml',
+    ]);
+    for (const [name, text] of files) expect(XMLValidator.validate(text), name).toBe(true);
+  });
+
+  it('declares each Outbound Message with the object, the Id field and the ingress endpoint', () => {
+    const { read } = generate('demo');
+    const om = read('workflows/Case.workflow-meta.xml').Workflow.outboundMessages[0];
+    expect(om).toMatchObject({
+      fullName: 'Broker_demo_Case',
+      apiVersion: '61.0',
+      endpointUrl: 'https://broker.example.com/salesforce/outbound/demo',
+      fields: 'Id',
+      includeSessionId: 'false',
+      integrationUser: 'integration@example.com',
+      name: 'Broker_demo_Case',
+      protected: 'false',
+      useDeadLetterQueue: 'false',
+    });
+    expect(read('workflows/Case.workflow-meta.xml').Workflow['@_xmlns']).toBe('http://soap.sforce.com/2006/04/metadata');
+  });
+
+  it('triggers each Outbound Message from a record-triggered Flow, filtered by a simple trigger', () => {
+    const { read, io } = generate('demo');
+    const flow = read('flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml').Flow;
+    expect(flow.processType).toBe('AutoLaunchedFlow');
+    expect(flow.start).toMatchObject({ object: 'Case', recordTriggerType: 'CreateAndUpdate', triggerType: 'RecordAfterSave', filterLogic: 'and' });
+    expect(flow.start.filters).toEqual([{ field: 'Send_to_Field_Nation__c', operator: 'EqualTo', value: { booleanValue: 'true' } }]);
+    expect(flow.start.connector.targetReference).toBe(flow.actionCalls[0].name);
+    expect(flow.actionCalls[0]).toMatchObject({ actionType: 'outboundMessage', actionName: 'Case.Broker_demo_Case' });
+
+    // A compound trigger cannot become a Flow filter: no filter, and a warning saying so.
+    const custom = read('flows/Broker_demo_Work_Request_to_Field_Nation.flow-meta.xml').Flow;
+    expect(custom.start.object).toBe('Work_Request__c');
+    expect(custom.start.filters).toBeUndefined();
+    expect(custom.actionCalls[0].actionName).toBe('Work_Request__c.Broker_demo_Work_Request');
+    expect(io.stderr.join('\n')).toMatch(/Work_Request__c: trigger "Status__c = 'Ready' AND Region__c != null" is not a simple Field = value/);
+
+    expect(read('flows/Broker_demo_CaseComment_to_Field_Nation.flow-meta.xml').Flow.start.recordTriggerType).toBe('Create');
+  });
+
+  it('lists every component in package.xml', () => {
+    const pkg = generate('demo').read('package.xml').Package;
+    expect(pkg.version).toBe('61.0');
+    const byType = Object.fromEntries(pkg.types.map((t: { name: string; members: string[] }) => [t.name, t.members]));
+    expect(byType.WorkflowOutboundMessage).toEqual(['Case.Broker_demo_Case', 'CaseComment.Broker_demo_CaseComment', 'Work_Request__c.Broker_demo_Work_Request']);
+    expect(byType.Flow).toHaveLength(3);
+  });
+
+  it('puts a placeholder, never the secret, where the path token goes', () => {
+    const { read, files, io } = generate('locked');
+    const om = read('workflows/Opportunity.workflow-meta.xml').Workflow.outboundMessages[0];
+    expect(om.endpointUrl).toBe(`https://broker.example.com/salesforce/outbound/locked/${PATH_TOKEN_PLACEHOLDER}`);
+    expect(om.integrationUser).toBe(INTEGRATION_USER_PLACEHOLDER);
+    for (const text of files.values()) expect(text).not.toContain('a-secret-path-token-0123');
+    expect(read('flows/Broker_locked_Opportunity_to_Field_Nation.flow-meta.xml').Flow.start.filters[0]).toEqual({
+      field: 'StageName', operator: 'EqualTo', value: { stringValue: 'Closed Won' },
+    });
+    expect(io.stderr.join('\n')).toContain(`replace ${PATH_TOKEN_PLACEHOLDER}`);
+  });
+
+  it('escapes what it writes and refuses bad input', () => {
+    const { read, files } = generate('demo', { integrationUser: 'a&b@example.com' });
+    expect(files.get('workflows/Case.workflow-meta.xml')).toContain('<integrationUser>a&amp;b@example.com</integrationUser>');
+    expect(read('workflows/Case.workflow-meta.xml').Workflow.outboundMessages[0].integrationUser).toBe('a&b@example.com');
+    expect(() => generate('nope')).toThrow(/no connection "nope" \(have: demo, locked\)/);
+    expect(() => generate('', {})).toThrow(/choose a connection/);
+    expect(() => generate('demo', { endpoint: 'not a url' })).toThrow(/not a URL/);
+  });
+
+  it('parses only simple triggers and makes valid API names', () => {
+    expect(parseSimpleTrigger('Send__c = TRUE')).toEqual({ field: 'Send__c', value: { booleanValue: true } });
+    expect(parseSimpleTrigger('Priority_Score__c = 3')).toEqual({ field: 'Priority_Score__c', value: { numberValue: 3 } });
+    expect(parseSimpleTrigger("Name = 'O\\'Brien'")).toEqual({ field: 'Name', value: { stringValue: "O'Brien" } });
+    expect(parseSimpleTrigger('A = 1 OR B = 2')).toBeUndefined();
+    expect(parseSimpleTrigger('Account.Type = 1')).toBeUndefined();
+    expect(apiName('Broker_my-conn_Work_Order__c')).toBe('Broker_my_conn_Work_Order');
+    expect(apiName('1st')).toBe('X_1st');
+  });
+});
