@@ -107,7 +107,7 @@ describe('replay', () => {
     // A salesforce-writer that rejects everything, so every job ends in the failed set.
     const workerConnection = createWorkerConnection(redisUrl());
     const worker = new Worker(sfWriteQueue.name, async () => { throw new Error('FIELD_CUSTOM_VALIDATION_EXCEPTION: blocked'); }, { connection: workerConnection, prefix });
-    const failedCount = async () => (await writeQueue.getJobCounts('failed')).failed;
+    const failedCount = async () => (await writeQueue.getJobCounts('failed')).failed ?? 0;
     const waitFailed = async (n: number) => {
       for (let i = 0; (await failedCount()) < n; i++) {
         if (i > 400) throw new Error('jobs did not fail');
