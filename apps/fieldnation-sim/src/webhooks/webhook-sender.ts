@@ -105,7 +105,8 @@ export class WebhookSender {
         const queue = this.queues.get(hook.webhookId) ?? [];
         queue.push(record);
         this.queues.set(hook.webhookId, queue);
-        void this.pump(hook.webhookId);
+        // Start on the next tick so all events of the batch are queued first (the reorder fault needs a successor).
+        setImmediate(() => void this.pump(hook.webhookId));
       }
     }
   }
@@ -160,7 +161,8 @@ export class WebhookSender {
 
   /** True when nothing is queued, in flight or waiting for a retry. */
   isIdle(): boolean {
-    return this.inflight === 0 && this.pumping.size === 0 && this.timers.size === 0;
+    const queued = [...this.queues.values()].some((q) => q.length > 0);
+    return !queued && this.inflight === 0 && this.pumping.size === 0 && this.timers.size === 0;
   }
 
   async waitForIdle(timeoutMs = 10_000): Promise<void> {
