@@ -119,16 +119,24 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
       : {}),
   });
 
+  // jsforce re-logs in by itself on INVALID_SESSION_ID (password flow) through conn.login: count those too.
+  const soapLogin = conn.login.bind(conn);
+  conn.login = (username: string, password: string) => {
+    logins++;
+    options.onLogin?.();
+    return soapLogin(username, password);
+  };
+
   let loggingIn: Promise<void> | undefined;
   let userId: string | undefined;
 
   const login = async (): Promise<void> => {
-    logins++;
-    options.onLogin?.();
     if (auth.flow === 'password') {
       const info = await conn.login(auth.username, auth.password + auth.securityToken);
       userId = info.id;
     } else {
+      logins++;
+      options.onLogin?.();
       await oauthLogin(conn);
       userId = conn.userInfo?.id;
     }

@@ -1,0 +1,96 @@
+// Start, watch and stop the broker's apps as child processes: used by the demo, the benchmark and
+// the chaos run (which SIGKILLs and restarts them).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const root = path.resolve(import.meta.dirname, '../..');
+
+export const APPS = {
+  ingress: { port: 'PORT', health: 3000 },
+  'salesforce-fetcher': { port: 'OPS_PORT', health: 9101 },
+  mapper: { port: 'OPS_PORT', health: 9102 },
+  'fieldnation-writer': { port: 'OPS_PORT', health: 9103 },
+  'salesforce-writer': { port: 'OPS_PORT', health: 9104 },
+  dashboard: { port: 'PORT', health: 3100 },
+} as const;
+
+export type AppName = keyof typeof APPS;
+
+export interface AppProcess {
+  name: AppName;
+  port: number;
+  child: ChildProcess;
+  /** Peak resident set size seen by `sampleRss` (MB). */
+  peakRssMb: number;
+  output: string[];
+}
+
+export interface StartOptions {
+  env: NodeJS.ProcessEnv;
+  port?: number;
+  /** Run the esbuild bundle (dist/apps) instead of the TypeScript source through tsx. */
+  bundled?: boolean;
+  /** Forward output to this process's stdout with a prefix. */
+  echo?: boolean;
+}
+
+export function startApp(name: AppName, options: StartOptions): AppProcess {
+  const port = options.port ?? APPS[name].health;
+  const bundle = path.join(root, 'dist/apps', name, 'main.mjs');
+  const useBundle = options.bundled && existsSync(bundle);
+  const args = useBundle ? [bundle] : ['--import', 'tsx', path.join(root, 'apps', name, 'src/main.ts')];
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...options.env, [APPS[name].port]: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const app: AppProcess = { name, port, child, peakRssMb: 0, output: [] };
+  const onData = (chunk: Buffer) => {
+    const text = chunk.toString();
+    app.output.push(text);
+    if (app.output.length > 200) app.output.shift();
+    if (options.echo) for (const line of text.split('\n').filter(Boolean)) process.stdout.write(`[${name}] ${line}\n`);
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  return app;
+}
+
+export async function waitReady(app: AppProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (app.child.exitCode !== null) throw new Error(`${app.name} exited with ${app.child.exitCode}:\n${app.output.join('').slice(-3000)}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${app.port}/readyz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${app.name} not ready after ${timeoutMs} ms:\n${app.output.join('').slice(-3000)}`);
+}
+
+export async function stopApp(app: AppProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<number | null> {
+  if (app.child.exitCode !== null || app.child.signalCode !== null) return app.child.exitCode;
+  const exited = new Promise<number | null>((resolve) => app.child.once('exit', (code) => resolve(code)));
+  app.child.kill(signal);
+  const timer = setTimeout(() => app.child.kill('SIGKILL'), timeoutMs);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
+
+/** Resident memory of a child in MB, from /proc (Linux). */
+export function rssMb(app: AppProcess): number {
+  try {
+    const status = readFileSync(`/proc/${app.child.pid}/status`, 'utf8');
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const mb = kb / 1024;
+    app.peakRssMb = Math.max(app.peakRssMb, mb);
+    return mb;
+  } catch {
+    return 0;
+  }
+}
