@@ -8,10 +8,20 @@ const fixtures = path.join(import.meta.dirname, 'fixtures');
 const mappingFile = path.join(root, 'config/mappings/case-to-work-order.yaml');
 const eventsFile = path.join(root, 'config/mappings/case-events.yaml');
 
-const load = (dir: string) =>
+interface Fixture {
+  name: string;
+  description?: string;
+  record?: Record<string, unknown>;
+  payload?: Record<string, unknown>;
+  errors?: unknown[];
+  body?: unknown;
+  changes?: unknown;
+}
+
+const load = (dir: string): Fixture[] =>
   readdirSync(path.join(fixtures, dir))
     .filter((f) => f.endsWith('.json'))
-    .map((f) => ({ name: f.replace(/\.json$/, ''), ...(JSON.parse(readFileSync(path.join(fixtures, dir, f), 'utf8')) as Record<string, unknown>) }));
+    .map((f) => ({ name: f.replace(/\.json$/, ''), ...(JSON.parse(readFileSync(path.join(fixtures, dir, f), 'utf8')) as Omit<Fixture, 'name'>) }));
 
 describe('config/mappings/case-to-work-order.yaml', () => {
   const mapping = loadMappingFile(mappingFile);
@@ -48,7 +58,7 @@ describe('config/mappings/case-to-work-order.yaml', () => {
   });
 
   for (const fixture of load('cases')) {
-    it(`${fixture.name}: ${fixture.description as string}`, async () => {
+    it(`${fixture.name}: ${fixture.description ?? ''}`, async () => {
       const record = fixture.record as Record<string, unknown>;
       if (fixture.payload) {
         expect(mapping.mapSync!(record)).toEqual(fixture.payload);
