@@ -1,0 +1,243 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@broker/runtime';
+import { startListener, type Listener } from '@broker/testing';
+import { startFieldNationSim, type FieldNationSim } from '../../../apps/fieldnation-sim/src/index';
+import { FieldNationClient, FieldNationError, customFieldValue, verifyWebhookSignature, type FieldNationClientOptions, type RequestEvent } from '../src/index';
+
+const logger = createLogger({ service: 'fieldnation-client-test', level: 'silent' });
+
+const workOrder = (sfId: string, extra: Record<string, unknown> = {}) => ({
+  title: `Case ${sfId}`,
+  types_of_work: [{ id: 62, isPrimary: true }],
+  location: { mode: 'custom' as const, address1: '1 Main St', city: 'Minneapolis', state: 'MN', zip: '55401', country: 'US' },
+  schedule: { service_window: { mode: 'exact' as const, start: { utc: '2026-07-01 14:00:00' } } },
+  pay: { type: 'fixed' as const, base: { amount: 100, units: 1 } },
+  custom_fields: { results: [{ results: [{ id: 606, value: sfId }] }] },
+  ...extra,
+});
+
+describe('FieldNationClient against the simulator', () => {
+  let sim: FieldNationSim;
+  let delays: number[];
+
+  beforeAll(async () => {
+    sim = await startFieldNationSim({ timeFactor: 1000, rateLimit: false, logger });
+  });
+  beforeEach(() => {
+    sim.reset();
+    delays = [];
+  });
+  afterAll(async () => sim?.close());
+
+  /** Sleeps are recorded and shortened so backoff and Retry-After are checked without waiting. */
+  const client = (options: Partial<FieldNationClientOptions> = {}) =>
+    new FieldNationClient({
+      environment: sim.url,
+      credentials: sim.credentials,
+      retry: { maxAttempts: 4, baseDelayMs: 20 },
+      rateLimit: false,
+      logger,
+      sleep: async (ms) => {
+        delays.push(ms);
+        await new Promise((r) => setTimeout(r, 1));
+      },
+      ...options,
+    });
+
+  describe('tokens', () => {
+    it('requests one token for many concurrent and sequential calls, passed as ?access_token=', async () => {
+      const fn = client();
+      await Promise.all(Array.from({ length: 10 }, () => fn.listCustomFields()));
+      for (let i = 0; i < 5; i++) await fn.listCustomFields();
+      expect(sim.counters().tokenRequests).toBe(1);
+      expect(fn.stats()).toMatchObject({ tokenRequests: 1, calls: { 'GET /custom-fields': 15 } });
+    });
+
+    it('re-authenticates once after a 401 (expired token)', async () => {
+      const fn = client();
+      await fn.listCustomFields();
+      sim.expireTokens();
+      expect(await fn.listCustomFields()).toContainEqual(expect.objectContaining({ id: 606, name: 'Salesforce Case Id' }));
+      expect(sim.counters().tokenRequests).toBe(2);
+      expect(fn.stats().reauthentications).toBe(1);
+    });
+
+    it('renews a token before it expires instead of waiting for a 401', async () => {
+      const shortLived = await startFieldNationSim({ tokenTtlSeconds: 1, rateLimit: false, logger });
+      try {
+        const fn = new FieldNationClient({ environment: shortLived.url, credentials: shortLived.credentials, rateLimit: false });
+        await fn.listCustomFields();
+        await fn.listCustomFields();
+        await new Promise((r) => setTimeout(r, 600));
+        await fn.listCustomFields();
+        const counters = shortLived.counters();
+        expect(counters.tokenRequests).toBe(2);
+        expect(counters.routes['GET /api/rest/v2/custom-fields']!.byStatus).toEqual({ 200: 3 });
+      } finally {
+        await shortLived.close();
+      }
+    });
+
+    it('fails permanently on bad credentials', async () => {
+      const fn = client({ credentials: { ...sim.credentials, password: 'wrong' } });
+      const err = await fn.getWorkOrder(1).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FieldNationError);
+      expect(err).toMatchObject({ kind: 'auth', status: 400, retryable: false });
+      expect(sim.counters().tokenRequests).toBe(1);
+    });
+  });
+
+  describe('retries', () => {
+    it('retries through a 500 storm with exponential backoff', async () => {
+      const fn = client({ random: () => 1 });
+      const { id } = await fn.createWorkOrder(workOrder('500A'));
+      sim.injectFault({ method: 'GET', path: `/workorders/${id}$`, status: 500, count: 3 });
+      const wo = await fn.getWorkOrder(id);
+      expect(wo.id).toBe(id);
+      expect(delays).toEqual([20, 40, 80]);
+      expect(fn.stats()).toMatchObject({ retries: 3, statuses: { 500: 3 } });
+      expect(sim.counters().routes['GET /api/rest/v2/workorders/:id']).toEqual({ calls: 4, byStatus: { 200: 1, 500: 3 } });
+    });
+
+    it('gives up after maxAttempts with a retryable error', async () => {
+      const fn = client({ retry: { maxAttempts: 3, baseDelayMs: 5 } });
+      sim.injectFault({ path: '/workorders/424242$', status: 502 });
+      const err = (await fn.getWorkOrder(424242).catch((e: unknown) => e)) as FieldNationError;
+      expect(err).toMatchObject({ kind: 'server', status: 502, retryable: true, attempts: 3 });
+    });
+
+    it('honours Retry-After on 429', async () => {
+      const fn = client();
+      sim.injectFault({ path: '/custom-fields', status: 429, retryAfterSeconds: 2, count: 2 });
+      await fn.listCustomFields();
+      expect(delays).toEqual([2000, 2000]);
+      expect(fn.stats().rateLimited).toBe(2);
+    });
+
+    it('honours a real 429 from the simulator rate limit', async () => {
+      sim.setRateLimit({ perMinute: 600, burst: 1 });
+      try {
+        const fn = new FieldNationClient({ environment: sim.url, credentials: sim.credentials, rateLimit: false, logger });
+        await fn.listCustomFields();
+        await fn.listCustomFields();
+        expect(fn.stats().rateLimited).toBe(1);
+        expect(sim.counters().rateLimited).toBe(1);
+      } finally {
+        sim.setRateLimit(false);
+      }
+    });
+
+    it('surfaces retryable errors at once when retries are off (BullMQ backs off instead)', async () => {
+      const fn = client({ retry: false });
+      sim.injectFault({ path: '/custom-fields', status: 429, retryAfterSeconds: 7, count: 1 });
+      const err = (await fn.listCustomFields().catch((e: unknown) => e)) as FieldNationError;
+      expect(err).toMatchObject({ kind: 'rate_limited', status: 429, retryable: true, retryAfterMs: 7000, attempts: 1 });
+      expect(delays).toEqual([]);
+    });
+
+    it('does not retry 422 validation errors and parses the messages', async () => {
+      const fn = client();
+      const err = (await fn.createWorkOrder({ title: '', pay: { type: 'fixed', base: { amount: -5 } } }).catch((e: unknown) => e)) as FieldNationError;
+      expect(err).toBeInstanceOf(FieldNationError);
+      expect(err).toMatchObject({ kind: 'validation', status: 422, retryable: false });
+      expect(err.validationMessages).toEqual(['title: must not be empty', 'pay.base.amount: must be greater than 0']);
+      expect(sim.counters().routes['POST /api/rest/v2/workorders']!.calls).toBe(1);
+    });
+
+    it('does not resend a create after a 5xx (it may exist) but marks the error ambiguous', async () => {
+      const fn = client();
+      sim.injectFault({ method: 'POST', path: '/workorders$', status: 500, count: 1 });
+      const err = (await fn.createWorkOrder(workOrder('500B')).catch((e: unknown) => e)) as FieldNationError;
+      expect(err).toMatchObject({ status: 500, retryable: true, ambiguous: true, attempts: 1 });
+    });
+
+    it('retries timeouts of idempotent calls', async () => {
+      const fn = client({ timeoutMs: 150 });
+      sim.injectFault({ path: '/custom-fields', timeout: true, count: 1 });
+      await fn.listCustomFields();
+      expect(fn.stats().statuses).toEqual({ 0: 1, 200: 2 }); // token request + the retried call
+      expect(fn.stats().retries).toBe(1);
+    });
+
+    it('reports network errors as retryable', async () => {
+      const fn = new FieldNationClient({ environment: 'http://127.0.0.1:1', credentials: sim.credentials, retry: { maxAttempts: 2, baseDelayMs: 1 }, rateLimit: false });
+      const err = (await fn.getWorkOrder(1).catch((e: unknown) => e)) as FieldNationError;
+      expect(err).toMatchObject({ kind: 'network', status: 0, retryable: true, attempts: 2 });
+    });
+
+    it('spaces calls with the client-side token bucket', async () => {
+      const fn = client({ rateLimit: { requestsPerSecond: 5, burst: 1 } });
+      await fn.listCustomFields();
+      await fn.listCustomFields();
+      await fn.listCustomFields();
+      // Token request, then three calls at 5/s: each waits one more 200 ms slot (sleeps are not real here).
+      expect(delays).toHaveLength(3);
+      expect(delays[0]).toBeGreaterThan(150);
+      expect(delays[1]! - delays[0]!).toBeGreaterThan(150);
+      expect(delays[2]! - delays[1]!).toBeGreaterThan(150);
+    });
+  });
+
+  describe('broker operations', () => {
+    it('creates, finds by custom field or incident id, updates, publishes, routes and cancels', async () => {
+      const events: RequestEvent[] = [];
+      const fn = client({ onRequest: (e) => events.push(e) });
+      const a = await fn.createWorkOrder(workOrder('500A1', { incident_id: 'INC-1' }));
+      await fn.createWorkOrder(workOrder('500A10', { incident_id: 'INC-10' }));
+      expect(a.status).toMatchObject({ id: 1, name: 'Draft' });
+      expect(customFieldValue(a, 606)).toBe('500A1');
+
+      const byField = await fn.findWorkOrders({ customField: { id: 606, value: '500A1' } });
+      expect(byField.map((w) => w.id)).toEqual([a.id]);
+      expect((await fn.findWorkOrders({ incidentId: 'INC-1' })).map((w) => w.id)).toEqual([a.id]);
+      expect(await fn.findWorkOrders({ customField: { id: 606, value: 'nope' } })).toEqual([]);
+
+      expect((await fn.updateWorkOrder(a.id, { title: 'Renamed' })).title).toBe('Renamed');
+      expect((await fn.publishWorkOrder(a.id)).status.id).toBe(2);
+      await fn.routeWorkOrder(a.id, { providerId: 557 });
+      expect((await fn.getWorkOrder(a.id)).status.id).toBe(9);
+      await fn.routeWorkOrder(a.id, { groupId: 13 });
+      expect(sim.getWorkOrder(a.id)?.routes).toMatchObject({ metadata: { total: 2 } });
+      expect((await fn.cancelWorkOrder(a.id, { reason: 58 })).status).toMatchObject({ id: 7, name: 'Cancelled' });
+
+      const illegal = (await fn.publishWorkOrder(a.id).catch((e: unknown) => e)) as FieldNationError;
+      expect(illegal).toMatchObject({ kind: 'bad_request', status: 400, retryable: false });
+      expect(events[0]).toMatchObject({ method: 'POST', route: 'POST /authentication/api/oauth/token', status: 200 });
+      expect(events.some((e) => e.route === 'POST /workorders/:id/publish')).toBe(true);
+    });
+
+    it('posts messages and returns their id', async () => {
+      const fn = client();
+      const { id } = await fn.createWorkOrder(workOrder('500M'));
+      sim.buyer.postMessage(id, 'Same text');
+      const first = await fn.postMessage(id, { message: 'Same text' });
+      const second = await fn.postMessage(id, { message: 'Another' });
+      const reply = await fn.postMessage(id, { message: 'A reply', parentId: first });
+      const messages = await fn.listMessages(id);
+      expect(messages.map((m) => m.message)).toEqual(['Another', 'Same text', 'Same text']);
+      const mine = messages.find((m) => m.msg_id === first)!;
+      expect(mine.from.id).toBe(1068);
+      expect(mine.replies?.[0]?.msg_id).toBe(reply);
+      expect(messages[0]!.msg_id).toBe(second);
+    });
+
+    it('manages webhooks and receives verifiable deliveries', async () => {
+      const listener: Listener = await startListener();
+      try {
+        const fn = client();
+        const hook = await fn.createWebhook({ url: `${listener.url}/fn`, events: ['workorder.created'], secret: 'whsec-0123456789' });
+        expect(hook).toMatchObject({ url: `${listener.url}/fn`, status: 'active', method: 'post' });
+        expect((await fn.listWebhooks()).map((h) => h.webhookId)).toEqual([hook.webhookId]);
+        await fn.createWorkOrder(workOrder('500W'));
+        await sim.waitForDeliveries();
+        const [delivery] = listener.requests;
+        expect(verifyWebhookSignature({ rawBody: Buffer.from(delivery!.body), signatureHeader: delivery!.headers['x-fn-signature'], secret: 'whsec-0123456789' })).toBe(true);
+        expect(verifyWebhookSignature({ rawBody: Buffer.from(delivery!.body), signatureHeader: delivery!.headers['x-fn-signature'], secret: 'wrong-secret' })).toBe(false);
+        expect((await fn.deleteWebhook(hook.webhookId)).webhookId).toBe(hook.webhookId);
+        expect(await fn.listWebhooks()).toEqual([]);
+      } finally {
+        await listener.close();
+      }
+    });
+  });
+});
