@@ -24,13 +24,13 @@ export async function postMessage(job: PostJob, deps: WriterDeps, ctx: JobContex
   const { link, created } = await deps.store.claimMessageLink({ connectionId: d.connectionId, direction: 'sf_to_fn', workOrderId: d.workOrderId, caseCommentId: d.caseCommentId });
   if (link.fnMessageId) return 'already-posted';
 
-  let messageId: number | undefined;
+  let messageId: string | undefined;
   try {
     if (!created || job.attemptsMade > 0) {
       const existing = await client.listMessages(d.workOrderId);
-      messageId = existing.find((m) => (m.message ?? m.text) === text)?.id;
+      messageId = existing.flatMap((m) => [m, ...(m.replies ?? [])]).find((m) => m.message === text)?.msg_id;
     }
-    messageId ??= (await client.postMessage(d.workOrderId, { message: text })).id;
+    messageId ??= await client.postMessage(d.workOrderId, { message: text });
   } catch (err) {
     return rethrowFieldNation(err, job, ctx);
   }

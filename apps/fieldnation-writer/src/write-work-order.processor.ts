@@ -5,11 +5,11 @@ import type { ConnectionConfig, ObjectConfig } from '@broker/config';
 import { minimalUpdate } from '@broker/mapping';
 import { permanentError, tryLock, type JobContext } from '@broker/runtime';
 import type { Correlation, Store } from '@broker/store';
-import { asFieldNationFailure, type FieldNationApi } from './fieldnation-api';
+import { FieldNationError, type FieldNationClient } from '@broker/fieldnation';
 
 export interface WriterDeps {
   connections: Map<string, ConnectionConfig>;
-  clients: Map<string, FieldNationApi>;
+  clients: Map<string, FieldNationClient>;
   store: Store;
   sfWriteQueue: QueueOf<typeof sfWriteQueue>;
   redis: Redis;
@@ -29,13 +29,13 @@ export async function delayJob(job: Job, ctx: JobContext, ms: number): Promise<n
 
 /** Map a Field Nation failure to BullMQ semantics: 429 waits, 5xx/network retries, 4xx fails for good. */
 export async function rethrowFieldNation(err: unknown, job: Job, ctx: JobContext): Promise<never> {
-  const f = asFieldNationFailure(err);
+  const f = err instanceof FieldNationError ? err : undefined;
   if (f?.status === 429) return delayJob(job, ctx, Math.max(f.retryAfterMs ?? 1_000, 250));
   if (f && !f.retryable) throw permanentError(`Field Nation rejected the request (${f.status ?? '?'}): ${f.message}`);
   throw err;
 }
 
-function correlationField(objectConfig: ObjectConfig, sfId: string): { payload: Record<string, unknown>; query: Parameters<FieldNationApi['findWorkOrders']>[0] } {
+function correlationField(objectConfig: ObjectConfig, sfId: string): { payload: Record<string, unknown>; query: Parameters<FieldNationClient['findWorkOrders']>[0] } {
   const c = objectConfig.correlation;
   if ('customFieldId' in c) {
     return { payload: { custom_fields: [{ id: c.customFieldId, value: sfId }] }, query: { customField: { id: c.customFieldId, value: sfId } } };
@@ -99,12 +99,13 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
         // A claim we did not just make, or a retry: an earlier attempt may have created it already.
         if (!created || job.attemptsMade > 0) {
           fnCalls++;
-          workOrderId = (await client.findWorkOrders(extra.query))[0]?.id;
+          const found = (await client.findWorkOrders(extra.query))[0];
+          workOrderId = found ? Number(found.id) : undefined;
         }
         action = workOrderId ? 'recovered' : 'created';
         if (!workOrderId) {
           fnCalls++;
-          workOrderId = (await client.createWorkOrder(withCorrelation(d.payload, extra.payload))).id;
+          workOrderId = Number((await client.createWorkOrder(withCorrelation(d.payload, extra.payload) as never)).id);
         }
         correlation = await save({ workOrderId, state: 'created' });
       } else {
@@ -112,7 +113,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
         action = diff ? 'updated' : 'unchanged';
         if (diff) {
           fnCalls++;
-          await client.updateWorkOrder(correlation.workOrderId, diff);
+          await client.updateWorkOrder(correlation.workOrderId, diff as never);
         }
       }
       // After-create steps run until the row says 'synced', so a crash between them is resumed.

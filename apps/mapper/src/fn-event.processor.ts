@@ -15,14 +15,18 @@ export interface EventDeps {
 type EventJob = Job<JobDataOf<typeof fnEventQueue, 'fn-event'>, unknown, 'fn-event'>;
 
 /** Message id and author of a `workorder.message_posted` body (Field Nation puts the message in params). */
-export function messageOf(body: Record<string, unknown>): { id?: number; authorId?: number; text?: string } {
+export function messageOf(body: Record<string, unknown>): { id?: string; authorId?: number; text?: string } {
   const params = ((body.event as { params?: Record<string, unknown> } | undefined)?.params ?? {}) as Record<string, unknown>;
   const message = (params.message ?? {}) as Record<string, unknown>;
-  const id = Number(message.id ?? message.message_id ?? params.message_id);
+  const rawId = message.msg_id ?? message.id ?? params.message_id;
   const from = (message.from ?? message.author ?? message.user ?? {}) as Record<string, unknown>;
   const authorId = Number(from.id ?? message.user_id ?? message.author_id);
   const text = typeof message.message === 'string' ? message.message : typeof message.text === 'string' ? message.text : undefined;
-  return { id: Number.isInteger(id) && id > 0 ? id : undefined, authorId: Number.isInteger(authorId) ? authorId : undefined, text };
+  return {
+    id: typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : undefined,
+    authorId: Number.isInteger(authorId) ? authorId : undefined,
+    text,
+  };
 }
 
 const STATUS_MARK = /^(-?\d+(?:\.\d+)?):/;
@@ -50,11 +54,13 @@ export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx
     return 'no-rules';
   }
 
-  let fnMessageId: number | undefined;
+  let fnMessageId: string | undefined;
   if (d.eventName === 'workorder.message_posted') {
     const message = messageOf(d.body);
     fnMessageId = message.id;
-    const byUs = connection.fieldnation.integrationUserId !== undefined && message.authorId === connection.fieldnation.integrationUserId;
+    const triggeredBy = Number((d.body.triggered_by_user as { id?: unknown } | undefined)?.id);
+    const us = connection.fieldnation.integrationUserId;
+    const byUs = us !== undefined && (message.authorId === us || (message.authorId === undefined && triggeredBy === us));
     const linked = fnMessageId !== undefined && (await deps.store.findMessageLinkByFnMessage(d.connectionId, d.workOrderId, fnMessageId));
     if (byUs || linked) {
       await record('skipped', `message ${fnMessageId ?? '?'} was posted by the broker (no echo)`, correlation.sfId);

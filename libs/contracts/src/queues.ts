@@ -129,7 +129,7 @@ export const SalesforceWriteJob = z.object({
       body: z.string().min(1).max(4_000),
       isPublished: z.boolean().default(false),
       /** Field Nation message id, stored as a message link so the comment never echoes back. */
-      fnMessageId: z.number().int().positive().optional(),
+      fnMessageId: z.string().min(1).max(64).optional(),
     })
     .optional(),
   /**

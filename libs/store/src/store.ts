@@ -163,19 +163,19 @@ export function createStore(prisma: PrismaClient) {
       direction: 'sf_to_fn' | 'fn_to_sf';
       workOrderId: number;
       caseCommentId?: string;
-      fnMessageId?: number;
+      fnMessageId?: string;
     }): Promise<{ link: MessageLinkRow; created: boolean }> {
       const inserted = await prisma.messageLink.createMany({ data: [link], skipDuplicates: true });
       const existing = await prisma.messageLink.findFirst({
         where: link.caseCommentId
           ? { connectionId: link.connectionId, caseCommentId: link.caseCommentId }
-          : { connectionId: link.connectionId, workOrderId: link.workOrderId, fnMessageId: link.fnMessageId ?? -1 },
+          : { connectionId: link.connectionId, workOrderId: link.workOrderId, fnMessageId: link.fnMessageId ?? '\u0000none' },
       });
       if (!existing) throw new Error('message link vanished after claim');
       return { link: existing, created: inserted.count === 1 };
     },
 
-    completeMessageLink(id: bigint, changes: { caseCommentId?: string; fnMessageId?: number }): Promise<MessageLinkRow> {
+    completeMessageLink(id: bigint, changes: { caseCommentId?: string; fnMessageId?: string }): Promise<MessageLinkRow> {
       return prisma.messageLink.update({ where: { id }, data: changes });
     },
 
@@ -183,7 +183,7 @@ export function createStore(prisma: PrismaClient) {
       return prisma.messageLink.findUnique({ where: { connectionId_caseCommentId: { connectionId, caseCommentId } } });
     },
 
-    findMessageLinkByFnMessage(connectionId: string, workOrderId: number, fnMessageId: number): Promise<MessageLinkRow | null> {
+    findMessageLinkByFnMessage(connectionId: string, workOrderId: number, fnMessageId: string): Promise<MessageLinkRow | null> {
       return prisma.messageLink.findUnique({
         where: { connectionId_workOrderId_fnMessageId: { connectionId, workOrderId, fnMessageId } },
       });

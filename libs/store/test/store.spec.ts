@@ -64,7 +64,7 @@ describe('correlation store', () => {
     const second = await store.claimMessageLink({ connectionId: 'demo', direction: 'sf_to_fn', workOrderId: 7, caseCommentId: '00a000000000001AAA' });
     expect(first.created).toBe(true);
     expect(second.created).toBe(false);
-    await store.completeMessageLink(first.link.id, { fnMessageId: 99 });
-    expect((await store.findMessageLinkByFnMessage('demo', 7, 99))?.caseCommentId).toBe('00a000000000001AAA');
+    await store.completeMessageLink(first.link.id, { fnMessageId: '99' });
+    expect((await store.findMessageLinkByFnMessage('demo', 7, '99'))?.caseCommentId).toBe('00a000000000001AAA');
   });
 });
