@@ -1,4 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { workspaceRoot } from '../../../vitest.shared';
@@ -78,5 +80,27 @@ describe.skipIf(!hasKubectl)(`kubectl kustomize deploy/k8s/overlays/example${has
     expect(volumes).toEqual([configMap.metadata.name, mappings.metadata.name]);
     const env = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name.startsWith('broker-env-'))!;
     expect(env.data).toMatchObject({ BROKER_CONFIG: '/app/config/broker.yaml', QUEUE_PREFIX: '{broker}', SHUTDOWN_TIMEOUT_MS: '25000' });
+  });
+});
+
+describe('deploy/grafana/broker-dashboard.json', () => {
+  const dashboard = JSON.parse(readFileSync(path.join(workspaceRoot, 'deploy/grafana/broker-dashboard.json'), 'utf8')) as {
+    panels: { type: string; targets?: { expr: string }[] }[];
+  };
+  const exprs = dashboard.panels.flatMap((p) => p.targets?.map((t) => t.expr) ?? []).join('\n');
+
+  it.each([
+    'broker_job_duration_seconds_bucket',
+    'broker_job_failures_total',
+    'broker_salesforce_api_calls_total',
+    'broker_salesforce_api_usage',
+    'broker_salesforce_api_limit',
+    'broker_fieldnation_429_total',
+    'broker_outbound_notifications_total',
+    'broker_ingress_rejected_total',
+    'broker_fn_webhooks_total',
+    'broker_queue_jobs',
+  ])('charts %s', (metric) => {
+    expect(exprs).toMatch(new RegExp(`\\b${metric}[{[]`));
   });
 });
