@@ -11,10 +11,13 @@ const mappings = path.join(workspaceRoot, 'config/mappings');
 const tsx = path.join(workspaceRoot, 'node_modules/.bin/tsx');
 
 describe('config validate', () => {
-  it('accepts the demo config and lists its connections', () => {
+  it('accepts a valid config, compiles its mappings and lists its connections', () => {
+    const dir = tmpDir('cfg');
+    const file = path.join(dir, 'broker.yaml');
+    writeFileSync(file, testConfigYaml(mappings));
     const io = captureIo();
-    expect(configValidateCommand(path.join(workspaceRoot, 'config/demo.yaml'), io, {})).toBe(0);
-    expect(io.stdout.join('\n')).toMatch(/is valid: 1 connection\(s\)\n {2}demo: objects Case, CaseComment; event rules/);
+    expect(configValidateCommand(file, io, {})).toBe(0);
+    expect(io.stdout.join('\n')).toMatch(/is valid: 2 connection\(s\)\n {2}demo: objects Case, Work_Request__c, CaseComment; event rules\n {2}locked: objects Opportunity/);
   });
 
   it('names the exact path that is wrong', () => {
