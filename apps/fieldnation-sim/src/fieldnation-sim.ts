@@ -75,8 +75,15 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
     emit: (batch) => sender.publish(batch),
   });
 
-  const renderError = (req: Request, res: Response, err: SimError) =>
-    isWebhookApi(req) ? sendWebhookApiError(res, err, webhookErrorPath(req)) : sendRestError(res, err, options.errorFormat);
+  const renderError = (req: Request, res: Response, err: SimError) => {
+    if (isWebhookApi(req)) return sendWebhookApiError(res, err, webhookErrorPath(req));
+    if (req.originalUrl.startsWith('/authentication/')) {
+      const error = err.status >= 500 ? 'server_error' : err.status === 429 ? 'temporarily_unavailable' : 'invalid_request';
+      res.set(err.headers).status(err.status).json({ error, error_description: err.message });
+      return;
+    }
+    sendRestError(res, err, options.errorFormat);
+  };
 
   const app = express();
   app.disable('x-powered-by');

@@ -48,6 +48,15 @@ describe('OAuth token endpoint', () => {
 
     const missing = await post(new URLSearchParams({ grant_type: 'password' }));
     expect((await missing.json()).error).toBe('invalid_request');
+
+    const malformed = await post('{"grant_type":', { 'Content-Type': 'application/json' });
+    expect(malformed.status).toBe(400);
+    expect((await malformed.json()).error).toBe('invalid_request');
+
+    sim.injectFault({ path: '^/authentication/', status: 503, count: 1 });
+    const unavailable = await post(new URLSearchParams(creds()));
+    expect(unavailable.status).toBe(503);
+    expect((await unavailable.json()).error).toBe('server_error');
   });
 
   it('refreshes with a one-time refresh token', async () => {
