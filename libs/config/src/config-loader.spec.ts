@@ -91,3 +91,13 @@ describe('config loader', () => {
     expect(loadConfig(file, { SF_PASSWORD: 'x' }).dir).toBe(dir);
   });
 });
+
+describe('typed interpolation', () => {
+  it('reads numbers from ${VAR} text where a number is expected, and keeps digit-only secrets as text', () => {
+    const text = valid.replace('webhookSecret: ${FN_SECRET:-fallback-secret}', 'webhookSecret: ${FN_SECRET:-fallback-secret}\n      integrationUserId: ${FN_USER}\n      requestsPerSecond: ${FN_RPS:-5}');
+    const cfg = parseConfig(text, 'x.yaml', { SF_PASSWORD: '12345', FN_USER: '1068' });
+    expect(cfg.connections[0]!.fieldnation.integrationUserId).toBe(1068);
+    expect(cfg.connections[0]!.fieldnation.requestsPerSecond).toBe(5);
+    expect((cfg.connections[0]!.salesforce.auth as { password: string }).password).toBe('12345');
+  });
+});

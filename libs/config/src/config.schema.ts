@@ -2,6 +2,9 @@ import { z } from 'zod';
 
 const sfId = z.string().regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, 'a 15- or 18-character Salesforce id');
 const url = z.string().url();
+// Values interpolated from ${ENV} arrive as text: numbers and booleans accept their text form.
+const num = (schema: z.ZodNumber = z.number()) => z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v), schema);
+const bool = () => z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
 const salesforceAuth = z.discriminatedUnion('flow', [
   z.object({
@@ -42,9 +45,9 @@ export const salesforceSchema = z.object({
   apiBudget: z
     .object({
       /** Pause Salesforce calls of this connection when fewer than this share of the daily allowance remains. */
-      reservePercent: z.number().min(0).max(90).default(10),
+      reservePercent: num(z.number().min(0).max(90)).default(10),
       /** Slow down (spread calls) below this share. */
-      slowdownPercent: z.number().min(0).max(95).default(25),
+      slowdownPercent: num(z.number().min(0).max(95)).default(25),
     })
     .default({ reservePercent: 10, slowdownPercent: 25 }),
 });
@@ -61,11 +64,11 @@ export const fieldNationSchema = z.object({
   /** Secret of the v3 webhook (X-FN-Signature). */
   webhookSecret: z.string().min(8, 'use at least 8 characters'),
   /** Also accept the legacy Fn-Hash signature (older webhooks). */
-  acceptLegacyHash: z.boolean().default(false),
+  acceptLegacyHash: bool().default(false),
   /** Client-side rate limit towards Field Nation. */
-  requestsPerSecond: z.number().positive().max(1000).default(10),
+  requestsPerSecond: num(z.number().positive().max(1000)).default(10),
   /** Field Nation user id of the integration (buyer) user: its messages are never echoed. */
-  integrationUserId: z.number().int().positive().optional(),
+  integrationUserId: num(z.number().int().positive()).optional(),
 });
 
 const objectSchema = z.object({
@@ -76,14 +79,14 @@ const objectSchema = z.object({
   /** Where the Salesforce id travels on the work order, for crash recovery without duplicates. */
   correlation: z
     .union([
-      z.object({ customFieldId: z.number().int().positive() }),
+      z.object({ customFieldId: num(z.number().int().positive()) }),
       z.object({ incidentId: z.literal(true) }),
     ])
     .default({ incidentId: true }),
   afterCreate: z
     .object({
-      publish: z.boolean().default(false),
-      route: z.object({ providerId: z.number().int().positive() }).optional(),
+      publish: bool().default(false),
+      route: z.object({ providerId: num(z.number().int().positive()) }).optional(),
     })
     .default({ publish: false }),
   writeBack: z
@@ -95,7 +98,7 @@ const objectSchema = z.object({
     })
     .optional(),
   /** CaseComment only: comments by Salesforce users become work-order messages. */
-  messages: z.boolean().default(false),
+  messages: bool().default(false),
 });
 
 export const connectionSchema = z.object({
@@ -107,13 +110,13 @@ export const connectionSchema = z.object({
   eventRules: z.string().min(1).optional(),
   reconciliation: z
     .object({
-      enabled: z.boolean().default(true),
+      enabled: bool().default(true),
       /** Cron pattern of the sweep (BullMQ job scheduler). */
       every: z.string().default('*/15 * * * *'),
       /** Look-back window: records modified in the last N hours (Salesforce drops undelivered messages after 24). */
-      windowHours: z.number().positive().max(24 * 30).default(26),
+      windowHours: num(z.number().positive().max(24 * 30)).default(26),
       /** Upper bound on Salesforce API calls one sweep may spend. */
-      maxApiCalls: z.number().int().positive().default(20),
+      maxApiCalls: num(z.number().int().positive()).default(20),
     })
     .default({ enabled: true, every: '*/15 * * * *', windowHours: 26, maxApiCalls: 20 }),
 });

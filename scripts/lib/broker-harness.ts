@@ -1,0 +1,209 @@
+// The whole broker against both simulators: the demo, the end-to-end tests, the benchmark and the
+// chaos run all start it through here. Simulators run in this process; every broker app is a child
+// process talking real HTTP, real Redis and real PostgreSQL.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { createLogger, type Logger } from '@broker/runtime';
+import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
+import { startFieldNationSim, type FieldNationSim, type FieldNationSimOptions } from '../../apps/fieldnation-sim/src/index';
+import { startSalesforceSim, type SalesforceSim, type SalesforceSimOptions } from '../../apps/salesforce-sim/src/index';
+import { APPS, root, startApp, stopApp, waitReady, type AppName, type AppProcess } from './app-processes';
+
+export const WORKER_APPS: AppName[] = ['salesforce-fetcher', 'mapper', 'fieldnation-writer', 'salesforce-writer'];
+
+export interface HarnessOptions {
+  /** Fixed ports (the demo); default: free ports. */
+  ports?: Partial<Record<AppName | 'salesforceSim' | 'fieldnationSim', number>>;
+  /** PostgreSQL database URL to use as is; default: a fresh database created for this run. */
+  databaseUrl?: string;
+  redisUrl?: string;
+  queuePrefix?: string;
+  /** Text appended under the demo connection in the generated config (YAML, 4-space indented). */
+  connectionExtra?: string;
+  /** Replace keys of the demo connection's objects.Case entry (YAML flow map), e.g. `writeBack: {}`. */
+  caseObject?: string;
+  apps?: AppName[];
+  bundled?: boolean;
+  echo?: boolean;
+  salesforceSim?: SalesforceSimOptions;
+  fieldnationSim?: FieldNationSimOptions;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}
+
+export interface Harness {
+  sf: SalesforceSim;
+  fn: FieldNationSim;
+  apps: Map<AppName, AppProcess>;
+  ingressUrl: string;
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  configFile: string;
+  prisma: PrismaClient;
+  store: Store;
+  env: NodeJS.ProcessEnv;
+  restart(name: AppName, signal?: NodeJS.Signals): Promise<void>;
+  waitFor<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs?: number): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Create (if needed) and migrate the database, the way operators do: `prisma migrate deploy`. */
+export async function prepareDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = url.pathname.slice(1);
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!exists.rowCount) await client.query(`CREATE DATABASE "${name.replace(/"/g, '')}"`);
+  } finally {
+    await client.end();
+  }
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(path.join(root, 'node_modules/.bin/prisma'), ['migrate', 'deploy'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: databaseUrl, CHECKPOINT_DISABLE: '1' },
+    stdio: 'pipe',
+  });
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  for (const key of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']) delete process.env[key];
+  const logger = options.logger ?? createLogger({ service: 'harness', level: process.env.LOG_LEVEL ?? 'warn' });
+  const simLogger = createLogger({ service: 'sim', level: process.env.SIM_LOG_LEVEL ?? 'warn' });
+  const port = async (key: AppName | 'salesforceSim' | 'fieldnationSim') => options.ports?.[key] ?? freePort();
+
+  const redisUrl = options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const queuePrefix = options.queuePrefix ?? `e2e${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
+  let databaseUrl = options.databaseUrl;
+  let dropDatabase: (() => Promise<void>) | undefined;
+  if (!databaseUrl) {
+    const { createTestDatabase } = await import('@broker/testing');
+    const db = await createTestDatabase('e2e');
+    databaseUrl = db.url;
+    dropDatabase = () => db.drop();
+  }
+
+  const ingressPort = await port('ingress');
+  const ingressUrl = `http://127.0.0.1:${ingressPort}`;
+  const sf = await startSalesforceSim({ port: await port('salesforceSim'), logger: simLogger, outboundUrl: `${ingressUrl}/salesforce/outbound/demo`, ...options.salesforceSim });
+  const fn = await startFieldNationSim({ port: await port('fieldnationSim'), logger: simLogger, rateLimit: false, ...options.fieldnationSim });
+  fn.registerWebhook({ url: `${ingressUrl}/fieldnation/webhooks/demo`, secret: 'demo-webhook-secret' });
+
+  // The demo connection, pointed at these simulators.
+  let configText = readFileSync(path.join(root, 'config/demo.yaml'), 'utf8')
+    .replace(/mapping: mappings\//g, `mapping: ${path.join(root, 'config/mappings')}/`)
+    .replace(/eventRules: mappings\//g, `eventRules: ${path.join(root, 'config/mappings')}/`);
+  if (options.caseObject) configText = configText.replace(/(\n      Case:\n)([\s\S]*?)(\n      CaseComment:)/, `$1        ${options.caseObject}$3`);
+  if (options.connectionExtra) configText += options.connectionExtra;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'broker-'));
+  const configFile = path.join(dir, 'broker.yaml');
+  writeFileSync(configFile, configText);
+
+  const env: NodeJS.ProcessEnv = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.BROKER_LOG_LEVEL ?? 'warn',
+    REDIS_URL: redisUrl,
+    DATABASE_URL: databaseUrl,
+    QUEUE_PREFIX: queuePrefix,
+    BROKER_CONFIG: configFile,
+    SF_LOGIN_URL: sf.url,
+    FN_BASE_URL: fn.url,
+    PUBLIC_URL: ingressUrl,
+    SHUTDOWN_TIMEOUT_MS: '10000',
+    DASHBOARD_INSECURE: 'true',
+    ...options.env,
+  };
+
+  const prisma = createPrisma(databaseUrl, { max: 5 });
+  const store = createStore(prisma);
+  const apps = new Map<AppName, AppProcess>();
+  const names = options.apps ?? (['ingress', ...WORKER_APPS] as AppName[]);
+  const ports = new Map<AppName, number>();
+  for (const name of names) ports.set(name, name === 'ingress' ? ingressPort : await port(name));
+  const launch = (name: AppName) => {
+    const app = startApp(name, { env, port: ports.get(name), bundled: options.bundled, echo: options.echo });
+    apps.set(name, app);
+    return app;
+  };
+  try {
+    await Promise.all(names.map((n) => waitReady(launch(n), 60_000)));
+  } catch (err) {
+    for (const a of apps.values()) await stopApp(a, 'SIGKILL');
+    await sf.close();
+    await fn.close();
+    throw err;
+  }
+  logger.info({ ingressUrl, sf: sf.url, fn: fn.url, queuePrefix }, 'broker harness ready');
+
+  const harness: Harness = {
+    sf,
+    fn,
+    apps,
+    ingressUrl,
+    databaseUrl,
+    redisUrl,
+    queuePrefix,
+    configFile,
+    prisma,
+    store,
+    env,
+    async restart(name, signal = 'SIGTERM') {
+      const app = apps.get(name);
+      if (app) await stopApp(app, signal);
+      await waitReady(launch(name), 60_000);
+    },
+    async waitFor(what, check, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: unknown;
+      while (Date.now() < deadline) {
+        try {
+          const v = await check();
+          if (v) return v as never;
+          last = v;
+        } catch (err) {
+          last = err;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    },
+    async stop() {
+      await Promise.all([...apps.values()].map((a) => stopApp(a, 'SIGTERM', 15_000)));
+      await sf.close();
+      await fn.close();
+      await prisma.$disconnect();
+      // Remove this run's queues from Redis.
+      const redis = new Redis(redisUrl);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await redis.del(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
+      await dropDatabase?.();
+    },
+  };
+  return harness;
+}
+
+export { APPS };
