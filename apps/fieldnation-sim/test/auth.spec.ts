@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FieldNationSim } from '../src/index';
-import { getToken, restApi, startSim } from './sim-test-helpers';
+import { getToken, restApi, startSim, json } from './sim-test-helpers';
 
 describe('OAuth token endpoint', () => {
   let sim: FieldNationSim;
@@ -16,17 +16,17 @@ describe('OAuth token endpoint', () => {
     username: 'buyer@example.com',
     password: 'sim-password',
   });
-  const post = (body: BodyInit, headers: Record<string, string> = {}) => fetch(sim.tokenUrl, { method: 'POST', body, headers });
+  const post = (body: string | URLSearchParams | FormData, headers: Record<string, string> = {}) => fetch(sim.tokenUrl, { method: 'POST', body, headers });
 
   it('issues a token for JSON, form-urlencoded and multipart bodies', async () => {
-    const json = await post(JSON.stringify(creds()), { 'Content-Type': 'application/json' });
+    const jsonBody = await post(JSON.stringify(creds()), { 'Content-Type': 'application/json' });
     const form = await post(new URLSearchParams(creds()));
     const multipart = new FormData();
     for (const [k, v] of Object.entries(creds())) multipart.append(k, v);
     const multi = await post(multipart);
-    for (const res of [json, form, multi]) {
+    for (const res of [jsonBody, form, multi]) {
       expect(res.status).toBe(200);
-      const body = await res.json();
+      const body = await json(res);
       expect(body).toMatchObject({ expires_in: 3600, token_type: 'Bearer', user: { id: 1068, email: 'buyer@example.com' } });
       expect(body.access_token).toEqual(expect.any(String));
       expect(body.refresh_token).toEqual(expect.any(String));
@@ -36,38 +36,38 @@ describe('OAuth token endpoint', () => {
   it('answers OAuth-style errors', async () => {
     const badClient = await post(JSON.stringify({ ...creds(), client_secret: 'nope' }), { 'Content-Type': 'application/json' });
     expect(badClient.status).toBe(401);
-    expect(await badClient.json()).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
+    expect(await json(badClient)).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
 
     const badUser = await post(new URLSearchParams({ ...creds(), password: 'wrong' }));
     expect(badUser.status).toBe(400);
-    expect((await badUser.json()).error).toBe('invalid_grant');
+    expect((await json(badUser)).error).toBe('invalid_grant');
 
     const clientCredentials = await post(new URLSearchParams({ ...creds(), grant_type: 'client_credentials' }));
     expect(clientCredentials.status).toBe(400);
-    expect((await clientCredentials.json()).error).toBe('unsupported_grant_type');
+    expect((await json(clientCredentials)).error).toBe('unsupported_grant_type');
 
     const missing = await post(new URLSearchParams({ grant_type: 'password' }));
-    expect((await missing.json()).error).toBe('invalid_request');
+    expect((await json(missing)).error).toBe('invalid_request');
 
     const malformed = await post('{"grant_type":', { 'Content-Type': 'application/json' });
     expect(malformed.status).toBe(400);
-    expect((await malformed.json()).error).toBe('invalid_request');
+    expect((await json(malformed)).error).toBe('invalid_request');
 
     sim.injectFault({ path: '^/authentication/', status: 503, count: 1 });
     const unavailable = await post(new URLSearchParams(creds()));
     expect(unavailable.status).toBe(503);
-    expect((await unavailable.json()).error).toBe('server_error');
+    expect((await json(unavailable)).error).toBe('server_error');
   });
 
   it('refreshes with a one-time refresh token', async () => {
-    const first = await (await post(new URLSearchParams(creds()))).json();
+    const first = await json(await post(new URLSearchParams(creds())));
     const refreshed = await post(new URLSearchParams({ grant_type: 'refresh_token', refresh_token: first.refresh_token }));
     expect(refreshed.status).toBe(200);
-    const body = await refreshed.json();
+    const body = await json(refreshed);
     expect(body.access_token).not.toBe(first.access_token);
     const reused = await post(new URLSearchParams({ grant_type: 'refresh_token', refresh_token: first.refresh_token }));
     expect(reused.status).toBe(400);
-    expect((await reused.json()).error).toBe('invalid_grant');
+    expect((await json(reused)).error).toBe('invalid_grant');
   });
 
   it('accepts the token as ?access_token= and as a Bearer header, rejects missing, unknown and expired ones', async () => {
@@ -78,7 +78,7 @@ describe('OAuth token endpoint', () => {
 
     const none = await fetch(`${sim.restUrl}/workorders`);
     expect(none.status).toBe(401);
-    expect(await none.json()).toEqual({ status: 401, message: 'An access token is required', errors: [] });
+    expect(await json(none)).toEqual({ status: 401, message: 'An access token is required', errors: [] });
 
     const unknown = await restApi(sim, 'not-a-token')('GET', '/workorders');
     expect(unknown.status).toBe(401);
@@ -95,7 +95,7 @@ describe('OAuth token endpoint', () => {
     const shortLived = await startSim({ tokenTtlSeconds: 1 });
     try {
       const res = await fetch(shortLived.tokenUrl, { method: 'POST', body: new URLSearchParams(creds()) });
-      const body = await res.json();
+      const body = await json(res);
       expect(body.expires_in).toBe(1);
       const api = restApi(shortLived, body.access_token);
       expect((await api('GET', '/workorders')).status).toBe(200);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startListener, type Listener } from '@broker/testing';
 import type { FieldNationSim } from '../src/index';
-import { getToken, hmac, publishableWorkOrder, restApi, startSim, webhookApi } from './sim-test-helpers';
+import { getToken, hmac, publishableWorkOrder, restApi, startSim, webhookApi, json } from './sim-test-helpers';
 
 const SECRET = '01999f51-5c66-4449-b441-6b4a053fee6a';
 
@@ -57,7 +57,7 @@ describe('full work-order lifecycle over REST and the control API', () => {
     expect(sim.getWorkOrder(id)?.status).toMatchObject({ id: 3, name: 'Assigned' });
     await fetch(`${sim.url}/__sim/workorders/${id}/provider/confirm`, { method: 'POST' });
     sim.technician.onMyWay(id);
-    const checkedIn = await fetch(`${sim.url}/__sim/workorders/${id}/provider/check-in`, { method: 'POST' }).then((r) => r.json());
+    const checkedIn = await fetch(`${sim.url}/__sim/workorders/${id}/provider/check-in`, { method: 'POST' }).then(json);
     expect(checkedIn.status).toMatchObject({ id: 3, sub_status: 'checked_in', display: 'Assigned: Checked in' });
 
     const posted = await api('POST', `/workorders/${id}/messages`, { message: 'Please use the side entrance.' });
@@ -66,13 +66,13 @@ describe('full work-order lifecycle over REST and the control API', () => {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ message: 'On site, starting now.' }),
-    }).then((r) => r.json());
+    }).then(json);
     expect(techMessage.msg_id).toMatch(/^\d+$/);
 
     sim.technician.checkOut(id);
     await fetch(`${sim.url}/__sim/workorders/${id}/provider/complete`, { method: 'POST' });
     expect((await api('POST', `/workorders/${id}/approve`)).body.status.id).toBe(5);
-    const paid = await fetch(`${sim.url}/__sim/workorders/${id}/pay`, { method: 'POST' }).then((r) => r.json());
+    const paid = await fetch(`${sim.url}/__sim/workorders/${id}/pay`, { method: 'POST' }).then(json);
     expect(paid.status).toMatchObject({ id: 6, name: 'Paid' });
 
     await sim.waitForDeliveries();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FieldNationSim } from '../src/index';
-import { getToken, restApi, startSim } from './sim-test-helpers';
+import { getToken, restApi, startSim, json } from './sim-test-helpers';
 
 describe('rate limits, faults and counters', () => {
   let sim: FieldNationSim;
@@ -67,19 +67,19 @@ describe('rate limits, faults and counters', () => {
 
     const bad = await fetch(`${sim.url}/__sim/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: '(' }) });
     expect(bad.status).toBe(400);
-    expect((await (await fetch(`${sim.url}/__sim/counters`)).json()).routes['GET /api/rest/v2/clients']).toEqual({ calls: 1, byStatus: { 0: 1 } });
+    expect((await json(await fetch(`${sim.url}/__sim/counters`))).routes['GET /api/rest/v2/clients']).toEqual({ calls: 1, byStatus: { 0: 1 } });
     await fetch(`${sim.url}/__sim/faults`, { method: 'DELETE' });
     expect(sim.listFaults()).toEqual([]);
   });
 
   it('changes the time factor and resets through the control API', async () => {
     const tf = await fetch(`${sim.url}/__sim/time-factor`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ factor: 50 }) });
-    expect(await tf.json()).toEqual({ timeFactor: 50 });
+    expect(await json(tf)).toEqual({ timeFactor: 50 });
     expect(sim.timeFactor).toBe(50);
     sim.setTimeFactor(1000);
     const api = restApi(sim, await getToken(sim));
     await api('POST', '/workorders', { title: 'x' });
-    expect((await (await fetch(`${sim.url}/__sim/workorders`)).json()).results).toHaveLength(1);
+    expect((await json(await fetch(`${sim.url}/__sim/workorders`))).results).toHaveLength(1);
     await fetch(`${sim.url}/__sim/reset`, { method: 'POST' });
     expect(sim.listWorkOrders()).toEqual([]);
     expect(sim.counters().total).toBe(0);

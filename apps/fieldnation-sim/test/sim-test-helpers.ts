@@ -71,3 +71,6 @@ export const publishableWorkOrder = (extra: Record<string, unknown> = {}) => ({
   custom_fields: { results: [{ results: [{ id: 606, value: '500Hs00001AbCdE' }] }] },
   ...extra,
 });
+
+/** Response JSON without a cast at every call site. */
+export const json = (res: Response): Promise<any> => res.json();

@@ -3,7 +3,7 @@ import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startListener, type Listener } from '@broker/testing';
 import type { FieldNationSim } from '../src/index';
-import { getToken, hmac, publishableWorkOrder, restApi, startSim, webhookApi, type ApiResponse } from './sim-test-helpers';
+import { getToken, hmac, publishableWorkOrder, restApi, startSim, webhookApi, type ApiResponse, json } from './sim-test-helpers';
 
 describe('Webhooks v3', () => {
   let sim: FieldNationSim;
@@ -57,7 +57,7 @@ describe('Webhooks v3', () => {
     expect((await hooks('POST', '', { url: 'https://example.com/h', events: ['workorder.created'], webhookAttribute: { header: { 'X-FN-Foo': '1' } } })).status).toBe(400);
     const anonymous = await fetch(`${sim.url}/api/v1/webhooks`);
     expect(anonymous.status).toBe(401);
-    expect((await anonymous.json()).errors[0]).toEqual({ code: 401, message: 'An access token is required' });
+    expect((await json(anonymous)).errors[0]).toEqual({ code: 401, message: 'An access token is required' });
   });
 
   it('retries 5xx with backoff up to maxAttempts, then a manual retry re-delivers under the same uuid', async () => {

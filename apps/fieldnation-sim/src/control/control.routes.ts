@@ -4,6 +4,7 @@ import { SimError } from '../core/sim-error';
 import type { WebhookDeliveryOptions } from '../sim-options';
 import { parseWebhookInput } from '../webhooks/webhook.routes';
 import type { WebhookInput } from '../webhooks/webhook-registry';
+import { DEFAULT_PROVIDER_ID } from '../work-orders/catalogue';
 import { EVENT_CATALOGUE } from '../work-orders/work-order-events';
 import type { SimControl } from './sim-control';
 
@@ -138,7 +139,7 @@ export function controlRouter(control: SimControl, webhookOptions: () => Webhook
     const body = b(req);
     const o = { userId: num(body.userId) };
     const d = control.buyer;
-    const providerId = num(body.providerId) ?? 557;
+    const providerId = num(body.providerId) ?? DEFAULT_PROVIDER_ID;
     const actions: Record<string, () => unknown> = {
       publish: () => d.publish(id, o),
       route: () => d.route(id, providerId, o),

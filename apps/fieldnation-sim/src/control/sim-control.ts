@@ -4,7 +4,7 @@ import type { Fault, FaultInjector, FaultSpec } from '../core/fault-injector';
 import type { RateLimiter } from '../core/rate-limiter';
 import type { RateLimitOptions } from '../sim-options';
 import type { TokenStore } from '../auth/token-store';
-import { DISPATCHER_USER_ID, findUser, type SimUser } from '../work-orders/catalogue';
+import { API_USER_ID, DEFAULT_PROVIDER_ID, DISPATCHER_USER_ID, findUser, type SimUser } from '../work-orders/catalogue';
 import { EVENT_CATALOGUE } from '../work-orders/work-order-events';
 import type { WorkOrderService } from '../work-orders/work-order.service';
 import type { WebhookInput, WebhookRecord, WebhookRegistry } from '../webhooks/webhook-registry';
@@ -75,8 +75,8 @@ export class SimControl {
     const { service } = deps;
     const json = (wo: Parameters<WorkOrderService['render']>[0]) => service.render(wo) as WorkOrderJson;
     this.technician = {
-      request: (id, o) => json(service.request(id, o?.providerId ?? 557)),
-      decline: (id, o) => json(service.decline(id, o?.providerId ?? 557)),
+      request: (id, o) => json(service.request(id, o?.providerId ?? DEFAULT_PROVIDER_ID)),
+      decline: (id, o) => json(service.decline(id, o?.providerId ?? DEFAULT_PROVIDER_ID)),
       acceptRoute: (id, o) => json(service.acceptRoute(id, o?.providerId ?? firstRouted(service, id))),
       confirm: (id, o) => json(service.confirm(id, o?.providerId)),
       onMyWay: (id, o) => json(service.onMyWay(id, o?.providerId)),
@@ -86,7 +86,7 @@ export class SimControl {
       complete: (id, o) => json(service.complete(id, { providerId: o?.providerId, closeoutNotes: o?.closeoutNotes })),
       postMessage: (id, message, o) => {
         const wo = service.get(id);
-        const provider = findUser(o?.providerId ?? wo.assigneeId ?? 557);
+        const provider = findUser(o?.providerId ?? wo.assigneeId ?? DEFAULT_PROVIDER_ID);
         if (!provider || provider.role !== 'provider') throw new SimError(404, `Provider ${o?.providerId} not found`);
         return service.postMessage(id, { message, parentId: o?.parentId, type: o?.parentId ? undefined : 'FROMTECH' }, provider).msg_id;
       },
@@ -213,9 +213,9 @@ export class SimControl {
 }
 
 /** Payment runs are attributed to the API user's company account [I]. */
-const platformUser = (): SimUser => findUser(1068)!;
+const platformUser = (): SimUser => findUser(API_USER_ID)!;
 
 function firstRouted(service: WorkOrderService, id: number): number {
   const routed = service.get(id).routes[0];
-  return routed?.provider_id ?? 557;
+  return routed?.provider_id ?? DEFAULT_PROVIDER_ID;
 }

@@ -23,6 +23,9 @@ export const STATUS_NAMES: Record<StatusId, string> = {
   9: 'Routed',
 };
 
+/** `draft`, `work_done`…: the suffix of `workorder.status.*` events and the status `code`. */
+export const statusCode = (id: StatusId): string => STATUS_NAMES[id].toLowerCase().replaceAll(' ', '_');
+
 /** Sub-statuses of Assigned (3) that the simulator drives. */
 export type SubStatus = 'confirmed' | 'on_my_way' | 'checked_in' | 'checked_out' | 'delayed';
 

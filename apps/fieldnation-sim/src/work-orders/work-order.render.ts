@@ -11,7 +11,7 @@ import {
   type SimUser,
 } from './catalogue';
 import { availableActions, statusDisplay } from './state-machine';
-import { STATUS, STATUS_NAMES, type MessageRecord, type WorkOrderRecord } from './work-order.model';
+import { STATUS, STATUS_NAMES, statusCode, type MessageRecord, type WorkOrderRecord } from './work-order.model';
 
 /** Sub-collections share the `{metadata, results, actions, correlation_id}` envelope (reference §2). */
 export function collection<T>(results: T[], actions: string[] = []) {
@@ -40,7 +40,7 @@ export function renderStatus(wo: WorkOrderRecord) {
     name: STATUS_NAMES[wo.statusId],
     display: statusDisplay(wo),
     sub_status: wo.statusId === STATUS.ASSIGNED ? wo.subStatus : null,
-    code: wo.statusId === STATUS.ASSIGNED && wo.subStatus ? wo.subStatus : STATUS_NAMES[wo.statusId].toLowerCase().replaceAll(' ', '_'),
+    code: wo.statusId === STATUS.ASSIGNED && wo.subStatus ? wo.subStatus : statusCode(wo.statusId),
     is_routed: wo.routes.length > 0,
     delay: wo.delaySeconds,
     ncns: false,

@@ -2,10 +2,9 @@ import { Router, type Request, type Response } from 'express';
 import { SimError, notFound } from '../core/sim-error';
 import { CUSTOM_FIELDS, TALENT_POOLS, findUser, type SimUser } from './catalogue';
 import { queryWorkOrders } from './work-order-query';
-import { renderCustomFields, renderMessages, renderStatus, userSummary } from './work-order.render';
+import { collection, renderCustomFields, renderMessages, renderStatus, userSummary } from './work-order.render';
 import type { WorkOrderService } from './work-order.service';
 import { validationError } from './work-order.schema';
-import { collection } from './work-order.render';
 
 export interface WorkOrderRoutesDeps {
   service: WorkOrderService;

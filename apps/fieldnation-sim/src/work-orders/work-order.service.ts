@@ -10,7 +10,7 @@ import {
 } from './catalogue';
 import { assertTransition, type WorkflowAction } from './state-machine';
 import type { EventSink, EventSpec } from './work-order-events';
-import { STATUS, type MessageRecord, type StatusId, type SubStatus, type TaskRecord, type WorkOrderRecord } from './work-order.model';
+import { STATUS, statusCode, type MessageRecord, type StatusId, type SubStatus, type TaskRecord, type WorkOrderRecord } from './work-order.model';
 import { renderWorkOrder } from './work-order.render';
 import { checkCustomFieldValue, parseWorkOrderInput, validationError, type WorkOrderInput } from './work-order.schema';
 
@@ -77,7 +77,7 @@ export class WorkOrderService {
     wo.statusId = statusId;
     wo.subStatus = subStatus;
     wo.updatedAt = Date.now();
-    const suffix = subStatus ?? STATUS_EVENT[statusId];
+    const suffix = subStatus ?? statusCode(statusId);
     return {
       name: `workorder.status.${suffix}`,
       params: {
@@ -499,17 +499,6 @@ export class WorkOrderService {
     return provider;
   }
 }
-
-const STATUS_EVENT: Record<StatusId, string> = {
-  1: 'draft',
-  2: 'published',
-  3: 'assigned',
-  4: 'work_done',
-  5: 'approved',
-  6: 'paid',
-  7: 'cancelled',
-  9: 'routed',
-};
 
 function customFieldEvent(cf: { id: number; previous: string; value: string }): EventSpec {
   const def = CUSTOM_FIELDS.find((d) => d.id === cf.id);
