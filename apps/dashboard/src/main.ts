@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { z } from 'zod';
-import { allQueues, sfFetchQueue } from '@broker/contracts';
+import { allQueues, sfFetchQueue, type QueueOf } from '@broker/contracts';
 import {
   baseEnvSchema,
   createLogger,
@@ -52,8 +52,7 @@ const queues = allQueues.map((contract) => {
   queue.on('error', (err) => logger.warn({ queue: contract.name, err: { message: err.message } }, 'queue error'));
   return queue;
 });
-const fetchQueue = openQueue(sfFetchQueue, redis, env.QUEUE_PREFIX);
-fetchQueue.on('error', (err) => logger.warn({ err: { message: err.message } }, 'queue error'));
+const fetchQueue = queues.find((q) => q.name === sfFetchQueue.name) as QueueOf<typeof sfFetchQueue>;
 const prisma = createPrisma(env.DATABASE_URL, { max: 5 });
 const store = createStore(prisma);
 
@@ -80,7 +79,7 @@ const server: Server = app.listen(env.PORT, env.HOST, () => {
 
 const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
 shutdown.add('http', () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); }));
-shutdown.add('queues', () => Promise.all([...queues, fetchQueue].map((q) => q.close())));
+shutdown.add('queues', () => Promise.all(queues.map((q) => q.close())));
 shutdown.add('prisma', () => prisma.$disconnect());
 shutdown.add('redis', () => redis.quit().catch(() => redis.disconnect()));
 shutdown.onSignals();
