@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import { z } from 'zod';
 import { allQueues, sfFetchQueue, type QueueOf } from '@broker/contracts';
@@ -12,6 +13,7 @@ import {
 } from '@broker/runtime';
 import { createPrisma, createStore } from '@broker/store';
 import { authEnvSchema, AuthSettingsError, resolveAuthSettings, type AuthSettings } from './auth.settings';
+import { createCsrfTokens } from './csrf.middleware';
 import { createDashboardApp } from './dashboard-app';
 import { registerQueueDepthGauge } from './queue-metrics';
 
@@ -59,7 +61,16 @@ const store = createStore(prisma);
 const registry = createMetricsRegistry('dashboard');
 registerQueueDepthGauge(registry, queues);
 
+// Form tokens derive from the credentials, so every replica accepts them and a credential rotation
+// invalidates them; without credentials (insecure mode) a per-process secret does.
+const csrf = createCsrfTokens(
+  auth.mode === 'credentials'
+    ? createHash('sha256').update(`dashboard-csrf\u0000${auth.password ?? ''}\u0000${auth.token ?? ''}`).digest()
+    : undefined,
+);
+
 const app = createDashboardApp({
+  csrf,
   queues,
   fetchQueue,
   store,
