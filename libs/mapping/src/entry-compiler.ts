@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checkTargetPath, findConflict, makeGetter, makeProjector, makeSetter, type Getter, type PathKind, type Setter } from './field-path';
 import { compileJsonata } from './jsonata-runner';
-import { checkJsonnet, runJsonnet } from './jsonnet-runner';
+import { checkJsonnet, prepareJsonnet, runJsonnet } from './jsonnet-runner';
 import { EntryObjectSchema, SOURCE_KEYS, type EmptyPolicy, type EntrySpec, type NullPolicy } from './mapping.schema';
 import { EntryFailure, type MappingIssue } from './mapping-types';
 import { addRead, compileSteps, type CompileContext, type StepFn } from './transforms';
@@ -21,6 +21,11 @@ export interface CompiledEntry {
   run(record: unknown, issues: MappingIssue[]): unknown;
   /** Target paths written (nested `fields:` entries expanded). */
   writes: string[];
+  /**
+   * Set for a plain field copy (`from` without transforms or guard): the object builder inlines the
+   * read and calls `finish` only for values that may be null or empty.
+   */
+  inline?: { path: string; finish: (v: unknown, r: unknown, issues: MappingIssue[]) => unknown };
   createOnly: boolean;
   hasExpressions: boolean;
 }
@@ -32,7 +37,14 @@ export interface EntryContext {
 }
 
 const isEmpty = (v: unknown): boolean => {
-  if (typeof v === 'string') return v.length === 0 || v.trim().length === 0;
+  if (typeof v === 'string') {
+    // Whitespace-only is empty; scanning avoids the copy trim() makes.
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      if (c > 32 && c !== 0xa0 && c !== 0xfeff && !(c >= 0x2000 && c <= 0x200a) && c !== 0x3000) return false;
+    }
+    return true;
+  }
   if (Array.isArray(v)) return v.length === 0;
   if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
     for (const _ in v as object) return false;
@@ -194,10 +206,11 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
           ctx.issues.push({ target, message: `jsonnet: ${syntax}` });
           break;
         }
+        const prepared = prepareJsonnet(script);
         read = (r) => {
           const input = project(r);
           try {
-            return runJsonnet(script, input);
+            return runJsonnet(prepared, input);
           } catch (err) {
             throw new EntryFailure(`jsonnet: ${(err as Error).message}`, input);
           }
@@ -308,7 +321,8 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
     };
   }
 
-  return { target, async: Boolean(asyncRead), run, writes, createOnly: e.createOnly === true, hasExpressions };
+  const inline = !steps && source === 'from' && e.when === undefined ? { path: e.from!, finish } : undefined;
+  return { target, async: Boolean(asyncRead), run, writes, createOnly: e.createOnly === true, hasExpressions, ...(inline ? { inline } : {}) };
 }
 
 /** `{{ path }}` placeholders; a null value renders as nothing. */
@@ -398,18 +412,8 @@ export function compileObject(fields: Record<string, unknown>, prefix: string, c
 
   const n = entries.length;
   const runs = entries.map((e) => e.run);
-  const runSync = (record: unknown, issues: MappingIssue[]): Record<string, unknown> | null => {
-    const out: Record<string, unknown> = {};
-    let any = false;
-    for (let i = 0; i < n; i++) {
-      const v = runs[i]!(record, issues);
-      if (v !== OMIT) {
-        setters[i]!(out, v);
-        any = true;
-      }
-    }
-    return any ? out : null;
-  };
+  const relativeTargets = targets.filter((t) => !checkTargetPath(t));
+  const runSync = entries.some((e) => e.async) ? () => null : generateBuilder(entries, relativeTargets);
   const runAsync = async (record: unknown, issues: MappingIssue[]): Promise<Record<string, unknown> | null> => {
     const values = await Promise.all(runs.map((run) => run(record, issues)));
     const out: Record<string, unknown> = {};
@@ -432,4 +436,44 @@ export function compileObject(fields: Record<string, unknown>, prefix: string, c
     runSync,
     runAsync,
   };
+}
+
+type Builder = (record: unknown, issues: MappingIssue[]) => Record<string, unknown> | null;
+
+/**
+ * Generate the object builder as straight-line code: every read and every store has a constant
+ * property name, so V8 keeps each access site monomorphic instead of going through shared generic
+ * getter/setter closures (3× faster on the example mapping). Only validated identifiers (target and
+ * field path segments) and JSON-quoted keys reach the source text; values are passed as arguments.
+ */
+function generateBuilder(entries: CompiledEntry[], targets: string[]): Builder {
+  const names: string[] = ['OMIT'];
+  const args: unknown[] = [OMIT];
+  const lines: string[] = ['const out = {};', 'let any = false;'];
+  const key = (s: string) => JSON.stringify(s);
+  entries.forEach((e, i) => {
+    const v = `v${i}`;
+    if (e.inline) {
+      const segments = e.inline.path.split('.');
+      lines.push(`let ${v} = r[${key(segments[0]!)}];`);
+      for (const seg of segments.slice(1)) lines.push(`${v} = ${v} === null || ${v} === undefined || typeof ${v} !== 'object' ? null : ${v}[${key(seg)}];`);
+      lines.push(`if (${v} === undefined) ${v} = null;`);
+      lines.push(
+        `if (!(typeof ${v} === 'number' || typeof ${v} === 'boolean' || (typeof ${v} === 'string' && ${v}.length !== 0 && ${v}.charCodeAt(0) > 32))) ${v} = f${i}(${v}, r, issues);`,
+      );
+      names.push(`f${i}`);
+      args.push(e.inline.finish);
+    } else {
+      lines.push(`const ${v} = e${i}(r, issues);`);
+      names.push(`e${i}`);
+      args.push(e.run);
+    }
+    const segments = targets[i]!.split('.');
+    let lhs = 'out';
+    for (const seg of segments.slice(0, -1)) lhs = `(${lhs}[${key(seg)}] ??= {})`;
+    lines.push(`if (${v} !== OMIT) { any = true; ${lhs}[${key(segments.at(-1)!)}] = ${v}; }`);
+  });
+  lines.push('return any ? out : null;');
+  const factory = new Function(...names, `return function build(r, issues) {\n${lines.join('\n')}\n};`) as (...a: unknown[]) => Builder;
+  return factory(...args);
 }

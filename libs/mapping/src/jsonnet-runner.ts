@@ -1,7 +1,7 @@
 import Jsonnet from '@arakoodev/jsonnet';
 import type { DurationLikeObject } from 'luxon';
 import { convertDate, momentToLuxon } from './date-time';
-import { JSONNET_UTIL } from './jsonnet-helpers';
+import { utilFor } from './jsonnet-helpers';
 
 /**
  * Jsonnet through jrsonnet compiled to WebAssembly (@arakoodev/jsonnet): ~0.13 ms per evaluation in
@@ -59,20 +59,28 @@ function dateAdd([value, amount, unit, fmt, tz]: unknown[]): unknown {
 
 export class JsonnetError extends Error {}
 
-function wrap(script: string, inputJson: string): string {
+/** A script with its helper library, ready to evaluate per input. */
+export interface PreparedJsonnet {
+  head: string;
+  tail: string;
+}
+
+export function prepareJsonnet(script: string): PreparedJsonnet {
   // `$` inside the script is this outer object, so `$.input` and `$.util` work as in the Field Nation broker.
-  return `{ input: ${inputJson}, util: ${JSONNET_UTIL}, output: (\n${script}\n) }.output`;
+  return { head: '{ input: ', tail: `, util: ${utilFor(script)}, output: (\n${script}\n) }.output` };
 }
 
 /** Parse check at compile time: the snippet is parsed whole, but lazily evaluated, so nothing runs. */
 export function checkJsonnet(script: string): string | undefined {
-  const out = machine().evaluateSnippet(`local unused = ${wrap(script, 'null')}; null`);
+  const p = prepareJsonnet(script);
+  const out = machine().evaluateSnippet(`local unused = ${p.head}null${p.tail}; null`);
   return out.trim() === 'null' ? undefined : out.trim();
 }
 
 /** Evaluate a script with `input` as `$.input`; throws JsonnetError with jrsonnet's message. */
-export function runJsonnet(script: string, input: unknown): unknown {
-  const out = machine().evaluateSnippet(wrap(script, JSON.stringify(input ?? null)));
+export function runJsonnet(script: string | PreparedJsonnet, input: unknown): unknown {
+  const p = typeof script === 'string' ? prepareJsonnet(script) : script;
+  const out = machine().evaluateSnippet(p.head + JSON.stringify(input ?? null) + p.tail);
   // jrsonnet-wasm returns errors as text instead of throwing; a manifest is always valid JSON.
   try {
     return JSON.parse(out);

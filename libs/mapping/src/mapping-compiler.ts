@@ -90,26 +90,32 @@ export function compileMapping(source: string | object, options: CompileOptions 
   const customIdsNum = customs.map((c) => c.id);
   const bodyRun = body.runSync;
 
+  const toText = (v: unknown) => (v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   // Field Nation nests custom-field values two levels deep and wants them as strings (reference §5.6).
   const assembleCustom = (out: WorkOrderPayload, values: unknown[]) => {
     let fields: { id: number; value: string }[] | undefined;
     for (let i = 0; i < nCustom; i++) {
       const v = values[i];
       if (v === OMIT) continue;
-      (fields ??= []).push({ id: customIdsNum[i]!, value: v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v) });
+      (fields ??= []).push({ id: customIdsNum[i]!, value: toText(v) });
     }
     if (fields) out.custom_fields = { results: [{ results: fields }] };
   };
 
+  // mapSync never re-enters itself, so one issue list per compiled mapping is reused (copied on failure).
+  const scratch: MappingIssue[] = [];
   const mapSync = (record: SalesforceRecord): WorkOrderPayload => {
-    const problems: MappingIssue[] = [];
-    const out = bodyRun(record, problems) ?? {};
+    scratch.length = 0;
+    const out = bodyRun(record, scratch) ?? {};
     if (nCustom) {
-      const values = new Array<unknown>(nCustom);
-      for (let i = 0; i < nCustom; i++) values[i] = customRuns[i]!(record, problems);
-      assembleCustom(out, values);
+      let fields: { id: number; value: string }[] | undefined;
+      for (let i = 0; i < nCustom; i++) {
+        const v = customRuns[i]!(record, scratch);
+        if (v !== OMIT) (fields ??= []).push({ id: customIdsNum[i]!, value: toText(v) });
+      }
+      if (fields) out.custom_fields = { results: [{ results: fields }] };
     }
-    if (problems.length) throw new MappingError(problems, file);
+    if (scratch.length) throw new MappingError(scratch.slice(), file);
     return out;
   };
 

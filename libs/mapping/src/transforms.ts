@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { convertDate, isValidZone, type DateConversion } from './date-time';
+import { convertDate, fixedDurationMs, isValidZone, type DateConversion } from './date-time';
 import { checkSourcePath, makeGetter, type PathKind } from './field-path';
 import { EntryFailure, type MappingIssue } from './mapping-types';
 
@@ -141,7 +141,10 @@ const toNumber = (v: unknown): number => {
   throw new EntryFailure('not a number', v);
 };
 
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\n': '<br>', '\r\n': '<br>' };
+const HTML_SPECIAL = /[&<>"]|\r?\n/g;
+const HTML_ANY = /[&<>"\n]/;
+const toHtml = (s: string) => (HTML_ANY.test(s) ? s.replace(HTML_SPECIAL, (m) => HTML_ESCAPES[m]!) : s);
 
 const NAMED: Record<NamedStep, StepFn> = {
   trim: (v) => (typeof v === 'string' ? v.trim() : v),
@@ -174,7 +177,7 @@ const NAMED: Record<NamedStep, StepFn> = {
     }
     return out;
   },
-  html: (v) => escapeHtml(String(v)).replace(/\r?\n/g, '<br>'),
+  html: (v) => toHtml(String(v)),
   compact: (v) => (Array.isArray(v) ? v.filter((x) => x != null && x !== '') : v),
 };
 
@@ -353,13 +356,14 @@ function compileDate(d: z.infer<typeof DateSchema>, ctx: CompileContext, where: 
     if (zone !== undefined && !isValidZone(zone)) ctx.issues.push({ target: ctx.target, message: `${where}.date.${key}: unknown time zone "${zone}"` });
   }
   const conversion: DateConversion = { zone: d.zone ?? 'UTC', format: d.format, time: d.time, add: d.add, to: d.to, toZone: d.toZone };
+  const addMs = fixedDurationMs(d.add);
   if (d.zoneFrom) {
     if (!addRead(ctx, d.zoneFrom, `${where}.date.zoneFrom`)) return (v) => v;
     const getZone = makeGetter(d.zoneFrom);
     return (v, r) => {
       const z = getZone(r);
-      return convertDate(v, conversion, typeof z === 'string' && z.trim() !== '' ? z.trim() : undefined);
+      return convertDate(v, conversion, typeof z === 'string' && z.trim() !== '' ? z.trim() : undefined, addMs);
     };
   }
-  return (v) => convertDate(v, conversion);
+  return (v) => convertDate(v, conversion, undefined, addMs);
 }
