@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TokenBucket } from './token-bucket';
 import { parseRetryAfter } from './fieldnation-error';
-import { resolveOrigin } from './fieldnation-client';
+import { resolveOrigin } from './fieldnation-transport';
 
 describe('TokenBucket', () => {
   it('lets the burst through, then spaces callers at the rate in arrival order', () => {

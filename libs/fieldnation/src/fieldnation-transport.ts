@@ -1,0 +1,254 @@
+import type { Logger } from '@broker/runtime';
+import { FieldNationError, errorFromResponse } from './fieldnation-error';
+import { TokenBucket } from './token-bucket';
+import { TokenProvider, type FieldNationCredentials } from './token-provider';
+
+/** Hosts per environment (reference §1.1). */
+export const FIELDNATION_HOSTS = {
+  sandbox: 'https://api-sandbox.fndev.net',
+  production: 'https://api.fieldnation.com',
+} as const;
+
+export type FieldNationEnvironment = keyof typeof FIELDNATION_HOSTS;
+
+export interface RetryOptions {
+  /** Attempts in total, first included. 1 = never retry: retryable errors surface to the caller (BullMQ). Default 4. */
+  maxAttempts: number;
+  /** First backoff; doubles per attempt; each wait is random between half and all of it. Default 500 ms. */
+  baseDelayMs: number;
+  /** Backoff ceiling. Default 30 000 ms. */
+  maxDelayMs: number;
+  /** A Retry-After longer than this is not waited in-process: the error surfaces with `retryAfterMs`. Default 120 000 ms. */
+  maxRetryAfterMs: number;
+}
+
+export interface RequestEvent {
+  method: string;
+  /** Route template, e.g. `POST /workorders/:id/publish`. */
+  route: string;
+  /** HTTP status, 0 when no response arrived. */
+  status: number;
+  durationMs: number;
+  attempt: number;
+}
+
+export interface FieldNationClientOptions {
+  /** `sandbox`, `production` or an explicit base URL (origin, or ending in `/api/rest/v2`). */
+  environment: FieldNationEnvironment | string;
+  credentials: FieldNationCredentials;
+  retry?: Partial<RetryOptions> | false;
+  /** Client-side token bucket per connection; `false` disables it. Default 10 per second, burst 10. */
+  rateLimit?: { requestsPerSecond: number; burst?: number } | false;
+  /** Per-request timeout. Default 30 000 ms. */
+  timeoutMs?: number;
+  /** Renew the token this long before it expires (at most half its lifetime). Default 60 000 ms. */
+  tokenRenewMarginMs?: number;
+  /** Called after every HTTP exchange (token requests included), for metrics. */
+  onRequest?: (event: RequestEvent) => void;
+  logger?: Logger;
+  fetch?: typeof fetch;
+  /** Injectable for tests. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export interface ClientStats {
+  /** Calls per route template (attempts, token requests included). */
+  calls: Record<string, number>;
+  /** Responses per HTTP status (0 = no response). */
+  statuses: Record<string, number>;
+  rateLimited: number;
+  retries: number;
+  tokenRequests: number;
+  reauthentications: number;
+}
+
+export interface RequestSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  route: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  /** v2 passes `?access_token=`; the webhooks v3 API wants a Bearer header. */
+  auth: 'query' | 'bearer';
+  /** Safe to resend after a timeout or 5xx (it may have taken effect). */
+  idempotent: boolean;
+}
+
+/** HTTP for the client: token cache, client-side rate limit, retries with backoff, counters. */
+export class FieldNationTransport {
+  readonly origin: string;
+  private readonly tokens: TokenProvider;
+  private readonly bucket?: TokenBucket;
+  private readonly retry: RetryOptions;
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly counters: ClientStats = { calls: {}, statuses: {}, rateLimited: 0, retries: 0, tokenRequests: 0, reauthentications: 0 };
+
+  constructor(private readonly options: FieldNationClientOptions) {
+    this.origin = resolveOrigin(options.environment);
+    this.retry = {
+      maxAttempts: 4,
+      baseDelayMs: 500,
+      maxDelayMs: 30_000,
+      maxRetryAfterMs: 120_000,
+      ...(options.retry === false ? { maxAttempts: 1 } : options.retry),
+    };
+    if (options.rateLimit !== false) {
+      const rps = options.rateLimit?.requestsPerSecond ?? 10;
+      this.bucket = new TokenBucket(rps, options.rateLimit?.burst ?? Math.max(1, Math.ceil(rps)));
+    }
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.random = options.random ?? Math.random;
+    this.tokens = new TokenProvider(() => this.requestToken(), options.tokenRenewMarginMs ?? 60_000);
+  }
+
+  /** A copy of the counters (for Prometheus exporters that poll). */
+  stats(): ClientStats {
+    return structuredClone(this.counters);
+  }
+
+  /** Field Nation user id of the API user, known after the first token. */
+  get userId(): number | undefined {
+    return this.tokens.userId;
+  }
+
+  private count(route: string, status: number, started: number, attempt: number, method: string): void {
+    this.counters.calls[route] = (this.counters.calls[route] ?? 0) + 1;
+    this.counters.statuses[status] = (this.counters.statuses[status] ?? 0) + 1;
+    if (status === 429) this.counters.rateLimited += 1;
+    this.options.onRequest?.({ method, route, status, durationMs: Date.now() - started, attempt });
+  }
+
+  private backoff(attempt: number): number {
+    const cap = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(cap / 2 + (this.random() * cap) / 2);
+  }
+
+  private async throttle(): Promise<void> {
+    const wait = this.bucket?.reserve() ?? 0;
+    if (wait > 0) await this.sleep(wait);
+  }
+
+  /** One logical call: throttled, authenticated, retried per the options; throws FieldNationError. */
+  async request<T>(spec: RequestSpec): Promise<T> {
+    let reauthenticated = false;
+    for (let attempt = 1; ; attempt++) {
+      let error: FieldNationError;
+      let tokenValue: string | undefined;
+      try {
+        tokenValue = (await this.tokens.get()).value;
+        return await this.exchange<T>(spec, tokenValue, attempt);
+      } catch (err) {
+        if (!(err instanceof FieldNationError)) throw err;
+        error = err;
+      }
+      error.attempts = attempt;
+      // One re-authentication per call: the token may have been revoked or expired early.
+      if (error.status === 401 && error.route === spec.route && tokenValue && !reauthenticated) {
+        reauthenticated = true;
+        this.counters.reauthentications += 1;
+        this.tokens.invalidate(tokenValue);
+        attempt -= 1;
+        continue;
+      }
+      const retryAllowed = error.retryable && (!error.ambiguous || spec.idempotent);
+      if (!retryAllowed || attempt >= this.retry.maxAttempts) throw error;
+      if (error.retryAfterMs !== undefined && error.retryAfterMs > this.retry.maxRetryAfterMs) throw error;
+      const delay = error.retryAfterMs ?? this.backoff(attempt);
+      this.counters.retries += 1;
+      this.options.logger?.warn({ route: spec.route, status: error.status, attempt, delayMs: delay }, 'Field Nation call failed; retrying');
+      await this.sleep(delay);
+    }
+  }
+
+  private async exchange<T>(spec: RequestSpec, token: string, attempt: number): Promise<T> {
+    const url = new URL(this.origin + spec.path);
+    for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (spec.auth === 'query') url.searchParams.set('access_token', token);
+    else headers.Authorization = `Bearer ${token}`;
+    if (spec.body !== undefined) headers['Content-Type'] = 'application/json';
+    const { status, headers: resHeaders, body } = await this.fetchJson(spec.method, url, headers, spec.body, spec.route, attempt, !spec.idempotent);
+    if (status >= 200 && status < 300) return body as T;
+    throw errorFromResponse({ status, headers: resHeaders }, body, { method: spec.method, route: spec.route, idempotent: spec.idempotent });
+  }
+
+  private async fetchJson(method: string, url: URL, headers: Record<string, string>, body: unknown, route: string, attempt: number, unsafe: boolean) {
+    await this.throttle();
+    const started = Date.now();
+    try {
+      const res = await this.fetchImpl(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      const text = await res.text();
+      this.count(route, res.status, started, attempt, method);
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // Non-JSON (an HTML error page from a proxy): keep the text for the error message.
+      }
+      return { status: res.status, headers: res.headers, body: parsed };
+    } catch (err) {
+      this.count(route, 0, started, attempt, method);
+      const name = (err as Error).name;
+      const timeout = name === 'TimeoutError' || name === 'AbortError';
+      const cause = (err as { cause?: { code?: string } }).cause;
+      // A refused connection never reached Field Nation, so even a create can be resent.
+      const notSent = cause?.code === 'ECONNREFUSED' || cause?.code === 'ENOTFOUND';
+      throw new FieldNationError(`Field Nation ${route} ${timeout ? `timed out after ${this.timeoutMs} ms` : `network error: ${cause?.code ?? (err as Error).message}`}`, {
+        kind: timeout ? 'timeout' : 'network',
+        status: 0,
+        method,
+        route,
+        retryable: true,
+        ambiguous: unsafe && !notSent,
+        cause: err,
+      });
+    }
+  }
+
+  private async requestToken(): Promise<{ accessToken: string; expiresInSeconds: number; userId?: number }> {
+    const { clientId, clientSecret, username, password } = this.options.credentials;
+    const route = 'POST /authentication/api/oauth/token';
+    this.counters.tokenRequests += 1;
+    const { status, headers, body } = await this.fetchJson(
+      'POST',
+      new URL(`${this.origin}/authentication/api/oauth/token`),
+      { 'Content-Type': 'application/json', Accept: 'application/json' },
+      { grant_type: 'password', client_id: clientId, client_secret: clientSecret, username, password },
+      route,
+      1,
+      false,
+    );
+    const b = (body ?? {}) as { access_token?: string; expires_in?: number; user?: { id?: number } };
+    if (status >= 200 && status < 300 && typeof b.access_token === 'string') {
+      return { accessToken: b.access_token, expiresInSeconds: Number(b.expires_in ?? 3600), userId: b.user?.id };
+    }
+    const err = errorFromResponse({ status: status >= 200 && status < 300 ? 502 : status, headers }, body, { method: 'POST', route, idempotent: true });
+    // Bad credentials (400 invalid_grant, 401 invalid_client) are permanent until the config is fixed.
+    if (status === 400 || status === 401) {
+      throw new FieldNationError(`Field Nation authentication failed: ${err.message}`, { kind: 'auth', status, method: 'POST', route, retryable: false, body });
+    }
+    throw err;
+  }
+}
+
+export function resolveOrigin(environment: string): string {
+  if (environment === 'sandbox' || environment === 'production') return FIELDNATION_HOSTS[environment];
+  let url: URL;
+  try {
+    url = new URL(environment);
+  } catch {
+    throw new Error(`Field Nation environment must be 'sandbox', 'production' or a URL, got '${environment}'`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/api\/rest\/v2$/, '')}`;
+}
