@@ -105,6 +105,8 @@ const START = '<!-- mapping:start -->';
 const END = '<!-- mapping:end -->';
 
 function writeSection(result: MappingBenchResult, seconds: number): string {
+  const compiled = compileMapping(readFileSync(MAPPING, 'utf8'), { file: MAPPING });
+  const shape = { writes: compiled.writes.length, reads: compiled.reads.length };
   const file = path.join(root, 'docs/benchmarks.md');
   let gitRev = '';
   try {
@@ -119,7 +121,7 @@ function writeSection(result: MappingBenchResult, seconds: number): string {
     '',
     'Records mapped per second of CPU time on one core (single thread, `process.cpuUsage()`, so other load on',
     'the machine does not distort it), `npx tsx bench/mapping-bench.ts`:',
-    '`config/mappings/case-to-work-order.yaml` (29 targets, 21 Salesforce paths, relationships 3 levels deep)',
+    `\`config/mappings/case-to-work-order.yaml\` (${shape.writes} targets, ${shape.reads} Salesforce paths, relationships 3 levels deep)`,
     'over 1,000 distinct Case records with nulls at each relationship level; the JSONata and Jsonnet',
     'variants compute `title` with an expression instead of a concat, everything else unchanged.',
     '',
