@@ -32,7 +32,7 @@ export async function postMessage(job: PostJob, deps: WriterDeps, ctx: JobContex
     }
     messageId ??= await client.postMessage(d.workOrderId, { message: text });
   } catch (err) {
-    return rethrowFieldNation(err, job, ctx);
+    return await rethrowFieldNation(err, job, ctx);
   }
   await deps.store.completeMessageLink(link.id, { fnMessageId: messageId });
   await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: d.workOrderId, stage: 'message', outcome: 'ok', queue: job.queueName, jobId: job.id, message: `comment ${d.caseCommentId} posted as message ${messageId}` });

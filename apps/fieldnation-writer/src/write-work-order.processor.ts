@@ -30,7 +30,7 @@ export async function delayJob(job: Job, ctx: JobContext, ms: number): Promise<n
 /** Map a Field Nation failure to BullMQ semantics: 429 waits, 5xx/network retries, 4xx fails for good. */
 export async function rethrowFieldNation(err: unknown, job: Job, ctx: JobContext): Promise<never> {
   const f = err instanceof FieldNationError ? err : undefined;
-  if (f?.status === 429) return delayJob(job, ctx, Math.max(f.retryAfterMs ?? 1_000, 250));
+  if (f?.status === 429) return await delayJob(job, ctx, Math.max(f.retryAfterMs ?? 1_000, 250));
   if (f && !f.retryable) throw permanentError(`Field Nation rejected the request (${f.status ?? '?'}): ${f.message}`);
   throw err;
 }
@@ -69,7 +69,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
   if (!objectConfig) throw permanentError(`object ${d.sfObject} is not configured`);
 
   const release = await tryLock(deps.redis, `${deps.prefix}:lock:fnw:${d.connectionId}:${d.sfId}`, RECORD_LOCK_MS);
-  if (!release) return delayJob(job, ctx, 100 + Math.floor(Math.random() * 200));
+  if (!release) return await delayJob(job, ctx, 100 + Math.floor(Math.random() * 200));
   try {
     const { correlation: claimed, created } = await deps.store.claimCorrelation({ connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId });
     let correlation: Correlation = claimed;
@@ -128,7 +128,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
       }
     } catch (err) {
       await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: correlation.workOrderId, stage: 'written', outcome: 'retry', queue: job.queueName, jobId: job.id, message: (err as Error).message });
-      return rethrowFieldNation(err, job, ctx);
+      return await rethrowFieldNation(err, job, ctx);
     }
 
     const firstSync = correlation.state !== 'synced';

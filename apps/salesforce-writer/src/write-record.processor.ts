@@ -44,7 +44,7 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
     deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: d.cause.workOrderId, stage: 'sf-written', outcome, queue: job.queueName, jobId: job.id, message, sfApiCalls });
 
   const release = await tryLock(deps.redis, `${deps.prefix}:lock:sfw:${d.connectionId}:${d.sfId}`, 60_000);
-  if (!release) return delay(job, ctx, 100 + Math.floor(Math.random() * 200));
+  if (!release) return await delay(job, ctx, 100 + Math.floor(Math.random() * 200));
   try {
     if (await deps.store.wasInboundProcessed(d.connectionId, 'sf', `write-${job.id}`)) return 'already-applied';
 
@@ -85,7 +85,7 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
       const wait = client.budgetDelay();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     } catch (err) {
-      if (err instanceof ApiBudgetError) return delay(job, ctx, err.retryAfterMs);
+      if (err instanceof ApiBudgetError) return await delay(job, ctx, err.retryAfterMs);
       throw err;
     }
 

@@ -53,7 +53,7 @@ describe('config/mappings/case-to-work-order.yaml', () => {
       'Subject',
       'Work_Type__c',
     ]);
-    expect(mapping.createOnly).toEqual(['custom_fields.607']);
+    expect(mapping.createOnly).toEqual(['custom_fields.606']);
     expect(mapping.writes).toContain('schedule.service_window.start.utc');
   });
 
