@@ -112,7 +112,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let configText = readFileSync(path.join(root, 'config/demo.yaml'), 'utf8')
     .replace(/mapping: mappings\//g, `mapping: ${path.join(root, 'config/mappings')}/`)
     .replace(/eventRules: mappings\//g, `eventRules: ${path.join(root, 'config/mappings')}/`);
-  if (options.caseObject) configText = configText.replace(/(\n      Case:\n)([\s\S]*?)(\n      CaseComment:)/, `$1        ${options.caseObject}$3`);
+  if (options.caseObject) {
+    const entry = options.caseObject.replace('MAPPING', path.join(root, 'config/mappings/case-to-work-order.yaml'));
+    configText = configText.replace(/\n      Case:\n[\s\S]*?(\n      CaseComment:)/, `\n      ${entry}$1`);
+  }
   if (options.connectionExtra) configText += options.connectionExtra;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'broker-'));
   const configFile = path.join(dir, 'broker.yaml');

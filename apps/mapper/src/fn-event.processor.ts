@@ -54,12 +54,19 @@ export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx
     return 'no-rules';
   }
 
+  // Events the broker caused itself (its create, publish, route, messages) are echoes of its own
+  // writes: applying them would spend Salesforce calls to tell Salesforce what it already said.
+  const us = connection.fieldnation.integrationUserId;
+  const triggeredBy = Number((d.body.triggered_by_user as { id?: unknown } | undefined)?.id);
+  if (us !== undefined && triggeredBy === us && d.eventName !== 'workorder.message_posted') {
+    await record('skipped', 'caused by the broker itself (no echo)', correlation.sfId);
+    return 'own-event';
+  }
+
   let fnMessageId: string | undefined;
   if (d.eventName === 'workorder.message_posted') {
     const message = messageOf(d.body);
     fnMessageId = message.id;
-    const triggeredBy = Number((d.body.triggered_by_user as { id?: unknown } | undefined)?.id);
-    const us = connection.fieldnation.integrationUserId;
     const byUs = us !== undefined && (message.authorId === us || (message.authorId === undefined && triggeredBy === us));
     const linked = fnMessageId !== undefined && (await deps.store.findMessageLinkByFnMessage(d.connectionId, d.workOrderId, fnMessageId));
     if (byUs || linked) {

@@ -24,6 +24,9 @@ export interface FetchDeps {
 
 type FetchJob = Job<JobDataOf<typeof sfFetchQueue, 'fetch-record'>, unknown, 'fetch-record'>;
 
+/** Set the mark unless a later fetch already set a newer one (ISO times compare as strings). */
+const MARK_IF_NEWER = `local cur = redis.call('get', KEYS[1]) if (not cur) or cur < ARGV[1] then redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 1`;
+
 /** Time of the latest fetch started for a record: a notification received before it is already covered. */
 const fetchMarkKey = (prefix: string, connectionId: string, sfId: string) => `${prefix}:fetchmark:${connectionId}:${sfId}`;
 
@@ -76,8 +79,6 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
   if (delay > 0) await (deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(delay);
 
   const startedAt = new Date().toISOString();
-  // Mark before querying: notifications arriving from now on may carry newer data and must fetch again.
-  await deps.redis.set(markKey, startedAt, 'EX', 24 * 3600);
   const soql = buildRecordQuery(d.sfObject, reads, d.sfId);
   let records: Record<string, unknown>[];
   try {
@@ -101,6 +102,9 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
     { connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId, notificationId: d.notificationId, record, fetchedAt: startedAt, sfApiCalls: 1, integrationUserId: client.userId },
     { jobId: jobId('map', d.connectionId, d.notificationId) },
   );
+  // The mark is the start of this fetch, written only once its result is safely queued: a fetch that
+  // dies half-way covers nothing, and notifications received while it ran fetch again.
+  await deps.redis.eval(MARK_IF_NEWER, 1, markKey, startedAt, 24 * 3600);
   await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
   await stage('ok', `${reads.length} fields`, 1);
   return 'fetched';

@@ -85,8 +85,9 @@ export function startWorker<Q extends QueueContract, Deps>(
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.concurrency ?? 8,
-      // Default stalled-job handling re-queues the in-flight job of a crashed worker after lockDuration.
-      lockDuration: 30_000,
+      // A crashed worker's in-flight job is re-queued by stalled-job detection within ~15-30 s.
+      lockDuration: 15_000,
+      stalledInterval: 15_000,
       maxStalledCount: 5,
       ...options.worker,
     },
