@@ -4,12 +4,15 @@ import { enqueue, jobId, type fnEventQueue, type QueueOf } from '@broker/contrac
 import type { ConnectionConfig } from '@broker/config';
 import { parseDeliveryId, verifyLegacyHash, verifyWebhookSignature } from '@broker/fieldnation';
 import type { IngressMetrics } from './ingress-metrics';
+import { withDeadline } from './outbound-message.handler';
 
 export interface WebhookDeps {
   connections: Map<string, ConnectionConfig>;
   eventQueue: QueueOf<typeof fnEventQueue>;
   logger: Logger;
   metrics: IngressMetrics;
+  storeReady: () => boolean;
+  storeTimeoutMs: number;
 }
 
 const header = (req: Request, name: string): string | undefined => {
@@ -76,12 +79,13 @@ export function fieldNationWebhookHandler(deps: WebhookDeps) {
     const receivedAt = new Date().toISOString();
     const occurredAt = toIso(body.timestamp) ?? toIso(header(req, 'x-fn-request-timestamp')) ?? receivedAt;
     try {
-      await enqueue(
+      if (!deps.storeReady()) throw new Error('Redis is not connected');
+      await withDeadline(enqueue(
         deps.eventQueue,
         'fn-event',
         { connectionId: connection.id, deliveryId: delivery.uuid, eventName, workOrderId, occurredAt, receivedAt, body },
         { jobId: jobId('fn', connection.id, delivery.uuid) },
-      );
+      ), deps.storeTimeoutMs);
     } catch (err) {
       deps.logger.error({ connectionId: connection.id, err: { message: (err as Error).message } }, 'could not store webhook; answering 503');
       return reject(res, 503, 'store-unavailable', 'temporarily unable to store the event; retry later');

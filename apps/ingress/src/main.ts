@@ -21,6 +21,7 @@ const env = loadEnv(
     BROKER_CONFIG: z.string().min(1),
     PUBLIC_URL: z.string().url().optional(),
     MAX_BODY_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024),
+    STORE_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   }),
 );
 const logger = createLogger({ service: 'ingress', level: env.LOG_LEVEL });
@@ -55,6 +56,8 @@ const app = createIngressApp({
   publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
   maxBodyBytes: env.MAX_BODY_BYTES,
   ready: () => redis.status === 'ready',
+  storeReady: () => redis.status === 'ready',
+  storeTimeoutMs: env.STORE_TIMEOUT_MS,
   metricsText: () => registry.metrics(),
   metricsContentType: registry.contentType,
 });

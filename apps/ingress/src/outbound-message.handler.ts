@@ -19,6 +19,20 @@ export interface OutboundDeps {
   metrics: IngressMetrics;
   /** Public base URL of the ingress, for the WSDL's service location. */
   publicUrl: string;
+  /** False while Redis is unreachable: answer at once instead of waiting for a connection. */
+  storeReady: () => boolean;
+  /** Upper bound on storing one request's jobs before answering a fault (Salesforce then retries). */
+  storeTimeoutMs: number;
+}
+
+/** Store with a deadline: a late success is harmless (job ids collapse the retry). */
+export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`store took longer than ${ms} ms`)), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const XML = 'text/xml; charset=utf-8';
@@ -119,7 +133,8 @@ export function outboundMessageHandler(deps: OutboundDeps) {
 
     const stop = deps.metrics.storeSeconds.startTimer({ endpoint: 'outbound' });
     try {
-      await enqueueBulk(deps.fetchQueue, jobs);
+      if (!deps.storeReady()) throw new Error('Redis is not connected');
+      await withDeadline(enqueueBulk(deps.fetchQueue, jobs), deps.storeTimeoutMs);
     } catch (err) {
       deps.logger.error({ connectionId: connection.id, err: { message: (err as Error).message } }, 'could not store notifications; not acknowledging');
       return fault(res, deps, 'store-unavailable', 'Server', 'temporarily unable to store the notifications; retry later');

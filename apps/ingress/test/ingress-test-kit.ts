@@ -8,7 +8,7 @@ import { redisUrl } from '@broker/testing';
 import { createIngressApp } from '../src/ingress-app';
 import { createIngressMetrics } from '../src/ingress-metrics';
 
-export const ORG_ID = '00D000000000001AAA';
+export const ORG_ID = '00D000000000001EAA';
 
 export const testConfigYaml = `
 connections:
@@ -73,6 +73,8 @@ export async function startIngress(options: { redisUrl?: string; maxBodyBytes?: 
     publicUrl: 'http://broker.test',
     maxBodyBytes: options.maxBodyBytes ?? 2 * 1024 * 1024,
     ready: () => redis.status === 'ready',
+    storeReady: () => redis.status === 'ready',
+    storeTimeoutMs: 5_000,
     metricsText: () => registry.metrics(),
     metricsContentType: registry.contentType,
   });
