@@ -42,7 +42,7 @@ describe('inbound reliability', () => {
       const res = await fetch(`${h.ingressUrl}/salesforce/outbound/demo`, { method: 'POST', body: replay, headers: { 'content-type': 'text/xml' } });
       expect(res.status).toBe(200);
     }
-    await h.waitFor('last state written', () => h.fn.getWorkOrder(first.workOrderId!)!.title.endsWith('Burst case v50'), 60_000);
+    await h.waitFor('last state written', () => String(h.fn.getWorkOrder(first.workOrderId!)!.title).endsWith('Burst case v50'), 60_000);
     await new Promise((r) => setTimeout(r, 1_500)); // let any stragglers run: nothing may change after
     expect(workOrdersFor(caseId)).toHaveLength(1);
     expect(h.fn.getWorkOrder(first.workOrderId!)!.title).toMatch(/Burst case v50$/);

@@ -25,7 +25,7 @@ describe('Salesforce → Field Nation, end to end', () => {
     expect(wo.status.id).toBe(2); // published after create (afterCreate.publish)
 
     h.sf.updateRecord('Case', caseId, { Subject: 'Install two printers' }, { as: 'dispatcher@example.com' });
-    await h.waitFor('work order updated', () => h.fn.getWorkOrder(c.workOrderId!)!.title.includes('Install two printers'));
+    await h.waitFor('work order updated', () => String(h.fn.getWorkOrder(c.workOrderId!)!.title).includes('Install two printers'));
     expect(h.fn.listWorkOrders().filter((w) => w.incident_id === caseId)).toHaveLength(1);
     const timeline = await h.store.timeline(caseId);
     expect(timeline.map((t) => t.stage)).toEqual(expect.arrayContaining(['received', 'fetched', 'mapped', 'written']));
