@@ -1,0 +1,83 @@
+import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startIngress, type IngressUnderTest } from './ingress-test-kit';
+
+let ingress: IngressUnderTest;
+beforeAll(async () => {
+  ingress = await startIngress();
+});
+afterAll(async () => {
+  await ingress?.close();
+});
+
+const body = (event = 'workorder.status.assigned', id = 100001) =>
+  JSON.stringify({ event: { name: event, params: { work_order_id: id, status_id: 3 } }, timestamp: '2026-11-28T10:00:00-06:00', triggered_by_user: { id: 557 }, workorder: { id, status: { id: 3, name: 'Assigned' } } });
+const sign = (raw: string, secret = 'demo-webhook-secret') => `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
+
+async function send(raw: string, headers: Record<string, string>, connection = 'demo') {
+  return fetch(`${ingress.url}/fieldnation/webhooks/${connection}`, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', ...headers } });
+}
+const count = async () => Object.values(await ingress.eventQueue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed')).reduce((a, b) => a + b, 0);
+
+describe('Field Nation webhook endpoint', () => {
+  it('stores a signed delivery keyed by its uuid and collapses redeliveries (attempt suffix ignored)', async () => {
+    const raw = body();
+    const uuid = randomUUID();
+    const before = await count();
+    const first = await send(raw, { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${uuid}:1`, 'x-fn-request-timestamp': String(Date.now()) });
+    expect(first.status).toBe(200);
+    const again = await send(raw, { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${uuid}:2` });
+    expect(again.status).toBe(200);
+    expect(await count()).toBe(before + 1);
+    const job = await ingress.eventQueue.getJob(`fn-demo-${uuid}`);
+    expect(job?.data).toMatchObject({ connectionId: 'demo', deliveryId: uuid, eventName: 'workorder.status.assigned', workOrderId: 100001, occurredAt: '2026-11-28T16:00:00.000Z' });
+  });
+
+  it.each([
+    ['a missing signature', (raw: string) => ({}), 401],
+    ['a wrong secret', (raw: string) => ({ 'x-fn-signature': sign(raw, 'not-the-secret') }), 401],
+    ['a malformed signature header', () => ({ 'x-fn-signature': 'md5=zzzz' }), 401],
+    ['a tampered body', (raw: string) => ({ 'x-fn-signature': sign(raw.replace('assigned', 'approved')) }), 401],
+  ])('answers %s with 401 and stores nothing', async (_name, headers, status) => {
+    const raw = body();
+    const before = await count();
+    const res = await send(raw, { ...headers(raw), 'x-fn-delivery-id': `${randomUUID()}:1` });
+    expect(res.status).toBe(status);
+    expect(await count()).toBe(before);
+  });
+
+  it('answers malformed JSON and a missing delivery id with 400 after verifying the signature', async () => {
+    const bad = '{"event": ';
+    expect((await send(bad, { 'x-fn-signature': sign(bad), 'x-fn-delivery-id': `${randomUUID()}:1` })).status).toBe(400);
+    const raw = body();
+    expect((await send(raw, { 'x-fn-signature': sign(raw) })).status).toBe(400);
+    const noWo = JSON.stringify({ event: { name: 'workorder.created' } });
+    expect((await send(noWo, { 'x-fn-signature': sign(noWo), 'x-fn-delivery-id': `${randomUUID()}:1` })).status).toBe(400);
+  });
+
+  it('accepts the legacy Fn-Hash only where the connection allows it', async () => {
+    const raw = body('workorder.status.work_done', 100002);
+    const legacy = createHash('md5').update(`other-webhook-secret${raw}`).digest('hex');
+    expect((await send(raw, { 'fn-hash': legacy, 'x-fn-delivery-id': `${randomUUID()}:1` }, 'locked')).status).toBe(200);
+    const demoLegacy = createHash('md5').update(`demo-webhook-secret${raw}`).digest('hex');
+    expect((await send(raw, { 'fn-hash': demoLegacy, 'x-fn-delivery-id': `${randomUUID()}:1` })).status).toBe(401);
+  });
+
+  it('answers 404 for an unknown connection', async () => {
+    const raw = body();
+    expect((await send(raw, { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${randomUUID()}:1` }, 'nope')).status).toBe(404);
+  });
+});
+
+describe('Field Nation webhook endpoint without Redis', () => {
+  it('answers 503 so that Field Nation retries', async () => {
+    const down = await startIngress({ redisUrl: 'redis://127.0.0.1:1' });
+    try {
+      const raw = body();
+      const res = await fetch(`${down.url}/fieldnation/webhooks/demo`, { method: 'POST', body: raw, headers: { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${randomUUID()}:1` } });
+      expect(res.status).toBe(503);
+    } finally {
+      await down.close();
+    }
+  });
+});
