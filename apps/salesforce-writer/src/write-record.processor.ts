@@ -94,8 +94,8 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
       results = await client.composite(requests, true);
     } catch (err) {
       const e = err instanceof SalesforceApiError ? err : undefined;
-      await stage('retry', `${e?.errorCode ?? 'ERROR'}: ${(err as Error).message}`, 1);
       if (e && !e.retryable) throw permanentError(`${e.errorCode}: ${e.message}`, 1);
+      await stage('retry', `${e?.errorCode ?? 'ERROR'}: ${(err as Error).message}`, 1);
       throw err;
     }
     const failure = compositeError(results);
