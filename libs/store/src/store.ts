@@ -84,23 +84,17 @@ export function createStore(prisma: PrismaClient) {
       return prisma.correlation.findUnique({ where: { id } });
     },
 
-    /** Append one stage of a record's journey to the audit timeline. */
+    /**
+     * Append one stage of a record's journey to the audit timeline. Raw SQL: several rows per record
+     * on the hot path, and Prisma's per-call query compilation cost three times the insert itself
+     * (0.75 vs 0.24 ms of CPU per row). `at` is still the app's clock, as with Prisma.
+     */
     async recordStage(entry: StageEntry): Promise<void> {
-      await prisma.timelineEntry.create({
-        data: {
-          connectionId: entry.connectionId,
-          sfId: entry.sfId ?? null,
-          workOrderId: entry.workOrderId ?? null,
-          stage: entry.stage,
-          outcome: entry.outcome,
-          queue: entry.queue ?? null,
-          jobId: entry.jobId ?? null,
-          message: entry.message?.slice(0, 4_000) ?? null,
-          sfApiCalls: entry.sfApiCalls ?? 0,
-          detail: entry.detail,
-          ...(entry.at ? { at: entry.at } : {}),
-        },
-      });
+      const detail = entry.detail === undefined ? null : JSON.stringify(entry.detail);
+      await prisma.$executeRaw`
+        INSERT INTO "timeline_entry" ("connection_id", "sf_id", "work_order_id", "stage", "outcome", "queue", "job_id", "message", "sf_api_calls", "detail", "at")
+        VALUES (${entry.connectionId}, ${entry.sfId ?? null}, ${entry.workOrderId ?? null}, ${entry.stage}, ${entry.outcome}, ${entry.queue ?? null},
+                ${entry.jobId ?? null}, ${entry.message?.slice(0, 4_000) ?? null}, ${entry.sfApiCalls ?? 0}, ${detail}::jsonb, ${entry.at ?? new Date()})`;
     },
 
     /**
@@ -143,18 +137,12 @@ export function createStore(prisma: PrismaClient) {
     async markInboundProcessed(
       entry: { connectionId: string; source: 'sf' | 'fn'; notificationId: string; sfId?: string; workOrderId?: number },
     ): Promise<void> {
+      // Raw upsert (one statement, as Prisma's was) for the same reason as recordStage: once per notification.
       const now = new Date();
-      await prisma.inboundLedger.upsert({
-        where: {
-          connectionId_source_notificationId: {
-            connectionId: entry.connectionId,
-            source: entry.source,
-            notificationId: entry.notificationId,
-          },
-        },
-        create: { ...entry, processedAt: now },
-        update: { processedAt: now },
-      });
+      await prisma.$executeRaw`
+        INSERT INTO "inbound_ledger" ("connection_id", "source", "notification_id", "sf_id", "work_order_id", "received_at", "processed_at")
+        VALUES (${entry.connectionId}, ${entry.source}, ${entry.notificationId}, ${entry.sfId ?? null}, ${entry.workOrderId ?? null}, ${now}, ${now})
+        ON CONFLICT ("connection_id", "source", "notification_id") DO UPDATE SET "processed_at" = EXCLUDED."processed_at"`;
     },
 
     /** Claim a message link before writing the message, so a retry never posts it twice. */
