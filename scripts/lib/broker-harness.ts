@@ -63,6 +63,20 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Drop the database if it exists (the demo starts from nothing, like its in-memory simulators). */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = url.pathname.slice(1).replace(/"/g, '');
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Create (if needed) and migrate the database, the way operators do: `prisma migrate deploy`. */
 export async function prepareDatabase(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);
