@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { sfWriteQueue } from '@broker/contracts';
+import { parseConfig } from '@broker/config';
+import { loadEventRulesFile } from '@broker/mapping';
+import { createLogger, createProducerConnection, openQueue } from '@broker/runtime';
+import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
+import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
+import { handleFieldNationEvent, type EventDeps } from '../src/fn-event.processor';
+
+const root = path.resolve(import.meta.dirname, '../../..');
+let db: TestDatabase;
+let prisma: PrismaClient;
+let store: Store;
+let deps: EventDeps;
+const redis = createProducerConnection(redisUrl());
+const queue = openQueue(sfWriteQueue, redis, `tm${Date.now().toString(36)}`);
+const log = createLogger({ service: 'mapper-test', level: 'silent' });
+
+beforeAll(async () => {
+  db = await createTestDatabase('mapper');
+  prisma = createPrisma(db.url);
+  store = createStore(prisma);
+  const config = parseConfig(
+    `connections:
+  - id: demo
+    salesforce: { organizationId: 00D000000000001EAA, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
+    fieldnation:
+      auth: { clientId: c, clientSecret: s, username: u, password: p }
+      webhookSecret: secret-secret
+      integrationUserId: 1068
+    objects: { Case: { mapping: x.yaml } }
+`, '/tmp/c.yaml', {});
+  deps = { connections: new Map([['demo', config.connections[0]!]]), eventRules: new Map([['demo', loadEventRulesFile(path.join(root, 'config/mappings/case-events.yaml'))]]), store, sfWriteQueue: queue };
+});
+afterAll(async () => {
+  await queue.obliterate({ force: true });
+  await queue.close();
+  redis.disconnect();
+  await prisma.$disconnect();
+  await db.drop();
+});
+
+let n = 0;
+function job(eventName: string, workOrderId: number, occurredAt: string, by = 557) {
+  const deliveryId = `d-${++n}`;
+  const body = { event: { name: eventName, params: { work_order_id: workOrderId } }, timestamp: occurredAt, triggered_by_user: { id: by }, workorder: { id: workOrderId, status: { id: 3, name: 'x' }, assignee: { user: { first_name: 'Tess', last_name: 'Tech' } } } };
+  return { id: `fn-demo-${deliveryId}`, queueName: 'fn.event', attemptsMade: 0, data: { connectionId: 'demo', deliveryId, eventName, workOrderId, occurredAt, receivedAt: occurredAt, body } } as never;
+}
+const run = (j: never) => handleFieldNationEvent(j, deps, { log, token: undefined });
+
+describe('Field Nation event processor', () => {
+  it('records and skips events for work orders it does not know', async () => {
+    expect(await run(job('workorder.status.assigned', 999, '2026-11-28T10:00:00Z'))).toBe('unknown-work-order');
+    expect((await store.timeline('999')).map((r) => r.outcome)).toEqual(['skipped']);
+  });
+
+  it('does not let an older status overwrite a newer one, but keeps its other fields', async () => {
+    const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: '500000000000001AAA' });
+    await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 7001, state: 'synced' });
+    expect(await run(job('workorder.status.work_done', 7001, '2026-11-28T12:00:00Z'))).toBe('queued');
+    expect(await run(job('workorder.status.checked_in', 7001, '2026-11-28T11:00:00Z'))).toBe('queued');
+    const jobs = await queue.getJobs(['waiting']);
+    const checkedIn = jobs.find((j) => j.data.cause.eventName === 'workorder.status.checked_in')!;
+    expect(checkedIn.data.fields.Status).toBeUndefined();
+    expect(checkedIn.data.fields.Technician_Arrived__c).toBeTruthy();
+    expect(checkedIn.data.statusOrder).toBeUndefined();
+    const done = jobs.find((j) => j.data.cause.eventName === 'workorder.status.work_done')!;
+    expect(done.data.fields.Status).toBe('Work Completed');
+    expect(done.data.comment?.body).toContain('7001');
+  });
+
+  it('skips the events the broker caused itself', async () => {
+    expect(await run(job('workorder.status.published', 7001, '2026-11-28T13:00:00Z', 1068))).toBe('own-event');
+  });
+});
