@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnrecoverableError } from 'bullmq';
+import { sfWriteQueue } from '@broker/contracts';
+import { parseConfig } from '@broker/config';
+import { FieldNationClient } from '@broker/fieldnation';
+import { createLogger, createProducerConnection, openQueue } from '@broker/runtime';
+import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
+import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
+import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
+import { writeWorkOrder, type WriterDeps } from '../src/write-work-order.processor';
+
+let db: TestDatabase;
+let prisma: PrismaClient;
+let store: Store;
+let sim: FieldNationSim;
+let deps: WriterDeps;
+const redis = createProducerConnection(redisUrl());
+const prefix = `tw${Date.now().toString(36)}`;
+const queue = openQueue(sfWriteQueue, redis, prefix);
+const log = createLogger({ service: 'writer-test', level: 'silent' });
+
+const payload = {
+  title: 'Fix the printer',
+  types_of_work: [{ id: 45, isPrimary: true }],
+  location: { mode: 'custom', address1: '1 Main St', city: 'Austin', state: 'TX', zip: '78701', country: 'US', type: { id: 1 } },
+  schedule: { service_window: { mode: 'exact', start: { utc: '2026-12-01 15:00:00' } } },
+  pay: { type: 'fixed', base: { amount: 120, units: 1 } },
+};
+
+beforeAll(async () => {
+  db = await createTestDatabase('writer');
+  prisma = createPrisma(db.url);
+  store = createStore(prisma);
+  sim = await startFieldNationSim({ port: 0, rateLimit: false, logger: log });
+  const config = parseConfig(
+    `connections:
+  - id: demo
+    salesforce: { organizationId: 00D000000000001EAA, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
+    fieldnation:
+      environment: ${sim.url}
+      auth: { clientId: fn-sim-client, clientSecret: fn-sim-secret, username: buyer@example.com, password: sim-password }
+      webhookSecret: secret-secret
+    objects:
+      Case: { mapping: x.yaml, afterCreate: { publish: true }, writeBack: { workOrderIdField: Field_Nation_Work_Order_Id__c } }
+`, '/tmp/c.yaml', {});
+  const client = new FieldNationClient({ environment: sim.url, credentials: config.connections[0]!.fieldnation.auth, rateLimit: false, retry: false });
+  deps = { connections: new Map([['demo', config.connections[0]!]]), clients: new Map([['demo', client]]), store, sfWriteQueue: queue, redis, prefix };
+});
+afterAll(async () => {
+  await queue.obliterate({ force: true });
+  await queue.close();
+  redis.disconnect();
+  await prisma.$disconnect();
+  await db.drop();
+  await sim.close();
+});
+
+let n = 0;
+const job = (sfId: string, data: Record<string, unknown> = {}, attemptsMade = 0) =>
+  ({ id: `wo-${++n}`, queueName: 'fn.write', attemptsMade, data: { connectionId: 'demo', sfObject: 'Case', sfId, notificationId: `n${n}`, sfModstamp: new Date(Date.now() + n * 1000).toISOString(), payload, payloadHash: `h${n}`, createOnly: [], ...data } }) as never;
+const run = (j: never) => writeWorkOrder(j, deps, { log, token: undefined });
+const forCase = (sfId: string) => sim.listWorkOrders().filter((w) => w.incident_id === sfId);
+
+describe('fieldnation-writer', () => {
+  it('creates, publishes, correlates and asks for the write-back once', async () => {
+    const sfId = '500000000000011AAA';
+    expect(await run(job(sfId))).toBe('created');
+    const c = await store.getCorrelation({ connectionId: 'demo', sfId });
+    expect(c).toMatchObject({ state: 'synced', workOrderId: forCase(sfId)[0]!.id });
+    expect((forCase(sfId)[0]!.status as { id: number }).id).toBe(2);
+    expect((await queue.getJob(`wb-demo-${sfId}-${c!.workOrderId}`))?.data.fields).toEqual({ Field_Nation_Work_Order_Id__c: String(c!.workOrderId) });
+    // An older state of the same record is ignored.
+    expect(await run(job(sfId, { sfModstamp: '2020-01-01T00:00:00.000Z' }))).toBe('stale');
+    // A newer one sends only what changed.
+    expect(await run(job(sfId, { payload: { ...payload, title: 'Fix two printers' } }))).toBe('updated');
+    expect(forCase(sfId)[0]!.title).toBe('Fix two printers');
+  });
+
+  it('recovers a work order created before a crash instead of creating a second', async () => {
+    const sfId = '500000000000012AAA';
+    // The earlier attempt claimed the row and created the work order, then died before saving.
+    await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId });
+    const created = await deps.clients.get('demo')!.createWorkOrder({ ...payload, incident_id: sfId } as never);
+    expect(await run(job(sfId, {}, 1))).toBe('recovered');
+    expect(forCase(sfId)).toHaveLength(1);
+    expect((await store.getCorrelation({ connectionId: 'demo', sfId }))?.workOrderId).toBe(Number(created.id));
+  });
+
+  it('fails a payload Field Nation rejects permanently, with its message', async () => {
+    const sfId = '500000000000013AAA';
+    const err = await run(job(sfId, { payload: { title: '' } })).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(UnrecoverableError);
+    expect((err as Error).message).toMatch(/422|title/);
+    expect(forCase(sfId)).toHaveLength(0);
+  });
+});
