@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnrecoverableError } from 'bullmq';
+import { parseConfig } from '@broker/config';
+import { createLogger, createProducerConnection } from '@broker/runtime';
+import { createSalesforceClients, SalesforceApiError } from '@broker/salesforce';
+import { createPrisma, createStore, type PrismaClient } from '@broker/store';
+import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
+import { startSalesforceSim, type SalesforceSim } from '../../salesforce-sim/src/index';
+import { writeRecord, type SfWriterDeps } from '../src/write-record.processor';
+
+let db: TestDatabase;
+let prisma: PrismaClient;
+let sim: SalesforceSim;
+let deps: SfWriterDeps;
+const redis = createProducerConnection(redisUrl());
+const log = createLogger({ service: 'sfw-test', level: 'silent' });
+
+beforeAll(async () => {
+  db = await createTestDatabase('sfwriter');
+  prisma = createPrisma(db.url);
+  sim = await startSalesforceSim({ port: 0, logger: log });
+  const config = parseConfig(
+    `connections:
+  - id: demo
+    salesforce:
+      instance: ${sim.url}
+      organizationId: 00D000000000001EAA
+      auth: { flow: password, username: integration@example.com, password: sim-password, securityToken: SIMTOKEN }
+    fieldnation:
+      auth: { clientId: c, clientSecret: s, username: u, password: p }
+      webhookSecret: secret-secret
+    objects: { Case: { mapping: x.yaml } }
+`, '/tmp/c.yaml', {});
+  deps = { connections: new Map([['demo', config.connections[0]!]]), clients: createSalesforceClients(config.connections, log), store: createStore(prisma), redis, prefix: `ts${Date.now().toString(36)}` };
+});
+afterAll(async () => {
+  redis.disconnect();
+  await prisma.$disconnect();
+  await db.drop();
+  await sim.close();
+});
+
+let n = 0;
+const job = (data: Record<string, unknown>) =>
+  ({ id: `sfw-${++n}-${Date.now()}`, queueName: 'sf.write', attemptsMade: 0, data: { connectionId: 'demo', sfObject: 'Case', sfId: sim.ref('case_repair'), fields: {}, cause: { kind: 'fn-event', id: `d${n}`, workOrderId: 5 }, ...data } }) as never;
+const run = (j: never) => writeRecord(j, deps, { log, token: undefined });
+
+describe('salesforce-writer', () => {
+  it('writes fields and a CaseComment in one API call', async () => {
+    await deps.clients.get('demo')!.ensureSession();
+    sim.resetCounters();
+    expect(await run(job({ fields: { Status: 'Technician Assigned' }, comment: { body: 'Tess is on the way', isPublished: false } }))).toBe('written');
+    expect(sim.counters().apiCalls.total).toBe(1);
+    expect(sim.getRecord(sim.ref('case_repair'))!.Status).toBe('Technician Assigned');
+    const comments = sim.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${sim.ref('case_repair')}'`).records as { CommentBody: string }[];
+    expect(comments.map((c) => c.CommentBody)).toContain('Tess is on the way');
+  });
+
+  it('retries UNABLE_TO_LOCK_ROW and fails a validation rule for good with its message', async () => {
+    sim.injectFault({ kind: 'UNABLE_TO_LOCK_ROW', method: 'POST', path: '/composite', count: 1 });
+    const locked = await run(job({ fields: { Status: 'Working' } })).catch((e: Error) => e);
+    expect(locked).toBeInstanceOf(SalesforceApiError);
+    expect((locked as SalesforceApiError).retryable).toBe(true);
+    sim.injectFault({ kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', method: 'POST', path: '/composite', message: 'Resolution is required', count: 1 });
+    const invalid = await run(job({ fields: { Status: 'Resolved' } })).catch((e: Error) => e);
+    expect(invalid).toBeInstanceOf(UnrecoverableError);
+    expect((invalid as Error).message).toBe('FIELD_CUSTOM_VALIDATION_EXCEPTION: Resolution is required');
+  });
+
+  it('does not let an older status overwrite a newer one', async () => {
+    const at = (m: number) => new Date(Date.UTC(2026, 10, 28, 12, m)).toISOString();
+    await run(job({ fields: { Status: 'Work Completed' }, statusOrder: { at: at(30), rank: 60, fields: ['Status'] } }));
+    expect(await run(job({ fields: { Status: 'Technician On Site' }, statusOrder: { at: at(10), rank: 40, fields: ['Status'] } }))).toBe('nothing');
+    expect(sim.getRecord(sim.ref('case_repair'))!.Status).toBe('Work Completed');
+  });
+});
