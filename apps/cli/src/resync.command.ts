@@ -1,7 +1,7 @@
 import { enqueue, jobId, type QueueOf, sfFetchQueue } from '@broker/contracts';
 import type { Store } from '@broker/store';
 import { CliError, type CliIo } from './cli-io';
-import { normaliseRecordId } from './record-id';
+import { normaliseRecordId } from '@broker/salesforce';
 
 export interface ResyncOptions {
   connection?: string;

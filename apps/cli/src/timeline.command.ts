@@ -1,6 +1,6 @@
 import type { Store } from '@broker/store';
 import type { CliIo } from './cli-io';
-import { normaliseRecordId } from './record-id';
+import { normaliseRecordId } from '@broker/salesforce';
 import { formatTable } from './text-table';
 
 /** A record's story by Salesforce id or work order id: its correlations, then one line per stage. */

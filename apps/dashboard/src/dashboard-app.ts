@@ -7,7 +7,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { QueueOf, sfFetchQueue } from '@broker/contracts';
 import type { Store } from '@broker/store';
-import { toId18 } from '@broker/salesforce';
+import { normaliseRecordId } from '@broker/salesforce';
 import { authMiddleware } from './auth.middleware';
 import type { AuthSettings } from './auth.settings';
 import { createCsrfTokens, sameOriginMiddleware, type CsrfTokens } from './csrf.middleware';
@@ -35,18 +35,7 @@ export interface DashboardDeps {
 
 const BULL_BOARD_PATH = '/queues';
 
-/** Normalise a search: Salesforce ids to 18 characters (the store keeps 18), work order ids as is. */
-export function normaliseRecordId(input: string): string {
-  const id = input.trim();
-  if (/^[a-zA-Z0-9]{15}$|^[a-zA-Z0-9]{18}$/.test(id) && !/^\d+$/.test(id)) {
-    try {
-      return toId18(id);
-    } catch {
-      return id;
-    }
-  }
-  return id;
-}
+export { normaliseRecordId };
 
 const field = (body: unknown, name: string): string => {
   const v = (body as Record<string, unknown> | undefined)?.[name];
