@@ -2,7 +2,8 @@
 // The operator's command line: npm run broker -- <command>. Env: BROKER_CONFIG, DATABASE_URL,
 // REDIS_URL, QUEUE_PREFIX (the same variables the apps read).
 import { Command, Option } from 'commander';
-import { allQueues, sfFetchQueue, type QueueOf } from '@broker/contracts';
+import { allQueues, sfFetchQueue, sfReconcileQueue, type QueueOf } from '@broker/contracts';
+import { loadConfig } from '@broker/config';
 import { createWorkerConnection, openQueue } from '@broker/runtime';
 import { createPrisma, createStore, type Store } from '@broker/store';
 import { parseCliEnv, requireConfigPath, requireDatabaseUrl, type CliEnv } from './cli-env';
@@ -10,6 +11,7 @@ import { CliError, processIo, type CliIo } from './cli-io';
 import { configValidateCommand } from './config-validate.command';
 import { mappingPreviewCommand } from './mapping-preview.command';
 import { parseSince, replayCommand } from './replay.command';
+import { reconcileCommand } from './reconcile.command';
 import { resyncCommand } from './resync.command';
 import { salesforceMetadataCommand } from './salesforce-metadata.command';
 import { timelineCommand } from './timeline.command';
@@ -117,6 +119,26 @@ program
           }
         }),
       ),
+    ),
+  );
+
+program
+  .command('reconcile')
+  .description('sweep Salesforce now for records that match a trigger but never synced (dropped Outbound Messages)')
+  .option('--connection <id>', 'only this connection')
+  .option('--object <name>', 'only this object')
+  .option('--window-hours <n>', 'look back this many hours (default: the connection\'s reconciliation.windowHours)', (v) => Number(v))
+  .action((opts: { connection?: string; object?: string; windowHours?: number }) =>
+    run((env) =>
+      withRedis(env, async (connection) => {
+        const config = loadConfig(requireConfigPath(env));
+        const queue = openQueue(sfReconcileQueue, connection, env.QUEUE_PREFIX) as QueueOf<typeof sfReconcileQueue>;
+        try {
+          return await reconcileCommand(config, queue, opts, io);
+        } finally {
+          await queue.close();
+        }
+      }),
     ),
   );
 

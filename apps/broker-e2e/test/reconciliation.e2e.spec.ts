@@ -1,0 +1,43 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { root } from '../../../scripts/lib/app-processes';
+import { startHarness, type Harness } from '../../../scripts/lib/broker-harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ caseObject: 'Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true", afterCreate: { publish: true } }' });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('reconciliation', () => {
+  it('creates the work order of a dropped Outbound Message, at a bounded API cost', async () => {
+    // Salesforce cannot reach the broker, then gives up on the message (24 h later, in reality).
+    h.sf.setOutboundEndpoint('Field_Nation_Case_Dispatch', 'http://127.0.0.1:1/unreachable');
+    const caseId = h.sf.createRecord('Case', { Subject: 'Dropped', AccountId: h.sf.ref('acme'), Priority: 'Low', Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(), Send_to_Field_Nation__c: true }, { as: 'dispatcher@example.com' });
+    await h.waitFor('a failed delivery', () => h.sf.outbound({}).some((n) => n.recordId === caseId && n.attempts.length > 0));
+    expect(h.sf.dropOutbound()).toBeGreaterThan(0);
+    h.sf.setOutboundEndpoint('Field_Nation_Case_Dispatch', `${h.ingressUrl}/salesforce/outbound/demo`);
+    expect(await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId })).toBeNull();
+
+    h.sf.resetCounters();
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'apps/cli/src/main.ts'), 'reconcile', '--connection', 'demo'], { cwd: root, env: { ...process.env, ...h.env } });
+    expect(stdout).toMatch(/queued a reconciliation sweep of demo\/Case/);
+
+    const synced = await h.waitFor('reconciled work order', async () => {
+      const c = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
+      return c?.state === 'synced' ? c : undefined;
+    });
+    expect(h.fn.listWorkOrders().filter((w) => w.incident_id === caseId)).toHaveLength(1);
+    expect(synced.workOrderId).toBeGreaterThan(0);
+    // One query for the sweep, one fetch per record it fed: the seeded Cases that match the trigger
+    // count too, all bounded by reconciliation.maxApiCalls (20).
+    const calls = h.sf.counters().apiCalls.total;
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(calls).toBeLessThanOrEqual(20);
+    expect((await h.store.timeline(caseId)).map((t) => t.stage)).toContain('reconciled');
+  });
+});
