@@ -118,7 +118,17 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
       }
       // After-create steps run until the row says 'synced', so a crash between them is resumed.
       if (correlation.state === 'created' || correlation.state === 'claimed') {
-        if (objectConfig.afterCreate.route) {
+        // Resuming after a crash or a lost answer: the step may have happened already, and Field
+        // Nation refuses to publish or route twice. Look before acting (only on this rare path).
+        let alreadyDone = false;
+        if (action !== 'created' && (objectConfig.afterCreate.route || objectConfig.afterCreate.publish)) {
+          fnCalls++;
+          const wo = await client.getWorkOrder(correlation.workOrderId!);
+          alreadyDone = Number((wo.status as { id?: unknown } | undefined)?.id) !== 1; // 1 = Draft
+        }
+        if (alreadyDone) {
+          // nothing to do
+        } else if (objectConfig.afterCreate.route) {
           fnCalls++;
           await client.routeWorkOrder(correlation.workOrderId!, objectConfig.afterCreate.route);
         } else if (objectConfig.afterCreate.publish) {

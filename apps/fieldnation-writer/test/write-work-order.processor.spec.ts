@@ -86,6 +86,18 @@ describe('fieldnation-writer', () => {
     expect((await store.getCorrelation({ connectionId: 'demo', sfId }))?.workOrderId).toBe(Number(created.id));
   });
 
+  it('resumes after a crash between publishing and saving without publishing twice', async () => {
+    const sfId = '500000000000014AAA';
+    const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId });
+    const client = deps.clients.get('demo')!;
+    const wo = await client.createWorkOrder({ ...payload, incident_id: sfId } as never);
+    await client.publishWorkOrder(Number(wo.id));
+    await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: Number(wo.id), state: 'created' });
+    expect(await run(job(sfId, {}, 1))).toMatch(/updated|unchanged/);
+    expect((await store.getCorrelation({ connectionId: 'demo', sfId }))?.state).toBe('synced');
+    expect(forCase(sfId)).toHaveLength(1);
+  });
+
   it('fails a payload Field Nation rejects permanently, with its message', async () => {
     const sfId = '500000000000013AAA';
     const err = await run(job(sfId, { payload: { title: '' } })).catch((e: Error) => e);
