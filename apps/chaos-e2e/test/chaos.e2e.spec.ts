@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { runChaos } from '../../../bench/chaos-run';
+
+describe('chaos (small run)', () => {
+  it('loses and duplicates nothing while apps are killed, Redis and PostgreSQL restart and both platforms misbehave', async () => {
+    const result = await runChaos({ records: 150, settleSeconds: 90, log: () => undefined });
+    expect(result.failed_reasons).toEqual([]);
+    expect(result.lost).toBe(0);
+    expect(result.duplicates).toBe(0);
+    expect(result.work_orders_created).toBe(result.records_sent);
+    expect(result.stuck_failed).toBe(0);
+    expect(result.faults.length).toBeGreaterThanOrEqual(8);
+  });
+});
