@@ -167,11 +167,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     log(`  settling (up to ${options.settleSeconds} s)…`);
     const deadline = Date.now() + options.settleSeconds * 1000;
     let lostIds: string[] = ids;
+    // Settled when everything synced, or when nothing has moved for 30 s (then what is missing is lost).
+    let lastProgress = Date.now();
+    let lastMissing = Infinity;
     while (Date.now() < deadline) {
       const rows = await harness.prisma.correlation.findMany({ where: { connectionId: 'demo', sfId: { in: ids }, state: 'synced' }, select: { sfId: true } }).catch(() => []);
       const done = new Set(rows.map((r) => r.sfId));
       lostIds = ids.filter((id) => !done.has(id));
       if (lostIds.length === 0) break;
+      if (lostIds.length < lastMissing) {
+        lastMissing = lostIds.length;
+        lastProgress = Date.now();
+      } else if (Date.now() - lastProgress > 30_000 && harness.sf.outbound({ status: 'pending' }).length === 0) {
+        break;
+      }
       await sleep(1_000);
     }
     const perCase = new Map<string, number>();
@@ -192,7 +201,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       await q.close();
     }
     conn.disconnect();
-    if (lostIds.length) log(`  lost: ${lostIds.slice(0, 5).join(', ')}${lostIds.length > 5 ? ' …' : ''}`);
+    if (lostIds.length) {
+      log(`  lost: ${lostIds.slice(0, 5).join(', ')}${lostIds.length > 5 ? ' …' : ''}`);
+      for (const id of lostIds.slice(0, 2)) log(`    ${id}: ${(await harness.store.timeline(id).catch(() => [])).map((t) => `${t.stage}/${t.outcome}`).join(' → ') || 'no timeline'}; outbound: ${JSON.stringify(harness.sf.outbound({}).filter((n) => n.recordId === id).map((n) => n.status))}`);
+    }
     return {
       records_sent: ids.length,
       work_orders_created: perCase.size,
