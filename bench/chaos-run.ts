@@ -88,6 +88,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       caseObject: 'Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true", afterCreate: { publish: true } }',
       salesforceSim: { outboundRetryBaseMs: 300, outboundRetryMaxGapMs: 2_000 },
       fieldnationSim: { timeFactor: 100 },
+      echo: process.env.CHAOS_ECHO === '1',
     });
     const harness = h;
     const fault = async (name: string, act: () => unknown) => {
@@ -167,9 +168,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     log(`  settling (up to ${options.settleSeconds} s)…`);
     const deadline = Date.now() + options.settleSeconds * 1000;
     let lostIds: string[] = ids;
-    // Settled when everything synced, or when nothing has moved for 30 s (then what is missing is lost).
+    // Settled when everything synced, or when nothing has moved for 30 s and no job is left that
+    // could still move it (then what is missing is lost).
     let lastProgress = Date.now();
     let lastMissing = Infinity;
+    const watch = new Redis(redisPort, '127.0.0.1', { maxRetriesPerRequest: 1 });
+    watch.on('error', () => undefined);
+    const pipelineQueues = allQueues.filter((q) => q.name !== 'sf.reconcile').map((q) => new Queue(q.name, { connection: watch, prefix: harness.queuePrefix }));
+    const pendingJobs = async () => {
+      let n = 0;
+      for (const q of pipelineQueues) n += await q.getJobCountByTypes('wait', 'active', 'delayed', 'prioritized').catch(() => 1);
+      return n;
+    };
     while (Date.now() < deadline) {
       const rows = await harness.prisma.correlation.findMany({ where: { connectionId: 'demo', sfId: { in: ids }, state: 'synced' }, select: { sfId: true } }).catch(() => []);
       const done = new Set(rows.map((r) => r.sfId));
@@ -178,11 +188,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       if (lostIds.length < lastMissing) {
         lastMissing = lostIds.length;
         lastProgress = Date.now();
-      } else if (Date.now() - lastProgress > 30_000 && harness.sf.outbound({ status: 'pending' }).length === 0) {
+      } else if (Date.now() - lastProgress > 30_000 && harness.sf.outbound({ status: 'pending' }).length === 0 && (await pendingJobs()) === 0) {
         break;
       }
       await sleep(1_000);
     }
+    await Promise.all(pipelineQueues.map((q) => q.close()));
+    watch.disconnect();
     const perCase = new Map<string, number>();
     for (const wo of harness.fn.listWorkOrders()) {
       const id = String(wo.incident_id ?? '');
@@ -203,7 +215,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     conn.disconnect();
     if (lostIds.length) {
       log(`  lost: ${lostIds.slice(0, 5).join(', ')}${lostIds.length > 5 ? ' …' : ''}`);
-      for (const id of lostIds.slice(0, 2)) log(`    ${id}: ${(await harness.store.timeline(id).catch(() => [])).map((t) => `${t.stage}/${t.outcome}`).join(' → ') || 'no timeline'}; outbound: ${JSON.stringify(harness.sf.outbound({}).filter((n) => n.recordId === id).map((n) => n.status))}`);
+      const jobs = new Redis(redisPort, '127.0.0.1');
+      for (const id of lostIds.slice(0, 2)) {
+        log(`    ${id}: ${(await harness.store.timeline(id).catch(() => [])).map((t) => `${t.stage}/${t.outcome}${t.message ? ` (${t.message.slice(0, 80)})` : ''}`).join(' → ') || 'no timeline'}; outbound: ${JSON.stringify(harness.sf.outbound({}).filter((n) => n.recordId === id).map((n) => n.status))}`);
+        const c = await harness.store.getCorrelation({ connectionId: 'demo', sfId: id }).catch(() => null);
+        log(`      correlation: ${c ? `${c.state} wo=${c.workOrderId} v${c.version}` : 'none'}; work orders: ${JSON.stringify(harness.fn.listWorkOrders().filter((wo) => String(wo.incident_id) === id).map((wo) => ({ id: wo.id, status: (wo.status as { name?: string } | undefined)?.name })))}`);
+        // Every job about the record still in Redis, with its state (job ids carry the Salesforce id).
+        const keys = (await jobs.keys(`${harness.queuePrefix}:*${id}*`)).filter((k) => !/:(logs|lock)$/.test(k));
+        for (const key of keys.slice(0, 10)) {
+          const [, queue, jid] = key.match(/^[^:]+:([^:]+):(.+)$/) ?? [];
+          const state = queue && jid ? await new Queue(queue, { connection: jobs, prefix: harness.queuePrefix }).getJobState(jid).catch(() => '?') : '?';
+          const h = await jobs.hgetall(key).catch(() => ({}) as Record<string, string>);
+          log(`      job ${key}: ${state} attemptsMade=${h.attemptsMade ?? '-'} stalled=${h.stc ?? '-'} failedReason=${h.failedReason ?? '-'} delay=${h.delay ?? '-'}`);
+        }
+      }
+      jobs.disconnect();
     }
     return {
       records_sent: ids.length,

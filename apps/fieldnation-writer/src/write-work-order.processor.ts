@@ -18,9 +18,6 @@ export interface WriterDeps {
 
 type WriteJob = Job<JobDataOf<typeof fnWriteQueue, 'write-work-order'>, unknown, 'write-work-order'>;
 
-/** How long a record stays locked if its holder dies mid-call (Field Nation calls time out well before). */
-export const RECORD_LOCK_MS = 120_000;
-
 /** Wait for the record's lock (or a rate limit) without spending an attempt. */
 export async function delayJob(job: Job, ctx: JobContext, ms: number): Promise<never> {
   await job.moveToDelayed(Date.now() + ms, ctx.token);
@@ -68,7 +65,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
   const objectConfig = connection.objects[d.sfObject];
   if (!objectConfig) throw permanentError(`object ${d.sfObject} is not configured`);
 
-  const release = await tryLock(deps.redis, `${deps.prefix}:lock:fnw:${d.connectionId}:${d.sfId}`, RECORD_LOCK_MS);
+  const release = await tryLock(deps.redis, `${deps.prefix}:lock:fnw:${d.connectionId}:${d.sfId}`);
   if (!release) return await delayJob(job, ctx, 100 + Math.floor(Math.random() * 200));
   try {
     const { correlation: claimed, created } = await deps.store.claimCorrelation({ connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId });

@@ -43,7 +43,7 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
   const stage = (outcome: 'ok' | 'skipped' | 'retry', message: string, sfApiCalls = 0) =>
     deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: d.cause.workOrderId, stage: 'sf-written', outcome, queue: job.queueName, jobId: job.id, message, sfApiCalls });
 
-  const release = await tryLock(deps.redis, `${deps.prefix}:lock:sfw:${d.connectionId}:${d.sfId}`, 60_000);
+  const release = await tryLock(deps.redis, `${deps.prefix}:lock:sfw:${d.connectionId}:${d.sfId}`);
   if (!release) return await delay(job, ctx, 100 + Math.floor(Math.random() * 200));
   try {
     if (await deps.store.wasInboundProcessed(d.connectionId, 'sf', `write-${job.id}`)) return 'already-applied';

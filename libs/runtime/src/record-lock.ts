@@ -2,17 +2,28 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+
+/** Lease of a record lock: short enough that a SIGKILLed holder blocks others only briefly. */
+export const RECORD_LOCK_TTL_MS = 15_000;
 
 /**
- * A per-record mutual exclusion in Redis (SET NX PX + compare-and-delete). Used so that two jobs
- * for the same record never write at the same time. The TTL bounds how long a crashed holder
- * blocks others.
+ * A per-record mutual exclusion in Redis (SET NX PX + compare-and-delete), so that two jobs for the
+ * same record never write at the same time. The holder renews a short lease every third of it, so a
+ * slow Field Nation or Salesforce call keeps the lock while a killed holder loses it within one TTL
+ * (a long fixed TTL once left a record blocked for two minutes after a SIGKILL).
  */
-export async function tryLock(redis: Redis, key: string, ttlMs: number): Promise<(() => Promise<void>) | null> {
+export async function tryLock(redis: Redis, key: string, ttlMs = RECORD_LOCK_TTL_MS): Promise<(() => Promise<void>) | null> {
   const token = randomUUID();
   const ok = await redis.set(key, token, 'PX', ttlMs, 'NX');
   if (ok !== 'OK') return null;
+  const renew = setInterval(() => {
+    // A failed renewal (Redis restarting) is retried on the next tick; the lease covers the gap.
+    redis.eval(EXTEND, 1, key, token, String(ttlMs)).catch(() => undefined);
+  }, Math.max(Math.floor(ttlMs / 3), 10));
+  renew.unref();
   return async () => {
+    clearInterval(renew);
     await redis.eval(RELEASE, 1, key, token);
   };
 }

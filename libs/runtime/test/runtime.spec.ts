@@ -6,7 +6,7 @@ import { QueueEvents } from 'bullmq';
 import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineQueue, enqueue, jobId } from '@broker/contracts';
-import { createLogger, createProducerConnection, createShutdown, createWorkerConnection, EnvError, openQueue, parseEnv, baseEnvSchema, startWorker } from '@broker/runtime';
+import { createLogger, createProducerConnection, tryLock, createShutdown, createWorkerConnection, EnvError, openQueue, parseEnv, baseEnvSchema, startWorker } from '@broker/runtime';
 import { redisUrl } from '@broker/testing';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -118,6 +118,47 @@ describe('worker bootstrap (real Redis)', () => {
     expect(Date.now() - t0).toBeLessThan(5_000);
     const job = await queue.getJob('slow-7');
     expect(await job?.getState()).toBe('completed');
+  });
+});
+
+describe('record lock (real Redis)', () => {
+  const key = () => `t-lock-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+
+  it('is exclusive, renewed while held beyond its TTL, and free again after release', async () => {
+    const redis = createWorkerConnection(redisUrl());
+    cleanups.push(async () => redis.disconnect());
+    const k = key();
+    const release = await tryLock(redis, k, 300);
+    expect(release).not.toBeNull();
+    expect(await tryLock(redis, k, 300)).toBeNull();
+    await new Promise((r) => setTimeout(r, 1_000)); // more than three TTLs
+    expect(await tryLock(redis, k, 300)).toBeNull();
+    await release!();
+    const again = await tryLock(redis, k, 300);
+    expect(again).not.toBeNull();
+    await again!();
+  });
+
+  it('lapses within one TTL when its holder is SIGKILLed', async () => {
+    const redis = createWorkerConnection(redisUrl());
+    cleanups.push(async () => redis.disconnect());
+    const k = key();
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/hold-lock.ts'), redisUrl(), k, '600'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const said = await new Promise<string>((resolve) => child.stdout!.once('data', (b: Buffer) => resolve(b.toString().trim())));
+    expect(said).toBe('held');
+    await new Promise((r) => setTimeout(r, 1_000)); // the holder keeps renewing
+    expect(await tryLock(redis, k, 600)).toBeNull();
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const t0 = Date.now();
+    let mine = await tryLock(redis, k, 600);
+    while (!mine && Date.now() - t0 < 3_000) {
+      await new Promise((r) => setTimeout(r, 50));
+      mine = await tryLock(redis, k, 600);
+    }
+    expect(mine).not.toBeNull();
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    await mine!();
   });
 });
 
