@@ -39,7 +39,9 @@ export function startApp(name: AppName, options: StartOptions): AppProcess {
   const port = options.port ?? APPS[name].health;
   const bundle = path.join(root, 'dist/apps', name, 'main.mjs');
   const useBundle = options.bundled && existsSync(bundle);
-  const args = useBundle ? [bundle] : ['--import', 'tsx', path.join(root, 'apps', name, 'src/main.ts')];
+  // APP_NODE_ARGS passes flags Node refuses in NODE_OPTIONS (e.g. --cpu-prof) to every app started here.
+  const nodeArgs = (process.env.APP_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const args = [...nodeArgs, ...(useBundle ? [bundle] : ['--import', 'tsx', path.join(root, 'apps', name, 'src/main.ts')])];
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...options.env, [APPS[name].port]: String(port) },

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import { enqueue, jobId, type JobDataOf, type mapQueue, type QueueOf, type sfFetchQueue } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { permanentError, type JobContext } from '@broker/runtime';
-import { ApiBudgetError, buildRecordQuery, type SalesforceClient } from '@broker/salesforce';
+import { buildRecordQuery } from '@broker/salesforce';
+import { ApiBudgetError, type SalesforceClient } from '@broker/salesforce/client';
 import type { Store } from '@broker/store';
 
 /** Fields a CaseComment is read with: enough to post it and to recognise the broker's own comments. */

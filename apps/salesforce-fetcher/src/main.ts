@@ -15,7 +15,7 @@ import {
   startWorker,
   workerEnvSchema,
 } from '@broker/runtime';
-import { createSalesforceClients } from '@broker/salesforce';
+import { createSalesforceClients } from '@broker/salesforce/client';
 import { createPrisma, createStore } from '@broker/store';
 import { fetchRecord } from './fetch-record.processor';
 import { reconcileSweep } from './reconcile.processor';

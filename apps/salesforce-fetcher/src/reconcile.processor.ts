@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { enqueueBulk, jobId, type JobDataOf, type QueueOf, type sfFetchQueue, type sfReconcileQueue } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { permanentError, type JobContext } from '@broker/runtime';
-import { type SalesforceClient } from '@broker/salesforce';
+import { type SalesforceClient } from '@broker/salesforce/client';
 import type { Store } from '@broker/store';
 
 export interface ReconcileDeps {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueue, jobId, mapQueue, sfFetchQueue } from '@broker/contracts';
 import { parseConfig } from '@broker/config';
 import { createLogger, createProducerConnection, createWorkerConnection, openQueue, startWorker } from '@broker/runtime';
-import { createSalesforceClients } from '@broker/salesforce';
+import { createSalesforceClients } from '@broker/salesforce/client';
 import { createPrisma, createStore, type PrismaClient } from '@broker/store';
 import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
 import { startSalesforceSim, type SalesforceSim } from '../../salesforce-sim/src/index';

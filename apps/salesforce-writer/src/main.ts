@@ -13,7 +13,7 @@ import {
   startWorker,
   workerEnvSchema,
 } from '@broker/runtime';
-import { createSalesforceClients } from '@broker/salesforce';
+import { createSalesforceClients } from '@broker/salesforce/client';
 import { createPrisma, createStore } from '@broker/store';
 import { writeRecord } from './write-record.processor';
 

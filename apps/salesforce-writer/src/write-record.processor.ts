@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { JobDataOf, sfWriteQueue } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { permanentError, tryLock, type JobContext } from '@broker/runtime';
-import { ApiBudgetError, SalesforceApiError, type CompositeSubrequest, type SalesforceClient } from '@broker/salesforce';
+import { ApiBudgetError, SalesforceApiError, type CompositeSubrequest, type SalesforceClient } from '@broker/salesforce/client';
 import type { Store } from '@broker/store';
 
 export interface SfWriterDeps {

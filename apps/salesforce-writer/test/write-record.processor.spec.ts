@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnrecoverableError } from 'bullmq';
 import { parseConfig } from '@broker/config';
 import { createLogger, createProducerConnection } from '@broker/runtime';
-import { createSalesforceClients, SalesforceApiError } from '@broker/salesforce';
+import { createSalesforceClients, SalesforceApiError } from '@broker/salesforce/client';
 import { createPrisma, createStore, type PrismaClient } from '@broker/store';
 import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
 import { startSalesforceSim, type SalesforceSim } from '../../salesforce-sim/src/index';
