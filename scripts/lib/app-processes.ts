@@ -17,6 +17,15 @@ export const APPS = {
 
 export type AppName = keyof typeof APPS;
 
+/**
+ * The NODE_OPTIONS the Docker image runs the apps with (read from the Dockerfile, so the bundled
+ * apps measured by the benchmark and killed by the chaos run are configured as deployed).
+ */
+export function deployedNodeOptions(): string {
+  const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+  return dockerfile.match(/^ENV\b.*\bNODE_OPTIONS="([^"]*)"/m)?.[1] ?? '';
+}
+
 export interface AppProcess {
   name: AppName;
   port: number;
@@ -44,7 +53,7 @@ export function startApp(name: AppName, options: StartOptions): AppProcess {
   const args = [...nodeArgs, ...(useBundle ? [bundle] : ['--import', 'tsx', path.join(root, 'apps', name, 'src/main.ts')])];
   const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, ...options.env, [APPS[name].port]: String(port) },
+    env: { ...process.env, ...(useBundle ? { NODE_OPTIONS: deployedNodeOptions() } : {}), ...options.env, [APPS[name].port]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const app: AppProcess = { name, port, child, peakRssMb: 0, output: [] };
