@@ -1,10 +1,59 @@
+import { randomUUID } from 'node:crypto';
 import type { Prisma, PrismaClient } from './generated/client';
+import { poolOf } from './prisma-client';
 
 export type Correlation = Prisma.CorrelationGetPayload<object>;
 export type TimelineRow = Prisma.TimelineEntryGetPayload<object>;
 export type MessageLinkRow = Prisma.MessageLinkGetPayload<object>;
 
 export type CorrelationState = 'claimed' | 'created' | 'synced' | 'failed';
+
+/** The columns a pipeline stage may change on a correlation (the version is bumped by the store). */
+export interface CorrelationChanges {
+  workOrderId?: number | null;
+  state?: CorrelationState;
+  lastSfModstamp?: Date | null;
+  lastPayloadHash?: string | null;
+  lastPayload?: object | null;
+  lastFnStatusAt?: Date | null;
+  lastFnStatus?: string | null;
+  lastError?: string | null;
+}
+
+const CHANGE_COLUMNS: { [K in keyof Required<CorrelationChanges>]: string } = {
+  workOrderId: 'work_order_id',
+  state: 'state',
+  lastSfModstamp: 'last_sf_modstamp',
+  lastPayloadHash: 'last_payload_hash',
+  lastPayload: 'last_payload',
+  lastFnStatusAt: 'last_fn_status_at',
+  lastFnStatus: 'last_fn_status',
+  lastError: 'last_error',
+};
+
+const CORRELATION_COLUMNS = `id, connection_id, sf_object, sf_id, work_order_id, state, last_sf_modstamp, last_payload_hash,
+  last_payload, last_fn_status_at, last_fn_status, last_error, version, created_at, updated_at`;
+
+/** A correlation row as pg returns it (timestamptz as Date, jsonb parsed) → the Prisma model's shape. */
+function toCorrelation(r: Record<string, unknown>): Correlation {
+  return {
+    id: r.id as string,
+    connectionId: r.connection_id as string,
+    sfObject: r.sf_object as string,
+    sfId: r.sf_id as string,
+    workOrderId: r.work_order_id as number | null,
+    state: r.state as string,
+    lastSfModstamp: r.last_sf_modstamp as Date | null,
+    lastPayloadHash: r.last_payload_hash as string | null,
+    lastPayload: r.last_payload as Prisma.JsonValue,
+    lastFnStatusAt: r.last_fn_status_at as Date | null,
+    lastFnStatus: r.last_fn_status as string | null,
+    lastError: r.last_error as string | null,
+    version: r.version as number,
+    createdAt: r.created_at as Date,
+    updatedAt: r.updated_at as Date,
+  };
+}
 
 export interface RecordKey {
   connectionId: string;
@@ -25,8 +74,22 @@ export interface StageEntry {
   at?: Date;
 }
 
-/** The operations the pipeline needs, over one Prisma client. Plain functions, no state. */
+/**
+ * The operations the pipeline needs, over one Prisma client. Plain functions, no state.
+ *
+ * The statements every record passes through (claim, read and update its correlation, the inbound
+ * ledger, the timeline) are plain SQL on the pg pool under the Prisma client: Prisma's client engine
+ * compiles each call in WebAssembly, 1.31 ms of CPU for a findUnique against 0.17 ms for the same
+ * SELECT through pg, and it was a third of the workers' CPU. Operator queries stay on Prisma.
+ */
 export function createStore(prisma: PrismaClient) {
+  const pool = poolOf(prisma);
+  const one = async (text: string, values: unknown[]): Promise<Correlation | null> => {
+    const { rows } = await pool.query(text, values);
+    return rows[0] ? toCorrelation(rows[0]) : null;
+  };
+  const getCorrelation = (key: RecordKey) =>
+    one(`SELECT ${CORRELATION_COLUMNS} FROM correlation WHERE connection_id = $1 AND sf_id = $2`, [key.connectionId, key.sfId]);
   return {
     prisma,
 
@@ -36,26 +99,32 @@ export function createStore(prisma: PrismaClient) {
      * it made the row (and so owns the first create attempt).
      */
     async claimCorrelation(key: RecordKey & { sfObject: string }): Promise<{ correlation: Correlation; created: boolean }> {
-      const inserted = await prisma.correlation.createMany({
-        data: [{ connectionId: key.connectionId, sfObject: key.sfObject, sfId: key.sfId, state: 'claimed' }],
-        skipDuplicates: true,
-      });
-      const correlation = await prisma.correlation.findUniqueOrThrow({
-        where: { connectionId_sfId: { connectionId: key.connectionId, sfId: key.sfId } },
-      });
-      return { correlation, created: inserted.count === 1 };
+      // One statement: the insert, or the row that was already there.
+      const { rows } = await pool.query(
+        `WITH ins AS (
+           INSERT INTO correlation (id, connection_id, sf_object, sf_id, state, updated_at) VALUES ($1, $2, $3, $4, 'claimed', now())
+           ON CONFLICT (connection_id, sf_id) DO NOTHING
+           RETURNING ${CORRELATION_COLUMNS})
+         SELECT *, true AS inserted FROM ins
+         UNION ALL
+         SELECT ${CORRELATION_COLUMNS}, false FROM correlation WHERE connection_id = $2 AND sf_id = $4 AND NOT EXISTS (SELECT 1 FROM ins)`,
+        [randomUUID(), key.connectionId, key.sfObject, key.sfId],
+      );
+      if (rows[0]) return { correlation: toCorrelation(rows[0]), created: rows[0].inserted === true };
+      // The row was committed by a concurrent claim after this statement's snapshot: read it now.
+      const correlation = await getCorrelation(key);
+      if (!correlation) throw new Error(`correlation ${key.connectionId}/${key.sfId} neither inserted nor found`);
+      return { correlation, created: false };
     },
 
-    getCorrelation(key: RecordKey): Promise<Correlation | null> {
-      return prisma.correlation.findUnique({ where: { connectionId_sfId: { connectionId: key.connectionId, sfId: key.sfId } } });
-    },
+    getCorrelation,
 
     getCorrelations(connectionId: string, sfIds: string[]): Promise<Correlation[]> {
       return prisma.correlation.findMany({ where: { connectionId, sfId: { in: sfIds } } });
     },
 
     findCorrelationByWorkOrder(connectionId: string, workOrderId: number): Promise<Correlation | null> {
-      return prisma.correlation.findFirst({ where: { connectionId, workOrderId } });
+      return one(`SELECT ${CORRELATION_COLUMNS} FROM correlation WHERE connection_id = $1 AND work_order_id = $2 LIMIT 1`, [connectionId, workOrderId]);
     },
 
     /** Correlations for a Salesforce id or a work order id, in any connection (operator lookups). */
@@ -71,30 +140,27 @@ export function createStore(prisma: PrismaClient) {
      * Optimistic update: applies only if the row still has `expectedVersion`, and bumps the version.
      * Returns the updated row, or null when someone else updated it first.
      */
-    async updateCorrelation(
-      id: string,
-      expectedVersion: number,
-      changes: Omit<Prisma.CorrelationUpdateManyMutationInput, 'version'>,
-    ): Promise<Correlation | null> {
-      const result = await prisma.correlation.updateMany({
-        where: { id, version: expectedVersion },
-        data: { ...changes, version: { increment: 1 } },
-      });
-      if (result.count === 0) return null;
-      return prisma.correlation.findUnique({ where: { id } });
+    async updateCorrelation(id: string, expectedVersion: number, changes: CorrelationChanges): Promise<Correlation | null> {
+      const sets = ['version = version + 1', 'updated_at = now()'];
+      const values: unknown[] = [id, expectedVersion];
+      for (const [key, column] of Object.entries(CHANGE_COLUMNS) as [keyof CorrelationChanges, string][]) {
+        const value = changes[key];
+        if (value === undefined) continue;
+        values.push(key === 'lastPayload' && value !== null ? JSON.stringify(value) : value);
+        sets.push(`${column} = $${values.length}${key === 'lastPayload' ? '::jsonb' : ''}`);
+      }
+      return one(`UPDATE correlation SET ${sets.join(', ')} WHERE id = $1 AND version = $2 RETURNING ${CORRELATION_COLUMNS}`, values);
     },
 
-    /**
-     * Append one stage of a record's journey to the audit timeline. Raw SQL: several rows per record
-     * on the hot path, and Prisma's per-call query compilation cost three times the insert itself
-     * (0.75 vs 0.24 ms of CPU per row). `at` is still the app's clock, as with Prisma.
-     */
+    /** Append one stage of a record's journey to the audit timeline (`at` is the app's clock). */
     async recordStage(entry: StageEntry): Promise<void> {
       const detail = entry.detail === undefined ? null : JSON.stringify(entry.detail);
-      await prisma.$executeRaw`
-        INSERT INTO "timeline_entry" ("connection_id", "sf_id", "work_order_id", "stage", "outcome", "queue", "job_id", "message", "sf_api_calls", "detail", "at")
-        VALUES (${entry.connectionId}, ${entry.sfId ?? null}, ${entry.workOrderId ?? null}, ${entry.stage}, ${entry.outcome}, ${entry.queue ?? null},
-                ${entry.jobId ?? null}, ${entry.message?.slice(0, 4_000) ?? null}, ${entry.sfApiCalls ?? 0}, ${detail}::jsonb, ${entry.at ?? new Date()})`;
+      await pool.query(
+        `INSERT INTO timeline_entry (connection_id, sf_id, work_order_id, stage, outcome, queue, job_id, message, sf_api_calls, detail, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)`,
+        [entry.connectionId, entry.sfId ?? null, entry.workOrderId ?? null, entry.stage, entry.outcome, entry.queue ?? null,
+          entry.jobId ?? null, entry.message?.slice(0, 4_000) ?? null, entry.sfApiCalls ?? 0, detail, entry.at ?? new Date()],
+      );
     },
 
     /**
@@ -127,22 +193,23 @@ export function createStore(prisma: PrismaClient) {
      * (dedup beyond Redis retention: Salesforce may redeliver days after an Ack).
      */
     async wasInboundProcessed(connectionId: string, source: 'sf' | 'fn', notificationId: string): Promise<boolean> {
-      const row = await prisma.inboundLedger.findUnique({
-        where: { connectionId_source_notificationId: { connectionId, source, notificationId } },
-        select: { processedAt: true },
-      });
-      return row?.processedAt != null;
+      const { rows } = await pool.query(
+        'SELECT processed_at FROM inbound_ledger WHERE connection_id = $1 AND source = $2 AND notification_id = $3',
+        [connectionId, source, notificationId],
+      );
+      return rows[0]?.processed_at != null;
     },
 
     async markInboundProcessed(
       entry: { connectionId: string; source: 'sf' | 'fn'; notificationId: string; sfId?: string; workOrderId?: number },
     ): Promise<void> {
-      // Raw upsert (one statement, as Prisma's was) for the same reason as recordStage: once per notification.
       const now = new Date();
-      await prisma.$executeRaw`
-        INSERT INTO "inbound_ledger" ("connection_id", "source", "notification_id", "sf_id", "work_order_id", "received_at", "processed_at")
-        VALUES (${entry.connectionId}, ${entry.source}, ${entry.notificationId}, ${entry.sfId ?? null}, ${entry.workOrderId ?? null}, ${now}, ${now})
-        ON CONFLICT ("connection_id", "source", "notification_id") DO UPDATE SET "processed_at" = EXCLUDED."processed_at"`;
+      await pool.query(
+        `INSERT INTO inbound_ledger (connection_id, source, notification_id, sf_id, work_order_id, received_at, processed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)
+         ON CONFLICT (connection_id, source, notification_id) DO UPDATE SET processed_at = EXCLUDED.processed_at`,
+        [entry.connectionId, entry.source, entry.notificationId, entry.sfId ?? null, entry.workOrderId ?? null, now],
+      );
     },
 
     /** Claim a message link before writing the message, so a retry never posts it twice. */

@@ -39,6 +39,36 @@ describe('correlation store', () => {
     expect(row?.version).toBe(correlation.version + 1);
   });
 
+  it('reads and writes every correlation column through SQL exactly as the Prisma model sees them', async () => {
+    const { correlation, created } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(5) });
+    expect(created).toBe(true);
+    expect(correlation).toMatchObject({ state: 'claimed', version: 0, workOrderId: null, lastPayload: null });
+    const changes = {
+      workOrderId: 77,
+      state: 'synced' as const,
+      lastSfModstamp: new Date('2026-11-28T10:11:12.345Z'),
+      lastPayloadHash: 'abc',
+      lastPayload: { title: 'Fix it', custom_fields: [{ id: 1, value: "O'Brien \"quoted\"" }], n: null },
+      lastFnStatusAt: new Date('2026-11-28T11:00:00.000Z'),
+      lastFnStatus: '3:workorder.status.assigned',
+      lastError: 'none',
+    };
+    const updated = await store.updateCorrelation(correlation.id, correlation.version, changes);
+    expect(updated).toMatchObject({ ...changes, version: 1 });
+    expect(updated!.updatedAt.getTime()).toBeGreaterThanOrEqual(correlation.updatedAt.getTime());
+    const viaPrisma = await prisma.correlation.findUniqueOrThrow({ where: { id: correlation.id } });
+    expect(updated).toEqual(viaPrisma);
+    expect(await store.getCorrelation({ connectionId: 'demo', sfId: sfId(5) })).toEqual(viaPrisma);
+    expect(await store.findCorrelationByWorkOrder('demo', 77)).toEqual(viaPrisma);
+    // null clears; an absent key leaves the column alone; a stale version changes nothing
+    const cleared = await store.updateCorrelation(correlation.id, 1, { lastError: null, lastPayload: null });
+    expect(cleared).toMatchObject({ lastError: null, lastPayload: null, lastPayloadHash: 'abc', workOrderId: 77, version: 2 });
+    expect(await store.updateCorrelation(correlation.id, 1, { state: 'failed' })).toBeNull();
+    const again = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(5) });
+    expect(again.created).toBe(false);
+    expect(again.correlation).toEqual(await prisma.correlation.findUniqueOrThrow({ where: { id: correlation.id } }));
+  });
+
   it('finds a record by Salesforce id and by work order id, with its timeline', async () => {
     const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(3) });
     await store.recordStage({ connectionId: 'demo', sfId: sfId(3), stage: 'received', outcome: 'ok' });
