@@ -271,6 +271,28 @@ interface IngressResult {
   connections: number;
   failed: number;
   peak_rss_mb: number;
+  /** bench/bare-ack-server.ts (parse and ack, nothing stored) under the same load, same run. */
+  reference_messages_per_s_batch1: number;
+  reference_notifications_per_s_batch100: number;
+  /** The ingress's throughput as a share of the bare parse-and-ack reference. */
+  ratio_batch1: number;
+  ratio_batch100: number;
+}
+
+/** bench/bare-ack-server.ts in its own process, as the ingress runs in its own. */
+async function startBareAckServer(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/bare-ack-server.ts')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (c: Buffer) => resolve(Number(c.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`bare-ack-server exited with ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}/ack`,
+    stop: () => new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
 }
 
 /** bench/ingress-load.ts in its own process, so that the load generator has its own core. */
@@ -327,6 +349,20 @@ async function runIngress(options: Options): Promise<IngressResult> {
     const batch1 = await run({ seconds, batch: 1 });
     const batch100 = await run({ seconds, batch: 100 });
     clearInterval(sampler);
+    await h.stop();
+
+    // The same load against a bare parse-and-ack server: the machine's own ceiling for this flow.
+    const bare = await startBareAckServer();
+    let reference: { batch1: LoadResult; batch100: LoadResult };
+    try {
+      await load({ url: bare.url, connections, idBase, seconds: options.quick ? 1 : 3, batch: 1 });
+      reference = {
+        batch1: await load({ url: bare.url, connections, idBase, seconds, batch: 1 }),
+        batch100: await load({ url: bare.url, connections, idBase, seconds, batch: 100 }),
+      };
+    } finally {
+      await bare.stop();
+    }
     return {
       ack_p50_ms: round(latency.p50_ms, 2),
       ack_p99_ms: round(latency.p99_ms, 2),
@@ -337,6 +373,10 @@ async function runIngress(options: Options): Promise<IngressResult> {
       connections,
       failed: latency.failed + batch1.failed + batch100.failed,
       peak_rss_mb: round(app.peakRssMb, 1),
+      reference_messages_per_s_batch1: round(reference.batch1.messages_per_s, 0),
+      reference_notifications_per_s_batch100: round(reference.batch100.notifications_per_s, 0),
+      ratio_batch1: round(batch1.messages_per_s / reference.batch1.messages_per_s, 2),
+      ratio_batch100: round(batch100.notifications_per_s / reference.batch100.notifications_per_s, 2),
     };
   } finally {
     await h.stop();
@@ -381,6 +421,12 @@ function rows(r: Results): Row[] {
     out.push({ figure: 'Ack latency p99 at 500 messages/s (batch 1)', value: `${fmt(r.ingress.ack_p99_ms, 2)} ms`, target: '≤ 20 ms', met: r.ingress.ack_p99_ms <= 20 });
     out.push({ figure: 'Messages/s, batch 1, 16 connections', value: fmt(r.ingress.messages_per_s_batch1), target: '≥ 2,300', met: r.ingress.messages_per_s_batch1 >= 2300 });
     out.push({ figure: 'Notifications/s, batch 100, 16 connections', value: fmt(r.ingress.notifications_per_s_batch100), target: '≥ 15,000', met: r.ingress.notifications_per_s_batch100 >= 15000 });
+    if (r.ingress.reference_messages_per_s_batch1 !== undefined) {
+      out.push({ figure: 'Reference: bare parse-and-ack (nothing stored), messages/s, batch 1', value: fmt(r.ingress.reference_messages_per_s_batch1), target: '—' });
+      out.push({ figure: 'Reference: bare parse-and-ack, notifications/s, batch 100', value: fmt(r.ingress.reference_notifications_per_s_batch100), target: '—' });
+      out.push({ figure: 'Ingress / reference, batch 1 (stored vs not stored)', value: fmt(r.ingress.ratio_batch1, 2), target: '—' });
+      out.push({ figure: 'Ingress / reference, batch 100', value: fmt(r.ingress.ratio_batch100, 2), target: '—' });
+    }
   }
   if (r.salesforce) out.push({ figure: 'Salesforce API calls per synced record (logins excluded)', value: fmt(r.salesforce.api_calls_per_record, 3), target: '≤ 1.0', met: r.salesforce.api_calls_per_record <= 1.0 });
   if (r.fieldnation) out.push({ figure: 'Field Nation calls per work order (token excluded; create + publish)', value: fmt(r.fieldnation.calls_per_work_order, 3), target: '—' });
@@ -443,7 +489,9 @@ function writeDoc(r: Results): string {
     '  so that the workers do not compete for the 2 cores, loaded by `bench/ingress-load.ts` in a second process with',
     '  16 keep-alive connections: a 3 s warm-up, then ack latency in an open loop at 500 messages/s (batch 1, 10 s),',
     '  then closed loops of 8 s with batch 1 and batch 100. Each message is acknowledged only after its jobs are in',
-    '  Redis. The queues are emptied after each run.',
+    '  Redis. The queues are emptied after each run. The same closed loops then run against',
+    '  `bench/bare-ack-server.ts` (Express, an XML parse, a fixed Ack, nothing stored: the flow a general-purpose tool',
+    '  would build) in its own process, so the ingress is compared with what this machine does without storing.',
     '- **API calls**: the simulators\' counters over the measured records; logins and OAuth token requests excluded.',
     '- **Memory**: RSS of each app from /proc, sampled every 200 ms during the end-to-end run.',
     '- **Mapping**: `runMappingBench()` (records per second of CPU time on one core; see the Mapping section).',

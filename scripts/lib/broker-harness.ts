@@ -171,6 +171,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   }
   logger.info({ ingressUrl, sf: sf.url, fn: fn.url, queuePrefix }, 'broker harness ready');
 
+  let stopped = false;
   const harness: Harness = {
     sf,
     fn,
@@ -204,6 +205,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
     },
     async stop() {
+      if (stopped) return;
+      stopped = true;
       await Promise.all([...apps.values()].map((a) => stopApp(a, 'SIGTERM', 15_000)));
       await sf.close();
       await fn.close();

@@ -35,6 +35,8 @@ export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> 
   }
 }
 
+/** Fatal: a body that is not UTF-8 is refused, not decoded with replacement characters. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 const XML = 'text/xml; charset=utf-8';
 /** Snapshot values beyond this are dropped from job data (the fetcher reads the record anyway). */
 const MAX_SNAPSHOT_VALUE = 1_000;
@@ -85,7 +87,7 @@ export function outboundMessageHandler(deps: OutboundDeps) {
 
     let xml: string;
     try {
-      xml = new TextDecoder('utf-8', { fatal: true }).decode(body);
+      xml = utf8.decode(body);
     } catch {
       return fault(res, deps, 'encoding', 'Client', 'body is not valid UTF-8');
     }

@@ -46,6 +46,8 @@ const parser = new XMLParser({
   htmlEntities: false,
   removeNSPrefix: false,
   isArray: (name) => name === 'Notification' || name.endsWith(':Notification'),
+  // No path strings built per element for callbacks that do not use them (~10% of the parse).
+  jPath: false,
 });
 
 type XmlNode = Record<string, unknown>;
