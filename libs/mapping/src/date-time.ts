@@ -25,13 +25,43 @@ export interface DateConversion {
 }
 
 
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+
+/**
+ * `YYYY-MM-DD` and `HH:MM:SS` of an epoch ms in UTC, by H. Hinnant's days-to-civil algorithm: a
+ * quarter of the cost of `new Date(ms).toISOString()`, which was the largest single cost of a
+ * mapping with two date entries. Undefined outside years 0–9999 (toISOString's own format changes).
+ */
+export function utcParts(ms: number): { date: string; time: string } | undefined {
+  const days = Math.floor(ms / 86_400_000);
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  if (year < 0 || year > 9999) return undefined;
+  const sod = ms - days * 86_400_000;
+  const y = year < 1000 ? String(year).padStart(4, '0') : String(year);
+  return {
+    date: `${y}-${pad2(month)}-${pad2(day)}`,
+    time: `${pad2(Math.floor(sod / 3_600_000))}:${pad2(Math.floor(sod / 60_000) % 60)}:${pad2(Math.floor(sod / 1000) % 60)}`,
+  };
+}
+
 /** The common case without luxon: ~20× faster, and it runs once per record per date entry. */
 function formatUtcFast(ms: number, to: string): string | number {
   if (to === 'epoch') return ms;
-  const iso = new Date(ms).toISOString();
-  if (to === 'iso') return iso;
-  if (to === 'date') return iso.slice(0, 10);
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+  if (to === 'iso') return new Date(ms).toISOString();
+  const parts = utcParts(ms);
+  if (!parts) {
+    const iso = new Date(ms).toISOString();
+    return to === 'date' ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+  }
+  return to === 'date' ? parts.date : `${parts.date} ${parts.time}`;
 }
 
 const FAST_TARGETS = new Set(['fn', 'iso', 'date', 'epoch']);
