@@ -22,7 +22,7 @@ const PRIORITIES = ['Low', 'Medium', 'High', 'Critical', null];
 const WORK_TYPES = ['Installation', 'Repair', 'Maintenance', 'Survey', 'Other'];
 
 /** Distinct records, with nulls at each relationship level now and then, so no single shape is measured. */
-function records(n: number): SalesforceRecord[] {
+export function records(n: number): SalesforceRecord[] {
   return Array.from({ length: n }, (_, i) => {
     const manager = i % 7 === 0 ? null : { attributes: { type: 'User' }, Name: `Manager ${i}`, Email: `m${i}@example.com` };
     const owner = i % 11 === 0 ? null : { attributes: { type: 'User' }, Name: `Owner ${i}`, Email: `o${i}@example.com`, Manager: manager };
