@@ -10,6 +10,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { allQueues } from '@broker/contracts';
 import { freePort, prepareDatabase, startHarness, WORKER_APPS, type Harness } from '../scripts/lib/broker-harness';
+import type { AppName } from '../scripts/lib/app-processes';
 
 export interface ChaosOptions {
   records: number;
@@ -60,6 +61,8 @@ async function startRedis(dir: string, port: number): Promise<ChildProcess> {
   probe.disconnect();
   return child;
 }
+
+const KILL_ROTATION: AppName[] = [...WORKER_APPS, 'ingress'];
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? ((l: string) => process.stdout.write(`${l}\n`));
@@ -148,6 +151,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       createCases(Math.min(perWave, options.records - ids.length));
       const [name, act] = schedule[w % schedule.length]!;
       await fault(name, act);
+      // On top of the wave's fault, one more app SIGKILLed in turn: each is killed two or three times a run.
+      const victim = KILL_ROTATION[w % KILL_ROTATION.length]!;
+      await fault(`SIGKILL ${victim}`, () => harness.restart(victim, 'SIGKILL'));
       // The return path under the same faults: the technician works a few of the synced orders.
       for (const id of ids.slice(-perWave, -perWave + 3)) {
         const c = await harness.store.getCorrelation({ connectionId: 'demo', sfId: id }).catch(() => null);
@@ -252,6 +258,5 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
     redis?.kill('SIGKILL');
     rmSync(tmp, { recursive: true, force: true });
-    void WORKER_APPS;
   }
 }

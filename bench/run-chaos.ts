@@ -27,7 +27,7 @@ Run ${out.date.slice(0, 10)} on ${machine.cpu} (${machine.cores} cores), Node ${
 |---:|---:|---:|---:|---:|
 | ${result.records_sent} | ${result.work_orders_created} | ${result.duplicates} | ${result.lost} | ${result.stuck_failed} |
 
-Faults, one per wave of new Cases: ${result.faults.join('; ')}. Redis (AOF, appendfsync always) and
+Faults, one per wave of new Cases, each followed by a SIGKILL of one app in turn (every app is killed two or three times): ${result.faults.join('; ')}. Redis (AOF, appendfsync always) and
 PostgreSQL are private instances of the run, so they can be stopped and restarted.
 <!-- chaos:end -->`;
 const doc = path.join(root, 'docs/benchmarks.md');
