@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
+import { loadEventRulesFile } from '@broker/mapping';
 import { createLogger, type Logger } from '@broker/runtime';
 import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
 import { startFieldNationSim, type FieldNationSim, type FieldNationSimOptions } from '../../apps/fieldnation-sim/src/index';
@@ -120,7 +122,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const ingressUrl = `http://127.0.0.1:${ingressPort}`;
   const sf = await startSalesforceSim({ port: await port('salesforceSim'), logger: simLogger, outboundUrl: `${ingressUrl}/salesforce/outbound/demo`, ...options.salesforceSim });
   const fn = await startFieldNationSim({ port: await port('fieldnationSim'), logger: simLogger, rateLimit: false, ...options.fieldnationSim });
-  fn.registerWebhook({ url: `${ingressUrl}/fieldnation/webhooks/demo`, secret: 'demo-webhook-secret' });
+  // Subscribed as `broker fieldnation webhook` subscribes a connection: the events its rules use.
+  const rules = loadEventRulesFile(path.join(root, 'config/mappings/case-events.yaml'));
+  fn.registerWebhook({ url: `${ingressUrl}/fieldnation/webhooks/demo`, secret: 'demo-webhook-secret', events: FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e)) });
 
   // The demo connection, pointed at these simulators.
   let configText = readFileSync(path.join(root, 'config/demo.yaml'), 'utf8')

@@ -9,6 +9,7 @@ import { createPrisma, createStore, type Store } from '@broker/store';
 import { parseCliEnv, requireConfigPath, requireDatabaseUrl, type CliEnv } from './cli-env';
 import { CliError, processIo, type CliIo } from './cli-io';
 import { configValidateCommand } from './config-validate.command';
+import { fieldnationWebhookCommand } from './fieldnation-webhook.command';
 import { mappingPreviewCommand } from './mapping-preview.command';
 import { parseSince, replayCommand } from './replay.command';
 import { reconcileCommand } from './reconcile.command';
@@ -120,6 +121,17 @@ program
         }),
       ),
     ),
+  );
+
+const fieldnation = program.command('fieldnation').description('Field Nation set-up');
+fieldnation
+  .command('webhook')
+  .description("print the webhook each connection needs (its ingress URL and exactly the events its rules use); --apply creates or updates it on Field Nation")
+  .option('--connection <id>', 'only this connection')
+  .option('--url <url>', 'public URL of the ingress (default: $PUBLIC_URL)')
+  .option('--apply', 'create the webhook on Field Nation, or update the one with the same URL')
+  .action((opts: { connection?: string; url?: string; apply?: boolean }) =>
+    run((env) => fieldnationWebhookCommand(loadConfig(requireConfigPath(env)), { ...opts, url: opts.url ?? env.PUBLIC_URL }, io)),
   );
 
 program

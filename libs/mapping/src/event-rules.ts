@@ -27,6 +27,8 @@ export interface CompiledEventRules {
   apply(event: FieldNationWebhookBody): Promise<SalesforceChanges | null>;
   /** Event-name patterns the rules listen to (for webhook subscription set-up). */
   events: string[];
+  /** Whether some rule listens to this event name (patterns as in `on`). */
+  listensTo(eventName: string): boolean;
   file?: string;
 }
 
@@ -177,6 +179,7 @@ export function compileEventRules(source: string | object, options: CompileOptio
     object: spec.object,
     apply,
     events: [...new Set(spec.rules.flatMap((r) => (Array.isArray(r.on) ? r.on : [r.on])))],
+    listensTo: (eventName) => rules.some((r) => r.matches(eventName)),
     ...(file ? { file } : {}),
   };
 }

@@ -1,0 +1,54 @@
+import { resolveConfigPath, type ConnectionConfig, type LoadedConfig } from '@broker/config';
+import { FieldNationClient, FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
+import { loadEventRulesFile } from '@broker/mapping';
+import { CliError, type CliIo } from './cli-io';
+
+export interface WebhookPlan {
+  connectionId: string;
+  url: string;
+  events: string[];
+}
+
+/**
+ * The webhook a connection needs: its ingress endpoint and exactly the events its rules listen to.
+ * Every other event would be delivered, verified, queued and skipped for nothing (Field Nation's
+ * `workorder.created` alone doubles the deliveries per work order).
+ */
+export function webhookPlan(config: LoadedConfig, connection: ConnectionConfig, publicUrl: string | undefined): WebhookPlan {
+  if (!publicUrl) throw new CliError('give the ingress\'s public URL with --url or PUBLIC_URL (Field Nation must reach it)', 78);
+  if (!connection.eventRules) throw new CliError(`connection ${connection.id} has no eventRules: nothing to subscribe to`);
+  const rules = loadEventRulesFile(resolveConfigPath(config, connection.eventRules));
+  const events = FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e));
+  if (events.length === 0) throw new CliError(`the event rules of ${connection.id} match no Field Nation event (${rules.events.join(', ')})`);
+  return { connectionId: connection.id, url: `${publicUrl.replace(/\/+$/, '')}/fieldnation/webhooks/${connection.id}`, events: [...events] };
+}
+
+export interface FieldnationWebhookOptions {
+  connection?: string;
+  url?: string;
+  apply?: boolean;
+}
+
+/** Print the webhook each connection needs; with --apply, create it or bring the existing one (same URL) in line. */
+export async function fieldnationWebhookCommand(config: LoadedConfig, options: FieldnationWebhookOptions, io: CliIo): Promise<number> {
+  const connections = config.connections.filter((c) => !options.connection || c.id === options.connection);
+  if (connections.length === 0) throw new CliError(`no connection ${options.connection}`);
+  for (const connection of connections) {
+    const plan = webhookPlan(config, connection, options.url);
+    io.out(`${plan.connectionId}: POST ${plan.url}, signed with fieldnation.webhookSecret, ${plan.events.length} of ${FN_WEBHOOK_EVENTS.length} events:`);
+    for (const e of plan.events) io.out(`  ${e}`);
+    if (!options.apply) continue;
+    const client = new FieldNationClient({ environment: connection.fieldnation.environment, credentials: connection.fieldnation.auth });
+    const existing = (await client.listWebhooks()).find((w) => w.url === plan.url);
+    const body = { url: plan.url, events: plan.events, method: 'post' as const, status: 'active' as const, secret: connection.fieldnation.webhookSecret };
+    if (existing) {
+      await client.updateWebhook(existing.webhookId, body);
+      io.out(`  updated webhook ${existing.webhookId}`);
+    } else {
+      const created = await client.createWebhook(body);
+      io.out(`  created webhook ${created.webhookId}`);
+    }
+  }
+  if (!options.apply) io.out('(nothing changed: add --apply to create or update the webhook on Field Nation)');
+  return 0;
+}
