@@ -16,30 +16,18 @@ const mappings = path.join(workspaceRoot, 'config/mappings');
 beforeAll(async () => {
   sim = await startFieldNationSim({ logger: createLogger({ service: 'fn-sim', level: 'silent' }) });
   configFile = path.join(tmpDir('webhook'), 'broker.yaml');
-  writeFileSync(configFile, `
-connections:
-  - id: demo
+  const connection = (id: string, secret: string, rules: boolean) => `
+  - id: ${id}
     salesforce:
       organizationId: 00D000000000001AAA
       auth: { flow: password, username: integration@example.com, password: p }
     fieldnation:
       environment: ${sim.url}
       auth: { clientId: fn-sim-client, clientSecret: fn-sim-secret, username: buyer@example.com, password: sim-password }
-      webhookSecret: demo-webhook-secret
+      webhookSecret: ${secret}
     objects:
-      Case: { mapping: ${mappings}/case-to-work-order.yaml }
-    eventRules: ${mappings}/case-events.yaml
-  - id: norules
-    salesforce:
-      organizationId: 00D000000000001AAA
-      auth: { flow: password, username: integration@example.com, password: p }
-    fieldnation:
-      environment: ${sim.url}
-      auth: { clientId: fn-sim-client, clientSecret: fn-sim-secret, username: buyer@example.com, password: sim-password }
-      webhookSecret: other-webhook-secret
-    objects:
-      Case: { mapping: ${mappings}/case-to-work-order.yaml }
-`);
+      Case: { mapping: ${mappings}/case-to-work-order.yaml }${rules ? `\n    eventRules: ${mappings}/case-events.yaml` : ''}`;
+  writeFileSync(configFile, `connections:${connection('demo', 'demo-webhook-secret', true)}${connection('norules', 'other-webhook-secret', false)}\n`);
 });
 
 afterAll(async () => {
