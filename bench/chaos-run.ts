@@ -178,12 +178,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // could still move it (then what is missing is lost).
     let lastProgress = Date.now();
     let lastMissing = Infinity;
-    const watch = new Redis(redisPort, '127.0.0.1', { maxRetriesPerRequest: 1 });
-    watch.on('error', () => undefined);
-    const pipelineQueues = allQueues.filter((q) => q.name !== 'sf.reconcile').map((q) => new Queue(q.name, { connection: watch, prefix: harness.queuePrefix }));
+    // One connection and one Queue per queue inspect the run: while settling, then for the figures.
+    const inspect = new Redis(redisPort, '127.0.0.1', { maxRetriesPerRequest: 1 });
+    inspect.on('error', () => undefined);
+    const queues = new Map(allQueues.map((q) => [q.name, new Queue(q.name, { connection: inspect, prefix: harness.queuePrefix })]));
     const pendingJobs = async () => {
       let n = 0;
-      for (const q of pipelineQueues) n += await q.getJobCountByTypes('wait', 'active', 'delayed', 'prioritized').catch(() => 1);
+      for (const [name, q] of queues) if (name !== 'sf.reconcile') n += await q.getJobCountByTypes('wait', 'active', 'delayed', 'prioritized').catch(() => 1);
       return n;
     };
     while (Date.now() < deadline) {
@@ -199,44 +200,38 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       }
       await sleep(1_000);
     }
-    await Promise.all(pipelineQueues.map((q) => q.close()));
-    watch.disconnect();
     const perCase = new Map<string, number>();
     for (const wo of harness.fn.listWorkOrders()) {
       const id = String(wo.incident_id ?? '');
       if (ids.includes(id)) perCase.set(id, (perCase.get(id) ?? 0) + 1);
     }
-    const conn = new Redis(redisPort, '127.0.0.1');
     const stuck: Record<string, Record<string, number>> = {};
     let stuckFailed = 0;
     const failedReasons: string[] = [];
-    for (const contract of allQueues) {
-      const q = new Queue(contract.name, { connection: conn, prefix: harness.queuePrefix });
+    for (const [name, q] of queues) {
       const counts = await q.getJobCounts('wait', 'active', 'delayed', 'failed', 'prioritized');
-      stuck[contract.name] = counts;
+      stuck[name] = counts;
       stuckFailed += counts.failed ?? 0;
-      for (const job of await q.getFailed(0, 4)) failedReasons.push(`${contract.name} ${job.id}: ${job.failedReason}`);
-      await q.close();
+      for (const job of await q.getFailed(0, 4)) failedReasons.push(`${name} ${job.id}: ${job.failedReason}`);
     }
-    conn.disconnect();
     if (lostIds.length) {
       log(`  lost: ${lostIds.slice(0, 5).join(', ')}${lostIds.length > 5 ? ' …' : ''}`);
-      const jobs = new Redis(redisPort, '127.0.0.1');
       for (const id of lostIds.slice(0, 2)) {
         log(`    ${id}: ${(await harness.store.timeline(id).catch(() => [])).map((t) => `${t.stage}/${t.outcome}${t.message ? ` (${t.message.slice(0, 80)})` : ''}`).join(' → ') || 'no timeline'}; outbound: ${JSON.stringify(harness.sf.outbound({}).filter((n) => n.recordId === id).map((n) => n.status))}`);
         const c = await harness.store.getCorrelation({ connectionId: 'demo', sfId: id }).catch(() => null);
         log(`      correlation: ${c ? `${c.state} wo=${c.workOrderId} v${c.version}` : 'none'}; work orders: ${JSON.stringify(harness.fn.listWorkOrders().filter((wo) => String(wo.incident_id) === id).map((wo) => ({ id: wo.id, status: (wo.status as { name?: string } | undefined)?.name })))}`);
         // Every job about the record still in Redis, with its state (job ids carry the Salesforce id).
-        const keys = (await jobs.keys(`${harness.queuePrefix}:*${id}*`)).filter((k) => !/:(logs|lock)$/.test(k));
+        const keys = (await inspect.keys(`${harness.queuePrefix}:*${id}*`)).filter((k) => !/:(logs|lock)$/.test(k));
         for (const key of keys.slice(0, 10)) {
           const [, queue, jid] = key.match(/^[^:]+:([^:]+):(.+)$/) ?? [];
-          const state = queue && jid ? await new Queue(queue, { connection: jobs, prefix: harness.queuePrefix }).getJobState(jid).catch(() => '?') : '?';
-          const h = await jobs.hgetall(key).catch(() => ({}) as Record<string, string>);
+          const state = (jid && (await queues.get(queue ?? '')?.getJobState(jid).catch(() => '?'))) || '?';
+          const h = await inspect.hgetall(key).catch(() => ({}) as Record<string, string>);
           log(`      job ${key}: ${state} attemptsMade=${h.attemptsMade ?? '-'} stalled=${h.stc ?? '-'} failedReason=${h.failedReason ?? '-'} delay=${h.delay ?? '-'}`);
         }
       }
-      jobs.disconnect();
     }
+    await Promise.all([...queues.values()].map((q) => q.close()));
+    inspect.disconnect();
     return {
       records_sent: ids.length,
       work_orders_created: perCase.size,

@@ -20,7 +20,7 @@ export function webhookPlan(config: LoadedConfig, connection: ConnectionConfig, 
   const rules = loadEventRulesFile(resolveConfigPath(config, connection.eventRules));
   const events = FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e));
   if (events.length === 0) throw new CliError(`the event rules of ${connection.id} match no Field Nation event (${rules.events.join(', ')})`);
-  return { connectionId: connection.id, url: `${publicUrl.replace(/\/+$/, '')}/fieldnation/webhooks/${connection.id}`, events: [...events] };
+  return { connectionId: connection.id, url: `${publicUrl.replace(/\/+$/, '')}/fieldnation/webhooks/${connection.id}`, events };
 }
 
 export interface FieldnationWebhookOptions {
