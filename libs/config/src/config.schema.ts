@@ -48,8 +48,10 @@ export const salesforceSchema = z.object({
       reservePercent: num(z.number().min(0).max(90)).default(10),
       /** Slow down (spread calls) below this share. */
       slowdownPercent: num(z.number().min(0).max(95)).default(25),
+      /** In the reserve, let one call through this often to see whether the usage has fallen. */
+      probeSeconds: num(z.number().int().min(1).max(3600)).default(60),
     })
-    .default({ reservePercent: 10, slowdownPercent: 25 }),
+    .default({ reservePercent: 10, slowdownPercent: 25, probeSeconds: 60 }),
 });
 
 export const fieldNationSchema = z.object({
@@ -117,8 +119,10 @@ export const connectionSchema = z.object({
       windowHours: num(z.number().positive().max(24 * 30)).default(26),
       /** Upper bound on Salesforce API calls one sweep may spend. */
       maxApiCalls: num(z.number().int().positive()).default(20),
+      /** Records per query page (Salesforce allows 200-2,000); each page is one API call. */
+      pageSize: num(z.number().int().min(200).max(2000)).default(2000),
     })
-    .default({ enabled: true, every: '*/15 * * * *', windowHours: 26, maxApiCalls: 20 }),
+    .default({ enabled: true, every: '*/15 * * * *', windowHours: 26, maxApiCalls: 20, pageSize: 2000 }),
 });
 
 export const brokerConfigSchema = z

@@ -152,7 +152,13 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
     await loggingIn;
   };
 
+  // When the usage last seen is in the reserve, one call is let through per probe interval: usage
+  // falls as the rolling 24-hour window moves on, and only a call's Sforce-Limit-Info shows it.
+  const probeMs = config.apiBudget.probeSeconds * 1000;
+  let usageSeenAt = 0;
+
   const track = (kind: 'query' | 'composite' | 'other') => {
+    usageSeenAt = Date.now();
     options.onApiCall?.(kind);
     const usage = conn.limitInfo?.apiUsage;
     if (usage) options.onUsage?.(usage);
@@ -175,12 +181,21 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
     /**
      * Refuse to call Salesforce when less than `reservePercent` of the allowance is left; ask the
      * caller to slow down below `slowdownPercent`. Returns a delay (ms) to wait before the call.
+     * In the reserve, the first call after `probeSeconds` without one goes through (returns 0), so
+     * the usage is read again and the connection resumes once it has fallen.
      */
-    budgetDelay(): number {
+    budgetDelay(now = Date.now()): number {
       const usage = conn.limitInfo?.apiUsage;
       if (!usage || usage.limit <= 0) return 0;
       const remainingPct = ((usage.limit - usage.used) / usage.limit) * 100;
-      if (remainingPct <= config.apiBudget.reservePercent) throw new ApiBudgetError(usage, 60_000);
+      if (remainingPct <= config.apiBudget.reservePercent) {
+        const sinceSeen = now - usageSeenAt;
+        if (sinceSeen >= probeMs) {
+          usageSeenAt = now; // one probe per interval, however many jobs are waiting
+          return 0;
+        }
+        throw new ApiBudgetError(usage, Math.max(1_000, probeMs - sinceSeen));
+      }
       if (remainingPct <= config.apiBudget.slowdownPercent) {
         // Linear from 0 ms at the slowdown mark to 2 s at the reserve mark.
         const span = Math.max(1, config.apiBudget.slowdownPercent - config.apiBudget.reservePercent);
@@ -195,6 +210,26 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
       try {
         const result = await conn.query<T>(soql, { autoFetch: false });
         return { records: result.records as T[], totalSize: result.totalSize };
+      } catch (err) {
+        throw toSalesforceError(err);
+      } finally {
+        track('query');
+      }
+    },
+
+    /**
+     * One page of a query (one API call): the first page for SOQL, the next one for a
+     * `nextRecordsUrl`. `batchSize` (200-2,000) asks Salesforce for the page size.
+     */
+    async queryPage<T extends Record<string, unknown> = Record<string, unknown>>(
+      soqlOrLocator: string,
+      batchSize = 2000,
+    ): Promise<{ records: T[]; totalSize: number; nextRecordsUrl?: string }> {
+      await ensureSession();
+      const opts = { autoFetch: false, maxFetch: batchSize, scanAll: false, responseTarget: 'QueryResult' as const, headers: { 'Sforce-Query-Options': `batchSize=${batchSize}` } };
+      try {
+        const result = soqlOrLocator.startsWith('/') ? await conn.queryMore<T>(soqlOrLocator, opts) : await conn.query<T>(soqlOrLocator, opts);
+        return { records: result.records as T[], totalSize: result.totalSize, nextRecordsUrl: result.done ? undefined : result.nextRecordsUrl };
       } catch (err) {
         throw toSalesforceError(err);
       } finally {
