@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { enqueue, jobId, type fnWriteQueue, type JobDataOf, type QueueOf, type sfWriteQueue } from '@broker/contracts';
 import type { ConnectionConfig, ObjectConfig } from '@broker/config';
 import { minimalUpdate } from '@broker/mapping';
-import { permanentError, tryLock, type JobContext } from '@broker/runtime';
+import { permanentError, recordLockKey, tryLock, type JobContext } from '@broker/runtime';
 import type { Correlation, Store } from '@broker/store';
 import { FieldNationError, type FieldNationClient } from '@broker/fieldnation';
 
@@ -65,7 +65,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
   const objectConfig = connection.objects[d.sfObject];
   if (!objectConfig) throw permanentError(`object ${d.sfObject} is not configured`);
 
-  const release = await tryLock(deps.redis, `${deps.prefix}:lock:fnw:${d.connectionId}:${d.sfId}`);
+  const release = await tryLock(deps.redis, recordLockKey(deps.prefix, 'fnw', d.connectionId, d.sfId));
   if (!release) return await delayJob(job, ctx, 100 + Math.floor(Math.random() * 200));
   try {
     const { correlation: claimed, created } = await deps.store.claimCorrelation({ connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId });
@@ -138,7 +138,21 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
       return await rethrowFieldNation(err, job, ctx);
     }
 
-    const firstSync = correlation.state !== 'synced';
+    // The write-back is queued before the row says 'synced': a crash in between queues it again on
+    // the retry (same job id), where queuing it after could lose it for good.
+    const wb = objectConfig.writeBack;
+    if (correlation.state !== 'synced' && wb && (wb.workOrderIdField || wb.syncStatusField || wb.resetCheckbox)) {
+      const fields: Record<string, string | boolean> = {};
+      if (wb.workOrderIdField) fields[wb.workOrderIdField] = String(correlation.workOrderId);
+      if (wb.syncStatusField) fields[wb.syncStatusField] = 'Synced';
+      if (wb.resetCheckbox) fields[wb.resetCheckbox] = false;
+      await enqueue(
+        deps.sfWriteQueue,
+        'write-record',
+        { connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId, fields, cause: { kind: 'write-back', id: String(correlation.workOrderId), workOrderId: correlation.workOrderId! } },
+        { jobId: jobId('wb', d.connectionId, d.sfId, correlation.workOrderId!) },
+      );
+    }
     correlation = await save({ state: 'synced', lastSfModstamp: modstamp, lastPayload: d.payload as object, lastPayloadHash: d.payloadHash, lastError: null });
     await deps.store.recordStage({
       connectionId: d.connectionId,
@@ -151,20 +165,6 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
       message: `work order ${correlation.workOrderId} ${action}`,
       detail: { fieldNationCalls: fnCalls },
     });
-
-    const wb = objectConfig.writeBack;
-    if (firstSync && wb && (wb.workOrderIdField || wb.syncStatusField || wb.resetCheckbox)) {
-      const fields: Record<string, string | boolean> = {};
-      if (wb.workOrderIdField) fields[wb.workOrderIdField] = String(correlation.workOrderId);
-      if (wb.syncStatusField) fields[wb.syncStatusField] = 'Synced';
-      if (wb.resetCheckbox) fields[wb.resetCheckbox] = false;
-      await enqueue(
-        deps.sfWriteQueue,
-        'write-record',
-        { connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId, fields, cause: { kind: 'write-back', id: String(correlation.workOrderId), workOrderId: correlation.workOrderId! } },
-        { jobId: jobId('wb', d.connectionId, d.sfId, correlation.workOrderId!) },
-      );
-    }
     return action;
   } finally {
     await release();

@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { enqueue, jobId, type fnEventQueue, type JobDataOf, type QueueOf, type sfWriteQueue } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import type { CompiledEventRules } from '@broker/mapping';
@@ -30,6 +30,9 @@ export function messageOf(body: Record<string, unknown>): { id?: string; authorI
 }
 
 const STATUS_MARK = /^(-?\d+(?:\.\d+)?):/;
+
+/** How long a message event waits for a pending post of the broker's own to finish (then it applies). */
+const PENDING_POST_WAIT_MS = 120_000;
 
 /**
  * Apply the connection's event rules to one Field Nation webhook delivery and queue the Salesforce
@@ -72,6 +75,12 @@ export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx
     if (byUs || linked) {
       await record('skipped', `message ${fnMessageId ?? '?'} was posted by the broker (no echo)`, correlation.sfId);
       return 'own-message';
+    }
+    // The webhook of a message the broker just posted can arrive before the writer has stored the
+    // message id. While such a post is pending on this work order, wait: its link will tell.
+    if (us === undefined && (await deps.store.hasPendingPost(d.connectionId, d.workOrderId, new Date(Date.now() - PENDING_POST_WAIT_MS)))) {
+      await job.moveToDelayed(Date.now() + 500, ctx.token);
+      throw new DelayedError();
     }
   }
 

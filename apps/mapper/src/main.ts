@@ -49,7 +49,7 @@ const onFinalFailure = (stage: string) => (job: { data: { connectionId: string; 
 const mapWorker = startWorker(
   mapQueue,
   { 'map-record': mapRecord },
-  { connections, mappings, store, fnWriteQueue: writeQueue },
+  { connections, mappings, store, fnWriteQueue: writeQueue, redis: connection, prefix: env.QUEUE_PREFIX },
   { connection, prefix: env.QUEUE_PREFIX, logger, concurrency: env.CONCURRENCY, onFinalFailure: onFinalFailure('mapped') },
 );
 const eventWorker = startWorker(

@@ -1,8 +1,9 @@
 import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { enqueue, jobId, type fnWriteQueue, type JobDataOf, type mapQueue, type QueueOf } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { MappingError, payloadHash, type CompiledMapping } from '@broker/mapping';
-import { permanentError, type JobContext } from '@broker/runtime';
+import { permanentError, recordLockKey, tryLock, type JobContext } from '@broker/runtime';
 import type { Store } from '@broker/store';
 
 export interface MapDeps {
@@ -11,6 +12,9 @@ export interface MapDeps {
   mappings: Map<string, CompiledMapping>;
   store: Store;
   fnWriteQueue: QueueOf<typeof fnWriteQueue>;
+  /** The writer's record locks live here (the worker connection). */
+  redis: Redis;
+  prefix: string;
 }
 
 type MapJob = Job<JobDataOf<typeof mapQueue, 'map-record'>, unknown, 'map-record'>;
@@ -48,9 +52,21 @@ export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Pr
     throw err;
   }
   const hash = payloadHash(payload);
-  if (correlation?.workOrderId && correlation.lastPayloadHash === hash) {
-    await stage('skipped', 'mapped work order is identical to the last one sent', correlation.workOrderId);
-    return 'same-payload';
+  if (correlation?.workOrderId && correlation.state === 'synced' && correlation.lastPayloadHash === hash) {
+    // Same payload as the one written. Skipping is only safe if no write of an in-between state
+    // (A → B → A) can land after it: under the writer's record lock, the modstamp moves forward,
+    // which turns any queued older write stale. A busy lock means a write is running: queue ours.
+    const release = await tryLock(deps.redis, recordLockKey(deps.prefix, 'fnw', d.connectionId, d.sfId));
+    if (release) {
+      try {
+        if (await deps.store.advanceSyncedModstamp(correlation.id, new Date(modstamp), hash)) {
+          await stage('skipped', 'mapped work order is identical to the last one sent', correlation.workOrderId);
+          return 'same-payload';
+        }
+      } finally {
+        await release();
+      }
+    }
   }
 
   await enqueue(

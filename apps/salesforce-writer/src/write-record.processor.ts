@@ -2,7 +2,7 @@ import { DelayedError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobDataOf, sfWriteQueue } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
-import { permanentError, tryLock, type JobContext } from '@broker/runtime';
+import { permanentError, recordLockKey, tryLock, type JobContext } from '@broker/runtime';
 import { ApiBudgetError, SalesforceApiError, type CompositeSubrequest, type SalesforceClient } from '@broker/salesforce/client';
 import type { Store } from '@broker/store';
 
@@ -30,6 +30,17 @@ function compositeError(results: { httpStatusCode: number; body: unknown; refere
   return errors.find((e) => e.code !== 'PROCESSING_HALTED') ?? errors[0] ?? (failed[0] ? { code: `HTTP_${failed[0].httpStatusCode}`, message: 'request failed', referenceId: failed[0].referenceId } : undefined);
 }
 
+/** The id of a comment with this body the integration user wrote on the record since `since`. */
+async function findOwnComment(client: SalesforceClient, parentId: string, body: string, since: Date, userId: string | undefined): Promise<string | undefined> {
+  // CommentBody is a long text area: SOQL cannot filter on it, so the text is compared here.
+  const after = new Date(since.getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const byUser = userId && /^[a-zA-Z0-9]{15,18}$/.test(userId) ? ` AND CreatedById = '${userId}'` : '';
+  const { records } = await client.query<{ Id: string; CommentBody?: string | null }>(
+    `SELECT Id, CommentBody FROM CaseComment WHERE ParentId = '${parentId}'${byUser} AND CreatedDate >= ${after} ORDER BY CreatedDate DESC LIMIT 200`,
+  );
+  return records.find((r) => r.CommentBody === body)?.Id;
+}
+
 /**
  * Apply everything one cause (a Field Nation event, a message, a write-back) changes on a Salesforce
  * record in one composite request: one API call. Validation-rule failures are permanent and land on
@@ -43,7 +54,7 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
   const stage = (outcome: 'ok' | 'skipped' | 'retry', message: string, sfApiCalls = 0) =>
     deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: d.cause.workOrderId, stage: 'sf-written', outcome, queue: job.queueName, jobId: job.id, message, sfApiCalls });
 
-  const release = await tryLock(deps.redis, `${deps.prefix}:lock:sfw:${d.connectionId}:${d.sfId}`);
+  const release = await tryLock(deps.redis, recordLockKey(deps.prefix, 'sfw', d.connectionId, d.sfId));
   if (!release) return await delay(job, ctx, 100 + Math.floor(Math.random() * 200));
   try {
     if (await deps.store.wasInboundProcessed(d.connectionId, 'sf', `write-${job.id}`)) return 'already-applied';
@@ -64,10 +75,22 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
 
     let comment = d.comment;
     let link: { id: bigint } | undefined;
+    let searchCalls = 0;
     if (comment?.fnMessageId && d.cause.workOrderId) {
       const claimed = await deps.store.claimMessageLink({ connectionId: d.connectionId, direction: 'fn_to_sf', workOrderId: d.cause.workOrderId, fnMessageId: comment.fnMessageId });
       if (claimed.link.caseCommentId) comment = undefined;
       else link = claimed.link;
+      if (link && comment && !claimed.created) {
+        // An earlier attempt claimed the link and may have died after Salesforce saved the comment:
+        // look for it (one query, only on this path) rather than post it twice.
+        searchCalls = 1;
+        const existing = await findOwnComment(client, d.sfId, comment.body, claimed.link.createdAt, connection.salesforce.integrationUserId ?? client.userId);
+        if (existing) {
+          await deps.store.completeMessageLink(link.id, { caseCommentId: existing });
+          comment = undefined;
+          link = undefined;
+        }
+      }
     }
 
     const requests: CompositeSubrequest[] = [];
@@ -77,7 +100,7 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
       requests.push({ method: 'POST', url: `${base}/CaseComment`, referenceId: 'comment', body: { ParentId: d.sfId, CommentBody: comment.body, IsPublished: comment.isPublished } });
     }
     if (requests.length === 0) {
-      await stage('skipped', 'nothing left to write (older status, or comment already written)');
+      await stage('skipped', 'nothing left to write (older status, or comment already written)', searchCalls);
       return 'nothing';
     }
 
@@ -94,25 +117,25 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
       results = await client.composite(requests, true);
     } catch (err) {
       const e = err instanceof SalesforceApiError ? err : undefined;
-      if (e && !e.retryable) throw permanentError(`${e.errorCode}: ${e.message}`, 1);
-      await stage('retry', `${e?.errorCode ?? 'ERROR'}: ${(err as Error).message}`, 1);
+      if (e && !e.retryable) throw permanentError(`${e.errorCode}: ${e.message}`, 1 + searchCalls);
+      await stage('retry', `${e?.errorCode ?? 'ERROR'}: ${(err as Error).message}`, 1 + searchCalls);
       throw err;
     }
     const failure = compositeError(results);
     if (failure) {
       const text = `${failure.code}: ${failure.message}`;
       if (RETRYABLE.has(failure.code) || /^HTTP_5/.test(failure.code)) {
-        await stage('retry', text, 1);
+        await stage('retry', text, 1 + searchCalls);
         throw new SalesforceApiError(text, failure.code, undefined, true);
       }
-      throw permanentError(text, 1);
+      throw permanentError(text, 1 + searchCalls);
     }
 
     if (d.statusOrder) await deps.redis.set(statusKey, `${d.statusOrder.at}|${d.statusOrder.rank}`, 'EX', 90 * 24 * 3600);
     const commentId = (results.find((r) => r.referenceId === 'comment')?.body as { id?: string } | undefined)?.id;
     if (link && commentId) await deps.store.completeMessageLink(link.id, { caseCommentId: commentId });
     await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: `write-${job.id}`, sfId: d.sfId });
-    await stage('ok', [Object.keys(fields).length ? `fields ${Object.keys(fields).join(', ')}` : '', commentId ? `comment ${commentId}` : ''].filter(Boolean).join(' + '), 1);
+    await stage('ok', [Object.keys(fields).length ? `fields ${Object.keys(fields).join(', ')}` : '', commentId ? `comment ${commentId}` : ''].filter(Boolean).join(' + '), 1 + searchCalls);
     return 'written';
   } finally {
     await release();

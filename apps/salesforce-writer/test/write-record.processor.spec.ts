@@ -73,4 +73,35 @@ describe('salesforce-writer', () => {
     expect(await run(job({ fields: { Status: 'Technician On Site' }, statusOrder: { at: at(10), rank: 40, fields: ['Status'] } }))).toBe('nothing');
     expect(sim.getRecord(sim.ref('case_repair'))!.Status).toBe('Work Completed');
   });
+
+  it('after a crash between Salesforce saving the comment and the link being stored, a retry finds the comment instead of posting it twice', async () => {
+    const caseId = sim.ref('case_repair');
+    const countComments = (body: string) =>
+      (sim.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${caseId}'`).records as { CommentBody: string }[]).filter((c) => c.CommentBody === body).length;
+    const body = `Parts arrive tomorrow ${Date.now()}`;
+    const data = { comment: { body, isPublished: true, fnMessageId: `m-${Date.now()}` }, cause: { kind: 'fn-message', id: `dm${Date.now()}`, workOrderId: 77 } };
+    // The first attempt: the comment is saved, then the process dies before completing the link.
+    const first = job(data) as { id: string };
+    const realComplete = deps.store.completeMessageLink;
+    deps.store.completeMessageLink = () => Promise.reject(new Error('SIGKILL'));
+    await expect(run(first as never)).rejects.toThrow('SIGKILL');
+    deps.store.completeMessageLink = realComplete;
+    expect(countComments(body)).toBe(1);
+
+    sim.resetCounters();
+    const retry = { ...first, attemptsMade: 1 } as never;
+    expect(await run(retry)).toBe('nothing');
+    expect(countComments(body)).toBe(1);
+    expect(sim.counters().apiCalls.total).toBe(1); // the search, no second post
+    const link = await deps.store.findMessageLinkByFnMessage('demo', 77, data.comment.fnMessageId);
+    expect(link?.caseCommentId).toMatch(/^00a/);
+
+    // A claimed link whose comment never reached Salesforce (e.g. a validation failure) posts on replay.
+    const body2 = `Second visit needed ${Date.now()}`;
+    const data2 = { comment: { body: body2, isPublished: true, fnMessageId: `m2-${Date.now()}` }, cause: { kind: 'fn-message', id: `dm2${Date.now()}`, workOrderId: 77 } };
+    sim.injectFault({ kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', method: 'POST', path: '/composite', message: 'Closed cases take no comments', count: 1 });
+    await expect(run(job(data2))).rejects.toThrow('Closed cases take no comments');
+    expect(await run(job(data2))).toBe('written');
+    expect(countComments(body2)).toBe(1);
+  });
 });

@@ -7,6 +7,9 @@ const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call(
 /** Lease of a record lock: short enough that a SIGKILLed holder blocks others only briefly. */
 export const RECORD_LOCK_TTL_MS = 15_000;
 
+/** The lock a record's Field Nation writes ('fnw') or Salesforce writes ('sfw') take. */
+export const recordLockKey = (prefix: string, writer: 'fnw' | 'sfw', connectionId: string, sfId: string): string => `${prefix}:lock:${writer}:${connectionId}:${sfId}`;
+
 /**
  * A per-record mutual exclusion in Redis (SET NX PX + compare-and-delete), so that two jobs for the
  * same record never write at the same time. The holder renews a short lease every third of it, so a

@@ -152,6 +152,20 @@ export function createStore(prisma: PrismaClient) {
       return one(`UPDATE correlation SET ${sets.join(', ')} WHERE id = $1 AND version = $2 RETURNING ${CORRELATION_COLUMNS}`, values);
     },
 
+    /**
+     * A newer state of the record mapped to the payload already written: move the synced modstamp
+     * forward (no Field Nation call). Applies only while the row still holds that payload and an
+     * older modstamp, so queued writes of states in between become stale. Null when it did not apply.
+     */
+    advanceSyncedModstamp(id: string, modstamp: Date, payloadHash: string): Promise<Correlation | null> {
+      return one(
+        `UPDATE correlation SET last_sf_modstamp = $2, version = version + 1, updated_at = now()
+         WHERE id = $1 AND state = 'synced' AND last_payload_hash = $3 AND (last_sf_modstamp IS NULL OR last_sf_modstamp < $2)
+         RETURNING ${CORRELATION_COLUMNS}`,
+        [id, modstamp, payloadHash],
+      );
+    },
+
     /** Append one stage of a record's journey to the audit timeline (`at` is the app's clock). */
     async recordStage(entry: StageEntry): Promise<void> {
       const detail = entry.detail === undefined ? null : JSON.stringify(entry.detail);
@@ -232,6 +246,15 @@ export function createStore(prisma: PrismaClient) {
 
     completeMessageLink(id: bigint, changes: { caseCommentId?: string; fnMessageId?: string }): Promise<MessageLinkRow> {
       return prisma.messageLink.update({ where: { id }, data: changes });
+    },
+
+    /** A comment → message post claimed since `since` whose Field Nation message id is not stored yet. */
+    async hasPendingPost(connectionId: string, workOrderId: number, since: Date): Promise<boolean> {
+      const row = await prisma.messageLink.findFirst({
+        where: { connectionId, workOrderId, direction: 'sf_to_fn', fnMessageId: null, createdAt: { gte: since } },
+        select: { id: true },
+      });
+      return row !== null;
     },
 
     findMessageLinkByComment(connectionId: string, caseCommentId: string): Promise<MessageLinkRow | null> {
