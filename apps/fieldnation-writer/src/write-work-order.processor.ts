@@ -49,7 +49,8 @@ function withCorrelation(payload: Record<string, unknown>, extra: Record<string,
   if (existing && Array.isArray(existing.results)) {
     return { ...payload, custom_fields: { ...existing, results: [...existing.results, { results: mine }] } };
   }
-  return { ...payload, custom_fields: mine };
+  // Field Nation takes custom fields only in its two-level shape (a flat list is a 422).
+  return { ...payload, custom_fields: { results: [{ results: mine }] } };
 }
 
 /**

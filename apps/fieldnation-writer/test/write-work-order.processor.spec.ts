@@ -105,4 +105,36 @@ describe('fieldnation-writer', () => {
     expect((err as Error).message).toMatch(/422|title/);
     expect(forCase(sfId)).toHaveLength(0);
   });
+
+  it('does not lose the write-back when the process dies right after the row says synced', async () => {
+    const sfId = '500000000000015AAA';
+    const realStage = store.recordStage;
+    // The row is saved as synced; the process dies on the next step.
+    store.recordStage = (entry) => (entry.stage === 'written' ? Promise.reject(new Error('SIGKILL')) : realStage.call(store, entry));
+    await expect(run(job(sfId))).rejects.toThrow('SIGKILL');
+    store.recordStage = realStage;
+    const c = await store.getCorrelation({ connectionId: 'demo', sfId });
+    expect(c?.state).toBe('synced');
+    expect((await queue.getJob(`wb-demo-${sfId}-${c!.workOrderId}`))?.data.fields).toEqual({ Field_Nation_Work_Order_Id__c: String(c!.workOrderId) });
+    expect(forCase(sfId)).toHaveLength(1);
+  });
+
+  it('carries the Salesforce id in a custom field when configured, recovers by it, and routes instead of publishing', async () => {
+    const base = deps.connections.get('demo')!;
+    const conn = { ...base, objects: { Case: { ...base.objects.Case!, correlation: { customFieldId: 606 }, afterCreate: { publish: false, route: { providerId: 557 } }, writeBack: undefined } } };
+    const cfDeps = { ...deps, connections: new Map([['demo', conn]]) } as WriterDeps;
+    const sfId = '500000000000016AAA';
+    const byField = () => sim.listWorkOrders().filter((w) => JSON.stringify(w.custom_fields ?? '').includes(sfId));
+    expect(await writeWorkOrder(job(sfId), cfDeps, { log, token: undefined })).toBe('created');
+    expect(byField()).toHaveLength(1);
+    expect(byField()[0]!.incident_id ?? null).not.toBe(sfId);
+    expect((byField()[0]!.status as { id: number }).id).toBe(9); // Routed
+
+    // A crash after Field Nation created the next one: the retry finds it by the custom field.
+    const sfId2 = '500000000000017AAA';
+    await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId2 });
+    const made = await deps.clients.get('demo')!.createWorkOrder({ ...payload, custom_fields: { results: [{ results: [{ id: 606, value: sfId2 }] }] } } as never);
+    expect(await writeWorkOrder(job(sfId2, {}, 1), cfDeps, { log, token: undefined })).toBe('recovered');
+    expect((await store.getCorrelation({ connectionId: 'demo', sfId: sfId2 }))?.workOrderId).toBe(Number(made.id));
+  });
 });
