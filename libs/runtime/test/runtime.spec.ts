@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
@@ -6,7 +6,7 @@ import { QueueEvents } from 'bullmq';
 import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineQueue, enqueue, jobId } from '@broker/contracts';
-import { createLogger, createProducerConnection, tryLock, createShutdown, createWorkerConnection, EnvError, openQueue, parseEnv, baseEnvSchema, startWorker } from '@broker/runtime';
+import { createLogger, createProducerConnection, tryLock, createShutdown, createWorkerConnection, EnvError, openQueue, parseEnv, baseEnvSchema, redactText, startWorker } from '@broker/runtime';
 import { redisUrl } from '@broker/testing';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,6 +37,27 @@ describe('env parsing', () => {
   it('applies defaults', () => {
     expect(parseEnv(baseEnvSchema, {}).QUEUE_PREFIX).toBe('broker');
   });
+
+  const runLoadEnv = (env: Record<string, string>) => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['REDIS_URL', 'QUEUE_PREFIX', 'PORT', 'LOG_LEVEL', 'NODE_ENV', 'SHUTDOWN_TIMEOUT_MS'].includes(k)));
+    return spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/load-env.ts')], { cwd: root, env: { ...clean, ...env }, encoding: 'utf8', timeout: 15_000 });
+  };
+
+  it('loadEnv exits 78 (EX_CONFIG) naming every bad key on stderr', () => {
+    const run = runLoadEnv({ REDIS_URL: 'not a url', PORT: 'abc', QUEUE_PREFIX: 'ok' });
+    expect(run.status).toBe(78);
+    expect(run.stdout).not.toContain('loaded');
+    expect(run.stderr).toMatch(/^\s+REDIS_URL: /m);
+    expect(run.stderr).toMatch(/^\s+PORT: /m);
+    expect(run.stderr).not.toMatch(/QUEUE_PREFIX/);
+  });
+
+  it('loadEnv returns the parsed env when it is good', () => {
+    const run = runLoadEnv({ PORT: '8080', QUEUE_PREFIX: 'p1' });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('loaded p1 8080\n');
+    expect(run.status).toBe(0);
+  });
 });
 
 describe('logger', () => {
@@ -49,6 +70,56 @@ describe('logger', () => {
     expect(out).toContain('[REDACTED]');
     expect(JSON.parse(lines[0]!)).toMatchObject({ service: 'test', auth: { username: 'u' } });
     expect(JSON.parse(lines[1]!)).toMatchObject({ jobId: 'j1' });
+  });
+
+  it('redacts secrets anywhere in a logged error: message, stack, cause and nested request config', () => {
+    const { lines, logger } = captureLogger();
+    const cause = new Error('login failed for password=hunter2');
+    const err = Object.assign(new Error('GET https://fn.example/api?access_token=tok-url-1 failed: {"access_token":"tok-body-2","expires_in":3600}', { cause }), {
+      status: 401,
+      config: { url: 'https://fn.example/api', headers: { authorization: 'Bearer tok-hdr-3', accept: 'application/json' } },
+      response: { config: { headers: { Authorization: 'Basic dXNlcjpwdw==' } }, data: { error: 'invalid_grant', refresh_token: 'tok-deep-4' } },
+    });
+    logger.error({ err }, 'request failed');
+    logger.error(err, 'first argument');
+    logger.warn({ err: { message: 'Bearer tok-plain-5 rejected', name: 'Error' } }, 'plain error object');
+
+    const out = lines.join('');
+    expect(out).not.toMatch(/hunter2|tok-url-1|tok-body-2|tok-hdr-3|dXNlcjpwdw|tok-deep-4|tok-plain-5/);
+    const line = JSON.parse(lines[0]!);
+    expect(line.err).toMatchObject({
+      type: 'Error',
+      status: 401,
+      config: { url: 'https://fn.example/api', headers: { authorization: '[REDACTED]', accept: 'application/json' } },
+      response: { config: { headers: { Authorization: '[REDACTED]' } }, data: { error: 'invalid_grant', refresh_token: '[REDACTED]' } },
+    });
+    expect(line.err.message).toContain('access_token=[REDACTED] failed');
+    expect(line.err.message).toContain('"expires_in":3600');
+    expect(line.err.message).toContain(': login failed for password=[REDACTED]');
+    expect(line.err.stack).toContain('caused by: Error: login failed for password=[REDACTED]');
+    expect(JSON.parse(lines[1]!).err.config.headers.authorization).toBe('[REDACTED]');
+    // The error itself is left as it was: a retry may reuse its request config.
+    expect(err.config.headers.authorization).toBe('Bearer tok-hdr-3');
+  });
+
+  it('survives a circular error', () => {
+    const { lines, logger } = captureLogger();
+    const err = Object.assign(new Error('loop'), { self: undefined as unknown, when: new Date(0) });
+    err.self = err;
+    logger.error({ err }, 'circular');
+    expect(JSON.parse(lines[0]!).err).toMatchObject({ message: 'loop', when: '1970-01-01T00:00:00.000Z' });
+  });
+});
+
+describe('redactText', () => {
+  it.each([
+    ['https://x/token?client_secret=s3cr3t&grant_type=password', 'https://x/token?client_secret=[REDACTED]&grant_type=password'],
+    ['body {"password": "p\\"w", "user": "u"}', 'body {"password": "[REDACTED]", "user": "u"}'],
+    ['Authorization: Bearer abc.def-ghi', 'Authorization: Bearer [REDACTED]'],
+    ['<urn:sessionId>00D!AQ</urn:sessionId>', '<urn:sessionId>[REDACTED]</urn:sessionId>'],
+    ['nothing secret here', 'nothing secret here'],
+  ])('%s', (text, expected) => {
+    expect(redactText(text)).toBe(expected);
   });
 });
 
