@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DelayedError } from 'bullmq';
 import path from 'node:path';
 import { sfWriteQueue } from '@broker/contracts';
 import { parseConfig } from '@broker/config';
@@ -72,5 +73,24 @@ describe('Field Nation event processor', () => {
 
   it('skips the events the broker caused itself', async () => {
     expect(await run(job('workorder.status.published', 7001, '2026-11-28T13:00:00Z', 1068))).toBe('own-event');
+  });
+
+  it('without a configured integration user, holds a message event while a post of the broker\'s own is pending, then drops it as an echo', async () => {
+    const base = deps.connections.get('demo')!;
+    const noUser = { ...deps, connections: new Map([['demo', { ...base, fieldnation: { ...base.fieldnation, integrationUserId: undefined } }]]) } as EventDeps;
+    const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: '500000000000002AAA' });
+    await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 7002, state: 'synced' });
+    const { link } = await store.claimMessageLink({ connectionId: 'demo', direction: 'sf_to_fn', workOrderId: 7002, caseCommentId: '00a000000000001AAA' });
+
+    const delays: number[] = [];
+    const echo = job('workorder.message_posted', 7002, '2026-11-28T14:00:00Z', 1068) as unknown as { data: { body: { event: { params: Record<string, unknown> } } } };
+    echo.data.body.event.params.message = { msg_id: 880, message: 'Ana: please bring a ladder', from: { id: 1068 } };
+    Object.assign(echo, { moveToDelayed: async (ts: number) => void delays.push(ts - Date.now()) });
+    await expect(handleFieldNationEvent(echo as never, noUser, { log, token: 't' })).rejects.toBeInstanceOf(DelayedError);
+    expect(delays).toHaveLength(1);
+
+    await store.completeMessageLink(link.id, { fnMessageId: '880' });
+    expect(await handleFieldNationEvent(echo as never, noUser, { log, token: 't' })).toBe('own-message');
+    expect((await queue.getJobs(['waiting'])).filter((j) => j.data.cause.workOrderId === 7002)).toHaveLength(0);
   });
 });
