@@ -246,13 +246,61 @@ describe('shutdown', () => {
     await a;
     expect(order).toEqual(['http', 'workers']);
   });
+
+  it('closes by phase (HTTP, workers, queues, Prisma, Redis) whatever the registration order', async () => {
+    const { lines, logger } = captureLogger();
+    const events: string[] = [];
+    const closer = (name: string, ms: number, fail = false) => async () => {
+      events.push(`start ${name}`);
+      await new Promise((r) => setTimeout(r, ms));
+      events.push(`end ${name}`);
+      if (fail) throw new Error(`${name} broke`);
+    };
+    const s = createShutdown(logger, 2_000);
+    s.add('redis', closer('redis', 5));
+    s.add('prisma', closer('prisma', 5));
+    s.add('queues', closer('queues', 30, true));
+    s.add('workers', closer('worker-b', 10), 'worker-b');
+    s.add('workers', closer('worker-a', 60), 'worker-a');
+    s.add('http', closer('http', 20));
+    const t0 = Date.now();
+    await s.run('test');
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    // Each phase starts only when the previous one has ended; one phase's closers run together.
+    expect(events).toEqual([
+      'start http', 'end http',
+      'start worker-b', 'start worker-a', 'end worker-b', 'end worker-a',
+      'start queues', 'end queues',
+      'start prisma', 'end prisma',
+      'start redis', 'end redis',
+    ]);
+    expect(lines.join('')).toMatch(/"phase":"queues".*shutdown step failed/);
+  });
+
+  it('refuses an unknown phase', () => {
+    const s = createShutdown(captureLogger().logger, 100);
+    // @ts-expect-error phases are a closed set
+    expect(() => s.add('cache', () => undefined)).toThrow(/unknown shutdown phase "cache"/);
+  });
+
+  it('closes at once what is registered after its phase has passed', async () => {
+    const { logger } = captureLogger();
+    const closed: string[] = [];
+    const s = createShutdown(logger, 1_000);
+    s.add('workers', () => { s.add('http', () => { closed.push('late http'); }); });
+    await s.run('test');
+    expect(closed).toEqual(['late http']);
+  });
+
   it('gives up at the deadline', async () => {
     const { lines, logger } = captureLogger();
     const s = createShutdown(logger, 100);
-    s.add('stuck', () => new Promise(() => undefined));
+    s.add('workers', () => new Promise(() => undefined));
+    s.add('redis', () => { throw new Error('must not run before the workers are done'); });
     const t0 = Date.now();
     await s.run('test');
     expect(Date.now() - t0).toBeLessThan(1000);
-    expect(lines.join('')).toMatch(/deadline passed/);
+    expect(lines.join('')).toMatch(/"phase":"workers".*deadline passed/);
+    expect(lines.join('')).not.toMatch(/must not run/);
   });
 });
