@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { enqueueBulk, jobId, type JobDataOf, type QueueOf, type sfFetchQueue, type sfReconcileQueue } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { permanentError, type JobContext } from '@broker/runtime';
-import { type SalesforceClient } from '@broker/salesforce/client';
+import { ApiBudgetError, type SalesforceClient } from '@broker/salesforce/client';
 import type { Store } from '@broker/store';
 
 export interface ReconcileDeps {
@@ -15,9 +15,22 @@ export interface ReconcileDeps {
 type SweepJob = Job<JobDataOf<typeof sfReconcileQueue, 'sweep'>, unknown, 'sweep'>;
 
 export interface SweepResult {
+  /** Records the query pages returned. */
+  scanned: number;
+  /** Of those, records with no work order or changed since their last sync (found so far). */
   candidates: number;
+  /** Fetch jobs queued: each will cost one API call. */
   queued: number;
+  /** Query pages read (one API call each). */
   apiCalls: number;
+  /** The API budget reserve stopped the sweep. */
+  paused: boolean;
+}
+
+interface SweepRecord extends Record<string, unknown> {
+  Id: string;
+  SystemModstamp: string;
+  LastModifiedById?: string;
 }
 
 const sameUser = (a?: string | null, b?: string | null) => Boolean(a && b && a.slice(0, 15) === b.slice(0, 15));
@@ -26,7 +39,8 @@ const sameUser = (a?: string | null, b?: string | null) => Boolean(a && b && a.s
  * Salesforce drops an Outbound Message it could not deliver for 24 hours. The sweep asks for the
  * records that match the connection's trigger and changed within the window, and feeds those with
  * no correlation, or with a correlation older than the record, into the pipeline. Its cost is
- * bounded: one query, plus one fetch per record fed, at most `maxApiCalls` in all.
+ * bounded: query pages (up to `pageSize` records each) plus one fetch per record fed, at most
+ * `maxApiCalls` in all. Records with no work order yet go first; the rest wait for the next sweep.
  */
 export async function reconcileSweep(job: SweepJob, deps: ReconcileDeps, ctx: JobContext): Promise<SweepResult> {
   const d = job.data;
@@ -40,24 +54,40 @@ export async function reconcileSweep(job: SweepJob, deps: ReconcileDeps, ctx: Jo
   const settings = connection.reconciliation;
   const windowHours = d.windowHours ?? settings.windowHours;
   const since = new Date(Date.now() - windowHours * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const budget = Math.max(0, settings.maxApiCalls - 1);
-  // LIMIT bounds the answer to what this sweep may feed; the next sweep picks up the rest (oldest first).
-  const soql =
-    `SELECT Id, SystemModstamp, LastModifiedById FROM ${d.sfObject} ` +
-    `WHERE (${objectConfig.trigger}) AND SystemModstamp >= ${since} ORDER BY SystemModstamp ASC LIMIT ${Math.max(budget * 4, 50)}`;
-  const { records } = await client.query<{ Id: string; SystemModstamp: string; LastModifiedById?: string }>(soql);
-  const correlations = new Map((await deps.store.getCorrelations(d.connectionId, records.map((r) => r.Id))).map((c) => [c.sfId, c]));
   const integrationUser = connection.salesforce.integrationUserId ?? client.userId;
+  const soql = `SELECT Id, SystemModstamp, LastModifiedById FROM ${d.sfObject} WHERE (${objectConfig.trigger}) AND SystemModstamp >= ${since} ORDER BY SystemModstamp ASC`;
 
-  const missing = records.filter((r) => {
-    const c = correlations.get(r.Id);
-    if (!c) return true;
-    if (!c.lastSfModstamp) return true;
-    if (Date.parse(r.SystemModstamp) <= c.lastSfModstamp.getTime()) return false;
-    // The broker's own write-back also moves SystemModstamp: that is not a change to sync.
-    return !sameUser(r.LastModifiedById, integrationUser);
-  });
-  const fed = missing.slice(0, budget);
+  const unknown: SweepRecord[] = [];
+  const stale: SweepRecord[] = [];
+  let apiCalls = 0;
+  let scanned = 0;
+  let paused = false;
+  let next: string | undefined = soql;
+  // Read pages while a page may still find something the remaining budget could feed.
+  while (next && apiCalls < settings.maxApiCalls - 1 && unknown.length + stale.length < settings.maxApiCalls - apiCalls) {
+    try {
+      const wait = client.budgetDelay();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    } catch (err) {
+      if (!(err instanceof ApiBudgetError)) throw err;
+      ctx.log.warn({ usage: err.usage }, 'API budget reserve reached; sweep stops here, the next one goes on');
+      paused = true;
+      break;
+    }
+    const page: { records: SweepRecord[]; nextRecordsUrl?: string } = await client.queryPage<SweepRecord>(next, settings.pageSize);
+    apiCalls++;
+    scanned += page.records.length;
+    next = page.nextRecordsUrl;
+    const correlations = new Map((await deps.store.getCorrelations(d.connectionId, page.records.map((r) => r.Id))).map((c) => [c.sfId, c]));
+    for (const r of page.records) {
+      const c = correlations.get(r.Id);
+      if (!c?.workOrderId || !c.lastSfModstamp) unknown.push(r);
+      else if (Date.parse(r.SystemModstamp) > c.lastSfModstamp.getTime() && !sameUser(r.LastModifiedById, integrationUser)) stale.push(r);
+      // The broker's own write-back also moves SystemModstamp: that is not a change to sync.
+    }
+  }
+
+  const fed = [...unknown, ...stale].slice(0, Math.max(0, settings.maxApiCalls - apiCalls));
   const receivedAt = new Date().toISOString();
   if (fed.length) {
     await enqueueBulk(
@@ -71,13 +101,14 @@ export async function reconcileSweep(job: SweepJob, deps: ReconcileDeps, ctx: Jo
         };
       }),
     );
+    const unknownIds = new Set(unknown.map((r) => r.Id));
     await Promise.all(
       fed.map((r) =>
-        deps.store.recordStage({ connectionId: d.connectionId, sfId: r.Id, stage: 'reconciled', outcome: 'ok', queue: job.queueName, jobId: job.id, message: correlations.has(r.Id) ? 'changed since the last sync; re-fetching' : 'no work order yet; fetching' }),
+        deps.store.recordStage({ connectionId: d.connectionId, sfId: r.Id, stage: 'reconciled', outcome: 'ok', queue: job.queueName, jobId: job.id, message: unknownIds.has(r.Id) ? 'no work order yet; fetching' : 'changed since the last sync; re-fetching' }),
       ),
     );
   }
-  const result = { candidates: missing.length, queued: fed.length, apiCalls: 1 };
+  const result = { scanned, candidates: unknown.length + stale.length, queued: fed.length, apiCalls, paused };
   ctx.log.info({ ...result, sfObject: d.sfObject, windowHours }, 'reconciliation sweep done');
   return result;
 }

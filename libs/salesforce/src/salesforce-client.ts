@@ -228,7 +228,7 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
       await ensureSession();
       const opts = { autoFetch: false, maxFetch: batchSize, scanAll: false, responseTarget: 'QueryResult' as const, headers: { 'Sforce-Query-Options': `batchSize=${batchSize}` } };
       try {
-        const result = soqlOrLocator.startsWith('/') ? await conn.queryMore<T>(soqlOrLocator, opts) : await conn.query<T>(soqlOrLocator, opts);
+        const result = /\/query\/[^/\s]+$/.test(soqlOrLocator) ? await conn.queryMore<T>(soqlOrLocator, opts) : await conn.query<T>(soqlOrLocator, opts);
         return { records: result.records as T[], totalSize: result.totalSize, nextRecordsUrl: result.done ? undefined : result.nextRecordsUrl };
       } catch (err) {
         throw toSalesforceError(err);
