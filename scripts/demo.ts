@@ -29,6 +29,7 @@ try {
     queuePrefix: env.QUEUE_PREFIX ?? 'broker-demo',
     apps: ['ingress', 'salesforce-fetcher', 'mapper', 'fieldnation-writer', 'salesforce-writer', 'dashboard'],
     env: { DASHBOARD_INSECURE: 'true' },
+    scheduledReconciliation: true,
   });
 } catch (err) {
   say(`✗ could not start: ${(err as Error).message}`);

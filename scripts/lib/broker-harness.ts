@@ -26,6 +26,11 @@ export interface HarnessOptions {
   queuePrefix?: string;
   /** Text appended under the demo connection in the generated config (YAML, 4-space indented). */
   connectionExtra?: string;
+  /**
+   * Keep the connection's scheduled reconciliation sweeps (the demo does). Off by default: a sweep
+   * that fires mid-test spends API calls the test counts. Sweeps queued by hand still run.
+   */
+  scheduledReconciliation?: boolean;
   /** Replace keys of the demo connection's objects.Case entry (YAML flow map), e.g. `writeBack: {}`. */
   caseObject?: string;
   apps?: AppName[];
@@ -124,7 +129,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const fn = await startFieldNationSim({ port: await port('fieldnationSim'), logger: simLogger, rateLimit: false, ...options.fieldnationSim });
   // Subscribed as `broker fieldnation webhook` subscribes a connection: the events its rules use.
   const rules = loadEventRulesFile(path.join(root, 'config/mappings/case-events.yaml'));
-  fn.registerWebhook({ url: `${ingressUrl}/fieldnation/webhooks/demo`, secret: 'demo-webhook-secret', events: FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e)) });
+  const webhookSecret = options.env?.FN_WEBHOOK_SECRET ?? process.env.FN_WEBHOOK_SECRET ?? 'demo-webhook-secret';
+  fn.registerWebhook({ url: `${ingressUrl}/fieldnation/webhooks/demo`, secret: webhookSecret, events: FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e)) });
 
   // The demo connection, pointed at these simulators.
   let configText = readFileSync(path.join(root, 'config/demo.yaml'), 'utf8')
@@ -135,6 +141,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     configText = configText.replace(/\n      Case:\n[\s\S]*?(\n      CaseComment:)/, `\n      ${entry}$1`);
   }
   if (options.connectionExtra) configText += options.connectionExtra;
+  if (!options.scheduledReconciliation) configText += '    reconciliation: { enabled: false }\n';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'broker-'));
   const configFile = path.join(dir, 'broker.yaml');
   writeFileSync(configFile, configText);

@@ -60,15 +60,18 @@ observeWorker(worker, metrics);
 // across restarts and replicas).
 const fetchProducer = openQueue(sfFetchQueue, connection, env.QUEUE_PREFIX);
 const reconcileQueue = openQueue(sfReconcileQueue, connection, env.QUEUE_PREFIX);
+const wantedSchedulers = new Set<string>();
 for (const c of config.connections) {
   for (const [object, oc] of Object.entries(c.objects)) {
+    if (!c.reconciliation.enabled || !oc.trigger) continue;
     const id = jobId('reconcile', c.id, object);
-    if (c.reconciliation.enabled && oc.trigger) {
-      await reconcileQueue.upsertJobScheduler(id, { pattern: c.reconciliation.every }, { name: 'sweep', data: { connectionId: c.id, sfObject: object } });
-    } else {
-      await reconcileQueue.removeJobScheduler(id);
-    }
+    wantedSchedulers.add(id);
+    await reconcileQueue.upsertJobScheduler(id, { pattern: c.reconciliation.every }, { name: 'sweep', data: { connectionId: c.id, sfObject: object } });
   }
+}
+// Schedulers of connections or objects no longer configured (or switched off) would sweep forever.
+for (const s of await reconcileQueue.getJobSchedulers()) {
+  if (!wantedSchedulers.has(s.key)) await reconcileQueue.removeJobScheduler(s.key);
 }
 const reconcileWorker = startWorker(
   sfReconcileQueue,
