@@ -84,11 +84,64 @@ describe('config loader', () => {
     expect(demo.connections[0]!.fieldnation.webhookSecret).toBe('demo-webhook-secret');
   });
 
+  it('leaves the example\'s path token off when SF_OM_PATH_TOKEN is unset, and uses it when set', () => {
+    const env = {
+      SF_ORG_ID: '00D000000000001AAA', SF_CLIENT_ID: 'id', SF_USERNAME: 'u', SF_PRIVATE_KEY: 'k',
+      FN_CLIENT_ID: 'c', FN_CLIENT_SECRET: 's', FN_USERNAME: 'u', FN_PASSWORD: 'p', FN_WEBHOOK_SECRET: 'whsecret1',
+    };
+    const file = path.join(root, 'config/broker.example.yaml');
+    expect(loadConfig(file, env).connections[0]!.salesforce.pathToken).toBeUndefined();
+    expect(loadConfig(file, { ...env, SF_OM_PATH_TOKEN: 'a-long-path-token-123' }).connections[0]!.salesforce.pathToken).toBe('a-long-path-token-123');
+    // Set but too short is still an error, not silently dropped.
+    expect(errorOf(() => loadConfig(file, { ...env, SF_OM_PATH_TOKEN: 'short' })).issues).toEqual([
+      { path: 'connections[0].salesforce.pathToken', message: 'use at least 16 characters' },
+    ]);
+  });
+
   it('loads from a real file path', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
     const file = path.join(dir, 'broker.yaml');
     writeFileSync(file, valid);
     expect(loadConfig(file, { SF_PASSWORD: 'x' }).dir).toBe(dir);
+  });
+});
+
+describe('unknown keys', () => {
+  it('names the file and the path of a misspelt key instead of ignoring it', () => {
+    const typo = valid.replace('Case: { mapping: mappings/case.yaml }', 'Case: { mapping: mappings/case.yaml, afterCreate: { pubish: true } }');
+    const err = errorOf(() => parseConfig(typo, 'typo.yaml', { SF_PASSWORD: 'x' }));
+    expect(err.message).toContain('typo.yaml');
+    expect(err.message).toContain('connections[0].objects.Case.afterCreate.pubish: unknown key');
+    expect(err.issues).toEqual([{ path: 'connections[0].objects.Case.afterCreate.pubish', message: 'unknown key' }]);
+  });
+
+  it.each([
+    ['the root', (t: string) => `${t}\nconection: x\n`, 'conection'],
+    ['a connection', (t: string) => t.replace('    fieldnation:', '    eventRule: rules.yaml\n    fieldnation:'), 'connections[0].eventRule'],
+    ['Salesforce auth', (t: string) => t.replace('username: u', 'username: u\n        securitytoken: t'), 'connections[0].salesforce.auth.securitytoken'],
+    ['Salesforce api budget', (t: string) => t.replace('      auth:\n        flow', '      apiBudget: { reservePercent: 5, slowdown: 20 }\n      auth:\n        flow'), 'connections[0].salesforce.apiBudget.slowdown'],
+    ['Field Nation auth', (t: string) => t.replace('password: p }', 'password: p, clientSecert: s }'), 'connections[0].fieldnation.auth.clientSecert'],
+    ['write-back', (t: string) => t.replace('mapping: mappings/case.yaml }', 'mapping: mappings/case.yaml, writeBack: { workOrderIdFeld: X__c } }'), 'connections[0].objects.Case.writeBack.workOrderIdFeld'],
+    ['reconciliation', (t: string) => `${t}    reconciliation: { windowHour: 3 }\n`, 'connections[0].reconciliation.windowHour'],
+  ])('in %s', (_where, edit, at) => {
+    const err = errorOf(() => parseConfig(edit(valid), 'k.yaml', { SF_PASSWORD: 'x' }));
+    expect(err.issues).toContainEqual({ path: at, message: 'unknown key' });
+  });
+
+  it('explains a correlation that is neither shape', () => {
+    const text = valid.replace('Case: { mapping: mappings/case.yaml }', 'Case: { mapping: mappings/case.yaml, correlation: { incidentID: true } }');
+    const err = errorOf(() => parseConfig(text, 'c.yaml', { SF_PASSWORD: 'x' }));
+    expect(err.issues).toEqual([{ path: 'connections[0].objects.Case.correlation', message: expect.stringMatching(/incidentId: true.*customFieldId/) }]);
+  });
+
+  it('accepts every config shipped in the repository', () => {
+    const env = {
+      SF_ORG_ID: '00D000000000001AAA', SF_CLIENT_ID: 'id', SF_USERNAME: 'u', SF_PRIVATE_KEY: 'k', SF_OM_PATH_TOKEN: 'a-long-path-token-123',
+      FN_CLIENT_ID: 'c', FN_CLIENT_SECRET: 's', FN_USERNAME: 'u', FN_PASSWORD: 'p', FN_WEBHOOK_SECRET: 'whsecret1',
+    };
+    for (const file of ['config/broker.example.yaml', 'config/demo.yaml', 'deploy/k8s/overlays/example/config/broker.yaml']) {
+      expect(loadConfig(path.join(root, file), env).connections.length, file).toBeGreaterThan(0);
+    }
   });
 });
 

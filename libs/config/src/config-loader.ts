@@ -51,7 +51,15 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (issues.length) throw new ConfigError(file, issues);
   const result = brokerConfigSchema.safeParse(raw);
   if (!result.success) {
-    throw new ConfigError(file, result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+    throw new ConfigError(
+      file,
+      result.error.issues.flatMap((i) =>
+        // Name the misspelt key itself, not the object holding it: that is the line to fix.
+        i.code === 'unrecognized_keys'
+          ? i.keys.map((k) => ({ path: formatPath([...i.path, k]), message: 'unknown key' }))
+          : [{ path: formatPath(i.path), message: i.message }],
+      ),
+    );
   }
   const abs = path.resolve(file);
   return { ...result.data, file: abs, dir: path.dirname(abs) };

@@ -5,16 +5,18 @@ const url = z.string().url();
 // Values interpolated from ${ENV} arrive as text: numbers and booleans accept their text form.
 const num = (schema: z.ZodNumber = z.number()) => z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v), schema);
 const bool = () => z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+// Every object is strict: a misspelt key (`afterCreate: { pubish: true }`) would otherwise be dropped
+// silently and its default used instead.
 
 const salesforceAuth = z.discriminatedUnion('flow', [
-  z.object({
+  z.strictObject({
     /** SOAP login() with username + password + security token (as the Field Nation connector does). */
     flow: z.literal('password'),
     username: z.string().min(1),
     password: z.string().min(1),
     securityToken: z.string().default(''),
   }),
-  z.object({
+  z.strictObject({
     /** OAuth 2.0 JWT bearer flow: connected app + certificate. */
     flow: z.literal('jwt'),
     clientId: z.string().min(1),
@@ -23,7 +25,7 @@ const salesforceAuth = z.discriminatedUnion('flow', [
     privateKey: z.string().min(1).optional(),
     privateKeyFile: z.string().min(1).optional(),
   }).refine((v) => v.privateKey || v.privateKeyFile, { message: 'privateKey or privateKeyFile is required', path: ['privateKey'] }),
-  z.object({
+  z.strictObject({
     /** OAuth 2.0 client-credentials flow (runs as the connected app's integration user). */
     flow: z.literal('client-credentials'),
     clientId: z.string().min(1),
@@ -31,19 +33,22 @@ const salesforceAuth = z.discriminatedUnion('flow', [
   }),
 ]);
 
-export const salesforceSchema = z.object({
+export const salesforceSchema = z.strictObject({
   /** `production` (login.salesforce.com), `test` (sandbox: test.salesforce.com), or a login URL. */
   instance: z.union([z.enum(['production', 'test']), url]).default('production'),
   apiVersion: z.string().regex(/^\d{2,3}\.0$/, 'like "62.0"').default('62.0'),
   /** Outbound Messages from any other org are refused. */
   organizationId: sfId,
   auth: salesforceAuth,
-  /** Optional secret path segment: /salesforce/outbound/{connection}/{pathToken}. */
-  pathToken: z.string().min(16, 'use at least 16 characters').optional(),
+  /**
+   * Optional secret path segment: /salesforce/outbound/{connection}/{pathToken}. Empty means none,
+   * so `${SF_OM_PATH_TOKEN:-}` leaves it off when the variable is unset.
+   */
+  pathToken: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'use at least 16 characters').optional()).optional(),
   /** The integration user's id, so the broker recognises its own writes (derived from login when absent). */
   integrationUserId: sfId.optional(),
   apiBudget: z
-    .object({
+    .strictObject({
       /** Pause Salesforce calls of this connection when fewer than this share of the daily allowance remains. */
       reservePercent: num(z.number().min(0).max(90)).default(10),
       /** Slow down (spread calls) below this share. */
@@ -54,10 +59,10 @@ export const salesforceSchema = z.object({
     .default({ reservePercent: 10, slowdownPercent: 25, probeSeconds: 60 }),
 });
 
-export const fieldNationSchema = z.object({
+export const fieldNationSchema = z.strictObject({
   /** `sandbox`, `production`, or an explicit base URL (the simulator). */
   environment: z.union([z.enum(['sandbox', 'production']), url]).default('sandbox'),
-  auth: z.object({
+  auth: z.strictObject({
     clientId: z.string().min(1),
     clientSecret: z.string().min(1),
     username: z.string().min(1),
@@ -73,7 +78,7 @@ export const fieldNationSchema = z.object({
   integrationUserId: num(z.number().int().positive()).optional(),
 });
 
-const objectSchema = z.object({
+const objectSchema = z.strictObject({
   /** Mapping file (relative to the config file) turning this object into a work order. */
   mapping: z.string().min(1).optional(),
   /** SOQL condition that makes a record eligible (used by reconciliation), e.g. Send_to_Field_Nation__c = true */
@@ -81,18 +86,18 @@ const objectSchema = z.object({
   /** Where the Salesforce id travels on the work order, for crash recovery without duplicates. */
   correlation: z
     .union([
-      z.object({ customFieldId: num(z.number().int().positive()) }),
-      z.object({ incidentId: z.literal(true) }),
-    ])
+      z.strictObject({ customFieldId: num(z.number().int().positive()) }),
+      z.strictObject({ incidentId: z.literal(true) }),
+    ], { error: 'either { incidentId: true } or { customFieldId: <Field Nation custom field id> }' })
     .default({ incidentId: true }),
   afterCreate: z
-    .object({
+    .strictObject({
       publish: bool().default(false),
-      route: z.object({ providerId: num(z.number().int().positive()) }).optional(),
+      route: z.strictObject({ providerId: num(z.number().int().positive()) }).optional(),
     })
     .default({ publish: false }),
   writeBack: z
-    .object({
+    .strictObject({
       workOrderIdField: z.string().optional(),
       syncStatusField: z.string().optional(),
       /** Checkbox reset to false after a successful sync (so the Flow can fire again). */
@@ -103,7 +108,7 @@ const objectSchema = z.object({
   messages: bool().default(false),
 });
 
-export const connectionSchema = z.object({
+export const connectionSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'letters, digits, _ and - (max 63)'),
   salesforce: salesforceSchema,
   fieldnation: fieldNationSchema,
@@ -111,7 +116,7 @@ export const connectionSchema = z.object({
   /** Event rules file (Field Nation → Salesforce), relative to the config file. */
   eventRules: z.string().min(1).optional(),
   reconciliation: z
-    .object({
+    .strictObject({
       enabled: bool().default(true),
       /** Cron pattern of the sweep (BullMQ job scheduler). */
       every: z.string().default('*/15 * * * *'),
@@ -126,7 +131,7 @@ export const connectionSchema = z.object({
 });
 
 export const brokerConfigSchema = z
-  .object({
+  .strictObject({
     connections: z.array(connectionSchema).min(1, 'at least one connection'),
   })
   .superRefine((cfg, ctx) => {
