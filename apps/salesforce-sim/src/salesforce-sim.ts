@@ -327,6 +327,11 @@ export class SalesforceSim {
     return this.ctxRef.faults.add(def);
   }
 
+  /** Injected faults with their match and apply counts (`GET /__sim/faults`). */
+  faults(): Fault[] {
+    return this.ctxRef.faults.list();
+  }
+
   clearFaults(id?: string): void {
     this.ctxRef.faults.remove(id);
   }

@@ -7,6 +7,9 @@ export const PASSWORD = 'sim-password';
 export const TOKEN = 'SIMTOKEN';
 export const CLIENT_ID = 'sim-client-id';
 export const CLIENT_SECRET = 'sim-client-secret';
+/** The default org's id (docs/simulator-salesforce.md, "Default org"). */
+export const ORG_ID = '00D000000000001EAA';
+export const ORG_ID_15 = ORG_ID.slice(0, 15);
 
 /** A jsforce connection logged in through SOAP login(), as the broker does by default. */
 export async function soapConnection(sim: SalesforceSim, username = USERNAME, password = PASSWORD + TOKEN): Promise<Connection> {

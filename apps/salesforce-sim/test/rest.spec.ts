@@ -60,6 +60,9 @@ describe('REST API through jsforce', () => {
     const missing = sim.ref('case_install').replace('000001', '000999').slice(0, 15);
     expect(await codes(conn.sobject('Case').retrieve(missing))).toBe('NOT_FOUND');
     expect(await codes(conn.sobject('Case').retrieve('junk'))).toBe('NOT_FOUND');
+    // jsforce puts the id in the path as given: a broken percent-escape is just another non-id.
+    expect(await codes(conn.sobject('Case').retrieve('%E0%A4%A'))).toBe('NOT_FOUND');
+    expect(await codes(conn.sobject('Case').update({ Id: '%E0%A4%A', Subject: 'x' }))).toBe('MALFORMED_ID');
     expect(await codes(conn.sobject('Case').update({ Id: 'junk', Subject: 'x' }))).toBe('MALFORMED_ID');
     expect(await codes(conn.sobject('Case').update({ Id: sim.ref('acme'), Subject: 'x' }))).toBe('MALFORMED_ID');
     expect(await codes(conn.sobject('Case').destroy('500000000000001AAB'))).toBe('MALFORMED_ID');
@@ -177,9 +180,8 @@ describe('REST API through jsforce', () => {
     expect(counters.apiCalls.total).toBe(5);
     expect(counters.apiCalls.byEndpoint).toEqual({ 'GET /query': 1, 'POST /composite/sobjects': 1, 'GET /limits': 1, 'GET /sobjects/Case/{id}': 2 });
     expect(counters.logins.total).toBe(0);
-    const raw = await fetch(`${sim.url}/services/data/v${VERSION}/limits`, { headers: { Authorization: `Bearer ${conn.accessToken}` } });
-    expect(raw.status).toBe(403);
-    expect(raw.headers.get('sforce-limit-info')).toBe('api-usage=105/105');
+    // The refused call still reports the usage, and jsforce picks it up.
+    expect(conn.limitInfo).toEqual({ apiUsage: { used: 105, limit: 105 } });
   });
 
   it('injects faults on chosen calls', async () => {
@@ -204,19 +206,6 @@ describe('REST API through jsforce', () => {
     // jsforce retries idempotent GETs on 503 by itself.
     sim.injectFault({ kind: 'HTTP_5XX', status: 503, method: 'GET', path: '/query', count: 1 });
     expect((await conn.query('SELECT Id FROM Case')).totalSize).toBe(5);
-    expect(sim.ctx.faults.list().every((f) => f.applied === f.count)).toBe(true);
-  });
-
-  it('answers non-REST paths and bad JSON bodies without crashing', async () => {
-    const headers = { Authorization: `Bearer ${conn.accessToken}`, 'Content-Type': 'application/json' };
-    const bad = await fetch(`${sim.url}/services/data/v${VERSION}/sobjects/Case`, { method: 'POST', headers, body: '{nope' });
-    expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { errorCode: string }[])[0]!.errorCode).toBe('JSON_PARSER_ERROR');
-    const unknown = await fetch(`${sim.url}/services/data/v${VERSION}/nothing/here`, { headers });
-    expect(unknown.status).toBe(404);
-    const put = await fetch(`${sim.url}/services/data/v${VERSION}/sobjects/Case/${sim.ref('case_install')}`, { method: 'PUT', headers, body: '{}' });
-    expect(put.status).toBe(405);
-    const versions = (await (await fetch(`${sim.url}/services/data`)).json()) as { version: string }[];
-    expect(versions.map((v) => v.version)).toContain('62.0');
+    expect(sim.faults().every((f) => f.applied === f.count)).toBe(true);
   });
 });

@@ -126,7 +126,7 @@ export function controlRouter(sim: SalesforceSim): express.Router {
   r.post('/flows', route((req) => sim.defineFlow(req.body)));
   r.delete('/flows/:name', route((req) => ({ removed: sim.removeFlow(String(req.params.name)) })));
 
-  r.get('/faults', route(() => ({ faults: sim.ctx.faults.list() })));
+  r.get('/faults', route(() => ({ faults: sim.faults() })));
   r.post('/faults', route((req) => sim.injectFault(req.body)));
   r.delete('/faults', route(() => {
     sim.clearFaults();

@@ -52,6 +52,9 @@ function recordsOf(body: unknown): { allOrNone: boolean; records: Record<string,
   const b = body as { allOrNone?: unknown; records?: unknown } | null;
   if (!b || !Array.isArray(b.records)) throw new SfError(400, 'JSON_PARSER_ERROR', 'records: expected an array of sObjects');
   if (b.records.length > MAX_RECORDS) throw new SfError(400, 'EXCEEDED_ID_LIMIT', `Maximum number of records is ${MAX_RECORDS}`);
+  // Salesforce deserialises the whole array before saving anything, so one non-object fails the request.
+  const bad = b.records.findIndex((r) => !r || typeof r !== 'object' || Array.isArray(r));
+  if (bad >= 0) throw new SfError(400, 'JSON_PARSER_ERROR', `records[${bad}]: expected an sObject, got ${JSON.stringify(b.records[bad])}`);
   return { allOrNone: b.allOrNone === true, records: b.records as Record<string, unknown>[] };
 }
 

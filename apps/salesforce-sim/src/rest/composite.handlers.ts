@@ -51,9 +51,15 @@ function substitute(value: unknown, results: Map<string, unknown>): unknown {
 
 /** Parse `/services/data/v62.0/sobjects/Account?x=1` into version, path and query. */
 function parseSubUrl(url: string): { version: string; path: string; query: Record<string, string> } {
-  const u = new URL(url, 'http://composite.invalid');
+  const unsupported = () => new SfError(400, 'INVALID_URL', `The URL ${url} is not supported in a composite request`);
+  let u: URL;
+  try {
+    u = new URL(url, 'http://composite.invalid');
+  } catch {
+    throw unsupported();
+  }
   const m = /^\/services\/data\/v(\d+\.\d)(\/.*)$/.exec(u.pathname);
-  if (!m) throw new SfError(400, 'INVALID_URL', `The URL ${url} is not supported in a composite request`);
+  if (!m) throw unsupported();
   return { version: m[1]!, path: m[2]!, query: Object.fromEntries(u.searchParams) };
 }
 

@@ -44,6 +44,19 @@ function resources(_ctx: SimContext, call: RestCall): RestResult {
 
 const routes: RestRoute[] = [];
 
+/**
+ * A path segment as the handlers see it. A malformed escape (`%E0%A4%A`) is kept as sent: no id or
+ * object name can contain `%`, so the handler answers NOT_FOUND or MALFORMED_ID as for any other
+ * junk in that position.
+ */
+function pathParam(raw: string | undefined): string {
+  try {
+    return decodeURIComponent(raw ?? '');
+  } catch {
+    return raw ?? '';
+  }
+}
+
 /** Route one REST call; SfErrors become Salesforce's error array with their status. */
 export function dispatch(ctx: SimContext, call: RestCall): RestResult {
   const matching = routes.filter((r) => r.pattern.test(call.path));
@@ -56,7 +69,7 @@ export function dispatch(ctx: SimContext, call: RestCall): RestResult {
       };
     return { status: 404, body: notFound().toBody() };
   }
-  const params = (route.pattern.exec(call.path) ?? []).slice(1).map((p) => decodeURIComponent(p ?? ''));
+  const params = (route.pattern.exec(call.path) ?? []).slice(1).map(pathParam);
   try {
     return route.handler(ctx, call, params);
   } catch (err) {

@@ -11,8 +11,9 @@ const MAX_VERSION = 66;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function send(res: Response, result: RestResult, limitHeader?: string): void {
-  if (limitHeader) res.setHeader('Sforce-Limit-Info', limitHeader);
+/** Every answer carries the org's usage as it stands once the request has (or has not) been counted. */
+function send(res: Response, ctx: SimContext, result: RestResult): void {
+  res.setHeader('Sforce-Limit-Info', ctx.counters.limitHeader());
   for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
   res.status(result.status);
   if (result.status === 204 || result.body === undefined) {
@@ -37,22 +38,28 @@ function flatQuery(q: Request['query']): Record<string, string> {
 
 /**
  * `/services/data`: bearer authentication, the daily allowance, one counted API call per request
- * (composite and collections included), injected faults, then the dispatcher. Every answer after
- * authentication carries `Sforce-Limit-Info`.
+ * (composite and collections included), injected faults, then the dispatcher. Every answer, from the
+ * version list to a 401, carries `Sforce-Limit-Info` (uncounted answers show the current usage).
  */
 export function restRouter(getCtx: () => SimContext): express.Router {
   const router = express.Router();
+  // Set first so that even answers written outside `send` (the app's last-resort 500) carry it.
+  router.use((_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('Sforce-Limit-Info', getCtx().counters.limitHeader());
+    next();
+  });
   router.use(express.json({ type: () => true, limit: '50mb' }));
+  // The body is parsed before authentication, as in Salesforce: bad JSON is a 400 even without a session.
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (!err) return next();
-    send(res, { status: 400, body: [{ message: `Unexpected character in the request body: ${(err as Error).message}`, errorCode: 'JSON_PARSER_ERROR' }] });
+    send(res, getCtx(), { status: 400, body: [{ message: `Unexpected character in the request body: ${(err as Error).message}`, errorCode: 'JSON_PARSER_ERROR' }] });
   });
-  router.get('/', (_req, res) => send(res, { status: 200, body: versions() }));
+  router.get('/', (_req, res) => send(res, getCtx(), { status: 200, body: versions() }));
   router.use(async (req: Request, res: Response) => {
     const ctx = getCtx();
     const m = /^\/v(\d+)\.(\d)(\/.*)?$/.exec(req.path);
     if (!m || Number(m[1]) < MIN_VERSION || Number(m[1]) > MAX_VERSION) {
-      send(res, { status: 404, body: [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }] });
+      send(res, ctx, { status: 404, body: [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }] });
       return;
     }
     const version = `${m[1]}.${m[2]}`;
@@ -60,18 +67,18 @@ export function restRouter(getCtx: () => SimContext): express.Router {
     const token = (req.get('authorization') ?? '').replace(/^(Bearer|OAuth)\s+/i, '');
     const session = token ? ctx.sessions.use(token) : undefined;
     if (!session) {
-      send(res, { status: 401, body: invalidSession().toBody() });
+      send(res, ctx, { status: 401, body: invalidSession().toBody() });
       return;
     }
     if (ctx.counters.exhausted()) {
-      send(res, { status: 403, body: [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] }, ctx.counters.limitHeader());
+      send(res, ctx, { status: 403, body: [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] });
       return;
     }
     ctx.counters.countApiCall(endpointKey(req.method, path));
     const fault = ctx.faults.take(req.method, `/services/data${req.path}`);
     if (fault?.latencyMs) await sleep(fault.latencyMs);
     if (fault?.response) {
-      send(res, fault.response, ctx.counters.limitHeader());
+      send(res, ctx, fault.response);
       return;
     }
     const result = dispatch(ctx, {
@@ -83,7 +90,7 @@ export function restRouter(getCtx: () => SimContext): express.Router {
       session,
       headers: { 'sforce-query-options': req.get('sforce-query-options') },
     });
-    send(res, result, ctx.counters.limitHeader());
+    send(res, ctx, result);
   });
   return router;
 }
