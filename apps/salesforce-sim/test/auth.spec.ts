@@ -1,13 +1,14 @@
-import { generateKeyPairSync, createSign } from 'node:crypto';
+import { generateKeyPairSync, createSign, type KeyObject, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import jsforce from 'jsforce';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSalesforceSim, type SalesforceSim } from '../src/index';
-import { CLIENT_ID, CLIENT_SECRET, failure, PASSWORD, soapConnection, TOKEN, USERNAME, VERSION } from './helpers';
+import { CLIENT_ID, CLIENT_SECRET, failure, ORG_ID, ORG_ID_15, PASSWORD, soapConnection, TOKEN, USERNAME, VERSION } from './helpers';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
-function signJwt(claims: Record<string, unknown>, key = privateKey): string {
+function signJwt(claims: Record<string, unknown>, key: KeyObject = privateKey): string {
   const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const unsigned = `${enc({ alg: 'RS256' })}.${enc(claims)}`;
   const sig = createSign('RSA-SHA256').update(unsigned).sign(key).toString('base64url');
@@ -31,9 +32,9 @@ describe('authentication through jsforce', () => {
     const conn = new jsforce.Connection({ loginUrl: sim.url, version: VERSION });
     const info = await conn.login(USERNAME, PASSWORD + TOKEN);
     expect(info.id).toBe(sim.ref('integration'));
-    expect(info.organizationId).toBe(sim.ctx.orgId);
+    expect(info.organizationId).toBe(ORG_ID);
     expect(conn.instanceUrl).toBe(sim.url);
-    expect(conn.accessToken).toMatch(new RegExp(`^${sim.ctx.orgId15}!`));
+    expect(conn.accessToken).toMatch(new RegExp(`^${ORG_ID_15}!`));
     const res = await conn.query<{ Id: string }>('SELECT Id FROM User WHERE Username = \'integration@example.com\'');
     expect(res.records[0]!.Id).toBe(info.id);
     expect(sim.loginCount('soap')).toBe(1);
@@ -45,10 +46,7 @@ describe('authentication through jsforce', () => {
     expect(err.message).toBe('INVALID_LOGIN: Invalid username, password, security token; or user locked out.');
     const err2 = await failure(conn.login(USERNAME, PASSWORD));
     expect(err2.message).toMatch(/^INVALID_LOGIN/);
-    const raw = await fetch(`${sim.url}/services/Soap/u/${VERSION}`, { method: 'POST', headers: { 'Content-Type': 'text/xml', SOAPAction: '""' }, body: '<se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/"><se:Body><login xmlns="urn:partner.soap.sforce.com"><username>x</username><password>y</password></login></se:Body></se:Envelope>' });
-    expect(raw.status).toBe(500);
-    expect(await raw.text()).toContain('<faultcode>sf:INVALID_LOGIN</faultcode>');
-    expect(sim.counters().logins.failed).toBe(3);
+    expect(sim.counters().logins.failed).toBe(2);
   });
 
   it('logs in with the OAuth2 password grant when a client id and secret are configured', async () => {
@@ -153,8 +151,56 @@ describe('authentication through jsforce', () => {
     const conn = await soapConnection(sim);
     const token = conn.accessToken!;
     await conn.logout();
-    const raw = await fetch(`${sim.url}/services/data/v${VERSION}/limits`, { headers: { Authorization: `Bearer ${token}` } });
-    expect(raw.status).toBe(401);
-    expect(await raw.json()).toEqual([{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }]);
+    const stale = new jsforce.Connection({ instanceUrl: sim.url, accessToken: token, version: VERSION });
+    const err = await failure(stale.limits());
+    expect(err.errorCode).toBe('INVALID_SESSION_ID');
+    expect(err.message).toBe('Session expired or invalid');
+  });
+
+  it('revokes OAuth access and refresh tokens at /services/oauth2/revoke', async () => {
+    const oauth2 = { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, loginUrl: sim.url };
+    const conn = new jsforce.Connection({ loginUrl: sim.url, version: VERSION, oauth2 });
+    await conn.login(USERNAME, PASSWORD + TOKEN);
+    const access = conn.accessToken!;
+    // logout() on an OAuth session is oauth2.revokeToken(accessToken).
+    await conn.logout();
+    const stale = new jsforce.Connection({ instanceUrl: sim.url, accessToken: access, version: VERSION });
+    const err = await failure(stale.query('SELECT Id FROM Case'));
+    expect(err.errorCode).toBe('INVALID_SESSION_ID');
+
+    // Revoking a refresh token ends it and the sessions issued from it.
+    const refresh = sim.issueRefreshToken(USERNAME);
+    const client = new jsforce.Connection({ version: VERSION, oauth2 });
+    const issued = await client.oauth2.refreshToken(refresh);
+    const fromRefresh = new jsforce.Connection({ instanceUrl: sim.url, accessToken: issued.access_token, version: VERSION });
+    expect((await fromRefresh.query('SELECT COUNT() FROM Case')).totalSize).toBe(5);
+    await client.oauth2.revokeToken(refresh);
+    expect((await failure(client.oauth2.refreshToken(refresh))).name).toBe('invalid_grant');
+    expect((await failure(fromRefresh.query('SELECT COUNT() FROM Case'))).errorCode).toBe('INVALID_SESSION_ID');
+    // jsforce reads revoke errors as form-encoded; the JSON body comes through as the message.
+    const unknown = await failure(client.oauth2.revokeToken('never-issued'));
+    expect(unknown.name).toBe('ERROR_HTTP_400');
+    expect(JSON.parse(unknown.message)).toEqual({ error: 'unsupported_token_type', error_description: 'this token type is not supported' });
+  });
+
+  it('verifies JWT bearer assertions against an X.509 certificate PEM', async () => {
+    // A self-signed certificate and its key, committed as test fixtures (openssl req -x509; not a secret).
+    const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+    const certificate = fixture('jwt-connected-app.cert.pem');
+    const key = createPrivateKey(fixture('jwt-connected-app.key.pem'));
+    expect(certificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    const withCert = await startSalesforceSim({ port: 0, connectedApp: { certificate } });
+    try {
+      const exp = Math.floor(Date.now() / 1000) + 300;
+      const conn = new jsforce.Connection({ loginUrl: withCert.url, version: VERSION });
+      const info = await conn.authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://test.salesforce.com', exp }, key) });
+      expect(info.id).toBe(withCert.ref('integration'));
+      expect((await conn.query('SELECT COUNT() FROM Case')).totalSize).toBe(5);
+      // The key pair this file generates is not the certificate's.
+      const other = await failure(new jsforce.Connection({ loginUrl: withCert.url }).authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://test.salesforce.com', exp }) }));
+      expect(other.name).toBe('invalid_grant');
+    } finally {
+      await withCert.close();
+    }
   });
 });

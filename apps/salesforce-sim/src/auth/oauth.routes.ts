@@ -17,9 +17,11 @@ export function oauthRouter(getCtx: () => SimContext): express.Router {
   const router = express.Router();
   router.use(express.urlencoded({ extended: false, limit: '1mb' }));
 
-  const grant = (ctx: SimContext, res: Response, user: RecordData, flow: LoginFlow, clientId: string, withRefresh: boolean) => {
+  /** `fromRefreshToken`: the refresh token this session comes from (revoking it ends the session too). */
+  const grant = (ctx: SimContext, res: Response, user: RecordData, flow: LoginFlow, clientId: string, withRefresh: boolean, fromRefreshToken?: string) => {
     ctx.counters.countLogin(flow, true);
-    const session = ctx.sessions.create(String(user.Id), String(user.Username), flow);
+    const refreshToken = withRefresh ? ctx.sessions.issueRefreshToken(String(user.Id), String(user.Username), clientId) : fromRefreshToken;
+    const session = ctx.sessions.create(String(user.Id), String(user.Username), flow, refreshToken);
     const base = ctx.baseUrl();
     const issuedAt = String(ctx.clock.now());
     const id = `${base}/id/${ctx.orgId}/${String(user.Id)}`;
@@ -32,7 +34,7 @@ export function oauthRouter(getCtx: () => SimContext): express.Router {
       signature: createHmac('sha256', clientId).update(id + issuedAt).digest('base64'),
       scope: 'api',
     };
-    if (withRefresh) body.refresh_token = ctx.sessions.issueRefreshToken(String(user.Id), String(user.Username), clientId);
+    if (withRefresh && refreshToken) body.refresh_token = refreshToken;
     res.status(200).json(body);
   };
 
@@ -80,7 +82,7 @@ export function oauthRouter(getCtx: () => SimContext): express.Router {
       if (!info || info.clientId !== app.clientId) return fail('invalid_grant', 'expired access/refresh token');
       const user = activeUser(ctx, info.username);
       if (!user) return fail('invalid_grant', 'inactive user');
-      return grant(ctx, res, user, flow, app.clientId, false);
+      return grant(ctx, res, user, flow, app.clientId, false, String(p.refresh_token));
     }
     if (!secretOk) return fail('invalid_client', 'invalid client credentials');
     if (flow === 'client_credentials') {

@@ -11,6 +11,8 @@ export interface Session {
   createdAt: number;
   lastUsedAt: number;
   revoked: boolean;
+  /** The refresh token the session was issued from or with, if any. */
+  refreshToken?: string;
 }
 
 /**
@@ -28,11 +30,11 @@ export class SessionStore {
     public ttlMs: number,
   ) {}
 
-  create(userId: string, username: string, flow: LoginFlow): Session {
+  create(userId: string, username: string, flow: LoginFlow, refreshToken?: string): Session {
     // Salesforce session ids start with the 15-character org id and a '!'.
     const token = `${this.orgId15}!${randomBytes(48).toString('base64url')}`;
     const now = this.clock.now();
-    const session: Session = { token, userId, username, flow, createdAt: now, lastUsedAt: now, revoked: false };
+    const session: Session = { token, userId, username, flow, createdAt: now, lastUsedAt: now, revoked: false, refreshToken };
     this.sessions.set(token, session);
     return session;
   }
@@ -63,10 +65,15 @@ export class SessionStore {
     return n;
   }
 
+  /**
+   * Revoke an access token, or a refresh token together with every session issued from it (as the
+   * Salesforce revoke endpoint does). False when the token was never issued.
+   */
   revoke(token: string): boolean {
     const s = this.sessions.get(token);
     if (s) s.revoked = true;
     const r = this.refreshTokens.delete(token);
+    if (r) for (const other of this.sessions.values()) if (other.refreshToken === token) other.revoked = true;
     return !!s || r;
   }
 
