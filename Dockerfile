@@ -1,5 +1,5 @@
-# One image for every app; the service picks its app with `command`.
 # syntax=docker/dockerfile:1
+# One image for every app; the service picks its app with `command`.
 FROM node:22-bookworm-slim AS deps
 WORKDIR /app
 ENV CHECKPOINT_DISABLE=1 NX_DAEMON=false
