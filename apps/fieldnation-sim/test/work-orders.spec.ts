@@ -118,9 +118,26 @@ describe('REST v2 work orders', () => {
       expect((await api('DELETE', `/workorders/${wo.id}/complete?reason=Missing%20photos`)).body.status).toMatchObject({ id: 3, sub_status: 'checked_out' });
       sim.technician.complete(wo.id);
       await api('POST', `/workorders/${wo.id}/approve`);
-      expect((await api('DELETE', `/workorders/${wo.id}`)).status).toBe(400);
       sim.pay(wo.id);
       expect((await api('PUT', `/workorders/${wo.id}`, { title: 'late edit' })).status).toBe(400);
+      const cancelPaid = await api('DELETE', `/workorders/${wo.id}`);
+      expect(cancelPaid.status).toBe(400);
+      expect(cancelPaid.body.message).toBe(`Cannot cancel work order ${wo.id}: its status is Paid`);
+    });
+
+    it('cancels an approved work order that is not paid yet, and the payment run skips it', async () => {
+      const { body: wo } = await api('POST', '/workorders', publishableWorkOrder());
+      await api('POST', `/workorders/${wo.id}/publish`);
+      await api('POST', `/workorders/${wo.id}/assignee`, { user: { id: 557 } });
+      sim.technician.complete(wo.id);
+      const approved = (await api('POST', `/workorders/${wo.id}/approve`)).body;
+      expect(approved.status.id).toBe(5);
+      expect(approved.actions).toContain('cancel');
+      const cancelled = await api('DELETE', `/workorders/${wo.id}?cancel_reason=58`);
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body.status).toMatchObject({ id: 7, name: 'Cancelled' });
+      expect(sim.runPayments()).toEqual([]);
+      expect(sim.getWorkOrder(wo.id)?.status.id).toBe(7);
     });
 
     it('requires type of work, location, schedule and pay to publish', async () => {

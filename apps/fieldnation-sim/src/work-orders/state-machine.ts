@@ -52,7 +52,8 @@ const RULES: Record<WorkflowAction, Rule> = {
   incomplete: { from: [WORK_DONE] },
   approve: { from: [WORK_DONE] },
   pay: { from: [APPROVED] },
-  cancel: { from: [DRAFT, PUBLISHED, ROUTED, ASSIGNED, WORK_DONE] },
+  // "Any pre-paid state" (reference §4.3), so Approved too: approved-but-unpaid work can still be called off.
+  cancel: { from: [DRAFT, PUBLISHED, ROUTED, ASSIGNED, WORK_DONE, APPROVED] },
   // Paid and cancelled work orders are closed; pay itself freezes at Work Done (reference §4.3).
   update: { from: [DRAFT, PUBLISHED, ROUTED, ASSIGNED, WORK_DONE, APPROVED] },
   update_pay: { from: [DRAFT, PUBLISHED, ROUTED, ASSIGNED] },
