@@ -205,6 +205,20 @@ describe('REST v2 work orders', () => {
       expect((await api('GET', '/workorders?per_page=500')).status).toBe(400);
     });
 
+    it('pages lookups like /workorders and rejects paging that is not a positive integer with the same 400', async () => {
+      const second = await api('GET', '/types-of-work?per_page=2&page=2');
+      expect(second.body.metadata).toEqual({ total: 5, page: 2, pages: 3, per_page: 2 });
+      expect(second.body.results).toHaveLength(2);
+      for (const query of ['page=abc', 'page=0', 'page=1.5', 'per_page=xyz', 'per_page=0', 'per_page=101']) {
+        const lookup = await api('GET', `/types-of-work?${query}`);
+        const list = await api('GET', `/workorders?${query}`);
+        expect(lookup.status, query).toBe(400);
+        expect(lookup.body, query).toEqual({ status: 400, message: expect.stringMatching(/^(page|per_page) /), errors: [] });
+        expect(lookup.body, query).toEqual(list.body);
+      }
+      expect((await api('GET', '/company/incomplete-reasons?page=NaN')).status).toBe(400);
+    });
+
     it('posts, replies to and lists messages newest first', async () => {
       const { body: wo } = await api('POST', '/workorders', publishableWorkOrder());
       const first = await api('POST', `/workorders/${wo.id}/messages`, { message: 'first' });

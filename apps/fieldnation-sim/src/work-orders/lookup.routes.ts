@@ -1,4 +1,5 @@
 import { Router, type Request } from 'express';
+import { parsePaging } from '../core/paging';
 import { notFound } from '../core/sim-error';
 import {
   BUYER_USERS,
@@ -14,10 +15,9 @@ import {
 } from './catalogue';
 import { userSummary } from './work-order.render';
 
-/** Paginated `{metadata, results}` over a static list. */
+/** Paginated `{metadata, results}` over a static list; the same paging rules as `GET /workorders`. */
 function page<T>(req: Request, items: T[]) {
-  const perPage = Math.min(100, Math.max(1, Number(req.query.per_page ?? 25)));
-  const p = Math.max(1, Number(req.query.page ?? 1));
+  const { page: p, perPage } = parsePaging(req.query as Record<string, unknown>);
   return {
     metadata: { total: items.length, page: p, pages: Math.max(1, Math.ceil(items.length / perPage)), per_page: perPage },
     results: items.slice((p - 1) * perPage, p * perPage),

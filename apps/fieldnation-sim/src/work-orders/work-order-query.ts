@@ -1,3 +1,4 @@
+import { parsePaging } from '../core/paging';
 import { SimError } from '../core/sim-error';
 import { STATUS, type StatusId, type WorkOrderRecord } from './work-order.model';
 
@@ -65,10 +66,7 @@ export interface ListResult {
 export function queryWorkOrders(all: WorkOrderRecord[], query: Query): ListResult {
   const list = typeof query.list === 'string' && query.list ? query.list : 'workorders_all';
   if (!(list in LISTS)) throw new SimError(400, `Unknown list '${list}'`);
-  const page = Number(query.page ?? 1);
-  const perPage = Number(query.per_page ?? 25);
-  if (!Number.isInteger(page) || page < 1) throw new SimError(400, 'page must be a positive integer');
-  if (!Number.isInteger(perPage) || perPage < 1 || perPage > 100) throw new SimError(400, 'per_page must be between 1 and 100');
+  const { page, perPage } = parsePaging(query);
   const sort = typeof query.sort === 'string' && query.sort ? query.sort : 'id';
   const sortKey = SORTS[sort];
   if (!sortKey) throw new SimError(400, `Unknown sort '${sort}'`);
