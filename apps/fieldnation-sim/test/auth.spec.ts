@@ -70,6 +70,31 @@ describe('OAuth token endpoint', () => {
     expect((await json(reused)).error).toBe('invalid_grant');
   });
 
+  it('refreshes on /authentication/api/oauth/refresh too, and the new access token works', async () => {
+    const refreshUrl = `${sim.url}/authentication/api/oauth/refresh`;
+    const first = await json(await post(new URLSearchParams(creds())));
+    const refreshed = await fetch(refreshUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'refresh_token', refresh_token: first.refresh_token }),
+    });
+    expect(refreshed.status).toBe(200);
+    const body = await json(refreshed);
+    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, user: { id: 1068 } });
+    expect(body.access_token).not.toBe(first.access_token);
+    expect((await restApi(sim, body.access_token)('GET', '/types-of-work')).status).toBe(200);
+
+    // One-time use is shared with the token endpoint: the refresh token is spent on either path.
+    const reused = await post(new URLSearchParams({ grant_type: 'refresh_token', refresh_token: first.refresh_token }));
+    expect(reused.status).toBe(400);
+    expect((await json(reused)).error).toBe('invalid_grant');
+    const unknown = await fetch(refreshUrl, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'nope' }) });
+    expect(unknown.status).toBe(400);
+    expect(await json(unknown)).toEqual({ error: 'invalid_grant', error_description: expect.any(String) });
+    const missing = await fetch(refreshUrl, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token' }) });
+    expect((await json(missing)).error).toBe('invalid_request');
+  });
+
   it('accepts the token as ?access_token= and as a Bearer header, rejects missing, unknown and expired ones', async () => {
     const token = await getToken(sim);
     expect((await restApi(sim, token)('GET', '/types-of-work')).status).toBe(200);

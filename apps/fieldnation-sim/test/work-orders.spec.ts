@@ -205,6 +205,55 @@ describe('REST v2 work orders', () => {
       expect((await api('GET', '/workorders?per_page=500')).status).toBe(400);
     });
 
+    it('answers the two-level custom fields of one work order', async () => {
+      const { body: wo } = await api('POST', '/workorders', publishableWorkOrder());
+      await api('PUT', `/workorders/${wo.id}/custom_fields/610`, { value: 'Critical' });
+      const res = await api('GET', `/workorders/${wo.id}/custom_fields`);
+      expect(res.status).toBe(200);
+      expect(res.body.results.map((c: { id: number; role: string }) => [c.id, c.role])).toEqual([
+        [1, 'buyer'],
+        [2, 'assigned_provider'],
+      ]);
+      const [buyer, provider] = res.body.results;
+      expect(buyer.results.map((f: { id: number }) => f.id)).toEqual(expect.arrayContaining([606, 607, 608, 609, 610]));
+      expect(buyer.results.find((f: { id: number }) => f.id === 606).value).toBe('500Hs00001AbCdE');
+      expect(buyer.results.find((f: { id: number }) => f.id === 610)).toMatchObject({ value: 'Critical', options: ['Low', 'Medium', 'High', 'Critical'] });
+      expect(buyer.results.find((f: { id: number }) => f.id === 609).value).toBe('');
+      expect(provider.results.map((f: { id: number }) => f.id)).toEqual(expect.arrayContaining([701, 702]));
+      expect((await api('GET', '/workorders/999999/custom_fields')).status).toBe(404);
+    });
+
+    it('answers the assignee: an empty user before assignment, the provider after', async () => {
+      const { body: wo } = await api('POST', '/workorders', publishableWorkOrder());
+      const none = await api('GET', `/workorders/${wo.id}/assignee`);
+      expect(none.status).toBe(200);
+      expect(none.body).toEqual({ user: { id: 0 }, work_order_id: wo.id, actions: [] });
+      await api('POST', `/workorders/${wo.id}/publish`);
+      const assigned = await api('POST', `/workorders/${wo.id}/assignee`, { user: { id: 558 } });
+      expect(assigned.body).toMatchObject({ id: 558, first_name: 'Pat' });
+      const got = await api('GET', `/workorders/${wo.id}/assignee`);
+      expect(got.body).toMatchObject({ user: { id: 558, first_name: 'Pat' }, role: 'provider', status_id: 3, work_order_id: wo.id });
+      await api('DELETE', `/workorders/${wo.id}/assignee`);
+      expect((await api('GET', `/workorders/${wo.id}/assignee`)).body.user).toEqual({ id: 0 });
+      expect((await api('GET', '/workorders/999999/assignee')).status).toBe(404);
+    });
+
+    it('completes over REST on the assigned provider\'s behalf, only from Assigned', async () => {
+      const { body: wo } = await api('POST', '/workorders', publishableWorkOrder());
+      const early = await api('POST', `/workorders/${wo.id}/complete`);
+      expect(early.status).toBe(400);
+      expect(early.body).toEqual({ status: 400, message: `Cannot complete work order ${wo.id}: its status is Draft`, errors: [] });
+      await api('POST', `/workorders/${wo.id}/publish`);
+      await api('POST', `/workorders/${wo.id}/assignee`, { user: { id: 557 } });
+      sim.technician.checkIn(wo.id);
+      sim.technician.checkOut(wo.id);
+      const done = await api('POST', `/workorders/${wo.id}/complete`);
+      expect(done.status).toBe(200);
+      expect(done.body.status).toMatchObject({ id: 4, name: 'Work Done' });
+      expect(done.body.assignee.user.id).toBe(557);
+      expect((await api('POST', `/workorders/${wo.id}/complete`)).status).toBe(400);
+    });
+
     it('pages lookups like /workorders and rejects paging that is not a positive integer with the same 400', async () => {
       const second = await api('GET', '/types-of-work?per_page=2&page=2');
       expect(second.body.metadata).toEqual({ total: 5, page: 2, pages: 3, per_page: 2 });
