@@ -1,9 +1,11 @@
+import http from 'node:http';
 import net from 'node:net';
 import { XMLParser } from 'fast-xml-parser';
+import jsforce from 'jsforce';
 import { startListener, type CapturedRequest, type Listener } from '@broker/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { retryGap, startSalesforceSim, type SalesforceSim } from '../src/index';
-import { soapConnection } from './helpers';
+import { soapConnection, VERSION } from './helpers';
 
 const ACK = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>`;
 const HOUR = 3_600_000;
@@ -211,7 +213,7 @@ describe('Outbound Messages', () => {
     expect(n!.status).toBe('delivered');
   });
 
-  it('fault modes: duplicate after ack, refused endpoint, shuffled order', async () => {
+  it('fault mode duplicateAfterAck: the acknowledged batch comes again with the same ids', async () => {
     sim.defineOutboundMessage({ name: 'Dup', object: 'Case', fields: ['Subject'], endpointUrl: listener.url, faults: { duplicateAfterAck: true } });
     sim.defineFlow({ name: 'Dup_Flow', object: 'Case', trigger: 'update', condition: { field: 'Status', changedTo: 'Escalated' }, outboundMessage: 'Dup' });
     sim.updateRecord('Case', sim.ref('case_repair'), { Status: 'Escalated' });
@@ -222,25 +224,121 @@ describe('Outbound Messages', () => {
     sim.updateRecord('Case', sim.ref('case_repair'), { Subject: 'still escalated' });
     await sim.outboundIdle();
     expect(listener.requests).toHaveLength(2);
+  });
 
-    sim.defineOutboundMessage({ name: 'Refused', object: 'Case', fields: [], endpointUrl: `http://127.0.0.1:${await closedPort()}/closed` });
-    sim.defineFlow({ name: 'Refused_Flow', object: 'Case', trigger: 'create', outboundMessage: 'Refused' });
-    sim.createRecord('Case', { Subject: 'nobody listens' });
-    await sim.outboundIdle();
-    const [refused] = sim.outbound({ outboundMessage: 'Refused' });
-    expect(refused!.status).toBe('pending');
-    expect(refused!.attempts[0]!.error).toMatch(/ECONNREFUSED/);
-
-    sim.removeFlow('Refused_Flow');
-    sim.defineOutboundMessage({ name: 'Shuffled', object: 'Case', fields: ['Subject'], endpointUrl: listener.url, faults: { shuffle: true } });
-    sim.defineFlow({ name: 'Shuffled_Flow', object: 'Case', trigger: 'create', outboundMessage: 'Shuffled' });
-    const before = listener.requests.length;
+  it('fault mode shuffle: a POST carries its notifications out of queue order (a plain definition keeps it)', async () => {
+    for (const [name, faults] of [['Plain', {}], ['Shuffled', { shuffle: true }]] as const) {
+      sim.defineOutboundMessage({ name, object: 'Case', fields: ['Subject'], endpointUrl: `${listener.url}/${name}`, faults });
+      sim.defineFlow({ name: `${name}_Flow`, object: 'Case', trigger: 'create', outboundMessage: name });
+    }
     const conn = await soapConnection(sim);
     await conn.sobject('Case').create(Array.from({ length: 30 }, (_, k) => ({ Subject: `S${k}` })));
-    await listener.waitFor(before + 1);
-    const sent = notificationIds(listener.requests[before]!);
-    const queued = sim.outbound({ outboundMessage: 'Shuffled' }).map((n) => n.id);
-    expect([...sent].sort()).toEqual([...queued].sort());
+    await listener.waitFor(2);
+    await sim.outboundIdle();
+    expect(listener.requests).toHaveLength(2);
+    const sent = (name: string) => notificationIds(listener.requests.find((r) => r.url === `/${name}`)!);
+    const queued = (name: string) => sim.outbound({ outboundMessage: name }).map((n) => n.id);
+    expect(sent('Plain')).toHaveLength(30);
+    expect(sent('Plain')).toEqual(queued('Plain'));
+    // One of 30! orders is the queue order: a working shuffle never gives it back.
+    expect(sent('Shuffled')).not.toEqual(queued('Shuffled'));
+    expect([...sent('Shuffled')].sort()).toEqual([...queued('Shuffled')].sort());
+  });
+
+  it('fault mode refuse: every attempt fails as a refused connection and nothing is sent', async () => {
+    const def = { name: 'Refused', object: 'Case', fields: ['Subject'], endpointUrl: listener.url };
+    sim.defineOutboundMessage({ ...def, faults: { refuse: true } });
+    sim.defineFlow({ name: 'Refused_Flow', object: 'Case', trigger: 'create', outboundMessage: 'Refused' });
+    sim.createRecord('Case', { Subject: 'nobody answers' });
+    await sim.outboundIdle();
+    await sim.advanceClock(1000);
+    await sim.advanceClock(2000);
+    const [n] = sim.outbound({ outboundMessage: 'Refused' });
+    expect(n!.status).toBe('pending');
+    expect(n!.attempts.map((a) => [a.ok, a.error])).toEqual(Array(3).fill([false, 'ECONNREFUSED (simulated)']));
+    expect(listener.requests).toHaveLength(0);
+
+    // Lift the fault: the next retry reaches the endpoint with the same notification id.
+    sim.defineOutboundMessage(def);
+    await sim.advanceClock(4000);
+    expect(listener.requests.map(notificationIds)).toEqual([[n!.id]]);
+    expect(sim.outbound({ outboundMessage: 'Refused' })[0]!.status).toBe('delivered');
+  });
+
+  it('a closed port is a refused connection, retried like any failure', async () => {
+    sim.defineOutboundMessage({ name: 'Closed', object: 'Case', fields: [], endpointUrl: `http://127.0.0.1:${await closedPort()}/closed` });
+    sim.defineFlow({ name: 'Closed_Flow', object: 'Case', trigger: 'create', outboundMessage: 'Closed' });
+    sim.createRecord('Case', { Subject: 'nobody listens' });
+    await sim.outboundIdle();
+    const [refused] = sim.outbound({ outboundMessage: 'Closed' });
+    expect(refused!.status).toBe('pending');
+    expect(refused!.attempts[0]!.error).toMatch(/ECONNREFUSED/);
+    expect(refused!.nextAttemptAt - refused!.attempts[0]!.at).toBe(1000);
+  });
+
+  it('fault mode delayMs: each POST leaves that much wall time late (a slow queue)', async () => {
+    sim.defineOutboundMessage({ name: 'Slow_Queue', object: 'Case', fields: ['Subject'], endpointUrl: listener.url, faults: { delayMs: 400 } });
+    sim.defineFlow({ name: 'Slow_Queue_Flow', object: 'Case', trigger: 'create', outboundMessage: 'Slow_Queue' });
+    const saved = Date.now();
+    sim.createRecord('Case', { Subject: 'queued a while' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(listener.requests).toHaveLength(0);
+    await sim.outboundIdle();
+    expect(listener.requests).toHaveLength(1);
+    expect(listener.requests[0]!.at - saved).toBeGreaterThanOrEqual(390);
+    expect(sim.outbound({ outboundMessage: 'Slow_Queue' })[0]!.status).toBe('delivered');
+  });
+
+  it('cuts off a slow endpoint after outboundAttemptTimeoutMs and retries the same notification', async () => {
+    let answerAfterMs = 3000;
+    const bodies: string[] = [];
+    const slow = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        bodies.push(body);
+        setTimeout(() => res.writeHead(200, { 'Content-Type': 'text/xml' }).end(ACK), answerAfterMs).unref();
+      });
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const timed = await startSalesforceSim({ port: 0, outboundAttemptTimeoutMs: 300, outboundRetryBaseMs: 1000 });
+    try {
+      timed.defineOutboundMessage({ name: 'Slow_Endpoint', object: 'Case', fields: ['Subject'], endpointUrl: `http://127.0.0.1:${(slow.address() as net.AddressInfo).port}/` });
+      timed.defineFlow({ name: 'Slow_Endpoint_Flow', object: 'Case', trigger: 'create', outboundMessage: 'Slow_Endpoint' });
+      const saved = Date.now();
+      timed.createRecord('Case', { Subject: 'endpoint takes its time' });
+      await timed.outboundIdle();
+      expect(Date.now() - saved).toBeLessThan(2000);
+      const [n] = timed.outbound();
+      expect(n!.status).toBe('pending');
+      expect(n!.attempts.map((a) => a.error)).toEqual(['timed out after 300 ms']);
+
+      answerAfterMs = 0;
+      await timed.advanceClock(1000);
+      expect(bodies).toHaveLength(2);
+      expect(notificationIds({ body: bodies[1]! } as CapturedRequest)).toEqual([n!.id]);
+      expect(timed.outbound()[0]!.status).toBe('delivered');
+    } finally {
+      await timed.close();
+      slow.closeAllConnections();
+      await new Promise<void>((r) => slow.close(() => r()));
+    }
+  });
+
+  it('flow condition changed: true fires on an update that changes the field, never on create', async () => {
+    sim.defineOutboundMessage({ name: 'Priority_Changes', object: 'Case', fields: ['Priority'], endpointUrl: listener.url });
+    sim.defineFlow({ name: 'Priority_Flow', object: 'Case', trigger: 'createOrUpdate', condition: { field: 'Priority', changed: true }, outboundMessage: 'Priority_Changes' });
+    const id = sim.createRecord('Case', { Subject: 'priority watch', Priority: 'Low' });
+    sim.updateRecord('Case', id, { Subject: 'another field' });
+    sim.updateRecord('Case', id, { Priority: 'Low' });
+    await sim.outboundIdle();
+    expect(sim.outbound({ outboundMessage: 'Priority_Changes' })).toHaveLength(0);
+
+    sim.updateRecord('Case', id, { Priority: 'High' });
+    sim.updateRecord('Case', id, { Priority: null });
+    await sim.outboundIdle();
+    expect(sim.outbound({ outboundMessage: 'Priority_Changes' }).map((n) => n.recordId)).toEqual([id, id]);
+    expect(listener.requests).toHaveLength(1);
   });
 
   it('sends the session id of the user to send as when asked, usable against the REST API', async () => {
@@ -249,26 +347,8 @@ describe('Outbound Messages', () => {
     sim.updateRecord('Account', sim.ref('acme'), { Phone: '+1 312 555 0000' });
     const [req] = await listener.waitFor(1);
     const session = /<SessionId>([^<]+)<\/SessionId>/.exec(req!.body)![1]!;
-    const res = await fetch(`${sim.url}/services/data/v62.0/sobjects/Account/${sim.ref('acme')}?fields=Phone`, { headers: { Authorization: `Bearer ${session}` } });
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as { Phone: string }).Phone).toBe('+1 312 555 0000');
-  });
-
-  it('is driven by the control API: flush, drop, list, advance', async () => {
-    listener.respond = fail500;
-    const post = (path: string, body: unknown = {}) =>
-      fetch(`${sim.url}/__sim${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
-    const created = await post('/records/Case', { as: 'dispatcher@example.com', fields: { Subject: 'via control', Send_to_Field_Nation__c: true } });
-    expect(created.id).toMatch(/^500/);
-    await listener.waitFor(1);
-    await sim.outboundIdle();
-    await post('/outbound/flush');
-    expect(listener.requests).toHaveLength(2);
-    const list = (await fetch(`${sim.url}/__sim/outbound?status=pending`).then((r) => r.json())) as { notifications: { id: string }[] };
-    expect(list.notifications).toHaveLength(1);
-    expect((await post('/outbound/drop', { ids: [list.notifications[0]!.id] })).dropped).toBe(1);
-    await post('/clock/advance', { hours: 1 });
-    expect(listener.requests).toHaveLength(2);
-    expect(sim.outbound({ status: 'dropped' })[0]!.dropReason).toBe('manual');
+    const conn = new jsforce.Connection({ instanceUrl: sim.url, accessToken: session, version: VERSION });
+    const acme = (await conn.sobject('Account').retrieve(sim.ref('acme'), { fields: ['Phone'] })) as { Phone?: string };
+    expect(acme.Phone).toBe('+1 312 555 0000');
   });
 });
