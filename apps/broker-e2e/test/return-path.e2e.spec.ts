@@ -64,6 +64,11 @@ describe('Field Nation → Salesforce', () => {
     // Every event that changed the Case cost exactly one call (composite: fields + comment together).
     expect(calls).toBe(written.length);
     expect(written.every((t) => t.sfApiCalls === 1)).toBe(true);
+    // ... and one write per event: assigned, checked in, work done (fields and comment together), approved.
+    const applied = (await h.store.timeline(caseId)).filter((t) => t.stage === 'event' && t.outcome === 'ok');
+    expect(written.length).toBe(applied.length);
+    expect(written.length).toBeGreaterThanOrEqual(4);
+    expect(written.some((t) => /Status/.test(t.message ?? '') && /comment/.test(t.message ?? ''))).toBe(true);
   });
 
   it('ignores forged and tampered webhooks, and a redelivered one changes nothing the second time', async () => {

@@ -25,11 +25,14 @@ beforeAll(async () => {
   const config = parseConfig(
     `connections:
   - id: demo
-    salesforce: { organizationId: 00D000000000001EAA, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
+    salesforce:
+      organizationId: 00D000000000001EAA
+      auth: { flow: client-credentials, clientId: a, clientSecret: b }
+      integrationUserId: "005000000000009"
     fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }
       webhookSecret: secret-secret
-    objects: { Case: { mapping: x.yaml } }
+    objects: { Case: { mapping: x.yaml }, CaseComment: { messages: true } }
 `,
     '/tmp/c.yaml',
     {},
@@ -103,5 +106,16 @@ describe('mapper: map-record', () => {
     expect(err).toBeInstanceOf(UnrecoverableError);
     expect((err as Error).message).toMatch(/^mapping failed: .*title/);
     expect(await writes('500000000000105AAA')).toHaveLength(0);
+  });
+
+  it('never turns a comment the broker wrote back into a work-order message, and posts a user\'s', async () => {
+    const caseId = '500000000000106AAA';
+    await synced(caseId, { Subject: 'Chat' }, at(45));
+    const comment = (id: string, createdBy: string) =>
+      ({ id: `map-demo-c${id}`, queueName: 'map', attemptsMade: 0, data: { connectionId: 'demo', sfObject: 'CaseComment', sfId: id, notificationId: `nc${id}`, record: { Id: id, ParentId: caseId, CommentBody: 'On my way', CreatedById: createdBy, CreatedBy: { Name: 'Dana' } }, fetchedAt: at(46), sfApiCalls: 1 } }) as never;
+    expect(await run(comment('00a000000000201AAA', '005000000000009AAA'))).toBe('skipped'); // 15/18-char ids compare equal
+    expect(await run(comment('00a000000000202AAA', '005000000000001AAA'))).toBe('message');
+    const posts = (await queue.getJobs(['waiting'])).filter((j) => j.name === 'post-message' && j.data.sfId === caseId);
+    expect(posts.map((j) => j.data.caseCommentId)).toEqual(['00a000000000202AAA']);
   });
 });
