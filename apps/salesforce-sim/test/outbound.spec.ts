@@ -5,7 +5,7 @@ import jsforce from 'jsforce';
 import { startListener, type CapturedRequest, type Listener } from '@broker/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { retryGap, startSalesforceSim, type SalesforceSim } from '../src/index';
-import { soapConnection, VERSION } from './helpers';
+import { ORG_ID, ORG_ID_15, soapConnection, VERSION } from './helpers';
 
 const ACK = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>`;
 const HOUR = 3_600_000;
@@ -62,11 +62,11 @@ describe('Outbound Messages', () => {
     const doc = parser.parse(xml);
     const n = doc['soapenv:Envelope']['soapenv:Body'].notifications;
     const om = sim.outboundMessages().find((o) => o.name === 'Field_Nation_Case_Dispatch')!;
-    expect(n.OrganizationId).toBe(sim.ctx.orgId);
+    expect(n.OrganizationId).toBe(ORG_ID);
     expect(n.ActionId).toBe(om.id);
     expect(om.id).toMatch(/^04k/);
-    expect(n.EnterpriseUrl).toBe(`${sim.url}/services/Soap/c/62.0/${sim.ctx.orgId15}`);
-    expect(n.PartnerUrl).toBe(`${sim.url}/services/Soap/u/62.0/${sim.ctx.orgId15}`);
+    expect(n.EnterpriseUrl).toBe(`${sim.url}/services/Soap/c/62.0/${ORG_ID_15}`);
+    expect(n.PartnerUrl).toBe(`${sim.url}/services/Soap/u/62.0/${ORG_ID_15}`);
     expect(n.Notification).toHaveLength(1);
     const note = n.Notification[0];
     expect(note.Id).toMatch(/^04l[A-Za-z0-9]{15}$/);
