@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { enqueue, jobId, type fnEventQueue, type QueueOf } from '@broker/contracts';
@@ -73,8 +74,11 @@ export function fieldNationWebhookHandler(deps: WebhookDeps) {
     if (!eventName || !Number.isInteger(workOrderId) || workOrderId <= 0) {
       return reject(res, 400, 'malformed', 'event.name and workorder.id are required');
     }
-    const delivery = parseDeliveryId(header(req, 'x-fn-delivery-id') ?? '');
-    if (!delivery) return reject(res, 400, 'malformed', 'X-FN-Delivery-Id header is missing or malformed');
+    const deliveryHeader = header(req, 'x-fn-delivery-id');
+    // Legacy deliveries may come without a delivery id: the signed body itself then keys the job, so
+    // a redelivery of the same bytes still collapses instead of being refused (a 4xx is never retried).
+    const delivery = deliveryHeader === undefined ? { uuid: `body${createHash('sha256').update(raw).digest('hex').slice(0, 32)}` } : parseDeliveryId(deliveryHeader);
+    if (!delivery) return reject(res, 400, 'malformed', 'X-FN-Delivery-Id header is malformed');
 
     const receivedAt = new Date().toISOString();
     const occurredAt = toIso(body.timestamp) ?? toIso(header(req, 'x-fn-request-timestamp')) ?? receivedAt;

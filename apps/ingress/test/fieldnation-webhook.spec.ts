@@ -46,11 +46,11 @@ describe('Field Nation webhook endpoint', () => {
     expect(await count()).toBe(before);
   });
 
-  it('answers malformed JSON and a missing delivery id with 400 after verifying the signature', async () => {
+  it('answers malformed JSON and a malformed delivery id with 400 after verifying the signature', async () => {
     const bad = '{"event": ';
     expect((await send(bad, { 'x-fn-signature': sign(bad), 'x-fn-delivery-id': `${randomUUID()}:1` })).status).toBe(400);
     const raw = body();
-    expect((await send(raw, { 'x-fn-signature': sign(raw) })).status).toBe(400);
+    expect((await send(raw, { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': 'not a delivery id' })).status).toBe(400);
     const noWo = JSON.stringify({ event: { name: 'workorder.created' } });
     expect((await send(noWo, { 'x-fn-signature': sign(noWo), 'x-fn-delivery-id': `${randomUUID()}:1` })).status).toBe(400);
   });
@@ -61,6 +61,18 @@ describe('Field Nation webhook endpoint', () => {
     expect((await send(raw, { 'fn-hash': legacy, 'x-fn-delivery-id': `${randomUUID()}:1` }, 'locked')).status).toBe(200);
     const demoLegacy = createHash('md5').update(`demo-webhook-secret${raw}`).digest('hex');
     expect((await send(raw, { 'fn-hash': demoLegacy, 'x-fn-delivery-id': `${randomUUID()}:1` })).status).toBe(401);
+  });
+
+  it('keys a delivery without a delivery id (legacy) by its signed body, so a redelivery collapses', async () => {
+    const raw = body('workorder.status.checked_in', 100003);
+    const legacy = createHash('md5').update(`other-webhook-secret${raw}`).digest('hex');
+    const before = await count();
+    expect((await send(raw, { 'fn-hash': legacy }, 'locked')).status).toBe(200);
+    expect((await send(raw, { 'fn-hash': legacy }, 'locked')).status).toBe(200);
+    expect(await count()).toBe(before + 1);
+    const other = body('workorder.status.checked_out', 100003);
+    expect((await send(other, { 'fn-hash': createHash('md5').update(`other-webhook-secret${other}`).digest('hex') }, 'locked')).status).toBe(200);
+    expect(await count()).toBe(before + 2);
   });
 
   it('answers 404 for an unknown connection', async () => {

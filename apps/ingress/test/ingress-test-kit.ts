@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Redis } from 'ioredis';
@@ -54,7 +55,7 @@ export interface IngressUnderTest {
 }
 
 /** The ingress app in-process on a random port, over real Redis with a fresh queue prefix. */
-export async function startIngress(options: { redisUrl?: string; maxBodyBytes?: number } = {}): Promise<IngressUnderTest> {
+export async function startIngress(options: { redisUrl?: string; maxBodyBytes?: number; logger?: Logger } = {}): Promise<IngressUnderTest> {
   const config = parseConfig(testConfigYaml, '/tmp/test-config.yaml', {});
   const prefix = `ti${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const redis = createProducerConnection(options.redisUrl ?? redisUrl());
@@ -68,7 +69,7 @@ export async function startIngress(options: { redisUrl?: string; maxBodyBytes?: 
     connections: new Map(config.connections.map((c) => [c.id, c])),
     fetchQueue,
     eventQueue,
-    logger: createLogger({ service: 'ingress-test', level: 'silent' }),
+    logger: options.logger ?? createLogger({ service: 'ingress-test', level: 'silent' }),
     metrics: createIngressMetrics(registry),
     publicUrl: 'http://broker.test',
     maxBodyBytes: options.maxBodyBytes ?? 2 * 1024 * 1024,

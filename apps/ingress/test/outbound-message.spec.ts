@@ -1,3 +1,4 @@
+import { createLogger } from '@broker/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOutboundMessage, makeId } from '@broker/salesforce';
 import { ORG_ID, startIngress, type IngressUnderTest } from './ingress-test-kit';
@@ -83,6 +84,19 @@ describe('Outbound Message endpoint', () => {
     expect(text).toMatch(pattern);
     expect(await jobCount()).toBe(before);
     expect((await fetch(`${ingress.url}/healthz`)).status).toBe(200);
+  });
+
+  it('keeps the path token out of the logs when it rejects a request', async () => {
+    const lines: string[] = [];
+    const logged = await startIngress({ maxBodyBytes: 1024, logger: createLogger({ service: 'ingress-test', level: 'info', destination: { write: (l: string) => void lines.push(l) } }) });
+    try {
+      const res = await fetch(`${logged.url}/salesforce/outbound/locked/a-secret-path-token-0123`, { method: 'POST', body: 'x'.repeat(4096), headers: { 'content-type': 'text/xml' } });
+      expect(res.status).toBe(500);
+      expect(lines.join('')).toContain('/salesforce/outbound/locked/[redacted]');
+      expect(lines.join('')).not.toContain('a-secret-path-token-0123');
+    } finally {
+      await logged.close();
+    }
   });
 
   it('accepts the right path token', async () => {
