@@ -173,6 +173,7 @@ export class SimControl {
     return this.deps.sender.list(filter);
   }
 
+  /** False for an unknown delivery; throws a 409 SimError while an attempt is in flight or before the first one. */
   retryDelivery(deliveryId: string): boolean {
     return this.deps.sender.retry(deliveryId) !== undefined;
   }

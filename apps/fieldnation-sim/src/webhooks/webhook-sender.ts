@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@broker/runtime';
 import { isoWithOffset } from '../core/date-time';
+import { SimError } from '../core/sim-error';
 import { COMPANY } from '../work-orders/catalogue';
 import type { EmittedBatch } from '../work-orders/work-order-events';
 import type { WebhookDeliveryOptions } from '../sim-options';
@@ -54,6 +55,14 @@ export interface WebhookSenderDeps {
 
 type Outcome = 'delivered' | 'retry' | 'failed';
 
+/** Why a backoff wait ended: its timer fired, a manual retry took its place, or reset/close dropped it. */
+type WakeReason = 'timer' | 'manual' | 'cancelled';
+
+interface PendingRetry {
+  timer: NodeJS.Timeout;
+  wake: (reason: WakeReason) => void;
+}
+
 /**
  * Signs and POSTs deliveries, one at a time per webhook, retrying 5xx/timeouts/connection errors
  * with exponential backoff and giving up on 4xx (reference §8.5).
@@ -63,6 +72,10 @@ export class WebhookSender {
   private readonly queues = new Map<string, DeliveryRecord[]>();
   private readonly pumping = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Deliveries waiting out a backoff before their next automatic attempt. */
+  private readonly pendingRetries = new Map<DeliveryRecord, PendingRetry>();
+  /** Deliveries with an attempt on the wire; at most one attempt per delivery at a time. */
+  private readonly sending = new Set<DeliveryRecord>();
   private readonly controllers = new Set<AbortController>();
   private readonly faults: Array<Required<DeliveryFaultSpec>> = [];
   private inflight = 0;
@@ -142,11 +155,27 @@ export class WebhookSender {
     return true;
   }
 
-  /** Manual re-delivery (PATCH …/retry): same uuid, next attempt number; returns a job id. */
+  /**
+   * Manual re-delivery (PATCH …/retry): same uuid, next attempt number; returns a job id.
+   *
+   * Attempt numbers must stay unique per delivery (`uuid:N` is the receiver's idempotency key), so a
+   * manual retry never runs beside another attempt of the same delivery: one waiting for its backoff
+   * is sent now in place of the automatic attempt (the schedule continues from there if it fails),
+   * and one not yet attempted or with an attempt on the wire is refused with 409.
+   */
   retry(deliveryId: string): string | undefined {
     const record = this.get(deliveryId);
     if (!record) return undefined;
+    if (this.sending.has(record)) {
+      throw new SimError(409, `Delivery ${deliveryId} has an attempt in progress; retry it once that attempt has finished`);
+    }
+    if (record.attempts.length === 0) throw new SimError(409, `Delivery ${deliveryId} has not been attempted yet`);
     const jobId = randomUUID();
+    const pending = this.pendingRetries.get(record);
+    if (pending) {
+      pending.wake('manual');
+      return jobId;
+    }
     this.inflight += 1;
     void this.attempt(record, true)
       .then((outcome) => {
@@ -174,8 +203,11 @@ export class WebhookSender {
   }
 
   reset(): void {
+    // Wake strict-mode pumps parked in a backoff so they see the emptied queue and stop.
+    for (const pending of [...this.pendingRetries.values()]) pending.wake('cancelled');
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const queue of this.queues.values()) queue.length = 0;
     this.queues.clear();
     this.deliveries.length = 0;
     this.faults.length = 0;
@@ -210,8 +242,8 @@ export class WebhookSender {
     }
   }
 
-  private async deliverWithRetries(record: DeliveryRecord): Promise<void> {
-    const outcome = await this.attempt(record, false);
+  private async deliverWithRetries(record: DeliveryRecord, manual = false): Promise<void> {
+    const outcome = await this.attempt(record, manual);
     if (outcome !== 'retry') {
       record.deliveryStatus = outcome;
       record.nextAttemptAt = null;
@@ -227,29 +259,33 @@ export class WebhookSender {
     record.deliveryStatus = 'retrying';
     record.nextAttemptAt = Date.now() + delay;
     if (this.deps.options().ordering === 'strict') {
-      await this.sleep(delay);
-      if (!this.closed) await this.deliverWithRetries(record);
+      const reason = await new Promise<WakeReason>((resolve) => this.waitForRetry(record, delay, resolve));
+      if (reason !== 'cancelled' && !this.closed) await this.deliverWithRetries(record, reason === 'manual');
       return;
     }
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (this.closed) return;
+    this.waitForRetry(record, delay, (reason) => {
+      if (reason === 'cancelled' || this.closed) return;
+      // Counted in flight in the same tick the timer is dropped, so waitForIdle never sees a gap.
       this.inflight += 1;
-      void this.deliverWithRetries(record).finally(() => {
+      void this.deliverWithRetries(record, reason === 'manual').finally(() => {
         this.inflight -= 1;
       });
-    }, delay);
-    this.timers.add(timer);
+    });
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, ms);
-      this.timers.add(timer);
-    });
+  /** Parks a delivery until its backoff elapses or a manual retry wakes it early; `wake` runs once. */
+  private waitForRetry(record: DeliveryRecord, delay: number, wake: (reason: WakeReason) => void): void {
+    const pending: PendingRetry = {
+      timer: setTimeout(() => pending.wake('timer'), delay),
+      wake: (reason) => {
+        clearTimeout(pending.timer);
+        this.timers.delete(pending.timer);
+        this.pendingRetries.delete(record);
+        wake(reason);
+      },
+    };
+    this.timers.add(pending.timer);
+    this.pendingRetries.set(record, pending);
   }
 
   private headers(hook: WebhookRecord, record: DeliveryRecord, attempt: number): Record<string, string> {
@@ -276,16 +312,25 @@ export class WebhookSender {
       record.attempts.push({ attempt: record.attempts.length + 1, at: Date.now(), status: null, error: 'webhook deleted', durationMs: 0, manual });
       return 'failed';
     }
+    // The number is taken and the delivery marked as sending in the same tick, before any await;
+    // retry() refuses while `sending` holds it, so no two attempts can share a number.
     const attempt = record.attempts.length + 1;
+    this.sending.add(record);
     const headers = this.headers(hook, record, attempt);
     const started = Date.now();
-    const result = await this.send(hook, record.body, headers);
-    record.attempts.push({ attempt, at: started, status: result.status, error: result.error, durationMs: Date.now() - started, manual });
-    const ok = result.status !== null && result.status >= 200 && result.status < 300;
-    this.deps.logger.debug({ deliveryId: record.deliveryId, attempt, event: record.eventName, status: result.status, error: result.error }, 'webhook delivery attempt');
-    if (ok && this.takeFault('duplicate')) {
-      record.duplicatesSent += 1;
-      await this.send(hook, record.body, headers);
+    let ok: boolean;
+    let result: { status: number | null; error: string | null };
+    try {
+      result = await this.send(hook, record.body, headers);
+      record.attempts.push({ attempt, at: started, status: result.status, error: result.error, durationMs: Date.now() - started, manual });
+      ok = result.status !== null && result.status >= 200 && result.status < 300;
+      this.deps.logger.debug({ deliveryId: record.deliveryId, attempt, event: record.eventName, status: result.status, error: result.error }, 'webhook delivery attempt');
+      if (ok && this.takeFault('duplicate')) {
+        record.duplicatesSent += 1;
+        await this.send(hook, record.body, headers);
+      }
+    } finally {
+      this.sending.delete(record);
     }
     if (ok) return 'delivered';
     // 4xx (404/410 included) is permanent; 5xx, timeouts and connection errors are retried.
