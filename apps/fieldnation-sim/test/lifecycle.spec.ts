@@ -10,6 +10,7 @@ describe('full work-order lifecycle over REST and the control API', () => {
   let listener: Listener;
 
   beforeAll(async () => {
+    // Strict: one delivery below fails and is retried, and only strict ordering keeps it in place.
     sim = await startSim({ webhooks: { ordering: 'strict' } });
     listener = await startListener();
   });
@@ -141,5 +142,72 @@ describe('full work-order lifecycle over REST and the control API', () => {
     const log = sim.deliveries({ webhookId });
     expect(log.every((d) => d.deliveryStatus === 'delivered')).toBe(true);
     expect(log.find((d) => d.eventName === 'workorder.status.published')?.attempts.map((a) => a.status)).toEqual([503, 200]);
+  });
+});
+
+describe('delivery order in the default relaxed mode', () => {
+  let sim: FieldNationSim;
+  let listener: Listener;
+
+  beforeAll(async () => {
+    sim = await startSim();
+    listener = await startListener();
+  });
+
+  afterAll(async () => {
+    await sim?.close();
+    await listener?.close();
+  });
+
+  it('delivers every event to each webhook in the order produced when no delivery fails', async () => {
+    const a = sim.registerWebhook({ url: `${listener.url}/a` });
+    const b = sim.registerWebhook({ url: `${listener.url}/b` });
+    const api = restApi(sim, await getToken(sim));
+
+    // Actions back to back, several emitting more than one event, so later batches are produced
+    // while earlier deliveries are still on the wire.
+    const { id } = (await api('POST', '/workorders', publishableWorkOrder())).body as { id: number };
+    await api('POST', `/workorders/${id}/publish`);
+    await api('POST', `/workorders/${id}/route`, { technician: { id: 557 } });
+    sim.technician.acceptRoute(id);
+    sim.technician.confirm(id);
+    sim.technician.onMyWay(id);
+    sim.technician.runningLate(id, { delaySeconds: 600 });
+    sim.technician.checkIn(id);
+    sim.buyer.postMessage(id, 'Gate code 1234');
+    sim.technician.checkOut(id);
+    sim.technician.complete(id, { closeoutNotes: 'Swapped the unit' });
+    await api('POST', `/workorders/${id}/approve`);
+    sim.pay(id);
+    await sim.waitForDeliveries();
+
+    const expected = [
+      'workorder.created',
+      'workorder.status.draft',
+      'workorder.status.published',
+      'workorder.routed',
+      'workorder.status.routed',
+      'workorder.status.assigned',
+      'workorder.status.confirmed',
+      'workorder.status.on_my_way',
+      'workorder.status.delayed',
+      'workorder.status.checked_in',
+      'workorder.task_completed',
+      'workorder.message_posted',
+      'workorder.status.checked_out',
+      'workorder.task_completed',
+      'workorder.custom_field_value_updated',
+      'workorder.task_completed',
+      'workorder.status.work_done',
+      'workorder.status.approved',
+      'workorder.status.paid',
+    ];
+    for (const hook of [a, b]) {
+      const received = listener.requests.filter((r) => r.url === `/${hook === a ? 'a' : 'b'}`);
+      expect(received.map((r) => JSON.parse(r.body).event.name)).toEqual(expected);
+      // Arrival order is production order (seq), and each went out once, on its first attempt.
+      const bySeq = sim.deliveries({ webhookId: hook.webhookId }).sort((x, y) => x.seq - y.seq);
+      expect(received.map((r) => String(r.headers['x-fn-delivery-id']))).toEqual(bySeq.map((d) => `${d.deliveryId}:1`));
+    }
   });
 });
