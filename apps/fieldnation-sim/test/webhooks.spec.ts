@@ -149,6 +149,31 @@ describe('Webhooks v3', () => {
     expect(bodies[2].event.params).toMatchObject({ custom_field_id: 610, value: 'High', previous_value: '' });
   });
 
+  it('sends workorder.status.routed on every change of status to Routed, not per provider', async () => {
+    sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.routed', 'workorder.status.routed', 'workorder.status.assigned_cancelled'] });
+    const api = restApi(sim, token);
+    const wo = await createDraft();
+    await api('POST', `/workorders/${wo.id}/publish`);
+    await api('POST', `/workorders/${wo.id}/route`, { technician: { id: 557 } });
+    await api('POST', `/workorders/${wo.id}/mass-route`, { ids: [558] });
+    await api('POST', `/workorders/${wo.id}/assignee`, { user: { id: 557 } });
+    // 558's route remains, so unassigning returns the work order to Routed.
+    expect((await api('DELETE', `/workorders/${wo.id}/assignee`)).body.status.id).toBe(9);
+    await sim.waitForDeliveries();
+    const bodies = listener.requests.map((r) => JSON.parse(r.body));
+    expect(bodies.map((b) => [b.event.name, b.event.params.provider_id ?? null])).toEqual([
+      ['workorder.routed', 557],
+      ['workorder.status.routed', null],
+      ['workorder.routed', 558],
+      ['workorder.status.assigned_cancelled', 557],
+      ['workorder.status.routed', null],
+    ]);
+    expect(bodies[1].event.params).toMatchObject({ status_id: 9, previous_status_id: 2 });
+    expect(bodies[4].event.params).toMatchObject({ status_id: 9, previous_status_id: 3 });
+    const catalogue = (await hooks('GET', '/events')).body.result.find((e: { name: string }) => e.name === 'workorder.status.routed');
+    expect(catalogue.description).not.toMatch(/once per work order/);
+  });
+
   it('signs with the legacy Fn-Hash when asked', async () => {
     sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.created'], secret: 'legacy-secret', signatureMode: 'legacy' });
     sim.registerWebhook({ url: `${listener.url}/both`, events: ['workorder.created'], secret: 'legacy-secret', signatureMode: 'both' });

@@ -176,6 +176,9 @@ describe('REST v2 work orders', () => {
       expect(updated.body).toMatchObject({ title: 'New title', incident_id: 'INC-1', pay: { type: 'fixed' } });
       expect((await api('PUT', `/workorders/${wo.id}`, { title: '' })).status).toBe(422);
       expect((await api('PUT', '/workorders/999999', { title: 'x' })).status).toBe(404);
+      expect((await api('GET', '/workorders/999999')).body).toEqual({ status: 404, message: 'Work order 999999 not found', errors: [] });
+      expect((await api('GET', '/templates/1')).body).toEqual({ status: 404, message: 'Template 1 not found', errors: [] });
+      expect((await api('GET', `/workorders/${wo.id}/custom_fields/1`)).body).toEqual({ status: 404, message: 'Custom field 1 not found', errors: [] });
       const cf = await api('PUT', `/workorders/${wo.id}/custom_fields/608`, { value: 'Store 12' });
       expect(cf.body).toMatchObject({ id: 608, value: 'Store 12' });
       expect((await api('GET', `/workorders/${wo.id}/custom_fields/608`)).body.value).toBe('Store 12');

@@ -20,7 +20,9 @@ export const EVENT_CATALOGUE: Array<{ name: string; label: string; description: 
   ['workorder.part_updated', 'Part updated', 'A part or shipment changed'],
   ['workorder.status.draft', 'Draft', 'Status changed to Draft'],
   ['workorder.status.published', 'Published', 'Status changed to Published'],
-  ['workorder.status.routed', 'Routed', 'Status changed to Routed (once per work order)'],
+  // The reference's "once per WO" contrasts it with workorder.routed (per provider); the status can
+  // become Routed again (after an unassign or unpublish), and each such change is a status event.
+  ['workorder.status.routed', 'Routed', 'Status changed to Routed (once per change of status, not per provider)'],
   ['workorder.status.assigned', 'Assigned', 'Status changed to Assigned'],
   ['workorder.status.confirmed', 'Confirmed', 'The provider confirmed'],
   ['workorder.status.assigned_cancelled', 'Assignment cancelled', 'The assignment was cancelled'],
