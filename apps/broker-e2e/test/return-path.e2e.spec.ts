@@ -143,5 +143,13 @@ describe('Field Nation → Salesforce', () => {
     const row = await h.waitFor('failure on the timeline', async () => (await h.store.timeline(caseId)).find((t) => t.stage === 'sf-written' && t.outcome === 'failed'));
     expect(row.message).toContain('FIELD_CUSTOM_VALIDATION_EXCEPTION');
     expect(row.message).toContain('A Case cannot be assigned without a site contact');
+    // The salesforce-writer counts it under the rule's errorCode, as a final failure.
+    const metrics = await (await fetch(`http://127.0.0.1:${h.apps.get('salesforce-writer')!.port}/metrics`)).text();
+    const line = (name: string, labels: Record<string, string>) =>
+      metrics.split('\n').find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+    expect(line('broker_job_failures_total', { queue: 'sf.write', reason: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', final: 'true' })).toMatch(/ 1$/);
+    expect(line('broker_job_duration_seconds_count', { queue: 'sf.write', job: 'write-record', outcome: 'failed' })).toMatch(/ [1-9]\d*$/);
+    expect(line('broker_salesforce_api_usage', { connection: 'demo' })).toMatch(/ \d+$/);
+    expect(line('broker_salesforce_api_limit', { connection: 'demo' })).toMatch(/ [1-9]\d*$/);
   });
 });

@@ -18,7 +18,7 @@ export function messageText(body: string, authorName?: string): string {
 export async function postMessage(job: PostJob, deps: WriterDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
   const client = deps.clients.get(d.connectionId);
-  if (!client) throw permanentError(`unknown connection ${d.connectionId}`);
+  if (!client) throw permanentError(`unknown connection ${d.connectionId}`, 0, 'config');
   const text = messageText(d.body, d.authorName);
 
   const { link, created } = await deps.store.claimMessageLink({ connectionId: d.connectionId, direction: 'sf_to_fn', workOrderId: d.workOrderId, caseCommentId: d.caseCommentId });

@@ -28,7 +28,7 @@ export async function delayJob(job: Job, ctx: JobContext, ms: number): Promise<n
 export async function rethrowFieldNation(err: unknown, job: Job, ctx: JobContext): Promise<never> {
   const f = err instanceof FieldNationError ? err : undefined;
   if (f?.status === 429) return await delayJob(job, ctx, Math.max(f.retryAfterMs ?? 1_000, 250));
-  if (f && !f.retryable) throw permanentError(`Field Nation rejected the request (${f.status ?? '?'}): ${f.message}`);
+  if (f && !f.retryable) throw permanentError(`Field Nation rejected the request (${f.status ?? '?'}): ${f.message}`, 0, `fieldnation-${f.status ?? 'error'}`);
   throw err;
 }
 
@@ -62,9 +62,9 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
   const d = job.data;
   const connection = deps.connections.get(d.connectionId);
   const client = deps.clients.get(d.connectionId);
-  if (!connection || !client) throw permanentError(`unknown connection ${d.connectionId}`);
+  if (!connection || !client) throw permanentError(`unknown connection ${d.connectionId}`, 0, 'config');
   const objectConfig = connection.objects[d.sfObject];
-  if (!objectConfig) throw permanentError(`object ${d.sfObject} is not configured`);
+  if (!objectConfig) throw permanentError(`object ${d.sfObject} is not configured`, 0, 'config');
 
   const release = await tryLock(deps.redis, recordLockKey(deps.prefix, 'fnw', d.connectionId, d.sfId));
   if (!release) return await delayJob(job, ctx, 100 + Math.floor(Math.random() * 200));

@@ -42,7 +42,7 @@ const PENDING_POST_WAIT_MS = 120_000;
 export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
   const connection = deps.connections.get(d.connectionId);
-  if (!connection) throw permanentError(`unknown connection ${d.connectionId}`);
+  if (!connection) throw permanentError(`unknown connection ${d.connectionId}`, 0, 'config');
   const record = (outcome: 'ok' | 'skipped', message: string, sfId?: string) =>
     deps.store.recordStage({ connectionId: d.connectionId, sfId, workOrderId: d.workOrderId, stage: 'event', outcome, queue: job.queueName, jobId: job.id, message: `${d.eventName}: ${message}` });
 

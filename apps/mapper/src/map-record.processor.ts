@@ -28,14 +28,14 @@ const sameId = (a: string | undefined | null, b: string | undefined | null) => B
 export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
   const connection = deps.connections.get(d.connectionId);
-  if (!connection) throw permanentError(`unknown connection ${d.connectionId}`);
+  if (!connection) throw permanentError(`unknown connection ${d.connectionId}`, 0, 'config');
   const stage = (outcome: 'ok' | 'skipped', message: string, workOrderId?: number | null) =>
     deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId, stage: 'mapped', outcome, queue: job.queueName, jobId: job.id, message });
 
   if (d.sfObject === 'CaseComment') return mapCaseComment(job, deps, connection, ctx);
 
   const mapping = deps.mappings.get(`${d.connectionId}/${d.sfObject}`);
-  if (!mapping) throw permanentError(`no mapping for ${d.connectionId}/${d.sfObject}`);
+  if (!mapping) throw permanentError(`no mapping for ${d.connectionId}/${d.sfObject}`, 0, 'config');
   const modstamp = typeof d.record.SystemModstamp === 'string' ? d.record.SystemModstamp : d.fetchedAt;
 
   const correlation = await deps.store.getCorrelation({ connectionId: d.connectionId, sfId: d.sfId });
@@ -48,7 +48,7 @@ export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Pr
   try {
     payload = (mapping.mapSync ? mapping.mapSync(d.record) : await mapping.map(d.record)) as Record<string, unknown>;
   } catch (err) {
-    if (err instanceof MappingError) throw permanentError(`mapping failed: ${err.message}`);
+    if (err instanceof MappingError) throw permanentError(`mapping failed: ${err.message}`, 0, 'mapping');
     throw err;
   }
   const hash = payloadHash(payload);

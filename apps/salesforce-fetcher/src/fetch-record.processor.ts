@@ -90,11 +90,11 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
       await stage('retry', `${e.errorCode ?? 'ERROR'}: ${e.message}`, 1);
       throw err;
     }
-    throw permanentError(`${e.errorCode ?? 'ERROR'}: ${e.message}`, 1);
+    throw permanentError(`${e.errorCode ?? 'ERROR'}: ${e.message}`, 1, e.errorCode);
   }
   const record = records[0];
   if (!record) {
-    throw permanentError(`${d.sfObject} ${d.sfId} not found (deleted, or not visible to the integration user)`, 1);
+    throw permanentError(`${d.sfObject} ${d.sfId} not found (deleted, or not visible to the integration user)`, 1, 'record-not-found');
   }
 
   await enqueue(

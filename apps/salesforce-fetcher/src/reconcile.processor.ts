@@ -46,10 +46,10 @@ export async function reconcileSweep(job: SweepJob, deps: ReconcileDeps, ctx: Jo
   const d = job.data;
   const connection = deps.connections.get(d.connectionId);
   const client = deps.clients.get(d.connectionId);
-  if (!connection || !client) throw permanentError(`unknown connection ${d.connectionId}`);
+  if (!connection || !client) throw permanentError(`unknown connection ${d.connectionId}`, 0, 'config');
   const objectConfig = connection.objects[d.sfObject];
-  if (!objectConfig?.trigger) throw permanentError(`${d.sfObject} has no trigger condition to reconcile on`);
-  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(d.sfObject)) throw permanentError('invalid object name');
+  if (!objectConfig?.trigger) throw permanentError(`${d.sfObject} has no trigger condition to reconcile on`, 0, 'config');
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(d.sfObject)) throw permanentError('invalid object name', 0, 'config');
 
   const settings = connection.reconciliation;
   const windowHours = d.windowHours ?? settings.windowHours;

@@ -50,7 +50,7 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
   const d = job.data;
   const connection = deps.connections.get(d.connectionId);
   const client = deps.clients.get(d.connectionId);
-  if (!connection || !client) throw permanentError(`unknown connection ${d.connectionId}`);
+  if (!connection || !client) throw permanentError(`unknown connection ${d.connectionId}`, 0, 'config');
   const stage = (outcome: 'ok' | 'skipped' | 'retry', message: string, sfApiCalls = 0) =>
     deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: d.cause.workOrderId, stage: 'sf-written', outcome, queue: job.queueName, jobId: job.id, message, sfApiCalls });
 
@@ -117,7 +117,7 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
       results = await client.composite(requests, true);
     } catch (err) {
       const e = err instanceof SalesforceApiError ? err : undefined;
-      if (e && !e.retryable) throw permanentError(`${e.errorCode}: ${e.message}`, 1 + searchCalls);
+      if (e && !e.retryable) throw permanentError(`${e.errorCode}: ${e.message}`, 1 + searchCalls, e.errorCode);
       await stage('retry', `${e?.errorCode ?? 'ERROR'}: ${(err as Error).message}`, 1 + searchCalls);
       throw err;
     }
@@ -128,7 +128,7 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
         await stage('retry', text, 1 + searchCalls);
         throw new SalesforceApiError(text, failure.code, undefined, true);
       }
-      throw permanentError(text, 1 + searchCalls);
+      throw permanentError(text, 1 + searchCalls, failure.code);
     }
 
     if (d.statusOrder) await deps.redis.set(statusKey, `${d.statusOrder.at}|${d.statusOrder.rank}`, 'EX', 90 * 24 * 3600);

@@ -13,7 +13,7 @@ export function createPipelineMetrics(registry: client.Registry) {
     }),
     failures: new client.Counter({
       name: 'broker_job_failures_total',
-      help: 'Job failures by queue and reason (error name); final = no retry left',
+      help: 'Job failures by queue and reason (Salesforce errorCode, fieldnation-<status>, mapping, config, ...); final = no retry left',
       labelNames: ['queue', 'reason', 'final'],
       registers: [registry],
     }),
@@ -58,6 +58,19 @@ export function createPipelineMetrics(registry: client.Registry) {
 
 export type PipelineMetrics = ReturnType<typeof createPipelineMetrics>;
 
+/**
+ * What a failure is counted under: the reason a permanent error names, a Salesforce errorCode
+ * (UNABLE_TO_LOCK_ROW, FIELD_CUSTOM_VALIDATION_EXCEPTION), a Field Nation status, else the error's
+ * name. Bounded: codes and statuses, never messages or ids.
+ */
+export function failureReason(err: Error): string {
+  const e = err as Error & { reason?: unknown; errorCode?: unknown; status?: unknown };
+  if (typeof e.reason === 'string' && e.reason) return e.reason;
+  if (typeof e.errorCode === 'string' && /^[A-Z0-9_]{2,64}$/.test(e.errorCode)) return e.errorCode;
+  if (e.name === 'FieldNationError' && typeof e.status === 'number') return `fieldnation-${e.status || 'network'}`;
+  return e.name || 'Error';
+}
+
 /** Record durations and failures of a worker's jobs. */
 export function observeWorker(worker: Worker, metrics: PipelineMetrics): void {
   const started = new Map<string, number>();
@@ -74,6 +87,6 @@ export function observeWorker(worker: Worker, metrics: PipelineMetrics): void {
     if (!job) return;
     done(job, 'failed');
     const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-    metrics.failures.inc({ queue: worker.name, reason: err.name || 'Error', final: String(final) });
+    metrics.failures.inc({ queue: worker.name, reason: failureReason(err), final: String(final) });
   });
 }

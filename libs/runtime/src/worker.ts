@@ -12,9 +12,12 @@ import {
 
 export { UnrecoverableError };
 
-/** A permanent failure (no retry), carrying the Salesforce API calls spent for the timeline. */
-export function permanentError(message: string, sfApiCalls = 0): UnrecoverableError & { sfApiCalls: number } {
-  return Object.assign(new UnrecoverableError(message), { sfApiCalls });
+/**
+ * A permanent failure (no retry), carrying the Salesforce API calls spent for the timeline and the
+ * reason the failure metric counts it under (a Salesforce errorCode, `fieldnation-422`, `mapping`...).
+ */
+export function permanentError(message: string, sfApiCalls = 0, reason = 'permanent'): UnrecoverableError & { sfApiCalls: number; reason: string } {
+  return Object.assign(new UnrecoverableError(message), { sfApiCalls, reason });
 }
 
 /** What every handler receives besides its job: a logger bound to the job. */
