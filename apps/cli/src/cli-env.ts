@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { baseEnvSchema } from '@broker/runtime';
 import { CliError } from './cli-io';
 
 const schema = z.object({
   BROKER_CONFIG: z.string().min(1).optional(),
   DATABASE_URL: z.string().url().optional(),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: baseEnvSchema.shape.REDIS_URL,
   QUEUE_PREFIX: z.string().min(1).regex(/^[^:]+$/, 'must not contain ":"').default('broker'),
   /** Public URL of the ingress, the default for `salesforce metadata --endpoint`. */
   PUBLIC_URL: z.string().url().optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isRedisUrl } from './redis';
 
 export class EnvError extends Error {
   constructor(readonly issues: { key: string; message: string }[]) {
@@ -11,8 +12,9 @@ export class EnvError extends Error {
 export const baseEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  /** Key prefix of every queue. Wrap it in braces (`{broker}`) on Redis Cluster so a queue's keys share a slot. */
+  /** `redis://…` / `rediss://…`, or Redis Cluster seed nodes: `redis-cluster://host:port[,redis-cluster://host:port…]`. */
+  REDIS_URL: z.string().refine(isRedisUrl, 'must be redis://, rediss://, or redis-cluster:// seed nodes separated by commas').default('redis://127.0.0.1:6379'),
+  /** Key prefix of every queue. On Redis Cluster it must hold a hash tag (`{broker}`) so a queue's keys share a slot. */
   QUEUE_PREFIX: z.string().min(1).regex(/^[^:]+$/, 'must not contain ":"').default('broker'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(25_000),
 });

@@ -9,6 +9,7 @@ import {
   type QueueContract,
   type QueueOf,
 } from '@broker/contracts';
+import { isClusterConnection } from './redis';
 
 export { UnrecoverableError };
 
@@ -47,7 +48,15 @@ export interface StartWorkerOptions {
  * Open the producer side of a queue. The contract's job defaults (attempts, backoff, retention)
  * apply to every add.
  */
+/** BullMQ's scripts touch several keys of a queue at once: on Redis Cluster they must share a slot. */
+function assertClusterPrefix(connection: unknown, prefix: string): void {
+  if (isClusterConnection(connection) && !/\{[^{}]+\}/.test(prefix)) {
+    throw new Error(`queue prefix "${prefix}" has no hash tag: on Redis Cluster use one such as {${prefix}} (QUEUE_PREFIX)`);
+  }
+}
+
 export function openQueue<Q extends QueueContract>(contract: Q, connection: Redis | ConnectionOptions, prefix: string): QueueOf<Q> {
+  assertClusterPrefix(connection, prefix);
   const queue = new Queue(contract.name, { connection, prefix, defaultJobOptions: contract.defaultJobOptions });
   return Object.assign(queue, { contract }) as QueueOf<Q>;
 }
@@ -63,6 +72,7 @@ export function startWorker<Q extends QueueContract, Deps>(
   const missing = names.filter((n) => typeof (handlers as Record<string, unknown>)[n] !== 'function');
   if (missing.length) throw new Error(`worker for ${contract.name} has no handler for: ${missing.join(', ')}`);
 
+  assertClusterPrefix(options.connection, options.prefix ?? '');
   const log = options.logger.child({ queue: contract.name });
   const worker = new Worker(
     contract.name,
