@@ -15,7 +15,7 @@ import {
   startWorker,
   workerEnvSchema,
 } from '@broker/runtime';
-import { createPrisma, createStore } from '@broker/store';
+import { createPrisma, createStore, databaseReadiness } from '@broker/store';
 import { postMessage } from './post-message.processor';
 import { writeWorkOrder } from './write-work-order.processor';
 
@@ -47,6 +47,7 @@ const clients = new Map(
 
 const connection = createWorkerConnection(env.REDIS_URL);
 const prisma = createPrisma(env.DATABASE_URL, { max: Math.min(env.CONCURRENCY + 2, 30) });
+const databaseReady = databaseReadiness(prisma);
 const store = createStore(prisma);
 const sfQueue = openQueue(sfWriteQueue, connection, env.QUEUE_PREFIX);
 sfQueue.on('error', (err) => logger.warn({ err: { message: err.message } }, 'queue error'));
@@ -66,7 +67,7 @@ const worker = startWorker(
 );
 observeWorker(worker, metrics);
 
-const ops = await startOpsServer({ port: env.OPS_PORT, host: env.OPS_HOST, registry, ready: () => connection.status === 'ready' && worker.isRunning() });
+const ops = await startOpsServer({ port: env.OPS_PORT, host: env.OPS_HOST, registry, ready: async () => connection.status === 'ready' && worker.isRunning() && (await databaseReady()), live: () => worker.isRunning() });
 logger.info({ opsPort: ops.port }, 'fieldnation-writer started');
 
 const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);

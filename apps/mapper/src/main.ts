@@ -15,7 +15,7 @@ import {
   startWorker,
   workerEnvSchema,
 } from '@broker/runtime';
-import { createPrisma, createStore } from '@broker/store';
+import { createPrisma, createStore, databaseReadiness } from '@broker/store';
 import { handleFieldNationEvent } from './fn-event.processor';
 import { mapRecord } from './map-record.processor';
 
@@ -38,6 +38,7 @@ const metrics = createPipelineMetrics(registry);
 const connections = new Map(config.connections.map((c) => [c.id, c]));
 const connection = createWorkerConnection(env.REDIS_URL);
 const prisma = createPrisma(env.DATABASE_URL, { max: Math.min(env.CONCURRENCY * 2 + 2, 40) });
+const databaseReady = databaseReadiness(prisma);
 const store = createStore(prisma);
 const writeQueue = openQueue(fnWriteQueue, connection, env.QUEUE_PREFIX);
 const sfQueue = openQueue(sfWriteQueue, connection, env.QUEUE_PREFIX);
@@ -65,7 +66,8 @@ const ops = await startOpsServer({
   port: env.OPS_PORT,
   host: env.OPS_HOST,
   registry,
-  ready: () => connection.status === 'ready' && mapWorker.isRunning() && eventWorker.isRunning(),
+  ready: async () => connection.status === 'ready' && mapWorker.isRunning() && eventWorker.isRunning() && (await databaseReady()),
+  live: () => mapWorker.isRunning() && eventWorker.isRunning(),
 });
 logger.info({ opsPort: ops.port, mappings: [...mappings.keys()] }, 'mapper started');
 

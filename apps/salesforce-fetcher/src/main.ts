@@ -16,7 +16,7 @@ import {
   workerEnvSchema,
 } from '@broker/runtime';
 import { createSalesforceClients } from '@broker/salesforce/client';
-import { createPrisma, createStore } from '@broker/store';
+import { createPrisma, createStore, databaseReadiness } from '@broker/store';
 import { fetchRecord } from './fetch-record.processor';
 import { reconcileSweep } from './reconcile.processor';
 
@@ -37,6 +37,7 @@ for (const c of config.connections) {
 
 const connection = createWorkerConnection(env.REDIS_URL);
 const prisma = createPrisma(env.DATABASE_URL, { max: Math.min(env.CONCURRENCY + 2, 30) });
+const databaseReady = databaseReadiness(prisma);
 const store = createStore(prisma);
 const outQueue = openQueue(mapQueue, connection, env.QUEUE_PREFIX);
 outQueue.on('error', (err) => logger.warn({ err: { message: err.message } }, 'queue error'));
@@ -81,7 +82,7 @@ const reconcileWorker = startWorker(
 );
 observeWorker(reconcileWorker, metrics);
 
-const ops = await startOpsServer({ port: env.OPS_PORT, host: env.OPS_HOST, registry, ready: () => connection.status === 'ready' && worker.isRunning() && reconcileWorker.isRunning() });
+const ops = await startOpsServer({ port: env.OPS_PORT, host: env.OPS_HOST, registry, ready: async () => connection.status === 'ready' && worker.isRunning() && reconcileWorker.isRunning() && (await databaseReady()), live: () => worker.isRunning() && reconcileWorker.isRunning() });
 logger.info({ opsPort: ops.port, concurrency: env.CONCURRENCY }, 'salesforce-fetcher started');
 
 const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);

@@ -14,7 +14,7 @@ import {
   workerEnvSchema,
 } from '@broker/runtime';
 import { createSalesforceClients } from '@broker/salesforce/client';
-import { createPrisma, createStore } from '@broker/store';
+import { createPrisma, createStore, databaseReadiness } from '@broker/store';
 import { writeRecord } from './write-record.processor';
 
 const env = loadEnv(workerEnvSchema.extend({ OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9104) }));
@@ -27,6 +27,7 @@ const connections = new Map(config.connections.map((c) => [c.id, c]));
 const clients = createSalesforceClients(config.connections, logger, metrics);
 const connection = createWorkerConnection(env.REDIS_URL);
 const prisma = createPrisma(env.DATABASE_URL, { max: Math.min(env.CONCURRENCY + 2, 30) });
+const databaseReady = databaseReadiness(prisma);
 const store = createStore(prisma);
 
 const worker = startWorker(
@@ -44,7 +45,7 @@ const worker = startWorker(
 );
 observeWorker(worker, metrics);
 
-const ops = await startOpsServer({ port: env.OPS_PORT, host: env.OPS_HOST, registry, ready: () => connection.status === 'ready' && worker.isRunning() });
+const ops = await startOpsServer({ port: env.OPS_PORT, host: env.OPS_HOST, registry, ready: async () => connection.status === 'ready' && worker.isRunning() && (await databaseReady()), live: () => worker.isRunning() });
 logger.info({ opsPort: ops.port }, 'salesforce-writer started');
 
 const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);

@@ -6,8 +6,14 @@ export interface OpsServerOptions {
   port: number;
   host?: string;
   registry: Registry;
-  /** Readiness: dependencies reachable and the app accepting work. Liveness is the process answering. */
+  /** Readiness: dependencies reachable and the app accepting work. */
   ready: () => boolean | Promise<boolean>;
+  /**
+   * Liveness: false once the app cannot recover by itself (its workers stopped), so that Kubernetes
+   * restarts it. Default: the process answering is alive. Never tied to Redis or PostgreSQL: an
+   * outage is waited out, and restarting every pod would not end it.
+   */
+  live?: () => boolean;
 }
 
 export interface OpsServer {
@@ -22,7 +28,8 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     try {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/healthz') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+        const ok = options.live?.() ?? true;
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ok' : 'stopped' }));
       } else if (path === '/readyz') {
         const ok = await options.ready();
         res

@@ -6,7 +6,7 @@ import { QueueEvents } from 'bullmq';
 import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineQueue, enqueue, jobId } from '@broker/contracts';
-import { createLogger, createProducerConnection, tryLock, createShutdown, createWorkerConnection, EnvError, openQueue, parseEnv, baseEnvSchema, redactText, startWorker } from '@broker/runtime';
+import { createLogger, createProducerConnection, tryLock, createShutdown, createWorkerConnection, EnvError, openQueue, parseEnv, baseEnvSchema, redactText, startOpsServer, startWorker } from '@broker/runtime';
 import { redisUrl } from '@broker/testing';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -302,5 +302,29 @@ describe('shutdown', () => {
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(lines.join('')).toMatch(/"phase":"workers".*deadline passed/);
     expect(lines.join('')).not.toMatch(/must not run/);
+  });
+});
+
+describe('ops server', () => {
+  it('answers /healthz 503 once the app says it cannot recover, /readyz by its dependencies, /metrics always', async () => {
+    const { Registry, Counter } = await import('prom-client');
+    const registry = new Registry();
+    new Counter({ name: 'ops_test_total', help: 'x', registers: [registry] }).inc();
+    let live = true;
+    let ready = false;
+    const ops = await startOpsServer({ port: 0, host: '127.0.0.1', registry, ready: async () => ready, live: () => live });
+    const get = (p: string) => fetch(`http://127.0.0.1:${ops.port}${p}`);
+    try {
+      expect((await get('/healthz')).status).toBe(200);
+      expect((await get('/readyz')).status).toBe(503);
+      ready = true;
+      expect(await (await get('/readyz')).json()).toEqual({ status: 'ready' });
+      live = false;
+      expect((await get('/healthz')).status).toBe(503);
+      expect(await (await get('/metrics')).text()).toContain('ops_test_total 1');
+      expect((await get('/nope')).status).toBe(404);
+    } finally {
+      await ops.close();
+    }
   });
 });

@@ -27,3 +27,23 @@ export function poolOf(prisma: PrismaClient): pg.Pool {
   if (!pool) throw new Error('this PrismaClient was not made by createPrisma (the store needs its pg pool)');
   return pool;
 }
+
+/**
+ * Readiness of PostgreSQL for /readyz: `SELECT 1` on the pool, answered from a cache for a few
+ * seconds so that frequent probes add no load, and false after a 2 s timeout.
+ */
+export function databaseReadiness(prisma: PrismaClient, cacheMs = 5_000): () => Promise<boolean> {
+  const pool = poolOf(prisma);
+  let last: { at: number; ok: boolean } | undefined;
+  return async () => {
+    if (last && Date.now() - last.at < cacheMs) return last.ok;
+    let timer: NodeJS.Timeout | undefined;
+    const ok = await Promise.race([
+      pool.query('SELECT 1').then(() => true, () => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2_000))),
+    ]);
+    clearTimeout(timer);
+    last = { at: Date.now(), ok };
+    return ok;
+  };
+}

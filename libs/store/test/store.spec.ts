@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@broker/testing';
-import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
+import { createPrisma, createStore, databaseReadiness, type PrismaClient, type Store } from '@broker/store';
 
 let db: TestDatabase;
 let prisma: PrismaClient;
@@ -96,5 +96,17 @@ describe('correlation store', () => {
     expect(second.created).toBe(false);
     await store.completeMessageLink(first.link.id, { fnMessageId: '99' });
     expect((await store.findMessageLinkByFnMessage('demo', 7, '99'))?.caseCommentId).toBe('00a000000000001AAA');
+  });
+
+  it('reports PostgreSQL readiness, cached, and false within the timeout when it does not answer', async () => {
+    expect(await databaseReadiness(prisma)()).toBe(true);
+    const unreachable = createPrisma('postgresql://postgres@127.0.0.1:1/none');
+    try {
+      const t0 = Date.now();
+      expect(await databaseReadiness(unreachable)()).toBe(false);
+      expect(Date.now() - t0).toBeLessThan(2_500);
+    } finally {
+      await unreachable.$disconnect();
+    }
   });
 });
