@@ -104,4 +104,23 @@ describe('salesforce-writer', () => {
     expect(await run(job(data2))).toBe('written');
     expect(countComments(body2)).toBe(1);
   });
+
+  it('reads errors Salesforce reports inside a composite answer: a validation rule fails for good, a locked row retries, nothing half-applied', async () => {
+    const caseId = sim.ref('case_repair');
+    const before = sim.getRecord(caseId)!.Status;
+    const body = `Inside composite ${Date.now()}`;
+    sim.injectFault({ kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', method: 'PATCH', path: '/sobjects/Case/', message: 'Status needs a resolution', count: 1 });
+    const invalid = await run(job({ fields: { Status: 'Closed' }, comment: { body, isPublished: false } })).catch((e: Error) => e);
+    expect(invalid).toBeInstanceOf(UnrecoverableError);
+    expect((invalid as Error).message).toBe('FIELD_CUSTOM_VALIDATION_EXCEPTION: Status needs a resolution');
+    expect(sim.getRecord(caseId)!.Status).toBe(before);
+    const comments = sim.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${caseId}'`).records as { CommentBody: string }[];
+    expect(comments.map((c) => c.CommentBody)).not.toContain(body); // allOrNone rolled the comment back
+
+    sim.injectFault({ kind: 'UNABLE_TO_LOCK_ROW', method: 'PATCH', path: '/sobjects/Case/', count: 1 });
+    const locked = await run(job({ fields: { Status: 'Working' } })).catch((e: Error) => e);
+    expect(locked).toBeInstanceOf(SalesforceApiError);
+    expect((locked as SalesforceApiError).retryable).toBe(true);
+    expect((locked as SalesforceApiError).errorCode).toBe('UNABLE_TO_LOCK_ROW');
+  });
 });
