@@ -138,7 +138,7 @@ describe('Field Nation → Salesforce', () => {
   it('puts a validation-rule failure on the timeline with its message', async () => {
     const { caseId, workOrderId } = await syncedCase('Validation');
     await quiet(caseId);
-    h.sf.injectFault({ kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', method: 'POST', path: '/composite', message: 'A Case cannot be assigned without a site contact', count: 1 });
+    h.sf.injectFault({ kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', method: 'PATCH', path: '/sobjects/Case/', message: 'A Case cannot be assigned without a site contact', count: 1 });
     h.fn.buyer.assign(workOrderId, PROVIDER);
     const row = await h.waitFor('failure on the timeline', async () => (await h.store.timeline(caseId)).find((t) => t.stage === 'sf-written' && t.outcome === 'failed'));
     expect(row.message).toContain('FIELD_CUSTOM_VALIDATION_EXCEPTION');
