@@ -54,6 +54,9 @@ say(`
   dashboard (no auth: demo mode!)        http://127.0.0.1:${ports.dashboard}   queues: /queues   timeline: /timeline?id=<Case id or work order id>
   Salesforce simulator                   ${h.sf.url}   (control API: /__sim/...)
   Field Nation simulator                 ${h.fn.url}   (control API: /__sim/...)
+
+  ⚠  THE DASHBOARD RUNS WITHOUT AUTHENTICATION (DASHBOARD_INSECURE=true, for this local demo only).
+     Anyone who can reach port ${ports.dashboard} can replay jobs and re-sync records. Never deploy it like this.
 `);
 
 // A few Cases marked "Send to Field Nation" by a dispatcher: the Flow sends the Outbound Message.
