@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type express from 'express';
+import { appRoutes } from '@bull-board/api/dist/routes.js';
+import { ExpressAdapter } from '@bull-board/express';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { allQueues } from '@broker/contracts';
 import { workspaceRoot } from '../../../vitest.shared';
 import { resolveAuthSettings } from '../src/auth.settings';
@@ -8,50 +11,142 @@ import { authenticate } from '../src/auth.middleware';
 import { basic, PASSWORD, startDashboard, TOKEN, USER, type DashboardUnderTest } from './dashboard-test-kit';
 
 let dash: DashboardUnderTest;
+let bullBoardApp: express.Express | undefined;
 beforeAll(async () => {
+  // Bull Board's Express app is mounted behind a wrapper that hides it from the router stack: keep
+  // hold of it as the dashboard builds it, so its routes can be walked too.
+  const getRouter = vi.spyOn(ExpressAdapter.prototype, 'getRouter');
   dash = await startDashboard();
+  bullBoardApp = getRouter.mock.results[0]?.value as express.Express | undefined;
+  getRouter.mockRestore();
 });
 afterAll(async () => {
   await dash?.close();
 });
 
-// Every surface of the dashboard: its own pages and actions, metrics, Bull Board's UI, assets and API.
-const routes: [method: string, path: string][] = [
-  ['GET', '/'],
-  ['GET', '/timeline?id=500000000000001AAA'],
-  ['GET', '/metrics'],
-  ['GET', '/queues'],
-  ['GET', '/queues/'],
-  ['GET', '/queues/queue/sf.fetch'],
-  ['GET', '/queues/static/favicon.ico'],
-  ['GET', '/queues/api/queues'],
-  ['GET', '/queues/api/redis/stats'],
-  ['GET', '/queues/api/queues/sf.fetch/some-job'],
-  ['PUT', '/queues/api/queues/sf.fetch/retry/failed'],
-  ['PUT', '/queues/api/queues/sf.fetch/some-job/retry'],
-  ['PUT', '/queues/api/queues/sf.fetch/clean/failed'],
-  ['PUT', '/queues/api/queues/sf.fetch/empty'],
-  ['PUT', '/queues/api/queues/pause'],
-  ['POST', '/actions/replay'],
-  ['POST', '/actions/resync'],
-  ['GET', '/does-not-exist'],
-];
+interface Layer {
+  name: string;
+  rawPath?: string | string[];
+  route?: { methods: Record<string, boolean> };
+  handle: { stack?: Layer[] };
+}
+interface EnumeratedRoute {
+  path: string;
+  methods: string[];
+}
+
+// Both kinds of Express path: a string or an array of them (Bull Board's entry point is one route on five paths).
+const pathsOf = (layer: Layer): string[] => [layer.rawPath ?? '/'].flat();
+const join = (base: string, p: string) => (p === '/' ? base || '/' : `${base}${p}`);
+
+/**
+ * Every route an Express app answers, read from its router stack (Express 5 / router 2 layers keep
+ * their path in `rawPath`). Sub-routers are walked in place; a mounted app is walked through `mounted`,
+ * and one that is not there fails the walk, so a new mount cannot go unchecked. Path-scoped middleware
+ * (static files) counts as a route under that path.
+ */
+function enumerateRoutes(stack: Layer[], mounted: Map<string, Layer[]>, base = ''): EnumeratedRoute[] {
+  const found: EnumeratedRoute[] = [];
+  for (const layer of stack) {
+    for (const p of pathsOf(layer)) {
+      const at = join(base, p);
+      if (layer.route) {
+        found.push({ path: at, methods: Object.keys(layer.route.methods).map((m) => m.toUpperCase()) });
+      } else if (layer.name === 'mounted_app') {
+        const inner = mounted.get(at);
+        if (!inner) throw new Error(`an app is mounted at ${at} that the test cannot see into`);
+        found.push(...enumerateRoutes(inner, mounted, at));
+      } else if (layer.handle.stack) {
+        found.push(...enumerateRoutes(layer.handle.stack, mounted, p === '/' ? base : at));
+      } else if (p !== '/') {
+        found.push({ path: `${at}/any-file.js`, methods: ['GET'] });
+      }
+    }
+  }
+  return found;
+}
+
+/** A concrete URL for a route pattern: real queue name (so the handler would run), dummies elsewhere. */
+const concrete = (pattern: string) =>
+  pattern
+    .replace(/:queueName\b/g, 'sf.fetch')
+    .replace(/:(\w+)/g, 'dummy-$1')
+    .replace(/\*(\w+)/g, 'dummy/path')
+    .replace(/[{}]/g, '');
+
+const stackOf = (app: express.Express) => (app as unknown as { router: { stack: Layer[] } }).router.stack;
+
+// Answered without credentials on purpose: kubelet and compose health checks carry none.
+const OPEN = new Set(['/healthz', '/readyz']);
+// Every method a client can send with fetch (TRACE and CONNECT are refused by the client itself).
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+function allRoutes(): EnumeratedRoute[] {
+  if (!bullBoardApp) throw new Error('Bull Board was not mounted through ExpressAdapter.getRouter');
+  const routes = enumerateRoutes(stackOf(dash.app), new Map([['/queues', stackOf(bullBoardApp)]]));
+  return [...routes.filter((r) => !OPEN.has(r.path)), { path: '/does-not-exist', methods: [] }];
+}
 
 const request = (method: string, p: string, headers: Record<string, string> = {}) =>
   fetch(`${dash.url}${p}`, { method, headers, redirect: 'manual' });
 
 describe('authentication', () => {
-  it.each(routes)('%s %s answers 401 without credentials', async (method, p) => {
-    const res = await request(method, p);
-    expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
-    expect(await res.text()).not.toContain('sf.fetch');
+  it('finds every route: the dashboard\'s own and each of Bull Board\'s, with their write methods', () => {
+    const routes = allRoutes();
+    const has = (method: string, p: string) => routes.some((r) => r.path === p && r.methods.includes(method));
+    for (const [method, p] of [['GET', '/'], ['GET', '/timeline'], ['GET', '/metrics'], ['POST', '/actions/replay'], ['POST', '/actions/resync'], ['GET', '/queues/static/any-file.js']]) {
+      expect(has(method!, p!), `${method} ${p}`).toBe(true);
+    }
+    // Cross-check the walk against Bull Board's own route table.
+    const entry = [appRoutes.entryPoint.route].flat().map((p) => [appRoutes.entryPoint.method, p] as const);
+    const api = appRoutes.api.flatMap((r) => [r.method].flat().flatMap((m) => [r.route].flat().map((p) => [m, p] as const)));
+    expect(api.length).toBeGreaterThan(30);
+    for (const [method, p] of [...entry, ...api]) expect(has(method.toUpperCase(), join('/queues', p)), `${method} /queues${p}`).toBe(true);
+    expect(api.some(([m]) => m === 'post')).toBe(true);
+    expect(api.some(([m]) => m === 'patch')).toBe(true);
   });
 
-  it.each(routes)('%s %s answers 401 with a wrong password or token', async (method, p) => {
-    expect((await request(method, p, { authorization: basic(USER, `${PASSWORD}x`) })).status).toBe(401);
-    expect((await request(method, p, { authorization: basic('someone', PASSWORD) })).status).toBe(401);
-    expect((await request(method, p, { authorization: `Bearer ${TOKEN}x` })).status).toBe(401);
+  it('answers 401 to every method on every route without credentials', async () => {
+    const offenders: string[] = [];
+    let tried = 0;
+    for (const { path: p } of allRoutes()) {
+      for (const method of METHODS) {
+        tried++;
+        const res = await request(method, concrete(p));
+        const body = await res.text();
+        if (res.status !== 401 || !/^Basic realm=/.test(res.headers.get('www-authenticate') ?? '') || body.includes('sf.fetch')) {
+          offenders.push(`${method} ${concrete(p)} -> ${res.status}`);
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+    expect(tried).toBeGreaterThan(40 * METHODS.length);
+  });
+
+  it('answers 401 to every method on every route with a wrong password or token', async () => {
+    const offenders: string[] = [];
+    const wrong = [basic(USER, `${PASSWORD}x`), basic('someone', PASSWORD), `Bearer ${TOKEN}x`];
+    for (const { path: p } of allRoutes()) {
+      for (const method of METHODS) {
+        for (const authorization of wrong) {
+          const res = await request(method, concrete(p), { authorization });
+          await res.arrayBuffer();
+          if (res.status !== 401) offenders.push(`${method} ${concrete(p)} (${authorization.split(' ')[0]}) -> ${res.status}`);
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('reaches a handler on every enumerated GET route with credentials, so the 401s above are the guard\'s', async () => {
+    // Our catch-all 404 answers "not found": a filled-in path that matched no route would land there.
+    const missed: string[] = [];
+    for (const r of allRoutes().filter((r) => r.methods.includes('GET') && !r.path.endsWith('any-file.js'))) {
+      const res = await request('GET', concrete(r.path), { authorization: basic() });
+      const body = await res.text();
+      if (res.status === 401 || body === 'not found') missed.push(`GET ${concrete(r.path)} -> ${res.status}`);
+    }
+    expect(missed).toEqual([]);
   });
 
   it('serves the pages, Bull Board and its API with the right credentials', async () => {

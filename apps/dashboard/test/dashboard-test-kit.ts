@@ -6,6 +6,7 @@ import { createLogger, createMetricsRegistry, createProducerConnection, openQueu
 import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
 import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
 import type { Queue } from 'bullmq';
+import type { Express } from 'express';
 import type { AuthSettings } from '../src/auth.settings';
 import { createDashboardApp } from '../src/dashboard-app';
 import { registerQueueDepthGauge } from '../src/queue-metrics';
@@ -19,6 +20,8 @@ export const basic = (user = USER, password = PASSWORD) =>
 
 export interface DashboardUnderTest {
   url: string;
+  /** The Express app being served (its router stack lists the routes). */
+  app: Express;
   prefix: string;
   redis: Redis;
   db: TestDatabase;
@@ -64,6 +67,7 @@ export async function startDashboard(
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
+    app,
     prefix,
     redis,
     db,
