@@ -6,7 +6,13 @@ import { parse, parseAllDocuments } from 'yaml';
 import { workspaceRoot } from '../../../vitest.shared';
 
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
-if (!hasKubectl) console.warn('k8s manifest test skipped: kubectl not found on PATH');
+// A developer without kubectl gets a skip; CI must not pass by skipping the only check of the manifests.
+const inCi = !!process.env.CI && !['false', '0'].includes(process.env.CI);
+if (!hasKubectl) console.warn(`k8s manifest test ${inCi ? 'FAILS (CI)' : 'skipped'}: kubectl not found on PATH`);
+
+it.runIf(inCi && !hasKubectl)('has kubectl on PATH (required when CI is set)', () => {
+  expect.fail('kubectl not found on PATH: the Kubernetes manifests cannot be rendered (install kubectl)');
+});
 
 type Manifest = { kind: string; metadata: { name: string }; spec?: any; data?: Record<string, string> };
 
