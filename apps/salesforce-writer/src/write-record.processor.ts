@@ -76,20 +76,28 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
     let comment = d.comment;
     let link: { id: bigint } | undefined;
     let searchCalls = 0;
+    // Whether an earlier attempt may have died after Salesforce saved the comment: its message link
+    // was claimed already, or (an event's comment) the attempt marker below was set.
+    let maybeWritten = false;
+    let since = new Date(job.timestamp);
+    const attemptKey = `${deps.prefix}:sfw-attempt:${job.id}`;
     if (comment?.fnMessageId && d.cause.workOrderId) {
       const claimed = await deps.store.claimMessageLink({ connectionId: d.connectionId, direction: 'fn_to_sf', workOrderId: d.cause.workOrderId, fnMessageId: comment.fnMessageId });
       if (claimed.link.caseCommentId) comment = undefined;
       else link = claimed.link;
-      if (link && comment && !claimed.created) {
-        // An earlier attempt claimed the link and may have died after Salesforce saved the comment:
-        // look for it (one query, only on this path) rather than post it twice.
-        searchCalls = 1;
-        const existing = await findOwnComment(client, d.sfId, comment.body, claimed.link.createdAt, connection.salesforce.integrationUserId ?? client.userId);
-        if (existing) {
-          await deps.store.completeMessageLink(link.id, { caseCommentId: existing });
-          comment = undefined;
-          link = undefined;
-        }
+      maybeWritten = !claimed.created;
+      since = claimed.link.createdAt;
+    } else if (comment) {
+      maybeWritten = (await deps.redis.exists(attemptKey)) === 1;
+    }
+    if (comment && maybeWritten) {
+      // Look for it (one query, only on this path) rather than post it twice.
+      searchCalls = 1;
+      const existing = await findOwnComment(client, d.sfId, comment.body, since, connection.salesforce.integrationUserId ?? client.userId);
+      if (existing) {
+        if (link) await deps.store.completeMessageLink(link.id, { caseCommentId: existing });
+        comment = undefined;
+        link = undefined;
       }
     }
 
@@ -112,6 +120,7 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
       throw err;
     }
 
+    if (comment && !link) await deps.redis.set(attemptKey, '1', 'EX', 7 * 24 * 3600);
     let results;
     try {
       results = await client.composite(requests, true);

@@ -123,4 +123,29 @@ describe('salesforce-writer', () => {
     expect((locked as SalesforceApiError).retryable).toBe(true);
     expect((locked as SalesforceApiError).errorCode).toBe('UNABLE_TO_LOCK_ROW');
   });
+
+  it('an event\'s comment is not written twice when the process died after Salesforce saved it', async () => {
+    const caseId = sim.ref('case_repair');
+    const countComments = (body: string) =>
+      (sim.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${caseId}'`).records as { CommentBody: string }[]).filter((c) => c.CommentBody === body).length;
+    const body = `Work order 5 was marked done ${Date.now()}`;
+    const first = { ...(job({ fields: { Status: 'Work Completed' }, comment: { body, isPublished: false } }) as object), timestamp: Date.now() - 1_000 } as { id: string };
+    const realMark = deps.store.markInboundProcessed;
+    deps.store.markInboundProcessed = () => Promise.reject(new Error('SIGKILL'));
+    await expect(run(first as never)).rejects.toThrow('SIGKILL');
+    deps.store.markInboundProcessed = realMark;
+    expect(countComments(body)).toBe(1);
+    sim.resetCounters();
+    expect(await run(first as never)).toBe('written'); // the fields again (idempotent), not the comment
+    expect(countComments(body)).toBe(1);
+    expect(sim.counters().apiCalls.total).toBe(2); // the search and the field update
+
+    // A first attempt that failed before Salesforce saved anything posts the comment on its retry.
+    const body2 = `Technician checked in ${Date.now()}`;
+    const second = { ...(job({ comment: { body: body2, isPublished: false } }) as object), timestamp: Date.now() - 1_000 } as never;
+    sim.injectFault({ kind: 'UNABLE_TO_LOCK_ROW', method: 'POST', path: '/composite', count: 1 });
+    await expect(run(second)).rejects.toBeInstanceOf(SalesforceApiError);
+    expect(await run(second)).toBe('written');
+    expect(countComments(body2)).toBe(1);
+  });
 });
