@@ -218,7 +218,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async stop() {
       if (stopped) return;
       stopped = true;
-      await Promise.all([...apps.values()].map((a) => stopApp(a, 'SIGTERM', 15_000)));
+      const codes = await Promise.all([...apps.values()].map(async (a) => [a, await stopApp(a, 'SIGTERM', 15_000)] as const));
       await sf.close();
       await fn.close();
       await prisma.$disconnect();
@@ -232,6 +232,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       } while (cursor !== '0');
       redis.disconnect();
       await dropDatabase?.();
+      // Every app must end a SIGTERM with a clean shutdown (exit 0); a crash earlier shows here too.
+      const bad = codes.filter(([, code]) => code !== null && code !== 0);
+      if (bad.length) {
+        throw new Error(`apps exited non-zero: ${bad.map(([a, code]) => `${a.name} (${code}): ${a.output.slice(-5).join(' | ')}`).join('; ')}`);
+      }
     },
   };
   return harness;

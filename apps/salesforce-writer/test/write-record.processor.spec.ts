@@ -129,7 +129,7 @@ describe('salesforce-writer', () => {
     const countComments = (body: string) =>
       (sim.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${caseId}'`).records as { CommentBody: string }[]).filter((c) => c.CommentBody === body).length;
     const body = `Work order 5 was marked done ${Date.now()}`;
-    const first = { ...(job({ fields: { Status: 'Work Completed' }, comment: { body, isPublished: false } }) as object), timestamp: Date.now() - 1_000 } as { id: string };
+    const first = { ...(job({ fields: { Status: 'Work Completed' }, comment: { body, isPublished: false } }) as object), timestamp: Date.now() - 1_000 };
     const realMark = deps.store.markInboundProcessed;
     deps.store.markInboundProcessed = () => Promise.reject(new Error('SIGKILL'));
     await expect(run(first as never)).rejects.toThrow('SIGKILL');
