@@ -5,7 +5,7 @@ import { parseConfig } from '@broker/config';
 import { createLogger, createProducerConnection, createWorkerConnection, openQueue, startWorker } from '@broker/runtime';
 import { createSalesforceClients } from '@broker/salesforce/client';
 import { createPrisma, createStore, type PrismaClient } from '@broker/store';
-import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
+import { createTestDatabase, redisUrl, simConnectionYaml, type TestDatabase } from '@broker/testing';
 import { startSalesforceSim, type SalesforceSim } from '../../salesforce-sim/src/index';
 import { fetchRecord } from '../src/fetch-record.processor';
 
@@ -31,22 +31,7 @@ afterAll(async () => {
 const READS = ['CaseNumber', 'Subject', 'Account.Name', 'Account.Owner.Manager.Manager.Email', 'Contact.Email', 'Owner.Name'];
 
 async function setup() {
-  const config = parseConfig(
-    `connections:
-  - id: demo
-    salesforce:
-      instance: ${sim.url}
-      organizationId: 00D000000000001EAA
-      auth: { flow: password, username: integration@example.com, password: sim-password, securityToken: SIMTOKEN }
-    fieldnation:
-      auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: secret-secret
-    objects:
-      Case: { mapping: x.yaml }
-`,
-    '/tmp/t.yaml',
-    {},
-  );
+  const config = parseConfig(simConnectionYaml({ salesforceUrl: sim.url }), '/tmp/t.yaml', {});
   const connections = new Map(config.connections.map((c) => [c.id, c]));
   const clients = createSalesforceClients(config.connections, logger);
   const conn = createWorkerConnection(redisUrl());

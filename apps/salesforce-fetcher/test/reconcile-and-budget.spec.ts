@@ -5,7 +5,7 @@ import { parseConfig, type ConnectionConfig } from '@broker/config';
 import { createLogger, createProducerConnection, openQueue } from '@broker/runtime';
 import { ApiBudgetError, createSalesforceClients, type SalesforceClient } from '@broker/salesforce/client';
 import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
-import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
+import { createTestDatabase, redisUrl, simConnectionYaml, type TestDatabase } from '@broker/testing';
 import { startSalesforceSim, type SalesforceSim } from '../../salesforce-sim/src/index';
 import { reconcileSweep, type ReconcileDeps } from '../src/reconcile.processor';
 import { fetchRecord } from '../src/fetch-record.processor';
@@ -36,19 +36,7 @@ afterAll(async () => {
 
 function connectionWith(extra: string): { connection: ConnectionConfig; client: SalesforceClient } {
   const config = parseConfig(
-    `connections:
-  - id: demo
-    salesforce:
-      instance: ${sim.url}
-      organizationId: 00D000000000001EAA
-      auth: { flow: password, username: integration@example.com, password: sim-password, securityToken: SIMTOKEN }
-${extra}
-    fieldnation:
-      auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: secret-secret
-    objects:
-      Case: { mapping: x.yaml, trigger: "Subject LIKE 'RC-%'" }
-`,
+    simConnectionYaml({ salesforceUrl: sim.url, salesforceExtra: extra, objects: `{ Case: { mapping: x.yaml, trigger: "Subject LIKE 'RC-%'" } }` }),
     '/tmp/c.yaml',
     {},
   );

@@ -4,7 +4,7 @@ import { parseConfig } from '@broker/config';
 import { createLogger, createProducerConnection } from '@broker/runtime';
 import { createSalesforceClients, SalesforceApiError } from '@broker/salesforce/client';
 import { createPrisma, createStore, type PrismaClient } from '@broker/store';
-import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
+import { createTestDatabase, redisUrl, simConnectionYaml, type TestDatabase } from '@broker/testing';
 import { startSalesforceSim, type SalesforceSim } from '../../salesforce-sim/src/index';
 import { writeRecord, type SfWriterDeps } from '../src/write-record.processor';
 
@@ -19,18 +19,7 @@ beforeAll(async () => {
   db = await createTestDatabase('sfwriter');
   prisma = createPrisma(db.url);
   sim = await startSalesforceSim({ port: 0, logger: log });
-  const config = parseConfig(
-    `connections:
-  - id: demo
-    salesforce:
-      instance: ${sim.url}
-      organizationId: 00D000000000001EAA
-      auth: { flow: password, username: integration@example.com, password: sim-password, securityToken: SIMTOKEN }
-    fieldnation:
-      auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: secret-secret
-    objects: { Case: { mapping: x.yaml } }
-`, '/tmp/c.yaml', {});
+  const config = parseConfig(simConnectionYaml({ salesforceUrl: sim.url }), '/tmp/c.yaml', {});
   deps = { connections: new Map([['demo', config.connections[0]!]]), clients: createSalesforceClients(config.connections, log), store: createStore(prisma), redis, prefix: `ts${Date.now().toString(36)}` };
 });
 afterAll(async () => {
@@ -44,6 +33,8 @@ let n = 0;
 const job = (data: Record<string, unknown>) =>
   ({ id: `sfw-${++n}-${Date.now()}`, queueName: 'sf.write', attemptsMade: 0, data: { connectionId: 'demo', sfObject: 'Case', sfId: sim.ref('case_repair'), fields: {}, cause: { kind: 'fn-event', id: `d${n}`, workOrderId: 5 }, ...data } }) as never;
 const run = (j: never) => writeRecord(j, deps, { log, token: undefined });
+const countComments = (body: string, caseId = sim.ref('case_repair')) =>
+  (sim.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${caseId}'`).records as { CommentBody: string }[]).filter((c) => c.CommentBody === body).length;
 
 describe('salesforce-writer', () => {
   it('writes fields and a CaseComment in one API call', async () => {
@@ -76,8 +67,6 @@ describe('salesforce-writer', () => {
 
   it('after a crash between Salesforce saving the comment and the link being stored, a retry finds the comment instead of posting it twice', async () => {
     const caseId = sim.ref('case_repair');
-    const countComments = (body: string) =>
-      (sim.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${caseId}'`).records as { CommentBody: string }[]).filter((c) => c.CommentBody === body).length;
     const body = `Parts arrive tomorrow ${Date.now()}`;
     const data = { comment: { body, isPublished: true, fnMessageId: `m-${Date.now()}` }, cause: { kind: 'fn-message', id: `dm${Date.now()}`, workOrderId: 77 } };
     // The first attempt: the comment is saved, then the process dies before completing the link.
@@ -126,8 +115,6 @@ describe('salesforce-writer', () => {
 
   it('an event\'s comment is not written twice when the process died after Salesforce saved it', async () => {
     const caseId = sim.ref('case_repair');
-    const countComments = (body: string) =>
-      (sim.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${caseId}'`).records as { CommentBody: string }[]).filter((c) => c.CommentBody === body).length;
     const body = `Work order 5 was marked done ${Date.now()}`;
     const first = { ...(job({ fields: { Status: 'Work Completed' }, comment: { body, isPublished: false } }) as object), timestamp: Date.now() - 1_000 };
     const realMark = deps.store.markInboundProcessed;

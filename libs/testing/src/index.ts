@@ -1,3 +1,4 @@
 export * from './env';
 export * from './test-database';
 export * from './listener';
+export * from './test-config';

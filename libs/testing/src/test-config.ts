@@ -1,0 +1,18 @@
+/**
+ * The `demo` connection of a broker config as tests write it: Salesforce at `salesforceUrl` with the
+ * simulator's default integration user, a Field Nation side that is not called, and `objects`.
+ * `salesforceExtra` is YAML appended under `salesforce:` (6-space indented lines).
+ */
+export function simConnectionYaml(options: { salesforceUrl: string; objects?: string; salesforceExtra?: string }): string {
+  return `connections:
+  - id: demo
+    salesforce:
+      instance: ${options.salesforceUrl}
+      organizationId: 00D000000000001EAA
+      auth: { flow: password, username: integration@example.com, password: sim-password, securityToken: SIMTOKEN }
+${options.salesforceExtra ? `${options.salesforceExtra}\n` : ''}    fieldnation:
+      auth: { clientId: c, clientSecret: s, username: u, password: p }
+      webhookSecret: secret-secret
+    objects: ${options.objects ?? '{ Case: { mapping: x.yaml } }'}
+`;
+}
