@@ -137,4 +137,19 @@ describe('fieldnation-writer', () => {
     expect(await writeWorkOrder(job(sfId2, {}, 1), cfDeps, { log, token: undefined })).toBe('recovered');
     expect((await store.getCorrelation({ connectionId: 'demo', sfId: sfId2 }))?.workOrderId).toBe(Number(made.id));
   });
+
+  it.each([
+    ['a 502 answer', { status: 502 }],
+    ['a cut connection', { timeout: true }],
+  ])('after Field Nation created the work order but %s lost the answer, the retry finds it instead of creating a second', async (_name, fault) => {
+    const sfId = 'timeout' in fault ? '500000000000019AAA' : '500000000000018AAA';
+    sim.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', afterRoute: true, count: 1, ...fault });
+    const err = await run(job(sfId)).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(UnrecoverableError); // retried, not given up
+    expect(forCase(sfId)).toHaveLength(1); // Field Nation did create it
+    expect(await run(job(sfId, {}, 1))).toBe('recovered');
+    expect(forCase(sfId)).toHaveLength(1);
+    expect((await store.getCorrelation({ connectionId: 'demo', sfId }))).toMatchObject({ state: 'synced', workOrderId: forCase(sfId)[0]!.id });
+  });
 });

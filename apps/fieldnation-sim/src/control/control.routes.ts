@@ -24,6 +24,7 @@ const faultSchema = z.object({
   body: z.unknown().optional(),
   count: z.number().int().positive().optional(),
   durationMs: z.number().positive().optional(),
+  afterRoute: z.boolean().optional(),
 });
 
 /** Test and demo control API under `/__sim` (no authentication: the simulator binds to loopback). */

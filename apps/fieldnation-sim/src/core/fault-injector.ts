@@ -17,6 +17,11 @@ export interface FaultSpec {
   retryAfterSeconds?: number;
   /** JSON body to answer with (default: a Field Nation error body). */
   body?: unknown;
+  /**
+   * Run the route first, then lose its answer: `status` replaces it (or, with `timeout`, the socket
+   * is cut). The change is made and the client cannot know: a create's "did it happen?" case.
+   */
+  afterRoute?: boolean;
   /** Apply to the next N matching calls (default: unlimited until cleared or expired). */
   count?: number;
   /** Apply for this many wall-clock milliseconds from now. */
@@ -83,6 +88,20 @@ export class FaultInjector {
       const fault = this.match(req.method, req.path);
       if (!fault) return next();
       fault.hits += 1;
+      if (fault.afterRoute) {
+        const realJson = res.json.bind(res);
+        res.json = ((body: unknown) => {
+          res.json = realJson;
+          if (res.statusCode >= 400) return realJson(body); // the route failed by itself: say so
+          if (fault.timeout) {
+            req.socket.destroy();
+            return res;
+          }
+          renderError(res, fault.status ?? 502, `injected fault ${fault.id} (after the change was made)`, {});
+          return res;
+        }) as typeof res.json;
+        return next();
+      }
       if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
       if (fault.timeout) {
         await new Promise<void>((resolve) => {
