@@ -33,7 +33,7 @@ beforeAll(async () => {
   await store.recordStage({ connectionId: 'demo', sfId: caseId, stage: 'received', outcome: 'ok', queue: 'sf.fetch', jobId: 'om-demo-1', at: new Date(t0) });
   await store.recordStage({ connectionId: 'demo', sfId: caseId, stage: 'fetched', outcome: 'ok', sfApiCalls: 1, at: new Date(t0 + 500) });
   await store.recordStage({ connectionId: 'demo', workOrderId: 5150, stage: 'written', outcome: 'ok', message: 'work order 5150 created', at: new Date(t0 + 900) });
-  await store.recordStage({ connectionId: 'demo', sfId: caseId, stage: 'written-back', outcome: 'failed', queue: 'sf.write', message: 'INVALID_FIELD: No such column Field_Nation_Sync_Status__c', sfApiCalls: 1, at: new Date(t0 + 1200) });
+  await store.recordStage({ connectionId: 'demo', sfId: caseId, stage: 'sf-written', outcome: 'failed', queue: 'sf.write', message: 'INVALID_FIELD: No such column Field_Nation_Sync_Status__c', sfApiCalls: 1, at: new Date(t0 + 1200) });
 });
 
 afterAll(async () => {
