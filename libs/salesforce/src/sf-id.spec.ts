@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSalesforceId, makeId, toId18 } from './sf-id';
+import { isSalesforceId, makeId, normaliseRecordId, toId18 } from './sf-id';
 
 describe('Salesforce ids', () => {
   it('computes the documented 18-character form', () => {
@@ -20,5 +20,14 @@ describe('Salesforce ids', () => {
     expect(id).toHaveLength(18);
     expect(id.startsWith('500')).toBe(true);
     expect(isSalesforceId(id)).toBe(true);
+  });
+});
+
+describe('normaliseRecordId', () => {
+  it('turns 15-character ids into 18, even all-digit ones, and leaves work order ids and other text alone', () => {
+    expect(normaliseRecordId('500000000000006')).toBe(toId18('500000000000006'));
+    expect(normaliseRecordId(' 500000000000006AAA ')).toBe('500000000000006AAA');
+    expect(normaliseRecordId('100001')).toBe('100001');
+    expect(normaliseRecordId('not an id')).toBe('not an id');
   });
 });

@@ -50,7 +50,9 @@ export function keyPrefixOf(id: string): string {
 /** An operator's search term: Salesforce ids to 18 characters (the store keeps 18); work order ids and anything else unchanged. */
 export function normaliseRecordId(input: string): string {
   const id = input.trim();
-  if (/^[a-zA-Z0-9]{15}$|^[a-zA-Z0-9]{18}$/.test(id) && !/^\d+$/.test(id)) {
+  // 15 or 18 characters is never a work order id (those are integers of up to 10 digits), even when
+  // every character is a digit (the simulator's first ids are, e.g. 500000000000006).
+  if (/^[a-zA-Z0-9]{15}$|^[a-zA-Z0-9]{18}$/.test(id)) {
     try {
       return toId18(id);
     } catch {

@@ -55,6 +55,9 @@ function toCorrelation(r: Record<string, unknown>): Correlation {
   };
 }
 
+/** A Field Nation work order id: a positive integer PostgreSQL's integer column holds (Salesforce ids have 15 or 18 characters). */
+export const isWorkOrderId = (id: string): boolean => /^\d{1,10}$/.test(id) && Number(id) <= 2_147_483_647;
+
 export interface RecordKey {
   connectionId: string;
   sfId: string;
@@ -129,7 +132,7 @@ export function createStore(prisma: PrismaClient) {
 
     /** Correlations for a Salesforce id or a work order id, in any connection (operator lookups). */
     findCorrelations(id: string): Promise<Correlation[]> {
-      const asNumber = /^\d+$/.test(id) ? Number(id) : undefined;
+      const asNumber = isWorkOrderId(id) ? Number(id) : undefined;
       return prisma.correlation.findMany({
         where: asNumber !== undefined ? { workOrderId: asNumber } : { sfId: id },
         orderBy: { createdAt: 'asc' },
@@ -185,7 +188,7 @@ export function createStore(prisma: PrismaClient) {
       const correlations = await this.findCorrelations(id);
       const sfIds = new Set<string>();
       const workOrderIds = new Set<number>();
-      if (/^\d+$/.test(id)) workOrderIds.add(Number(id));
+      if (isWorkOrderId(id)) workOrderIds.add(Number(id));
       else sfIds.add(id);
       for (const c of correlations) {
         if (options.connectionId && c.connectionId !== options.connectionId) continue;

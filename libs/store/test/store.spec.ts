@@ -109,4 +109,15 @@ describe('correlation store', () => {
       await unreachable.$disconnect();
     }
   });
+
+  it('finds an all-digit Salesforce id as a record, not as an out-of-range work order id', async () => {
+    const allDigits = '500000000000006AAA';
+    const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: allDigits });
+    await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 424242 });
+    await store.recordStage({ connectionId: 'demo', sfId: allDigits, stage: 'fetched', outcome: 'ok' });
+    expect((await store.findCorrelations(allDigits)).map((c) => c.workOrderId)).toEqual([424242]);
+    expect((await store.timeline(allDigits)).map((t) => t.stage)).toContain('fetched');
+    expect((await store.findCorrelations('424242')).map((c) => c.sfId)).toEqual([allDigits]);
+    expect(await store.findCorrelations('99999999999')).toEqual([]); // 11 digits: neither, and no crash
+  });
 });
