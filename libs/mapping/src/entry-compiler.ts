@@ -26,7 +26,11 @@ export interface CompiledEntry {
    * read and calls `finish` only for values that may be null or empty.
    */
   inline?: { path: string; finish: (v: unknown, r: unknown, issues: MappingIssue[]) => unknown };
-  createOnly: boolean;
+  /**
+   * Create-only target paths: the entry's own target when it is marked, else the create-only paths of
+   * its nested `fields:` entries, so minimalUpdate can drop them however deep they are.
+   */
+  createOnly: string[];
   hasExpressions: boolean;
 }
 
@@ -110,6 +114,7 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
   let asyncRead: ((r: unknown, issues: MappingIssue[]) => Promise<unknown>) | undefined;
   let nullReason: ((r: unknown) => string) | undefined;
   let writes = [target];
+  let nestedCreateOnly: string[] = [];
   let hasExpressions = false;
 
   switch (source) {
@@ -138,6 +143,7 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
       const built = compileObject(e.fields as Record<string, unknown>, target, { ...ctx, reads: local });
       if (built) {
         writes = built.writes;
+        nestedCreateOnly = built.createOnly;
         hasExpressions = built.hasExpressions;
         if (built.async) asyncRead = built.runAsync;
         else read = built.runSync;
@@ -147,6 +153,13 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
     case 'list': {
       const items = (e.list as unknown[]).map((item, i) => compileEntry(item, `${target}[${i}]`, { ...ctx, reads: local }));
       const ok = items.filter((x): x is CompiledEntry => x !== undefined);
+      // The list is sent whole on update (Field Nation replaces it), so part of an element cannot be
+      // held back; saying so beats silently sending it.
+      for (const x of ok) {
+        for (const path of x.createOnly) {
+          ctx.issues.push({ target: path, message: `createOnly inside a list element cannot be honoured (the list is sent whole on update); mark "${target}" createOnly instead` });
+        }
+      }
       hasExpressions = ok.some((x) => x.hasExpressions);
       if (ok.some((x) => x.async)) {
         asyncRead = async (r, issues) => {
@@ -322,7 +335,8 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
   }
 
   const inline = !steps && source === 'from' && e.when === undefined ? { path: e.from!, finish } : undefined;
-  return { target, async: Boolean(asyncRead), run, writes, createOnly: e.createOnly === true, hasExpressions, ...(inline ? { inline } : {}) };
+  const createOnly = e.createOnly === true ? [target] : nestedCreateOnly;
+  return { target, async: Boolean(asyncRead), run, writes, createOnly, hasExpressions, ...(inline ? { inline } : {}) };
 }
 
 /** `{{ path }}` placeholders; a null value renders as nothing. */
@@ -430,7 +444,7 @@ export function compileObject(fields: Record<string, unknown>, prefix: string, c
     entries,
     setters,
     writes: entries.flatMap((e) => e.writes),
-    createOnly: entries.filter((e) => e.createOnly).map((e) => e.target),
+    createOnly: entries.flatMap((e) => e.createOnly),
     async: entries.some((e) => e.async),
     hasExpressions: entries.some((e) => e.hasExpressions),
     runSync,

@@ -75,13 +75,19 @@ export function compileMapping(source: string | object, options: CompileOptions 
   }
   const customs: { id: number; entry: CompiledEntry }[] = [];
   for (const id of customIds) {
-    const entry = compileEntry(m.customFields![id]!, `custom_fields.${id}`, ctx);
-    if (entry) customs.push({ id: Number(id), entry });
+    const target = `custom_fields.${id}`;
+    const entry = compileEntry(m.customFields![id]!, target, ctx);
+    if (!entry) continue;
+    // A custom field's value travels as one text, so a part of it cannot be held back on update.
+    for (const path of entry.createOnly) {
+      if (path !== target) issues.push({ target: path, message: `createOnly inside a custom field's value cannot be honoured (the value is sent as one text); mark "${target}" createOnly instead` });
+    }
+    customs.push({ id: Number(id), entry });
   }
   if (issues.length || !body) throw new MappingError(issues.length ? issues : [{ target: '(file)', message: 'invalid mapping' }], file);
 
   const writes = [...body.writes, ...customs.map((c) => c.entry.target)].sort();
-  const createOnly = [...body.createOnly, ...customs.filter((c) => c.entry.createOnly).map((c) => c.entry.target)].sort();
+  const createOnly = [...body.createOnly, ...customs.flatMap((c) => c.entry.createOnly)].sort();
   const isAsync = body.async || customs.some((c) => c.entry.async);
   const hasExpressions = body.hasExpressions || customs.some((c) => c.entry.hasExpressions);
 
