@@ -40,13 +40,20 @@ export interface EntryContext {
   issues: MappingIssue[];
 }
 
-const isEmpty = (v: unknown): boolean => {
+/**
+ * Whitespace as String.prototype.trim sees it (plus the other C0 controls), so "empty" means the same
+ * thing as a `trim` step producing "". Characters from U+0080 on are rare in a value's first position,
+ * which is why the fast paths below only look at ASCII.
+ */
+const isBlank = (c: number): boolean =>
+  c <= 32 ||
+  (c >= 0x80 &&
+    (c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff));
+
+export const isEmpty = (v: unknown): boolean => {
   if (typeof v === 'string') {
     // Whitespace-only is empty; scanning avoids the copy trim() makes.
-    for (let i = 0; i < v.length; i++) {
-      const c = v.charCodeAt(i);
-      if (c > 32 && c !== 0xa0 && c !== 0xfeff && !(c >= 0x2000 && c <= 0x200a) && c !== 0x3000) return false;
-    }
+    for (let i = 0; i < v.length; i++) if (!isBlank(v.charCodeAt(i))) return false;
     return true;
   }
   if (Array.isArray(v)) return v.length === 0;
@@ -308,7 +315,8 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
     run = (r, issues) => {
       const v = get(r);
       // Anything that might be null or empty takes the full path; a word or a number is simply copied.
-      return typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length !== 0 && v.charCodeAt(0) > 32)
+      // A first character from U+0080 on may be Unicode whitespace (e.g. U+00A0), so it is checked.
+      return typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length !== 0 && v.charCodeAt(0) > 32 && v.charCodeAt(0) < 0x80)
         ? v
         : finish(v, r, issues);
     };
@@ -473,7 +481,7 @@ function generateBuilder(entries: CompiledEntry[], targets: string[]): Builder {
       for (const seg of segments.slice(1)) lines.push(`${v} = ${v} === null || ${v} === undefined || typeof ${v} !== 'object' ? null : ${v}[${key(seg)}];`);
       lines.push(`if (${v} === undefined) ${v} = null;`);
       lines.push(
-        `if (!(typeof ${v} === 'number' || typeof ${v} === 'boolean' || (typeof ${v} === 'string' && ${v}.length !== 0 && ${v}.charCodeAt(0) > 32))) ${v} = f${i}(${v}, r, issues);`,
+        `if (!(typeof ${v} === 'number' || typeof ${v} === 'boolean' || (typeof ${v} === 'string' && ${v}.length !== 0 && ${v}.charCodeAt(0) > 32 && ${v}.charCodeAt(0) < 128))) ${v} = f${i}(${v}, r, issues);`,
       );
       names.push(`f${i}`);
       args.push(e.inline.finish);
