@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isEmpty } from './entry-compiler';
+import { isEmpty } from './empty';
 import { compileMapping } from './mapping-compiler';
 import { MappingError } from './mapping-types';
 

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { checkTargetPath, findConflict, makeGetter, makeProjector, makeSetter, type Getter, type PathKind, type Setter } from './field-path';
+import { checkTargetPath, findConflict, getterSource, makeGetter, makeProjector, makeSetter, type PathKind, type Setter } from './field-path';
 import { compileJsonata } from './jsonata-runner';
 import { checkJsonnet, prepareJsonnet, runJsonnet } from './jsonnet-runner';
 import { EntryObjectSchema, SOURCE_KEYS, type EmptyPolicy, type EntrySpec, type NullPolicy } from './mapping.schema';
+import { isEmpty } from './empty';
 import { EntryFailure, type MappingIssue } from './mapping-types';
-import { addRead, compileSteps, type CompileContext, type StepFn } from './transforms';
+import { addRead, compileSteps, keepsNonBlank, type CompileContext, type StepFn } from './transforms';
 
 /** Returned by an entry whose value is to be left out of the output. */
 export const OMIT: unique symbol = Symbol('omit');
@@ -26,6 +27,8 @@ export interface CompiledEntry {
    * read and calls `finish` only for values that may be null or empty.
    */
   inline?: { path: string; finish: (v: unknown, r: unknown, issues: MappingIssue[]) => unknown };
+  /** Set when the entry gives the same result for every record (a `value:` without transforms or guard). */
+  constant?: { value: unknown };
   /**
    * Create-only target paths: the entry's own target when it is marked, else the create-only paths of
    * its nested `fields:` entries, so minimalUpdate can drop them however deep they are.
@@ -39,30 +42,6 @@ export interface EntryContext {
   reads: Set<string>;
   issues: MappingIssue[];
 }
-
-/**
- * Whitespace as String.prototype.trim sees it (plus the other C0 controls), so "empty" means the same
- * thing as a `trim` step producing "". Characters from U+0080 on are rare in a value's first position,
- * which is why the fast paths below only look at ASCII.
- */
-const isBlank = (c: number): boolean =>
-  c <= 32 ||
-  (c >= 0x80 &&
-    (c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff));
-
-export const isEmpty = (v: unknown): boolean => {
-  if (typeof v === 'string') {
-    // Whitespace-only is empty; scanning avoids the copy trim() makes.
-    for (let i = 0; i < v.length; i++) if (!isBlank(v.charCodeAt(i))) return false;
-    return true;
-  }
-  if (Array.isArray(v)) return v.length === 0;
-  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    for (const _ in v as object) return false;
-    return true;
-  }
-  return false;
-};
 
 function deepFreeze<T>(v: T): T {
   if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
@@ -120,6 +99,7 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
   let read: ((r: unknown, issues: MappingIssue[]) => unknown) | undefined;
   let asyncRead: ((r: unknown, issues: MappingIssue[]) => Promise<unknown>) | undefined;
   let nullReason: ((r: unknown) => string) | undefined;
+  let code: SourceCode | undefined;
   let writes = [target];
   let nestedCreateOnly: string[] = [];
   let hasExpressions = false;
@@ -141,10 +121,12 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
       break;
     }
     case 'template':
-      read = compileTemplate(e.template!, sourceCtx);
+      code = templateCode(e.template!, sourceCtx);
+      read = sourceFunction(code, fnName('template', target));
       break;
     case 'concat':
-      read = compileConcat(e.concat!, sourceCtx);
+      code = concatCode(e.concat!, sourceCtx);
+      read = sourceFunction(code, fnName('concat', target));
       break;
     case 'fields': {
       const built = compileObject(e.fields as Record<string, unknown>, target, { ...ctx, reads: local });
@@ -258,42 +240,27 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
   for (const p of local) ctx.reads.add(p);
   if (ctx.issues.length > before || (!read && !asyncRead)) return undefined;
 
-  const settle = (policy: EmptyPolicy, v: unknown, r: unknown, issues: MappingIssue[], why: () => string): unknown => {
-    switch (policy) {
-      case 'omit':
-        return OMIT;
-      case 'null':
-        return null;
-      case 'default':
-        return fallback;
-      case 'keep':
-        return v;
-      case 'fail':
-        issues.push({ target, message: `required value is missing: ${why()}` });
-        return OMIT;
-    }
-  };
-  const whyNullFor = (r: unknown) => () => (nullReason ? nullReason(r) : 'the value is null');
-  const whyEmpty = () => 'the value is empty';
-
-  const finish = (v: unknown, r: unknown, issues: MappingIssue[]): unknown => {
-    if (v == null) return settle(onNull, v, r, issues, whyNullFor(r));
-    if (onEmpty !== 'keep' && isEmpty(v)) return settle(onEmpty, v, r, issues, whyEmpty);
-    if (steps) {
-      let out: unknown;
-      try {
-        out = steps(v, r);
-      } catch (err) {
-        const f = err instanceof EntryFailure ? err : new EntryFailure((err as Error).message, v);
-        issues.push({ target, message: f.message, input: f.input === undefined ? v : f.input });
-        return OMIT;
-      }
-      if (out == null) return settle(onNull, out, r, issues, () => 'a transform produced no value');
-      if (onEmpty !== 'keep' && isEmpty(out)) return settle(onEmpty, out, r, issues, whyEmpty);
-      return out;
-    }
-    return v;
-  };
+  const finish = generateFinish({
+    target,
+    onNull,
+    onEmpty,
+    steps,
+    fallback,
+    // A `fields:` object is null when nothing was set, never empty.
+    checkEmpty: onEmpty !== 'keep' && source !== 'fields',
+    // Steps such as trim or a date cannot empty a value that was not (see keepsNonBlank); scalar input:
+    // text from a template or concat, a Salesforce field (never a list), a static non-object.
+    checkEmptyAfterSteps:
+      onEmpty !== 'keep' &&
+      !(
+        e.transform &&
+        keepsNonBlank(
+          e.transform,
+          source === 'template' || source === 'concat' || (source === 'from' && ctx.kind === 'salesforce') || (source === 'value' && (e.value === null || typeof e.value !== 'object')),
+        )
+      ),
+    nullReason,
+  });
 
   const fail = (err: unknown, issues: MappingIssue[]): typeof OMIT => {
     const f = err instanceof EntryFailure ? err : new EntryFailure((err as Error).message);
@@ -304,95 +271,207 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
   let run: CompiledEntry['run'];
   if (asyncRead) {
     const ar = asyncRead;
-    run = (r, issues) =>
+    const guard = e.when === undefined ? undefined : makeGetter(e.when);
+    const unguarded: CompiledEntry['run'] = (r, issues) =>
       ar(r, issues).then(
         (v) => finish(v, r, issues),
         (err) => fail(err, issues),
       );
-  } else if (!steps && source === 'from') {
-    // The hot path of declarative mappings: a plain field copy.
-    const get = read as Getter;
-    run = (r, issues) => {
-      const v = get(r);
-      // Anything that might be null or empty takes the full path; a word or a number is simply copied.
-      // A first character from U+0080 on may be Unicode whitespace (e.g. U+00A0), so it is checked.
-      return typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length !== 0 && v.charCodeAt(0) > 32 && v.charCodeAt(0) < 0x80)
-        ? v
-        : finish(v, r, issues);
-    };
+    run = guard ? (r, issues) => (isAbsent(guard(r)) ? OMIT : unguarded(r, issues)) : unguarded;
   } else {
-    const rd = read!;
-    run = (r, issues) => {
-      let v: unknown;
-      try {
-        v = rd(r, issues);
-      } catch (err) {
-        return fail(err, issues);
-      }
-      return finish(v, r, issues);
-    };
-  }
-
-  if (e.when !== undefined) {
-    const guard = makeGetter(e.when);
-    const inner = run;
-    run = (r, issues) => {
-      const g = guard(r);
-      return g == null || g === false || isEmpty(g) ? OMIT : inner(r, issues);
-    };
+    run = generateRun({ target, source, code, path: e.from, read: read!, steps, when: e.when, finish, fail });
   }
 
   const inline = !steps && source === 'from' && e.when === undefined ? { path: e.from!, finish } : undefined;
+  let constant: { value: unknown } | undefined;
+  if (source === 'value' && !steps && e.when === undefined) {
+    // Settled once here unless the policy has to report a problem for every record.
+    const probe: MappingIssue[] = [];
+    const value = run(undefined, probe);
+    if (probe.length === 0) constant = { value };
+  }
   const createOnly = e.createOnly === true ? [target] : nestedCreateOnly;
-  return { target, async: Boolean(asyncRead), run, writes, createOnly, hasExpressions, ...(inline ? { inline } : {}) };
+  return { target, async: Boolean(asyncRead), run, writes, createOnly, hasExpressions, ...(inline ? { inline } : {}), ...(constant ? { constant } : {}) };
 }
 
-/** `{{ path }}` placeholders; a null value renders as nothing. */
+/** A `when:` guard's value that leaves the entry out. */
+const isAbsent = (g: unknown): boolean => g == null || g === false || isEmpty(g);
+
+/** The first character decides for most text: printable ASCII means not empty (see isBlank). */
+const FAST_COPY = (v: string) =>
+  `typeof ${v} === 'number' || typeof ${v} === 'boolean' || (typeof ${v} === 'string' && ${v}.length !== 0 && ${v}.charCodeAt(0) > 32 && ${v}.charCodeAt(0) < 128)`;
+
+/** isEmpty(v), without the call for the common cases: a number or boolean, text starting with printable ASCII. */
+const MAYBE_EMPTY = (v: string) =>
+  `(typeof ${v} === 'string' ? !(${v}.length !== 0 && ${v}.charCodeAt(0) > 32 && ${v}.charCodeAt(0) < 128) && isEmpty(${v}) : typeof ${v} === 'object' && isEmpty(${v}))`;
+
+/** `known`: the value is certainly not empty (see SourceCode). */
+type Finish = (v: unknown, r: unknown, issues: MappingIssue[], known?: boolean) => unknown;
+
+interface FinishSpec {
+  target: string;
+  onNull: NullPolicy;
+  onEmpty: EmptyPolicy;
+  steps: StepFn | undefined;
+  fallback: unknown;
+  checkEmpty: boolean;
+  checkEmptyAfterSteps: boolean;
+  nullReason: ((r: unknown) => string) | undefined;
+}
+
+/**
+ * The null policy, transforms and empty policy of one entry, generated as its own function with the
+ * policies written in. Every entry gets its own function (and so its own type feedback in V8): a
+ * closure shared by all entries sees every entry's transform at one call site and stays slow.
+ */
+function generateFinish(f: FinishSpec): Finish {
+  const { target, nullReason } = f;
+  const missing = (why: string, issues: MappingIssue[]): typeof OMIT => {
+    issues.push({ target, message: `required value is missing: ${why}` });
+    return OMIT;
+  };
+  const helpers = {
+    OMIT,
+    isEmpty,
+    steps: f.steps,
+    fallback: f.fallback,
+    nullFailed: (r: unknown, issues: MappingIssue[]) => missing(nullReason ? nullReason(r) : 'the value is null', issues),
+    emptyFailed: (issues: MappingIssue[]) => missing('the value is empty', issues),
+    noValue: (issues: MappingIssue[]) => missing('a transform produced no value', issues),
+    stepFailed: (err: unknown, v: unknown, issues: MappingIssue[]) => {
+      const x = err instanceof EntryFailure ? err : new EntryFailure((err as Error).message, v);
+      issues.push({ target, message: x.message, input: x.input === undefined ? v : x.input });
+      return OMIT;
+    },
+  };
+  const settle = (policy: EmptyPolicy, failed: string): string => {
+    switch (policy) {
+      case 'omit':
+        return 'return OMIT;';
+      case 'null':
+        return 'return null;';
+      case 'default':
+        return 'return fallback;';
+      case 'keep':
+        return 'return v;';
+      case 'fail':
+        return `return ${failed};`;
+    }
+  };
+  const lines = [`if (v === null || v === undefined) { ${settle(f.onNull, 'nullFailed(r, issues)')} }`];
+  if (f.checkEmpty) lines.push(`if (!known && ${MAYBE_EMPTY('v')}) { ${settle(f.onEmpty, 'emptyFailed(issues)')} }`);
+  if (f.steps) {
+    lines.push(
+      'try { v = steps(v, r); } catch (err) { return stepFailed(err, v, issues); }',
+      `if (v === null || v === undefined) { ${settle(f.onNull, 'noValue(issues)')} }`,
+    );
+    if (f.checkEmptyAfterSteps) lines.push(`if (${MAYBE_EMPTY('v')}) { ${settle(f.onEmpty, 'emptyFailed(issues)')} }`);
+  }
+  lines.push('return v;');
+  return instantiate(helpers, `function ${fnName('finish', target)}(v, r, issues, known) {\n${lines.join('\n')}\n}`) as Finish;
+}
+
+interface RunSpec {
+  target: string;
+  code: SourceCode | undefined;
+  source: (typeof SOURCE_KEYS)[number];
+  path: string | undefined;
+  read: (r: unknown, issues: MappingIssue[]) => unknown;
+  steps: StepFn | undefined;
+  when: string | undefined;
+  finish: Finish;
+  fail: (err: unknown, issues: MappingIssue[]) => typeof OMIT;
+}
+
+/** The whole synchronous entry as one generated function: guard, read (inlined for a field), policies. */
+function generateRun(s: RunSpec): CompiledEntry['run'] {
+  const scope: Record<string, unknown> = { OMIT, isEmpty, read: s.read, finish: s.finish, fail: s.fail };
+  const lines: string[] = [];
+  if (s.when !== undefined) lines.push('{', getterSource(s.when, 'g'), `if (g === null || g === false || ${MAYBE_EMPTY('g')}) return OMIT;`, '}');
+  if (s.source === 'from') {
+    lines.push(getterSource(s.path!, 'v'));
+    // A plain copy of a word or a number needs no policy: the hot path of declarative mappings.
+    if (!s.steps) lines.push(`if (${FAST_COPY('v')}) return v;`);
+    lines.push('return finish(v, r, issues, false);');
+  } else if (s.code) {
+    Object.assign(scope, s.code.scope);
+    // Text building can only throw on odd input (a BigInt); it still becomes this entry's issue.
+    lines.push('let v, known;', 'try {', ...s.code.lines, '} catch (err) { return fail(err, issues); }', 'return finish(v, r, issues, known);');
+  } else {
+    // Sources other than a field are user text and expressions: a throw becomes this entry's issue.
+    lines.push('let v;', 'try { v = read(r, issues); } catch (err) { return fail(err, issues); }', 'return finish(v, r, issues, false);');
+  }
+  return instantiate(scope, `function ${fnName('run', s.target)}(r, issues) {\n${lines.join('\n')}\n}`) as CompiledEntry['run'];
+}
+
+/** A generated function's name: the entry's target shows in stack traces and CPU profiles. */
+const fnName = (kind: string, target: string) => `${kind}_${target.replace(/[^A-Za-z0-9_]/g, '_')}`;
+
+/** Compile `fn` (function source) with `scope`'s values as its free variables. */
+function instantiate(scope: Record<string, unknown>, fn: string): unknown {
+  const names = Object.keys(scope);
+  return new Function(...names, `return ${fn};`)(...names.map((n) => scope[n]));
+}
+
+/** `{{ path }}` placeholders; a null value renders as nothing, an object as JSON. */
 const PLACEHOLDER = /\{\{\s*([^}\s]+)\s*\}\}/g;
 
-export function compileTemplate(template: string, ctx: CompileContext): (r: unknown) => string {
+/**
+ * Statements setting `v` to a source's value and `known` to true when that is certainly not empty (a
+ * visible literal or part went into it), so the empty check need not read the new string. Both are
+ * declared by the caller.
+ */
+interface SourceCode {
+  scope: Record<string, unknown>;
+  lines: string[];
+}
+
+/** `x` (a part read from the record) is a number, a boolean, or text starting with printable ASCII. */
+const VISIBLE = (x: string) =>
+  `(typeof ${x} === 'string' ? ${x}.length !== 0 && ${x}.charCodeAt(0) > 32 && ${x}.charCodeAt(0) < 128 : typeof ${x} === 'number' || typeof ${x} === 'boolean')`;
+const visibleText = (t: string) => !isEmpty(t);
+
+function templateCode(template: string, ctx: CompileContext): SourceCode {
   const literals: string[] = [];
-  const getters: Getter[] = [];
+  const paths: string[] = [];
   let last = 0;
   for (const m of template.matchAll(PLACEHOLDER)) {
     literals.push(template.slice(last, m.index));
     addRead(ctx, m[1]!, 'template');
-    getters.push(makeGetter(m[1]!));
+    paths.push(m[1]!);
     last = m.index + m[0].length;
   }
   literals.push(template.slice(last));
   if (/\{\{|\}\}/.test(literals.join(''))) ctx.issues.push({ target: ctx.target, message: 'template: unbalanced {{ }} placeholder' });
-  return (r) => {
-    let out = literals[0]!;
-    for (let i = 0; i < getters.length; i++) {
-      const v = getters[i]!(r);
-      if (v != null) out += typeof v === 'object' ? JSON.stringify(v) : String(v);
-      out += literals[i + 1]!;
-    }
-    return out;
-  };
+  const lines = ['v = l0;', `known = ${literals.some(visibleText)};`];
+  paths.forEach((p, i) => {
+    lines.push('{', getterSource(p, 'x'), `if (x !== null) { if (!known) known = ${VISIBLE('x')}; v += typeof x === 'object' ? JSON.stringify(x) : String(x); }`, '}', `v += l${i + 1};`);
+  });
+  return { scope: Object.fromEntries(literals.map((l, i) => [`l${i}`, l])), lines };
 }
 
-function compileConcat(c: NonNullable<EntrySpec['concat']>, ctx: CompileContext): (r: unknown) => string | null {
-  const parts: Getter[] = c.parts.map((p) => {
+function concatCode(c: NonNullable<EntrySpec['concat']>, ctx: CompileContext): SourceCode {
+  const scope: Record<string, unknown> = { sep: c.separator ?? '' };
+  const lines = ['v = null;', 'known = false;'];
+  c.parts.forEach((p, i) => {
     if (typeof p === 'string') {
       addRead(ctx, p, 'concat');
-      return makeGetter(p);
+      lines.push('{', getterSource(p, 'x'));
+      lines.push(`if (x !== null && x !== '') { if (!known) known = ${VISIBLE('x')}; const s = String(x); v = v === null ? s : v + sep + s; }`, '}');
+    } else {
+      const literal = p.value == null || p.value === '' ? undefined : String(p.value);
+      if (literal === undefined) return;
+      lines.push(`v = v === null ? p${i}s : v + sep + p${i}s;`);
+      scope[`p${i}s`] = literal;
+      if (visibleText(literal)) lines.push('known = true;');
     }
-    const v = p.value;
-    return () => v;
   });
-  const sep = c.separator ?? '';
-  return (r) => {
-    let out: string | null = null;
-    for (const get of parts) {
-      const v = get(r);
-      if (v == null || v === '') continue;
-      const s = String(v);
-      out = out === null ? s : out + sep + s;
-    }
-    return out;
-  };
+  return { scope, lines };
+}
+
+/** A source's code as a function of the record (what `read` is for other sources). */
+function sourceFunction(code: SourceCode, name: string): (r: unknown) => unknown {
+  return instantiate(code.scope, `function ${name}(r) {\nlet v, known;\n${code.lines.join('\n')}\nreturn v;\n}`) as (r: unknown) => unknown;
 }
 
 export interface CompiledObject {
@@ -435,7 +514,7 @@ export function compileObject(fields: Record<string, unknown>, prefix: string, c
   const n = entries.length;
   const runs = entries.map((e) => e.run);
   const relativeTargets = targets.filter((t) => !checkTargetPath(t));
-  const runSync = entries.some((e) => e.async) ? () => null : generateBuilder(entries, relativeTargets);
+  const runSync = entries.some((e) => e.async) ? () => null : generateBuilder(entries, relativeTargets, prefix);
   const runAsync = async (record: unknown, issues: MappingIssue[]): Promise<Record<string, unknown> | null> => {
     const values = await Promise.all(runs.map((run) => run(record, issues)));
     const out: Record<string, unknown> = {};
@@ -468,21 +547,26 @@ type Builder = (record: unknown, issues: MappingIssue[]) => Record<string, unkno
  * getter/setter closures (3× faster on the example mapping). Only validated identifiers (target and
  * field path segments) and JSON-quoted keys reach the source text; values are passed as arguments.
  */
-function generateBuilder(entries: CompiledEntry[], targets: string[]): Builder {
+function generateBuilder(entries: CompiledEntry[], targets: string[], prefix: string): Builder {
   const names: string[] = ['OMIT'];
   const args: unknown[] = [OMIT];
   const lines: string[] = ['const out = {};', 'let any = false;'];
   const key = (s: string) => JSON.stringify(s);
   entries.forEach((e, i) => {
     const v = `v${i}`;
+    const segments = targets[i]!.split('.');
+    let lhs = 'out';
+    for (const seg of segments.slice(0, -1)) lhs = `(${lhs}[${key(seg)}] ??= {})`;
+    const store = `any = true; ${lhs}[${key(segments.at(-1)!)}] = ${v};`;
+    if (e.constant) {
+      if (e.constant.value === OMIT) return;
+      names.push(`k${i}`);
+      args.push(e.constant.value);
+      lines.push(`const ${v} = k${i};`, store);
+      return;
+    }
     if (e.inline) {
-      const segments = e.inline.path.split('.');
-      lines.push(`let ${v} = r[${key(segments[0]!)}];`);
-      for (const seg of segments.slice(1)) lines.push(`${v} = ${v} === null || ${v} === undefined || typeof ${v} !== 'object' ? null : ${v}[${key(seg)}];`);
-      lines.push(`if (${v} === undefined) ${v} = null;`);
-      lines.push(
-        `if (!(typeof ${v} === 'number' || typeof ${v} === 'boolean' || (typeof ${v} === 'string' && ${v}.length !== 0 && ${v}.charCodeAt(0) > 32 && ${v}.charCodeAt(0) < 128))) ${v} = f${i}(${v}, r, issues);`,
-      );
+      lines.push(getterSource(e.inline.path, v), `if (!(${FAST_COPY(v)})) ${v} = f${i}(${v}, r, issues);`);
       names.push(`f${i}`);
       args.push(e.inline.finish);
     } else {
@@ -490,12 +574,9 @@ function generateBuilder(entries: CompiledEntry[], targets: string[]): Builder {
       names.push(`e${i}`);
       args.push(e.run);
     }
-    const segments = targets[i]!.split('.');
-    let lhs = 'out';
-    for (const seg of segments.slice(0, -1)) lhs = `(${lhs}[${key(seg)}] ??= {})`;
-    lines.push(`if (${v} !== OMIT) { any = true; ${lhs}[${key(segments.at(-1)!)}] = ${v}; }`);
+    lines.push(`if (${v} !== OMIT) { ${store} }`);
   });
   lines.push('return any ? out : null;');
-  const factory = new Function(...names, `return function build(r, issues) {\n${lines.join('\n')}\n};`) as (...a: unknown[]) => Builder;
+  const factory = new Function(...names, `return function ${fnName('build', prefix)}(r, issues) {\n${lines.join('\n')}\n};`) as (...a: unknown[]) => Builder;
   return factory(...args);
 }

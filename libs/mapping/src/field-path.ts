@@ -40,47 +40,25 @@ export type Getter = (source: unknown) => unknown;
 
 type Obj = Record<string, unknown>;
 
-/** Missing and null both read as null; a null parent makes every field below it null. */
-export function makeGetter(path: string): Getter {
-  const s = path.split('.');
-  switch (s.length) {
-    case 1: {
-      const [a] = s as [string];
-      return (r) => {
-        const v = (r as Obj)[a];
-        return v === undefined ? null : v;
-      };
-    }
-    case 2: {
-      const [a, b] = s as [string, string];
-      return (r) => {
-        const p = (r as Obj)[a];
-        if (p == null || typeof p !== 'object') return null;
-        const v = (p as Obj)[b];
-        return v === undefined ? null : v;
-      };
-    }
-    case 3: {
-      const [a, b, c] = s as [string, string, string];
-      return (r) => {
-        const p = (r as Obj)[a];
-        if (p == null || typeof p !== 'object') return null;
-        const q = (p as Obj)[b];
-        if (q == null || typeof q !== 'object') return null;
-        const v = (q as Obj)[c];
-        return v === undefined ? null : v;
-      };
-    }
-    default:
-      return (r) => {
-        let cur: unknown = r;
-        for (let i = 0; i < s.length; i++) {
-          if (cur == null || typeof cur !== 'object') return null;
-          cur = (cur as Obj)[s[i]!];
-        }
-        return cur === undefined ? null : cur;
-      };
+/**
+ * Statements reading `path` from `source` into the variable `v` (declared by them). Missing and null
+ * both read as null; a null parent (or a non-object) makes every field below it null. Keys are
+ * JSON-quoted, so any path text is safe in generated code; constant keys keep each load site
+ * monomorphic, which a shared getter indexing with a variable key cannot be.
+ */
+export function getterSource(path: string, v: string, source = 'r'): string {
+  const segments = path.split('.');
+  const lines = [`let ${v} = ${source}[${JSON.stringify(segments[0])}];`];
+  for (const seg of segments.slice(1)) {
+    lines.push(`${v} = ${v} === null || ${v} === undefined || typeof ${v} !== 'object' ? null : ${v}[${JSON.stringify(seg)}];`);
   }
+  lines.push(`if (${v} === undefined) ${v} = null;`);
+  return lines.join('\n');
+}
+
+/** One generated function per path (see getterSource), so no two paths share a load site. */
+export function makeGetter(path: string): Getter {
+  return new Function('r', `${getterSource(path, 'v')}\nreturn v;`) as Getter;
 }
 
 export type Setter = (target: Obj, value: unknown) => void;

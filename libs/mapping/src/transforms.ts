@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { convertDate, fixedDurationMs, isValidZone, type DateConversion } from './date-time';
+import { isEmpty } from './empty';
 import { checkSourcePath, makeGetter, type PathKind } from './field-path';
 import { EntryFailure, type MappingIssue } from './mapping-types';
 
@@ -205,6 +206,54 @@ export function compileSteps(steps: readonly unknown[], ctx: CompileContext, whe
     if (fn) fns.push(fn);
   });
   return chain(fns);
+}
+
+/**
+ * True when these (valid) steps turn a value that is not empty into one that is not empty either —
+ * a number, a formatted date, text cased, trimmed or escaped — so the entry need not check the result
+ * again. That check costs more than it seems: reading the first character of a freshly concatenated
+ * string makes V8 copy it into one piece. `scalar`: the input is text, a number or a boolean (not a
+ * list, whose String() may be blank: `[" "]`).
+ */
+export function keepsNonBlank(steps: readonly unknown[], scalar: boolean): boolean {
+  const visible = (t: unknown) => typeof t === 'string' && !isEmpty(t);
+  for (const raw of steps) {
+    const s = raw as Record<string, unknown>;
+    const kind = typeof raw === 'string' ? raw : stepKindOf(raw);
+    switch (kind) {
+      case 'trim':
+      case 'upper':
+      case 'lower':
+        break; // text stays visible; anything else passes through
+      case 'string':
+      case 'number':
+      case 'integer':
+      case 'currency':
+      case 'boolean':
+      case 'date':
+      case 'round':
+      case 'multiply':
+      case 'add':
+      case 'clamp':
+        scalar = true;
+        break;
+      case 'html':
+        if (!scalar) return false;
+        break;
+      case 'maxLength':
+        // A cut keeps the first characters, which may all be blank, unless a visible ellipsis follows.
+        if (!scalar || !visible(s.ellipsis)) return false;
+        break;
+      case 'prefix':
+      case 'suffix':
+        if (!visible(s[kind])) return false;
+        scalar = true;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
 }
 
 /** One function for the whole list; a null result ends the chain. */
