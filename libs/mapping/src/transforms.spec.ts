@@ -44,6 +44,15 @@ describe('string transforms', () => {
   });
   it('html escapes and keeps line breaks', () => {
     expect(run(['html'], 'a < b & "c"\nd')).toBe('a &lt; b &amp; &quot;c&quot;<br>d');
+    // Against the plain regular-expression definition, over strings dense in special characters.
+    const reference = (t: string) => t.replace(/[&<>"]|\r?\n/g, (m) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[m] ?? '<br>');
+    const alphabet = ['&', '<', '>', '"', '\n', '\r', '\r\n', 'a', ' ', 'é', '😀', '=', '?'];
+    let seed = 3;
+    for (let i = 0; i < 3000; i++) {
+      let t = 'x';
+      for (let n = i % 12; n > 0; n--) t += alphabet[(seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % alphabet.length];
+      expect(run(['html'], t)).toBe(reference(t));
+    }
   });
   it('string turns numbers and objects into text', () => {
     expect(run(['string'], 12)).toBe('12');
