@@ -27,12 +27,15 @@ export interface DateConversion {
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
 
+/** "00".."59": formatting goes without number-to-text conversions. */
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => pad2(i));
+
 /**
- * `YYYY-MM-DD` and `HH:MM:SS` of an epoch ms in UTC, by H. Hinnant's days-to-civil algorithm: a
- * quarter of the cost of `new Date(ms).toISOString()`, which was the largest single cost of a
- * mapping with two date entries. Undefined outside years 0–9999 (toISOString's own format changes).
+ * `YYYY-MM-DD HH:MM:SS` (or `YYYY-MM-DD`) of an epoch ms in UTC, by H. Hinnant's days-to-civil
+ * algorithm: a quarter of the cost of `new Date(ms).toISOString()`, which was the largest single cost
+ * of a mapping with two date entries. Undefined outside years 0–9999 (toISOString's own format changes).
  */
-export function utcParts(ms: number): { date: string; time: string } | undefined {
+export function utcText(ms: number, withTime: boolean): string | undefined {
   const days = Math.floor(ms / 86_400_000);
   const z = days + 719_468;
   const era = Math.floor(z / 146_097);
@@ -44,35 +47,39 @@ export function utcParts(ms: number): { date: string; time: string } | undefined
   const month = mp < 10 ? mp + 3 : mp - 9;
   const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
   if (year < 0 || year > 9999) return undefined;
-  const sod = ms - days * 86_400_000;
-  const y = year < 1000 ? String(year).padStart(4, '0') : String(year);
-  return {
-    date: `${y}-${pad2(month)}-${pad2(day)}`,
-    time: `${pad2(Math.floor(sod / 3_600_000))}:${pad2(Math.floor(sod / 60_000) % 60)}:${pad2(Math.floor(sod / 1000) % 60)}`,
-  };
+  const date = `${year < 1000 ? String(year).padStart(4, '0') : year}-${TWO_DIGITS[month]!}-${TWO_DIGITS[day]!}`;
+  if (!withTime) return date;
+  const sod = Math.floor((ms - days * 86_400_000) / 1000);
+  return `${date} ${TWO_DIGITS[Math.floor(sod / 3600)]!}:${TWO_DIGITS[Math.floor(sod / 60) % 60]!}:${TWO_DIGITS[sod % 60]!}`;
+}
+
+/** utcText split into date and time. */
+export function utcParts(ms: number): { date: string; time: string } | undefined {
+  const text = utcText(ms, true);
+  return text === undefined ? undefined : { date: text.slice(0, 10), time: text.slice(11) };
 }
 
 /** The common case without luxon: ~20× faster, and it runs once per record per date entry. */
 function formatUtcFast(ms: number, to: string): string | number {
   if (to === 'epoch') return ms;
   if (to === 'iso') return new Date(ms).toISOString();
-  const parts = utcParts(ms);
-  if (!parts) {
-    const iso = new Date(ms).toISOString();
-    return to === 'date' ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
-  }
-  return to === 'date' ? parts.date : `${parts.date} ${parts.time}`;
+  const text = utcText(ms, to !== 'date');
+  if (text !== undefined) return text;
+  const iso = new Date(ms).toISOString();
+  return to === 'date' ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }
 
 const FAST_TARGETS = new Set(['fn', 'iso', 'date', 'epoch']);
 
-const digit = (s: string, i: number): number => {
-  const c = s.charCodeAt(i) - 48;
-  return c >= 0 && c <= 9 ? c : Number.NaN;
-};
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const daysInMonth = (y: number, m: number) => (m === 2 && (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)) ? 29 : DAYS[m - 1]!);
-const num2 = (s: string, i: number) => digit(s, i) * 10 + digit(s, i + 1);
+
+/** The two digits at `i` as a number; negative when either is not a digit (so range checks refuse it). */
+function twoDigits(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
 
 /**
  * Epoch ms of `YYYY-MM-DDTHH:MM[:SS[.fff…]](Z|±HH[:]MM)`, or NaN. Hand-written because it runs for
@@ -81,24 +88,29 @@ const num2 = (s: string, i: number) => digit(s, i) * 10 + digit(s, i + 1);
 export function parseIsoWithOffset(s: string): number {
   const n = s.length;
   if (n < 17 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58) return Number.NaN;
-  const year = digit(s, 0) * 1000 + digit(s, 1) * 100 + num2(s, 2);
-  const month = num2(s, 5);
-  const day = num2(s, 8);
-  const hour = num2(s, 11);
-  const minute = num2(s, 14);
+  const century = twoDigits(s, 0);
+  const yy = twoDigits(s, 2);
+  const month = twoDigits(s, 5);
+  const day = twoDigits(s, 8);
+  const hour = twoDigits(s, 11);
+  const minute = twoDigits(s, 14);
+  if (century < 0 || yy < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59) return Number.NaN;
+  const year = century * 100 + yy;
   let i = 16;
   let second = 0;
   let millis = 0;
   if (s.charCodeAt(i) === 58) {
-    second = num2(s, i + 1);
+    second = twoDigits(s, i + 1);
+    if (second < 0 || second > 59) return Number.NaN;
     i += 3;
     if (s.charCodeAt(i) === 46) {
       i++;
       let scale = 100;
-      while (i < n && digit(s, i) === digit(s, i)) {
-        millis += digit(s, i) * scale;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i) - 48;
+        if (c < 0 || c > 9) break;
+        millis += c * scale;
         scale /= 10;
-        i++;
       }
       millis = Math.floor(millis);
     }
@@ -107,14 +119,38 @@ export function parseIsoWithOffset(s: string): number {
   const sign = s.charCodeAt(i);
   if (sign === 90 /* Z */ && i === n - 1) offset = 0;
   else if ((sign === 43 || sign === 45) && (n - i === 5 || (n - i === 6 && s.charCodeAt(i + 3) === 58))) {
-    const oh = num2(s, i + 1);
-    const om = num2(s, n - 2);
-    offset = (sign === 45 ? -1 : 1) * (oh * 60 + om);
+    const oh = twoDigits(s, i + 1);
+    const om = twoDigits(s, n - 2);
+    if (oh < 0 || om < 0) return Number.NaN;
+    offset = sign === 45 ? -(oh * 60 + om) : oh * 60 + om;
   } else return Number.NaN;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return Number.NaN;
-  // Date.UTC would roll 2026-02-31 over to March: refuse instead.
+  // Refused rather than rolled over to March like Date.UTC would.
   if (day > 28 && day > daysInMonth(year, month)) return Number.NaN;
-  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset * 60_000;
+  return daysFromCivil(year, month, day) * 86_400_000 + ((hour * 60 + minute - offset) * 60 + second) * 1000 + millis;
+}
+
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil, the inverse of
+ * utcText's algorithm): several times cheaper than Date.UTC, and years 0–99 stay years 0–99.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  return era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468;
+}
+
+// Mappings often derive several targets from one date field (a window's start and end): the text of
+// the last parse is kept, so the second entry of a record costs a string comparison.
+let lastIsoText = '';
+let lastIsoMs = Number.NaN;
+function parseIsoCached(s: string): number {
+  if (s !== lastIsoText) {
+    lastIsoMs = parseIsoWithOffset(s);
+    lastIsoText = s;
+  }
+  return lastIsoMs;
 }
 
 function parse(value: unknown, c: DateConversion, zone: string): DateTime {
@@ -155,7 +191,7 @@ export function convertDate(value: unknown, c: DateConversion, zoneOverride?: st
   if (zoneOverride && !isValidZone(zoneOverride)) throw new EntryFailure(`unknown time zone "${zoneOverride}"`, zoneOverride);
   // Fast path: the value carries its offset (or is UTC) and the result is UTC, so a day is always 24 h.
   if (typeof value === 'string' && !c.format && c.toZone === 'UTC' && FAST_TARGETS.has(c.to) && addMs !== undefined && zone === 'UTC') {
-    const ms = parseIsoWithOffset(value);
+    const ms = parseIsoCached(value);
     if (!Number.isNaN(ms)) return formatUtcFast(ms + addMs, c.to);
     if ((DATE_ONLY.test(value) || FN_TEXT.test(value)) && !c.time) {
       const parsed = Date.parse(FN_TEXT.test(value) ? `${value.replace(' ', 'T')}Z` : `${value}T00:00:00Z`);
