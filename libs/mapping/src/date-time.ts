@@ -153,6 +153,21 @@ function parseIsoCached(s: string): number {
   return lastIsoMs;
 }
 
+/**
+ * The conversion's result when it can skip luxon: ISO text with an offset (or Z), UTC in and out,
+ * a target of fn, iso, date or epoch, a fixed-length shift. Undefined otherwise. Compiled date steps
+ * whose options allow it call this first, sparing convertDate's checks on every record.
+ */
+export function fastUtcConversion(c: DateConversion, addMs: number | undefined): ((value: unknown) => string | number | undefined) | undefined {
+  if (c.format || c.toZone !== 'UTC' || !FAST_TARGETS.has(c.to) || addMs === undefined || c.zone !== 'UTC') return undefined;
+  const to = c.to;
+  return (value) => {
+    if (typeof value !== 'string') return undefined;
+    const ms = parseIsoCached(value);
+    return Number.isNaN(ms) ? undefined : formatUtcFast(ms + addMs, to);
+  };
+}
+
 function parse(value: unknown, c: DateConversion, zone: string): DateTime {
   // Field Nation date objects ({utc: "YYYY-MM-DD HH:MM:SS", local: ...}) appear in webhook bodies.
   if (value !== null && typeof value === 'object' && typeof (value as { utc?: unknown }).utc === 'string') {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { convertDate, fixedDurationMs, isValidZone, type DateConversion } from './date-time';
+import { convertDate, fastUtcConversion, fixedDurationMs, isValidZone, type DateConversion } from './date-time';
 import { isEmpty } from './empty';
 import { checkSourcePath, makeGetter, type PathKind } from './field-path';
 import { EntryFailure, type MappingIssue } from './mapping-types';
@@ -436,5 +436,7 @@ function compileDate(d: z.infer<typeof DateSchema>, ctx: CompileContext, where: 
       return convertDate(v, conversion, typeof z === 'string' && z.trim() !== '' ? z.trim() : undefined, addMs);
     };
   }
+  const fast = fastUtcConversion(conversion, addMs);
+  if (fast) return (v) => fast(v) ?? convertDate(v, conversion, undefined, addMs);
   return (v) => convertDate(v, conversion, undefined, addMs);
 }
