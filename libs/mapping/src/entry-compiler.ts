@@ -5,7 +5,7 @@ import { checkJsonnet, prepareJsonnet, runJsonnet } from './jsonnet-runner';
 import { EntryObjectSchema, SOURCE_KEYS, type EmptyPolicy, type EntrySpec, type NullPolicy } from './mapping.schema';
 import { isEmpty } from './empty';
 import { EntryFailure, type MappingIssue } from './mapping-types';
-import { addRead, compileSteps, keepsNonBlank, type CompileContext, type StepFn } from './transforms';
+import { addRead, compileStepList, keepsNonBlank, type CompileContext, type StepFn } from './transforms';
 
 /** Returned by an entry whose value is to be left out of the output. */
 export const OMIT: unique symbol = Symbol('omit');
@@ -225,7 +225,8 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
     ctx.issues.push({ target, message: '"reads:" is only for jsonata and jsonnet entries (other sources report their reads themselves)' });
   }
 
-  const steps = e.transform ? compileSteps(e.transform, stepCtx) : undefined;
+  const stepList = e.transform ? compileStepList(e.transform, stepCtx) : [];
+  const steps = stepList.length ? stepList : undefined;
 
   // Null policy.
   if (e.required && e.onNull && e.onNull !== 'fail') ctx.issues.push({ target, message: `required conflicts with onNull: ${e.onNull}` });
@@ -312,7 +313,7 @@ interface FinishSpec {
   target: string;
   onNull: NullPolicy;
   onEmpty: EmptyPolicy;
-  steps: StepFn | undefined;
+  steps: StepFn[] | undefined;
   fallback: unknown;
   checkEmpty: boolean;
   checkEmptyAfterSteps: boolean;
@@ -333,7 +334,7 @@ function generateFinish(f: FinishSpec): Finish {
   const helpers = {
     OMIT,
     isEmpty,
-    steps: f.steps,
+    ...Object.fromEntries((f.steps ?? []).map((fn, i) => [`s${i}`, fn])),
     fallback: f.fallback,
     nullFailed: (r: unknown, issues: MappingIssue[]) => missing(nullReason ? nullReason(r) : 'the value is null', issues),
     emptyFailed: (issues: MappingIssue[]) => missing('the value is empty', issues),
@@ -361,8 +362,12 @@ function generateFinish(f: FinishSpec): Finish {
   const lines = [`if (v === null || v === undefined) { ${settle(f.onNull, 'nullFailed(r, issues)')} }`];
   if (f.checkEmpty) lines.push(`if (!known && ${MAYBE_EMPTY('v')}) { ${settle(f.onEmpty, 'emptyFailed(issues)')} }`);
   if (f.steps) {
+    // Each step called from here (not through a shared chain function) keeps every call site
+    // monomorphic; a null result skips the remaining steps.
+    const calls = f.steps.map((_, i) => (i === 0 ? 'v = s0(v, r);' : `if (v !== null && v !== undefined) v = s${i}(v, r);`));
     lines.push(
-      'try { v = steps(v, r); } catch (err) { return stepFailed(err, v, issues); }',
+      'const input = v;',
+      `try { ${calls.join(' ')} } catch (err) { return stepFailed(err, input, issues); }`,
       `if (v === null || v === undefined) { ${settle(f.onNull, 'noValue(issues)')} }`,
     );
     if (f.checkEmptyAfterSteps) lines.push(`if (${MAYBE_EMPTY('v')}) { ${settle(f.onEmpty, 'emptyFailed(issues)')} }`);
@@ -377,7 +382,7 @@ interface RunSpec {
   source: (typeof SOURCE_KEYS)[number];
   path: string | undefined;
   read: (r: unknown, issues: MappingIssue[]) => unknown;
-  steps: StepFn | undefined;
+  steps: StepFn[] | undefined;
   when: string | undefined;
   finish: Finish;
   fail: (err: unknown, issues: MappingIssue[]) => typeof OMIT;

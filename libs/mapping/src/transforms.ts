@@ -222,12 +222,17 @@ const elementwise =
     Array.isArray(v) ? v.map((x) => (x == null ? x : fn(x, r))) : fn(v, r);
 
 export function compileSteps(steps: readonly unknown[], ctx: CompileContext, where = 'transform'): StepFn | undefined {
+  return chain(compileStepList(steps, ctx, where));
+}
+
+/** The steps one by one, for a caller that calls them from its own code (see generateFinish). */
+export function compileStepList(steps: readonly unknown[], ctx: CompileContext, where = 'transform'): StepFn[] {
   const fns: StepFn[] = [];
   steps.forEach((raw, i) => {
     const fn = compileStep(raw, ctx, `${where}[${i}]`);
     if (fn) fns.push(fn);
   });
-  return chain(fns);
+  return fns;
 }
 
 /**
