@@ -1,23 +1,13 @@
 // The compiled (generated) code paths against straightforward reference behaviour: getters, static
+import { issuesOf } from './mapping-test-kit';
 // values, templates and concatenations, and the empty checks the compiler leaves out.
 import { describe, expect, it } from 'vitest';
 import { isEmpty } from './empty';
 import { makeGetter } from './field-path';
 import { compileMapping } from './mapping-compiler';
-import { MappingError } from './mapping-types';
 import { compileSteps, keepsNonBlank } from './transforms';
 
 const compile = (fields: Record<string, unknown>) => compileMapping({ object: 'Case', fields });
-
-function issues(run: () => unknown): string[] {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MappingError);
-    return (err as MappingError).issues.map((i) => `${i.target}: ${i.message}`);
-  }
-  return [];
-}
 
 describe('generated getters', () => {
   it('read null for missing, null and non-object parents', () => {
@@ -52,7 +42,7 @@ describe('static values', () => {
     expect(m.mapSync!({})).toEqual({ a: null, b: 'd', c: '', e: 0, f: false });
     const required = compile({ a: { value: null, required: true }, b: { value: ' ', onEmpty: 'fail' } });
     for (let i = 0; i < 3; i++) {
-      expect(issues(() => required.mapSync!({}))).toEqual(['a: required value is missing: the static value is null', 'b: required value is missing: the value is empty']);
+      expect(issuesOf(() => required.mapSync!({}))).toEqual(['a: required value is missing: the static value is null', 'b: required value is missing: the value is empty']);
     }
   });
   it('are the same frozen value in every payload', () => {
@@ -75,7 +65,7 @@ describe('templates and concatenations', () => {
       c4: { concat: { parts: [{ value: null }, 'A', { value: '' }] }, onEmpty: 'null' },
     });
     for (const blank of ['', ' ', '\u00a0', '\u3000\t']) {
-      expect(issues(() => m.mapSync!({ A: blank, B: blank }))).toEqual(['t1: required value is missing: the value is empty']);
+      expect(issuesOf(() => m.mapSync!({ A: blank, B: blank }))).toEqual(['t1: required value is missing: the value is empty']);
     }
     const lenient = compile({
       t2: { template: ' {{A}} ', onEmpty: 'null' },
@@ -95,7 +85,7 @@ describe('templates and concatenations', () => {
 describe('failures inside generated code', () => {
   it('a template that cannot render its input reports the entry', () => {
     const m = compile({ t: { template: 'x {{A}}' }, u: 'B' });
-    expect(issues(() => m.mapSync!({ A: { n: 1n }, B: 'b' }))).toEqual(['t: Do not know how to serialize a BigInt']);
+    expect(issuesOf(() => m.mapSync!({ A: { n: 1n }, B: 'b' }))).toEqual(['t: Do not know how to serialize a BigInt']);
   });
 });
 

@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { issuesOf } from './mapping-test-kit';
 import { isEmpty } from './empty';
 import { compileMapping } from './mapping-compiler';
-import { MappingError } from './mapping-types';
 
 const compile = (fields: Record<string, unknown>, extra: Record<string, unknown> = {}) => compileMapping({ object: 'Case', fields, ...extra });
 
 /** Every UTF-16 code unit that JavaScript counts as whitespace (what trim() removes). */
 const UNICODE_SPACES = Array.from({ length: 0x10000 }, (_, c) => String.fromCharCode(c)).filter((ch) => ch.charCodeAt(0) > 32 && /^\s$/.test(ch));
-
-function issuesOf(run: () => unknown): string[] {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MappingError);
-    return (err as MappingError).issues.map((i) => `${i.target}: ${i.message}`);
-  }
-  return [];
-}
 
 describe('whitespace-only text is empty, whatever the whitespace', () => {
   it('isEmpty agrees with trim() on every code unit', () => {
