@@ -20,7 +20,6 @@ export interface FetchDeps {
   /** Coalescing marks live here (the worker connection). */
   redis: Redis;
   prefix: string;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 type FetchJob = Job<JobDataOf<typeof sfFetchQueue, 'fetch-record'>, unknown, 'fetch-record'>;
@@ -66,9 +65,8 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
     return 'coalesced';
   }
 
-  let delay: number;
   try {
-    delay = client.budgetDelay();
+    await client.awaitBudget();
   } catch (err) {
     if (err instanceof ApiBudgetError) {
       ctx.log.warn({ usage: err.usage }, 'API budget reserve reached; delaying fetch');
@@ -77,7 +75,6 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
     }
     throw err;
   }
-  if (delay > 0) await (deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(delay);
 
   const startedAt = new Date().toISOString();
   const soql = buildRecordQuery(d.sfObject, reads, d.sfId);

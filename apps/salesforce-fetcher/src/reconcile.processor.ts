@@ -66,8 +66,7 @@ export async function reconcileSweep(job: SweepJob, deps: ReconcileDeps, ctx: Jo
   // Read pages while a page may still find something the remaining budget could feed.
   while (next && apiCalls < settings.maxApiCalls - 1 && unknown.length + stale.length < settings.maxApiCalls - apiCalls) {
     try {
-      const wait = client.budgetDelay();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await client.awaitBudget();
     } catch (err) {
       if (!(err instanceof ApiBudgetError)) throw err;
       ctx.log.warn({ usage: err.usage }, 'API budget reserve reached; sweep stops here, the next one goes on');

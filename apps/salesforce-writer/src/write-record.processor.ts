@@ -113,8 +113,7 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
     }
 
     try {
-      const wait = client.budgetDelay();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await client.awaitBudget();
     } catch (err) {
       if (err instanceof ApiBudgetError) return await delay(job, ctx, err.retryAfterMs);
       throw err;

@@ -44,10 +44,6 @@ export interface StartWorkerOptions {
   onFinalFailure?: (job: Job, err: Error) => Promise<void> | void;
 }
 
-/**
- * Open the producer side of a queue. The contract's job defaults (attempts, backoff, retention)
- * apply to every add.
- */
 /** BullMQ's scripts touch several keys of a queue at once: on Redis Cluster they must share a slot. */
 function assertClusterPrefix(connection: unknown, prefix: string): void {
   if (isClusterConnection(connection) && !/\{[^{}]+\}/.test(prefix)) {
@@ -55,6 +51,10 @@ function assertClusterPrefix(connection: unknown, prefix: string): void {
   }
 }
 
+/**
+ * Open the producer side of a queue. The contract's job defaults (attempts, backoff, retention)
+ * apply to every add.
+ */
 export function openQueue<Q extends QueueContract>(contract: Q, connection: Redis | ConnectionOptions, prefix: string): QueueOf<Q> {
   assertClusterPrefix(connection, prefix);
   const queue = new Queue(contract.name, { connection, prefix, defaultJobOptions: contract.defaultJobOptions });

@@ -204,29 +204,29 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
       return 0;
     },
 
+    /** Wait out budgetDelay's slowdown before a call; throws ApiBudgetError in the reserve. */
+    async awaitBudget(): Promise<void> {
+      const wait = this.budgetDelay();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    },
+
     /** One SOQL query (one API call). Pagination is not followed: the broker reads single records. */
     async query<T extends Record<string, unknown> = Record<string, unknown>>(soql: string): Promise<{ records: T[]; totalSize: number }> {
-      await ensureSession();
-      try {
-        const result = await conn.query<T>(soql, { autoFetch: false });
-        return { records: result.records as T[], totalSize: result.totalSize };
-      } catch (err) {
-        throw toSalesforceError(err);
-      } finally {
-        track('query');
-      }
+      const { records, totalSize } = await this.queryPage<T>(soql);
+      return { records, totalSize };
     },
 
     /**
      * One page of a query (one API call): the first page for SOQL, the next one for a
-     * `nextRecordsUrl`. `batchSize` (200-2,000) asks Salesforce for the page size.
+     * `nextRecordsUrl`. `batchSize` (200-2,000) asks Salesforce for the page size (default 2,000).
      */
     async queryPage<T extends Record<string, unknown> = Record<string, unknown>>(
       soqlOrLocator: string,
-      batchSize = 2000,
+      batchSize?: number,
     ): Promise<{ records: T[]; totalSize: number; nextRecordsUrl?: string }> {
       await ensureSession();
-      const opts = { autoFetch: false, maxFetch: batchSize, scanAll: false, responseTarget: 'QueryResult' as const, headers: { 'Sforce-Query-Options': `batchSize=${batchSize}` } };
+      const headers: Record<string, string> = batchSize ? { 'Sforce-Query-Options': `batchSize=${batchSize}` } : {};
+      const opts = { autoFetch: false, maxFetch: batchSize ?? 2000, scanAll: false, responseTarget: 'QueryResult' as const, headers };
       try {
         const result = /\/query\/[^/\s]+$/.test(soqlOrLocator) ? await conn.queryMore<T>(soqlOrLocator, opts) : await conn.query<T>(soqlOrLocator, opts);
         return { records: result.records as T[], totalSize: result.totalSize, nextRecordsUrl: result.done ? undefined : result.nextRecordsUrl };
