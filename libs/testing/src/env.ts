@@ -1,4 +1,5 @@
-export const TEMPLATE_DB = 'broker_test_template';
+/** Migrated database every test database is cloned from; TEST_TEMPLATE_DB lets checkouts with other migrations test side by side. */
+export const TEMPLATE_DB = process.env.TEST_TEMPLATE_DB ?? 'broker_test_template';
 
 /** Base PostgreSQL URL for tests (database part replaced per use). */
 export function adminUrl(): string {
