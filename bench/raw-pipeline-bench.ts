@@ -5,6 +5,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { cpuDelta, cpuSnapshot } from './cpu-sampler';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const stages = ['raw.1', 'raw.2', 'raw.3', 'raw.4'];
@@ -38,7 +39,15 @@ if (process.argv[2] === 'stage') {
   console.log(JSON.stringify(await runRawPipeline(records, concurrency)));
 }
 
-export async function runRawPipeline(records: number, concurrency = 16): Promise<{ records: number; seconds: number; records_per_s: number }> {
+export interface RawPipelineResult {
+  records: number;
+  seconds: number;
+  records_per_s: number;
+  /** CPU ms over the measured window: the four stage processes, Redis, and the feeding process. */
+  cpu: { stages_ms: number; redis_ms: number; feeder_ms: number };
+}
+
+export async function runRawPipeline(records: number, concurrency = 16): Promise<RawPipelineResult> {
   const prefix = `rawbench${Date.now()}`;
   const children = stages.map((_, i) => fork(fileURLToPath(import.meta.url), ['stage', String(i), prefix, String(concurrency)], { execArgv: ['--import', 'tsx'], stdio: 'ignore' }));
   await Promise.all(children.map((c) => new Promise((r) => c.once('message', r))));
@@ -52,12 +61,15 @@ export async function runRawPipeline(records: number, concurrency = 16): Promise
       if (++done === records) resolve();
     });
   });
+  const stagePids = Object.fromEntries(children.map((c, i) => [`stage${i}`, c.pid]));
+  const cpuBefore = cpuSnapshot(stagePids);
   const t0 = performance.now();
   for (let i = 0; i < records; i += 500) {
     await first.addBulk(Array.from({ length: Math.min(500, records - i) }, (_, k) => ({ name: 'n', data: { i: i + k, payload: 'x'.repeat(200) }, opts: { jobId: `r-${i + k}`, removeOnComplete: true } })));
   }
   await finished;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuDelta(cpuBefore, cpuSnapshot(stagePids));
   for (const c of children) c.send('stop');
   await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
   for (const s of stages) {
@@ -68,5 +80,10 @@ export async function runRawPipeline(records: number, concurrency = 16): Promise
   await last.close();
   await first.close();
   connection.disconnect();
-  return { records, seconds, records_per_s: records / seconds };
+  return {
+    records,
+    seconds,
+    records_per_s: records / seconds,
+    cpu: { stages_ms: Object.values(cpu.processes).reduce((a, b) => a + b, 0), redis_ms: cpu.redis, feeder_ms: cpu.self },
+  };
 }
