@@ -312,14 +312,17 @@ interface IngressResult {
   /** bench/bare-ack-server.ts (parse and ack, nothing stored) under the same load, same run. */
   reference_messages_per_s_batch1: number;
   reference_notifications_per_s_batch100: number;
+  /** bench/soap-ack-server.ts: the same endpoint served by the `soap` package from the ingress's WSDL, nothing stored. */
+  soap_reference_messages_per_s_batch1?: number;
+  soap_reference_notifications_per_s_batch100?: number;
   /** The ingress's throughput as a share of the bare parse-and-ack reference. */
   ratio_batch1: number;
   ratio_batch100: number;
 }
 
-/** bench/bare-ack-server.ts in its own process, as the ingress runs in its own. */
-async function startBareAckServer(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/bare-ack-server.ts')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+/** bench/bare-ack-server.ts (or soap-ack-server.ts) in its own process, as the ingress runs in its own. */
+async function startBareAckServer(script: 'bare-ack-server.ts' | 'soap-ack-server.ts' = 'bare-ack-server.ts'): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', script)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.once('data', (c: Buffer) => resolve(Number(c.toString().trim())));
     child.once('exit', (code) => reject(new Error(`bare-ack-server exited with ${code}`)));
@@ -401,6 +404,19 @@ async function runIngress(options: Options): Promise<IngressResult> {
     } finally {
       await bare.stop();
     }
+    // The same again with the endpoint served by `soap` from the WSDL (issue 14: would serving the
+    // ingress with it keep its figures?).
+    const soapServer = await startBareAckServer('soap-ack-server.ts');
+    let soapReference: { batch1: LoadResult; batch100: LoadResult };
+    try {
+      await load({ url: soapServer.url, connections, idBase, seconds: options.quick ? 1 : 3, batch: 1 });
+      soapReference = {
+        batch1: await load({ url: soapServer.url, connections, idBase, seconds, batch: 1 }),
+        batch100: await load({ url: soapServer.url, connections, idBase, seconds, batch: 100 }),
+      };
+    } finally {
+      await soapServer.stop();
+    }
     return {
       ack_p50_ms: round(latency.p50_ms, 2),
       ack_p99_ms: round(latency.p99_ms, 2),
@@ -413,6 +429,8 @@ async function runIngress(options: Options): Promise<IngressResult> {
       peak_rss_mb: round(app.peakRssMb, 1),
       reference_messages_per_s_batch1: round(reference.batch1.messages_per_s, 0),
       reference_notifications_per_s_batch100: round(reference.batch100.notifications_per_s, 0),
+      soap_reference_messages_per_s_batch1: round(soapReference.batch1.messages_per_s, 0),
+      soap_reference_notifications_per_s_batch100: round(soapReference.batch100.notifications_per_s, 0),
       ratio_batch1: round(batch1.messages_per_s / reference.batch1.messages_per_s, 2),
       ratio_batch100: round(batch100.notifications_per_s / reference.batch100.notifications_per_s, 2),
     };
@@ -472,6 +490,10 @@ function rows(r: Results): Row[] {
     if (r.ingress.reference_messages_per_s_batch1 !== undefined) {
       out.push({ figure: 'Reference: bare parse-and-ack (nothing stored), messages/s, batch 1', value: fmt(r.ingress.reference_messages_per_s_batch1), target: '—' });
       out.push({ figure: 'Reference: bare parse-and-ack, notifications/s, batch 100', value: fmt(r.ingress.reference_notifications_per_s_batch100), target: '—' });
+      if (r.ingress.soap_reference_messages_per_s_batch1 !== undefined) {
+        out.push({ figure: 'Reference: `soap` package serving the WSDL (nothing stored), messages/s, batch 1', value: fmt(r.ingress.soap_reference_messages_per_s_batch1), target: '—' });
+        out.push({ figure: 'Reference: `soap` package serving the WSDL, notifications/s, batch 100', value: fmt(r.ingress.soap_reference_notifications_per_s_batch100), target: '—' });
+      }
       out.push({ figure: 'Ingress / reference, batch 1 (stored vs not stored)', value: fmt(r.ingress.ratio_batch1, 2), target: '≥ 0.9', met: r.ingress.ratio_batch1 >= 0.9 });
       out.push({ figure: 'Ingress / reference, batch 100', value: fmt(r.ingress.ratio_batch100, 2), target: '≥ 0.5', met: r.ingress.ratio_batch100 >= 0.5 });
     }
@@ -540,6 +562,8 @@ function writeDoc(r: Results): string {
     '  Redis. The queues are emptied after each run. The same closed loops then run against',
     '  `bench/bare-ack-server.ts` (Express, an XML parse, a fixed Ack, nothing stored: the flow a general-purpose tool',
     '  would build) in its own process, so the ingress is compared with what this machine does without storing.',
+    '  And once more against `bench/soap-ack-server.ts`: the endpoint served by the `soap` package from the WSDL the',
+    '  ingress publishes (its own envelope parse, nothing stored), to see what serving the ingress with `soap` would give.',
     '- **API calls**: the simulators\' counters over the measured records; logins and OAuth token requests excluded.',
     '- **CPU per record**: utime + stime from /proc of each app process, of every `redis-server` process and of every',
     '  `postgres` process (plus the postmaster\'s reaped children, so a backend that exits during the window counts),',
