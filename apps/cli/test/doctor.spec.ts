@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -43,8 +44,8 @@ beforeEach(() => {
   registerWebhook();
 });
 
-/** The demo config against these simulators; `edit` rewrites the case mapping's text. */
-function demoConfig(options: { env?: NodeJS.ProcessEnv; editMapping?: (text: string) => string } = {}): LoadedConfig {
+/** The demo config against these simulators; `editMapping` rewrites the case mapping's text, `editConfig` the config's. */
+function demoConfig(options: { env?: NodeJS.ProcessEnv; editMapping?: (text: string) => string; editConfig?: (text: string) => string } = {}): LoadedConfig {
   let mapping = path.join(mappings, 'case-to-work-order.yaml');
   if (options.editMapping) {
     const edited = options.editMapping(readFileSync(mapping, 'utf8'));
@@ -55,7 +56,7 @@ function demoConfig(options: { env?: NodeJS.ProcessEnv; editMapping?: (text: str
     .replace('mapping: mappings/case-to-work-order.yaml', `mapping: ${mapping}`)
     .replace('eventRules: mappings/', `eventRules: ${mappings}/`);
   const file = path.join(dir, `broker-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, text);
+  writeFileSync(file, options.editConfig ? options.editConfig(text) : text);
   return loadConfig(file, { SF_LOGIN_URL: sf.url, FN_BASE_URL: fn.url, ...options.env });
 }
 
@@ -198,5 +199,35 @@ describe('broker doctor', () => {
     } finally {
       sf.setApiUsage({ used: 0, max: 15_000 });
     }
+  });
+
+  it('exits 0 as a command against the demo connection, 1 when a check fails (BROKER_CONFIG, PUBLIC_URL)', async () => {
+    const config = demoConfig();
+    const tsx = path.join(workspaceRoot, 'node_modules/.bin/tsx');
+    // Asynchronous: the simulators answer from this process.
+    const run = (env: Record<string, string>) =>
+      new Promise<{ code: number; stdout: string }>((resolve) => {
+        execFile(tsx, ['apps/cli/src/main.ts', 'doctor'], { cwd: workspaceRoot, env: { PATH: process.env.PATH, BROKER_CONFIG: config.file, SF_LOGIN_URL: sf.url, FN_BASE_URL: fn.url, PUBLIC_URL, ...env } }, (err, stdout) =>
+          resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout }),
+        );
+      });
+    const [good, bad] = await Promise.all([run({}), run({ SF_PASSWORD: 'not-the-password' })]);
+    expect(good.stdout).toMatch(/✓ ready/);
+    expect(good.code).toBe(0);
+    expect(bad.code).toBe(1);
+    expect(line(bad.stdout, 'salesforce.login')).toMatch(/^\s+✗/);
+  }, 60_000);
+
+  it('logs in with the client-credentials flow too, and names its failure with that flow\'s fix', async () => {
+    const auth = (secret: string) => (t: string) =>
+      t.replace(/      auth:\n        flow: password\n(        .*\n){3}/, `      auth: { flow: client-credentials, clientId: sim-client-id, clientSecret: ${secret} }\n`);
+    const good = await doctor(demoConfig({ editConfig: auth('sim-client-secret') }));
+    expect(line(good.text, 'salesforce.login')).toMatch(/^\s+✓ Salesforce login \(client-credentials flow\)/);
+    expect(line(good.text, 'salesforce.organization')).toMatch(/^\s+✓/);
+    expect(good.code).toBe(0);
+    const bad = await doctor(demoConfig({ editConfig: auth('wrong-secret') }));
+    expect(bad.code).toBe(1);
+    expect(line(bad.text, 'salesforce.login')).toMatch(/^\s+✗/);
+    expect(bad.text).toMatch(/fix: enable 'Client Credentials Flow' on the connected app/);
   });
 });
