@@ -230,4 +230,13 @@ describe('broker doctor', () => {
     expect(line(bad.text, 'salesforce.login')).toMatch(/^\s+✗/);
     expect(bad.text).toMatch(/fix: enable 'Client Credentials Flow' on the connected app/);
   });
+
+  it('fails fieldnation.webhook (instead of crashing) when the event rules match no Field Nation event', async () => {
+    const rulesFile = path.join(dir, 'no-events.yaml');
+    writeFileSync(rulesFile, 'object: Case\nrules:\n  - on: workorder.not_an_event\n    fields: { Status: { value: New } }\n');
+    const { code, text } = await doctor(demoConfig({ editConfig: (t) => t.replace(/eventRules: .*/, `eventRules: ${rulesFile}`) }));
+    expect(code).toBe(1);
+    expect(line(text, 'fieldnation.webhook')).toMatch(/^\s+✗/);
+    expect(text).toContain('match no Field Nation event (workorder.not_an_event)');
+  });
 });

@@ -3,7 +3,7 @@ import type { ConnectionConfig, LoadedConfig } from '@broker/config';
 import { FieldNationError, FieldNationTransport, type Webhook } from '@broker/fieldnation';
 import { fieldNationRefs, type RefKind } from './mapping-refs';
 import { fail, ok, warn, type CheckResult } from './preflight.types';
-import { webhookEvents, webhookUrl } from './webhook-plan';
+import { webhookEvents, webhookUrl, WebhookPlanError } from './webhook-plan';
 
 const CATALOGUES: { kind: RefKind; path: string; id: string; title: string; what: string; where: string }[] = [
   { kind: 'typesOfWork', path: '/types-of-work', id: 'fieldnation.types-of-work', title: 'Types of work used by the mappings exist', what: 'type of work', where: 'Field Nation → Company settings → Types of work' },
@@ -118,7 +118,13 @@ async function webhookCheck(config: LoadedConfig, connection: ConnectionConfig, 
   const id = 'fieldnation.webhook';
   const title = 'Webhook registered for exactly the events the rules use';
   if (!connection.eventRules) return ok(id, title, 'no eventRules: the connection uses no Field Nation events');
-  const expected = webhookEvents(config, connection);
+  let expected: string[];
+  try {
+    expected = webhookEvents(config, connection);
+  } catch (err) {
+    if (!(err instanceof WebhookPlanError)) throw err;
+    return fail(id, title, err.message, 'make the event rules listen to Field Nation events by their names (docs/mapping.md), or remove eventRules');
+  }
   const path = `/fieldnation/webhooks/${connection.id}`;
   const url = publicUrl ? webhookUrl(publicUrl, connection.id) : undefined;
   const apply = `broker fieldnation webhook --connection ${connection.id} --url ${publicUrl ?? '<public URL of the ingress>'} --apply`;
