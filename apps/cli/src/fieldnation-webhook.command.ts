@@ -1,26 +1,16 @@
-import { resolveConfigPath, type ConnectionConfig, type LoadedConfig } from '@broker/config';
+import type { ConnectionConfig, LoadedConfig } from '@broker/config';
 import { FieldNationClient, FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
-import { loadEventRulesFile } from '@broker/mapping';
+import { webhookPlan as planWebhook, WebhookPlanError, type WebhookPlan } from '@broker/preflight';
 import { CliError, type CliIo } from './cli-io';
 
-export interface WebhookPlan {
-  connectionId: string;
-  url: string;
-  events: string[];
-}
-
-/**
- * The webhook a connection needs: its ingress endpoint and exactly the events its rules listen to.
- * Every other event would be delivered, verified, queued and skipped for nothing (Field Nation's
- * `workorder.created` alone doubles the deliveries per work order).
- */
+/** The webhook a connection needs (see @broker/preflight): plan errors become CLI errors. */
 export function webhookPlan(config: LoadedConfig, connection: ConnectionConfig, publicUrl: string | undefined): WebhookPlan {
-  if (!publicUrl) throw new CliError('give the ingress\'s public URL with --url or PUBLIC_URL (Field Nation must reach it)', 78);
-  if (!connection.eventRules) throw new CliError(`connection ${connection.id} has no eventRules: nothing to subscribe to`);
-  const rules = loadEventRulesFile(resolveConfigPath(config, connection.eventRules));
-  const events = FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e));
-  if (events.length === 0) throw new CliError(`the event rules of ${connection.id} match no Field Nation event (${rules.events.join(', ')})`);
-  return { connectionId: connection.id, url: `${publicUrl.replace(/\/+$/, '')}/fieldnation/webhooks/${connection.id}`, events };
+  try {
+    return planWebhook(config, connection, publicUrl);
+  } catch (err) {
+    if (err instanceof WebhookPlanError) throw new CliError(err.message, err.reason === 'no-url' ? 78 : 1);
+    throw err;
+  }
 }
 
 export interface FieldnationWebhookOptions {

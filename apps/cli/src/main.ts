@@ -9,6 +9,7 @@ import { createPrisma, createStore, type Store } from '@broker/store';
 import { parseCliEnv, requireConfigPath, requireDatabaseUrl, type CliEnv } from './cli-env';
 import { CliError, processIo, type CliIo } from './cli-io';
 import { configValidateCommand } from './config-validate.command';
+import { doctorCommand } from './doctor.command';
 import { fieldnationWebhookCommand } from './fieldnation-webhook.command';
 import { mappingPreviewCommand } from './mapping-preview.command';
 import { parseSince, replayCommand } from './replay.command';
@@ -132,6 +133,16 @@ fieldnation
   .option('--apply', 'create the webhook on Field Nation, or update the one with the same URL')
   .action((opts: { connection?: string; url?: string; apply?: boolean }) =>
     run((env) => fieldnationWebhookCommand(loadConfig(requireConfigPath(env)), { ...opts, url: opts.url ?? env.PUBLIC_URL }, io)),
+  );
+
+program
+  .command('doctor')
+  .description('live read-only preflight against Salesforce and Field Nation: logins, fields, ids, webhook, API allowance; exit 1 when a check fails')
+  .option('--connection <id>', 'only this connection')
+  .option('--url <url>', 'public URL of the ingress, which the webhook must point at (default: $PUBLIC_URL)')
+  .option('--json', 'print the reports as JSON')
+  .action((opts: { connection?: string; url?: string; json?: boolean }) =>
+    run((env) => doctorCommand(loadConfig(requireConfigPath(env)), { ...opts, url: opts.url ?? env.PUBLIC_URL }, io)),
   );
 
 program

@@ -6,6 +6,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { QueueOf, sfFetchQueue } from '@broker/contracts';
+import type { PreflightReport } from '@broker/preflight';
 import type { Store } from '@broker/store';
 import { normaliseRecordId } from '@broker/salesforce';
 import { authMiddleware } from './auth.middleware';
@@ -14,6 +15,7 @@ import { createCsrfTokens, sameOriginMiddleware, type CsrfTokens } from './csrf.
 import { renderHomePage } from './home.page';
 import { html } from './html.template';
 import { layout } from './layout.view';
+import { connectionsSection, renderPreflightPage } from './preflight.page';
 import { QUEUE_STATES } from './queue-metrics';
 import { ActionError, replayJob, resyncRecord } from './record-actions';
 import { renderTimelinePage, type TimelineRowView } from './timeline.page';
@@ -31,6 +33,8 @@ export interface DashboardDeps {
   /** Extra origins allowed to POST (a reverse proxy that rewrites Host). */
   allowedOrigins?: string[];
   csrf?: CsrfTokens;
+  /** "Test connection": the configured connections and the live preflight (absent without BROKER_CONFIG). */
+  preflight?: { connectionIds: readonly string[]; run(connectionId: string): Promise<PreflightReport> };
 }
 
 const BULL_BOARD_PATH = '/queues';
@@ -91,12 +95,13 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
     res.type('html');
   };
 
-  app.get('/', async (_req, res) => {
+  app.get('/', async (req, res) => {
     const counts = await Promise.all(
       deps.queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts(...QUEUE_STATES) })),
     );
     pageHeaders(res);
-    res.send(renderHomePage(counts));
+    const connections = deps.preflight && connectionsSection(deps.preflight.connectionIds, csrf.tokenFor(req.principal!.name));
+    res.send(renderHomePage(counts, connections));
   });
 
   app.get('/timeline', async (req, res) => {
@@ -189,6 +194,15 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
       })
       .catch((err) => deps.logger.warn({ err }, 'could not record re-sync in the timeline'));
     res.redirect(303, backTo(req, 'resynced', id));
+  });
+  // Read-only on both systems, but it spends Salesforce API calls: a POST behind auth and CSRF.
+  actions.post('/test-connection', async (req, res) => {
+    const connectionId = field(req.body, 'connectionId');
+    if (!deps.preflight?.connectionIds.includes(connectionId)) throw new ActionError(404, `no connection "${connectionId}" in the config`);
+    const report = await deps.preflight.run(connectionId);
+    deps.logger.info({ connectionId, ok: report.ok, failed: report.checks.filter((c) => c.status === 'fail').map((c) => c.id), by: req.principal!.name }, 'connection tested from dashboard');
+    pageHeaders(res);
+    res.send(renderPreflightPage(report));
   });
   app.use('/actions', actions);
 

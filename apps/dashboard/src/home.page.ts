@@ -1,4 +1,4 @@
-import { html } from './html.template';
+import { html, type SafeHtml } from './html.template';
 import { layout, searchForm } from './layout.view';
 import { QUEUE_STATES } from './queue-metrics';
 
@@ -7,7 +7,7 @@ export interface QueueCounts {
   counts: Record<string, number>;
 }
 
-export function renderHomePage(queues: QueueCounts[]): string {
+export function renderHomePage(queues: QueueCounts[], connections?: SafeHtml): string {
   return layout(
     'Overview',
     html`<h1>Broker dashboard</h1>
@@ -23,6 +23,7 @@ ${queues.map(
 )}
 </tbody>
 </table>
-<p>Failed jobs are the dead-letter queue: open a queue in Bull Board to inspect and retry them in bulk, or search a record above to replay its own failures.</p>`,
+<p>Failed jobs are the dead-letter queue: open a queue in Bull Board to inspect and retry them in bulk, or search a record above to replay its own failures.</p>
+${connections}`,
   );
 }

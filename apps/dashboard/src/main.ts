@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import { z } from 'zod';
+import { loadConfig } from '@broker/config';
 import { allQueues, sfFetchQueue, type QueueOf } from '@broker/contracts';
+import { runPreflight } from '@broker/preflight';
 import {
   baseEnvSchema,
   createLogger,
@@ -24,6 +26,10 @@ const env = loadEnv(
     DATABASE_URL: z.string().url(),
     /** Comma-separated origins allowed to POST besides the Host header's own (behind a rewriting proxy). */
     DASHBOARD_ALLOWED_ORIGINS: z.string().default(''),
+    /** Connection config: enables "Test connection" (the preflight of `broker doctor`). */
+    BROKER_CONFIG: z.string().min(1).optional(),
+    /** Public URL of the ingress, which the Field Nation webhook must point at. */
+    PUBLIC_URL: z.string().url().optional(),
   }),
 );
 const logger = createLogger({ service: 'dashboard', level: env.LOG_LEVEL });
@@ -69,7 +75,23 @@ const csrf = createCsrfTokens(
     : undefined,
 );
 
+// The dashboard is how an operator looks into a broken deployment, so a bad config disables the
+// button instead of the dashboard (the other apps refuse to start and show the same error).
+let preflight: Parameters<typeof createDashboardApp>[0]['preflight'];
+if (env.BROKER_CONFIG) {
+  try {
+    const config = loadConfig(env.BROKER_CONFIG);
+    preflight = {
+      connectionIds: config.connections.map((c) => c.id),
+      run: (id) => runPreflight(config, id, { publicUrl: env.PUBLIC_URL, logger: logger.child({ connectionId: id, preflight: true }) }),
+    };
+  } catch (err) {
+    logger.error({ err: { message: (err as Error).message } }, 'connection config unusable: "Test connection" is disabled');
+  }
+}
+
 const app = createDashboardApp({
+  preflight,
   csrf,
   queues,
   fetchQueue,

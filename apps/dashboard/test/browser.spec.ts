@@ -132,4 +132,18 @@ describe.skipIf(!hasChromium)(`dashboard in headless Chromium over the running b
     }
     await context.close();
   });
+
+  it('tests the connection from the overview: the running dashboard reads the config and renders the checklist', async () => {
+    const context = await browser.newContext({ httpCredentials: { username: USER, password: PASSWORD } });
+    const page = await context.newPage();
+    await page.goto(`${dashboardUrl}/`);
+    await page.click('button:has-text("Test connection")');
+    await page.waitForURL(/\/actions\/test-connection$/);
+    expect(await page.locator('.notice').textContent()).toMatch(/^Ready/);
+    const statuses = await page.locator('#preflight tbody tr').evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-check')}=${r.getAttribute('data-status')}`));
+    expect(statuses).toContain('salesforce.login=ok');
+    expect(statuses).toContain('fieldnation.webhook=ok');
+    expect(statuses.filter((s) => !s.endsWith('=ok'))).toEqual([]);
+    await context.close();
+  });
 });

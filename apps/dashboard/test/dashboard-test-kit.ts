@@ -8,7 +8,7 @@ import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing
 import type { Queue } from 'bullmq';
 import type { Express } from 'express';
 import type { AuthSettings } from '../src/auth.settings';
-import { createDashboardApp } from '../src/dashboard-app';
+import { createDashboardApp, type DashboardDeps } from '../src/dashboard-app';
 import { registerQueueDepthGauge } from '../src/queue-metrics';
 
 export const USER = 'operator';
@@ -37,7 +37,7 @@ export const freshPrefix = (label = 'td') => `${label}${Date.now().toString(36)}
 
 /** The dashboard in-process on a random port, over real Redis (fresh prefix) and a fresh database. */
 export async function startDashboard(
-  options: { auth?: AuthSettings; db?: TestDatabase } = {},
+  options: { auth?: AuthSettings; db?: TestDatabase; preflight?: DashboardDeps['preflight'] } = {},
 ): Promise<DashboardUnderTest> {
   const db = options.db ?? (await createTestDatabase('dashboard'));
   const prisma = createPrisma(db.url, { max: 4 });
@@ -55,6 +55,7 @@ export async function startDashboard(
     store,
     logger: createLogger({ service: 'dashboard-test', level: 'silent' }),
     auth: options.auth ?? { mode: 'credentials', user: USER, password: PASSWORD, token: TOKEN },
+    preflight: options.preflight,
     registry,
     ready: async () => {
       await Promise.all([redis.ping(), prisma.$queryRaw`SELECT 1`]);

@@ -1,0 +1,242 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig, type LoadedConfig } from '@broker/config';
+import { FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
+import { loadEventRulesFile } from '@broker/mapping';
+import { createLogger } from '@broker/runtime';
+import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
+import { startSalesforceSim, type SalesforceSim } from '../../salesforce-sim/src/index';
+import { workspaceRoot } from '../../../vitest.shared';
+import { doctorCommand } from '../src/doctor.command';
+import { captureIo, tmpDir } from './cli-test-kit';
+
+// Referee: the demo connection (config/demo.yaml, the mappings the demo runs with) is known to work
+// end to end against both simulators (apps/broker-e2e); each broken variant below is one mistake.
+const mappings = path.join(workspaceRoot, 'config/mappings');
+const PUBLIC_URL = 'http://127.0.0.1:3000';
+const rules = loadEventRulesFile(path.join(mappings, 'case-events.yaml'));
+const ruleEvents = FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e));
+
+let sf: SalesforceSim;
+let fn: FieldNationSim;
+let dir: string;
+
+beforeAll(async () => {
+  const logger = createLogger({ service: 'sim', level: 'silent' });
+  sf = await startSalesforceSim({ port: 0, logger });
+  fn = await startFieldNationSim({ port: 0, logger, rateLimit: false });
+  dir = tmpDir('doctor');
+});
+
+afterAll(async () => {
+  await sf?.close();
+  await fn?.close();
+});
+
+/** As `broker fieldnation webhook --apply` (and the e2e harness) registers it. */
+const registerWebhook = (events = ruleEvents, url = `${PUBLIC_URL}/fieldnation/webhooks/demo`) =>
+  fn.registerWebhook({ url, secret: 'demo-webhook-secret', events: [...events] });
+
+beforeEach(() => {
+  fn.reset();
+  registerWebhook();
+});
+
+/** The demo config against these simulators; `editMapping` rewrites the case mapping's text, `editConfig` the config's. */
+function demoConfig(options: { env?: NodeJS.ProcessEnv; editMapping?: (text: string) => string; editConfig?: (text: string) => string } = {}): LoadedConfig {
+  let mapping = path.join(mappings, 'case-to-work-order.yaml');
+  if (options.editMapping) {
+    const edited = options.editMapping(readFileSync(mapping, 'utf8'));
+    mapping = path.join(dir, `mapping-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(mapping, edited);
+  }
+  const text = readFileSync(path.join(workspaceRoot, 'config/demo.yaml'), 'utf8')
+    .replace('mapping: mappings/case-to-work-order.yaml', `mapping: ${mapping}`)
+    .replace('eventRules: mappings/', `eventRules: ${mappings}/`);
+  const file = path.join(dir, `broker-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, options.editConfig ? options.editConfig(text) : text);
+  return loadConfig(file, { SF_LOGIN_URL: sf.url, FN_BASE_URL: fn.url, ...options.env });
+}
+
+async function doctor(config: LoadedConfig, options: { url?: string } = { url: PUBLIC_URL }) {
+  const io = captureIo();
+  const code = await doctorCommand(config, { connection: 'demo', url: options.url }, io);
+  return { code, text: io.stdout.join('\n') };
+}
+
+/** The checklist line of a check, by id. */
+const line = (text: string, id: string) => text.split('\n').find((l) => l.includes(`[${id}]`)) ?? '';
+
+describe('broker doctor', () => {
+  it('passes against the demo connection, read-only, and counts the Salesforce API calls it spends', async () => {
+    const before = sf.counters();
+    const workOrdersBefore = fn.listWorkOrders().length;
+    const { code, text } = await doctor(demoConfig());
+    expect(text).toMatch(/✓ ready/);
+    expect(code).toBe(0);
+    for (const id of ['config.mappings', 'salesforce.login', 'salesforce.organization', 'salesforce.api', 'salesforce.fields.Case', 'salesforce.write-back.Case', 'salesforce.comments', 'salesforce.api-allowance', 'fieldnation.token', 'fieldnation.types-of-work', 'fieldnation.custom-fields', 'fieldnation.webhook']) {
+      expect(line(text, id), id).toMatch(/^\s+✓/);
+    }
+    const after = sf.counters();
+    const spent = Number(/spent (\d+) Salesforce API calls/.exec(text)?.[1]);
+    expect(spent).toBeGreaterThan(0);
+    // The simulator counts what the org was asked: the doctor's own count must agree.
+    expect(after.apiCalls.total - before.apiCalls.total).toBe(spent);
+    const writes = Object.keys(after.apiCalls.byEndpoint).filter((k) => !k.startsWith('GET') && (after.apiCalls.byEndpoint[k] ?? 0) !== (before.apiCalls.byEndpoint[k] ?? 0));
+    expect(writes).toEqual([]);
+    expect(fn.listWorkOrders()).toHaveLength(workOrdersBefore);
+    expect(Object.keys(fn.counters().routes ?? {}).filter((r) => !/^GET|oauth/.test(r))).toEqual([]);
+  });
+
+  it('fails salesforce.login on a wrong password, with a fix hint, and still checks Field Nation', async () => {
+    const { code, text } = await doctor(demoConfig({ env: { SF_PASSWORD: 'not-the-password' } }));
+    expect(code).toBe(1);
+    expect(line(text, 'salesforce.login')).toMatch(/^\s+✗/);
+    expect(text).toMatch(/INVALID_LOGIN/);
+    expect(text).toMatch(/fix: check salesforce\.auth\.username, password and securityToken/);
+    expect(text).not.toContain('not-the-password');
+    expect(line(text, 'fieldnation.webhook')).toMatch(/^\s+✓/);
+    expect(line(text, 'salesforce.fields.Case')).toBe(''); // needs a session: not run
+    expect(text).toMatch(/✗ 1 check failed/);
+  });
+
+  it('fails salesforce.fields.<Object> for a mapped field that does not exist, naming the path', async () => {
+    const config = demoConfig({ editMapping: (t) => t.replace('location.zip: Account.BillingPostalCode', 'location.zip: Account.BillingPostCode') });
+    const { code, text } = await doctor(config);
+    expect(code).toBe(1);
+    expect(line(text, 'salesforce.fields.Case')).toMatch(/^\s+✗/);
+    expect(text).toContain('Account.BillingPostCode: no field BillingPostCode on Account');
+    expect(text.split('\n').filter((l) => /^\s+✗ .*\[/.test(l))).toHaveLength(1);
+  });
+
+  it('fails on a relationship that does not exist along the path', async () => {
+    const config = demoConfig({ editMapping: (t) => t.replace('name: Account.Owner.Manager.Name', 'name: Account.Owner.Boss.Name') });
+    const { code, text } = await doctor(config);
+    expect(code).toBe(1);
+    expect(text).toContain('Account.Owner.Boss.Name: no relationship Boss on User');
+  });
+
+  it('fails fieldnation.types-of-work for an unknown type-of-work id, naming the id and where it is used', async () => {
+    const config = demoConfig({ editMapping: (t) => t.replace('Installation: 62,', 'Installation: 9062,') });
+    const { code, text } = await doctor(config);
+    expect(code).toBe(1);
+    expect(line(text, 'fieldnation.types-of-work')).toMatch(/^\s+✗/);
+    expect(text).toMatch(/unknown type of work id: 9062 \([^)]*types_of_work\)/);
+    expect(line(text, 'fieldnation.custom-fields')).toMatch(/^\s+✓/);
+  });
+
+  it('fails fieldnation.custom-fields for an unknown custom field id', async () => {
+    const config = demoConfig({ editMapping: (t) => t.replace('"607": { from: CaseNumber', '"6070": { from: CaseNumber') });
+    const { code, text } = await doctor(config);
+    expect(code).toBe(1);
+    expect(line(text, 'fieldnation.custom-fields')).toMatch(/^\s+✗/);
+    expect(text).toMatch(/unknown custom field id: 6070/);
+  });
+
+  it('fails fieldnation.webhook when no webhook is registered, and tells the command that registers it', async () => {
+    fn.reset();
+    const { code, text } = await doctor(demoConfig());
+    expect(code).toBe(1);
+    expect(line(text, 'fieldnation.webhook')).toMatch(/^\s+✗/);
+    expect(text).toContain(`no webhook delivers to ${PUBLIC_URL}/fieldnation/webhooks/demo`);
+    expect(text).toContain(`fix: register it: broker fieldnation webhook --connection demo --url ${PUBLIC_URL} --apply`);
+  });
+
+  it('fails fieldnation.webhook for a webhook with an extra event, and for one missing an event', async () => {
+    fn.reset();
+    registerWebhook([...ruleEvents, 'workorder.created']);
+    const extra = await doctor(demoConfig());
+    expect(extra.code).toBe(1);
+    expect(line(extra.text, 'fieldnation.webhook')).toMatch(/^\s+✗/);
+    expect(extra.text).toMatch(/extra events no rule uses \(delivered, verified and skipped for nothing\): workorder\.created/);
+
+    fn.reset();
+    registerWebhook(ruleEvents.filter((e) => e !== 'workorder.message_posted'));
+    const missing = await doctor(demoConfig());
+    expect(missing.code).toBe(1);
+    expect(missing.text).toMatch(/missing events the rules use: workorder\.message_posted/);
+  });
+
+  it('fails fieldnation.webhook when the webhook points at another host than the public URL', async () => {
+    const { code, text } = await doctor(demoConfig(), { url: 'https://broker.example.com' });
+    expect(code).toBe(1);
+    expect(text).toContain(`one points at ${PUBLIC_URL}/fieldnation/webhooks/demo instead`);
+  });
+
+  it('warns (exit 0) when no public URL is given: the events are checked, the host is not', async () => {
+    const { code, text } = await doctor(demoConfig(), {});
+    expect(code).toBe(0);
+    expect(line(text, 'fieldnation.webhook')).toMatch(/^\s+!/);
+    expect(text).toMatch(/✓ ready \(1 warning\)/);
+  });
+
+  it('fails salesforce.organization when the config names another org', async () => {
+    const { code, text } = await doctor(demoConfig({ env: { SF_ORG_ID: '00D000000000002EAA' } }));
+    expect(code).toBe(1);
+    expect(line(text, 'salesforce.organization')).toMatch(/^\s+✗/);
+    expect(text).toContain('the credentials log into organization 00D000000000001EAA, the config names 00D000000000002EAA');
+  });
+
+  it('fails fieldnation.token on wrong Field Nation credentials', async () => {
+    const { code, text } = await doctor(demoConfig({ env: { FN_PASSWORD: 'wrong-password' } }));
+    expect(code).toBe(1);
+    expect(line(text, 'fieldnation.token')).toMatch(/^\s+✗/);
+    expect(line(text, 'salesforce.login')).toMatch(/^\s+✓/);
+  });
+
+  it('warns on salesforce.api-allowance in the reserve and fails it when nothing is left', async () => {
+    try {
+      sf.setApiUsage({ used: 14_000, max: 15_000 });
+      const low = await doctor(demoConfig());
+      expect(line(low.text, 'salesforce.api-allowance')).toMatch(/^\s+!/);
+      expect(low.code).toBe(0);
+      sf.setApiUsage({ used: 15_000, max: 15_000 });
+      const none = await doctor(demoConfig());
+      expect(none.code).toBe(1);
+      expect(none.text).toMatch(/✗ .*\[salesforce\.api\]|✗ .*\[salesforce\.api-allowance\]/);
+    } finally {
+      sf.setApiUsage({ used: 0, max: 15_000 });
+    }
+  });
+
+  it('exits 0 as a command against the demo connection, 1 when a check fails (BROKER_CONFIG, PUBLIC_URL)', async () => {
+    const config = demoConfig();
+    const tsx = path.join(workspaceRoot, 'node_modules/.bin/tsx');
+    // Asynchronous: the simulators answer from this process.
+    const run = (env: Record<string, string>) =>
+      new Promise<{ code: number; stdout: string }>((resolve) => {
+        execFile(tsx, ['apps/cli/src/main.ts', 'doctor'], { cwd: workspaceRoot, env: { PATH: process.env.PATH, BROKER_CONFIG: config.file, SF_LOGIN_URL: sf.url, FN_BASE_URL: fn.url, PUBLIC_URL, ...env } }, (err, stdout) =>
+          resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout }),
+        );
+      });
+    const [good, bad] = await Promise.all([run({}), run({ SF_PASSWORD: 'not-the-password' })]);
+    expect(good.stdout).toMatch(/✓ ready/);
+    expect(good.code).toBe(0);
+    expect(bad.code).toBe(1);
+    expect(line(bad.stdout, 'salesforce.login')).toMatch(/^\s+✗/);
+  }, 60_000);
+
+  it('logs in with the client-credentials flow too, and names its failure with that flow\'s fix', async () => {
+    const auth = (secret: string) => (t: string) =>
+      t.replace(/      auth:\n        flow: password\n(        .*\n){3}/, `      auth: { flow: client-credentials, clientId: sim-client-id, clientSecret: ${secret} }\n`);
+    const good = await doctor(demoConfig({ editConfig: auth('sim-client-secret') }));
+    expect(line(good.text, 'salesforce.login')).toMatch(/^\s+✓ Salesforce login \(client-credentials flow\)/);
+    expect(line(good.text, 'salesforce.organization')).toMatch(/^\s+✓/);
+    expect(good.code).toBe(0);
+    const bad = await doctor(demoConfig({ editConfig: auth('wrong-secret') }));
+    expect(bad.code).toBe(1);
+    expect(line(bad.text, 'salesforce.login')).toMatch(/^\s+✗/);
+    expect(bad.text).toMatch(/fix: enable 'Client Credentials Flow' on the connected app/);
+  });
+
+  it('fails fieldnation.webhook (instead of crashing) when the event rules match no Field Nation event', async () => {
+    const rulesFile = path.join(dir, 'no-events.yaml');
+    writeFileSync(rulesFile, 'object: Case\nrules:\n  - on: workorder.not_an_event\n    fields: { Status: { value: New } }\n');
+    const { code, text } = await doctor(demoConfig({ editConfig: (t) => t.replace(/eventRules: .*/, `eventRules: ${rulesFile}`) }));
+    expect(code).toBe(1);
+    expect(line(text, 'fieldnation.webhook')).toMatch(/^\s+✗/);
+    expect(text).toContain('match no Field Nation event (workorder.not_an_event)');
+  });
+});

@@ -1,0 +1,44 @@
+import { resolveConfigPath, type ConnectionConfig, type LoadedConfig } from '@broker/config';
+import { FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
+import { loadEventRulesFile } from '@broker/mapping';
+
+export interface WebhookPlan {
+  connectionId: string;
+  url: string;
+  events: string[];
+}
+
+/** Why no plan could be made: the CLI turns `no-url` into a configuration exit code. */
+export class WebhookPlanError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'no-url' | 'no-rules' | 'no-events',
+  ) {
+    super(message);
+    this.name = 'WebhookPlanError';
+  }
+}
+
+/** Where Field Nation must deliver a connection's webhooks: the ingress route for that connection. */
+export function webhookUrl(publicUrl: string, connectionId: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/fieldnation/webhooks/${connectionId}`;
+}
+
+/**
+ * The webhook a connection needs: its ingress endpoint and exactly the events its rules listen to.
+ * Every other event would be delivered, verified, queued and skipped for nothing (Field Nation's
+ * `workorder.created` alone doubles the deliveries per work order).
+ */
+export function webhookPlan(config: LoadedConfig, connection: ConnectionConfig, publicUrl: string | undefined): WebhookPlan {
+  if (!publicUrl) throw new WebhookPlanError('give the ingress\'s public URL with --url or PUBLIC_URL (Field Nation must reach it)', 'no-url');
+  return { connectionId: connection.id, url: webhookUrl(publicUrl, connection.id), events: webhookEvents(config, connection) };
+}
+
+/** The Field Nation events the connection's rules listen to, in Field Nation's catalogue order. */
+export function webhookEvents(config: LoadedConfig, connection: ConnectionConfig): string[] {
+  if (!connection.eventRules) throw new WebhookPlanError(`connection ${connection.id} has no eventRules: nothing to subscribe to`, 'no-rules');
+  const rules = loadEventRulesFile(resolveConfigPath(config, connection.eventRules));
+  const events = FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e));
+  if (events.length === 0) throw new WebhookPlanError(`the event rules of ${connection.id} match no Field Nation event (${rules.events.join(', ')})`, 'no-events');
+  return events;
+}
