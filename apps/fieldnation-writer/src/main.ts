@@ -11,6 +11,7 @@ import {
   loadEnv,
   observeWorker,
   openQueue,
+  recordDependencyWait,
   startOpsServer,
   startWorker,
   workerEnvSchema,
@@ -61,6 +62,7 @@ const worker = startWorker(
     prefix: env.QUEUE_PREFIX,
     logger,
     concurrency: env.CONCURRENCY,
+    onDependencyWaitOver: recordDependencyWait(store),
     onFinalFailure: (job, err) =>
       store.recordStage({ connectionId: job.data.connectionId, sfId: job.data.sfId, workOrderId: job.data.workOrderId, stage: job.name === 'post-message' ? 'message' : 'written', outcome: 'failed', queue: job.queueName, jobId: job.id, message: err.message }),
   },
