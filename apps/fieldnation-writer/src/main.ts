@@ -34,6 +34,8 @@ const clients = new Map(
       environment: c.fieldnation.environment,
       credentials: c.fieldnation.auth,
       rateLimit: { requestsPerSecond: c.fieldnation.requestsPerSecond },
+      connectTimeoutMs: c.fieldnation.connectTimeoutMs,
+      timeoutMs: c.fieldnation.timeoutMs,
       // Short in-call retries; longer waits (Retry-After, 5xx storms) become BullMQ delays and retries,
       // so the record lock is never held for minutes.
       retry: { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2_000, maxRetryAfterMs: 5_000 },
