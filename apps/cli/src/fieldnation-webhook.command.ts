@@ -28,7 +28,7 @@ export async function fieldnationWebhookCommand(config: LoadedConfig, options: F
     io.out(`${plan.connectionId}: POST ${plan.url}, signed with fieldnation.webhookSecret, ${plan.events.length} of ${FN_WEBHOOK_EVENTS.length} events:`);
     for (const e of plan.events) io.out(`  ${e}`);
     if (!options.apply) continue;
-    const client = new FieldNationClient({ environment: connection.fieldnation.environment, credentials: connection.fieldnation.auth });
+    const client = new FieldNationClient({ environment: connection.fieldnation.environment, credentials: connection.fieldnation.auth, connectTimeoutMs: connection.fieldnation.connectTimeoutMs, timeoutMs: connection.fieldnation.timeoutMs });
     const existing = (await client.listWebhooks()).find((w) => w.url === plan.url);
     const body = { url: plan.url, events: plan.events, method: 'post' as const, status: 'active' as const, secret: connection.fieldnation.webhookSecret };
     if (existing) {

@@ -11,6 +11,7 @@ import {
   loadEnv,
   observeWorker,
   openQueue,
+  recordDependencyWait,
   startOpsServer,
   startWorker,
   workerEnvSchema,
@@ -33,6 +34,8 @@ const clients = new Map(
       environment: c.fieldnation.environment,
       credentials: c.fieldnation.auth,
       rateLimit: { requestsPerSecond: c.fieldnation.requestsPerSecond },
+      connectTimeoutMs: c.fieldnation.connectTimeoutMs,
+      timeoutMs: c.fieldnation.timeoutMs,
       // Short in-call retries; longer waits (Retry-After, 5xx storms) become BullMQ delays and retries,
       // so the record lock is never held for minutes.
       retry: { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2_000, maxRetryAfterMs: 5_000 },
@@ -61,6 +64,7 @@ const worker = startWorker(
     prefix: env.QUEUE_PREFIX,
     logger,
     concurrency: env.CONCURRENCY,
+    onDependencyWaitOver: recordDependencyWait(store),
     onFinalFailure: (job, err) =>
       store.recordStage({ connectionId: job.data.connectionId, sfId: job.data.sfId, workOrderId: job.data.workOrderId, stage: job.name === 'post-message' ? 'message' : 'written', outcome: 'failed', queue: job.queueName, jobId: job.id, message: err.message }),
   },

@@ -11,6 +11,7 @@ import {
   loadEnv,
   observeWorker,
   openQueue,
+  recordDependencyWait,
   startOpsServer,
   startWorker,
   workerEnvSchema,
@@ -51,13 +52,13 @@ const mapWorker = startWorker(
   mapQueue,
   { 'map-record': mapRecord },
   { connections, mappings, store, fnWriteQueue: writeQueue, redis: connection, prefix: env.QUEUE_PREFIX },
-  { connection, prefix: env.QUEUE_PREFIX, logger, concurrency: env.CONCURRENCY, onFinalFailure: onFinalFailure('mapped') },
+  { connection, prefix: env.QUEUE_PREFIX, logger, concurrency: env.CONCURRENCY, onFinalFailure: onFinalFailure('mapped'), onDependencyWaitOver: recordDependencyWait(store) },
 );
 const eventWorker = startWorker(
   fnEventQueue,
   { 'fn-event': handleFieldNationEvent },
   { connections, eventRules, store, sfWriteQueue: sfQueue },
-  { connection, prefix: env.QUEUE_PREFIX, logger, concurrency: env.CONCURRENCY, onFinalFailure: onFinalFailure('event') },
+  { connection, prefix: env.QUEUE_PREFIX, logger, concurrency: env.CONCURRENCY, onFinalFailure: onFinalFailure('event'), onDependencyWaitOver: recordDependencyWait(store) },
 );
 observeWorker(mapWorker, metrics);
 observeWorker(eventWorker, metrics);

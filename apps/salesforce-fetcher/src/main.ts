@@ -11,6 +11,7 @@ import {
   loadEnv,
   observeWorker,
   openQueue,
+  recordDependencyWait,
   startOpsServer,
   startWorker,
   workerEnvSchema,
@@ -51,6 +52,7 @@ const worker = startWorker(
     prefix: env.QUEUE_PREFIX,
     logger,
     concurrency: env.CONCURRENCY,
+    onDependencyWaitOver: recordDependencyWait(store),
     onFinalFailure: (job, err) =>
       store.recordStage({ connectionId: job.data.connectionId, sfId: job.data.sfId, stage: 'fetched', outcome: 'failed', queue: job.queueName, jobId: job.id, message: err.message, sfApiCalls: (err as { sfApiCalls?: number }).sfApiCalls ?? 0 }),
   },
@@ -78,7 +80,7 @@ const reconcileWorker = startWorker(
   sfReconcileQueue,
   { sweep: reconcileSweep },
   { connections, clients, store, fetchQueue: fetchProducer },
-  { connection, prefix: env.QUEUE_PREFIX, logger, concurrency: 1 },
+  { connection, prefix: env.QUEUE_PREFIX, logger, concurrency: 1, onDependencyWaitOver: recordDependencyWait(store) },
 );
 observeWorker(reconcileWorker, metrics);
 

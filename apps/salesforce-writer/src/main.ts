@@ -9,6 +9,7 @@ import {
   createWorkerConnection,
   loadEnv,
   observeWorker,
+  recordDependencyWait,
   startOpsServer,
   startWorker,
   workerEnvSchema,
@@ -39,6 +40,7 @@ const worker = startWorker(
     prefix: env.QUEUE_PREFIX,
     logger,
     concurrency: env.CONCURRENCY,
+    onDependencyWaitOver: recordDependencyWait(store),
     onFinalFailure: (job, err) =>
       store.recordStage({ connectionId: job.data.connectionId, sfId: job.data.sfId, workOrderId: job.data.cause?.workOrderId, stage: 'sf-written', outcome: 'failed', queue: job.queueName, jobId: job.id, message: err.message, sfApiCalls: (err as { sfApiCalls?: number }).sfApiCalls ?? 0 }),
   },

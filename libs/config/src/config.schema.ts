@@ -74,6 +74,10 @@ export const fieldNationSchema = z.strictObject({
   acceptLegacyHash: bool().default(false),
   /** Client-side rate limit towards Field Nation. */
   requestsPerSecond: num(z.number().positive().max(1000)).default(10),
+  /** Time to open a connection to Field Nation (DNS, TCP, TLS); the request was then never sent. */
+  connectTimeoutMs: num(z.number().int().min(100).max(120_000)).default(10_000),
+  /** Total time for one Field Nation HTTP exchange, token requests included. */
+  timeoutMs: num(z.number().int().min(100).max(600_000)).default(30_000),
   /** Field Nation user id of the integration (buyer) user: its messages are never echoed. */
   integrationUserId: num(z.number().int().positive()).optional(),
 });

@@ -1,4 +1,6 @@
-import type { Logger } from '@broker/runtime';
+import http from 'node:http';
+import https from 'node:https';
+import { DependencyTimeoutError, type Logger } from '@broker/runtime';
 import { FieldNationError, errorFromResponse } from './fieldnation-error';
 import { TokenBucket } from './token-bucket';
 import { TokenProvider, type FieldNationCredentials } from './token-provider';
@@ -39,8 +41,16 @@ export interface FieldNationClientOptions {
   retry?: Partial<RetryOptions> | false;
   /** Client-side token bucket per connection; `false` disables it. Default 10 per second, burst 10. */
   rateLimit?: { requestsPerSecond: number; burst?: number } | false;
-  /** Per-request timeout. Default 30 000 ms. */
+  /**
+   * Total time for one HTTP exchange (connect, send, the whole answer), token requests included;
+   * past it the call fails as a timeout (retryable; `ambiguous` for a create). Default 30 000 ms.
+   */
   timeoutMs?: number;
+  /**
+   * Time to open the connection (DNS, TCP, TLS). Past it the request was never sent, so the call
+   * is retried even for a create. Default 10 000 ms. Only with the built-in HTTP client (no `fetch`).
+   */
+  connectTimeoutMs?: number;
   /** Renew the token this long before it expires (at most half its lifetime). Default 60 000 ms. */
   tokenRenewMarginMs?: number;
   /** Called after every HTTP exchange (token requests included), for metrics. */
@@ -82,7 +92,8 @@ export class FieldNationTransport {
   private readonly bucket?: TokenBucket;
   private readonly retry: RetryOptions;
   private readonly timeoutMs: number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly connectTimeoutMs: number;
+  private readonly fetchImpl?: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly counters: ClientStats = { calls: {}, statuses: {}, rateLimited: 0, retries: 0, tokenRequests: 0, reauthentications: 0 };
@@ -101,7 +112,8 @@ export class FieldNationTransport {
       this.bucket = new TokenBucket(rps, options.rateLimit?.burst ?? Math.max(1, Math.ceil(rps)));
     }
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.fetchImpl = options.fetch;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.random = options.random ?? Math.random;
     this.tokens = new TokenProvider(() => this.requestToken(), options.tokenRenewMarginMs ?? 60_000);
@@ -182,17 +194,14 @@ export class FieldNationTransport {
     await this.throttle();
     const started = Date.now();
     try {
-      const res = await this.fetchImpl(url, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      const text = await res.text();
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const res = this.fetchImpl
+        ? await this.viaFetch(this.fetchImpl, method, url, headers, payload)
+        : await exchangeHttp(url, { method, headers, body: payload }, { connectTimeoutMs: this.connectTimeoutMs, totalTimeoutMs: this.timeoutMs });
       this.count(route, res.status, started, attempt, method);
-      let parsed: unknown = text;
+      let parsed: unknown = res.text;
       try {
-        parsed = text ? JSON.parse(text) : undefined;
+        parsed = res.text ? JSON.parse(res.text) : undefined;
       } catch {
         // Non-JSON (an HTML error page from a proxy): keep the text for the error message.
       }
@@ -200,11 +209,13 @@ export class FieldNationTransport {
     } catch (err) {
       this.count(route, 0, started, attempt, method);
       const name = (err as Error).name;
-      const timeout = name === 'TimeoutError' || name === 'AbortError';
-      const cause = (err as { cause?: { code?: string } }).cause;
-      // A refused connection never reached Field Nation, so even a create can be resent.
-      const notSent = cause?.code === 'ECONNREFUSED' || cause?.code === 'ENOTFOUND';
-      throw new FieldNationError(`Field Nation ${route} ${timeout ? `timed out after ${this.timeoutMs} ms` : `network error: ${cause?.code ?? (err as Error).message}`}`, {
+      const connectTimeout = err instanceof DependencyTimeoutError && err.phase === 'connect';
+      const timeout = err instanceof DependencyTimeoutError || name === 'TimeoutError' || name === 'AbortError';
+      const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+      // A refused or never-established connection never reached Field Nation, so even a create can be resent.
+      const notSent = connectTimeout || code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+      const what = connectTimeout ? `could not connect within ${this.connectTimeoutMs} ms` : timeout ? `timed out after ${this.timeoutMs} ms` : `network error: ${code ?? (err as Error).message}`;
+      throw new FieldNationError(`Field Nation ${route} ${what}`, {
         kind: timeout ? 'timeout' : 'network',
         status: 0,
         method,
@@ -214,6 +225,12 @@ export class FieldNationTransport {
         cause: err,
       });
     }
+  }
+
+  /** An injected fetch (tests): the total timeout applies, the connect timeout is the fetch's own. */
+  private async viaFetch(fetchImpl: typeof fetch, method: string, url: URL, headers: Record<string, string>, body: string | undefined): Promise<HttpAnswer> {
+    const res = await fetchImpl(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+    return { status: res.status, headers: res.headers, text: await res.text() };
   }
 
   private async requestToken(): Promise<{ accessToken: string; expiresInSeconds: number; userId?: number }> {
@@ -251,4 +268,62 @@ export function resolveOrigin(environment: string): string {
     throw new Error(`Field Nation environment must be 'sandbox', 'production' or a URL, got '${environment}'`);
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/api\/rest\/v2$/, '')}`;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: { get(name: string): string | null };
+  text: string;
+}
+
+/** Keep-alive agents shared by every client of the process (one pool of sockets per origin). */
+const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+
+/**
+ * One HTTP exchange with a connect timeout and a total timeout, both failing as
+ * DependencyTimeoutError (which the workers treat as an outage: the job waits). Node's fetch cannot
+ * bound the connection phase on its own (undici's dispatcher is not exposed), hence node:http.
+ */
+export function exchangeHttp(url: URL, init: { method: string; headers: Record<string, string>; body?: string }, limits: { connectTimeoutMs: number; totalTimeoutMs: number }): Promise<HttpAnswer> {
+  return new Promise<HttpAnswer>((resolve, reject) => {
+    const transport = url.protocol === 'https:' ? https : http;
+    const headers = { ...init.headers, ...(init.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(init.body)) } : {}) };
+    let connectTimer: NodeJS.Timeout | undefined;
+    let done = false;
+    const finish = (err: Error | undefined, answer?: HttpAnswer) => {
+      if (done) return;
+      done = true;
+      clearTimeout(totalTimer);
+      clearTimeout(connectTimer);
+      if (err) {
+        req.destroy();
+        reject(err);
+      } else resolve(answer!);
+    };
+    const totalTimer = setTimeout(
+      () => finish(new DependencyTimeoutError('fieldnation', `Field Nation ${init.method} ${url.pathname} got no complete answer within ${limits.totalTimeoutMs} ms`, { phase: 'total', timeoutMs: limits.totalTimeoutMs })),
+      limits.totalTimeoutMs,
+    );
+    const req = transport.request(url, { method: init.method, headers, agent: agents[url.protocol as 'http:' | 'https:'] }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (err) => finish(err));
+      res.on('end', () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+        finish(undefined, { status: res.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.on('socket', (socket) => {
+      // A reused keep-alive socket is already connected.
+      if (!socket.connecting) return;
+      connectTimer = setTimeout(
+        () => finish(new DependencyTimeoutError('fieldnation', `Field Nation ${url.host}: no connection within ${limits.connectTimeoutMs} ms`, { phase: 'connect', timeoutMs: limits.connectTimeoutMs })),
+        limits.connectTimeoutMs,
+      );
+      socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
+    });
+    req.on('error', (err) => finish(err));
+    req.end(init.body);
+  });
 }

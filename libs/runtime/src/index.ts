@@ -8,3 +8,5 @@ export * from './worker';
 export * from './pipeline-metrics';
 export * from './record-lock';
 export * from './worker-app';
+export * from './dependency-error';
+export * from './dependency-wait';

@@ -1,9 +1,43 @@
 import client from 'prom-client';
 import type { Job, Worker } from 'bullmq';
+import { DEPENDENCIES } from './dependency-error';
+import { dependencyWaits, type DependencyWaitTracker } from './dependency-wait';
 
 /** Job metrics every worker app exports: durations per stage and failures by reason. */
-export function createPipelineMetrics(registry: client.Registry) {
+export function createPipelineMetrics(registry: client.Registry, waits: DependencyWaitTracker = dependencyWaits) {
+  const labels = [...DEPENDENCIES, 'unknown'] as const;
   return {
+    jobsWaitingOnDependency: new client.Gauge({
+      name: 'broker_jobs_waiting_on_dependency',
+      help: 'Jobs this process delayed because a dependency is unreachable or timing out (no attempt spent); alert when above 0 for minutes',
+      labelNames: ['dependency'],
+      registers: [registry],
+      collect() {
+        const now = waits.snapshot();
+        for (const d of labels) this.set({ dependency: d }, now.get(d)?.jobs ?? 0);
+      },
+    }),
+    dependencyOutageSeconds: new client.Gauge({
+      name: 'broker_dependency_outage_seconds',
+      help: 'Seconds since the longest-waiting job of this process first found the dependency down; 0 when none waits',
+      labelNames: ['dependency'],
+      registers: [registry],
+      collect() {
+        const now = waits.snapshot();
+        for (const d of labels) this.set({ dependency: d }, Math.round(now.get(d)?.outageSeconds ?? 0));
+      },
+    }),
+    dependencyDelays: new client.Counter({
+      name: 'broker_dependency_delays_total',
+      help: 'Times a job was delayed for an unavailable dependency',
+      labelNames: ['dependency'],
+      registers: [registry],
+      collect() {
+        // The tracker holds the running totals; the counter mirrors them at each scrape.
+        this.reset();
+        for (const d of labels) this.inc({ dependency: d }, waits.delays.get(d) ?? 0);
+      },
+    }),
     jobSeconds: new client.Histogram({
       name: 'broker_job_duration_seconds',
       help: 'Processing time of jobs, by queue, job name and outcome',

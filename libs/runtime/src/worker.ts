@@ -1,4 +1,4 @@
-import { Queue, Worker, UnrecoverableError, type Job, type WorkerOptions, type ConnectionOptions } from 'bullmq';
+import { DelayedError, Queue, Worker, UnrecoverableError, type Job, type WorkerOptions, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
@@ -10,6 +10,15 @@ import {
   type QueueOf,
 } from '@broker/contracts';
 import { isClusterConnection } from './redis';
+import { classifyInfrastructureError, DEPENDENCY_NAMES } from './dependency-error';
+import {
+  DEPENDENCY_WAIT_DEFAULTS,
+  dependencyDelay,
+  dependencyWaits,
+  type DependencyWait,
+  type DependencyWaitOptions,
+  type StoredWait,
+} from './dependency-wait';
 
 export { UnrecoverableError };
 
@@ -42,6 +51,16 @@ export interface StartWorkerOptions {
   worker?: Partial<WorkerOptions>;
   /** Called when a job ends failed for good (attempts exhausted or unrecoverable). */
   onFinalFailure?: (job: Job, err: Error) => Promise<void> | void;
+  /**
+   * A job that waited for a dependency (see `dependencyWait`) ran through, or failed for another
+   * reason: the dependencies are back, so this is where the wait goes on the timeline.
+   */
+  onDependencyWaitOver?: (job: Job, wait: DependencyWait) => Promise<void> | void;
+  /**
+   * Outages of Redis, PostgreSQL, Salesforce or Field Nation (classifyInfrastructureError) delay
+   * the job without spending an attempt, 1 s doubling to 60 s, for ever by default.
+   */
+  dependencyWait?: DependencyWaitOptions;
 }
 
 /** BullMQ's scripts touch several keys of a queue at once: on Redis Cluster they must share a slot. */
@@ -74,6 +93,72 @@ export function startWorker<Q extends QueueContract, Deps>(
 
   assertClusterPrefix(options.connection, options.prefix ?? '');
   const log = options.logger.child({ queue: contract.name });
+  const waitOptions = { ...DEPENDENCY_WAIT_DEFAULTS, ...options.dependencyWait };
+  const redis = options.connection;
+  const waitKey = (job: Job) => `${job.prefix}:${job.queueName}:${job.id}:depwait`;
+  const trackKey = (job: Job) => `${job.queueName}:${job.id}`;
+
+  /**
+   * Delay the job without spending an attempt (moveToDelayed + DelayedError, as the API-budget
+   * pause does). False when it has waited past `maxWaitMs`: then the error spends an attempt.
+   */
+  const waitForDependency = async (job: Job, token: string, outage: NonNullable<ReturnType<typeof classifyInfrastructureError>>, err: unknown, jobLog: Logger): Promise<boolean> => {
+    const now = Date.now();
+    const raw = await redis.get(waitKey(job));
+    const prior = raw ? (JSON.parse(raw) as StoredWait) : undefined;
+    const state: StoredWait = {
+      dependency: outage.dependency,
+      dependencies: prior ? [...new Set([...prior.dependencies, outage.dependency])] : [outage.dependency],
+      since: prior?.since ?? now,
+      delays: (prior?.delays ?? 0) + 1,
+    };
+    if (waitOptions.maxWaitMs > 0 && now - state.since > waitOptions.maxWaitMs) {
+      jobLog.error({ dependency: outage.dependency, code: outage.code, waitedMs: now - state.since, err }, 'waited for a dependency past maxWaitMs; this error now spends an attempt');
+      return false;
+    }
+    const delayMs = dependencyDelay(state.delays - 1, waitOptions);
+    // Kept a day past the longest wait it could record, then Redis drops it if the job vanished.
+    await redis.set(waitKey(job), JSON.stringify(state), 'PX', Math.max(waitOptions.maxWaitMs, 30 * 86_400_000) + 86_400_000);
+    dependencyWaits.waited(trackKey(job), outage.dependency, state.since, delayMs, now);
+    jobLog.warn(
+      { dependency: outage.dependency, kind: outage.kind, code: outage.code, delayMs, waitedMs: now - state.since, delays: state.delays, err },
+      `${DEPENDENCY_NAMES[outage.dependency]} unavailable; job waits ${delayMs} ms without spending an attempt`,
+    );
+    await job.moveToDelayed(now + delayMs, token);
+    return true;
+  };
+
+  /** The job ran through (or failed for another reason) after waiting: report the wait once. */
+  const endWait = async (job: Job, jobLog: Logger): Promise<void> => {
+    // Only a job that ran before without failing (delayed or stalled) can have waited: no Redis read on the common path.
+    if (job.attemptsStarted <= job.attemptsMade + 1) return;
+    dependencyWaits.done(trackKey(job));
+    let raw: string | null;
+    try {
+      raw = await redis.get(waitKey(job));
+    } catch (err) {
+      jobLog.warn({ err }, 'could not read the dependency wait state');
+      return;
+    }
+    if (!raw) return;
+    const state = JSON.parse(raw) as StoredWait;
+    const waitedMs = Date.now() - state.since;
+    const names = state.dependencies.map((d) => DEPENDENCY_NAMES[d]).join(', then ');
+    const wait: DependencyWait = {
+      ...state,
+      since: new Date(state.since),
+      waitedMs,
+      message: `waited for ${names} for ${Math.round(waitedMs / 1000)} s (${state.delays} ${state.delays === 1 ? 'delay' : 'delays'}, no attempt spent)`,
+    };
+    jobLog.info({ dependencies: state.dependencies, waitedMs, delays: state.delays }, wait.message);
+    try {
+      await options.onDependencyWaitOver?.(job, wait);
+      await redis.del(waitKey(job));
+    } catch (err) {
+      jobLog.warn({ err }, 'could not record the dependency wait');
+    }
+  };
+
   const worker = new Worker(
     contract.name,
     async (job: Job, token?: string) => {
@@ -92,7 +177,21 @@ export function startWorker<Q extends QueueContract, Deps>(
       }
       job.data = data;
       const handler = (handlers as unknown as Record<string, (job: Job, deps: Deps, ctx: JobContext) => Promise<unknown>>)[job.name]!;
-      return handler(job, deps, { log: jobLog, token });
+      let result: unknown;
+      try {
+        result = await handler(job, deps, { log: jobLog, token });
+      } catch (err) {
+        if (err instanceof DelayedError || (err as Error)?.name === 'DelayedError') throw err;
+        const outage = classifyInfrastructureError(err);
+        if (outage && token) {
+          if (await waitForDependency(job, token, outage, err, jobLog)) throw new DelayedError();
+          throw err; // past maxWaitMs: spends an attempt, and the wait goes on counting
+        }
+        await endWait(job, jobLog);
+        throw err;
+      }
+      await endWait(job, jobLog);
+      return result;
     },
     {
       connection: options.connection,
@@ -119,4 +218,44 @@ export function startWorker<Q extends QueueContract, Deps>(
     }
   });
   return worker;
+}
+
+/** The part of the store the wait row needs (structural: the runtime does not depend on the store). */
+export interface TimelineWriter {
+  recordStage(entry: {
+    connectionId: string;
+    sfId?: string | null;
+    workOrderId?: number | null;
+    stage: string;
+    outcome: 'ok';
+    queue?: string;
+    jobId?: string;
+    message?: string;
+    detail?: { dependencies: string[]; waitedMs: number; delays: number };
+    at?: Date;
+  }): Promise<void>;
+}
+
+/**
+ * `onDependencyWaitOver` that puts the wait on the record's timeline ("waited for PostgreSQL for
+ * 83 s"), dated when the wait began so it sits where the work stopped. Jobs without a connection
+ * (none today) are skipped.
+ */
+export function recordDependencyWait(store: TimelineWriter): NonNullable<StartWorkerOptions['onDependencyWaitOver']> {
+  return async (job, wait) => {
+    const d = job.data as { connectionId?: string; sfId?: string; workOrderId?: number; cause?: { workOrderId?: number } };
+    if (!d.connectionId) return;
+    await store.recordStage({
+      connectionId: d.connectionId,
+      sfId: d.sfId ?? null,
+      workOrderId: d.workOrderId ?? d.cause?.workOrderId ?? null,
+      stage: 'waited',
+      outcome: 'ok',
+      queue: job.queueName,
+      jobId: job.id,
+      message: wait.message,
+      detail: { dependencies: wait.dependencies, waitedMs: wait.waitedMs, delays: wait.delays },
+      at: wait.since,
+    });
+  };
 }
