@@ -95,7 +95,7 @@ h.fn.technician.checkIn(woId, { providerId: provider });
 await show('technician checked in');
 h.fn.technician.postMessage(woId, 'On site now, the terminals are here.', { providerId: provider });
 await show('technician posted a message');
-h.sf.createRecord('CaseComment', { ParentId: firstCase, CommentBody: 'Thanks! Please test the card reader too.' }, dispatcher);
+h.sf.createRecord('CaseComment', { ParentId: firstCase, CommentBody: 'Thanks! Please test the card reader too.', IsPublished: true }, dispatcher);
 await show('dispatcher replied on the Case');
 h.fn.technician.checkOut(woId, { providerId: provider });
 h.fn.technician.complete(woId, { providerId: provider, closeoutNotes: 'Installed 4 terminals, card readers tested.' });

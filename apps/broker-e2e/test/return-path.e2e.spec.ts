@@ -123,7 +123,7 @@ describe('Field Nation → Salesforce', () => {
     for (let i = 0; i < 10; i++) {
       h.fn.technician.postMessage(workOrderId, `tech says ${i}`, { providerId: PROVIDER });
       await h.waitFor(`comment ${i}`, () => commentsOf(caseId).some((c) => c.CommentBody.includes(`tech says ${i}`)));
-      h.sf.createRecord('CaseComment', { ParentId: caseId, CommentBody: `dispatcher says ${i}` }, dispatcher);
+      h.sf.createRecord('CaseComment', { ParentId: caseId, CommentBody: `dispatcher says ${i}`, IsPublished: true }, dispatcher);
       await h.waitFor(`message ${i}`, () => countMessages() >= base + 2 * (i + 1));
     }
     await idle();

@@ -13,6 +13,7 @@ import { authMiddleware } from './auth.middleware';
 import type { AuthSettings } from './auth.settings';
 import { createCsrfTokens, sameOriginMiddleware, type CsrfTokens } from './csrf.middleware';
 import { renderHomePage } from './home.page';
+import { loopbackHostMiddleware } from './loopback-host.middleware';
 import { html } from './html.template';
 import { layout } from './layout.view';
 import { connectionsSection, renderPreflightPage } from './preflight.page';
@@ -52,6 +53,8 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   const queueByName = new Map(deps.queues.map((q) => [q.name, q]));
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Without authentication, the Host check is what keeps other sites' pages out (DNS rebinding).
+  if (deps.auth.mode === 'insecure') app.use(loopbackHostMiddleware());
 
   app.use((_req, res, next) => {
     res.setHeader('X-Frame-Options', 'DENY');

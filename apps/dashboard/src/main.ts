@@ -17,12 +17,14 @@ import { createPrisma, createStore } from '@broker/store';
 import { authEnvSchema, AuthSettingsError, resolveAuthSettings, type AuthSettings } from './auth.settings';
 import { createCsrfTokens } from './csrf.middleware';
 import { createDashboardApp } from './dashboard-app';
+import { isLoopbackAddress } from './loopback-host.middleware';
 import { registerQueueDepthGauge } from './queue-metrics';
 
 const env = loadEnv(
   baseEnvSchema.merge(authEnvSchema).extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(3100),
-    HOST: z.string().default('0.0.0.0'),
+    /** Default 0.0.0.0; with DASHBOARD_INSECURE=true, 127.0.0.1 and nothing but a loopback address. */
+    HOST: z.string().optional(),
     DATABASE_URL: z.string().url(),
     /** Comma-separated origins allowed to POST besides the Host header's own (behind a rewriting proxy). */
     DASHBOARD_ALLOWED_ORIGINS: z.string().default(''),
@@ -44,6 +46,11 @@ try {
   }
   throw err;
 }
+if (auth.mode === 'insecure' && env.HOST && !isLoopbackAddress(env.HOST)) {
+  process.stderr.write(`dashboard refuses to start: DASHBOARD_INSECURE=true listens on a loopback address only (HOST=127.0.0.1 or ::1, not ${env.HOST}); set credentials to serve it on the network\n`);
+  process.exit(78); // EX_CONFIG
+}
+const host = env.HOST ?? (auth.mode === 'insecure' ? '127.0.0.1' : '0.0.0.0');
 if (auth.mode === 'insecure') {
   const line = '!'.repeat(78);
   process.stderr.write(
@@ -106,8 +113,8 @@ const app = createDashboardApp({
   },
 });
 
-const server: Server = app.listen(env.PORT, env.HOST, () => {
-  logger.info({ port: env.PORT, prefix: env.QUEUE_PREFIX, auth: auth.mode }, 'dashboard listening');
+const server: Server = app.listen(env.PORT, host, () => {
+  logger.info({ host, port: env.PORT, prefix: env.QUEUE_PREFIX, auth: auth.mode }, 'dashboard listening');
 });
 
 const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fnEventQueue, fnWriteQueue, mapQueue, sfWriteQueue } from '@broker/contracts';
+import { fnEventQueue, fnWriteQueue, maintenanceQueue, mapQueue, sfWriteQueue } from '@broker/contracts';
 import { loadConfig, resolveConfigPath } from '@broker/config';
 import { loadEventRulesFile, loadMappingFile, type CompiledEventRules, type CompiledMapping } from '@broker/mapping';
 import {
@@ -19,6 +19,7 @@ import {
 import { createPrisma, createStore, databaseReadiness } from '@broker/store';
 import { handleFieldNationEvent } from './fn-event.processor';
 import { mapRecord } from './map-record.processor';
+import { retentionSweep } from './retention-sweep.processor';
 
 const env = loadEnv(workerEnvSchema.extend({ OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9102) }));
 const logger = createLogger({ service: 'mapper', level: env.LOG_LEVEL });
@@ -63,6 +64,24 @@ const eventWorker = startWorker(
 observeWorker(mapWorker, metrics);
 observeWorker(eventWorker, metrics);
 
+// Retention runs here, in one app only: every mapper replica upserts the same scheduler (one key),
+// so the clean-up runs once per period whatever the number of replicas.
+const RETENTION_SCHEDULER = 'retention';
+const maintenance = openQueue(maintenanceQueue, connection, env.QUEUE_PREFIX);
+maintenance.on('error', (err) => logger.warn({ err: { message: err.message } }, 'queue error'));
+if (config.retention.enabled) {
+  await maintenance.upsertJobScheduler(RETENTION_SCHEDULER, { pattern: config.retention.every }, { name: 'retention-sweep', data: {} });
+} else {
+  await maintenance.removeJobScheduler(RETENTION_SCHEDULER);
+}
+const retentionWorker = startWorker(
+  maintenanceQueue,
+  { 'retention-sweep': retentionSweep },
+  { prisma, retention: config.retention },
+  { connection, prefix: env.QUEUE_PREFIX, logger, concurrency: 1 },
+);
+observeWorker(retentionWorker, metrics);
+
 const ops = await startOpsServer({
   port: env.OPS_PORT,
   host: env.OPS_HOST,
@@ -74,8 +93,8 @@ logger.info({ opsPort: ops.port, mappings: [...mappings.keys()] }, 'mapper start
 
 const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
 shutdown.add('http', () => ops.close());
-shutdown.add('workers', () => Promise.all([mapWorker.close(), eventWorker.close()]));
-shutdown.add('queues', () => Promise.all([writeQueue.close(), sfQueue.close()]));
+shutdown.add('workers', () => Promise.all([mapWorker.close(), eventWorker.close(), retentionWorker.close()]));
+shutdown.add('queues', () => Promise.all([writeQueue.close(), sfQueue.close(), maintenance.close()]));
 shutdown.add('prisma', () => prisma.$disconnect());
 shutdown.add('redis', () => connection.quit());
 shutdown.onSignals();

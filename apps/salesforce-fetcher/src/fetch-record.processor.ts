@@ -1,9 +1,9 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { enqueue, jobId, type JobDataOf, type mapQueue, type QueueOf, type sfFetchQueue } from '@broker/contracts';
-import type { ConnectionConfig } from '@broker/config';
+import type { ConnectionConfig, ObjectConfig } from '@broker/config';
 import { permanentError, type JobContext } from '@broker/runtime';
-import { buildRecordQuery } from '@broker/salesforce';
+import { buildRecordQuery, soqlString, toId18 } from '@broker/salesforce';
 import { ApiBudgetError, type SalesforceClient } from '@broker/salesforce/client';
 import type { Store } from '@broker/store';
 
@@ -31,10 +31,37 @@ const MARK_IF_NEWER = `local cur = redis.call('get', KEYS[1]) if (not cur) or cu
 const fetchMarkKey = (prefix: string, connectionId: string, sfId: string) => `${prefix}:fetchmark:${connectionId}:${sfId}`;
 
 /**
+ * What a record must match, besides its id, for the query to return it. A notification is only a
+ * hint (anyone who learns the endpoint can send a well-formed one), so Salesforce itself decides:
+ * - a record with no work order yet must match the object's trigger;
+ * - a record with a work order follows its changes without it: after the first sync the trigger
+ *   (a checkbox the write-back may reset) is usually false again, and later edits must still sync;
+ * - a CaseComment must not be the integration user's (no echo) and, unless publishedCommentsOnly is
+ *   false, be published; whether its Case has a work order is the mapper's check on the ParentId read.
+ */
+async function recordConditions(d: FetchJob['data'], objectConfig: ObjectConfig, client: SalesforceClient, deps: FetchDeps, integrationUserId?: string): Promise<{ conditions: string[]; triggered: boolean }> {
+  if (d.sfObject === 'CaseComment' && objectConfig.messages) {
+    const conditions = objectConfig.trigger ? [objectConfig.trigger] : [];
+    if (objectConfig.publishedCommentsOnly) conditions.push('IsPublished = true');
+    if (!integrationUserId) {
+      await client.ensureSession();
+      integrationUserId = client.userId;
+    }
+    if (integrationUserId) conditions.push(`CreatedById != ${soqlString(toId18(integrationUserId))}`);
+    return { conditions, triggered: conditions.length > 0 };
+  }
+  if (!objectConfig.trigger) return { conditions: [], triggered: false };
+  const correlation = await deps.store.getCorrelation({ connectionId: d.connectionId, sfId: d.sfId });
+  if (correlation?.workOrderId != null) return { conditions: [], triggered: false };
+  return { conditions: [objectConfig.trigger], triggered: true };
+}
+
+/**
  * Read the record with one SOQL query selecting exactly the mapped paths, and pass it to the mapper.
- * A burst of notifications for one record coalesces: a notification received before a fetch of the
- * same record started is satisfied by that fetch (Salesforce had committed its change before sending
- * it), so it costs no API call.
+ * The query carries the record's eligibility (recordConditions): a record that does not match is
+ * recorded as not triggered and goes no further. A burst of notifications for one record coalesces:
+ * a notification received before a fetch of the same record started is satisfied by that fetch
+ * (Salesforce had committed its change before sending it), so it costs no API call.
  */
 export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
@@ -76,8 +103,9 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
     throw err;
   }
 
+  const { conditions, triggered } = await recordConditions(d, objectConfig, client, deps, connection.salesforce.integrationUserId);
   const startedAt = new Date().toISOString();
-  const soql = buildRecordQuery(d.sfObject, reads, d.sfId);
+  const soql = buildRecordQuery(d.sfObject, reads, d.sfId, conditions);
   let records: Record<string, unknown>[];
   try {
     ({ records } = await client.query(soql));
@@ -90,6 +118,19 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
     throw permanentError(`${e.errorCode ?? 'ERROR'}: ${e.message}`, 1, e.errorCode);
   }
   const record = records[0];
+  if (!record && triggered) {
+    // Salesforce answers the same for a record that does not match and one deleted or not visible:
+    // telling them apart would cost a second call, and neither may become a work order.
+    await deps.redis.eval(MARK_IF_NEWER, 1, markKey, startedAt, 24 * 3600);
+    await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
+    await deps.store.recordStage({
+      connectionId: d.connectionId, sfId: d.sfId, stage: 'not-triggered', outcome: 'skipped', queue: job.queueName, jobId: job.id, sfApiCalls: 1,
+      message: `not triggered: no ${d.sfObject} ${d.sfId} matches ${conditions.join(' AND ')} (the condition is false, or the record was deleted or is not visible to the integration user); nothing is sent to Field Nation`,
+      detail: { source: d.source, notificationId: d.notificationId, conditions },
+    });
+    ctx.log.info({ sfObject: d.sfObject, sfId: d.sfId, source: d.source }, 'record does not match its trigger; not synced');
+    return 'not-triggered';
+  }
   if (!record) {
     throw permanentError(`${d.sfObject} ${d.sfId} not found (deleted, or not visible to the integration user)`, 1, 'record-not-found');
   }

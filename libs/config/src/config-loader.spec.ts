@@ -154,3 +154,46 @@ describe('typed interpolation', () => {
     expect((cfg.connections[0]!.salesforce.auth as { password: string }).password).toBe('12345');
   });
 });
+
+describe('trigger conditions', () => {
+  const withTrigger = (trigger: string) => valid.replace('Case: { mapping: mappings/case.yaml }', `Case: { mapping: mappings/case.yaml, trigger: ${JSON.stringify(trigger)} }`);
+
+  it('accepts a SOQL condition', () => {
+    const cfg = parseConfig(withTrigger("Send_to_Field_Nation__c = true AND Status IN ('New', 'Working')"), 't.yaml', { SF_PASSWORD: 'x' });
+    expect(cfg.connections[0]!.objects.Case!.trigger).toMatch(/^Send_to_Field_Nation__c/);
+  });
+
+  it.each([
+    ['a second statement', "Send_to_Field_Nation__c = true; DELETE FROM Case", /";" is not SOQL/],
+    ['a condition that escapes its parentheses', 'Send_to_Field_Nation__c = true) OR (Id != null', /unbalanced "\)"/],
+    ['an unclosed quote', "Subject = 'x", /not closed/],
+    ['a LIMIT', 'Send_to_Field_Nation__c = true LIMIT 1', /LIMIT is not allowed/],
+    ['an ORDER BY', 'Send_to_Field_Nation__c = true ORDER BY CreatedDate', /ORDER is not allowed/],
+  ])('refuses %s, naming the connection, the object and the fix', (_what, trigger, reason) => {
+    const err = errorOf(() => parseConfig(withTrigger(trigger), 't.yaml', { SF_PASSWORD: 'x' }));
+    expect(err.issues).toHaveLength(1);
+    expect(err.issues[0]!.path).toBe('connections[0].objects.Case.trigger');
+    expect(err.issues[0]!.message).toMatch(reason);
+    expect(err.issues[0]!.message).toContain('connection "demo", object Case');
+    expect(err.issues[0]!.message).toContain('e.g. "Send_to_Field_Nation__c = true"');
+    expect(err.message).toContain('t.yaml');
+  });
+});
+
+describe('retention', () => {
+  it('defaults to 90 days of timeline and 30 days of inbound ledger, deleted 5,000 rows at a time', () => {
+    expect(parseConfig(valid, 'r.yaml', { SF_PASSWORD: 'x' }).retention).toEqual({ enabled: true, timelineDays: 90, inboundLedgerDays: 30, every: '23 3 * * *', batchSize: 5000 });
+  });
+
+  it('reads overrides, from ${VAR} text too', () => {
+    const cfg = parseConfig(`${valid}retention: { timelineDays: "\${TL_DAYS}", inboundLedgerDays: 7 }\n`, 'r.yaml', { SF_PASSWORD: 'x', TL_DAYS: '30' });
+    expect(cfg.retention).toMatchObject({ timelineDays: 30, inboundLedgerDays: 7 });
+  });
+
+  it('refuses a ledger kept shorter than Salesforce redelivers, and unknown keys', () => {
+    const short = errorOf(() => parseConfig(`${valid}retention: { inboundLedgerDays: 1 }\n`, 'r.yaml', { SF_PASSWORD: 'x' }));
+    expect(short.issues).toEqual([{ path: 'retention.inboundLedgerDays', message: expect.stringMatching(/24 hours/) }]);
+    const typo = errorOf(() => parseConfig(`${valid}retention: { timelineDay: 3 }\n`, 'r.yaml', { SF_PASSWORD: 'x' }));
+    expect(typo.issues).toEqual([{ path: 'retention.timelineDay', message: 'unknown key' }]);
+  });
+});

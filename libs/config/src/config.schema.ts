@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkSoqlCondition, SoqlConditionError } from '@broker/salesforce';
 
 const sfId = z.string().regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, 'a 15- or 18-character Salesforce id');
 const url = z.string().url();
@@ -85,7 +86,11 @@ export const fieldNationSchema = z.strictObject({
 const objectSchema = z.strictObject({
   /** Mapping file (relative to the config file) turning this object into a work order. */
   mapping: z.string().min(1).optional(),
-  /** SOQL condition that makes a record eligible (used by reconciliation), e.g. Send_to_Field_Nation__c = true */
+  /**
+   * SOQL condition that makes a record eligible, e.g. Send_to_Field_Nation__c = true. The fetcher's
+   * query carries it for a record with no work order yet (a notification is only a hint), and the
+   * reconciliation sweep looks for records matching it. Checked as one SOQL WHERE condition at load.
+   */
   trigger: z.string().min(1).optional(),
   /** Where the Salesforce id travels on the work order, for crash recovery without duplicates. */
   correlation: z
@@ -110,6 +115,11 @@ const objectSchema = z.strictObject({
     .optional(),
   /** CaseComment only: comments by Salesforce users become work-order messages. */
   messages: bool().default(false),
+  /**
+   * CaseComment only: only published comments (IsPublished = true, the "Public" box: visible to the
+   * customer) become messages; false sends internal comments to the technician too.
+   */
+  publishedCommentsOnly: bool().default(true),
 });
 
 export const connectionSchema = z.strictObject({
@@ -134,9 +144,32 @@ export const connectionSchema = z.strictObject({
     .default({ enabled: true, every: '*/15 * * * *', windowHours: 26, maxApiCalls: 20, pageSize: 2000 }),
 });
 
+const RETENTION_DEFAULTS = { enabled: true, timelineDays: 90, inboundLedgerDays: 30, every: '23 3 * * *', batchSize: 5_000 };
+
+/** How long the audit timeline and the inbound ledger keep rows (one scheduled job, run by the mapper). */
+export const retentionSchema = z
+  .strictObject({
+    enabled: bool().default(RETENTION_DEFAULTS.enabled),
+    /** Timeline rows older than this are deleted. */
+    timelineDays: num(z.number().int().min(1)).default(RETENTION_DEFAULTS.timelineDays),
+    /**
+     * Inbound ledger rows (the dedup of notifications and deliveries) older than this are deleted.
+     * At least 2 days: Salesforce resends an Outbound Message for up to 24 hours, and Field Nation's
+     * automatic webhook retries span about 21 minutes (a delivery retried by hand from its dead-letter
+     * queue can come later: keep the default for that).
+     */
+    inboundLedgerDays: num(z.number().int().min(2, 'at least 2 days: Salesforce redelivers an Outbound Message for up to 24 hours')).default(RETENTION_DEFAULTS.inboundLedgerDays),
+    /** Cron pattern of the clean-up (BullMQ job scheduler). */
+    every: z.string().min(1).default(RETENTION_DEFAULTS.every),
+    /** Rows per DELETE statement: bounds each statement's locks and WAL burst. */
+    batchSize: num(z.number().int().min(100).max(50_000)).default(RETENTION_DEFAULTS.batchSize),
+  })
+  .default(RETENTION_DEFAULTS);
+
 export const brokerConfigSchema = z
   .strictObject({
     connections: z.array(connectionSchema).min(1, 'at least one connection'),
+    retention: retentionSchema,
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
@@ -147,6 +180,19 @@ export const brokerConfigSchema = z
         if (name !== 'CaseComment' && !obj.mapping) {
           ctx.addIssue({ code: 'custom', message: 'a mapping file is required', path: ['connections', i, 'objects', name, 'mapping'] });
         }
+        if (obj.trigger !== undefined) {
+          try {
+            checkSoqlCondition(obj.trigger);
+          } catch (err) {
+            if (!(err instanceof SoqlConditionError)) throw err;
+            const near = obj.trigger.slice(err.position, err.position + 20);
+            ctx.addIssue({
+              code: 'custom',
+              message: `connection "${c.id}", object ${name}: the trigger is not one SOQL WHERE condition: ${err.message} (at character ${err.position + 1}${near ? `, near "${near}"` : ''}). Write a condition only, e.g. "Send_to_Field_Nation__c = true"`,
+              path: ['connections', i, 'objects', name, 'trigger'],
+            });
+          }
+        }
       }
     });
   });
@@ -154,3 +200,4 @@ export const brokerConfigSchema = z
 export type BrokerConfig = z.infer<typeof brokerConfigSchema>;
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 export type ObjectConfig = z.infer<typeof objectSchema>;
+export type RetentionConfig = z.infer<typeof retentionSchema>;

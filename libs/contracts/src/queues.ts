@@ -147,5 +147,18 @@ export const SalesforceWriteJob = z.object({
 
 export const sfWriteQueue = defineQueue('sf.write', { 'write-record': SalesforceWriteJob }, retryDefaults);
 
+/**
+ * Scheduler → mapper: delete timeline and inbound-ledger rows older than the config's `retention`
+ * (the settings are read from the config when the job runs, so a change needs no new scheduler).
+ */
+export const RetentionSweepJob = z.object({});
+
+export const maintenanceQueue = defineQueue('maintenance', { 'retention-sweep': RetentionSweepJob }, {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 60_000 },
+  removeOnComplete: { count: 100 },
+  removeOnFail: { age: 14 * 24 * 3_600, count: 1_000 },
+});
+
 /** Every queue, for the dashboard, replay and metrics. */
-export const allQueues = [sfFetchQueue, mapQueue, fnEventQueue, fnWriteQueue, sfWriteQueue, sfReconcileQueue] as const;
+export const allQueues = [sfFetchQueue, mapQueue, fnEventQueue, fnWriteQueue, sfWriteQueue, sfReconcileQueue, maintenanceQueue] as const;

@@ -25,8 +25,10 @@ export function checkFieldPath(path: string): string {
 /**
  * The one query that reads a record with every field its mapping needs, at any depth.
  * Id and SystemModstamp are always selected (dedup and skip-if-unchanged need them).
+ * `conditions` (each already checked, e.g. by checkSoqlCondition at config load) are ANDed after the
+ * id, each in its own parentheses, so that an OR inside one cannot widen the query beyond the record.
  */
-export function buildRecordQuery(sObject: string, fields: Iterable<string>, id: string): string {
+export function buildRecordQuery(sObject: string, fields: Iterable<string>, id: string, conditions: readonly string[] = []): string {
   if (!SEGMENT.test(sObject)) throw new SoqlBuildError(`invalid object name "${sObject}"`);
   const unique = new Map<string, string>();
   for (const f of ['Id', 'SystemModstamp', ...fields]) {
@@ -35,7 +37,8 @@ export function buildRecordQuery(sObject: string, fields: Iterable<string>, id: 
     const key = f.toLowerCase();
     if (!unique.has(key)) unique.set(key, f);
   }
-  return `SELECT ${[...unique.values()].join(', ')} FROM ${sObject} WHERE Id = '${toId18(id)}'`;
+  const where = [`Id = '${toId18(id)}'`, ...conditions.map((c) => `(${c})`)].join(' AND ');
+  return `SELECT ${[...unique.values()].join(', ')} FROM ${sObject} WHERE ${where}`;
 }
 
 /** Escape a string literal for SOQL. */

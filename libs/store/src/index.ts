@@ -1,2 +1,3 @@
 export * from './prisma-client';
 export * from './store';
+export * from './retention';

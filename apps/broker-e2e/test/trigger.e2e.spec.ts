@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOutboundMessage, makeId } from '@broker/salesforce';
+import { startHarness, type Harness } from '../../../scripts/lib/broker-harness';
+
+// A well-formed Outbound Message proves nothing about the record: anyone who learns the endpoint
+// (and the org id, which is no secret) can send one for any record id. These tests send such
+// messages by hand, as an attacker would, and check that only Salesforce's answer decides.
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({
+    caseObject:
+      'Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true", afterCreate: { publish: true }, ' +
+      'writeBack: { workOrderIdField: Field_Nation_Work_Order_Id__c, syncStatusField: Field_Nation_Sync_Status__c, resetCheckbox: Send_to_Field_Nation__c } }',
+    salesforceSim: { outboundRetryBaseMs: 1_000, timeFactor: 1 },
+  });
+  // The org's flow as an admin sets it up when the write-back resets the checkbox: send the Case
+  // when the box is ticked, and on any later change once it has a work order.
+  const flow = h.sf.flows().find((f) => f.object === 'Case')!;
+  h.sf.defineFlow({
+    ...flow,
+    condition: {
+      all: [
+        { any: [{ field: 'Send_to_Field_Nation__c', equals: true }, { field: 'Field_Nation_Work_Order_Id__c', notEquals: null }] },
+        { userNot: 'integration@example.com' },
+      ],
+    },
+  });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+const dispatcher = { as: 'dispatcher@example.com' };
+let seq = 0;
+
+/** POST a well-formed Outbound Message for `recordId` to the endpoint Salesforce is configured with. */
+async function forge(sObjectType: string, recordId: string): Promise<string> {
+  const om = h.sf.outboundMessages().find((o) => o.object === sObjectType)!;
+  const notificationId = makeId('04l', 900_000 + ++seq);
+  const body = buildOutboundMessage({
+    organizationId: '00D000000000001EAA', actionId: om.id, sessionId: null, enterpriseUrl: '', partnerUrl: '',
+    notifications: [{ id: notificationId, sObjectType, fields: { Id: recordId } }],
+  });
+  const res = await fetch(om.endpointUrl, { method: 'POST', body, headers: { 'content-type': 'text/xml' } });
+  expect(res.status).toBe(200);
+  return notificationId;
+}
+
+function newCase(subject: string, checked: boolean): string {
+  return h.sf.createRecord('Case', { Subject: subject, AccountId: h.sf.ref('acme'), ContactId: h.sf.ref('wile'), Priority: 'Medium', Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(), Work_Type__c: 'Repair', Send_to_Field_Nation__c: checked }, dispatcher);
+}
+
+const workOrdersFor = (caseId: string) => h.fn.listWorkOrders().filter((w) => w.incident_id === caseId);
+const timeline = (id: string) => h.store.timeline(id);
+
+describe('the trigger is checked at the source', () => {
+  it('turns a forged message for a Case whose trigger is false into a not-triggered row, one SOQL call, no work order; the real trigger then syncs it', async () => {
+    const caseId = newCase('Not for Field Nation', false);
+    await h.sf.flushOutbound();
+    expect(h.sf.outbound({}).filter((n) => n.recordId === caseId)).toEqual([]); // the org sent nothing
+    h.sf.resetCounters();
+
+    await forge('Case', caseId);
+    const row = await h.waitFor('not-triggered row', async () => (await timeline(caseId)).find((t) => t.stage === 'not-triggered'));
+    expect(row.outcome).toBe('skipped');
+    expect(row.message).toMatch(/^not triggered: .*Send_to_Field_Nation__c = true/);
+    await new Promise((r) => setTimeout(r, 1_500)); // nothing may follow
+    const rows = await timeline(caseId);
+    expect(rows.map((t) => `${t.stage} ${t.outcome}`)).toEqual(['received ok', 'not-triggered skipped']);
+    expect(rows.reduce((n, t) => n + t.sfApiCalls, 0)).toBe(1);
+    expect(h.sf.counters().apiCalls.byEndpoint['GET /query'] ?? 0).toBe(1);
+    expect(workOrdersFor(caseId)).toEqual([]);
+    expect(await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId })).toBeNull();
+
+    // The dispatcher ticks the box: Salesforce's own message now creates the work order.
+    h.sf.updateRecord('Case', caseId, { Send_to_Field_Nation__c: true }, dispatcher);
+    const c = await h.waitFor('work order', async () => {
+      const x = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
+      return x?.state === 'synced' && x;
+    }, 60_000);
+    expect(workOrdersFor(caseId)).toHaveLength(1);
+    expect(h.fn.getWorkOrder(c.workOrderId!)!.title).toContain('Not for Field Nation');
+  });
+
+  it('keeps updating a correlated Case after the write-back reset its checkbox', async () => {
+    const caseId = newCase('Checkbox reset', true);
+    const c = await h.waitFor('first sync', async () => {
+      const x = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
+      return x?.state === 'synced' && x;
+    }, 60_000);
+    await h.waitFor('checkbox reset by the write-back', () => h.sf.getRecord(caseId)!.Send_to_Field_Nation__c === false && h.sf.getRecord(caseId)!.Field_Nation_Work_Order_Id__c === String(c.workOrderId));
+
+    h.sf.updateRecord('Case', caseId, { Subject: 'Checkbox reset, rescheduled' }, dispatcher);
+    await h.waitFor('work order updated', () => String(h.fn.getWorkOrder(c.workOrderId!)!.title).includes('Checkbox reset, rescheduled'), 60_000);
+    expect(h.sf.getRecord(caseId)!.Send_to_Field_Nation__c).toBe(false);
+    expect(workOrdersFor(caseId)).toHaveLength(1);
+    expect((await timeline(caseId)).filter((t) => t.stage === 'not-triggered')).toEqual([]);
+  });
+
+  it('posts no message for forged comment notifications: unpublished, or written by the integration user', async () => {
+    const caseId = newCase('Comments', true);
+    const c = await h.waitFor('sync', async () => {
+      const x = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
+      return x?.state === 'synced' && x;
+    }, 60_000);
+    const messages = () => (h.fn.getWorkOrder(c.workOrderId!) as unknown as { messages: { metadata: { total: number } } }).messages.metadata.total;
+    const before = messages();
+    const internal = h.sf.createRecord('CaseComment', { ParentId: caseId, CommentBody: 'internal note: margin is thin', IsPublished: false }, dispatcher);
+    const own = h.sf.createRecord('CaseComment', { ParentId: caseId, CommentBody: 'written by the broker', IsPublished: true }, { as: 'integration@example.com' });
+    for (const id of [internal, own]) await forge('CaseComment', id);
+    await h.waitFor('both refused', async () => (await Promise.all([internal, own].map(timeline))).every((rows) => rows.some((t) => t.stage === 'not-triggered')));
+
+    // A published comment by the dispatcher still goes through, by the org's own message.
+    h.sf.createRecord('CaseComment', { ParentId: caseId, CommentBody: 'please call ahead', IsPublished: true }, dispatcher);
+    await h.waitFor('message posted', () => messages() === before + 1, 60_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(messages()).toBe(before + 1);
+  });
+});
