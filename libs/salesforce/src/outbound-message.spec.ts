@@ -115,6 +115,8 @@ describe('Outbound Message pre-scan', () => {
     ['an unclosed element', '<a><b/>', /not closed/],
     ['text before the root', 'junk<a/>', /not an XML document/],
     ['an unterminated attribute', '<a x="1/>', /unterminated/],
+    ['an attribute without a value', '<a b><c d="1"/></a>', /attribute without a value/],
+    ['a stray < in a start tag', '<a <b c="1"/></a>', /attribute without a name/],
     ['two OrganizationIds', capture.replace('<ActionId>', `<OrganizationId>${makeId('00D', 3)}</OrganizationId><ActionId>`), /more than one OrganizationId/],
   ])('refuses %s', (_name, xml, pattern) => {
     expect(() => scanOutboundMessage(xml)).toThrow(pattern);

@@ -122,8 +122,12 @@ export function scanOutboundMessage(xml: string, limits: OutboundLimits = OUTBOU
         j++;
         break;
       }
-      const eq = xml.indexOf('=', j);
-      if (eq === -1) throw malformed('attribute without a value');
+      // name = "value": the name ends at = or white space; a < > or / before it is not an attribute.
+      let eq = j;
+      while (eq < n && !isNameEnd(xml.charCodeAt(eq)) && xml.charCodeAt(eq) !== 61 /* = */ && xml.charCodeAt(eq) !== 60 /* < */) eq++;
+      if (eq === j) throw malformed('attribute without a name');
+      while (eq < n && isSpace(xml.charCodeAt(eq))) eq++;
+      if (xml.charCodeAt(eq) !== 61) throw malformed('attribute without a value');
       let q = eq + 1;
       while (q < n && isSpace(xml.charCodeAt(q))) q++;
       const quote = xml[q];
