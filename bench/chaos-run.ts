@@ -143,7 +143,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         await harness.restart('salesforce-writer', 'SIGKILL');
         for (const n of harness.sf.outbound({}).slice(0, 20)) {
           const body = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>00D000000000001EAA</OrganizationId><ActionId>${n.actionId}</ActionId><SessionId xsi:nil="true"/><EnterpriseUrl>x</EnterpriseUrl><PartnerUrl>x</PartnerUrl><Notification><Id>${n.id}</Id><sObject xsi:type="sf:Case" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>${n.recordId}</sf:Id></sObject></Notification></notifications></soapenv:Body></soapenv:Envelope>`;
-          await fetch(`${harness.ingressUrl}/salesforce/outbound/demo`, { method: 'POST', body, headers: { 'content-type': 'text/xml' } }).catch(() => undefined);
+          await fetch(harness.outboundUrl, { method: 'POST', body, headers: { 'content-type': 'text/xml' } }).catch(() => undefined);
         }
       }],
     ];

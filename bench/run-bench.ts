@@ -377,7 +377,7 @@ async function runIngress(options: Options): Promise<IngressResult> {
   try {
     const app = h.apps.get('ingress')!;
     const sampler = setInterval(() => rssMb(app), 200);
-    const url = `${h.ingressUrl}/salesforce/outbound/${CONNECTION}`;
+    const url = h.outboundUrl;
     let idBase = 1_000_000;
     const run = async (args: { seconds: number; batch: number; rate?: number }) => {
       const r = await load({ url, connections, idBase, ...args });

@@ -8,6 +8,7 @@ const env = process.env;
 const port = (name: string, fallback: number) => Number(env[name] ?? fallback);
 const ports = {
   ingress: port('INGRESS_PORT', 3000),
+  ingressOps: port('INGRESS_OPS_PORT', 9100),
   dashboard: port('DASHBOARD_PORT', 3100),
   salesforceSim: port('SF_SIM_PORT', 3200),
   fieldnationSim: port('FN_SIM_PORT', 3300),
@@ -51,6 +52,8 @@ process.on('SIGTERM', () => void stop());
 say(`
 ✓ running
   ingress (Outbound Messages, webhooks)  http://127.0.0.1:${ports.ingress}
+    Outbound Message endpoint            ${h.outboundUrl}   (path token made for this run)
+    metrics (ops port, not public)       ${h.ingressOpsUrl}/metrics
   dashboard (no auth: demo mode!)        http://127.0.0.1:${ports.dashboard}   queues: /queues   timeline: /timeline?id=<Case id or work order id>
   Salesforce simulator                   ${h.sf.url}   (control API: /__sim/...)
   Field Nation simulator                 ${h.fn.url}   (control API: /__sim/...)

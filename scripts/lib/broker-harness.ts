@@ -1,6 +1,7 @@
 // The whole broker against both simulators: the demo, the end-to-end tests, the benchmark and the
 // chaos run all start it through here. Simulators run in this process; every broker app is a child
 // process talking real HTTP, real Redis and real PostgreSQL.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -19,7 +20,7 @@ export const WORKER_APPS: AppName[] = ['salesforce-fetcher', 'mapper', 'fieldnat
 
 export interface HarnessOptions {
   /** Fixed ports (the demo); default: free ports. */
-  ports?: Partial<Record<AppName | 'salesforceSim' | 'fieldnationSim', number>>;
+  ports?: Partial<Record<AppName | 'ingressOps' | 'salesforceSim' | 'fieldnationSim', number>>;
   /** PostgreSQL database URL to use as is; default: a fresh database created for this run. */
   databaseUrl?: string;
   redisUrl?: string;
@@ -47,6 +48,10 @@ export interface Harness {
   fn: FieldNationSim;
   apps: Map<AppName, AppProcess>;
   ingressUrl: string;
+  /** The demo connection's Outbound Message endpoint, path token included (what Salesforce is given). */
+  outboundUrl: string;
+  /** The ingress's ops listener (/metrics is served there, not on the public port). */
+  ingressOpsUrl: string;
   databaseUrl: string;
   redisUrl: string;
   queuePrefix: string;
@@ -125,7 +130,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   const ingressPort = await port('ingress');
   const ingressUrl = `http://127.0.0.1:${ingressPort}`;
-  const sf = await startSalesforceSim({ port: await port('salesforceSim'), logger: simLogger, outboundUrl: `${ingressUrl}/salesforce/outbound/demo`, ...options.salesforceSim });
+  const ingressOpsPort = options.ports?.ingressOps ?? await freePort();
+  // A fresh path token per run, as `broker salesforce path-token` makes one: the endpoint needs it.
+  const pathToken = options.env?.SF_OM_PATH_TOKEN ?? process.env.SF_OM_PATH_TOKEN ?? randomBytes(24).toString('base64url');
+  const outboundUrl = `${ingressUrl}/salesforce/outbound/demo/${pathToken}`;
+  const sf = await startSalesforceSim({ port: await port('salesforceSim'), logger: simLogger, outboundUrl, ...options.salesforceSim });
   const fn = await startFieldNationSim({ port: await port('fieldnationSim'), logger: simLogger, rateLimit: false, ...options.fieldnationSim });
   // Subscribed as `broker fieldnation webhook` subscribes a connection: the events its rules use.
   const rules = loadEventRulesFile(path.join(root, 'config/mappings/case-events.yaml'));
@@ -156,6 +165,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     SF_LOGIN_URL: sf.url,
     FN_BASE_URL: fn.url,
     PUBLIC_URL: ingressUrl,
+    SF_OM_PATH_TOKEN: pathToken,
+    // The simulator's Outbound Messages send ten fields (comment bodies among them), not Id only.
+    OUTBOUND_MAX_BODY_BYTES: String(1024 * 1024),
     SHUTDOWN_TIMEOUT_MS: '10000',
     DASHBOARD_INSECURE: 'true',
     ...options.env,
@@ -168,7 +180,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const ports = new Map<AppName, number>();
   for (const name of names) ports.set(name, name === 'ingress' ? ingressPort : await port(name));
   const launch = (name: AppName) => {
-    const app = startApp(name, { env, port: ports.get(name), bundled: options.bundled, echo: options.echo });
+    const app = startApp(name, { env: name === 'ingress' ? { ...env, OPS_PORT: String(ingressOpsPort) } : env, port: ports.get(name), bundled: options.bundled, echo: options.echo });
     apps.set(name, app);
     return app;
   };
@@ -188,6 +200,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     fn,
     apps,
     ingressUrl,
+    outboundUrl,
+    ingressOpsUrl: `http://127.0.0.1:${ingressOpsPort}`,
     databaseUrl,
     redisUrl,
     queuePrefix,

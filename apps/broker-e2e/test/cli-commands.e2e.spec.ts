@@ -184,7 +184,7 @@ describe('broker CLI on real data', () => {
     expect(XMLValidator.validate(text)).toBe(true);
     const om = new XMLParser({ parseTagValue: false }).parse(text).Workflow.outboundMessages as Record<string, string>;
     expect(om).toMatchObject({ fullName: 'Broker_demo_Case', fields: 'Id', integrationUser: 'integration@example.com' });
-    expect(om.endpointUrl).toBe(`${h.ingressUrl}/salesforce/outbound/demo`);
+    expect(om.endpointUrl).toBe(h.outboundUrl);
     // The simulated org's Outbound Message uses that URL, and the ingress took the Case's notification there.
     const dispatch = h.sf.outboundMessages().find((m) => m.name === 'Field_Nation_Case_Dispatch')!;
     expect(dispatch.endpointUrl).toBe(om.endpointUrl);

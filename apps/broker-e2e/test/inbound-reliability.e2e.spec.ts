@@ -39,7 +39,7 @@ describe('inbound reliability', () => {
       notifications: [{ id: notification.id, sObjectType: 'Case', fields: { Id: caseId } }],
     });
     for (let i = 0; i < 2; i++) {
-      const res = await fetch(`${h.ingressUrl}/salesforce/outbound/demo`, { method: 'POST', body: replay, headers: { 'content-type': 'text/xml' } });
+      const res = await fetch(h.outboundUrl, { method: 'POST', body: replay, headers: { 'content-type': 'text/xml' } });
       expect(res.status).toBe(200);
     }
     await h.waitFor('last state written', () => String(h.fn.getWorkOrder(first.workOrderId!)!.title).endsWith('Burst case v50'), 60_000);

@@ -43,7 +43,7 @@ describe('reconciliation', () => {
     const caseId = h.sf.createRecord('Case', { Subject: 'Dropped', AccountId: h.sf.ref('acme'), Priority: 'Low', Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(), Send_to_Field_Nation__c: true }, { as: 'dispatcher@example.com' });
     await h.waitFor('a failed delivery', () => h.sf.outbound({}).some((n) => n.recordId === caseId && n.attempts.length > 0));
     expect(h.sf.dropOutbound()).toBeGreaterThan(0);
-    h.sf.setOutboundEndpoint('Field_Nation_Case_Dispatch', `${h.ingressUrl}/salesforce/outbound/demo`);
+    h.sf.setOutboundEndpoint('Field_Nation_Case_Dispatch', h.outboundUrl);
     expect(await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId })).toBeNull();
 
     h.sf.resetCounters();

@@ -15,7 +15,7 @@ import { mappingPreviewCommand } from './mapping-preview.command';
 import { parseSince, replayCommand } from './replay.command';
 import { reconcileCommand } from './reconcile.command';
 import { resyncCommand } from './resync.command';
-import { salesforceMetadataCommand } from './salesforce-metadata.command';
+import { pathTokenCommand, salesforceMetadataCommand } from './salesforce-metadata.command';
 import { timelineCommand } from './timeline.command';
 
 const io: CliIo = processIo();
@@ -166,6 +166,10 @@ program
   );
 
 const salesforce = program.command('salesforce').description('Salesforce-side setup');
+salesforce
+  .command('path-token')
+  .description('print a new random Outbound Message path token (192 bits, base64url) for salesforce.pathToken')
+  .action(() => run(() => pathTokenCommand(io)));
 salesforce
   .command('metadata')
   .description('generate deployable Salesforce metadata: an Outbound Message and a record-triggered Flow per configured object')

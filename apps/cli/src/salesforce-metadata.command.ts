@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '@broker/config';
@@ -50,5 +51,16 @@ export function salesforceMetadataCommand(options: MetadataCommandOptions, io: C
   for (const w of generated.warnings) io.err(`warning: ${w}`);
   const shown = path.relative(process.cwd(), out);
   io.out(`deploy: sf project deploy start --source-dir ${shown && !shown.startsWith('..') ? shown : out} (see docs/deployment.md, "Salesforce setup")`);
+  return 0;
+}
+
+/** A fresh path token: 24 random bytes as base64url (32 characters, 192 bits; the config asks for 128). */
+export function newPathToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export function pathTokenCommand(io: CliIo): number {
+  io.out(newPathToken());
+  io.err('set it as the connection\'s salesforce.pathToken (e.g. SF_OM_PATH_TOKEN in the environment), then regenerate the Outbound Messages with `broker salesforce metadata`');
   return 0;
 }

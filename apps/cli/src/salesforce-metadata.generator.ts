@@ -4,7 +4,6 @@ import type { ConnectionConfig } from '@broker/config';
 // WorkflowOutboundMessage, Package): Salesforce validates against an XSD sequence, so base-type
 // fields come first, then the type's own fields in alphabetical order, as in retrieved metadata.
 
-export const PATH_TOKEN_PLACEHOLDER = 'REPLACE_WITH_PATH_TOKEN';
 export const INTEGRATION_USER_PLACEHOLDER = 'REPLACE_WITH_INTEGRATION_USERNAME';
 const NS = 'http://soap.sforce.com/2006/04/metadata';
 
@@ -146,10 +145,11 @@ export function generateSalesforceMetadata(request: MetadataRequest): GeneratedM
   const apiVersion = connection.salesforce.apiVersion;
   const warnings: string[] = [];
   const base = request.endpoint.replace(/\/+$/, '');
-  const endpointUrl = `${base}/salesforce/outbound/${encodeURIComponent(connection.id)}${connection.salesforce.pathToken ? `/${PATH_TOKEN_PLACEHOLDER}` : ''}`;
-  if (connection.salesforce.pathToken) {
-    warnings.push(`replace ${PATH_TOKEN_PLACEHOLDER} in the endpoint URLs with the connection's pathToken before deploying (it is a secret and is not written to files)`);
-  }
+  // The token goes into the URL Salesforce is given: without it the ingress refuses the messages.
+  const token = connection.salesforce.pathToken;
+  const endpointUrl = `${base}/salesforce/outbound/${encodeURIComponent(connection.id)}${token ? `/${token}` : ''}`;
+  if (token) warnings.push('the Outbound Message files hold the connection\'s path token (a secret): deploy them, do not commit them');
+  else warnings.push('the connection has no path token (salesforce.unsafeAllowNoPathToken): anyone who knows the URL can post Outbound Messages; generate one with `broker salesforce path-token`');
   if (!/^https:\/\//.test(base)) warnings.push(`endpoint ${base} is not https: Salesforce production orgs send Outbound Messages over HTTPS only`);
   const auth = connection.salesforce.auth;
   let integrationUser = request.integrationUser ?? ('username' in auth ? auth.username : undefined);

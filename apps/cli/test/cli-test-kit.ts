@@ -41,6 +41,7 @@ connections:
   - id: demo
     salesforce:
       organizationId: ${ORG_ID}
+      pathToken: tEsT-pAtH-t0ken_0123456789abcdef
       apiVersion: "61.0"
       auth: { flow: password, username: integration@example.com, password: p }
     fieldnation:

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { workspaceRoot } from '../../../vitest.shared';
 import { configValidateCommand } from '../src/config-validate.command';
 import { mappingPreviewCommand } from '../src/mapping-preview.command';
+import { pathTokenCommand } from '../src/salesforce-metadata.command';
 import { captureIo, testConfigYaml, tmpDir } from './cli-test-kit';
 
 const mappings = path.join(workspaceRoot, 'config/mappings');
@@ -27,6 +28,34 @@ describe('config validate', () => {
     const io = captureIo();
     expect(configValidateCommand(file, io, {})).toBe(1);
     expect(io.stderr.join('\n')).toContain('connections[0].salesforce.organizationId: a 15- or 18-character Salesforce id');
+  });
+
+  it('refuses a connection without an Outbound Message path token, naming the key and the command that makes one', () => {
+    const dir = tmpDir('cfg');
+    const file = path.join(dir, 'broker.yaml');
+    writeFileSync(file, testConfigYaml(mappings).replace(/\n\s*pathToken: tEsT-pAtH-t0ken_0123456789abcdef/, ''));
+    const io = captureIo();
+    expect(configValidateCommand(file, io, {})).toBe(1);
+    expect(io.stderr.join('\n')).toMatch(/connections\[0\]\.salesforce\.pathToken: required: .*broker salesforce path-token.*unsafeAllowNoPathToken/);
+    // A weak one is refused too: 16 hex digits are 64 bits.
+    writeFileSync(file, testConfigYaml(mappings).replace('pathToken: tEsT-pAtH-t0ken_0123456789abcdef', 'pathToken: 0123456789abcdef'));
+    const weak = captureIo();
+    expect(configValidateCommand(file, weak, {})).toBe(1);
+    expect(weak.stderr.join('\n')).toMatch(/connections\[0\]\.salesforce\.pathToken: too short for 128 bits/);
+  });
+
+  it('prints a fresh path token the config accepts', () => {
+    const a = captureIo();
+    const b = captureIo();
+    expect(pathTokenCommand(a)).toBe(0);
+    pathTokenCommand(b);
+    const token = a.stdout.join('').trim();
+    expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(b.stdout.join('').trim()).not.toBe(token);
+    const dir = tmpDir('cfg');
+    const file = path.join(dir, 'broker.yaml');
+    writeFileSync(file, testConfigYaml(mappings).replace('pathToken: tEsT-pAtH-t0ken_0123456789abcdef', `pathToken: ${token}`));
+    expect(configValidateCommand(file, captureIo(), {})).toBe(0);
   });
 
   it('compiles the mappings the config names and reports a broken one by its config path', () => {

@@ -20,6 +20,7 @@ beforeAll(async () => {
   - id: ${id}
     salesforce:
       organizationId: 00D000000000001AAA
+      pathToken: tEsT-pAtH-t0ken_0123456789abcdef
       auth: { flow: password, username: integration@example.com, password: p }
     fieldnation:
       environment: ${sim.url}

@@ -4,7 +4,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { workspaceRoot } from '../../../vitest.shared';
 import { salesforceMetadataCommand } from '../src/salesforce-metadata.command';
-import { apiName, parseSimpleTrigger, PATH_TOKEN_PLACEHOLDER, INTEGRATION_USER_PLACEHOLDER } from '../src/salesforce-metadata.generator';
+import { apiName, parseSimpleTrigger, INTEGRATION_USER_PLACEHOLDER } from '../src/salesforce-metadata.generator';
 import { captureIo, testConfigYaml, tmpDir } from './cli-test-kit';
 
 const parser = new XMLParser({ ignoreAttributes: false, parseTagValue: false, isArray: (name) => ['types', 'members', 'outboundMessages', 'filters', 'actionCalls'].includes(name) });
@@ -50,7 +50,7 @@ describe('salesforce metadata', () => {
     expect(om).toMatchObject({
       fullName: 'Broker_demo_Case',
       apiVersion: '61.0',
-      endpointUrl: 'https://broker.example.com/salesforce/outbound/demo',
+      endpointUrl: 'https://broker.example.com/salesforce/outbound/demo/tEsT-pAtH-t0ken_0123456789abcdef',
       fields: 'Id',
       includeSessionId: 'false',
       integrationUser: 'integration@example.com',
@@ -88,16 +88,15 @@ describe('salesforce metadata', () => {
     expect(byType.Flow).toHaveLength(3);
   });
 
-  it('puts a placeholder, never the secret, where the path token goes', () => {
-    const { read, files, io } = generate('locked');
+  it('puts the connection\'s path token into the endpoint URL (the ingress refuses messages without it) and warns that the files hold it', () => {
+    const { read, io } = generate('locked');
     const om = read('workflows/Opportunity.workflow-meta.xml').Workflow.outboundMessages[0];
-    expect(om.endpointUrl).toBe(`https://broker.example.com/salesforce/outbound/locked/${PATH_TOKEN_PLACEHOLDER}`);
+    expect(om.endpointUrl).toBe('https://broker.example.com/salesforce/outbound/locked/a-secret-path-token-0123');
     expect(om.integrationUser).toBe(INTEGRATION_USER_PLACEHOLDER);
-    for (const text of files.values()) expect(text).not.toContain('a-secret-path-token-0123');
     expect(read('flows/Broker_locked_Opportunity_to_Field_Nation.flow-meta.xml').Flow.start.filters[0]).toEqual({
       field: 'StageName', operator: 'EqualTo', value: { stringValue: 'Closed Won' },
     });
-    expect(io.stderr.join('\n')).toContain(`replace ${PATH_TOKEN_PLACEHOLDER}`);
+    expect(io.stderr.join('\n')).toContain('hold the connection\'s path token (a secret)');
   });
 
   it('escapes what it writes and refuses bad input', () => {

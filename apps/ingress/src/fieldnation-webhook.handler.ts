@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { enqueue, jobId, type fnEventQueue, type QueueOf } from '@broker/contracts';
+import { enqueue, jobId, PayloadError, type fnEventQueue, type QueueOf } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
-import { parseDeliveryId, verifyLegacyHash, verifyWebhookSignature } from '@broker/fieldnation';
+import { checkWebhookTimestamp, parseDeliveryId, verifyLegacyHash, verifyWebhookSignature, webhookBodyHash } from '@broker/fieldnation';
 import type { IngressMetrics } from './ingress-metrics';
 import { withDeadline } from './outbound-message.handler';
 
@@ -21,19 +20,35 @@ const header = (req: Request, name: string): string | undefined => {
   return Array.isArray(v) ? v[0] : v;
 };
 
-function toIso(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return new Date(value).toISOString();
-  if (typeof value === 'string' && value) {
-    const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-    if (Number.isFinite(n)) return new Date(n).toISOString();
+/** Deeper than any payload Field Nation sends (the work order is ~5 levels); JSON.parse recursion stays far away. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Nesting depth of JSON text, counted over the bytes without parsing (brackets inside strings do not
+ * count): stops at `max` + 1, so a 20,000-level body costs one short loop instead of a deep parse.
+ */
+export function jsonDepthExceeds(raw: Buffer, max = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const b = raw[i]!;
+    if (inString) {
+      if (b === 0x5c /* \ */) i++;
+      else if (b === 0x22 /* " */) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x7b /* { */ || b === 0x5b /* [ */) {
+      if (++depth > max) return true;
+    } else if (b === 0x7d /* } */ || b === 0x5d /* ] */) depth--;
   }
-  return undefined;
+  return false;
 }
 
 /**
  * POST /fieldnation/webhooks/{connectionId}: verify the signature on the raw bytes before parsing,
- * store one fn.event job keyed by the delivery uuid (attempt suffix dropped, so redeliveries
- * collapse), answer 2xx only once stored. 4xx for what a retry cannot fix, 503 when Redis is down
+ * refuse a signed timestamp beyond Field Nation's retry horizon, and store one fn.event job keyed
+ * by the hash of the signed body: a redelivery, or a replay under another (or no) delivery id,
+ * collapses onto it, and the mapper drops a body its ledger has already processed. 2xx only once
+ * stored; 4xx for what a retry cannot fix (bad signature, unparseable, stale), 503 when Redis is down
  * (Field Nation retries 5xx, not 4xx).
  */
 export function fieldNationWebhookHandler(deps: WebhookDeps) {
@@ -59,6 +74,7 @@ export function fieldNationWebhookHandler(deps: WebhookDeps) {
       return reject(res, 401, 'bad-signature', 'invalid or missing signature');
     }
 
+    if (jsonDepthExceeds(raw)) return reject(res, 400, 'too-deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     let body: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
@@ -71,26 +87,32 @@ export function fieldNationWebhookHandler(deps: WebhookDeps) {
     const eventName = typeof event?.name === 'string' ? event.name : undefined;
     const workorder = body.workorder as { id?: unknown } | undefined;
     const workOrderId = Number(workorder?.id ?? event?.params?.work_order_id);
-    if (!eventName || !Number.isInteger(workOrderId) || workOrderId <= 0) {
+    if (!eventName || !Number.isSafeInteger(workOrderId) || workOrderId <= 0) {
       return reject(res, 400, 'malformed', 'event.name and workorder.id are required');
     }
+    const timestamp = checkWebhookTimestamp(body.timestamp);
+    if (!timestamp.ok) {
+      deps.logger.warn({ connectionId: connection.id, reason: timestamp.reason }, 'webhook timestamp refused');
+      return reject(res, 400, `timestamp-${timestamp.reason}`, timestamp.message);
+    }
+    // The delivery id header is not signed: its shape is checked, but it is never taken as the identity.
     const deliveryHeader = header(req, 'x-fn-delivery-id');
-    // Legacy deliveries may come without a delivery id: the signed body itself then keys the job, so
-    // a redelivery of the same bytes still collapses instead of being refused (a 4xx is never retried).
-    const delivery = deliveryHeader === undefined ? { uuid: `body${createHash('sha256').update(raw).digest('hex').slice(0, 32)}` } : parseDeliveryId(deliveryHeader);
-    if (!delivery) return reject(res, 400, 'malformed', 'X-FN-Delivery-Id header is malformed');
+    if (deliveryHeader !== undefined && !parseDeliveryId(deliveryHeader)) return reject(res, 400, 'malformed', 'X-FN-Delivery-Id header is malformed');
+    const key = webhookBodyHash(raw);
 
     const receivedAt = new Date().toISOString();
-    const occurredAt = toIso(body.timestamp) ?? toIso(header(req, 'x-fn-request-timestamp')) ?? receivedAt;
+    const occurredAt = timestamp.at.toISOString();
     try {
       if (!deps.storeReady()) throw new Error('Redis is not connected');
       await withDeadline(enqueue(
         deps.eventQueue,
         'fn-event',
-        { connectionId: connection.id, deliveryId: delivery.uuid, eventName, workOrderId, occurredAt, receivedAt, body },
-        { jobId: jobId('fn', connection.id, delivery.uuid) },
+        { connectionId: connection.id, deliveryId: key, eventName, workOrderId, occurredAt, receivedAt, body },
+        { jobId: jobId('fn', connection.id, key) },
       ), deps.storeTimeoutMs);
     } catch (err) {
+      // A body the job contract refuses would be refused on every retry: permanent, not 503.
+      if (err instanceof PayloadError) return reject(res, 400, 'malformed', 'payload does not fit the event contract');
       deps.logger.error({ connectionId: connection.id, err: { message: (err as Error).message } }, 'could not store webhook; answering 503');
       return reject(res, 503, 'store-unavailable', 'temporarily unable to store the event; retry later');
     }

@@ -1,37 +1,55 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { soapFault } from '@broker/salesforce';
-import { outboundMessageHandler, outboundWsdlHandler, type OutboundDeps } from './outbound-message.handler';
+import type { IngressConfig } from '@broker/config';
+import { outboundGate, outboundMessageHandler, outboundWsdlHandler, type OutboundDeps } from './outbound-message.handler';
 import { fieldNationWebhookHandler, type WebhookDeps } from './fieldnation-webhook.handler';
+import { createOutboundGuard } from './outbound-guard';
 
-export interface IngressAppDeps extends OutboundDeps, Omit<WebhookDeps, keyof OutboundDeps> {
-  /** Largest accepted request body; 100 notifications with many fields stay well below 1 MB. */
-  maxBodyBytes: number;
+/**
+ * Default body limit of an Outbound Message: 100 notifications of an Id-only message (what `broker
+ * salesforce metadata` sets up) measure 18.5 KB, 22.8 KB indented as Salesforce sends them, with a
+ * 112-character session id and long instance URLs. 64 KiB leaves ~2.8x margin; an Outbound Message
+ * that sends more fields needs OUTBOUND_MAX_BODY_BYTES raised (docs/deployment.md).
+ */
+export const OUTBOUND_MAX_BODY_BYTES = 64 * 1024;
+/** Field Nation payloads are a few KB (event, work order summary). */
+export const WEBHOOK_MAX_BODY_BYTES = 256 * 1024;
+
+export interface IngressAppDeps extends Omit<OutboundDeps, 'guard'>, Omit<WebhookDeps, keyof OutboundDeps> {
+  outboundMaxBodyBytes: number;
+  webhookMaxBodyBytes: number;
+  /** The config's `ingress` section: trusted proxies, client-certificate header. */
+  ingress?: IngressConfig;
   ready: () => boolean;
-  metricsText: () => Promise<string>;
-  metricsContentType: string;
 }
 
-/** The public HTTP edge. Admin surfaces (dashboard, replay) are not served here. */
+/**
+ * The public HTTP edge. Admin surfaces (dashboard, replay) and /metrics are not served here: the
+ * metrics are on the ops listener (OPS_PORT), which is not exposed.
+ */
 export function createIngressApp(deps: IngressAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // X-Forwarded-For is read only behind configured proxies: otherwise any client could name its address.
+  if (deps.ingress?.trustProxy !== undefined) app.set('trust proxy', deps.ingress.trustProxy);
+  const outbound: OutboundDeps = { ...deps, guard: createOutboundGuard(deps.connections, deps.ingress) };
 
   // Raw bytes for both endpoints: the SOAP parser wants the exact text and the webhook HMAC the exact bytes.
-  const raw = express.raw({ type: () => true, limit: deps.maxBodyBytes });
+  const outboundRaw = express.raw({ type: () => true, limit: deps.outboundMaxBodyBytes });
+  const webhookRaw = express.raw({ type: () => true, limit: deps.webhookMaxBodyBytes });
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', (_req, res) => {
     const ok = deps.ready();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready' });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(deps.metricsContentType).send(await deps.metricsText());
-  });
 
-  app.get(['/salesforce/outbound/:connectionId', '/salesforce/outbound/:connectionId/:pathToken'], outboundWsdlHandler(deps));
-  app.post(['/salesforce/outbound/:connectionId', '/salesforce/outbound/:connectionId/:pathToken'], raw, outboundMessageHandler(deps));
-  app.post('/fieldnation/webhooks/:connectionId', raw, fieldNationWebhookHandler(deps));
+  const outboundPaths = ['/salesforce/outbound/:connectionId', '/salesforce/outbound/:connectionId/:pathToken'];
+  // The gate runs before the body parser: a request without the token costs a header read.
+  app.get(outboundPaths, outboundGate(outbound), outboundWsdlHandler(outbound));
+  app.post(outboundPaths, outboundGate(outbound), outboundRaw, outboundMessageHandler(outbound));
+  app.post('/fieldnation/webhooks/:connectionId', webhookRaw, fieldNationWebhookHandler(deps));
 
   app.use((_req, res) => void res.status(404).json({ error: 'not found' }));
 
@@ -39,11 +57,11 @@ export function createIngressApp(deps: IngressAppDeps): express.Express {
   app.use((err: Error & { type?: string; status?: number }, req: Request, res: Response, _next: NextFunction) => {
     const reason = err.type === 'entity.too.large' ? 'too-large' : err.type ?? 'error';
     const status = err.type === 'entity.too.large' ? 413 : err.status && err.status < 500 ? err.status : 500;
-    // The optional path token is a credential: it never reaches the logs.
+    // The path token is a credential: it never reaches the logs.
     deps.logger.warn({ path: req.path.replace(/^(\/salesforce\/outbound\/[^/]+\/)[^/]+/, '$1[redacted]'), reason, err: { message: err.message } }, 'request rejected');
     if (req.path.startsWith('/salesforce/')) {
       deps.metrics.rejected.inc({ endpoint: 'outbound', reason });
-      res.status(500).type('text/xml; charset=utf-8').send(soapFault(status < 500 ? 'Client' : 'Server', reason === 'too-large' ? `request body exceeds ${deps.maxBodyBytes} bytes` : 'request could not be read'));
+      res.status(500).type('text/xml; charset=utf-8').send(soapFault(status < 500 ? 'Client' : 'Server', reason === 'too-large' ? `request body exceeds ${deps.outboundMaxBodyBytes} bytes` : 'request could not be read'));
     } else {
       deps.metrics.rejected.inc({ endpoint: 'webhook', reason });
       res.status(status).json({ error: reason });

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { fnEventQueue, sfFetchQueue } from '@broker/contracts';
 import { loadConfig, ConfigError } from '@broker/config';
@@ -10,19 +10,28 @@ import {
   createShutdown,
   loadEnv,
   openQueue,
+  startOpsServer,
 } from '@broker/runtime';
-import { createIngressApp } from './ingress-app';
+import { createIngressApp, OUTBOUND_MAX_BODY_BYTES, WEBHOOK_MAX_BODY_BYTES } from './ingress-app';
 import { createIngressMetrics } from './ingress-metrics';
+import { createIngressServer } from './ingress-server';
 
 const env = loadEnv(
   baseEnvSchema.extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().default('0.0.0.0'),
+    /** /metrics (and /healthz, /readyz) for Prometheus: keep this port off the public network. */
+    OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9100),
     BROKER_CONFIG: z.string().min(1),
     PUBLIC_URL: z.string().url().optional(),
-    MAX_BODY_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024),
+    OUTBOUND_MAX_BODY_BYTES: z.coerce.number().int().positive().default(OUTBOUND_MAX_BODY_BYTES),
+    WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(WEBHOOK_MAX_BODY_BYTES),
     STORE_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
-  }),
+    /** HTTPS on PORT when both are set (PEM files); TLS_CLIENT_CA_FILE: CA(s) of accepted client certificates. */
+    TLS_CERT_FILE: z.string().min(1).optional(),
+    TLS_KEY_FILE: z.string().min(1).optional(),
+    TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
+  }).refine((e) => Boolean(e.TLS_CERT_FILE) === Boolean(e.TLS_KEY_FILE), { message: 'set both TLS_CERT_FILE and TLS_KEY_FILE, or neither', path: ['TLS_KEY_FILE'] }),
 );
 const logger = createLogger({ service: 'ingress', level: env.LOG_LEVEL });
 
@@ -35,6 +44,11 @@ try {
     process.exit(78);
   }
   throw err;
+}
+for (const c of config.connections) {
+  if (c.salesforce.unsafeAllowNoPathToken && !c.salesforce.pathToken) {
+    logger.warn({ connectionId: c.id }, 'salesforce.unsafeAllowNoPathToken: anyone who knows the URL can post Outbound Messages for this connection');
+  }
 }
 
 const registry = createMetricsRegistry('ingress');
@@ -49,27 +63,33 @@ eventQueue.on('error', (err) => logger.warn({ err: { message: err.message } }, '
 
 const app = createIngressApp({
   connections: new Map(config.connections.map((c) => [c.id, c])),
+  ingress: config.ingress,
   fetchQueue,
   eventQueue,
   logger,
   metrics,
   publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
-  maxBodyBytes: env.MAX_BODY_BYTES,
+  outboundMaxBodyBytes: env.OUTBOUND_MAX_BODY_BYTES,
+  webhookMaxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES,
   ready: () => redis.status === 'ready',
   storeReady: () => redis.status === 'ready',
   storeTimeoutMs: env.STORE_TIMEOUT_MS,
-  metricsText: () => registry.metrics(),
-  metricsContentType: registry.contentType,
 });
 
-const server: Server = app.listen(env.PORT, env.HOST, () => {
-  logger.info({ port: env.PORT, connections: config.connections.map((c) => c.id) }, 'ingress listening');
+const tls = env.TLS_CERT_FILE && env.TLS_KEY_FILE
+  ? { cert: readFileSync(env.TLS_CERT_FILE), key: readFileSync(env.TLS_KEY_FILE), clientCa: env.TLS_CLIENT_CA_FILE ? readFileSync(env.TLS_CLIENT_CA_FILE) : undefined }
+  : undefined;
+const server = createIngressServer(app, tls);
+server.listen(env.PORT, env.HOST, () => {
+  logger.info({ port: env.PORT, tls: Boolean(tls), connections: config.connections.map((c) => c.id) }, 'ingress listening');
 });
 // Salesforce's per-attempt timeout is 60 s; keep-alive helps its sender and benchmarks alike.
 server.keepAliveTimeout = 65_000;
+const ops = await startOpsServer({ port: env.OPS_PORT, registry, ready: () => redis.status === 'ready' });
 
 const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
 shutdown.add('http', () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); }));
+shutdown.add('http', () => ops.close(), 'ops');
 shutdown.add('queues', async () => { await fetchQueue.close(); await eventQueue.close(); });
 shutdown.add('redis', () => redis.quit().catch(() => redis.disconnect()));
 shutdown.onSignals();

@@ -1,5 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { enqueueBulk, jobId, type QueueOf, type sfFetchQueue } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
@@ -11,6 +10,7 @@ import {
   soapFault,
 } from '@broker/salesforce';
 import type { IngressMetrics } from './ingress-metrics';
+import type { OutboundGuard } from './outbound-guard';
 
 export interface OutboundDeps {
   connections: Map<string, ConnectionConfig>;
@@ -23,6 +23,8 @@ export interface OutboundDeps {
   storeReady: () => boolean;
   /** Upper bound on storing one request's jobs before answering a fault (Salesforce then retries). */
   storeTimeoutMs: number;
+  /** Path token, source network and client certificate checks (before the body is read). */
+  guard: OutboundGuard;
 }
 
 /** Store with a deadline: a late success is harmless (job ids collapse the retry). */
@@ -40,25 +42,64 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const XML = 'text/xml; charset=utf-8';
 /** Snapshot values beyond this are dropped from job data (the fetcher reads the record anyway). */
 const MAX_SNAPSHOT_VALUE = 1_000;
+/**
+ * Snapshot bytes kept per job: Redis runs with noeviction, so what a request can make it hold is
+ * bounded per job, not only per request. Ids and a few short fields fit; the record is read anyway.
+ */
+export const MAX_SNAPSHOT_BYTES = 4_096;
 
-function tokenMatches(expected: string | undefined, given: string | undefined): boolean {
-  if (!expected) return given === undefined;
-  if (given === undefined) return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
+/** The notification's fields, in order, while they fit {@link MAX_SNAPSHOT_BYTES}. */
+export function cappedSnapshot(fields: Record<string, string | null>): Record<string, string | null> {
+  const snapshot: Record<string, string | null> = {};
+  let bytes = 2;
+  for (const [k, v] of Object.entries(fields)) {
+    if (v !== null && v.length > MAX_SNAPSHOT_VALUE) continue;
+    // JSON size of "k":"v", (escapes aside, which the margin covers).
+    const size = Buffer.byteLength(k) + (v === null ? 4 : Buffer.byteLength(v) + 2) + 4;
+    if (bytes + size > MAX_SNAPSHOT_BYTES) continue;
+    snapshot[k] = v;
+    bytes += size;
+  }
+  return snapshot;
 }
+
+const GUARD_MESSAGES = {
+  'unknown-endpoint': 'unknown endpoint',
+  'source-not-allowed': 'source address not allowed for this endpoint',
+  'client-certificate': 'client certificate missing or not accepted for this endpoint',
+} as const;
 
 function fault(res: Response, deps: OutboundDeps, reason: string, code: 'Client' | 'Server', message: string): void {
   deps.metrics.rejected.inc({ endpoint: 'outbound', reason });
   res.status(500).type(XML).send(soapFault(code, message));
 }
 
-/** GET …?wsdl: the WSDL an admin can hand to Salesforce tooling or a SOAP client. */
+/**
+ * Before the body parser: refuse a request without the connection's path token (or from outside its
+ * networks, or without its client certificate) for the price of a header read. The socket is closed
+ * with the answer, so an unread body is not drained on a keep-alive connection.
+ */
+export function outboundGate(deps: OutboundDeps) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const connection = deps.connections.get(String(req.params.connectionId));
+    const verdict = deps.guard.check(req, connection, req.params.pathToken as string | undefined);
+    if (verdict.ok) return next();
+    if (verdict.reason !== 'unknown-endpoint') deps.logger.warn({ connectionId: connection?.id, reason: verdict.reason, source: req.ip }, 'outbound message refused');
+    res.set('connection', 'close');
+    if (req.method === 'GET') {
+      deps.metrics.rejected.inc({ endpoint: 'outbound', reason: verdict.reason });
+      res.status(404).type('text/plain').send('not found');
+      return;
+    }
+    fault(res, deps, verdict.reason, 'Client', GUARD_MESSAGES[verdict.reason]);
+  };
+}
+
+/** GET …?wsdl: the WSDL an admin can hand to Salesforce tooling or a SOAP client (after outboundGate). */
 export function outboundWsdlHandler(deps: OutboundDeps) {
   return (req: Request, res: Response): void => {
     const connection = deps.connections.get(String(req.params.connectionId));
-    if (!connection || !tokenMatches(connection.salesforce.pathToken, req.params.pathToken as string | undefined) || !('wsdl' in req.query)) {
+    if (!connection || !('wsdl' in req.query)) {
       res.status(404).type('text/plain').send('not found');
       return;
     }
@@ -71,17 +112,15 @@ export function outboundWsdlHandler(deps: OutboundDeps) {
 }
 
 /**
- * POST /salesforce/outbound/{connectionId}[/{pathToken}]: parse, check the org, store one
- * sf.fetch job per notification, and only then acknowledge. Any failure is a SOAP fault (HTTP
- * 500) so that Salesforce keeps the message and retries.
+ * POST /salesforce/outbound/{connectionId}/{pathToken} (after outboundGate): a bounded scan checks
+ * the org and the notification count, then the full parse, one sf.fetch job per notification, and
+ * only then the acknowledgement. Any failure is a SOAP fault (HTTP 500): Salesforce keeps the
+ * message and retries.
  */
 export function outboundMessageHandler(deps: OutboundDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const connection = deps.connections.get(String(req.params.connectionId));
-    // Unknown connection and wrong token answer alike: the endpoint reveals nothing.
-    if (!connection || !tokenMatches(connection.salesforce.pathToken, req.params.pathToken as string | undefined)) {
-      return fault(res, deps, 'unknown-endpoint', 'Client', 'unknown endpoint');
-    }
+    if (!connection) return fault(res, deps, 'unknown-endpoint', 'Client', 'unknown endpoint');
     const body: unknown = req.body;
     if (!Buffer.isBuffer(body) || body.length === 0) return fault(res, deps, 'empty', 'Client', 'empty request body');
 
@@ -94,17 +133,13 @@ export function outboundMessageHandler(deps: OutboundDeps) {
 
     let message;
     try {
-      message = parseOutboundMessage(xml);
+      message = parseOutboundMessage(xml, { organizationId: connection.salesforce.organizationId });
     } catch (err) {
       if (err instanceof OutboundMessageError) {
-        deps.logger.warn({ connectionId: connection.id, reason: err.message }, 'invalid outbound message');
-        return fault(res, deps, 'invalid', 'Client', err.message);
+        deps.logger.warn({ connectionId: connection.id, reason: err.message }, err.reason === 'wrong-org' ? 'outbound message from another org' : 'invalid outbound message');
+        return fault(res, deps, err.reason, 'Client', err.message);
       }
       throw err;
-    }
-    if (message.organizationId.slice(0, 15) !== connection.salesforce.organizationId.slice(0, 15)) {
-      deps.logger.warn({ connectionId: connection.id, organizationId: message.organizationId }, 'outbound message from another org');
-      return fault(res, deps, 'wrong-org', 'Client', 'organization id does not match this endpoint');
     }
     const unknown = message.notifications.find((n) => !connection.objects[n.sObjectType]);
     if (unknown) {
@@ -112,26 +147,20 @@ export function outboundMessageHandler(deps: OutboundDeps) {
     }
 
     const receivedAt = new Date().toISOString();
-    const jobs = message.notifications.map((n) => {
-      const snapshot: Record<string, string | null> = {};
-      for (const [k, v] of Object.entries(n.fields)) {
-        if (v === null || v.length <= MAX_SNAPSHOT_VALUE) snapshot[k] = v;
-      }
-      return {
-        name: 'fetch-record' as const,
-        data: {
-          connectionId: connection.id,
-          sfObject: n.sObjectType,
-          sfId: n.sfId,
-          notificationId: n.id,
-          source: 'outbound-message' as const,
-          receivedAt,
-          snapshot,
-        },
-        // Salesforce redelivers with the same notification id: same job id, stored once.
-        opts: { jobId: jobId('om', connection.id, n.id) },
-      };
-    });
+    const jobs = message.notifications.map((n) => ({
+      name: 'fetch-record' as const,
+      data: {
+        connectionId: connection.id,
+        sfObject: n.sObjectType,
+        sfId: n.sfId,
+        notificationId: n.id,
+        source: 'outbound-message' as const,
+        receivedAt,
+        snapshot: cappedSnapshot(n.fields),
+      },
+      // Salesforce redelivers with the same notification id: same job id, stored once.
+      opts: { jobId: jobId('om', connection.id, n.id) },
+    }));
 
     const stop = deps.metrics.storeSeconds.startTimer({ endpoint: 'outbound' });
     try {

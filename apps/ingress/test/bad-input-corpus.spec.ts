@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOutboundMessage, makeId } from '@broker/salesforce';
-import { ORG_ID, startIngress, type IngressUnderTest } from './ingress-test-kit';
+import { DEMO_OUTBOUND, DEMO_TOKEN, ORG_ID, startIngress, type IngressUnderTest } from './ingress-test-kit';
 
 // Hostile and malformed inputs for both endpoints: files in corpus/, plus generated large ones.
 const corpus = path.join(import.meta.dirname, 'corpus');
@@ -17,9 +17,21 @@ afterAll(async () => {
 
 const envelope = (n: number, org = ORG_ID) =>
   buildOutboundMessage({ organizationId: org, actionId: makeId('04k', 1), sessionId: null, enterpriseUrl: '', partnerUrl: '', notifications: Array.from({ length: n }, (_, i) => ({ id: makeId('04l', 50_000 + i), sObjectType: 'Case', fields: { Id: makeId('500', 50_000 + i) } })) });
+/** An envelope whose first element carries `bytes` worth of attributes (what made the XML parser spend seconds). */
+const attributeHeavy = (bytes: number) => {
+  const head = `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"`;
+  const attrs: string[] = [];
+  let size = head.length;
+  for (let i = 0; size < bytes - 200; i++) {
+    const a = ` a${i}="${i}"`;
+    attrs.push(a);
+    size += a.length;
+  }
+  return Buffer.from(`${head}${attrs.join('')}><soapenv:Body/></soapenv:Envelope>`);
+};
 const sign = (raw: Buffer | string) => `sha256=${createHmac('sha256', 'demo-webhook-secret').update(raw).digest('hex')}`;
 
-type Case = { name: string; endpoint: 'soap' | 'webhook'; body: Buffer; headers?: Record<string, string>; status: number };
+type Case = { name: string; endpoint: 'soap' | 'webhook'; body: Buffer; headers?: Record<string, string>; status: number; path?: string; fault?: RegExp };
 
 function cases(): Case[] {
   const list: Case[] = [];
@@ -40,11 +52,32 @@ function cases(): Case[] {
   );
   const deep = Buffer.from(`${'['.repeat(50_000)}${']'.repeat(50_000)}`);
   list.push({ name: 'webhook: 50,000 levels of nesting (signed)', endpoint: 'webhook', body: deep, headers: { 'x-fn-signature': sign(deep) }, status: 400 });
+
+  // Issue 13: what an attacker found.
+  const forged = Buffer.from(envelope(1));
+  list.push(
+    { name: 'soap: a forged message for a Case, without the path token', endpoint: 'soap', path: '/salesforce/outbound/demo', body: forged, status: 500, fault: /unknown endpoint/ },
+    { name: 'soap: a forged message with a guessed path token', endpoint: 'soap', path: `/salesforce/outbound/demo/${'A'.repeat(DEMO_TOKEN.length)}`, body: forged, status: 500, fault: /unknown endpoint/ },
+    { name: 'soap: 2 MB of attributes from nobody (no token)', endpoint: 'soap', path: '/salesforce/outbound/demo', body: attributeHeavy(2 * 1024 * 1024), status: 500, fault: /unknown endpoint/ },
+    { name: 'soap: 2 MB of attributes with the token (over the body limit)', endpoint: 'soap', body: attributeHeavy(2 * 1024 * 1024), status: 500, fault: /exceeds/ },
+    { name: 'soap: 60 KB of attributes on one element', endpoint: 'soap', body: attributeHeavy(60 * 1024), status: 500, fault: /attributes on one element/ },
+    { name: 'soap: 60 KB of elements', endpoint: 'soap', body: Buffer.from(envelope(1).replace('<soapenv:Body>', `<soapenv:Body>${'<x/>'.repeat(15_000)}`)), status: 500, fault: /elements/ },
+    { name: 'soap: 5,000 levels of nesting', endpoint: 'soap', body: Buffer.from(`${'<a>'.repeat(5_000)}${'</a>'.repeat(5_000)}`), status: 500, fault: /nested deeper/ },
+    { name: 'soap: another org\'s message with the token', endpoint: 'soap', body: Buffer.from(envelope(1, makeId('00D', 78))), status: 500, fault: /organization id/ },
+    { name: 'soap: 101 notifications', endpoint: 'soap', body: Buffer.from(envelope(101)), status: 500, fault: /more than 100/ },
+    { name: 'soap: unbalanced tags', endpoint: 'soap', body: Buffer.from(envelope(1).replace('</Notification>', '</Notificatio>')), status: 500, fault: /malformed/ },
+  );
+  for (const [label, timestamp] of [['older than the retry horizon', new Date(Date.now() - 10 * 86_400_000).toISOString()], ['absurd', '+275760-09-13T00:00:00.000Z'], ['a number beyond Date', 8.65e15]] as const) {
+    const raw = Buffer.from(JSON.stringify({ event: { name: 'workorder.status.assigned', params: { work_order_id: 5 } }, timestamp, workorder: { id: 5 } }));
+    list.push({ name: `webhook: a signed timestamp ${label}`, endpoint: 'webhook', body: raw, headers: { 'x-fn-signature': sign(raw) }, status: 400 });
+  }
+  const deep20k = Buffer.from(`{"event":{"name":"x"},"workorder":{"id":1},"timestamp":"${new Date().toISOString()}","x":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`);
+  list.push({ name: 'webhook: 20,000 levels of objects (signed)', endpoint: 'webhook', body: deep20k, headers: { 'x-fn-signature': sign(deep20k) }, status: 400 });
   return list;
 }
 
 async function send(c: Case): Promise<Response> {
-  const url = c.endpoint === 'soap' ? `${ingress.url}/salesforce/outbound/demo` : `${ingress.url}/fieldnation/webhooks/demo`;
+  const url = `${ingress.url}${c.path ?? (c.endpoint === 'soap' ? DEMO_OUTBOUND : '/fieldnation/webhooks/demo')}`;
   return fetch(url, { method: 'POST', body: c.body, headers: { 'content-type': c.endpoint === 'soap' ? 'text/xml' : 'application/json', 'x-fn-delivery-id': `${randomUUID()}:1`, ...c.headers } });
 }
 const stored = async () => {
@@ -60,6 +93,7 @@ describe('bad-input corpus', () => {
     expect(res.status).toBe(c.status);
     const text = await res.text();
     if (c.endpoint === 'soap') expect(text).toContain('<soapenv:Fault>');
+    if (c.fault) expect(text).toMatch(c.fault);
     expect(await stored()).toBe(before);
     expect((await fetch(`${ingress.url}/healthz`)).status).toBe(200);
   });

@@ -10,8 +10,11 @@ afterAll(async () => {
   await ingress?.close();
 });
 
-const body = (event = 'workorder.status.assigned', id = 100001) =>
-  JSON.stringify({ event: { name: event, params: { work_order_id: id, status_id: 3 } }, timestamp: '2026-11-28T10:00:00-06:00', triggered_by_user: { id: 557 }, workorder: { id, status: { id: 3, name: 'Assigned' } } });
+// Field Nation's format: ISO 8601 with the Central offset (reference/fieldnation.md 8.4), here one hour ago.
+const recent = () => new Date(Date.now() - 3_600_000 - 6 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, '-06:00');
+const body = (event = 'workorder.status.assigned', id = 100001, timestamp: unknown = recent()) =>
+  JSON.stringify({ event: { name: event, params: { work_order_id: id, status_id: 3 } }, timestamp, triggered_by_user: { id: 557 }, workorder: { id, status: { id: 3, name: 'Assigned' } } });
+const hash = (raw: string) => createHash('sha256').update(raw).digest('hex');
 const sign = (raw: string, secret = 'demo-webhook-secret') => `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
 
 async function send(raw: string, headers: Record<string, string>, connection = 'demo') {
@@ -20,7 +23,7 @@ async function send(raw: string, headers: Record<string, string>, connection = '
 const count = async () => Object.values(await ingress.eventQueue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed')).reduce((a, b) => a + b, 0);
 
 describe('Field Nation webhook endpoint', () => {
-  it('stores a signed delivery keyed by its uuid and collapses redeliveries (attempt suffix ignored)', async () => {
+  it('stores a signed delivery keyed by the hash of its body and collapses redeliveries', async () => {
     const raw = body();
     const uuid = randomUUID();
     const before = await count();
@@ -29,8 +32,49 @@ describe('Field Nation webhook endpoint', () => {
     const again = await send(raw, { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${uuid}:2` });
     expect(again.status).toBe(200);
     expect(await count()).toBe(before + 1);
-    const job = await ingress.eventQueue.getJob(`fn-demo-${uuid}`);
-    expect(job?.data).toMatchObject({ connectionId: 'demo', deliveryId: uuid, eventName: 'workorder.status.assigned', workOrderId: 100001, occurredAt: '2026-11-28T16:00:00.000Z' });
+    const job = await ingress.eventQueue.getJob(`fn-demo-${hash(raw)}`);
+    const sent = (JSON.parse(raw) as { timestamp: string }).timestamp;
+    expect(job?.data).toMatchObject({ connectionId: 'demo', deliveryId: hash(raw), eventName: 'workorder.status.assigned', workOrderId: 100001, occurredAt: new Date(sent).toISOString() });
+  });
+
+  it('acknowledges a captured delivery replayed under a new delivery id, or none, without storing it again', async () => {
+    const raw = body('workorder.status.work_done', 100010);
+    const before = await count();
+    expect((await send(raw, { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${randomUUID()}:1` })).status).toBe(200);
+    expect((await send(raw, { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${randomUUID()}:1` })).status).toBe(200);
+    expect((await send(raw, { 'x-fn-signature': sign(raw) })).status).toBe(200);
+    // Three at once (concurrent replays) collapse as well.
+    const burst = await Promise.all([1, 2, 3].map(() => send(raw, { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${randomUUID()}:1` })));
+    expect(burst.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(await count()).toBe(before + 1);
+  });
+
+  it.each([
+    ['older than the retry horizon (9 days)', () => new Date(Date.now() - 9 * 86_400_000).toISOString(), /older than/],
+    ['absurd (year 275760)', () => '+275760-09-13T00:00:00.000Z', /not an ISO 8601/],
+    ['absurd (epoch 10^20 ms)', () => 1e20, /future/],
+    ['not a time', () => 'yesterday', /not an ISO 8601/],
+    ['in the future', () => new Date(Date.now() + 86_400_000).toISOString(), /future/],
+    ['missing (null)', () => null, /no timestamp/],
+  ])('answers a signed delivery whose timestamp is %s with 400 and stores nothing', async (_name, timestamp, message) => {
+    const raw = body('workorder.status.assigned', 100011, timestamp());
+    const before = await count();
+    const res = await send(raw, { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${randomUUID()}:1` });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(message);
+    expect(await count()).toBe(before);
+  });
+
+  it('answers signed 20,000-level JSON with 400 (permanent), not 5xx, and stays healthy', async () => {
+    const deep = `{"event":{"name":"x"},"workorder":{"id":1},"timestamp":"${new Date().toISOString()}","x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    const before = await count();
+    const res = await send(deep, { 'x-fn-signature': sign(deep), 'x-fn-delivery-id': `${randomUUID()}:1` });
+    expect(res.status).toBe(400);
+    expect(await count()).toBe(before);
+    // Brackets inside strings are text, not nesting.
+    const text = body('workorder.status.assigned', 100012).replace('"Assigned"', `"${'['.repeat(500)}"`);
+    expect((await send(text, { 'x-fn-signature': sign(text), 'x-fn-delivery-id': `${randomUUID()}:1` })).status).toBe(200);
+    expect((await fetch(`${ingress.url}/healthz`)).status).toBe(200);
   });
 
   it.each([

@@ -1,21 +1,26 @@
 import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { createIngressServer, type IngressTls } from '../src/ingress-server';
 import type { Redis } from 'ioredis';
 import { fnEventQueue, sfFetchQueue } from '@broker/contracts';
 import { parseConfig, type LoadedConfig } from '@broker/config';
 import { createLogger, createMetricsRegistry, createProducerConnection, openQueue } from '@broker/runtime';
 import { redisUrl } from '@broker/testing';
-import { createIngressApp } from '../src/ingress-app';
+import { createIngressApp, OUTBOUND_MAX_BODY_BYTES, WEBHOOK_MAX_BODY_BYTES } from '../src/ingress-app';
 import { createIngressMetrics } from '../src/ingress-metrics';
 
 export const ORG_ID = '00D000000000001EAA';
+/** The demo connection's path token, and its Outbound Message endpoint path. */
+export const DEMO_TOKEN = 'dEm0-tok3n_Zq8Rw2Lx5Vn7Kp4Hs9Jc';
+export const DEMO_OUTBOUND = `/salesforce/outbound/demo/${DEMO_TOKEN}`;
 
 export const testConfigYaml = `
 connections:
   - id: demo
     salesforce:
       organizationId: ${ORG_ID}
+      pathToken: ${DEMO_TOKEN}
       auth:
         flow: password
         username: u
@@ -42,10 +47,21 @@ connections:
       acceptLegacyHash: true
     objects:
       Case: { mapping: mappings/case-to-work-order.yaml }
+  - id: open
+    salesforce:
+      organizationId: ${ORG_ID}
+      unsafeAllowNoPathToken: true
+      auth: { flow: password, username: u, password: p }
+    fieldnation:
+      auth: { clientId: c, clientSecret: s, username: u, password: p }
+      webhookSecret: open-webhook-secret
+    objects:
+      Case: { mapping: mappings/case-to-work-order.yaml }
 `;
 
 export interface IngressUnderTest {
   url: string;
+  registry: ReturnType<typeof createMetricsRegistry>;
   config: LoadedConfig;
   prefix: string;
   redis: Redis;
@@ -55,8 +71,16 @@ export interface IngressUnderTest {
 }
 
 /** The ingress app in-process on a random port, over real Redis with a fresh queue prefix. */
-export async function startIngress(options: { redisUrl?: string; maxBodyBytes?: number; logger?: Logger } = {}): Promise<IngressUnderTest> {
-  const config = parseConfig(testConfigYaml, '/tmp/test-config.yaml', {});
+export async function startIngress(options: {
+  redisUrl?: string;
+  outboundMaxBodyBytes?: number;
+  webhookMaxBodyBytes?: number;
+  logger?: Logger;
+  /** Config text instead of testConfigYaml (the security settings tests). */
+  configYaml?: string;
+  tls?: IngressTls;
+} = {}): Promise<IngressUnderTest> {
+  const config = parseConfig(options.configYaml ?? testConfigYaml, '/tmp/test-config.yaml', {});
   const prefix = `ti${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const redis = createProducerConnection(options.redisUrl ?? redisUrl());
   redis.on('error', () => undefined);
@@ -64,26 +88,28 @@ export async function startIngress(options: { redisUrl?: string; maxBodyBytes?: 
   const eventQueue = openQueue(fnEventQueue, redis, prefix);
   fetchQueue.on('error', () => undefined);
   eventQueue.on('error', () => undefined);
+  // Closing before the queues finished connecting leaves BullMQ's start-up commands failing unhandled.
+  if (!options.redisUrl) await Promise.all([fetchQueue.waitUntilReady(), eventQueue.waitUntilReady()]);
   const registry = createMetricsRegistry('ingress-test');
   const app = createIngressApp({
     connections: new Map(config.connections.map((c) => [c.id, c])),
+    ingress: config.ingress,
     fetchQueue,
     eventQueue,
     logger: options.logger ?? createLogger({ service: 'ingress-test', level: 'silent' }),
     metrics: createIngressMetrics(registry),
     publicUrl: 'http://broker.test',
-    maxBodyBytes: options.maxBodyBytes ?? 2 * 1024 * 1024,
+    outboundMaxBodyBytes: options.outboundMaxBodyBytes ?? OUTBOUND_MAX_BODY_BYTES,
+    webhookMaxBodyBytes: options.webhookMaxBodyBytes ?? WEBHOOK_MAX_BODY_BYTES,
     ready: () => redis.status === 'ready',
     storeReady: () => redis.status === 'ready',
     storeTimeoutMs: 5_000,
-    metricsText: () => registry.metrics(),
-    metricsContentType: registry.contentType,
   });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const server: Server = createIngressServer(app, options.tls);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    registry,
     config,
     prefix,
     redis,

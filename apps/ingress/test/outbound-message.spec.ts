@@ -1,11 +1,14 @@
 import { createLogger } from '@broker/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOutboundMessage, makeId } from '@broker/salesforce';
-import { ORG_ID, startIngress, type IngressUnderTest } from './ingress-test-kit';
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DEMO_OUTBOUND, DEMO_TOKEN, ORG_ID, startIngress, type IngressUnderTest } from './ingress-test-kit';
 
 let ingress: IngressUnderTest;
 beforeAll(async () => {
-  ingress = await startIngress({ maxBodyBytes: 256 * 1024 });
+  ingress = await startIngress();
 });
 afterAll(async () => {
   await ingress?.close();
@@ -32,7 +35,7 @@ async function jobCount(): Promise<number> {
 describe('Outbound Message endpoint', () => {
   it('stores one job per notification, then acknowledges', async () => {
     const before = await jobCount();
-    const res = await post('/salesforce/outbound/demo', envelope([
+    const res = await post(DEMO_OUTBOUND, envelope([
       { id: makeId('04l', 101), sfId: makeId('500', 1) },
       { id: makeId('04l', 102), sfId: makeId('500', 2).slice(0, 15) },
     ]));
@@ -48,31 +51,33 @@ describe('Outbound Message endpoint', () => {
 
   it('collapses a redelivery with the same notification ids', async () => {
     const body = envelope([{ id: makeId('04l', 201), sfId: makeId('500', 3) }]);
-    expect((await post('/salesforce/outbound/demo', body)).status).toBe(200);
+    expect((await post(DEMO_OUTBOUND, body)).status).toBe(200);
     const after1 = await jobCount();
-    expect((await post('/salesforce/outbound/demo', body)).status).toBe(200);
+    expect((await post(DEMO_OUTBOUND, body)).status).toBe(200);
     expect(await jobCount()).toBe(after1);
   });
 
   it('accepts 100 notifications in one message', async () => {
     const before = await jobCount();
     const many = Array.from({ length: 100 }, (_, i) => ({ id: makeId('04l', 1000 + i), sfId: makeId('500', 1000 + i) }));
-    const res = await post('/salesforce/outbound/demo', envelope(many));
+    const res = await post(DEMO_OUTBOUND, envelope(many));
     expect(res.status).toBe(200);
     expect(await jobCount()).toBe(before + 100);
   });
 
   const bad: [string, () => Promise<Response>, RegExp][] = [
-    ['a wrong organization id', () => post('/salesforce/outbound/demo', envelope([{ id: makeId('04l', 301), sfId: makeId('500', 4) }], makeId('00D', 999))), /organization id/],
-    ['malformed SOAP', () => post('/salesforce/outbound/demo', '<soapenv:Envelope><broken'), /malformed|not a SOAP/],
-    ['an entity expansion attack', () => post('/salesforce/outbound/demo', `<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><l>&b;</l>`), /DTD/],
-    ['an oversized body', () => post('/salesforce/outbound/demo', 'x'.repeat(300 * 1024)), /exceeds/],
-    ['an unconfigured object', () => post('/salesforce/outbound/demo', envelope([{ id: makeId('04l', 302), sfId: makeId('001', 4), type: 'Account' }])), /not configured/],
+    ['a wrong organization id', () => post(DEMO_OUTBOUND, envelope([{ id: makeId('04l', 301), sfId: makeId('500', 4) }], makeId('00D', 999))), /organization id/],
+    ['malformed SOAP', () => post(DEMO_OUTBOUND, '<soapenv:Envelope><broken'), /malformed|not a SOAP/],
+    ['an entity expansion attack', () => post(DEMO_OUTBOUND, `<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><l>&b;</l>`), /DTD/],
+    ['an oversized body', () => post(DEMO_OUTBOUND, 'x'.repeat(100 * 1024)), /exceeds/],
+    ['an unconfigured object', () => post(DEMO_OUTBOUND, envelope([{ id: makeId('04l', 302), sfId: makeId('001', 4), type: 'Account' }])), /not configured/],
     ['an unknown connection', () => post('/salesforce/outbound/nope', envelope([{ id: makeId('04l', 303), sfId: makeId('500', 4) }])), /unknown endpoint/],
+    ['a missing path token (demo)', () => post('/salesforce/outbound/demo', envelope([{ id: makeId('04l', 306), sfId: makeId('500', 4) }])), /unknown endpoint/],
+    ['a wrong path token of the same length (demo)', () => post(`/salesforce/outbound/demo/${DEMO_TOKEN.slice(0, -1)}X`, envelope([{ id: makeId('04l', 307), sfId: makeId('500', 4) }])), /unknown endpoint/],
     ['a missing path token', () => post('/salesforce/outbound/locked', envelope([{ id: makeId('04l', 304), sfId: makeId('500', 4) }])), /unknown endpoint/],
     ['a wrong path token', () => post('/salesforce/outbound/locked/a-secret-path-token-0124', envelope([{ id: makeId('04l', 305), sfId: makeId('500', 4) }])), /unknown endpoint/],
-    ['non-UTF-8 bytes', () => post('/salesforce/outbound/demo', Buffer.from([0x3c, 0xff, 0xfe, 0x3e])), /UTF-8/],
-    ['an empty body', () => post('/salesforce/outbound/demo', ''), /empty/],
+    ['non-UTF-8 bytes', () => post(DEMO_OUTBOUND, Buffer.from([0x3c, 0xff, 0xfe, 0x3e])), /UTF-8/],
+    ['an empty body', () => post(DEMO_OUTBOUND, ''), /empty/],
   ];
 
   it.each(bad)('answers %s with a SOAP fault, stores nothing and stays healthy', async (_name, send, pattern) => {
@@ -88,7 +93,7 @@ describe('Outbound Message endpoint', () => {
 
   it('keeps the path token out of the logs when it rejects a request', async () => {
     const lines: string[] = [];
-    const logged = await startIngress({ maxBodyBytes: 1024, logger: createLogger({ service: 'ingress-test', level: 'info', destination: { write: (l: string) => void lines.push(l) } }) });
+    const logged = await startIngress({ outboundMaxBodyBytes: 1024, logger: createLogger({ service: 'ingress-test', level: 'info', destination: { write: (l: string) => void lines.push(l) } }) });
     try {
       const res = await fetch(`${logged.url}/salesforce/outbound/locked/a-secret-path-token-0123`, { method: 'POST', body: 'x'.repeat(4096), headers: { 'content-type': 'text/xml' } });
       expect(res.status).toBe(500);
@@ -104,12 +109,64 @@ describe('Outbound Message endpoint', () => {
     expect(res.status).toBe(200);
   });
 
+  it('refuses a request without the path token before reading its body, and closes the connection', async () => {
+    const before = await jobCount();
+    // 5 MB announced, not a byte sent: the answer can only come from the headers.
+    const answer = await new Promise<{ status: number; connection?: string; body: string }>((resolve, reject) => {
+      const req = http.request(`${ingress.url}/salesforce/outbound/demo`, { method: 'POST', headers: { 'content-type': 'text/xml', 'content-length': String(5 * 1024 * 1024) } }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body }));
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+      setTimeout(() => reject(new Error('no answer without the body: the gate waited for it')), 5_000).unref();
+    });
+    expect(answer.status).toBe(500);
+    expect(answer.body).toContain('unknown endpoint');
+    expect(answer.connection).toBe('close');
+    expect(await jobCount()).toBe(before);
+  });
+
+  it('accepts a message without a token only where the connection opts out (unsafeAllowNoPathToken)', async () => {
+    expect((await post('/salesforce/outbound/open', envelope([{ id: makeId('04l', 402), sfId: makeId('500', 6) }]))).status).toBe(200);
+    expect((await post(`/salesforce/outbound/open/${DEMO_TOKEN}`, envelope([{ id: makeId('04l', 403), sfId: makeId('500', 6) }]))).status).toBe(500);
+  });
+
+  it('accepts a real capture whose ActionId fails the 18-character checksum (the broker has no use for it)', async () => {
+    const before = await jobCount();
+    const res = await post(DEMO_OUTBOUND, readFileSync(path.join(import.meta.dirname, 'fixtures/action-id-checksum-mismatch.xml')));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('<Ack>true</Ack>');
+    expect(await jobCount()).toBe(before + 1);
+    expect((await ingress.fetchQueue.getJob('om-demo-04l5g000000L62UAAS'))?.data.sfId).toBe('5005g000000039UAAQ');
+  });
+
+  it('caps the record snapshot kept in each job', async () => {
+    const fields: Record<string, string> = { Id: makeId('500', 7) };
+    for (let i = 0; i < 40; i++) fields[`Field_${i}__c`] = 'v'.repeat(900);
+    const body = buildOutboundMessage({ organizationId: ORG_ID, actionId: makeId('04k', 1), sessionId: null, enterpriseUrl: '', partnerUrl: '', notifications: [{ id: makeId('04l', 404), sObjectType: 'Case', fields }] });
+    expect((await post(DEMO_OUTBOUND, body)).status).toBe(200);
+    const job = await ingress.fetchQueue.getJob(`om-demo-${makeId('04l', 404)}`);
+    expect(job?.data.snapshot.Id).toBe(makeId('500', 7));
+    expect(Object.keys(job!.data.snapshot).length).toBeGreaterThan(1);
+    expect(Buffer.byteLength(JSON.stringify(job!.data.snapshot))).toBeLessThanOrEqual(4_096);
+  });
+
+  it('does not serve /metrics on the public port', async () => {
+    const res = await fetch(`${ingress.url}/metrics`);
+    expect(res.status).toBe(404);
+    expect(await res.text()).not.toContain('broker_');
+  });
+
   it('serves the WSDL at ?wsdl', async () => {
-    const res = await fetch(`${ingress.url}/salesforce/outbound/demo?wsdl`);
+    const res = await fetch(`${ingress.url}${DEMO_OUTBOUND}?wsdl`);
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain('targetNamespace="http://soap.sforce.com/2005/09/outbound"');
-    expect(text).toContain('location="http://broker.test/salesforce/outbound/demo"');
+    expect(text).toContain(`location="http://broker.test${DEMO_OUTBOUND}"`);
+    // Without the token the WSDL (which names the endpoint) is not served either.
+    expect((await fetch(`${ingress.url}/salesforce/outbound/demo?wsdl`)).status).toBe(404);
   });
 });
 
@@ -117,7 +174,7 @@ describe('Outbound Message endpoint without Redis', () => {
   it('answers a SOAP fault and acknowledges nothing while Redis is unreachable', async () => {
     const down = await startIngress({ redisUrl: 'redis://127.0.0.1:1' });
     try {
-      const res = await fetch(`${down.url}/salesforce/outbound/demo`, { method: 'POST', body: envelope([{ id: makeId('04l', 501), sfId: makeId('500', 6) }]) });
+      const res = await fetch(`${down.url}${DEMO_OUTBOUND}`, { method: 'POST', body: envelope([{ id: makeId('04l', 501), sfId: makeId('500', 6) }]) });
       expect(res.status).toBe(500);
       const text = await res.text();
       expect(text).toContain('soapenv:Server');

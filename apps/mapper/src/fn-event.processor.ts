@@ -35,11 +35,28 @@ const STATUS_MARK = /^(-?\d+(?:\.\d+)?):/;
 const PENDING_POST_WAIT_MS = 120_000;
 
 /**
+ * One Field Nation webhook delivery, once: its id is the hash of the signed body (the ingress keys it
+ * so), and the PostgreSQL inbound ledger remembers it after the Redis job is gone. A captured body
+ * replayed under a new delivery id, or none, days later, is dropped here. Marked after the work: a
+ * crash in between repeats the work, whose Salesforce write job id (from the same key) collapses.
+ */
+export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobContext): Promise<string> {
+  const d = job.data;
+  if (await deps.store.wasInboundProcessed(d.connectionId, 'fn', d.deliveryId)) {
+    ctx.log.info({ workOrderId: d.workOrderId, event: d.eventName }, 'delivery already processed: dropped');
+    return 'already-processed';
+  }
+  const outcome = await applyFieldNationEvent(job, deps, ctx);
+  await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'fn', notificationId: d.deliveryId, workOrderId: d.workOrderId });
+  return outcome;
+}
+
+/**
  * Apply the connection's event rules to one Field Nation webhook delivery and queue the Salesforce
  * write. Events for unknown work orders are recorded and skipped. A status older than the last
  * applied one (by event time, then lifecycle rank) does not overwrite it.
  */
-export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobContext): Promise<string> {
+async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
   const connection = deps.connections.get(d.connectionId);
   if (!connection) throw permanentError(`unknown connection ${d.connectionId}`, 0, 'config');

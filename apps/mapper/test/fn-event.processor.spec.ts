@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DelayedError } from 'bullmq';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { sfWriteQueue } from '@broker/contracts';
 import { parseConfig } from '@broker/config';
@@ -25,7 +26,7 @@ beforeAll(async () => {
   const config = parseConfig(
     `connections:
   - id: demo
-    salesforce: { organizationId: 00D000000000001EAA, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
+    salesforce: { organizationId: 00D000000000001EAA, pathToken: tEsT-pAtH-t0ken_0123456789abcdef, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
     fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }
       webhookSecret: secret-secret
@@ -92,5 +93,24 @@ describe('Field Nation event processor', () => {
     await store.completeMessageLink(link.id, { fnMessageId: '880' });
     expect(await handleFieldNationEvent(echo as never, noUser, { log, token: 't' })).toBe('own-message');
     expect((await queue.getJobs(['waiting'])).filter((j) => j.data.cause.workOrderId === 7002)).toHaveLength(0);
+  });
+
+  it('processes a delivery once: the same signed body replayed after its job left Redis (new delivery id or none) writes nothing new', async () => {
+    const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: '500000000000003AAA' });
+    await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 7003, state: 'synced' });
+    // The ingress keys a delivery by the SHA-256 of its signed body, whatever X-FN-Delivery-Id says.
+    const original = job('workorder.status.work_done', 7003, new Date().toISOString()) as unknown as { id: string; data: { deliveryId: string } };
+    const key = createHash('sha256').update(JSON.stringify((original as unknown as { data: { body: unknown } }).data.body)).digest('hex');
+    original.data.deliveryId = key;
+    original.id = `fn-demo-${key}`;
+    const writes = async () => (await queue.getJobs(['waiting'])).filter((j) => j.data.cause.workOrderId === 7003).length;
+    expect(await run(original as never)).toBe('queued');
+    expect(await writes()).toBe(1);
+    expect(await store.wasInboundProcessed('demo', 'fn', key)).toBe(true);
+    // The Salesforce write ran and its job is gone; so is the fn.event job. The replay arrives as a new job.
+    await queue.obliterate({ force: true });
+    expect(await run({ ...original, attemptsMade: 0 } as never)).toBe('already-processed');
+    expect(await writes()).toBe(0);
+    expect((await store.timeline('7003')).filter((r) => r.stage === 'event')).toHaveLength(1);
   });
 });

@@ -27,6 +27,7 @@ beforeAll(async () => {
   - id: demo
     salesforce:
       organizationId: 00D000000000001EAA
+      pathToken: tEsT-pAtH-t0ken_0123456789abcdef
       auth: { flow: client-credentials, clientId: a, clientSecret: b }
       integrationUserId: "005000000000009"
     fieldnation:

@@ -25,6 +25,7 @@ function clientFor(auth: string) {
     salesforce:
       instance: ${sim.url}
       organizationId: 00D000000000001EAA
+      pathToken: tEsT-pAtH-t0ken_0123456789abcdef
       auth: ${auth}
     fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }

@@ -12,6 +12,7 @@ connections:
   - id: demo
     salesforce:
       organizationId: 00D000000000001AAA
+      pathToken: tEsT-pAtH-t0ken_0123456789abcdef
       auth:
         flow: password
         username: u
@@ -76,25 +77,57 @@ describe('config loader', () => {
 
   it('loads the shipped example configs', () => {
     const env = {
-      SF_ORG_ID: '00D000000000001AAA', SF_CLIENT_ID: 'id', SF_USERNAME: 'u', SF_PRIVATE_KEY: 'k', SF_OM_PATH_TOKEN: 'a-long-path-token-123',
+      SF_ORG_ID: '00D000000000001AAA', SF_CLIENT_ID: 'id', SF_USERNAME: 'u', SF_PRIVATE_KEY: 'k', SF_OM_PATH_TOKEN: 'Zq8Rw2Lx5Vn7Kp4Hs9Jc_-abcdef01',
       FN_CLIENT_ID: 'c', FN_CLIENT_SECRET: 's', FN_USERNAME: 'u', FN_PASSWORD: 'p', FN_WEBHOOK_SECRET: 'whsecret1',
     };
     expect(loadConfig(path.join(root, 'config/broker.example.yaml'), env).connections[0]!.id).toBe('acme');
-    const demo = loadConfig(path.join(root, 'config/demo.yaml'), {});
+    const demo = loadConfig(path.join(root, 'config/demo.yaml'), { SF_OM_PATH_TOKEN: 'Zq8Rw2Lx5Vn7Kp4Hs9Jc_-abcdef01' });
     expect(demo.connections[0]!.fieldnation.webhookSecret).toBe('demo-webhook-secret');
   });
 
-  it('leaves the example\'s path token off when SF_OM_PATH_TOKEN is unset, and uses it when set', () => {
+  it('requires the example\'s path token, and refuses one too weak for 128 bits', () => {
     const env = {
       SF_ORG_ID: '00D000000000001AAA', SF_CLIENT_ID: 'id', SF_USERNAME: 'u', SF_PRIVATE_KEY: 'k',
       FN_CLIENT_ID: 'c', FN_CLIENT_SECRET: 's', FN_USERNAME: 'u', FN_PASSWORD: 'p', FN_WEBHOOK_SECRET: 'whsecret1',
     };
     const file = path.join(root, 'config/broker.example.yaml');
-    expect(loadConfig(file, env).connections[0]!.salesforce.pathToken).toBeUndefined();
-    expect(loadConfig(file, { ...env, SF_OM_PATH_TOKEN: 'a-long-path-token-123' }).connections[0]!.salesforce.pathToken).toBe('a-long-path-token-123');
-    // Set but too short is still an error, not silently dropped.
-    expect(errorOf(() => loadConfig(file, { ...env, SF_OM_PATH_TOKEN: 'short' })).issues).toEqual([
-      { path: 'connections[0].salesforce.pathToken', message: 'use at least 16 characters' },
+    expect(errorOf(() => loadConfig(file, env)).issues).toEqual([
+      { path: 'connections[0].salesforce.pathToken', message: 'environment variable SF_OM_PATH_TOKEN is not set' },
+    ]);
+    const token = 'Zq8Rw2Lx5Vn7Kp4Hs9Jc_-abcdef01';
+    expect(loadConfig(file, { ...env, SF_OM_PATH_TOKEN: token }).connections[0]!.salesforce.pathToken).toBe(token);
+    for (const [weak, why] of [
+      ['a-long-path-token-123', /too short for 128 bits/],
+      ['0123456789abcdef0123456789abcde', /too short for 128 bits/],
+      ['aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', /too few distinct characters/],
+      ['has/slash/and+plus/0123456789', /only letters, digits, - and _/],
+    ] as const) {
+      expect(errorOf(() => loadConfig(file, { ...env, SF_OM_PATH_TOKEN: weak })).issues, weak).toEqual([
+        { path: 'connections[0].salesforce.pathToken', message: expect.stringMatching(why) },
+      ]);
+    }
+    expect(loadConfig(file, { ...env, SF_OM_PATH_TOKEN: '0123456789abcdef0123456789abcdef' }).connections).toHaveLength(1);
+  });
+
+  it('accepts no path token only with the explicitly unsafe opt-out, and checks the network settings', () => {
+    const base = valid.replace(/\n\s*pathToken: .*/, '');
+    expect(errorOf(() => parseConfig(base, 'c.yaml', { SF_PASSWORD: 'x' })).issues).toEqual([
+      { path: 'connections[0].salesforce.pathToken', message: expect.stringMatching(/^required: .*`broker salesforce path-token`.*unsafeAllowNoPathToken: true/) },
+    ]);
+    const open = base.replace('      organizationId: 00D000000000001AAA', '      organizationId: 00D000000000001AAA\n      unsafeAllowNoPathToken: true');
+    expect(parseConfig(open, 'c.yaml', { SF_PASSWORD: 'x' }).connections[0]!.salesforce.pathToken).toBeUndefined();
+    const guarded = valid.replace('      organizationId: 00D000000000001AAA', [
+      '      organizationId: 00D000000000001AAA',
+      '      allowedSourceNetworks: [13.108.0.0/14, "2001:db8::/32", 10.0.0.1]',
+      '      clientCertificate: { sha256Fingerprints: ["AB:CD:' + 'ef:'.repeat(29) + 'EF"] }',
+    ].join('\n')) + 'ingress: { trustProxy: 1, clientCertificateHeader: X-Client-Cert }\n';
+    const cfg = parseConfig(guarded, 'c.yaml', { SF_PASSWORD: 'x' });
+    expect(cfg.connections[0]!.salesforce.clientCertificate?.sha256Fingerprints?.[0]).toBe('abcd' + 'ef'.repeat(30));
+    expect(cfg.ingress).toEqual({ trustProxy: 1, clientCertificateHeader: 'x-client-cert' });
+    const bad = valid.replace('      organizationId: 00D000000000001AAA', '      organizationId: 00D000000000001AAA\n      allowedSourceNetworks: [13.108.0.0/33]') + 'ingress: { clientCertificateHeader: X-Client-Cert }\n';
+    expect(errorOf(() => parseConfig(bad, 'c.yaml', { SF_PASSWORD: 'x' })).issues).toEqual([
+      { path: 'connections[0].salesforce.allowedSourceNetworks[0]', message: 'a network like 13.108.0.0/14 or 2001:db8::/32' },
+      { path: 'ingress.clientCertificateHeader', message: 'clientCertificateHeader needs trustProxy (only a trusted proxy may set it)' },
     ]);
   });
 
@@ -136,7 +169,7 @@ describe('unknown keys', () => {
 
   it('accepts every config shipped in the repository', () => {
     const env = {
-      SF_ORG_ID: '00D000000000001AAA', SF_CLIENT_ID: 'id', SF_USERNAME: 'u', SF_PRIVATE_KEY: 'k', SF_OM_PATH_TOKEN: 'a-long-path-token-123',
+      SF_ORG_ID: '00D000000000001AAA', SF_CLIENT_ID: 'id', SF_USERNAME: 'u', SF_PRIVATE_KEY: 'k', SF_OM_PATH_TOKEN: 'Zq8Rw2Lx5Vn7Kp4Hs9Jc_-abcdef01',
       FN_CLIENT_ID: 'c', FN_CLIENT_SECRET: 's', FN_USERNAME: 'u', FN_PASSWORD: 'p', FN_WEBHOOK_SECRET: 'whsecret1',
     };
     for (const file of ['config/broker.example.yaml', 'config/demo.yaml', 'deploy/k8s/overlays/example/config/broker.yaml']) {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { checkSoqlCondition, SoqlConditionError } from '@broker/salesforce';
 
@@ -6,6 +7,22 @@ const url = z.string().url();
 // Values interpolated from ${ENV} arrive as text: numbers and booleans accept their text form.
 const num = (schema: z.ZodNumber = z.number()) => z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v), schema);
 const bool = () => z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+/** 128 bits at least: 32 hex digits, or 22 characters of base64url (what `broker salesforce path-token` prints). */
+function checkPathToken(v: string, ctx: z.RefinementCtx): void {
+  const fix = 'generate one with `broker salesforce path-token`';
+  if (!/^[A-Za-z0-9_-]+$/.test(v)) ctx.addIssue({ code: 'custom', message: `only letters, digits, - and _ (it is a URL path segment); ${fix}` });
+  else if (/^[0-9a-fA-F]+$/.test(v) ? v.length < 32 : v.length < 22) {
+    ctx.addIssue({ code: 'custom', message: `too short for 128 bits (32 hex digits or 22 base64url characters); ${fix}` });
+  } else if (new Set(v).size < 8) ctx.addIssue({ code: 'custom', message: `too few distinct characters to be random; ${fix}` });
+}
+/** An IPv4 or IPv6 network, `address/prefix` (a bare address means one host). */
+const cidr = z.string().refine((v) => {
+  const [addr, prefix, extra] = v.split('/');
+  const family = isIP(addr ?? '');
+  if (!family || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}, 'a network like 13.108.0.0/14 or 2001:db8::/32');
 // Every object is strict: a misspelt key (`afterCreate: { pubish: true }`) would otherwise be dropped
 // silently and its default used instead.
 
@@ -42,10 +59,31 @@ export const salesforceSchema = z.strictObject({
   organizationId: sfId,
   auth: salesforceAuth,
   /**
-   * Optional secret path segment: /salesforce/outbound/{connection}/{pathToken}. Empty means none,
-   * so `${SF_OM_PATH_TOKEN:-}` leaves it off when the variable is unset.
+   * Secret path segment: /salesforce/outbound/{connection}/{pathToken}. Outbound Messages carry no
+   * signature, so this unguessable URL is what tells Salesforce's requests from forged ones: at least
+   * 128 bits (`broker salesforce path-token` prints one). Required unless unsafeAllowNoPathToken.
    */
-  pathToken: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'use at least 16 characters').optional()).optional(),
+  pathToken: z.preprocess((v) => (v === '' ? undefined : v), z.string().superRefine(checkPathToken).optional()).optional(),
+  /** Accept Outbound Messages without a path token: anyone who knows the connection id can then post. */
+  unsafeAllowNoPathToken: bool().default(false),
+  /**
+   * Optional: only these source networks (CIDRs, e.g. Salesforce's published IP ranges) may post
+   * Outbound Messages. The source is the TCP peer, or the client ingress.trustProxy designates.
+   */
+  allowedSourceNetworks: z.array(cidr).min(1).optional(),
+  /**
+   * Optional: require the org's API client certificate on Outbound Messages (two-way TLS at the
+   * broker, or a trusted proxy's header, see ingress.clientCertificateHeader).
+   */
+  clientCertificate: z
+    .strictObject({
+      /** SHA-256 fingerprints of the accepted certificates (hex, colons optional). */
+      sha256Fingerprints: z.array(z.string().transform((v) => v.replace(/:/g, '').toLowerCase()).pipe(z.string().regex(/^[0-9a-f]{64}$/, '64 hex digits (SHA-256), colons optional'))).min(1).optional(),
+      /** The certificate's subject CN must equal this. */
+      subjectCN: z.string().min(1).optional(),
+    })
+    .refine((v) => v.sha256Fingerprints || v.subjectCN, { message: 'give sha256Fingerprints and/or subjectCN' })
+    .optional(),
   /** The integration user's id, so the broker recognises its own writes (derived from login when absent). */
   integrationUserId: sfId.optional(),
   apiBudget: z
@@ -170,12 +208,35 @@ export const brokerConfigSchema = z
   .strictObject({
     connections: z.array(connectionSchema).min(1, 'at least one connection'),
     retention: retentionSchema,
+    /** The public ingress's network settings (shared by every connection). */
+    ingress: z
+      .strictObject({
+        /**
+         * Proxies in front of the ingress: a hop count, or the proxies' networks (CIDRs). Only then is
+         * X-Forwarded-For read (for allowedSourceNetworks) and the client-certificate header believed.
+         */
+        trustProxy: z.union([num(z.number().int().min(1).max(10)), z.array(cidr).min(1)]).optional(),
+        /**
+         * Header in which a TLS-terminating proxy passes the verified client certificate: its SHA-256
+         * fingerprint (hex) or the URL-encoded PEM (nginx $ssl_client_escaped_cert). Needs trustProxy.
+         */
+        clientCertificateHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name').transform((v) => v.toLowerCase()).optional(),
+      })
+      .refine((v) => !v.clientCertificateHeader || v.trustProxy !== undefined, { message: 'clientCertificateHeader needs trustProxy (only a trusted proxy may set it)', path: ['clientCertificateHeader'] })
+      .optional(),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
     cfg.connections.forEach((c, i) => {
       if (seen.has(c.id)) ctx.addIssue({ code: 'custom', message: `duplicate connection id "${c.id}"`, path: ['connections', i, 'id'] });
       seen.add(c.id);
+      if (!c.salesforce.pathToken && !c.salesforce.unsafeAllowNoPathToken) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'required: Outbound Messages are unsigned, so the secret URL segment is what keeps forged ones out. Generate one with `broker salesforce path-token` (or set salesforce.unsafeAllowNoPathToken: true to accept anyone who knows the URL)',
+          path: ['connections', i, 'salesforce', 'pathToken'],
+        });
+      }
       for (const [name, obj] of Object.entries(c.objects)) {
         if (name !== 'CaseComment' && !obj.mapping) {
           ctx.addIssue({ code: 'custom', message: 'a mapping file is required', path: ['connections', i, 'objects', name, 'mapping'] });
@@ -201,3 +262,4 @@ export type BrokerConfig = z.infer<typeof brokerConfigSchema>;
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 export type ObjectConfig = z.infer<typeof objectSchema>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;
+export type IngressConfig = NonNullable<BrokerConfig['ingress']>;

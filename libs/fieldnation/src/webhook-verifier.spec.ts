@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDeliveryId, signWebhookBody, verifyLegacyHash, verifyWebhookSignature } from './webhook-verifier';
+import { checkWebhookTimestamp, parseDeliveryId, signWebhookBody, verifyLegacyHash, verifyWebhookSignature, WEBHOOK_MAX_AGE_MS, webhookBodyHash } from './webhook-verifier';
 
 // Test vector of reference/fieldnation.md §8.6.
 const SECRET = '01999f51-5c66-4449-b441-6b4a053fee6a';
@@ -56,5 +56,44 @@ describe('parseDeliveryId', () => {
     for (const v of [undefined, null, '', ':1', 'abc:1', '3f2504e0-4f89-11d3-9a0c-0305e82c3301:', '3f2504e0-4f89-11d3-9a0c-0305e82c3301:0', '3f2504e0-4f89-11d3-9a0c-0305e82c3301:x', 'a b c d e f:1', 'x'.repeat(200)]) {
       expect(parseDeliveryId(v)).toBeNull();
     }
+  });
+});
+
+describe('checkWebhookTimestamp', () => {
+  const now = Date.parse('2026-01-20T15:00:00Z');
+  it('accepts the documented format and epoch milliseconds within the horizon', () => {
+    expect(checkWebhookTimestamp('2026-01-20T08:55:58-06:00', now)).toEqual({ ok: true, at: new Date('2026-01-20T14:55:58Z') });
+    expect(checkWebhookTimestamp(now - 60_000, now)).toMatchObject({ ok: true });
+    expect(checkWebhookTimestamp(String(now - 7 * 86_400_000), now)).toMatchObject({ ok: true });
+  });
+
+  it.each([
+    [undefined, 'missing'],
+    ['', 'missing'],
+    ['+275760-09-13T00:00:00.000Z', 'invalid'],
+    ['2026-13-45T99:99:99Z', 'invalid'],
+    ['yesterday', 'invalid'],
+    [{ at: 1 }, 'invalid'],
+    [Number.POSITIVE_INFINITY, 'invalid'],
+    [8.64e15 + 1, 'future'],
+    [-8.64e15, 'stale'],
+    ['2026-01-11T14:59:59Z', 'stale'],
+    ['2026-01-20T15:16:00Z', 'future'],
+  ])('refuses %s as %s, without throwing', (value, reason) => {
+    expect(checkWebhookTimestamp(value, now)).toMatchObject({ ok: false, reason });
+  });
+
+  it('refuses what is older than the 7-day replay horizon plus a day', () => {
+    expect(WEBHOOK_MAX_AGE_MS).toBe(8 * 86_400_000);
+    expect(checkWebhookTimestamp(now - WEBHOOK_MAX_AGE_MS + 1000, now)).toMatchObject({ ok: true });
+    expect(checkWebhookTimestamp(now - WEBHOOK_MAX_AGE_MS - 1000, now)).toMatchObject({ ok: false, reason: 'stale' });
+  });
+});
+
+describe('webhookBodyHash', () => {
+  it('is the SHA-256 of the exact bytes: the same for a redelivery, different for one changed byte', () => {
+    expect(webhookBodyHash(BODY)).toBe(webhookBodyHash(Buffer.from(BODY)));
+    expect(webhookBodyHash(BODY)).toMatch(/^[0-9a-f]{64}$/);
+    expect(webhookBodyHash(BODY.replace('12345', '12346'))).not.toBe(webhookBodyHash(BODY));
   });
 });

@@ -79,3 +79,46 @@ export function parseDeliveryId(header: HeaderValue): DeliveryId | null {
   if (attempt < 1) return null;
   return { uuid: match[1]!.toLowerCase(), attempt };
 }
+
+/**
+ * How late a genuine delivery can arrive. Automatic retries end 21 min 10 s after the first attempt
+ * (docs/webhooks/v3/concepts/delivery: 10 s doubling to 640 s, 8 attempts), but a failed delivery
+ * can be retried by hand from the delivery log, and Field Nation advises keeping idempotency keys
+ * "for at least 7 days to handle late retries and manual replays" (guides/handling-events). The
+ * horizon is those 7 days.
+ */
+export const WEBHOOK_REPLAY_HORIZON_MS = 7 * 24 * 3_600_000;
+/** Oldest signed timestamp accepted: the horizon plus a day of margin (clock skew, a slow manual replay). */
+export const WEBHOOK_MAX_AGE_MS = WEBHOOK_REPLAY_HORIZON_MS + 24 * 3_600_000;
+/** Clocks disagree a little; a timestamp further ahead than this is not a real delivery. */
+export const WEBHOOK_MAX_FUTURE_MS = 15 * 60_000;
+
+export type WebhookTimestamp =
+  | { ok: true; at: Date }
+  | { ok: false; reason: 'missing' | 'invalid' | 'stale' | 'future'; message: string };
+
+/**
+ * The payload's own `timestamp` (inside the signed bytes, unlike the X-FN-Request-Timestamp header):
+ * ISO 8601 as Field Nation sends it, or epoch milliseconds. A captured body replayed after the
+ * horizon is refused here, whatever delivery id it is sent under.
+ */
+export function checkWebhookTimestamp(value: unknown, now = Date.now(), maxAgeMs = WEBHOOK_MAX_AGE_MS): WebhookTimestamp {
+  if (value === undefined || value === null || value === '') return { ok: false, reason: 'missing', message: 'the payload has no timestamp' };
+  let ms = Number.NaN;
+  if (typeof value === 'number') ms = value;
+  else if (typeof value === 'string' && value.length <= 40) {
+    ms = /^\d{1,16}$/.test(value) ? Number(value) : /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
+  }
+  if (!Number.isFinite(ms)) return { ok: false, reason: 'invalid', message: 'timestamp is not an ISO 8601 time or epoch milliseconds' };
+  if (ms < now - maxAgeMs) return { ok: false, reason: 'stale', message: `timestamp is older than ${Math.round(maxAgeMs / 3_600_000)} hours: not a delivery Field Nation would still send` };
+  if (ms > now + WEBHOOK_MAX_FUTURE_MS) return { ok: false, reason: 'future', message: 'timestamp is in the future' };
+  return { ok: true, at: new Date(ms) };
+}
+
+/**
+ * The identity of a delivery: the hash of its signed bytes. Field Nation resends the same bytes on
+ * every attempt; a replay under a new X-FN-Delivery-Id (unsigned) or none has the same hash.
+ */
+export function webhookBodyHash(rawBody: Buffer | string): string {
+  return createHash('sha256').update(rawBody).digest('hex');
+}

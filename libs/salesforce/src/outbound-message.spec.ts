@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACK_ENVELOPE, buildOutboundMessage, outboundMessageWsdl, parseOutboundMessage, soapFault } from './outbound-message';
+import { ACK_ENVELOPE, buildOutboundMessage, OUTBOUND_LIMITS, outboundMessageWsdl, parseOutboundMessage, scanOutboundMessage, soapFault } from './outbound-message';
 import { makeId } from './sf-id';
 
 const org = makeId('00D', 1);
@@ -80,5 +80,53 @@ describe('Outbound Message parser', () => {
     const wsdl = outboundMessageWsdl({ sObjectType: 'Case', fields: ['Status'], location: 'https://broker/salesforce/outbound/demo' });
     expect(wsdl).toContain('tns:CaseNotification');
     expect(wsdl).toContain('location="https://broker/salesforce/outbound/demo"');
+  });
+
+  it('takes the ActionId as sent: a capture whose ActionId fails the checksum is accepted', () => {
+    const bad = `${action.slice(0, 15)}${action.endsWith('AAA') ? 'AAB' : 'AAA'}`;
+    const m = parseOutboundMessage(capture.replace(`<ActionId>${action}`, `<ActionId>${bad}`));
+    expect(m.actionId).toBe(bad);
+    expect(m.notifications).toHaveLength(1);
+  });
+});
+
+describe('Outbound Message pre-scan', () => {
+  it('finds the organization id and the notification count without parsing', () => {
+    expect(scanOutboundMessage(capture)).toEqual({ organizationId: org, notificationCount: 1 });
+    const many = Array.from({ length: 100 }, (_, i) => ({ id: makeId('04l', i + 1), sObjectType: 'Case', fields: { Id: makeId('500', i + 1) } }));
+    const xml = buildOutboundMessage({ organizationId: org, actionId: action, sessionId: 's', enterpriseUrl: 'e', partnerUrl: 'p', notifications: many });
+    expect(scanOutboundMessage(xml)).toEqual({ organizationId: org, notificationCount: 100 });
+    // Comments, CDATA and '>' inside attribute values are not tags.
+    expect(scanOutboundMessage(capture.replace('<sf:Id>', '<!-- a <b> --><sf:Id>').replace('xsi:type="sf:Case"', 'xsi:type="sf:Case" data-x="a>b"')).notificationCount).toBe(1);
+  });
+
+  it('refuses another org with its own reason (15- and 18-character forms compare alike)', () => {
+    expect(() => parseOutboundMessage(capture, { organizationId: makeId('00D', 2) })).toThrow(expect.objectContaining({ reason: 'wrong-org', message: expect.stringMatching(/does not match/) }));
+    expect(() => parseOutboundMessage(capture, { organizationId: org.slice(0, 15) })).not.toThrow();
+  });
+
+  it.each([
+    ['an element with too many attributes', `<a ${Array.from({ length: 17 }, (_, i) => `x${i}="1"`).join(' ')}/>`, /more than 16 attributes/],
+    ['too many elements', `<a>${'<b/>'.repeat(OUTBOUND_LIMITS.maxElements)}</a>`, /more than 12000 elements/],
+    ['too many attributes in all', `<a>${`<b ${Array.from({ length: 16 }, (_, i) => `x${i}="1"`).join(' ')}/>`.repeat(800)}</a>`, /more than 12000 attributes/],
+    ['deep nesting', `${'<a>'.repeat(13)}${'</a>'.repeat(13)}`, /deeper than 12/],
+    ['a DOCTYPE', '<!DOCTYPE x><x/>', /DTD/],
+    ['unbalanced tags', '<a><b></a></b>', /malformed/],
+    ['an unclosed element', '<a><b/>', /not closed/],
+    ['text before the root', 'junk<a/>', /not an XML document/],
+    ['an unterminated attribute', '<a x="1/>', /unterminated/],
+    ['an attribute without a value', '<a b><c d="1"/></a>', /attribute without a value/],
+    ['a stray < in a start tag', '<a <b c="1"/></a>', /attribute without a name/],
+    ['two OrganizationIds', capture.replace('<ActionId>', `<OrganizationId>${makeId('00D', 3)}</OrganizationId><ActionId>`), /more than one OrganizationId/],
+  ])('refuses %s', (_name, xml, pattern) => {
+    expect(() => scanOutboundMessage(xml)).toThrow(pattern);
+  });
+
+  it('stays linear: 2 MB of attributes is refused in milliseconds', () => {
+    const attrs = Array.from({ length: 80_000 }, (_, i) => ` a${i}="vvvvvvvvvvvvvvvv"`).join('');
+    const xml = Buffer.from(`<soapenv:Envelope${attrs}/>`).toString();
+    const start = performance.now();
+    expect(() => parseOutboundMessage(xml)).toThrow(/attributes on one element/);
+    expect(performance.now() - start).toBeLessThan(50);
   });
 });

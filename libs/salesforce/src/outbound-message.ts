@@ -26,12 +26,135 @@ export interface OutboundMessage {
   notifications: OutboundNotification[];
 }
 
+export type OutboundMessageFault = 'malformed' | 'limits' | 'wrong-org' | 'invalid';
+
 /** The message is not a valid Outbound Message; answered with a SOAP Client fault. */
 export class OutboundMessageError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly reason: OutboundMessageFault = 'invalid') {
     super(message);
     this.name = 'OutboundMessageError';
   }
+}
+
+/**
+ * Bounds on the shape of an envelope, checked by {@link scanOutboundMessage} before any tree is
+ * built. A real envelope is 6 levels deep (Envelope, Body, notifications, Notification, sObject,
+ * field), carries at most 3 attributes on an element (xmlns declarations, xsi:type, xsi:nil) and
+ * 4 elements per Id-only notification; the element bound leaves room for ~100 fields on each of
+ * 100 notifications.
+ */
+export const OUTBOUND_LIMITS = { maxDepth: 12, maxElements: 12_000, maxAttributesPerElement: 16, maxAttributes: 12_000 } as const;
+export type OutboundLimits = { [K in keyof typeof OUTBOUND_LIMITS]: number };
+
+export interface OutboundScan {
+  /** Text of Envelope/Body/notifications/OrganizationId, as sent (not validated). */
+  organizationId: string | undefined;
+  notificationCount: number;
+}
+
+const isNameEnd = (c: number) => c === 32 || c === 9 || c === 10 || c === 13 || c === 47 /* / */ || c === 62 /* > */;
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
+const PATH = ['Envelope', 'Body', 'notifications'];
+
+/**
+ * One linear pass over the raw text (indexOf-driven, no tree, no strings per element): the tag
+ * structure is balanced and within {@link OUTBOUND_LIMITS}, no DTD, and it finds the organization id
+ * and the notification count. It lets the endpoint refuse another org's message, or a hostile shape,
+ * for the cost of reading the bytes once, before the XML parser builds anything.
+ */
+export function scanOutboundMessage(xml: string, limits: OutboundLimits = OUTBOUND_LIMITS): OutboundScan {
+  const malformed = (what: string) => new OutboundMessageError(`malformed XML: ${what}`, 'malformed');
+  const stack: string[] = [];
+  let elements = 0;
+  let attributes = 0;
+  let notificationCount = 0;
+  let organizationId: string | undefined;
+  let orgTextFrom = -1;
+  const n = xml.length;
+  let i = xml.indexOf('<');
+  if (i === -1 || xml.slice(0, i).trim() !== '') throw malformed('not an XML document');
+  while (i !== -1) {
+    const c = xml.charCodeAt(i + 1);
+    if (c === 63 /* ? */) {
+      const end = xml.indexOf('?>', i + 2);
+      if (end === -1) throw malformed('unterminated processing instruction');
+      i = xml.indexOf('<', end + 2);
+      continue;
+    }
+    if (c === 33 /* ! */) {
+      let end: number;
+      if (xml.startsWith('<!--', i)) end = xml.indexOf('-->', i + 4) + 3;
+      else if (xml.startsWith('<![CDATA[', i)) end = xml.indexOf(']]>', i + 9) + 3;
+      else throw new OutboundMessageError('DTDs and entity declarations are not allowed', 'malformed');
+      if (end === 2) throw malformed('unterminated comment or CDATA section');
+      i = xml.indexOf('<', end);
+      continue;
+    }
+    if (c === 47 /* / */) {
+      const end = xml.indexOf('>', i + 2);
+      if (end === -1) throw malformed('unterminated end tag');
+      const name = xml.slice(i + 2, end).trimEnd();
+      if (stack.pop() !== name) throw malformed(`unexpected </${name.slice(0, 40)}>`);
+      if (orgTextFrom !== -1 && stack.length === 3) {
+        organizationId = xml.slice(orgTextFrom, i).trim();
+        orgTextFrom = -1;
+      }
+      i = xml.indexOf('<', end + 1);
+      continue;
+    }
+    // A start tag: its name, then name="value" pairs up to > or />.
+    let j = i + 1;
+    while (j < n && !isNameEnd(xml.charCodeAt(j))) j++;
+    const name = xml.slice(i + 1, j);
+    if (!name) throw malformed('empty tag name');
+    if (++elements > limits.maxElements) throw new OutboundMessageError(`more than ${limits.maxElements} elements`, 'limits');
+    if (stack.length >= limits.maxDepth) throw new OutboundMessageError(`nested deeper than ${limits.maxDepth} levels`, 'limits');
+    let own = 0;
+    let selfClosing = false;
+    for (;;) {
+      while (j < n && isSpace(xml.charCodeAt(j))) j++;
+      if (j >= n) throw malformed('unterminated start tag');
+      const ch = xml.charCodeAt(j);
+      if (ch === 62 /* > */) break;
+      if (ch === 47 /* / */) {
+        if (xml.charCodeAt(j + 1) !== 62) throw malformed('stray / in a start tag');
+        selfClosing = true;
+        j++;
+        break;
+      }
+      // name = "value": the name ends at = or white space; a < > or / before it is not an attribute.
+      let eq = j;
+      while (eq < n && !isNameEnd(xml.charCodeAt(eq)) && xml.charCodeAt(eq) !== 61 /* = */ && xml.charCodeAt(eq) !== 60 /* < */) eq++;
+      if (eq === j) throw malformed('attribute without a name');
+      while (eq < n && isSpace(xml.charCodeAt(eq))) eq++;
+      if (xml.charCodeAt(eq) !== 61) throw malformed('attribute without a value');
+      let q = eq + 1;
+      while (q < n && isSpace(xml.charCodeAt(q))) q++;
+      const quote = xml[q];
+      if (quote !== '"' && quote !== "'") throw malformed('unquoted attribute value');
+      const close = xml.indexOf(quote, q + 1);
+      if (close === -1) throw malformed('unterminated attribute value');
+      if (++own > limits.maxAttributesPerElement) throw new OutboundMessageError(`more than ${limits.maxAttributesPerElement} attributes on one element`, 'limits');
+      if (++attributes > limits.maxAttributes) throw new OutboundMessageError(`more than ${limits.maxAttributes} attributes`, 'limits');
+      j = close + 1;
+    }
+    const depth = stack.length;
+    if (depth === 3 && stack.every((s, k) => localName(s) === PATH[k])) {
+      const local = localName(name);
+      if (local === 'Notification' && ++notificationCount > MAX_NOTIFICATIONS) {
+        throw new OutboundMessageError(`more than ${MAX_NOTIFICATIONS} notifications in one message`, 'limits');
+      }
+      if (local === 'OrganizationId') {
+        if (organizationId !== undefined || orgTextFrom !== -1) throw new OutboundMessageError('more than one OrganizationId', 'invalid');
+        if (selfClosing) organizationId = '';
+        else orgTextFrom = j + 1;
+      }
+    }
+    if (!selfClosing) stack.push(name);
+    i = xml.indexOf('<', j + 1);
+  }
+  if (stack.length) throw malformed(`<${stack[stack.length - 1]!.slice(0, 40)}> is not closed`);
+  return { organizationId, notificationCount };
 }
 
 const parser = new XMLParser({
@@ -52,7 +175,9 @@ const parser = new XMLParser({
 
 type XmlNode = Record<string, unknown>;
 
-const localName = (key: string): string => key.slice(key.indexOf(':') + 1);
+function localName(key: string): string {
+  return key.slice(key.indexOf(':') + 1);
+}
 const prefixOf = (key: string): string => (key.includes(':') ? key.slice(0, key.indexOf(':')) : '');
 
 /** Namespace URI of an element key, looking up xmlns declarations on it and its ancestors. */
@@ -93,16 +218,23 @@ function text(node: XmlNode, name: string, required: boolean): string | null {
 
 /**
  * Parse a Salesforce Outbound Message envelope (reference/salesforce.md 1.2). Strict about what
- * matters (namespaces, ids, 1–100 notifications), tolerant of prefix choices and xsi:nil.
- * Refuses DTDs outright: entity expansion and external entities cannot happen.
+ * matters (namespaces, record and notification ids, 1–100 notifications), tolerant of prefix choices
+ * and xsi:nil; ids the broker does not use (ActionId) are taken as sent. Refuses DTDs outright:
+ * entity expansion and external entities cannot happen. With `organizationId`, a message of another
+ * org is refused after the cheap scan, before the XML parser runs.
  */
-export function parseOutboundMessage(xml: string): OutboundMessage {
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new OutboundMessageError('DTDs and entity declarations are not allowed');
+export function parseOutboundMessage(xml: string, options: { organizationId?: string; limits?: OutboundLimits } = {}): OutboundMessage {
+  const scan = scanOutboundMessage(xml, options.limits);
+  if (scan.organizationId === undefined) throw new OutboundMessageError('missing OrganizationId');
+  if (options.organizationId !== undefined && scan.organizationId.slice(0, 15) !== options.organizationId.slice(0, 15)) {
+    throw new OutboundMessageError('organization id does not match this endpoint', 'wrong-org');
+  }
+  if (scan.notificationCount === 0) throw new OutboundMessageError('no Notification elements');
   let doc: XmlNode;
   try {
     doc = parser.parse(xml, true) as XmlNode;
   } catch (err) {
-    throw new OutboundMessageError(`malformed XML: ${(err as Error).message.split('\n')[0]}`);
+    throw new OutboundMessageError(`malformed XML: ${(err as Error).message.split('\n')[0]}`, 'malformed');
   }
   const envEntry = Object.entries(doc).find(([k]) => !k.startsWith('?') && localName(k) === 'Envelope');
   if (!envEntry || typeof envEntry[1] !== 'object') throw new OutboundMessageError('not a SOAP envelope');
@@ -124,7 +256,6 @@ export function parseOutboundMessage(xml: string): OutboundMessage {
   const organizationId = text(notifications, 'OrganizationId', true)!;
   const actionId = text(notifications, 'ActionId', true)!;
   if (!isSalesforceId(organizationId)) throw new OutboundMessageError('OrganizationId is not a Salesforce id');
-  if (!isSalesforceId(actionId)) throw new OutboundMessageError('ActionId is not a Salesforce id');
 
   const list = child(notifications, 'Notification')?.[1];
   const items = (Array.isArray(list) ? list : list ? [list] : []) as XmlNode[];
@@ -162,7 +293,7 @@ export function parseOutboundMessage(xml: string): OutboundMessage {
 
   return {
     organizationId: toId18(organizationId),
-    actionId: toId18(actionId),
+    actionId,
     sessionId: text(notifications, 'SessionId', false),
     enterpriseUrl: text(notifications, 'EnterpriseUrl', false) ?? '',
     partnerUrl: text(notifications, 'PartnerUrl', false) ?? '',

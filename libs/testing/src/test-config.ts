@@ -1,3 +1,6 @@
+/** The path token of test configs (Outbound Messages need one): 32 base64url characters, 192 bits. */
+export const TEST_PATH_TOKEN = 'tEsT-pAtH-t0ken_0123456789abcdef';
+
 /**
  * The `demo` connection of a broker config as tests write it: Salesforce at `salesforceUrl` with the
  * simulator's default integration user, a Field Nation side that is not called, and `objects`.
@@ -9,6 +12,7 @@ export function simConnectionYaml(options: { salesforceUrl: string; objects?: st
     salesforce:
       instance: ${options.salesforceUrl}
       organizationId: 00D000000000001EAA
+      pathToken: ${TEST_PATH_TOKEN}
       auth: { flow: password, username: integration@example.com, password: sim-password, securityToken: SIMTOKEN }
 ${options.salesforceExtra ? `${options.salesforceExtra}\n` : ''}    fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }

@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { redisUrl } from '@broker/testing';
+import { DEMO_OUTBOUND, testConfigYaml } from './ingress-test-kit';
+
+// The ingress as deployed: its main.ts in a child process, with the env it reads.
+const main = path.resolve(import.meta.dirname, '../src/main.ts');
+let child: ChildProcess | undefined;
+afterEach(() => {
+  child?.kill('SIGKILL');
+  child = undefined;
+});
+
+const freePort = () => new Promise<number>((resolve) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => {
+    const { port } = s.address() as net.AddressInfo;
+    s.close(() => resolve(port));
+  });
+});
+
+function start(configText: string, env: Record<string, string>) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ingress-main-'));
+  const file = path.join(dir, 'broker.yaml');
+  writeFileSync(file, configText);
+  const output: string[] = [];
+  child = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: { PATH: process.env.PATH, BROKER_CONFIG: file, REDIS_URL: redisUrl(), QUEUE_PREFIX: `tim${Date.now().toString(36)}`, HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (c: Buffer) => output.push(c.toString()));
+  child.stderr!.on('data', (c: Buffer) => output.push(c.toString()));
+  const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
+  return { output, exited };
+}
+
+async function until(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+describe('ingress process', () => {
+  it('refuses to start with a connection that has no path token, naming the key and the fix', async () => {
+    const { output, exited } = start(testConfigYaml.replace(/\n\s*pathToken: .*/, ''), { PORT: '0', OPS_PORT: '0' });
+    expect(await exited).toBe(78);
+    const text = output.join('');
+    expect(text).toContain('connections[0].salesforce.pathToken: required');
+    expect(text).toContain('broker salesforce path-token');
+  }, 30_000);
+
+  it('serves /metrics on the ops port only', async () => {
+    const [port, opsPort] = [await freePort(), await freePort()];
+    start(testConfigYaml, { PORT: String(port), OPS_PORT: String(opsPort) });
+    await until(`http://127.0.0.1:${port}/readyz`);
+    await until(`http://127.0.0.1:${opsPort}/readyz`);
+    // One refused request, so that a counter has a sample.
+    await (await fetch(`http://127.0.0.1:${port}/salesforce/outbound/demo`, { method: 'POST', body: '<x/>' })).text();
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    const metrics = await fetch(`http://127.0.0.1:${opsPort}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/broker_ingress_rejected_total\{[^}]*reason="unknown-endpoint"[^}]*\} 1/);
+    // The endpoints themselves are not on the ops port.
+    expect((await fetch(`http://127.0.0.1:${opsPort}${DEMO_OUTBOUND}`, { method: 'POST', body: '<x/>' })).status).toBe(404);
+  }, 60_000);
+});
