@@ -47,7 +47,7 @@ describe('a create whose answer is lost', () => {
     expect(creates() - createsBefore).toBe(1);
     expect(lookups() - lookupsBefore).toBeGreaterThanOrEqual(2); // at least one look came back empty, then the one that found it
     const written = (await h.store.timeline(caseId)).filter((t) => t.stage === 'written');
-    expect(written.some((t) => t.outcome === 'retry' && /without a definite answer/.test(t.message ?? ''))).toBe(true);
+    expect(written.some((t) => t.outcome === 'retry' && /create without a definite answer/.test(t.message ?? ''))).toBe(true);
     expect(written.some((t) => t.outcome === 'ok' && / recovered$/.test(t.message ?? ''))).toBe(true);
     expect(written.filter((t) => t.outcome === 'failed')).toEqual([]);
   });

@@ -40,6 +40,14 @@ function correlationField(objectConfig: ObjectConfig, sfId: string): { payload: 
   return { payload: { incident_id: sfId }, key: { incidentId: sfId } };
 }
 
+/** A create sent without a definite answer; `cause` is the client's error (timeout, cut connection, 5xx). */
+export class AmbiguousCreateError extends Error {
+  constructor(cause: unknown) {
+    super(`create without a definite answer (${(cause as Error)?.message ?? String(cause)}): it is looked up before any second create`, { cause });
+    this.name = 'AmbiguousCreateError';
+  }
+}
+
 /** How often a job waiting for an ambiguous create to settle looks again (a quarter of the settle time, 1 s to 30 s). */
 const settlePollMs = (settleMs: number) => Math.min(30_000, Math.max(1_000, Math.floor(settleMs / 4)));
 
@@ -157,9 +165,10 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
               throw err;
             }
             // Settling counts from when we stopped waiting: Field Nation may still be working on it.
+            // The attempt is spent (a create that never answers must not loop for ever); the next
+            // one looks before doing anything.
             correlation = await save({ ambiguousCreateAt: new Date() });
-            await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'written', outcome: 'retry', queue: job.queueName, jobId: job.id, message: `create without a definite answer (${(err as Error).message}): looking it up before any second create`, detail: { fieldNationCalls: fnCalls } });
-            return await delayJob(job, ctx, settlePollMs(settleMs));
+            throw new AmbiguousCreateError(err);
           }
         }
         correlation = await save({ workOrderId, state: 'created', ambiguousCreateAt: null });

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { sfWriteQueue } from '@broker/contracts';
 import { parseConfig } from '@broker/config';
-import { FieldNationClient } from '@broker/fieldnation';
+import { FieldNationClient, FieldNationError } from '@broker/fieldnation';
 import { createLogger, createProducerConnection, openQueue } from '@broker/runtime';
 import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
 import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
 import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
-import { writeWorkOrder, type WriterDeps } from '../src/write-work-order.processor';
+import { AmbiguousCreateError, writeWorkOrder, type WriterDeps } from '../src/write-work-order.processor';
 
 let db: TestDatabase;
 let prisma: PrismaClient;
@@ -164,10 +164,9 @@ describe('fieldnation-writer', () => {
   ])('after Field Nation created the work order but %s lost the answer, the retry finds it instead of creating a second', async (_name, fault) => {
     const sfId = 'timeout' in fault ? '500000000000019AAA' : '500000000000018AAA';
     sim.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', afterRoute: true, count: 1, ...fault });
-    const first = job(sfId);
-    const err = await run(first).catch((e: Error) => e);
-    expect(err).toBeInstanceOf(DelayedError); // waits to look it up, without spending an attempt
-    expect(delayedUntil.get((first as { id: string }).id)).toBeGreaterThan(Date.now());
+    const err = await run(job(sfId)).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(AmbiguousCreateError); // retried (not given up), the client's error as its cause
+    expect((err as Error).cause).toBeInstanceOf(FieldNationError);
     expect((await correlationOf(sfId))?.ambiguousCreateAt).toBeInstanceOf(Date);
     expect(forCase(sfId)).toHaveLength(1); // Field Nation did create it
     expect(await run(job(sfId))).toBe('recovered');
@@ -179,17 +178,17 @@ describe('fieldnation-writer', () => {
     const sfId = '500000000000020AAA';
     sim.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', commitAfterMs: 1_500, hangMs: 100, count: 1 });
     const before = creates();
-    const first = job(sfId);
-    await expect(run(first)).rejects.toBeInstanceOf(DelayedError);
+    await expect(run(job(sfId))).rejects.toBeInstanceOf(AmbiguousCreateError);
     const marked = (await correlationOf(sfId))!;
     expect(marked).toMatchObject({ workOrderId: null });
     expect(marked.ambiguousCreateAt).toBeInstanceOf(Date);
-    // Next look within the settle time (3 s configured), never past it.
-    expect(delayedUntil.get((first as { id: string }).id)).toBeLessThanOrEqual(marked.ambiguousCreateAt!.getTime() + 3_000);
     expect(forCase(sfId)).toHaveLength(0); // not there yet
 
-    // Looks before the settle time find nothing and do not create: they wait again.
-    await expect(run(job(sfId))).rejects.toBeInstanceOf(DelayedError);
+    // Looks before the settle time find nothing and do not create: the job waits, without spending
+    // an attempt, and looks again within the settle time (3 s configured), never past it.
+    const early = job(sfId, {}, 1);
+    await expect(run(early)).rejects.toBeInstanceOf(DelayedError);
+    expect(delayedUntil.get((early as { id: string }).id)).toBeLessThanOrEqual(marked.ambiguousCreateAt!.getTime() + 3_000);
     expect(creates()).toBe(before + 1);
     expect(forCase(sfId)).toHaveLength(0);
 
@@ -206,7 +205,7 @@ describe('fieldnation-writer', () => {
     // A 502 before the route ran: nothing was made, but the client cannot know that.
     sim.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', status: 502, count: 1 });
     const before = creates();
-    await expect(run(job(sfId))).rejects.toBeInstanceOf(DelayedError);
+    await expect(run(job(sfId))).rejects.toBeInstanceOf(AmbiguousCreateError);
     const since = (await correlationOf(sfId))!.ambiguousCreateAt!.getTime();
     while (Date.now() < since + 2_500) {
       await expect(run(job(sfId))).rejects.toBeInstanceOf(DelayedError);
