@@ -29,6 +29,8 @@ export interface ChaosResult {
   /** A few failed jobs with their reasons, for diagnosis. */
   failed_reasons: string[];
   faults: string[];
+  /** Creates Field Nation committed after the broker had given up on them (the late-commit fault). */
+  late_commits: number;
   seconds: number;
 }
 
@@ -91,9 +93,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       caseObject: 'Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true", afterCreate: { publish: true } }',
       salesforceSim: { outboundRetryBaseMs: 300, outboundRetryMaxGapMs: 2_000 },
       fieldnationSim: { timeFactor: 100 },
+      // Longer than the late commits below take, far shorter than production's 120 s: the run stays short.
+      env: { FN_CREATE_SETTLE_SECONDS: '10' },
       echo: process.env.CHAOS_ECHO === '1',
     });
     const harness = h;
+    let lateCommit: { hits: number } | undefined;
     const fault = async (name: string, act: () => unknown) => {
       faults.push(name);
       log(`  fault: ${name}`);
@@ -133,8 +138,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         await sleep(1_000);
         pgCtl('-o', `-p ${pgPort} -k ${path.join(tmp, 'pg-run')} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start');
       }],
-      ['Field Nation timeouts; duplicated and reordered webhooks; SIGKILL ingress', async () => {
+      ['Field Nation timeouts and creates committed after the broker gave up; duplicated and reordered webhooks; SIGKILL ingress', async () => {
         harness.fn.injectFault({ method: 'GET', path: '^/api/rest/v2/workorders$', latencyMs: 3_000, count: 3 });
+        // The connection is cut without an answer and each work order appears 4 s later.
+        lateCommit = harness.fn.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', commitAfterMs: 4_000, hangMs: 500, count: 5 });
         harness.fn.injectDeliveryFault({ kind: 'duplicate', count: 20 });
         harness.fn.injectDeliveryFault({ kind: 'reorder', count: 20 });
         await harness.restart('ingress', 'SIGKILL');
@@ -241,6 +248,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       stuck_failed: stuckFailed,
       failed_reasons: failedReasons,
       faults,
+      late_commits: lateCommit?.hits ?? 0,
       seconds: (Date.now() - t0) / 1000,
     };
   } finally {

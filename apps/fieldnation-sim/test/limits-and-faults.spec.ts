@@ -72,6 +72,34 @@ describe('rate limits, faults and counters', () => {
     expect(sim.listFaults()).toEqual([]);
   });
 
+  it('commits a create after the client has given up (late commit), set through the control API', async () => {
+    sim.setRateLimit(false);
+    const api = restApi(sim, await getToken(sim));
+    const res = await fetch(`${sim.url}/__sim/faults`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ method: 'POST', path: '^/api/rest/v2/workorders$', commitAfterMs: 400, hangMs: 100, count: 1 }),
+    });
+    expect(res.status).toBe(200);
+    const started = Date.now();
+    const failed = await api('POST', '/workorders', { title: 'Late one', incident_id: 'INC-LATE' }).catch((err: Error) => err);
+    expect(failed).toBeInstanceOf(Error); // the socket was cut without an answer
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(sim.listWorkOrders().filter((w) => w.incident_id === 'INC-LATE')).toEqual([]); // not yet
+    await new Promise((r) => setTimeout(r, 600));
+    expect(sim.listWorkOrders().filter((w) => w.incident_id === 'INC-LATE')).toHaveLength(1); // now it exists
+    // A client that gives up first (its own timeout) sees the same thing.
+    sim.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', commitAfterMs: 300, count: 1 });
+    const url = new URL(`${sim.restUrl}/workorders`);
+    url.searchParams.set('access_token', await getToken(sim));
+    const timedOut = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ title: 'Later', incident_id: 'INC-LATER' }), signal: AbortSignal.timeout(150) }).catch((err: Error) => err.name);
+    expect(timedOut).toBe('TimeoutError');
+    expect(sim.listWorkOrders().filter((w) => w.incident_id === 'INC-LATER')).toEqual([]);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(sim.listWorkOrders().filter((w) => w.incident_id === 'INC-LATER')).toHaveLength(1);
+    expect(sim.listFaults()).toEqual([]);
+  });
+
   it('changes the time factor and resets through the control API', async () => {
     const tf = await fetch(`${sim.url}/__sim/time-factor`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ factor: 50 }) });
     expect(await json(tf)).toEqual({ timeFactor: 50 });

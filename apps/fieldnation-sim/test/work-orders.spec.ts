@@ -187,7 +187,7 @@ describe('REST v2 work orders', () => {
       );
     });
 
-    it('lists with pagination and f_ filters, including custom field values and incident_id', async () => {
+    it('lists with pagination and f_ filters; f_search covers only the documented fields, never incident_id or custom field values', async () => {
       for (let i = 0; i < 30; i++) {
         await api('POST', '/workorders', publishableWorkOrder({ title: `WO ${i}`, incident_id: `INC-${i}`, custom_fields: { results: [{ results: [{ id: 606, value: `500SF${i}` }] }] } }));
       }
@@ -196,11 +196,23 @@ describe('REST v2 work orders', () => {
       expect(page1.body.results).toHaveLength(25);
       const page2 = await api('GET', '/workorders?page=2&per_page=25&sort=id&order=asc');
       expect(page2.body.results.map((w: { title: string }) => w.title)).toEqual(['WO 25', 'WO 26', 'WO 27', 'WO 28', 'WO 29']);
-      const search = await api('GET', '/workorders?f_search=500SF17');
+      // OAS-R workorderFilterSearch: title, description, location, type of work, buyer, assigned provider.
+      const search = await api('GET', '/workorders?f_search=wo 17');
       expect(search.body.results.map((w: { title: string }) => w.title)).toEqual(['WO 17']);
-      expect(search.body.metadata).toMatchObject({ f_search: '500SF17', fs_search: true });
-      expect((await api('GET', '/workorders?f_incident_id=INC-3')).body.results.map((w: { title: string }) => w.title)).toEqual(['WO 3']);
-      expect((await api('GET', '/workorders?f_custom_field=606:500SF1')).body.results.map((w: { title: string }) => w.title)).toEqual(['WO 1']);
+      expect(search.body.metadata).toMatchObject({ f_search: 'wo 17', fs_search: true });
+      expect((await api('GET', '/workorders?f_search=defective unit')).body.metadata.total).toBe(30); // description
+      expect((await api('GET', '/workorders?f_search=minneapolis')).body.metadata.total).toBe(30); // location
+      expect((await api('GET', '/workorders?f_search=500SF17')).body.results).toEqual([]); // a custom field value
+      expect((await api('GET', '/workorders?f_search=INC-3')).body.results).toEqual([]); // an incident id
+      // Undocumented filters are not offered (a client relying on them would find nothing on the real API).
+      expect((await api('GET', '/workorders?f_incident_id=INC-3')).body.metadata.total).toBe(30);
+      // f_created: a date or an inclusive range, compared with the creation date in the work order's zone.
+      const today = new Date().toLocaleDateString('en-CA', { timeZone: 'America/Chicago' });
+      const created = await api('GET', `/workorders?f_created=${today}&per_page=1`);
+      expect(created.body.metadata).toMatchObject({ total: 30, f_created: today, fs_created: true });
+      expect(created.body.results[0].milestones.created.utc).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+      expect((await api('GET', '/workorders?f_created=2020-01-01,2020-12-31')).body.metadata.total).toBe(0);
+      expect((await api('GET', '/workorders?f_created=yesterday')).status).toBe(400);
       const first = page2.body.results[0].id;
       await api('POST', `/workorders/${first}/publish`);
       expect((await api('GET', '/workorders?list=workorders_published_routed')).body.metadata.total).toBe(1);

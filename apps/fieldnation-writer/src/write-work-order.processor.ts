@@ -5,7 +5,7 @@ import type { ConnectionConfig, ObjectConfig } from '@broker/config';
 import { minimalUpdate } from '@broker/mapping';
 import { permanentError, recordLockKey, tryLock, type JobContext } from '@broker/runtime';
 import type { Correlation, Store } from '@broker/store';
-import { FieldNationError, type FieldNationClient } from '@broker/fieldnation';
+import { FieldNationError, type FieldNationClient, type WorkOrderKey } from '@broker/fieldnation';
 
 export interface WriterDeps {
   connections: Map<string, ConnectionConfig>;
@@ -20,7 +20,7 @@ type WriteJob = Job<JobDataOf<typeof fnWriteQueue, 'write-work-order'>, unknown,
 
 /** Wait for the record's lock (or a rate limit) without spending an attempt. */
 export async function delayJob(job: Job, ctx: JobContext, ms: number): Promise<never> {
-  await job.moveToDelayed(Date.now() + ms, ctx.token);
+  await job.moveToDelayed(Date.now() + Math.max(ms, 0), ctx.token);
   throw new DelayedError();
 }
 
@@ -32,12 +32,52 @@ export async function rethrowFieldNation(err: unknown, job: Job, ctx: JobContext
   throw err;
 }
 
-function correlationField(objectConfig: ObjectConfig, sfId: string): { payload: Record<string, unknown>; query: Parameters<FieldNationClient['findWorkOrders']>[0] } {
+function correlationField(objectConfig: ObjectConfig, sfId: string): { payload: Record<string, unknown>; key: WorkOrderKey } {
   const c = objectConfig.correlation;
   if ('customFieldId' in c) {
-    return { payload: { custom_fields: [{ id: c.customFieldId, value: sfId }] }, query: { customField: { id: c.customFieldId, value: sfId } } };
+    return { payload: { custom_fields: [{ id: c.customFieldId, value: sfId }] }, key: { customField: { id: c.customFieldId, value: sfId } } };
   }
-  return { payload: { incident_id: sfId }, query: { incidentId: sfId } };
+  return { payload: { incident_id: sfId }, key: { incidentId: sfId } };
+}
+
+/** A create sent without a definite answer; `cause` is the client's error (timeout, cut connection, 5xx). */
+export class AmbiguousCreateError extends Error {
+  constructor(cause: unknown) {
+    super(`create without a definite answer (${(cause as Error)?.message ?? String(cause)}): it is looked up before any second create`, { cause });
+    this.name = 'AmbiguousCreateError';
+  }
+}
+
+/** How often a job waiting for an ambiguous create to settle looks again (a quarter of the settle time, 1 s to 30 s). */
+const settlePollMs = (settleMs: number) => Math.min(30_000, Math.max(1_000, Math.floor(settleMs / 4)));
+
+/**
+ * After a create without a definite answer: the work order it may have made, if Field Nation has it.
+ * Returns its id; or, while a lookup could still miss it (less than `createSettleSeconds` since the
+ * create), the time to look again. A lookup that cannot read the whole window fails the job for an
+ * operator rather than risk a second paid work order.
+ */
+async function settleAmbiguousCreate(
+  client: FieldNationClient,
+  key: WorkOrderKey,
+  since: Date,
+  settleMs: number,
+): Promise<{ workOrderId: number; others: number[]; pages: number } | { waitUntil: number; pages: number } | { nothing: true; pages: number }> {
+  // Only a lookup that starts after the settle time can rule the first create out.
+  const lookupStartedAt = Date.now();
+  const result = await client.findRecentWorkOrders({ key, createdSince: since });
+  const [first, ...others] = result.found;
+  if (first) return { workOrderId: Number(first.id), others: others.map((w) => Number(w.id)), pages: result.pagesRead };
+  if (!result.complete) {
+    throw permanentError(
+      `a create sent at ${since.toISOString()} may have made a work order, and more work orders were created since than one lookup reads (${result.pagesRead} pages): check Field Nation for this record before sending it again`,
+      0,
+      'fieldnation-ambiguous-create',
+    );
+  }
+  const settledAt = since.getTime() + settleMs;
+  if (lookupStartedAt < settledAt) return { waitUntil: Math.min(settledAt, Date.now() + settlePollMs(settleMs)), pages: result.pagesRead };
+  return { nothing: true, pages: result.pagesRead };
 }
 
 /** Merge the correlation custom field into the mapped payload's custom fields (two-level or flat). */
@@ -55,8 +95,10 @@ function withCorrelation(payload: Record<string, unknown>, extra: Record<string,
 
 /**
  * Make the work order match the record's mapped state, exactly once. The correlation row is claimed
- * before anything is created; the Salesforce id travels on the work order so that a crash between
- * Field Nation's answer and our write is recovered by searching, never by creating a second one.
+ * before anything is created, and marks every create in flight (`ambiguousCreateAt`) until its
+ * outcome is known; the Salesforce id travels on the work order, so a create whose answer was lost
+ * (timeout, cut connection, 5xx, crash) is recovered by looking it up, and a second one is sent only
+ * once a lookup made after the settle time (`createSettleSeconds`) still finds nothing.
  */
 export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
@@ -69,7 +111,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
   const release = await tryLock(deps.redis, recordLockKey(deps.prefix, 'fnw', d.connectionId, d.sfId));
   if (!release) return await delayJob(job, ctx, 100 + Math.floor(Math.random() * 200));
   try {
-    const { correlation: claimed, created } = await deps.store.claimCorrelation({ connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId });
+    const { correlation: claimed } = await deps.store.claimCorrelation({ connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId });
     let correlation: Correlation = claimed;
     const modstamp = new Date(d.sfModstamp);
     if (correlation.lastSfModstamp && modstamp <= correlation.lastSfModstamp) {
@@ -89,23 +131,47 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
     };
 
     const extra = correlationField(objectConfig, d.sfId);
+    const settleMs = connection.fieldnation.createSettleSeconds * 1000;
     let action: 'created' | 'recovered' | 'updated' | 'unchanged';
     let fnCalls = 0;
+    let note = '';
     try {
       if (correlation.workOrderId == null) {
         let workOrderId: number | undefined;
-        // A claim we did not just make, or a retry: an earlier attempt may have created it already.
-        if (!created || job.attemptsMade > 0) {
-          fnCalls++;
-          const found = (await client.findWorkOrders(extra.query))[0];
-          workOrderId = found ? Number(found.id) : undefined;
+        // An earlier create had no definite answer (or the process died during it): it may have made
+        // the work order, possibly only later. Find it, or wait until a lookup can rule it out.
+        if (correlation.ambiguousCreateAt) {
+          const settled = await settleAmbiguousCreate(client, extra.key, correlation.ambiguousCreateAt, settleMs);
+          fnCalls += settled.pages;
+          if ('waitUntil' in settled) {
+            await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'written', outcome: 'retry', queue: job.queueName, jobId: job.id, message: `an earlier create had no answer and is not visible yet: looking again before creating (settles ${new Date(correlation.ambiguousCreateAt.getTime() + settleMs).toISOString()})`, detail: { fieldNationCalls: fnCalls } });
+            return await delayJob(job, ctx, settled.waitUntil - Date.now());
+          }
+          if ('workOrderId' in settled) {
+            workOrderId = settled.workOrderId;
+            if (settled.others.length) note = ` (Field Nation also holds ${settled.others.join(', ')} for this record: duplicates to cancel)`;
+          }
         }
         action = workOrderId ? 'recovered' : 'created';
         if (!workOrderId) {
+          // Written before sending: if the process dies during the call, the retry knows to look first.
+          correlation = await save({ ambiguousCreateAt: new Date() });
           fnCalls++;
-          workOrderId = Number((await client.createWorkOrder(withCorrelation(d.payload, extra.payload) as never)).id);
+          try {
+            workOrderId = Number((await client.createWorkOrder(withCorrelation(d.payload, extra.payload) as never)).id);
+          } catch (err) {
+            if (err instanceof FieldNationError && !err.ambiguous) {
+              correlation = await save({ ambiguousCreateAt: null }); // a definite no: nothing was created
+              throw err;
+            }
+            // Settling counts from when we stopped waiting: Field Nation may still be working on it.
+            // The attempt is spent (a create that never answers must not loop for ever); the next
+            // one looks before doing anything.
+            correlation = await save({ ambiguousCreateAt: new Date() });
+            throw new AmbiguousCreateError(err);
+          }
         }
-        correlation = await save({ workOrderId, state: 'created' });
+        correlation = await save({ workOrderId, state: 'created', ambiguousCreateAt: null });
       } else {
         const diff = minimalUpdate((correlation.lastPayload ?? undefined) as Record<string, unknown> | undefined, d.payload, d.createOnly);
         action = diff ? 'updated' : 'unchanged';
@@ -135,6 +201,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
         }
       }
     } catch (err) {
+      if (err instanceof DelayedError) throw err;
       await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: correlation.workOrderId, stage: 'written', outcome: 'retry', queue: job.queueName, jobId: job.id, message: (err as Error).message });
       return await rethrowFieldNation(err, job, ctx);
     }
@@ -163,7 +230,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
       outcome: action === 'unchanged' ? 'skipped' : 'ok',
       queue: job.queueName,
       jobId: job.id,
-      message: `work order ${correlation.workOrderId} ${action}`,
+      message: `work order ${correlation.workOrderId} ${action}${note}`,
       detail: { fieldNationCalls: fnCalls },
     });
     return action;

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnrecoverableError } from 'bullmq';
+import { DelayedError, UnrecoverableError } from 'bullmq';
 import { sfWriteQueue } from '@broker/contracts';
 import { parseConfig } from '@broker/config';
-import { FieldNationClient } from '@broker/fieldnation';
+import { FieldNationClient, FieldNationError } from '@broker/fieldnation';
 import { createLogger, createProducerConnection, openQueue } from '@broker/runtime';
 import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
 import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
 import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
-import { writeWorkOrder, type WriterDeps } from '../src/write-work-order.processor';
+import { AmbiguousCreateError, writeWorkOrder, type WriterDeps } from '../src/write-work-order.processor';
 
 let db: TestDatabase;
 let prisma: PrismaClient;
@@ -40,6 +40,7 @@ beforeAll(async () => {
       environment: ${sim.url}
       auth: { clientId: fn-sim-client, clientSecret: fn-sim-secret, username: buyer@example.com, password: sim-password }
       webhookSecret: secret-secret
+      createSettleSeconds: 3
     objects:
       Case: { mapping: x.yaml, afterCreate: { publish: true }, writeBack: { workOrderIdField: Field_Nation_Work_Order_Id__c } }
 `, '/tmp/c.yaml', {});
@@ -56,10 +57,27 @@ afterAll(async () => {
 });
 
 let n = 0;
-const job = (sfId: string, data: Record<string, unknown> = {}, attemptsMade = 0) =>
-  ({ id: `wo-${++n}`, queueName: 'fn.write', attemptsMade, data: { connectionId: 'demo', sfObject: 'Case', sfId, notificationId: `n${n}`, sfModstamp: new Date(Date.now() + n * 1000).toISOString(), payload, payloadHash: `h${n}`, createOnly: [], ...data } }) as never;
+/** When each job asked BullMQ to run it again (moveToDelayed), by job id. */
+const delayedUntil = new Map<string, number>();
+const job = (sfId: string, data: Record<string, unknown> = {}, attemptsMade = 0) => {
+  const id = `wo-${++n}`;
+  return {
+    id,
+    queueName: 'fn.write',
+    attemptsMade,
+    data: { connectionId: 'demo', sfObject: 'Case', sfId, notificationId: `n${n}`, sfModstamp: new Date(Date.now() + n * 1000).toISOString(), payload, payloadHash: `h${n}`, createOnly: [], ...data },
+    moveToDelayed: async (at: number) => void delayedUntil.set(id, at),
+  } as never;
+};
 const run = (j: never) => writeWorkOrder(j, deps, { log, token: undefined });
 const forCase = (sfId: string) => sim.listWorkOrders().filter((w) => w.incident_id === sfId);
+const creates = () => sim.counters().routes['POST /api/rest/v2/workorders']?.calls ?? 0;
+const correlationOf = (sfId: string) => store.getCorrelation({ connectionId: 'demo', sfId });
+/** Mark the row as an earlier attempt does just before sending its create. */
+const markCreateSent = async (sfId: string, at = new Date()) => {
+  const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId });
+  await store.updateCorrelation(correlation.id, correlation.version, { ambiguousCreateAt: at });
+};
 
 describe('fieldnation-writer', () => {
   it('creates, publishes, correlates and asks for the write-back once', async () => {
@@ -79,7 +97,7 @@ describe('fieldnation-writer', () => {
   it('recovers a work order created before a crash instead of creating a second', async () => {
     const sfId = '500000000000012AAA';
     // The earlier attempt claimed the row and created the work order, then died before saving.
-    await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId });
+    await markCreateSent(sfId);
     const created = await deps.clients.get('demo')!.createWorkOrder({ ...payload, incident_id: sfId } as never);
     expect(await run(job(sfId, {}, 1))).toBe('recovered');
     expect(forCase(sfId)).toHaveLength(1);
@@ -104,6 +122,8 @@ describe('fieldnation-writer', () => {
     expect(err).toBeInstanceOf(UnrecoverableError);
     expect((err as Error).message).toMatch(/422|title/);
     expect(forCase(sfId)).toHaveLength(0);
+    // A definite no: nothing to look for next time.
+    expect((await correlationOf(sfId))?.ambiguousCreateAt).toBeNull();
   });
 
   it('does not lose the write-back when the process dies right after the row says synced', async () => {
@@ -132,7 +152,7 @@ describe('fieldnation-writer', () => {
 
     // A crash after Field Nation created the next one: the retry finds it by the custom field.
     const sfId2 = '500000000000017AAA';
-    await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId2 });
+    await markCreateSent(sfId2);
     const made = await deps.clients.get('demo')!.createWorkOrder({ ...payload, custom_fields: { results: [{ results: [{ id: 606, value: sfId2 }] }] } } as never);
     expect(await writeWorkOrder(job(sfId2, {}, 1), cfDeps, { log, token: undefined })).toBe('recovered');
     expect((await store.getCorrelation({ connectionId: 'demo', sfId: sfId2 }))?.workOrderId).toBe(Number(made.id));
@@ -145,11 +165,67 @@ describe('fieldnation-writer', () => {
     const sfId = 'timeout' in fault ? '500000000000019AAA' : '500000000000018AAA';
     sim.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', afterRoute: true, count: 1, ...fault });
     const err = await run(job(sfId)).catch((e: Error) => e);
-    expect(err).toBeInstanceOf(Error);
-    expect(err).not.toBeInstanceOf(UnrecoverableError); // retried, not given up
+    expect(err).toBeInstanceOf(AmbiguousCreateError); // retried (not given up), the client's error as its cause
+    expect((err as Error).cause).toBeInstanceOf(FieldNationError);
+    expect((await correlationOf(sfId))?.ambiguousCreateAt).toBeInstanceOf(Date);
     expect(forCase(sfId)).toHaveLength(1); // Field Nation did create it
-    expect(await run(job(sfId, {}, 1))).toBe('recovered');
+    expect(await run(job(sfId))).toBe('recovered');
     expect(forCase(sfId)).toHaveLength(1);
-    expect((await store.getCorrelation({ connectionId: 'demo', sfId }))).toMatchObject({ state: 'synced', workOrderId: forCase(sfId)[0]!.id });
+    expect((await store.getCorrelation({ connectionId: 'demo', sfId }))).toMatchObject({ state: 'synced', workOrderId: forCase(sfId)[0]!.id, ambiguousCreateAt: null });
+  });
+
+  it('after a create Field Nation commits only later (after the client gave up), early lookups never create: the job waits, then adopts it', async () => {
+    const sfId = '500000000000020AAA';
+    sim.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', commitAfterMs: 1_500, hangMs: 100, count: 1 });
+    const before = creates();
+    await expect(run(job(sfId))).rejects.toBeInstanceOf(AmbiguousCreateError);
+    const marked = (await correlationOf(sfId))!;
+    expect(marked).toMatchObject({ workOrderId: null });
+    expect(marked.ambiguousCreateAt).toBeInstanceOf(Date);
+    expect(forCase(sfId)).toHaveLength(0); // not there yet
+
+    // Looks before the settle time find nothing and do not create: the job waits, without spending
+    // an attempt, and looks again within the settle time (3 s configured), never past it.
+    const early = job(sfId, {}, 1);
+    await expect(run(early)).rejects.toBeInstanceOf(DelayedError);
+    expect(delayedUntil.get((early as { id: string }).id)).toBeLessThanOrEqual(marked.ambiguousCreateAt!.getTime() + 3_000);
+    expect(creates()).toBe(before + 1);
+    expect(forCase(sfId)).toHaveLength(0);
+
+    await new Promise((r) => setTimeout(r, 1_800)); // Field Nation finishes the first create
+    expect(forCase(sfId)).toHaveLength(1);
+    expect(await run(job(sfId))).toBe('recovered');
+    expect(forCase(sfId)).toHaveLength(1);
+    expect(creates()).toBe(before + 1);
+    expect(await correlationOf(sfId)).toMatchObject({ state: 'synced', workOrderId: forCase(sfId)[0]!.id, ambiguousCreateAt: null });
+  });
+
+  it('creates again only when a lookup made after the settle time still finds nothing', async () => {
+    const sfId = '500000000000021AAA';
+    // A 502 before the route ran: nothing was made, but the client cannot know that.
+    sim.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', status: 502, count: 1 });
+    const before = creates();
+    await expect(run(job(sfId))).rejects.toBeInstanceOf(AmbiguousCreateError);
+    const since = (await correlationOf(sfId))!.ambiguousCreateAt!.getTime();
+    while (Date.now() < since + 2_500) {
+      await expect(run(job(sfId))).rejects.toBeInstanceOf(DelayedError);
+      expect(creates()).toBe(before + 1);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, since + 3_100 - Date.now())));
+    expect(await run(job(sfId))).toBe('created');
+    expect(creates()).toBe(before + 2);
+    expect(forCase(sfId)).toHaveLength(1);
+    expect(await correlationOf(sfId)).toMatchObject({ state: 'synced', workOrderId: forCase(sfId)[0]!.id, ambiguousCreateAt: null });
+  });
+
+  it('a crash during the create (marker set, no answer recorded) is looked up before anything is sent again', async () => {
+    const sfId = '500000000000022AAA';
+    await markCreateSent(sfId, new Date(Date.now() - 10_000)); // long enough ago to have settled
+    const made = await deps.clients.get('demo')!.createWorkOrder({ ...payload, incident_id: sfId } as never);
+    const before = creates();
+    expect(await run(job(sfId))).toBe('recovered');
+    expect(creates()).toBe(before);
+    expect((await correlationOf(sfId))?.workOrderId).toBe(Number(made.id));
   });
 });

@@ -119,6 +119,12 @@ export const fieldNationSchema = z.strictObject({
   timeoutMs: num(z.number().int().min(100).max(600_000)).default(30_000),
   /** Field Nation user id of the integration (buyer) user: its messages are never echoed. */
   integrationUserId: num(z.number().int().positive()).optional(),
+  /**
+   * After a create without a definite answer, no second create until a lookup made this long after it
+   * still finds nothing. Field Nation documents no server-side request timeout; 120 s is 4x the 30 s it
+   * gives webhook receivers, and outlasts the broker's own 30 s client timeout (docs/simulator-fieldnation.md).
+   */
+  createSettleSeconds: num(z.number().int().min(0).max(3600)).default(120),
 });
 
 const objectSchema = z.strictObject({

@@ -12,15 +12,48 @@ import { FieldNationTransport, type ClientStats, type FieldNationClientOptions, 
 
 export type RouteTarget = { providerId: number } | { groupId: number };
 
-export interface FindWorkOrdersQuery {
-  /** Exact value of a custom field (e.g. the one carrying the Salesforce id). */
-  customField?: { id: number; value: string };
-  /** Exact `incident_id`. */
-  incidentId?: string;
-  /** Free text (`f_search`); implied by the two above. */
-  search?: string;
-  /** Pages of 100 to read at most. Default 5. */
+/** The key a work order carries for the broker: `incident_id`, or one custom field's value. */
+export type WorkOrderKey = { incidentId: string } | { customField: { id: number; value: string } };
+
+export interface RecentWorkOrdersQuery {
+  /** The work order(s) to find, matched exactly on the returned objects. */
+  key: WorkOrderKey;
+  /** Earliest moment (our clock) the work order can have been created: when the create was sent. */
+  createdSince: Date;
+  /** Allowance for clock difference with Field Nation, subtracted from `createdSince`. Default 15 min. */
+  clockSkewMs?: number;
+  /** Pages of 100 to read at most, newest first. Default 20. */
   maxPages?: number;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+export interface RecentWorkOrdersResult {
+  /** Matching work orders, lowest id (oldest) first. */
+  found: WorkOrder[];
+  /**
+   * True when every work order created since `createdSince` was read: an empty `found` then means
+   * Field Nation holds none. False when `maxPages` ran out first (nothing can be concluded).
+   */
+  complete: boolean;
+  pagesRead: number;
+}
+
+const DAY_MS = 86_400_000;
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** A Field Nation UTC timestamp (`YYYY-MM-DD HH:MM:SS` as the docs show, or ISO 8601 as UtcDto says) in ms. */
+export function fnUtcMillis(value: string | null | undefined): number | undefined {
+  if (!value) return undefined;
+  const iso = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?$/.test(value) ? `${value.replace(' ', 'T')}Z` : value;
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** Whether a returned work order carries the key (exact match, never a search). */
+export function carriesKey(wo: WorkOrder, key: WorkOrderKey): boolean {
+  if ('incidentId' in key) return String(wo.incident_id ?? '') === key.incidentId;
+  return customFieldValue(wo, key.customField.id) === key.customField.value;
 }
 
 /**
@@ -43,7 +76,7 @@ export class FieldNationClient {
 
   // ── Work orders ────────────────────────────────────────────────────────────────────────────
 
-  /** Not retried after a timeout or 5xx (it may have been created): the error is `ambiguous`; look it up with findWorkOrders. */
+  /** Not retried after a timeout or 5xx (it may have been created): the error is `ambiguous`; look it up with findRecentWorkOrders. */
   createWorkOrder(payload: WorkOrderPayload): Promise<WorkOrder> {
     return this.v2({ method: 'POST', path: '/workorders', route: '/workorders', body: payload, idempotent: false });
   }
@@ -58,29 +91,60 @@ export class FieldNationClient {
   }
 
   /**
-   * Work orders whose custom field / incident id equals the given value exactly: `f_search` narrows
-   * server-side, the exact match is checked here (what the search covers is undocumented).
+   * Work orders created since `createdSince` that carry `key`: the recovery after a create whose
+   * outcome is unknown. Only documented list parameters are used (OAS-R = openapi/rest-v2.yaml):
+   * - `f_search` is NOT used: it is a keyword search over title, description, location, type of work,
+   *   buyer and provider (rest-v2.yaml 4690-4696, `workorderFilterSearch`), not incident ids or
+   *   custom-field values, so it would find nothing on the real API;
+   * - `f_created` (rest-v2.yaml 4550-4556): creation date, whole UTC days, "converted to the work
+   *   order's local time for comparison", so the range is widened by a day on each side;
+   * - `sort`/`order` (rest-v2.yaml 4347-4363; `id` is a sort column per reference §2) newest first,
+   *   `page`/`per_page` (4326-4339; 100 at most per docs/rest-api/v2/common-patterns.txt 138), `list`/`sticky` (4274,
+   *   4305: the all-work-orders tab without the user's saved filters).
+   * Each returned object (`WorkOrderListResponseDto`, 9643) carries `incident_id` (9874),
+   * `custom_fields` (9694) and `milestones.created.utc` (9750 → `MilestonesDto` 7946): the key is
+   * matched on them here, and paging stops at the first page reaching work orders created before the
+   * window (ids grow with creation time), at the last page, or after `maxPages` (then `complete` is false).
    */
-  async findWorkOrders(query: FindWorkOrdersQuery): Promise<WorkOrder[]> {
-    const search = query.search ?? query.customField?.value ?? query.incidentId;
+  async findRecentWorkOrders(query: RecentWorkOrdersQuery): Promise<RecentWorkOrdersResult> {
+    const now = (query.now ?? Date.now)();
+    const since = query.createdSince.getTime() - (query.clockSkewMs ?? 15 * 60_000);
+    const maxPages = query.maxPages ?? 20;
+    const perPage = 100;
     const found: WorkOrder[] = [];
-    const maxPages = query.maxPages ?? 5;
-    for (let page = 1; page <= maxPages; page++) {
-      const res = await this.v2<{ results: WorkOrder[]; metadata?: { pages?: number } }>({
+    let complete = false;
+    let page = 1;
+    for (; page <= maxPages; page++) {
+      const res = await this.v2<{ results?: WorkOrder[]; metadata?: { pages?: number } }>({
         method: 'GET',
         path: '/workorders',
         route: '/workorders',
-        query: { list: 'workorders_all', sticky: false, f_search: search, page, per_page: 100, sort: 'id', order: 'asc' },
+        query: {
+          list: 'workorders_all',
+          sticky: false,
+          f_created: `${isoDay(since - DAY_MS)},${isoDay(now + DAY_MS)}`,
+          sort: 'id',
+          order: 'desc',
+          page,
+          per_page: perPage,
+        },
         idempotent: true,
       });
-      found.push(...(res.results ?? []));
-      if (page >= (res.metadata?.pages ?? 1)) break;
+      const results = res.results ?? [];
+      found.push(...results.filter((wo) => carriesKey(wo, query.key)));
+      const reachedOlder = results.some((wo) => {
+        const created = fnUtcMillis(wo.milestones?.created?.utc);
+        // Timestamps come to the second: only a whole second before the window is surely older.
+        return created !== undefined && created < since - 1_000;
+      });
+      const lastPage = results.length < perPage || page >= (res.metadata?.pages ?? page);
+      if (reachedOlder || lastPage) {
+        complete = true;
+        break;
+      }
     }
-    return found.filter(
-      (wo) =>
-        (!query.customField || customFieldValue(wo, query.customField.id) === query.customField.value) &&
-        (query.incidentId === undefined || String(wo.incident_id ?? '') === query.incidentId),
-    );
+    found.sort((a, b) => Number(a.id) - Number(b.id));
+    return { found, complete, pagesRead: Math.min(page, maxPages) };
   }
 
   publishWorkOrder(id: number): Promise<WorkOrder> {

@@ -115,6 +115,8 @@ export interface WorkOrder {
   incident_id?: string | null;
   custom_fields?: { results: Array<{ id?: number; results: CustomFieldWithValue[] }> };
   assignee?: { user?: { id: number; first_name?: string; last_name?: string } };
+  /** Lifecycle timestamps (OAS-R `MilestonesDto`, rest-v2.yaml 7946-7950: `created.utc`). */
+  milestones?: { created?: { utc?: string | null } | null; [key: string]: unknown } | null;
   [key: string]: unknown;
 }
 

@@ -178,6 +178,59 @@ describe('FieldNationClient against the simulator', () => {
     });
   });
 
+  describe('finding a work order after an ambiguous create', () => {
+    // Every query parameter GET /api/rest/v2/workorders documents (OAS-R rest-v2.yaml 48-101 and
+    // the components they reference, 4274-4696).
+    const DOCUMENTED = new Set(
+      ('list columns page per_page view sort order sticky stickyName f_ f_max_approval_time f_rating f_flightboard_tomorrow f_requests ' +
+        'f_counter_offers f_work_order_id f_hourly f_fixed f_device f_pay f_templates f_type_of_work f_time_zone f_mode f_company ' +
+        'f_worked_with f_manager f_client f_project f_approval_window f_review_window f_network f_auto_assign f_schedule f_created ' +
+        'f_published f_routed f_published_routed f_completed f_approved_cancelled_date f_confirmed f_assigned f_saved_location ' +
+        'f_saved_location_group f_city f_state f_postal_code f_country f_flags f_assignment f_confirmation f_financing ' +
+        'f_location_radius f_remote_work f_search acting_user_id access_token').split(' '),
+    );
+    const recorded = () => {
+      const urls: URL[] = [];
+      const fn = client({ fetch: (input, init) => (init?.method === 'GET' && urls.push(new URL(String(input))), fetch(input, init)) });
+      return { fn, lists: () => urls.filter((u) => u.pathname === '/api/rest/v2/workorders') };
+    };
+
+    it('finds it by incident id with documented filters only (no f_search), matching on the returned objects', async () => {
+      const { fn, lists } = recorded();
+      const createdSince = new Date();
+      const made = await fn.createWorkOrder(workOrder('500L1', { incident_id: 'INC-L1' }));
+      const result = await fn.findRecentWorkOrders({ key: { incidentId: 'INC-L1' }, createdSince });
+      expect(result).toMatchObject({ complete: true, found: [expect.objectContaining({ id: made.id })] });
+      expect(lists().length).toBeGreaterThan(0);
+      for (const url of lists()) {
+        expect([...url.searchParams.keys()].filter((k) => !DOCUMENTED.has(k))).toEqual([]);
+        expect(url.searchParams.has('f_search')).toBe(false);
+        expect(url.searchParams.get('f_created')).toMatch(/^\d{4}-\d{2}-\d{2},\d{4}-\d{2}-\d{2}$/);
+        expect(Object.fromEntries(url.searchParams)).toMatchObject({ sort: 'id', order: 'desc', per_page: '100', sticky: 'false' });
+      }
+      // The keyword search Field Nation documents does not cover incident ids (the old lookup's blind spot).
+      const bySearch = (await (await fetch(`${sim.restUrl}/workorders?f_search=INC-L1&access_token=${lists()[0]!.searchParams.get('access_token')}`)).json()) as { results: unknown[] };
+      expect(bySearch.results).toEqual([]);
+    });
+
+    it('reads newest first, stops at the first page reaching older work orders, and says when its page budget ran out', async () => {
+      const fn = client();
+      const createdSince = new Date(Date.now() - 1_000);
+      const target = await fn.createWorkOrder(workOrder('500P1', { incident_id: '500P1' }));
+      for (let i = 0; i < 150; i++) await fn.createWorkOrder(workOrder(`500Q${i}`));
+      const key = { incidentId: '500P1' };
+      // 151 work orders since the create: two pages of 100 hold them, one does not.
+      expect(await fn.findRecentWorkOrders({ key, createdSince, clockSkewMs: 0, maxPages: 1 })).toMatchObject({ found: [], complete: false, pagesRead: 1 });
+      expect(await fn.findRecentWorkOrders({ key, createdSince, clockSkewMs: 0, maxPages: 2 })).toMatchObject({ found: [expect.objectContaining({ id: target.id })], complete: true, pagesRead: 2 });
+      // Created after all of them: the first page already reaches older work orders, so one page is enough.
+      await new Promise((r) => setTimeout(r, 2_100));
+      const lateSince = new Date();
+      const late = await fn.createWorkOrder(workOrder('500P2', { incident_id: '500P2' }));
+      expect(await fn.findRecentWorkOrders({ key: { incidentId: '500P2' }, createdSince: lateSince, clockSkewMs: 0 })).toMatchObject({ found: [expect.objectContaining({ id: late.id })], complete: true, pagesRead: 1 });
+      expect(await fn.findRecentWorkOrders({ key: { incidentId: 'nobody' }, createdSince: lateSince, clockSkewMs: 0 })).toMatchObject({ found: [], complete: true, pagesRead: 1 });
+    });
+  });
+
   describe('broker operations', () => {
     it('creates, finds by custom field or incident id, updates, publishes, routes and cancels', async () => {
       const events: RequestEvent[] = [];
@@ -187,10 +240,12 @@ describe('FieldNationClient against the simulator', () => {
       expect(a.status).toMatchObject({ id: 1, name: 'Draft' });
       expect(customFieldValue(a, 606)).toBe('500A1');
 
-      const byField = await fn.findWorkOrders({ customField: { id: 606, value: '500A1' } });
-      expect(byField.map((w) => w.id)).toEqual([a.id]);
-      expect((await fn.findWorkOrders({ incidentId: 'INC-1' })).map((w) => w.id)).toEqual([a.id]);
-      expect(await fn.findWorkOrders({ customField: { id: 606, value: 'nope' } })).toEqual([]);
+      const createdSince = new Date(Date.now() - 60_000);
+      const byField = await fn.findRecentWorkOrders({ key: { customField: { id: 606, value: '500A1' } }, createdSince });
+      expect(byField).toMatchObject({ complete: true, pagesRead: 1 });
+      expect(byField.found.map((w) => w.id)).toEqual([a.id]);
+      expect((await fn.findRecentWorkOrders({ key: { incidentId: 'INC-1' }, createdSince })).found.map((w) => w.id)).toEqual([a.id]);
+      expect((await fn.findRecentWorkOrders({ key: { customField: { id: 606, value: 'nope' } }, createdSince })).found).toEqual([]);
 
       expect((await fn.updateWorkOrder(a.id, { title: 'Renamed' })).title).toBe('Renamed');
       expect((await fn.publishWorkOrder(a.id)).status.id).toBe(2);

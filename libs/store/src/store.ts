@@ -18,6 +18,8 @@ export interface CorrelationChanges {
   lastFnStatusAt?: Date | null;
   lastFnStatus?: string | null;
   lastError?: string | null;
+  /** A create sent without a definite answer (null once the outcome is known). */
+  ambiguousCreateAt?: Date | null;
 }
 
 const CHANGE_COLUMNS: { [K in keyof Required<CorrelationChanges>]: string } = {
@@ -29,10 +31,11 @@ const CHANGE_COLUMNS: { [K in keyof Required<CorrelationChanges>]: string } = {
   lastFnStatusAt: 'last_fn_status_at',
   lastFnStatus: 'last_fn_status',
   lastError: 'last_error',
+  ambiguousCreateAt: 'ambiguous_create_at',
 };
 
 const CORRELATION_COLUMNS = `id, connection_id, sf_object, sf_id, work_order_id, state, last_sf_modstamp, last_payload_hash,
-  last_payload, last_fn_status_at, last_fn_status, last_error, version, created_at, updated_at`;
+  last_payload, last_fn_status_at, last_fn_status, last_error, ambiguous_create_at, version, created_at, updated_at`;
 
 /** A correlation row as pg returns it (timestamptz as Date, jsonb parsed) → the Prisma model's shape. */
 function toCorrelation(r: Record<string, unknown>): Correlation {
@@ -49,6 +52,7 @@ function toCorrelation(r: Record<string, unknown>): Correlation {
     lastFnStatusAt: r.last_fn_status_at as Date | null,
     lastFnStatus: r.last_fn_status as string | null,
     lastError: r.last_error as string | null,
+    ambiguousCreateAt: r.ambiguous_create_at as Date | null,
     version: r.version as number,
     createdAt: r.created_at as Date,
     updatedAt: r.updated_at as Date,

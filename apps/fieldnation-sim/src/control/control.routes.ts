@@ -25,6 +25,7 @@ const faultSchema = z.object({
   count: z.number().int().positive().optional(),
   durationMs: z.number().positive().optional(),
   afterRoute: z.boolean().optional(),
+  commitAfterMs: z.number().nonnegative().optional(),
 });
 
 /** Test and demo control API under `/__sim` (no authentication: the simulator binds to loopback). */

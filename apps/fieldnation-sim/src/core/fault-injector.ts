@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 
 /** What a test asks for; all fields but `path` optional. */
 export interface FaultSpec {
@@ -22,6 +22,13 @@ export interface FaultSpec {
    * is cut). The change is made and the client cannot know: a create's "did it happen?" case.
    */
   afterRoute?: boolean;
+  /**
+   * A change made after the client has given up: the request gets no answer (held until the client
+   * closes the connection or `hangMs` passes, then the socket is cut), and this many milliseconds
+   * after the cut the route runs anyway: the work order appears with nobody told. With `timeout`
+   * implied; `status`, `latencyMs` and `afterRoute` are ignored.
+   */
+  commitAfterMs?: number;
   /** Apply to the next N matching calls (default: unlimited until cleared or expired). */
   count?: number;
   /** Apply for this many wall-clock milliseconds from now. */
@@ -40,6 +47,9 @@ export class FaultInjector {
   private faults: Fault[] = [];
   private seq = 0;
   private readonly hanging = new Set<() => void>();
+  private readonly lateCommits = new Set<NodeJS.Timeout>();
+  // The body is read before the socket is cut (the route runs later, without a connection).
+  private readonly readBody = express.json({ limit: '5mb' });
 
   add(spec: FaultSpec): Fault {
     new RegExp(spec.path); // reject a bad pattern at injection time, not on the next request
@@ -64,10 +74,43 @@ export class FaultInjector {
     this.faults = [];
   }
 
-  /** Release every held (timeout) request: used on close. */
+  /** Release every held (timeout) request and drop pending late commits: used on close. */
   releaseAll(): void {
     for (const release of this.hanging) release();
     this.hanging.clear();
+    for (const timer of this.lateCommits) clearTimeout(timer);
+    this.lateCommits.clear();
+  }
+
+  /** Hold the request without answering until the client closes it or `ms` pass, then cut the socket. */
+  private async hang(req: Request, ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const release = () => {
+        clearTimeout(timer);
+        this.hanging.delete(release);
+        resolve();
+      };
+      const timer = setTimeout(release, ms);
+      this.hanging.add(release);
+      req.socket.once('close', release);
+    });
+    req.socket.destroy();
+  }
+
+  /** See `FaultSpec.commitAfterMs`. */
+  private async lateCommit(fault: Fault, req: Request, res: Response, next: NextFunction): Promise<void> {
+    const parsed = await new Promise<unknown>((resolve) => this.readBody(req, res, resolve));
+    if (parsed) return next(parsed); // a malformed body is answered now, like any other
+    await this.hang(req, fault.hangMs ?? 120_000);
+    // Nobody is listening any more: whatever the route answers goes nowhere.
+    const discard = (() => res) as never;
+    res.json = discard;
+    res.send = discard;
+    const timer = setTimeout(() => {
+      this.lateCommits.delete(timer);
+      next();
+    }, fault.commitAfterMs);
+    this.lateCommits.add(timer);
   }
 
   private prune(): void {
@@ -88,6 +131,7 @@ export class FaultInjector {
       const fault = this.match(req.method, req.path);
       if (!fault) return next();
       fault.hits += 1;
+      if (fault.commitAfterMs !== undefined) return await this.lateCommit(fault, req, res, next);
       if (fault.afterRoute) {
         const realJson = res.json.bind(res);
         res.json = ((body: unknown) => {
@@ -104,17 +148,7 @@ export class FaultInjector {
       }
       if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
       if (fault.timeout) {
-        await new Promise<void>((resolve) => {
-          const release = () => {
-            clearTimeout(timer);
-            this.hanging.delete(release);
-            resolve();
-          };
-          const timer = setTimeout(release, fault.hangMs ?? 120_000);
-          this.hanging.add(release);
-          req.socket.once('close', release);
-        });
-        req.socket.destroy();
+        await this.hang(req, fault.hangMs ?? 120_000);
         return;
       }
       if (fault.status === undefined) return next();

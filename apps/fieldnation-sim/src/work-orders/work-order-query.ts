@@ -1,6 +1,9 @@
+import { fnDateTime } from '../core/date-time';
 import { parsePaging } from '../core/paging';
 import { SimError } from '../core/sim-error';
+import { COMPANY, SAVED_LOCATIONS, TYPES_OF_WORK, findUser } from './catalogue';
 import { STATUS, type StatusId, type WorkOrderRecord } from './work-order.model';
+import { workOrderZone } from './work-order.render';
 
 /** List tabs (`list=`) → statuses they show (reference §2). */
 const LISTS: Record<string, StatusId[] | null> = {
@@ -20,24 +23,57 @@ const csv = (v: unknown): string[] =>
 
 type Query = Record<string, unknown>;
 
+const text = (v: unknown): string => {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && 'html' in v) return String((v as { html: unknown }).html ?? '');
+  return '';
+};
+
 /**
- * `f_search` matches the id, title, incident id and any custom field value (case-insensitive
- * substring) [I: Field Nation does not document which fields the free-text search covers].
- * `f_incident_id` and `f_custom_field=<id>:<value>` (exact) are simulator extensions [I].
+ * What `f_search` looks at: "title, description, location, type of work, buyer, assigned provider"
+ * (OAS-R `workorderFilterSearch`, rest-v2.yaml 4690-4696). Not the id, `incident_id` or custom-field
+ * values: a client that finds its work orders through them would find nothing on the real API. The
+ * documented "and other criteria" is left out [I]: nothing says which, so nothing is matched by it.
  */
+function searchable(wo: WorkOrderRecord): string[] {
+  const location = wo.location;
+  const saved = location?.mode === 'location' ? SAVED_LOCATIONS.find((l) => l.id === location.saved_location?.id) : undefined;
+  const manager = findUser(wo.manager.id);
+  const assignee = wo.assigneeId !== null ? findUser(wo.assigneeId) : undefined;
+  return [
+    wo.title,
+    text(wo.description),
+    ...[location?.display_name, location?.address1, location?.address2, location?.city, location?.state, location?.zip, location?.country].map(text),
+    ...(saved ? [saved.display_name, saved.address1, saved.city, saved.state, saved.zip] : []),
+    ...wo.types_of_work.map((t) => TYPES_OF_WORK.find((x) => x.id === t.id)?.name ?? ''),
+    COMPANY.name,
+    manager ? `${manager.first_name} ${manager.last_name}` : '',
+    assignee ? `${assignee.first_name} ${assignee.last_name}` : '',
+  ].filter(Boolean);
+}
+
+/**
+ * `f_created` (OAS-R `workorderFilterCreated`, rest-v2.yaml 4550-4556): one date (the whole day) or
+ * an inclusive `from,to` range of dates, "assumed to be UTC and converted to the work order's local
+ * time for comparison": read here as the work order's creation date in its own time zone [I].
+ */
+function createdWithin(wo: WorkOrderRecord, value: string): boolean {
+  const [from, to = from] = csv(value);
+  if (!from || !/^\d{4}-\d{2}-\d{2}$/.test(from) || !/^\d{4}-\d{2}-\d{2}$/.test(to ?? '')) {
+    throw new SimError(400, 'f_created must be a date (YYYY-MM-DD) or a range of two dates');
+  }
+  const day = fnDateTime(wo.createdAt, workOrderZone(wo)).local.date;
+  return day >= from && day <= (to ?? from);
+}
+
 const FILTERS: Record<string, (wo: WorkOrderRecord, value: string) => boolean> = {
   f_work_order_id: (wo, v) => csv(v).map(Number).includes(wo.id),
   f_status: (wo, v) => csv(v).map(Number).includes(wo.statusId),
   f_search: (wo, v) => {
     const needle = v.toLowerCase();
-    const haystack = [String(wo.id), wo.title, wo.incident_id ?? '', ...wo.customFieldValues.values()];
-    return haystack.some((h) => h.toLowerCase().includes(needle));
+    return searchable(wo).some((h) => h.toLowerCase().includes(needle));
   },
-  f_incident_id: (wo, v) => wo.incident_id === v,
-  f_custom_field: (wo, v) => {
-    const sep = v.indexOf(':');
-    return sep > 0 && wo.customFieldValues.get(Number(v.slice(0, sep))) === v.slice(sep + 1);
-  },
+  f_created: createdWithin,
   f_template: (wo, v) => csv(v).map(Number).includes(wo.template?.id ?? -1),
   f_project: (wo, v) => csv(v).map(Number).includes(wo.project?.id ?? -1),
   f_client: (wo, v) => csv(v).map(Number).includes(wo.client?.id ?? -1),

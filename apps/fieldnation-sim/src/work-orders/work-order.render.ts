@@ -189,6 +189,15 @@ export function renderWorkOrder(wo: WorkOrderRecord, baseUrl: string): Record<st
     printable: wo.printable,
     created: fnDateTime(wo.createdAt, zone),
     updated: fnDateTime(wo.updatedAt, zone),
+    // OAS-R MilestonesDto (rest-v2.yaml 7946): lifecycle timestamps, on list results too.
+    milestones: {
+      created: fnDateTime(wo.createdAt, zone),
+      published: wo.publishedAt !== null ? fnDateTime(wo.publishedAt, zone) : null,
+      workdone: wo.completedAt !== null ? fnDateTime(wo.completedAt, zone) : null,
+      approved: wo.approvedAt !== null ? fnDateTime(wo.approvedAt, zone) : null,
+      paid: wo.paidAt !== null ? fnDateTime(wo.paidAt, zone) : null,
+      canceled: wo.cancelledAt !== null ? fnDateTime(wo.cancelledAt, zone) : null,
+    },
     closing_notes: wo.customFieldValues.get(702) ?? '',
     actions: availableActions(wo),
   };
