@@ -25,7 +25,7 @@ beforeAll(async () => {
   const config = parseConfig(
     `connections:
   - id: demo
-    salesforce: { organizationId: 00D000000000001EAA, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
+    salesforce: { instance: "https://example.my.salesforce.com", organizationId: 00D000000000001EAA, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
     fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }
       webhookSecret: secret-secret

@@ -26,6 +26,7 @@ beforeAll(async () => {
     `connections:
   - id: demo
     salesforce:
+      instance: https://example.my.salesforce.com
       organizationId: 00D000000000001EAA
       auth: { flow: client-credentials, clientId: a, clientSecret: b }
       integrationUserId: "005000000000009"

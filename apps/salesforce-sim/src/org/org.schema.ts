@@ -179,8 +179,10 @@ export const orgSchema = z.object({
       id: z.string().optional(),
       /** Daily API request allowance (DailyApiRequests.Max). */
       dailyApiRequests: z.number().int().positive().default(15000),
+      /** A sandbox: its generic login host is test.salesforce.com, so JWT assertions need that `aud`. */
+      sandbox: z.boolean().default(false),
     })
-    .default({ name: 'Simulated Org', dailyApiRequests: 15000 }),
+    .default({ name: 'Simulated Org', dailyApiRequests: 15000, sandbox: false }),
   objects: z.array(objectSchema),
   /**
    * Seed records per object. `_ref` names a record so that others can point at it with `@name`;
