@@ -116,6 +116,7 @@ export class SalesforceSim {
     ctx.outbound = new OutboundQueue(ctx);
     for (const om of config.outboundMessages) ctx.automation.defineOutboundMessage(om);
     for (const flow of config.flows) ctx.automation.defineFlow(flow);
+    if (config.metadata.length) ctx.automation.deployMetadata(config.metadata);
     store.onCommit((events) => ctx.automation.handle(events));
     return ctx;
   }
@@ -233,6 +234,11 @@ export class SalesforceSim {
 
   defineOutboundMessage(def: OutboundMessageDefinition): OutboundMessage {
     return this.ctxRef.automation.defineOutboundMessage(def);
+  }
+
+  /** Deploy generated Metadata API files (Outbound Messages and Flows) into the running org. */
+  deployMetadata(files: { path: string; content: string }[]): { outboundMessages: string[]; flows: string[] } {
+    return this.ctxRef.automation.deployMetadata(files);
   }
 
   defineFlow(def: FlowDefinition): FlowConfig {
