@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '@broker/config';
+import { parseOutboundMessage } from '@broker/salesforce';
 import { startListener, type Listener } from '@broker/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateSalesforceMetadata } from '../../cli/src/salesforce-metadata.generator';
@@ -60,9 +61,9 @@ describe('generated Flow metadata in the simulated org', () => {
     const reqs = await listener.waitFor(2);
     await sim.outboundIdle();
     expect(listener.requests).toHaveLength(2);
-    const bodies = reqs.map((r) => r.body).join('\n');
-    expect(bodies).toContain(`<sf:Id>${caseId}</sf:Id>`);
-    expect(bodies).toContain('xsi:type="sf:CaseComment"');
+    const sent = reqs.flatMap((r) => parseOutboundMessage(r.body).notifications);
+    expect(sent.map((n) => n.sObjectType).sort()).toEqual(['Case', 'CaseComment']);
+    expect(sent.find((n) => n.sObjectType === 'Case')!.sfId).toBe(caseId);
     expect(sim.outbound({}).map((n) => n.flow).sort()).toEqual(['Broker_demo_CaseComment_to_Field_Nation', 'Broker_demo_Case_to_Field_Nation']);
 
     // The entry condition still holds: an unticked case sends nothing, whoever saves it.
