@@ -91,6 +91,23 @@ describe('Salesforce timeouts', () => {
     expect(requestsSeen - before).toBe(1);
   });
 
+  it('a token refresh after an expired session that hangs surfaces as ETIMEDOUT, not a bare jsforce error', async () => {
+    const own = await startSalesforceSim({ port: 0, logger: log });
+    try {
+      const c = client(own.url, '{ flow: client-credentials, clientId: sim-client-id, clientSecret: sim-client-secret }', 800);
+      expect((await c.query('SELECT Id FROM Case LIMIT 1')).records).toHaveLength(1);
+      own.expireSessions({});
+      own.injectFault({ kind: 'LATENCY', method: 'POST', path: '/services/oauth2/token', latencyMs: 5_000 });
+      const err = (await c.query('SELECT Id FROM Case LIMIT 1').catch((e: unknown) => e)) as SalesforceApiError;
+      expect(err).toBeInstanceOf(SalesforceApiError);
+      expect(err.message).toMatch(/Unable to refresh session/);
+      expect(err).toMatchObject({ code: 'ETIMEDOUT', retryable: true });
+      expect((err.cause as Error).name).toBe('TimeoutError');
+    } finally {
+      await own.close();
+    }
+  });
+
   it('a JWT login to a token endpoint that never answers times out too', async () => {
     const { generateKeyPairSync } = await import('node:crypto');
     const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
