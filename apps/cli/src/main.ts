@@ -177,8 +177,9 @@ salesforce
   .option('--out <dir>', 'output directory (default: salesforce-metadata/<connection>)')
   .option('--endpoint <url>', 'public URL of the ingress as Salesforce reaches it (default: $PUBLIC_URL)')
   .option('--integration-user <username>', 'Salesforce username the messages are sent as (default: the connection login user)')
+  .option('--integration-user-id <id>', "id of the user the broker writes as: the Flows skip its saves (default: salesforce.integrationUserId)")
   .option('--config <file>', 'config file (default: $BROKER_CONFIG)')
-  .action((opts: { connection?: string; out?: string; endpoint?: string; integrationUser?: string; config?: string }) =>
+  .action((opts: { connection?: string; out?: string; endpoint?: string; integrationUser?: string; integrationUserId?: string; config?: string }) =>
     run((env) => salesforceMetadataCommand({ ...opts, configFile: requireConfigPath(env, opts.config) }, io)),
   );
 

@@ -11,6 +11,7 @@ export interface MetadataCommandOptions {
   out?: string;
   endpoint?: string;
   integrationUser?: string;
+  integrationUserId?: string;
 }
 
 /** Write the deployable Salesforce metadata (Outbound Messages, Flows, package.xml) for one connection. */
@@ -37,7 +38,7 @@ export function salesforceMetadataCommand(options: MetadataCommandOptions, io: C
     throw new CliError(`--endpoint: "${endpoint}" is not a URL`);
   }
   const out = path.resolve(options.out ?? path.join('salesforce-metadata', connection.id));
-  const generated = generateSalesforceMetadata({ connection, endpoint, integrationUser: options.integrationUser });
+  const generated = generateSalesforceMetadata({ connection, endpoint, integrationUser: options.integrationUser, integrationUserId: options.integrationUserId });
   for (const file of generated.files) {
     const target = path.join(out, file.path);
     mkdirSync(path.dirname(target), { recursive: true });

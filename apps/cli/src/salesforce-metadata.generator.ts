@@ -5,6 +5,7 @@ import type { ConnectionConfig } from '@broker/config';
 // fields come first, then the type's own fields in alphabetical order, as in retrieved metadata.
 
 export const INTEGRATION_USER_PLACEHOLDER = 'REPLACE_WITH_INTEGRATION_USERNAME';
+export const INTEGRATION_USER_ID_PLACEHOLDER = 'REPLACE_WITH_INTEGRATION_USER_ID';
 const NS = 'http://soap.sforce.com/2006/04/metadata';
 
 export interface GeneratedFile {
@@ -19,6 +20,8 @@ export interface MetadataRequest {
   endpoint: string;
   /** Salesforce username the Outbound Message is sent as (default: the connection's login user). */
   integrationUser?: string;
+  /** Id of the user the broker writes as, whose saves the Flows skip (default: salesforce.integrationUserId). */
+  integrationUserId?: string;
 }
 
 export interface GeneratedMetadata {
@@ -87,18 +90,29 @@ function flowXml(f: {
   actionName: string;
   recordTriggerType: 'Create' | 'CreateAndUpdate';
   filter?: SimpleFilter;
+  integrationUserId: string;
 }): string {
-  const filter = f.filter
-    ? `
-        <filterLogic>and</filterLogic>
+  // Entry conditions on fields of the triggering record, all of which must hold (help: "How Entry
+  // Conditions Work in Record-Triggered Flows"). After the save, LastModifiedById is the user who
+  // saved: the broker's own write-backs, status updates and comments must not send the record back
+  // to it (each would cost a fetch and could loop).
+  const conditions: { field: string; operator: 'EqualTo' | 'NotEqualTo'; value: SimpleFilter['value'] }[] = [
+    ...(f.filter ? [{ field: f.filter.field, operator: 'EqualTo' as const, value: f.filter.value }] : []),
+    { field: 'LastModifiedById', operator: 'NotEqualTo', value: { stringValue: f.integrationUserId } },
+  ];
+  const filter = `
+        <filterLogic>and</filterLogic>${conditions
+    .map(
+      (c) => `
         <filters>
-            <field>${esc(f.filter.field)}</field>
-            <operator>EqualTo</operator>
+            <field>${esc(c.field)}</field>
+            <operator>${c.operator}</operator>
             <value>
-                ${filterValueXml(f.filter.value)}
+                ${filterValueXml(c.value)}
             </value>
-        </filters>`
-    : '';
+        </filters>`,
+    )
+    .join('')}`;
   return `<?xml version="1.0" encoding="UTF-8"?>
 <Flow xmlns="${NS}">
     <actionCalls>
@@ -158,6 +172,13 @@ export function generateSalesforceMetadata(request: MetadataRequest): GeneratedM
     warnings.push(`replace ${INTEGRATION_USER_PLACEHOLDER} with the integration user's username (or pass --integration-user)`);
   }
 
+  const integrationUserId = request.integrationUserId ?? connection.salesforce.integrationUserId ?? INTEGRATION_USER_ID_PLACEHOLDER;
+  if (integrationUserId === INTEGRATION_USER_ID_PLACEHOLDER) {
+    warnings.push(
+      `replace ${INTEGRATION_USER_ID_PLACEHOLDER} in the Flows with the id (005...) of the user the broker logs in as (or set salesforce.integrationUserId, or pass --integration-user-id): the Flows skip that user's saves`,
+    );
+  }
+
   const files: GeneratedFile[] = [];
   const objects: GeneratedMetadata['objects'] = [];
   for (const [object, settings] of Object.entries(connection.objects)) {
@@ -188,6 +209,7 @@ ${outboundMessageXml({ name: omName, apiVersion, endpointUrl, integrationUser, d
         // Comments become messages once, when written; edits are not re-sent.
         recordTriggerType: object === 'CaseComment' ? 'Create' : 'CreateAndUpdate',
         filter,
+        integrationUserId,
       }),
     });
     objects.push({ object, outboundMessage: `${object}.${omName}`, flow: flowName, endpointUrl, filter });

@@ -59,6 +59,7 @@ connections:
   - id: locked
     salesforce:
       organizationId: ${ORG_ID}
+      instance: https://locked.my.salesforce.com
       pathToken: a-secret-path-token-0123
       auth: { flow: client-credentials, clientId: c, clientSecret: s }
     fieldnation:

@@ -58,6 +58,26 @@ describe('config validate', () => {
     expect(configValidateCommand(file, captureIo(), {})).toBe(0);
   });
 
+  it.each([
+    [
+      'client credentials on instance: production',
+      (t: string) => t.replace('      instance: https://locked.my.salesforce.com\n', '      instance: production\n'),
+      /connections\[1\]\.salesforce\.instance: the client credentials flow only works on the org's My Domain.*set salesforce\.instance to https:\/\/<MyDomain>\.my\.salesforce\.com/,
+    ],
+    [
+      'SOAP login() on API 65.0',
+      (t: string) => t.replace('apiVersion: "61.0"', 'apiVersion: "65.0"'),
+      /connections\[0\]\.salesforce\.apiVersion: SOAP API login\(\) \(auth\.flow password\) does not exist in API version 65\.0 and later: set salesforce\.apiVersion to "64\.0" or lower, or switch salesforce\.auth\.flow to jwt or client-credentials/,
+    ],
+  ])('rejects %s, naming the key and the fix', (_name, edit, message) => {
+    const dir = tmpDir('cfg');
+    const file = path.join(dir, 'broker.yaml');
+    writeFileSync(file, edit(testConfigYaml(mappings)));
+    const io = captureIo();
+    expect(configValidateCommand(file, io, {})).toBe(1);
+    expect(io.stderr.join('\n')).toMatch(message);
+  });
+
   it('compiles the mappings the config names and reports a broken one by its config path', () => {
     const dir = tmpDir('cfg');
     const file = path.join(dir, 'broker.yaml');

@@ -4,18 +4,18 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { workspaceRoot } from '../../../vitest.shared';
 import { salesforceMetadataCommand } from '../src/salesforce-metadata.command';
-import { apiName, parseSimpleTrigger, INTEGRATION_USER_PLACEHOLDER } from '../src/salesforce-metadata.generator';
+import { apiName, parseSimpleTrigger, INTEGRATION_USER_PLACEHOLDER, INTEGRATION_USER_ID_PLACEHOLDER } from '../src/salesforce-metadata.generator';
 import { captureIo, testConfigYaml, tmpDir } from './cli-test-kit';
 
 const parser = new XMLParser({ ignoreAttributes: false, parseTagValue: false, isArray: (name) => ['types', 'members', 'outboundMessages', 'filters', 'actionCalls'].includes(name) });
 
-function generate(connection: string, extra: { endpoint?: string; integrationUser?: string } = {}) {
+function generate(connection: string, extra: { endpoint?: string; integrationUser?: string; integrationUserId?: string } = {}) {
   const dir = tmpDir('meta');
   const config = path.join(dir, 'broker.yaml');
   writeFileSync(config, testConfigYaml(path.join(workspaceRoot, 'config/mappings')));
   const out = path.join(dir, 'out');
   const io = captureIo();
-  const code = salesforceMetadataCommand({ configFile: config, connection, out, endpoint: extra.endpoint ?? 'https://broker.example.com/', integrationUser: extra.integrationUser }, io, {});
+  const code = salesforceMetadataCommand({ configFile: config, connection, out, endpoint: extra.endpoint ?? 'https://broker.example.com/', integrationUser: extra.integrationUser, integrationUserId: extra.integrationUserId }, io, {});
   const files = new Map<string, string>();
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -66,18 +66,30 @@ describe('salesforce metadata', () => {
     const flow = read('flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml').Flow;
     expect(flow.processType).toBe('AutoLaunchedFlow');
     expect(flow.start).toMatchObject({ object: 'Case', recordTriggerType: 'CreateAndUpdate', triggerType: 'RecordAfterSave', filterLogic: 'and' });
-    expect(flow.start.filters).toEqual([{ field: 'Send_to_Field_Nation__c', operator: 'EqualTo', value: { booleanValue: 'true' } }]);
+    // The broker's own saves (write-backs, status updates, comments) must not come back as messages.
+    const skipBroker = { field: 'LastModifiedById', operator: 'NotEqualTo', value: { stringValue: INTEGRATION_USER_ID_PLACEHOLDER } };
+    expect(flow.start.filters).toEqual([{ field: 'Send_to_Field_Nation__c', operator: 'EqualTo', value: { booleanValue: 'true' } }, skipBroker]);
     expect(flow.start.connector.targetReference).toBe(flow.actionCalls[0].name);
     expect(flow.actionCalls[0]).toMatchObject({ actionType: 'outboundMessage', actionName: 'Case.Broker_demo_Case' });
 
-    // A compound trigger cannot become a Flow filter: no filter, and a warning saying so.
+    // A compound trigger cannot become a Flow filter: only the integration-user one, and a warning saying so.
     const custom = read('flows/Broker_demo_Work_Request_to_Field_Nation.flow-meta.xml').Flow;
     expect(custom.start.object).toBe('Work_Request__c');
-    expect(custom.start.filters).toBeUndefined();
+    expect(custom.start.filters).toEqual([skipBroker]);
+    expect(custom.start.filterLogic).toBe('and');
     expect(custom.actionCalls[0].actionName).toBe('Work_Request__c.Broker_demo_Work_Request');
     expect(io.stderr.join('\n')).toMatch(/Work_Request__c: trigger "Status__c = 'Ready' AND Region__c != null" is not a simple Field = value/);
 
-    expect(read('flows/Broker_demo_CaseComment_to_Field_Nation.flow-meta.xml').Flow.start.recordTriggerType).toBe('Create');
+    const comments = read('flows/Broker_demo_CaseComment_to_Field_Nation.flow-meta.xml').Flow.start;
+    expect(comments.recordTriggerType).toBe('Create');
+    expect(comments.filters).toEqual([skipBroker]);
+    expect(io.stderr.join('\n')).toContain(`replace ${INTEGRATION_USER_ID_PLACEHOLDER} in the Flows`);
+  });
+
+  it("takes the integration user's id from the config or --integration-user-id", () => {
+    const fromFlag = generate('demo', { integrationUserId: '005000000000009AAA' });
+    expect(fromFlag.read('flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml').Flow.start.filters[1].value.stringValue).toBe('005000000000009AAA');
+    expect(fromFlag.io.stderr.join('\n')).not.toContain(INTEGRATION_USER_ID_PLACEHOLDER);
   });
 
   it('lists every component in package.xml', () => {

@@ -35,7 +35,7 @@ beforeAll(async () => {
   const config = parseConfig(
     `connections:
   - id: demo
-    salesforce: { organizationId: 00D000000000001EAA, pathToken: tEsT-pAtH-t0ken_0123456789abcdef, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
+    salesforce: { instance: "https://example.my.salesforce.com", organizationId: 00D000000000001EAA, pathToken: tEsT-pAtH-t0ken_0123456789abcdef, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
     fieldnation:
       environment: ${sim.url}
       auth: { clientId: fn-sim-client, clientSecret: fn-sim-secret, username: buyer@example.com, password: sim-password }

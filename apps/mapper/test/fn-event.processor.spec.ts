@@ -26,7 +26,7 @@ beforeAll(async () => {
   const config = parseConfig(
     `connections:
   - id: demo
-    salesforce: { organizationId: 00D000000000001EAA, pathToken: tEsT-pAtH-t0ken_0123456789abcdef, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
+    salesforce: { instance: "https://example.my.salesforce.com", organizationId: 00D000000000001EAA, pathToken: tEsT-pAtH-t0ken_0123456789abcdef, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
     fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }
       webhookSecret: secret-secret

@@ -26,6 +26,7 @@ beforeAll(async () => {
     `connections:
   - id: demo
     salesforce:
+      instance: https://example.my.salesforce.com
       organizationId: 00D000000000001EAA
       pathToken: tEsT-pAtH-t0ken_0123456789abcdef
       auth: { flow: client-credentials, clientId: a, clientSecret: b }

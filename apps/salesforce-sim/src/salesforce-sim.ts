@@ -27,6 +27,9 @@ import { SoqlExecutor, type QueryResult } from './soql/soql-executor';
 
 const HOUR = 3_600_000;
 
+/** Path prefix under which the simulator plays the generic login host instead of the org's My Domain. */
+export const LOGIN_HOST_PREFIX = '/__login-host';
+
 function settingsFrom(o: SalesforceSimOptions): SimSettings {
   return {
     queryPageSize: o.queryPageSize ?? 2000,
@@ -38,7 +41,7 @@ function settingsFrom(o: SalesforceSimOptions): SimSettings {
     outboundAttemptTimeoutMs: o.outboundAttemptTimeoutMs ?? 60_000,
     outboundConcurrency: o.outboundConcurrency ?? 1,
     outboundBatchSize: Math.min(100, Math.max(1, o.outboundBatchSize ?? 100)),
-    jwtAudiences: o.jwtAudiences ?? ['https://login.salesforce.com', 'https://test.salesforce.com'],
+    jwtAudiences: o.jwtAudiences,
   };
 }
 
@@ -54,6 +57,7 @@ function loadConfig(o: SalesforceSimOptions): OrgConfig {
   };
   const config = resolveOrg({ org: o.org, orgFile: o.orgFile, vars });
   if (o.dailyApiRequests) config.organization.dailyApiRequests = o.dailyApiRequests;
+  if (o.sandbox !== undefined) config.organization.sandbox = o.sandbox;
   const app = config.connectedApps[0];
   if (app && o.connectedApp?.certificate) app.certificate = o.connectedApp.certificate;
   if (app && o.connectedApp?.refreshTokenOnPassword !== undefined) app.refreshTokenOnPassword = o.connectedApp.refreshTokenOnPassword;
@@ -112,6 +116,7 @@ export class SalesforceSim {
     ctx.outbound = new OutboundQueue(ctx);
     for (const om of config.outboundMessages) ctx.automation.defineOutboundMessage(om);
     for (const flow of config.flows) ctx.automation.defineFlow(flow);
+    if (config.metadata.length) ctx.automation.deployMetadata(config.metadata);
     store.onCommit((events) => ctx.automation.handle(events));
     return ctx;
   }
@@ -133,6 +138,10 @@ export class SalesforceSim {
     });
     app.use('/services/Soap', soapRouter(get));
     app.use('/services/oauth2', oauthRouter(get));
+    // The generic login host (login.salesforce.com, or test.salesforce.com for a sandbox) under a path
+    // prefix, since a test reaches one address: the root is the org's My Domain.
+    app.use(`${LOGIN_HOST_PREFIX}/services/Soap`, soapRouter(get));
+    app.use(`${LOGIN_HOST_PREFIX}/services/oauth2`, oauthRouter(get, { loginHost: true }));
     app.use('/services/data', restRouter(get));
     app.get('/id/:orgId/:userId', identityHandler(get));
     app.use((_req, res) => {
@@ -225,6 +234,11 @@ export class SalesforceSim {
 
   defineOutboundMessage(def: OutboundMessageDefinition): OutboundMessage {
     return this.ctxRef.automation.defineOutboundMessage(def);
+  }
+
+  /** Deploy generated Metadata API files (Outbound Messages and Flows) into the running org. */
+  deployMetadata(files: { path: string; content: string }[]): { outboundMessages: string[]; flows: string[] } {
+    return this.ctxRef.automation.deployMetadata(files);
   }
 
   defineFlow(def: FlowDefinition): FlowConfig {

@@ -21,7 +21,8 @@ export interface SimSettings {
   outboundAttemptTimeoutMs: number;
   outboundConcurrency: number;
   outboundBatchSize: number;
-  jwtAudiences: string[];
+  /** Undefined: the login host of the org (login. or test.salesforce.com). */
+  jwtAudiences?: string[];
 }
 
 /**

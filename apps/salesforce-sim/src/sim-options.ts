@@ -33,8 +33,13 @@ export interface SalesforceSimOptions {
    * `certificate`: PEM certificate or public key checking JWT bearer assertions.
    */
   connectedApp?: { clientId?: string; clientSecret?: string; certificate?: string; refreshTokenOnPassword?: boolean };
-  /** Accepted JWT `aud` values besides the simulator's own URL. Default login/test.salesforce.com. */
+  /**
+   * Accepted JWT `aud` values. Default: https://login.salesforce.com, or https://test.salesforce.com for a
+   * sandbox org, as Salesforce does (never the org's own My Domain URL); add an Experience Cloud site URL here.
+   */
   jwtAudiences?: string[];
+  /** The org is a sandbox (overrides `organization.sandbox` of the org file). */
+  sandbox?: boolean;
   /** First retry gap of an undelivered Outbound Message, virtual ms. Default 60 000 [unverified]. */
   outboundRetryBaseMs?: number;
   /** Largest gap between retries, virtual ms. Default 2 h (documented by Salesforce). */

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import jsforce from 'jsforce';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSalesforceSim, type SalesforceSim } from '../src/index';
+import { LOGIN_HOST_PREFIX } from '../src/salesforce-sim';
 import { CLIENT_ID, CLIENT_SECRET, failure, ORG_ID, ORG_ID_15, PASSWORD, soapConnection, TOKEN, USERNAME, VERSION } from './helpers';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -86,8 +87,11 @@ describe('authentication through jsforce', () => {
     expect(forged.name).toBe('invalid_grant');
     const expired = await failure(new jsforce.Connection({ loginUrl: sim.url }).authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://login.salesforce.com', exp: 1000 }) }));
     expect(expired.name).toBe('invalid_grant');
-    const wrongAud = await failure(new jsforce.Connection({ loginUrl: sim.url }).authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://example.com', exp }) }));
-    expect(wrongAud.message).toBe('audience is invalid');
+    // Salesforce wants the login host as aud, not the org's My Domain, and a production org not test.salesforce.com.
+    for (const aud of ['https://example.com', sim.url, 'https://test.salesforce.com']) {
+      const wrongAud = await failure(new jsforce.Connection({ loginUrl: sim.url }).authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud, exp }) }));
+      expect(wrongAud.message, aud).toBe('audience is invalid');
+    }
     const unknownClient = await failure(new jsforce.Connection({ loginUrl: sim.url }).authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: 'nobody', sub: USERNAME, aud: 'https://login.salesforce.com', exp }) }));
     expect(unknownClient.name).toBe('invalid_client_id');
   });
@@ -183,13 +187,33 @@ describe('authentication through jsforce', () => {
     expect(JSON.parse(unknown.message)).toEqual({ error: 'unsupported_token_type', error_description: 'this token type is not supported' });
   });
 
+  it('refuses client credentials on the generic login host, and serves them on the My Domain', async () => {
+    const viaLoginHost = new jsforce.Connection({ loginUrl: `${sim.url}${LOGIN_HOST_PREFIX}`, version: VERSION, oauth2: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, loginUrl: `${sim.url}${LOGIN_HOST_PREFIX}` } });
+    const err = await failure(viaLoginHost.authorize({ grant_type: 'client_credentials' }));
+    expect(err.name).toBe('invalid_request');
+    expect(err.message).toBe('request not supported on this domain');
+    // The login host still takes the other flows.
+    const exp = Math.floor(Date.now() / 1000) + 300;
+    const jwt = new jsforce.Connection({ loginUrl: `${sim.url}${LOGIN_HOST_PREFIX}`, version: VERSION });
+    expect((await jwt.authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://login.salesforce.com', exp }) })).id).toBe(sim.ref('integration'));
+    const soap = new jsforce.Connection({ loginUrl: `${sim.url}${LOGIN_HOST_PREFIX}`, version: VERSION });
+    expect((await soap.login(USERNAME, PASSWORD + TOKEN)).id).toBe(sim.ref('integration'));
+  });
+
+  it('refuses SOAP login() from API version 65.0 and takes it up to 64.0', async () => {
+    const retired = await failure(new jsforce.Connection({ loginUrl: sim.url, version: '65.0' }).login(USERNAME, PASSWORD + TOKEN));
+    expect(retired.message).toMatch(/^UNSUPPORTED_API_VERSION: login\(\) is not available in API version 65\.0.*OAuth 2\.0/);
+    const last = new jsforce.Connection({ loginUrl: sim.url, version: '64.0' });
+    expect((await last.login(USERNAME, PASSWORD + TOKEN)).id).toBe(sim.ref('integration'));
+  });
+
   it('verifies JWT bearer assertions against an X.509 certificate PEM', async () => {
     // A self-signed certificate and its key, committed as test fixtures (openssl req -x509; not a secret).
     const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
     const certificate = fixture('jwt-connected-app.cert.pem');
     const key = createPrivateKey(fixture('jwt-connected-app.key.pem'));
     expect(certificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
-    const withCert = await startSalesforceSim({ port: 0, connectedApp: { certificate } });
+    const withCert = await startSalesforceSim({ port: 0, sandbox: true, connectedApp: { certificate } });
     try {
       const exp = Math.floor(Date.now() / 1000) + 300;
       const conn = new jsforce.Connection({ loginUrl: withCert.url, version: VERSION });
@@ -199,6 +223,9 @@ describe('authentication through jsforce', () => {
       // The key pair this file generates is not the certificate's.
       const other = await failure(new jsforce.Connection({ loginUrl: withCert.url }).authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://test.salesforce.com', exp }) }));
       expect(other.name).toBe('invalid_grant');
+      // A sandbox takes test.salesforce.com and refuses login.salesforce.com.
+      const prodAud = await failure(new jsforce.Connection({ loginUrl: withCert.url }).authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://login.salesforce.com', exp }, key) }));
+      expect(prodAud.message).toBe('audience is invalid');
     } finally {
       await withCert.close();
     }

@@ -1,5 +1,6 @@
 import { startListener, type Listener } from '@broker/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseOutboundMessage } from '@broker/salesforce';
 import { startSalesforceSim, type SalesforceSim } from '../src/index';
 import { CLIENT_ID, CLIENT_SECRET, ORG_ID, PASSWORD, TOKEN, USERNAME, VERSION } from './helpers';
 
@@ -177,7 +178,7 @@ describe('control API over HTTP', () => {
     await api('PATCH', `/records/Case/${sim.ref('case_repair')}`, { fields: { Status: 'Escalated' } });
     const [req] = await listener.waitFor(1);
     expect(req!.url).toBe('/escalations');
-    expect(req!.body).toContain('<sf:Status>Escalated</sf:Status>');
+    expect(parseOutboundMessage(req!.body).notifications[0]!.fields.Status).toBe('Escalated');
 
     const bad = await api('POST', '/flows', { name: 'Broken', object: 'Case', trigger: 'update', condition: { field: 'Nope__c', changed: true }, outboundMessage: 'Escalations' });
     expect(bad.status).toBe(400);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig } from './config-loader';
+import { ConfigError, loadConfig, parseConfig, salesforceJwtAudience, salesforceLoginUrl } from './config-loader';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -228,5 +228,50 @@ describe('retention', () => {
     expect(short.issues).toEqual([{ path: 'retention.inboundLedgerDays', message: expect.stringMatching(/24 hours/) }]);
     const typo = errorOf(() => parseConfig(`${valid}retention: { timelineDay: 3 }\n`, 'r.yaml', { SF_PASSWORD: 'x' }));
     expect(typo.issues).toEqual([{ path: 'retention.timelineDay', message: 'unknown key' }]);
+  });
+});
+
+describe('Salesforce auth as Salesforce does it', () => {
+  const withSf = (instance: string, auth: string, apiVersion = '62.0') =>
+    valid
+      .replace('      organizationId:', `      instance: ${instance}\n      apiVersion: "${apiVersion}"\n      organizationId:`)
+      .replace(/      auth:\n        flow: password\n        username: u\n        password: \$\{SF_PASSWORD\}\n/, `      auth: ${auth}\n`);
+  const cc = '{ flow: client-credentials, clientId: id, clientSecret: secret }';
+
+  it.each(['production', 'test', 'https://login.salesforce.com', 'https://test.salesforce.com/'])('refuses client credentials on %s, naming the key and the fix', (instance) => {
+    const err = errorOf(() => parseConfig(withSf(instance, cc), 'cc.yaml', {}));
+    expect(err.issues).toEqual([{ path: 'connections[0].salesforce.instance', message: expect.stringMatching(/client credentials.*My Domain.*salesforce\.instance.*my\.salesforce\.com/) }]);
+  });
+
+  it('accepts client credentials on a My Domain', () => {
+    const cfg = parseConfig(withSf('https://acme.my.salesforce.com', cc), 'cc.yaml', {});
+    expect(cfg.connections[0]!.salesforce.auth.flow).toBe('client-credentials');
+  });
+
+  it('refuses SOAP login() (flow password) from API 65.0, telling which flow to use', () => {
+    const pw = '{ flow: password, username: u, password: p }';
+    const err = errorOf(() => parseConfig(withSf('production', pw, '65.0'), 'soap.yaml', {}));
+    expect(err.issues).toEqual([{ path: 'connections[0].salesforce.apiVersion', message: expect.stringMatching(/login\(\).*65\.0.*"64\.0" or lower.*jwt or client-credentials/) }]);
+    expect(parseConfig(withSf('production', pw, '64.0'), 'soap.yaml', {}).connections[0]!.salesforce.apiVersion).toBe('64.0');
+    expect(parseConfig(withSf('production', '{ flow: jwt, clientId: id, username: u, privateKey: k }', '66.0'), 'jwt.yaml', {}).connections).toHaveLength(1);
+  });
+
+  it('has timeouts with defaults, read from ${VAR} text', () => {
+    expect(parseConfig(valid, 'x.yaml', { SF_PASSWORD: 'x' }).connections[0]!.salesforce.timeouts).toEqual({ connectMs: 10_000, requestMs: 60_000 });
+    const text = valid.replace('      organizationId:', '      timeouts: { connectMs: "${SF_CONNECT_MS}", requestMs: 5000 }\n      organizationId:');
+    expect(parseConfig(text, 'x.yaml', { SF_PASSWORD: 'x', SF_CONNECT_MS: '2000' }).connections[0]!.salesforce.timeouts).toEqual({ connectMs: 2000, requestMs: 5000 });
+  });
+
+  it.each([
+    ['production', undefined, 'https://login.salesforce.com', 'https://login.salesforce.com'],
+    ['test', undefined, 'https://test.salesforce.com', 'https://test.salesforce.com'],
+    ['https://acme.my.salesforce.com', undefined, 'https://acme.my.salesforce.com', 'https://login.salesforce.com'],
+    ['https://acme--uat.sandbox.my.salesforce.com/', undefined, 'https://acme--uat.sandbox.my.salesforce.com', 'https://test.salesforce.com'],
+    ['https://acme.my.site.com', undefined, 'https://acme.my.site.com', 'https://acme.my.site.com'],
+    ['https://acme.force.com/customers', undefined, 'https://acme.force.com/customers', 'https://acme.force.com/customers'],
+    ['https://acme.my.salesforce.com', 'https://acme.my.site.com/', 'https://acme.my.salesforce.com', 'https://acme.my.site.com'],
+  ])('instance %s (audience %s): token endpoint host %s, JWT aud %s', (instance, audience, tokenHost, aud) => {
+    expect(salesforceLoginUrl(instance)).toBe(tokenHost);
+    expect(salesforceJwtAudience(instance, audience)).toBe(aud);
   });
 });

@@ -85,9 +85,27 @@ export function getConnection(config: BrokerConfig, id: string): ConnectionConfi
   return config.connections.find((c) => c.id === id);
 }
 
-/** Salesforce login URL for an instance setting. */
+/** Salesforce login URL (SOAP login and OAuth token endpoint host) for an instance setting. */
 export function salesforceLoginUrl(instance: string): string {
   if (instance === 'production') return 'https://login.salesforce.com';
   if (instance === 'test') return 'https://test.salesforce.com';
   return instance.replace(/\/$/, '');
+}
+
+/**
+ * The JWT bearer assertion's `aud` for an instance setting. Salesforce wants the login host (production:
+ * login.salesforce.com, sandbox: test.salesforce.com) even when the token is requested from the org's My
+ * Domain, and the site URL for an Experience Cloud site (help: "OAuth 2.0 JWT Bearer Flow for
+ * Server-to-Server Integration"). An explicit `auth.audience` wins.
+ */
+export function salesforceJwtAudience(instance: string, explicit?: string): string {
+  if (explicit) return explicit.replace(/\/$/, '');
+  if (instance === 'production') return 'https://login.salesforce.com';
+  if (instance === 'test') return 'https://test.salesforce.com';
+  const url = new URL(instance);
+  const host = url.hostname.toLowerCase();
+  if (host.endsWith('.sandbox.my.salesforce.com') || host === 'test.salesforce.com') return 'https://test.salesforce.com';
+  // Experience Cloud sites: <name>.my.site.com, or the older <name>.force.com with an optional path prefix.
+  if (host.endsWith('.my.site.com') || (host.endsWith('.force.com') && !host.endsWith('.lightning.force.com'))) return instance.replace(/\/$/, '');
+  return 'https://login.salesforce.com';
 }

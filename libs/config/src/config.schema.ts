@@ -26,6 +26,9 @@ const cidr = z.string().refine((v) => {
 // Every object is strict: a misspelt key (`afterCreate: { pubish: true }`) would otherwise be dropped
 // silently and its default used instead.
 
+/** Salesforce removed SOAP login() from API 65.0 on (and retires it in all versions in Summer '27). */
+export const SOAP_LOGIN_RETIRED_FROM = 65.0;
+
 const salesforceAuth = z.discriminatedUnion('flow', [
   z.strictObject({
     /** SOAP login() with username + password + security token (as the Field Nation connector does). */
@@ -42,6 +45,11 @@ const salesforceAuth = z.discriminatedUnion('flow', [
     /** PEM private key (from an env var), or a file path in privateKeyFile. */
     privateKey: z.string().min(1).optional(),
     privateKeyFile: z.string().min(1).optional(),
+    /**
+     * The assertion's `aud`. Default: https://login.salesforce.com, or https://test.salesforce.com for
+     * `instance: test` and sandbox My Domains; an Experience Cloud site URL as `instance` is its own aud.
+     */
+    audience: url.optional(),
   }).refine((v) => v.privateKey || v.privateKeyFile, { message: 'privateKey or privateKeyFile is required', path: ['privateKey'] }),
   z.strictObject({
     /** OAuth 2.0 client-credentials flow (runs as the connected app's integration user). */
@@ -86,6 +94,15 @@ export const salesforceSchema = z.strictObject({
     .optional(),
   /** The integration user's id, so the broker recognises its own writes (derived from login when absent). */
   integrationUserId: sfId.optional(),
+  /** Every Salesforce call (logins included) gives up after these; a hung endpoint otherwise holds every job of the connection. */
+  timeouts: z
+    .strictObject({
+      /** TCP connection to the login or instance host. */
+      connectMs: num(z.number().int().min(100).max(120_000)).default(10_000),
+      /** Whole call: connect, send, and read the full answer. */
+      requestMs: num(z.number().int().min(100).max(600_000)).default(60_000),
+    })
+    .default({ connectMs: 10_000, requestMs: 60_000 }),
   apiBudget: z
     .strictObject({
       /** Pause Salesforce calls of this connection when fewer than this share of the daily allowance remains. */
@@ -96,6 +113,23 @@ export const salesforceSchema = z.strictObject({
       probeSeconds: num(z.number().int().min(1).max(3600)).default(60),
     })
     .default({ reservePercent: 10, slowdownPercent: 25, probeSeconds: 60 }),
+}).superRefine((sf, ctx) => {
+  const host = /^https?:\/\//.test(sf.instance) ? new URL(sf.instance).hostname.toLowerCase() : sf.instance;
+  if (sf.auth.flow === 'client-credentials' && ['production', 'test', 'login.salesforce.com', 'test.salesforce.com'].includes(host)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['instance'],
+      message:
+        'the client credentials flow only works on the org\'s My Domain (login.salesforce.com and test.salesforce.com refuse it): set salesforce.instance to https://<MyDomain>.my.salesforce.com (sandbox: https://<MyDomain>--<sandbox>.sandbox.my.salesforce.com), or use auth.flow jwt',
+    });
+  }
+  if (sf.auth.flow === 'password' && Number(sf.apiVersion) >= SOAP_LOGIN_RETIRED_FROM) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['apiVersion'],
+      message: `SOAP API login() (auth.flow password) does not exist in API version ${SOAP_LOGIN_RETIRED_FROM.toFixed(1)} and later: set salesforce.apiVersion to "64.0" or lower, or switch salesforce.auth.flow to jwt or client-credentials`,
+    });
+  }
 });
 
 export const fieldNationSchema = z.strictObject({

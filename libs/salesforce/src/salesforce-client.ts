@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import jsforce, { type Connection } from 'jsforce';
 import type { Logger } from 'pino';
 import type { ConnectionConfig } from '@broker/config';
-import { salesforceLoginUrl } from '@broker/config';
+import { salesforceJwtAudience, salesforceLoginUrl } from '@broker/config';
+import { SalesforceTimeoutError, TimeoutTransport } from './salesforce-transport';
+
+export { SalesforceTimeoutError } from './salesforce-transport';
 
 type SalesforceConfig = ConnectionConfig['salesforce'];
 
@@ -12,16 +15,23 @@ export interface ApiUsage {
   limit: number;
 }
 
-/** A Salesforce REST error with its errorCode (INVALID_FIELD, UNABLE_TO_LOCK_ROW, ...). */
+/**
+ * A Salesforce REST error with its errorCode (INVALID_FIELD, UNABLE_TO_LOCK_ROW, ...). Network
+ * failures and timeouts also carry Node's `code` (ETIMEDOUT, UND_ERR_CONNECT_TIMEOUT, ECONNREFUSED...)
+ * and the original error as `cause`.
+ */
 export class SalesforceApiError extends Error {
+  readonly code?: string;
   constructor(
     message: string,
     readonly errorCode: string,
     readonly status: number | undefined,
     readonly retryable: boolean,
+    options?: { cause?: unknown; code?: string },
   ) {
-    super(message);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SalesforceApiError';
+    if (options?.code) this.code = options.code;
   }
 }
 
@@ -36,16 +46,18 @@ export class ApiBudgetError extends Error {
   }
 }
 
-const RETRYABLE_CODES = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'REQUEST_LIMIT_EXCEEDED', 'ERROR_HTTP_500', 'ERROR_HTTP_502', 'ERROR_HTTP_503', 'ERROR_HTTP_504', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE']);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
+const RETRYABLE_CODES = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'REQUEST_LIMIT_EXCEEDED', 'ERROR_HTTP_500', 'ERROR_HTTP_502', 'ERROR_HTTP_503', 'ERROR_HTTP_504', ...NETWORK_CODES]);
 
-/** Classify a jsforce/HTTP error: retryable ones are transient (lock contention, 5xx, network). */
+/** Classify a jsforce/HTTP error: retryable ones are transient (lock contention, 5xx, network, timeouts). */
 export function toSalesforceError(err: unknown): SalesforceApiError {
   if (err instanceof SalesforceApiError) return err;
   const e = err as { message?: string; errorCode?: string; name?: string; code?: string; statusCode?: number; data?: unknown };
+  const networkCode = e.code && NETWORK_CODES.has(e.code) ? e.code : undefined;
   const code = e.errorCode ?? e.code ?? e.name ?? 'UNKNOWN';
   const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
   const retryable = RETRYABLE_CODES.has(code) || (status !== undefined && status >= 500) || /socket hang up|ECONNRESET|ECONNREFUSED|ETIMEDOUT/.test(e.message ?? '');
-  return new SalesforceApiError(e.message ?? String(err), code, status, retryable);
+  return new SalesforceApiError(e.message ?? String(err), code, status, retryable, networkCode ? { cause: err, code: networkCode } : { cause: err });
 }
 
 export interface CompositeSubrequest {
@@ -91,12 +103,16 @@ export function jwtAssertion(options: { clientId: string; username: string; audi
 export function createSalesforceClient(config: SalesforceConfig, options: SalesforceClientOptions) {
   const loginUrl = salesforceLoginUrl(config.instance);
   const auth = config.auth;
+  const timeouts = config.timeouts;
   let logins = 0;
+  // jsforce's refresh delegate rewraps a failed re-login as a plain Error; the original (with its code) is kept here.
+  let lastLoginError: unknown;
 
   const oauthLogin = async (conn: Connection): Promise<void> => {
     if (auth.flow === 'jwt') {
       const privateKey = auth.privateKey ?? readFileSync(auth.privateKeyFile!, 'utf8');
-      const assertion = jwtAssertion({ clientId: auth.clientId, username: auth.username, audience: loginUrl, privateKey });
+      const audience = salesforceJwtAudience(config.instance, auth.audience);
+      const assertion = jwtAssertion({ clientId: auth.clientId, username: auth.username, audience, privateKey });
       await conn.authorize({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion });
     } else if (auth.flow === 'client-credentials') {
       await conn.authorize({ grant_type: 'client_credentials' });
@@ -113,18 +129,39 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
           refreshFn: (c: Connection, callback: (err: Error | null, accessToken?: string) => void) => {
             logins++;
             options.onLogin?.();
-            oauthLogin(c).then(() => callback(null, c.accessToken ?? undefined), (err: Error) => callback(err));
+            oauthLogin(c).then(
+              () => callback(null, c.accessToken ?? undefined),
+              (err: Error) => {
+                lastLoginError = err;
+                callback(err);
+              },
+            );
           },
         }
       : {}),
   });
+  // Every request of this connection, logins and token refreshes included, goes through the deadlines.
+  const transport = new TimeoutTransport(timeouts);
+  (conn as unknown as { _transport: unknown })._transport = transport;
+  (conn.oauth2 as unknown as { _transport: unknown })._transport = transport;
 
   // jsforce re-logs in by itself on INVALID_SESSION_ID (password flow) through conn.login: count those too.
   const soapLogin = conn.login.bind(conn);
   conn.login = (username: string, password: string) => {
     logins++;
     options.onLogin?.();
-    return soapLogin(username, password);
+    return soapLogin(username, password).catch((err: unknown) => {
+      lastLoginError = err;
+      throw err;
+    });
+  };
+
+  const classify = (err: unknown): SalesforceApiError => {
+    if (lastLoginError && /Unable to refresh session/.test((err as Error)?.message ?? '')) {
+      const inner = toSalesforceError(lastLoginError);
+      return new SalesforceApiError((err as Error).message, inner.errorCode, inner.status, inner.retryable, { cause: lastLoginError, code: inner.code });
+    }
+    return toSalesforceError(err);
   };
 
   let loggingIn: Promise<void> | undefined;
@@ -143,10 +180,20 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
     options.logger.info({ flow: auth.flow, instanceUrl: conn.instanceUrl }, 'salesforce session established');
   };
 
-  /** Single-flight: concurrent jobs share one login. */
+  /**
+   * Single-flight: concurrent jobs share one login. The transport's deadline ends a hung login, and
+   * this one backs it up (a login is one request), so every waiting job fails with the timeout and
+   * the next call logs in afresh.
+   */
   const ensureSession = async (): Promise<void> => {
     if (conn.accessToken) return;
-    loggingIn ??= login().finally(() => {
+    loggingIn ??= new Promise<void>((resolve, reject) => {
+      const guard = setTimeout(() => reject(new SalesforceTimeoutError('ETIMEDOUT', loginUrl, timeouts.requestMs)), timeouts.requestMs + 1_000);
+      login().then(resolve, (err: unknown) => {
+        lastLoginError = err;
+        reject(err);
+      }).finally(() => clearTimeout(guard));
+    }).finally(() => {
       loggingIn = undefined;
     });
     await loggingIn;
@@ -224,32 +271,36 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
       soqlOrLocator: string,
       batchSize?: number,
     ): Promise<{ records: T[]; totalSize: number; nextRecordsUrl?: string }> {
-      await ensureSession();
       const headers: Record<string, string> = batchSize ? { 'Sforce-Query-Options': `batchSize=${batchSize}` } : {};
       const opts = { autoFetch: false, maxFetch: batchSize ?? 2000, scanAll: false, responseTarget: 'QueryResult' as const, headers };
+      let called = false; // a failed login is not an API call
       try {
+        await ensureSession();
+        called = true;
         const result = /\/query\/[^/\s]+$/.test(soqlOrLocator) ? await conn.queryMore<T>(soqlOrLocator, opts) : await conn.query<T>(soqlOrLocator, opts);
         return { records: result.records as T[], totalSize: result.totalSize, nextRecordsUrl: result.done ? undefined : result.nextRecordsUrl };
       } catch (err) {
-        throw toSalesforceError(err);
+        throw classify(err);
       } finally {
-        track('query');
+        if (called) track('query');
       }
     },
 
     /** Several writes in one composite request (one API call); allOrNone keeps them together. */
     async composite(requests: CompositeSubrequest[], allOrNone = true): Promise<CompositeResult[]> {
-      await ensureSession();
+      let called = false;
       try {
+        await ensureSession();
+        called = true;
         const res = await conn.requestPost<{ compositeResponse: CompositeResult[] }>(
           `/services/data/v${config.apiVersion}/composite`,
           { allOrNone, compositeRequest: requests },
         );
         return res.compositeResponse;
       } catch (err) {
-        throw toSalesforceError(err);
+        throw classify(err);
       } finally {
-        track('composite');
+        if (called) track('composite');
       }
     },
   };

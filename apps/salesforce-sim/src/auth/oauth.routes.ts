@@ -12,8 +12,11 @@ function oauthError(res: Response, error: string, description: string, status = 
   res.status(status).json({ error, error_description: description });
 }
 
-/** OAuth 2.0 token, revoke and identity endpoints of the login host. */
-export function oauthRouter(getCtx: () => SimContext): express.Router {
+/**
+ * OAuth 2.0 token and revoke endpoints, of the org's My Domain or (`loginHost`) of the generic login
+ * host login.salesforce.com / test.salesforce.com.
+ */
+export function oauthRouter(getCtx: () => SimContext, options: { loginHost?: boolean } = {}): express.Router {
   const router = express.Router();
   router.use(express.urlencoded({ extended: false, limit: '1mb' }));
 
@@ -54,10 +57,17 @@ export function oauthRouter(getCtx: () => SimContext): express.Router {
       oauthError(res, error, description, status);
     };
 
+    // Salesforce help, "OAuth 2.0 Client Credentials Flow": calls to login.salesforce.com or
+    // test.salesforce.com aren't supported; the org's My Domain is. The error body is as reported by
+    // users [3rd], not documented.
+    if (flow === 'client_credentials' && options.loginHost) return fail('invalid_request', 'request not supported on this domain');
+
     if (flow === 'jwt_bearer') {
       try {
         const { clientId, username } = verifyJwtAssertion(String(p.assertion ?? ''), {
-          audiences: [...ctx.settings.jwtAudiences, ctx.baseUrl()],
+          // The login host of the org, even when the token is asked of the My Domain (help:
+          // "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration"), or a configured site URL.
+          audiences: ctx.settings.jwtAudiences ?? [ctx.config.organization.sandbox ? 'https://test.salesforce.com' : 'https://login.salesforce.com'],
           key: (cid) => {
             const app = ctx.config.connectedApps.find((a) => a.clientId === cid);
             return app?.certificate ? publicKeyFrom(app.certificate) : undefined;

@@ -124,6 +124,7 @@ export function controlRouter(sim: SalesforceSim): express.Router {
   r.delete('/outbound-messages/:name', route((req) => ({ removed: sim.removeOutboundMessage(String(req.params.name)) })));
   r.get('/flows', route(() => ({ flows: sim.flows() })));
   r.post('/flows', route((req) => sim.defineFlow(req.body)));
+  r.post('/metadata', route((req) => sim.deployMetadata((req.body as { files?: { path: string; content: string }[] })?.files ?? [])));
   r.delete('/flows/:name', route((req) => ({ removed: sim.removeFlow(String(req.params.name)) })));
 
   r.get('/faults', route(() => ({ faults: sim.faults() })));

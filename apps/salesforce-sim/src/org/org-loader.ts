@@ -43,7 +43,18 @@ export function loadOrgFile(file: string, vars: Record<string, string | undefine
   } catch (err) {
     throw new OrgFileError(file, [(err as Error).message]);
   }
-  return validateOrg(doc, file);
+  const config = validateOrg(doc, file);
+  for (const rel of config.metadataFiles) {
+    const at = path.resolve(path.dirname(file), rel);
+    let content: string;
+    try {
+      content = readFileSync(at, 'utf8');
+    } catch (err) {
+      throw new OrgFileError(file, [`metadataFiles: ${(err as Error).message}`]);
+    }
+    config.metadata.push({ path: rel, content: interpolate(content, vars) });
+  }
+  return config;
 }
 
 export function resolveOrg(options: { org?: OrgDefinition; orgFile?: string; vars?: Record<string, string | undefined> }): OrgConfig {

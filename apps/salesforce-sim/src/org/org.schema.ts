@@ -179,8 +179,10 @@ export const orgSchema = z.object({
       id: z.string().optional(),
       /** Daily API request allowance (DailyApiRequests.Max). */
       dailyApiRequests: z.number().int().positive().default(15000),
+      /** A sandbox: its generic login host is test.salesforce.com, so JWT assertions need that `aud`. */
+      sandbox: z.boolean().default(false),
     })
-    .default({ name: 'Simulated Org', dailyApiRequests: 15000 }),
+    .default({ name: 'Simulated Org', dailyApiRequests: 15000, sandbox: false }),
   objects: z.array(objectSchema),
   /**
    * Seed records per object. `_ref` names a record so that others can point at it with `@name`;
@@ -191,6 +193,13 @@ export const orgSchema = z.object({
   connectedApps: z.array(connectedAppSchema).default([]),
   outboundMessages: z.array(outboundMessageSchema).default([]),
   flows: z.array(flowSchema).default([]),
+  /**
+   * Metadata API files deployed after the definitions above, as `broker salesforce metadata` writes them
+   * (workflows/<Object>.workflow-meta.xml, flows/<Name>.flow-meta.xml): paths relative to the org file.
+   */
+  metadataFiles: z.array(z.string()).default([]),
+  /** The same files inline (`path` decides the kind). */
+  metadata: z.array(z.object({ path: z.string(), content: z.string() })).default([]),
 });
 export type OrgDefinition = z.input<typeof orgSchema>;
 export type OrgConfig = z.output<typeof orgSchema>;

@@ -12,6 +12,7 @@ import {
   type OutboundMessageDefinition,
 } from '../org/org.schema';
 import type { SimContext } from '../sim-context';
+import { flowStarts, parseFlowMetadata, parseWorkflowMetadata, type MetadataFlow } from './flow-metadata';
 
 export type OutboundMessage = OutboundMessageConfig & { id: string };
 
@@ -28,6 +29,8 @@ function same(a: unknown, b: unknown): boolean {
 export class Automation {
   private readonly oms = new Map<string, OutboundMessage>();
   private readonly flows = new Map<string, FlowConfig>();
+  /** Flows deployed as Metadata API XML, evaluated as written (see flow-metadata.ts). */
+  private readonly metadataFlows = new Map<string, MetadataFlow>();
   private omCounter = 0;
 
   constructor(private readonly ctx: SimContext) {}
@@ -65,6 +68,43 @@ export class Automation {
     return stored;
   }
 
+  /**
+   * Deploy Metadata API files: `workflows/<Object>.workflow-meta.xml` (Outbound Messages) first, then
+   * `flows/<Name>.flow-meta.xml`; `package.xml` is ignored. Anything the simulator does not understand
+   * is refused.
+   */
+  deployMetadata(files: { path: string; content: string }[]): { outboundMessages: string[]; flows: string[] } {
+    const deployed = { outboundMessages: [] as string[], flows: [] as string[] };
+    const kind = (p: string) => (/(^|\/)workflows\/[^/]+\.workflow(-meta)?\.xml$/.test(p) ? 0 : /(^|\/)flows\/[^/]+\.flow(-meta)?\.xml$/.test(p) ? 1 : /(^|\/)package\.xml$/.test(p) ? 2 : -1);
+    for (const f of files) if (kind(f.path) < 0) throw new SfError(400, 'INVALID_INPUT', `${f.path}: not a workflow, flow or package.xml file`);
+    for (const f of [...files].sort((a, b) => kind(a.path) - kind(b.path))) {
+      const base = f.path.split('/').pop()!.replace(/\.(workflow|flow)(-meta)?\.xml$/, '');
+      if (kind(f.path) === 0) {
+        for (const om of parseWorkflowMetadata(base, f.content)) deployed.outboundMessages.push(this.defineOutboundMessage(om).name);
+      } else if (kind(f.path) === 1) {
+        deployed.flows.push(this.deployFlowXml(base, f.content).name);
+      }
+    }
+    return deployed;
+  }
+
+  deployFlowXml(name: string, xml: string): MetadataFlow {
+    const flow = parseFlowMetadata(name, xml);
+    const o = this.ctx.model.object(flow.object);
+    if (!o) throw new SfError(400, 'INVALID_INPUT', `flow ${name}: unknown object ${flow.object}`);
+    const om = this.outboundMessage(flow.outboundMessage);
+    if (!om || om.object !== o.name) throw new SfError(400, 'INVALID_INPUT', `flow ${name}: no outbound message ${flow.object}.${flow.outboundMessage}`);
+    const conditions = flow.conditions.map((c) => {
+      const f = o.field(c.field);
+      if (!f) throw new SfError(400, 'INVALID_INPUT', `flow ${name}: no field ${c.field} on ${o.name}`);
+      return { ...c, field: f.name };
+    });
+    const stored: MetadataFlow = { ...flow, object: o.name, outboundMessage: om.name, conditions };
+    this.flows.delete(name.toLowerCase());
+    this.metadataFlows.set(name.toLowerCase(), stored);
+    return stored;
+  }
+
   private checkCondition(flowName: string, object: string, c: ConditionDefinition | undefined): void {
     if (!c) return;
     if (c.field && !this.ctx.model.object(object)!.field(c.field))
@@ -81,15 +121,21 @@ export class Automation {
   }
 
   listFlows(): FlowConfig[] {
-    return [...this.flows.values()];
+    const trigger = { Create: 'create', Update: 'update', CreateAndUpdate: 'createOrUpdate' } as const;
+    return [
+      ...this.flows.values(),
+      ...[...this.metadataFlows.values()].map((f) => ({ name: f.name, object: f.object, trigger: trigger[f.recordTriggerType], outboundMessage: f.outboundMessage, active: f.active, metadata: true })),
+    ];
   }
 
   removeFlow(name: string): boolean {
-    return this.flows.delete(name.toLowerCase());
+    const a = this.flows.delete(name.toLowerCase());
+    return this.metadataFlows.delete(name.toLowerCase()) || a;
   }
 
   removeOutboundMessage(name: string): boolean {
     for (const f of this.flows.values()) if (f.outboundMessage.toLowerCase() === name.toLowerCase()) this.flows.delete(f.name.toLowerCase());
+    for (const f of this.metadataFlows.values()) if (f.outboundMessage.toLowerCase() === name.toLowerCase()) this.metadataFlows.delete(f.name.toLowerCase());
     return this.oms.delete(name.toLowerCase());
   }
 
@@ -110,7 +156,18 @@ export class Automation {
         }
         this.ctx.outbound.enqueue(om, e.id, flow.name);
       }
+      for (const flow of this.metadataFlows.values()) {
+        if (!flowStarts(flow, e, (field) => this.isIdField(e.object, field))) continue;
+        const om = this.outboundMessage(flow.outboundMessage);
+        if (!om?.endpointUrl) continue;
+        this.ctx.outbound.enqueue(om, e.id, flow.name);
+      }
     }
+  }
+
+  private isIdField(object: string, field: string): boolean {
+    const type = this.ctx.model.object(object)?.field(field)?.type;
+    return type === 'id' || type === 'reference';
   }
 
   private username(userId: unknown): string {

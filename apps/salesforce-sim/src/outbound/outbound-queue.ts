@@ -1,7 +1,8 @@
 import { makeId } from '@broker/salesforce';
 import type { SimContext } from '../sim-context';
 import type { OutboundMessage } from './automation';
-import { buildNotificationsEnvelope, type EnvelopeNotification } from './om-envelope';
+import type { EnvelopeNotification } from './om-envelope';
+import { renderNotificationsCall } from './om-soap-client';
 import { postEnvelope, type AttemptResult } from './outbound-sender';
 
 export type NotificationStatus = 'pending' | 'delivered' | 'dropped';
@@ -252,7 +253,7 @@ export class OutboundQueue {
     this.inFlight.set(om.name, (this.inFlight.get(om.name) ?? 0) + 1);
     try {
       const base = ctx.baseUrl();
-      const xml = buildNotificationsEnvelope({
+      const xml = await renderNotificationsCall(om.endpointUrl, om.fields, {
         organizationId: ctx.orgId,
         actionId: om.id,
         sessionId: this.sessionFor(om),

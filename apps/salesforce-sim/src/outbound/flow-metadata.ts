@@ -1,0 +1,161 @@
+import { XMLParser } from 'fast-xml-parser';
+import { toId18 } from '@broker/salesforce';
+import { SfError } from '../core/sf-error';
+import type { RecordData } from '../org/org-model';
+import type { RecordEvent } from '../org/org-store';
+
+/**
+ * Record-triggered Flows as Metadata API XML (what `broker salesforce metadata` generates and an admin
+ * deploys), run by the simulated org. Only the subset the generator emits is understood: an after-save
+ * start on one object, entry conditions joined by AND with EqualTo / NotEqualTo on the record's own
+ * fields, and one Outbound Message action. Anything else is refused when the Flow is deployed rather
+ * than half-evaluated, so the simulator never passes a Flow it would run differently from Salesforce.
+ */
+
+export interface FlowCondition {
+  field: string;
+  operator: 'EqualTo' | 'NotEqualTo';
+  value: string | number | boolean;
+}
+
+export interface MetadataFlow {
+  name: string;
+  object: string;
+  recordTriggerType: 'Create' | 'Update' | 'CreateAndUpdate';
+  conditions: FlowCondition[];
+  /** Unique name of the Outbound Message the action sends (`<Object>.<name>` in the XML). */
+  outboundMessage: string;
+  active: boolean;
+}
+
+const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (name) => ['actionCalls', 'filters'].includes(name) });
+
+const FLOW_KEYS = new Set(['actionCalls', 'apiVersion', 'description', 'interviewLabel', 'label', 'processType', 'start', 'status']);
+const START_KEYS = new Set(['locationX', 'locationY', 'connector', 'filterLogic', 'filters', 'object', 'recordTriggerType', 'triggerType']);
+const ACTION_KEYS = new Set(['name', 'label', 'locationX', 'locationY', 'actionName', 'actionType']);
+
+function refuse(flow: string, what: string): never {
+  throw new SfError(400, 'INVALID_INPUT', `flow ${flow}: ${what} is not supported by the simulator`);
+}
+
+function only(flow: string, where: string, node: Record<string, unknown>, allowed: Set<string>): void {
+  for (const key of Object.keys(node)) if (!allowed.has(key)) refuse(flow, `${where}.${key}`);
+}
+
+function text(v: unknown): string {
+  return v === undefined || v === null ? '' : String(v);
+}
+
+/** Parse one `<Flow>` document; `name` is its API name (the file name in a deployment). */
+export function parseFlowMetadata(name: string, xml: string): MetadataFlow {
+  let doc: Record<string, any>;
+  try {
+    doc = parser.parse(xml);
+  } catch (err) {
+    throw new SfError(400, 'INVALID_INPUT', `flow ${name}: not XML (${(err as Error).message})`);
+  }
+  const flow = doc.Flow as Record<string, any> | undefined;
+  if (!flow || typeof flow !== 'object') throw new SfError(400, 'INVALID_INPUT', `flow ${name}: no <Flow> element`);
+  only(name, 'Flow', flow, FLOW_KEYS);
+  if (text(flow.processType) !== 'AutoLaunchedFlow') refuse(name, `processType ${text(flow.processType)}`);
+  const start = flow.start as Record<string, any> | undefined;
+  if (!start || typeof start !== 'object') refuse(name, 'a Flow without a record-triggered start');
+  only(name, 'start', start, START_KEYS);
+  if (text(start.triggerType) !== 'RecordAfterSave') refuse(name, `start.triggerType ${text(start.triggerType) || '(none)'}`);
+  const recordTriggerType = text(start.recordTriggerType);
+  if (recordTriggerType !== 'Create' && recordTriggerType !== 'Update' && recordTriggerType !== 'CreateAndUpdate') refuse(name, `start.recordTriggerType ${recordTriggerType || '(none)'}`);
+  const object = text(start.object);
+  if (!object) refuse(name, 'a start without an object');
+
+  const filters = (start.filters ?? []) as Record<string, any>[];
+  const logic = text(start.filterLogic).toLowerCase();
+  if (filters.length > 0 && logic !== 'and') refuse(name, `start.filterLogic "${text(start.filterLogic)}"`);
+  if (filters.length === 0 && start.filterLogic !== undefined) refuse(name, 'start.filterLogic without filters');
+  const conditions = filters.map((f): FlowCondition => {
+    only(name, 'start.filters', f, new Set(['field', 'operator', 'value']));
+    const operator = text(f.operator);
+    if (operator !== 'EqualTo' && operator !== 'NotEqualTo') refuse(name, `filter operator ${operator}`);
+    const v = (f.value ?? {}) as Record<string, unknown>;
+    const kinds = Object.keys(v);
+    if (kinds.length !== 1) refuse(name, `a filter value with ${kinds.length ? kinds.join(' + ') : 'nothing'}`);
+    const kind = kinds[0]!;
+    const raw = text(v[kind]);
+    const value =
+      kind === 'booleanValue' ? (raw === 'true' ? true : raw === 'false' ? false : refuse(name, `booleanValue "${raw}"`))
+      : kind === 'numberValue' ? (Number.isFinite(Number(raw)) && raw !== '' ? Number(raw) : refuse(name, `numberValue "${raw}"`))
+      : kind === 'stringValue' ? raw
+      : refuse(name, `filter value ${kind}`);
+    return { field: text(f.field), operator, value };
+  });
+
+  const actions = (flow.actionCalls ?? []) as Record<string, any>[];
+  if (actions.length !== 1) refuse(name, `${actions.length} actions (exactly one Outbound Message action is)`);
+  const action = actions[0]!;
+  only(name, 'actionCalls', action, ACTION_KEYS);
+  if (text(action.actionType) !== 'outboundMessage') refuse(name, `actionType ${text(action.actionType)}`);
+  if (text(start.connector?.targetReference) !== text(action.name)) refuse(name, 'a start that does not lead to the action');
+  const [actionObject, omName, ...rest] = text(action.actionName).split('.');
+  if (!omName || rest.length) refuse(name, `actionName "${text(action.actionName)}"`);
+  if (actionObject !== object) throw new SfError(400, 'INVALID_INPUT', `flow ${name}: the Outbound Message ${text(action.actionName)} is not on ${object}`);
+
+  const status = text(flow.status) || 'Draft';
+  return { name, object, recordTriggerType, conditions, outboundMessage: omName, active: status === 'Active' };
+}
+
+const norm = (v: unknown) => (v === undefined || v === null ? null : String(v));
+
+function sameId(a: unknown, b: string): boolean {
+  try {
+    return typeof a === 'string' && toId18(a).toLowerCase() === toId18(b).toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+/** Does this committed save start the Flow? `isId(field)`: id and lookup fields compare as 15/18-character ids. */
+export function flowStarts(flow: MetadataFlow, e: RecordEvent, isId: (field: string) => boolean): boolean {
+  if (!flow.active || e.op === 'delete' || flow.object !== e.object) return false;
+  if (flow.recordTriggerType === 'Create' && e.op !== 'create') return false;
+  if (flow.recordTriggerType === 'Update' && e.op !== 'update') return false;
+  const after: RecordData = e.after;
+  return flow.conditions.every((c) => {
+    const now = after[c.field];
+    const equal =
+      typeof c.value === 'boolean' ? (now ?? false) === c.value
+      : typeof c.value === 'number' ? now !== null && now !== undefined && Number(now) === c.value
+      : isId(c.field) ? sameId(now, c.value)
+      : norm(now) === c.value;
+    return c.operator === 'EqualTo' ? equal : !equal;
+  });
+}
+
+/** The `<outboundMessages>` of a `workflows/<Object>.workflow-meta.xml` file, as simulator definitions. */
+export function parseWorkflowMetadata(object: string, xml: string): {
+  name: string;
+  object: string;
+  endpointUrl: string;
+  fields: string[];
+  includeSessionId: boolean;
+  integrationUser?: string;
+  apiVersion?: string;
+}[] {
+  let doc: Record<string, any>;
+  try {
+    doc = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (n) => ['outboundMessages', 'fields', 'rules', 'alerts', 'fieldUpdates', 'tasks'].includes(n) }).parse(xml);
+  } catch (err) {
+    throw new SfError(400, 'INVALID_INPUT', `workflow ${object}: not XML (${(err as Error).message})`);
+  }
+  const wf = doc.Workflow as Record<string, any> | undefined;
+  if (!wf || typeof wf !== 'object') throw new SfError(400, 'INVALID_INPUT', `workflow ${object}: no <Workflow> element`);
+  for (const key of Object.keys(wf)) if (key !== 'outboundMessages') refuse(`workflow ${object}`, key);
+  return ((wf.outboundMessages ?? []) as Record<string, any>[]).map((om) => ({
+    name: text(om.fullName),
+    object,
+    endpointUrl: text(om.endpointUrl),
+    // The Id always travels first; the simulator's definition lists the other fields.
+    fields: ((om.fields ?? []) as unknown[]).map(text).filter((f) => f !== 'Id'),
+    includeSessionId: text(om.includeSessionId) === 'true',
+    ...(om.integrationUser ? { integrationUser: text(om.integrationUser) } : {}),
+    ...(om.apiVersion ? { apiVersion: text(om.apiVersion) } : {}),
+  }));
+}

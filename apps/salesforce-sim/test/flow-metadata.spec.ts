@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '@broker/config';
+import { parseOutboundMessage } from '@broker/salesforce';
+import { startListener, type Listener } from '@broker/testing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { generateSalesforceMetadata } from '../../cli/src/salesforce-metadata.generator';
+import { startSalesforceSim, type SalesforceSim } from '../src/index';
+import { failure, soapConnection } from './helpers';
+
+// The simulated org runs the Flows `broker salesforce metadata` writes, as XML, instead of a rule of
+// its own: what is tested here is what an admin deploys.
+const root = path.resolve(import.meta.dirname, '../../..');
+const ACK = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>`;
+const INTEGRATION_USER_ID = '005000000000001AAA';
+
+function generated(endpoint: string, integrationUserId = INTEGRATION_USER_ID) {
+  const config = loadConfig(path.join(root, 'config/demo.yaml'), {});
+  return generateSalesforceMetadata({ connection: config.connections[0]!, endpoint, integrationUserId });
+}
+
+describe('generated Flow metadata in the simulated org', () => {
+  let sim: SalesforceSim;
+  let listener: Listener;
+
+  beforeAll(async () => {
+    listener = await startListener();
+    sim = await startSalesforceSim({ port: 0, outboundRetryBaseMs: 1000 });
+  });
+  afterAll(async () => {
+    await sim.close();
+    await listener.close();
+  });
+  beforeEach(async () => {
+    await sim.reset();
+    listener.requests.length = 0;
+    listener.respond = () => ({ status: 200, body: ACK, headers: { 'Content-Type': 'text/xml; charset=utf-8' } });
+    // Only the generated package: the org file's own Flows go.
+    for (const f of sim.flows()) sim.removeFlow(f.name);
+    expect(sim.ref('integration')).toBe(INTEGRATION_USER_ID);
+    const { files } = generated(listener.url);
+    expect(sim.deployMetadata(files)).toEqual({
+      outboundMessages: ['Broker_demo_Case', 'Broker_demo_CaseComment'],
+      flows: ['Broker_demo_Case_to_Field_Nation', 'Broker_demo_CaseComment_to_Field_Nation'],
+    });
+  });
+
+  it('a write-back by the integration user fires no Outbound Message; a user change does', async () => {
+    const broker = await soapConnection(sim); // the integration user, over REST as the broker writes
+    const caseId = sim.ref('case_install');
+    // Ticked and written back by the broker: its own saves.
+    await broker.sobject('Case').update({ Id: caseId, Send_to_Field_Nation__c: true, Field_Nation_Work_Order_Id__c: '1234', Field_Nation_Sync_Status__c: 'Synced' });
+    await broker.sobject('CaseComment').create({ ParentId: caseId, CommentBody: 'Technician checked in (from Field Nation)' });
+    await sim.outboundIdle();
+    expect(listener.requests).toHaveLength(0);
+    expect(sim.outbound({})).toHaveLength(0);
+
+    // A dispatcher edits the same case and comments: both are sent.
+    sim.updateRecord('Case', caseId, { Priority: 'High' }, { as: 'dispatcher@example.com' });
+    sim.createRecord('CaseComment', { ParentId: caseId, CommentBody: 'Gate code 4711' }, { as: 'dispatcher@example.com' });
+    const reqs = await listener.waitFor(2);
+    await sim.outboundIdle();
+    expect(listener.requests).toHaveLength(2);
+    const sent = reqs.flatMap((r) => parseOutboundMessage(r.body).notifications);
+    expect(sent.map((n) => n.sObjectType).sort()).toEqual(['Case', 'CaseComment']);
+    expect(sent.find((n) => n.sObjectType === 'Case')!.sfId).toBe(caseId);
+    expect(sim.outbound({}).map((n) => n.flow).sort()).toEqual(['Broker_demo_CaseComment_to_Field_Nation', 'Broker_demo_Case_to_Field_Nation']);
+
+    // The entry condition still holds: an unticked case sends nothing, whoever saves it.
+    listener.requests.length = 0;
+    sim.updateRecord('Case', sim.ref('case_repair'), { Priority: 'Low' }, { as: 'dispatcher@example.com' });
+    await sim.outboundIdle();
+    expect(listener.requests).toHaveLength(0);
+  });
+
+  it('compares the integration user id as Salesforce does: 15 or 18 characters', async () => {
+    for (const f of sim.flows()) sim.removeFlow(f.name);
+    sim.deployMetadata(generated(listener.url, INTEGRATION_USER_ID.slice(0, 15)).files);
+    sim.updateRecord('Case', sim.ref('case_install'), { Send_to_Field_Nation__c: true }, { as: 'integration@example.com' });
+    await sim.outboundIdle();
+    expect(listener.requests).toHaveLength(0);
+  });
+
+  it('refuses Flow XML it does not understand instead of guessing', () => {
+    const flow = generated(listener.url).files.find((f) => f.path === 'flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml')!;
+    const deploy = (edit: (xml: string) => string) => () => sim.deployMetadata([{ path: 'flows/Edited.flow-meta.xml', content: edit(flow.content) }]);
+    expect(deploy((x) => x.replace('<filterLogic>and</filterLogic>', '<filterLogic>or</filterLogic>'))).toThrow(/start\.filterLogic "or" is not supported/);
+    expect(deploy((x) => x.replace('<operator>NotEqualTo</operator>', '<operator>Contains</operator>'))).toThrow(/filter operator Contains is not supported/);
+    expect(deploy((x) => x.replace('<object>Case</object>', '<filterFormula>ISCHANGED({!$Record.Status})</filterFormula>\n        <object>Case</object>'))).toThrow(/start\.filterFormula is not supported/);
+    expect(deploy((x) => x.replace('<apiVersion>', '<decisions><name>D</name></decisions>\n    <apiVersion>'))).toThrow(/Flow\.decisions is not supported/);
+    expect(deploy((x) => x.replace('RecordAfterSave', 'RecordBeforeSave'))).toThrow(/triggerType RecordBeforeSave/);
+    expect(deploy((x) => x.replace('<field>LastModifiedById</field>', '<field>Nope__c</field>'))).toThrow(/no field Nope__c on Case/);
+    expect(() => sim.deployMetadata([{ path: 'classes/Foo.cls', content: '' }])).toThrow(/not a workflow, flow or package\.xml file/);
+  });
+
+  it('is also reachable over the control API', async () => {
+    const res = await fetch(`${sim.url}/__sim/metadata`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ files: [{ path: 'flows/X.flow-meta.xml', content: '<Flow><processType>Screen</processType></Flow>' }] }) });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await res.json())).toContain('processType Screen is not supported');
+  });
+});
+
+describe('the default org', () => {
+  it("runs the generator's Flows for config/demo.yaml (only the Outbound Message names differ)", () => {
+    const files = generated('https://broker.example.com').files;
+    const pairs = [
+      ['flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml', 'Send_Case_to_Field_Nation', ['Case.Broker_demo_Case<', 'Case.Field_Nation_Case_Dispatch<']],
+      ['flows/Broker_demo_CaseComment_to_Field_Nation.flow-meta.xml', 'Send_Case_Comment_to_Field_Nation', ['CaseComment.Broker_demo_CaseComment<', 'CaseComment.Field_Nation_Case_Comment<']],
+    ] as const;
+    for (const [gen, name, [from, to]] of pairs) {
+      const committed = readFileSync(path.join(root, `apps/salesforce-sim/org/metadata/flows/${name}.flow-meta.xml`), 'utf8');
+      expect(committed, name).toBe(files.find((f) => f.path === gen)!.content.replace(from, to));
+    }
+  });
+
+  it('refuses a Flow whose Outbound Message does not exist', async () => {
+    const sim = await startSalesforceSim({ port: 0 });
+    try {
+      const flow = generated('https://x.example.com').files.find((f) => f.path.startsWith('flows/Broker_demo_Case_'))!;
+      const err = await failure(Promise.resolve().then(() => sim.deployMetadata([flow])));
+      expect(err.message).toMatch(/no outbound message Case\.Broker_demo_Case/);
+    } finally {
+      await sim.close();
+    }
+  });
+});
