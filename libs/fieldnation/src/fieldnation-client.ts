@@ -10,7 +10,8 @@ import type {
 import { customFieldValue } from './fieldnation.types';
 import { FieldNationTransport, type ClientStats, type FieldNationClientOptions, type RequestSpec } from './fieldnation-transport';
 
-export type RouteTarget = { providerId: number } | { groupId: number };
+/** One provider (`POST /route`), or several at once (`POST /mass-route`, whose body is `{ids}` in rest-v2.yaml). */
+export type RouteTarget = { providerId: number } | { providerIds: number[] };
 
 export interface FindWorkOrdersQuery {
   /** Exact value of a custom field (e.g. the one carrying the Salesforce id). */
@@ -87,12 +88,15 @@ export class FieldNationClient {
     return this.v2({ method: 'POST', path: `/workorders/${id}/publish`, route: '/workorders/:id/publish', idempotent: true });
   }
 
-  /** One provider (`POST /route`) or a talent pool (`POST /mass-route` with `talent_pool_id`). */
+  /**
+   * One provider (`POST /route`) or several (`POST /mass-route` with `{ids}`: the body rest-v2.yaml
+   * defines; the `{talent_pool_id}` body of the newer prose is not in the definition).
+   */
   routeWorkOrder(id: number, target: RouteTarget): Promise<unknown> {
     if ('providerId' in target) {
       return this.v2({ method: 'POST', path: `/workorders/${id}/route`, route: '/workorders/:id/route', body: { technician: { id: target.providerId } }, idempotent: true });
     }
-    return this.v2({ method: 'POST', path: `/workorders/${id}/mass-route`, route: '/workorders/:id/mass-route', body: { talent_pool_id: target.groupId }, idempotent: true });
+    return this.v2({ method: 'POST', path: `/workorders/${id}/mass-route`, route: '/workorders/:id/mass-route', body: { ids: target.providerIds }, idempotent: true });
   }
 
   assignWorkOrder(id: number, providerId: number): Promise<unknown> {
@@ -112,8 +116,9 @@ export class FieldNationClient {
     return this.v2({ method: 'PUT', path: `/workorders/${id}/custom_fields/${fieldId}`, route: '/workorders/:id/custom_fields/:cfId', body: { value }, idempotent: true });
   }
 
+  /** `GET /custom-fields` takes no query parameters (rest-v2.yaml): one call returns them all. */
   listCustomFields(): Promise<CustomFieldDefinition[]> {
-    return this.v2<{ results: CustomFieldDefinition[] }>({ method: 'GET', path: '/custom-fields', route: '/custom-fields', query: { per_page: 100 }, idempotent: true }).then((r) => r.results ?? []);
+    return this.v2<{ results: CustomFieldDefinition[] }>({ method: 'GET', path: '/custom-fields', route: '/custom-fields', idempotent: true }).then((r) => r.results ?? []);
   }
 
   // ── Messages ───────────────────────────────────────────────────────────────────────────────
