@@ -17,7 +17,7 @@ afterAll(async () => {
 
 const envelope = (n: number, org = ORG_ID) =>
   buildOutboundMessage({ organizationId: org, actionId: makeId('04k', 1), sessionId: null, enterpriseUrl: '', partnerUrl: '', notifications: Array.from({ length: n }, (_, i) => ({ id: makeId('04l', 50_000 + i), sObjectType: 'Case', fields: { Id: makeId('500', 50_000 + i) } })) });
-const sign = (raw: Buffer | string) => `sha256=${createHmac('sha256', 'demo-webhook-secret').update(raw).digest('hex')}`;
+const sign = (raw: Buffer | string) => `sha256=${createHmac('sha256', '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f').update(raw).digest('hex')}`;
 
 type Case = { name: string; endpoint: 'soap' | 'webhook'; body: Buffer; headers?: Record<string, string>; status: number };
 

@@ -28,7 +28,7 @@ beforeAll(async () => {
     salesforce: { organizationId: 00D000000000001EAA, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
     fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: secret-secret
+      webhookSecret: 2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5
       integrationUserId: 1068
     objects: { Case: { mapping: x.yaml } }
 `, '/tmp/c.yaml', {});

@@ -68,8 +68,13 @@ export const fieldNationSchema = z.strictObject({
     username: z.string().min(1),
     password: z.string().min(1),
   }),
-  /** Secret of the v3 webhook (X-FN-Signature). */
-  webhookSecret: z.string().min(8, 'use at least 8 characters'),
+  /**
+   * Secret of the v3 webhook (X-FN-Signature). A UUID: Field Nation's webhooks API accepts no other
+   * format (webhooks-v3.yaml `secret: format: uuid`). `broker fieldnation webhook` generates one.
+   */
+  webhookSecret: z.uuid({
+    error: "must be a UUID, the only secret format Field Nation's webhooks API accepts: run `broker fieldnation webhook` to generate one and store it where this key reads it (FN_WEBHOOK_SECRET in config/broker.example.yaml)",
+  }),
   /** Also accept the legacy Fn-Hash signature (older webhooks). */
   acceptLegacyHash: bool().default(false),
   /** Client-side rate limit towards Field Nation. */

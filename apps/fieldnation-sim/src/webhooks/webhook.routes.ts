@@ -31,8 +31,8 @@ export function parseWebhookInput(body: unknown, partial: boolean, allowHttp: We
     events: z
       .array(z.string().refine((e) => EVENT_NAMES.has(e), { error: (iss) => `unknown event '${String(iss.input)}'` }))
       .min(1, 'events must contain at least one event'),
-    // Field Nation asks for a UUID; any string of 8+ characters is accepted here [I] so configs can reuse their secret.
-    secret: z.string().min(8, 'secret must be at least 8 characters').optional(),
+    // webhooks-v3.yaml: `secret` has `format: uuid` (create and update); Field Nation generates one when omitted.
+    secret: z.uuid({ error: 'secret must be a UUID (e.g. 01999f51-5c66-4449-b441-6b4a053fee6a); omit it to have one generated' }).optional(),
     notificationEmail: z.string().email().nullable().optional(),
     modelProperties: z.array(z.string()).optional(),
     isIntegrationOnly: z.boolean().optional(),
