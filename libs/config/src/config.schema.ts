@@ -59,6 +59,9 @@ export const salesforceSchema = z.strictObject({
     .default({ reservePercent: 10, slowdownPercent: 25, probeSeconds: 60 }),
 });
 
+/** The message types rest-v2.yaml lists for `POST /workorders/{id}/messages` (a buyer posts the first seven sensibly). */
+export const FIELD_NATION_MESSAGE_TYPES = ['ASSIGNEDTECH', 'INTERNAL', 'STAFF_NOTE', 'ROUTEDTECHS', 'REQUESTEDTECHS', 'SPECIFICTECH', 'TECHTOMANAGER', 'FROMTECH', 'REPLY', 'REPLYTOTHREAD'] as const;
+
 export const fieldNationSchema = z.strictObject({
   /** `sandbox`, `production`, or an explicit base URL (the simulator). */
   environment: z.union([z.enum(['sandbox', 'production']), url]).default('sandbox'),
@@ -75,6 +78,12 @@ export const fieldNationSchema = z.strictObject({
   webhookSecret: z.uuid({
     error: "must be a UUID, the only secret format Field Nation's webhooks API accepts: run `broker fieldnation webhook` to generate one and store it where this key reads it (FN_WEBHOOK_SECRET in config/broker.example.yaml)",
   }),
+  /**
+   * `type` of the messages the broker posts (WoMessagesCreatedDto.type in rest-v2.yaml), i.e. who sees
+   * them. Default ASSIGNEDTECH: the assigned technician. INTERNAL / STAFF_NOTE stay with the buyer's
+   * staff; ROUTEDTECHS / REQUESTEDTECHS reach the routed / requesting providers.
+   */
+  messageType: z.enum(FIELD_NATION_MESSAGE_TYPES).default('ASSIGNEDTECH'),
   /** Also accept the legacy Fn-Hash signature (older webhooks). */
   acceptLegacyHash: bool().default(false),
   /** Client-side rate limit towards Field Nation. */

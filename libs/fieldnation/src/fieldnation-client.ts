@@ -11,6 +11,9 @@ import { customFieldValue } from './fieldnation.types';
 import { FieldNationTransport, type ClientStats, type FieldNationClientOptions, type RequestSpec } from './fieldnation-transport';
 
 /** One provider (`POST /route`), or several at once (`POST /mass-route`, whose body is `{ids}` in rest-v2.yaml). */
+/** `type` of `POST /workorders/{id}/messages` (WoMessagesCreatedDto in rest-v2.yaml). */
+export type FieldNationMessageType = 'ASSIGNEDTECH' | 'INTERNAL' | 'STAFF_NOTE' | 'ROUTEDTECHS' | 'REQUESTEDTECHS' | 'SPECIFICTECH' | 'TECHTOMANAGER' | 'FROMTECH' | 'REPLY' | 'REPLYTOTHREAD';
+
 export type RouteTarget = { providerId: number } | { providerIds: number[] };
 
 export interface FindWorkOrdersQuery {
@@ -125,9 +128,10 @@ export class FieldNationClient {
 
   /**
    * Posts a message and returns its `msg_id`. The API answers with the whole thread, so the id is the
-   * newest message written by this API user with the same text.
+   * newest message written by this API user with the same text. `type` decides who sees it (the
+   * connection's `fieldnation.messageType`); a reply takes its thread's audience and sends none.
    */
-  async postMessage(id: number, input: { message: string; type?: string; parentId?: string }): Promise<string> {
+  async postMessage(id: number, input: { message: string; type?: FieldNationMessageType; parentId?: string }): Promise<string> {
     const path = input.parentId ? `/workorders/${id}/messages/${input.parentId}` : `/workorders/${id}/messages`;
     const thread = await this.v2<{ results: FnMessage[] }>({
       method: 'POST',

@@ -221,6 +221,22 @@ describe('FieldNationClient against the simulator', () => {
       expect(messages[0]!.msg_id).toBe(second);
     });
 
+    it('sends the message type that decides who sees it (ASSIGNEDTECH reaches the assigned technician, INTERNAL does not)', async () => {
+      const fn = client();
+      const { id } = await fn.createWorkOrder(workOrder('500V'));
+      sim.buyer.publish(id);
+      sim.buyer.assign(id, 557);
+      const toTech = await fn.postMessage(id, { message: 'Bring a ladder', type: 'ASSIGNEDTECH' });
+      const internal = await fn.postMessage(id, { message: 'Customer is difficult', type: 'INTERNAL' });
+      const messages = await fn.listMessages(id);
+      expect(messages.find((m) => m.msg_id === toTech)).toMatchObject({ type: 'ASSIGNEDTECH', to: { id: 557 } });
+      expect(messages.find((m) => m.msg_id === internal)).toMatchObject({ type: 'INTERNAL' });
+      expect(messages.find((m) => m.msg_id === internal)!.to).toBeUndefined();
+      // A type outside rest-v2.yaml's enum is refused by the contract check (400), not passed through.
+      await expect(fn.postMessage(id, { message: 'x', type: 'EVERYONE' as never })).rejects.toMatchObject({ status: 400 });
+      expect(sim.takeContractViolations().map((v) => v.path)).toEqual([`/api/rest/v2/workorders/${id}/messages`]);
+    });
+
     it('manages webhooks and receives verifiable deliveries', async () => {
       const listener: Listener = await startListener();
       try {
