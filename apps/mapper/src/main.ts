@@ -16,6 +16,7 @@ import {
   workerEnvSchema,
 } from '@broker/runtime';
 import { createPrisma, createStore, databaseReadiness } from '@broker/store';
+import { FieldNationClient } from '@broker/fieldnation';
 import { handleFieldNationEvent } from './fn-event.processor';
 import { mapRecord } from './map-record.processor';
 
@@ -36,6 +37,10 @@ for (const c of config.connections) {
 const registry = createMetricsRegistry('mapper');
 const metrics = createPipelineMetrics(registry);
 const connections = new Map(config.connections.map((c) => [c.id, c]));
+// Only for message events whose body carries no message text (its layout is undocumented).
+const fieldNationClients = new Map(
+  config.connections.map((c) => [c.id, new FieldNationClient({ environment: c.fieldnation.environment, credentials: c.fieldnation.auth, rateLimit: { requestsPerSecond: c.fieldnation.requestsPerSecond } })]),
+);
 const connection = createWorkerConnection(env.REDIS_URL);
 const prisma = createPrisma(env.DATABASE_URL, { max: Math.min(env.CONCURRENCY * 2 + 2, 40) });
 const databaseReady = databaseReadiness(prisma);
@@ -56,7 +61,13 @@ const mapWorker = startWorker(
 const eventWorker = startWorker(
   fnEventQueue,
   { 'fn-event': handleFieldNationEvent },
-  { connections, eventRules, store, sfWriteQueue: sfQueue },
+  {
+    connections,
+    eventRules,
+    store,
+    sfWriteQueue: sfQueue,
+    listMessages: (connectionId: string, workOrderId: number) => fieldNationClients.get(connectionId)!.listMessages(workOrderId),
+  },
   { connection, prefix: env.QUEUE_PREFIX, logger, concurrency: env.CONCURRENCY, onFinalFailure: onFinalFailure('event') },
 );
 observeWorker(mapWorker, metrics);
