@@ -25,7 +25,8 @@ export function projectConfig(dir: string, overrides: { testTimeout?: number; se
       environment: 'node',
       testTimeout: overrides.testTimeout ?? 20_000,
       hookTimeout: 60_000,
-      setupFiles: overrides.setupFiles ?? [],
+      // The Field Nation contract check runs after every test file (libs/testing/src/fieldnation-contract.setup.ts).
+      setupFiles: [path.join(root, 'libs/testing/src/fieldnation-contract.setup.ts'), ...(overrides.setupFiles ?? [])],
       globalSetup: [path.join(root, 'libs/testing/src/global-setup.ts')],
       pool: 'forks',
       reporters: ['default'],

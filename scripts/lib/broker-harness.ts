@@ -138,7 +138,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const fn = await startFieldNationSim({ port: await port('fieldnationSim'), logger: simLogger, rateLimit: false, ...options.fieldnationSim });
   // Subscribed as `broker fieldnation webhook` subscribes a connection: the events its rules use.
   const rules = loadEventRulesFile(path.join(root, 'config/mappings/case-events.yaml'));
-  const webhookSecret = options.env?.FN_WEBHOOK_SECRET ?? process.env.FN_WEBHOOK_SECRET ?? 'demo-webhook-secret';
+  const webhookSecret = options.env?.FN_WEBHOOK_SECRET ?? process.env.FN_WEBHOOK_SECRET ?? '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f';
   fn.registerWebhook({ url: `${ingressUrl}/fieldnation/webhooks/demo`, secret: webhookSecret, events: FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e)) });
 
   // The demo connection, pointed at these simulators.

@@ -77,7 +77,7 @@ describe('Field Nation → Salesforce', () => {
     const raw = JSON.stringify({ event: { name: 'workorder.status.approved', params: { work_order_id: workOrderId } }, timestamp: new Date().toISOString(), triggered_by_user: { id: 1069 }, workorder: { id: workOrderId, status: { id: 5, name: 'Approved' } } });
     const forged = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, { method: 'POST', body: raw, headers: { 'x-fn-signature': `sha256=${createHmac('sha256', 'guessed-secret').update(raw).digest('hex')}`, 'x-fn-delivery-id': `${randomUUID()}:1` } });
     expect(forged.status).toBe(401);
-    const tampered = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, { method: 'POST', body: raw.replace('approved', 'work_done'), headers: { 'x-fn-signature': `sha256=${createHmac('sha256', 'demo-webhook-secret').update(raw).digest('hex')}`, 'x-fn-delivery-id': `${randomUUID()}:1` } });
+    const tampered = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, { method: 'POST', body: raw.replace('approved', 'work_done'), headers: { 'x-fn-signature': `sha256=${createHmac('sha256', '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f').update(raw).digest('hex')}`, 'x-fn-delivery-id': `${randomUUID()}:1` } });
     expect(tampered.status).toBe(401);
     await new Promise((r) => setTimeout(r, 500));
     expect(caseOf(caseId).Status).not.toBe('Resolved');
@@ -100,7 +100,7 @@ describe('Field Nation → Salesforce', () => {
     const t0 = Date.now();
     const send = async (name: string, at: number) => {
       const raw = JSON.stringify({ event: { name, params: { work_order_id: workOrderId } }, timestamp: new Date(at).toISOString(), triggered_by_user: { id: PROVIDER }, workorder: { id: workOrderId, status: { id: name.endsWith('work_done') ? 4 : 3, name }, assignee: { user: { id: PROVIDER, first_name: 'Tess', last_name: 'Tech' } }, closing_notes: 'ok' } });
-      const res = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, { method: 'POST', body: raw, headers: { 'x-fn-signature': `sha256=${createHmac('sha256', 'demo-webhook-secret').update(raw).digest('hex')}`, 'x-fn-delivery-id': `${randomUUID()}:1` } });
+      const res = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, { method: 'POST', body: raw, headers: { 'x-fn-signature': `sha256=${createHmac('sha256', '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f').update(raw).digest('hex')}`, 'x-fn-delivery-id': `${randomUUID()}:1` } });
       expect(res.status).toBe(200);
     };
     await send('workorder.status.work_done', t0 + 60_000);

@@ -1,4 +1,7 @@
-import type { ConnectionConfig, LoadedConfig } from '@broker/config';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { ConfigError, loadConfig, resolveConfigPath, type ConnectionConfig, type LoadedConfig } from '@broker/config';
 import { FieldNationClient, FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
 import { webhookPlan as planWebhook, WebhookPlanError, type WebhookPlan } from '@broker/preflight';
 import { CliError, type CliIo } from './cli-io';
@@ -41,4 +44,35 @@ export async function fieldnationWebhookCommand(config: LoadedConfig, options: F
   }
   if (!options.apply) io.out('(nothing changed: add --apply to create or update the webhook on Field Nation)');
   return 0;
+}
+
+const SECRET_PATH = /^connections\[(\d+)\]\.fieldnation\.webhookSecret$/;
+
+/**
+ * Loads the config for `broker fieldnation webhook`. When the only problem is a missing or non-UUID
+ * `fieldnation.webhookSecret`, it generates a UUID per such connection and says where to store it (the
+ * environment variable the file reads the key from), instead of only failing: Field Nation's webhooks
+ * API accepts UUID secrets only, and the ingress must know the secret before the webhook exists.
+ */
+export function loadWebhookConfig(file: string, io: CliIo): LoadedConfig {
+  try {
+    return loadConfig(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError) || !err.issues.every((i) => SECRET_PATH.test(i.path))) throw err;
+    const raw = parseDocument(readFileSync(file, 'utf8')).toJS() as { connections?: Array<{ id?: string; fieldnation?: { webhookSecret?: unknown } }> };
+    const indexes = [...new Set(err.issues.map((i) => Number(SECRET_PATH.exec(i.path)![1])))];
+    for (const index of indexes) {
+      const connection = raw.connections?.[index];
+      const written = connection?.fieldnation?.webhookSecret;
+      const variable = typeof written === 'string' ? /\$\{([A-Za-z_][A-Za-z0-9_]*)/.exec(written)?.[1] : undefined;
+      io.out(`${connection?.id ?? `connections[${index}]`}: fieldnation.webhookSecret is missing or not a UUID (Field Nation accepts UUID secrets only). A new one:`);
+      io.out(`  ${randomUUID()}`);
+      io.out(
+        variable
+          ? `  Store it in the environment variable ${variable} (${file} reads fieldnation.webhookSecret from it) wherever the ingress and this command get their environment, restart the ingress, then run this command again with --apply.`
+          : `  Set fieldnation.webhookSecret to \${FN_WEBHOOK_SECRET} in ${file} and store it in FN_WEBHOOK_SECRET (keep secrets out of the file), restart the ingress, then run this command again with --apply.`,
+      );
+    }
+    throw new CliError('no usable webhook secret yet: store the generated one as shown above', 78);
+  }
 }

@@ -10,7 +10,7 @@ import { parseCliEnv, requireConfigPath, requireDatabaseUrl, type CliEnv } from 
 import { CliError, processIo, type CliIo } from './cli-io';
 import { configValidateCommand } from './config-validate.command';
 import { doctorCommand } from './doctor.command';
-import { fieldnationWebhookCommand } from './fieldnation-webhook.command';
+import { fieldnationWebhookCommand, loadWebhookConfig } from './fieldnation-webhook.command';
 import { mappingPreviewCommand } from './mapping-preview.command';
 import { parseSince, replayCommand } from './replay.command';
 import { reconcileCommand } from './reconcile.command';
@@ -132,7 +132,7 @@ fieldnation
   .option('--url <url>', 'public URL of the ingress (default: $PUBLIC_URL)')
   .option('--apply', 'create the webhook on Field Nation, or update the one with the same URL')
   .action((opts: { connection?: string; url?: string; apply?: boolean }) =>
-    run((env) => fieldnationWebhookCommand(loadConfig(requireConfigPath(env)), { ...opts, url: opts.url ?? env.PUBLIC_URL }, io)),
+    run((env) => fieldnationWebhookCommand(loadWebhookConfig(requireConfigPath(env), io), { ...opts, url: opts.url ?? env.PUBLIC_URL }, io)),
   );
 
 program

@@ -46,7 +46,7 @@ connections:
       auth: { flow: password, username: integration@example.com, password: p }
     fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: demo-webhook-secret
+      webhookSecret: 5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f
     objects:
       Case:
         mapping: ${mappingsDir}/case-to-work-order.yaml
@@ -64,7 +64,7 @@ connections:
       auth: { flow: client-credentials, clientId: c, clientSecret: s }
     fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: other-webhook-secret
+      webhookSecret: 8e4a2b6c-1d3f-4a5b-8c7d-9e0f1a2b3c4d
     objects:
       Opportunity:
         mapping: ${mappingsDir}/case-to-work-order.yaml

@@ -37,7 +37,7 @@ afterAll(async () => {
 
 /** As `broker fieldnation webhook --apply` (and the e2e harness) registers it. */
 const registerWebhook = (events = ruleEvents, url = `${PUBLIC_URL}/fieldnation/webhooks/demo`) =>
-  fn.registerWebhook({ url, secret: 'demo-webhook-secret', events: [...events] });
+  fn.registerWebhook({ url, secret: '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f', events: [...events] });
 
 beforeEach(() => {
   fn.reset();

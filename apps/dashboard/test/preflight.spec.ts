@@ -54,7 +54,7 @@ const testConnection = async (connectionId: string, csrf?: string) => {
 
 describe('dashboard: Test connection', () => {
   it('offers the button per connection and renders the checklist the doctor computes', async () => {
-    fn.registerWebhook({ url: `${PUBLIC_URL}/fieldnation/webhooks/demo`, secret: 'demo-webhook-secret', events: [...ruleEvents] });
+    fn.registerWebhook({ url: `${PUBLIC_URL}/fieldnation/webhooks/demo`, secret: '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f', events: [...ruleEvents] });
     const home = await (await get('/')).text();
     expect(home).toMatch(/<form class="inline" method="post" action="\/actions\/test-connection">.*name="connectionId" value="demo".*Test connection<\/button>/);
 
@@ -72,7 +72,7 @@ describe('dashboard: Test connection', () => {
   it('shows a failing check with its fix, escaping what the remote systems return', async () => {
     // A webhook for the connection's path on another host, its URL carrying markup.
     const hostile = 'http://127.0.0.1:3999/fieldnation/webhooks/demo?x=<script>alert(1)</script>';
-    fn.registerWebhook({ url: hostile, secret: 'demo-webhook-secret', events: [...ruleEvents] });
+    fn.registerWebhook({ url: hostile, secret: '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f', events: [...ruleEvents] });
     const page = await (await testConnection('demo')).text();
     expect(page).toContain('data-check="fieldnation.webhook" data-status="fail"');
     expect(page).toContain('broker fieldnation webhook --connection demo --url http://127.0.0.1:3000 --apply');

@@ -8,6 +8,7 @@ import { Counters, normaliseRoute } from './core/counters';
 import { FaultInjector } from './core/fault-injector';
 import { RateLimiter } from './core/rate-limiter';
 import { SimError, sendRestError, sendWebhookApiError } from './core/sim-error';
+import { ContractRecorder, asContractViolation, contractMiddleware, formatViolation, type ContractViolation } from './contract/contract-check';
 import { controlRouter } from './control/control.routes';
 import { SimControl } from './control/sim-control';
 import { resolveOptions, type FieldNationSimOptions, type ResolvedSimOptions, type SimCredentials } from './sim-options';
@@ -30,9 +31,17 @@ export class FieldNationSim extends SimControl {
   readonly credentials: SimCredentials;
   readonly options: ResolvedSimOptions;
   private readonly closeServer: () => Promise<void>;
+  private readonly contract: ContractRecorder;
 
-  constructor(init: { url: string; options: ResolvedSimOptions; control: ConstructorParameters<typeof SimControl>[0]; close: () => Promise<void> }) {
+  constructor(init: {
+    url: string;
+    options: ResolvedSimOptions;
+    control: ConstructorParameters<typeof SimControl>[0];
+    contract: ContractRecorder;
+    close: () => Promise<void>;
+  }) {
     super(init.control);
+    this.contract = init.contract;
     this.url = init.url;
     this.restUrl = `${init.url}/api/rest/v2`;
     this.tokenUrl = `${init.url}/authentication/api/oauth/token`;
@@ -43,6 +52,19 @@ export class FieldNationSim extends SimControl {
 
   close(): Promise<void> {
     return this.closeServer();
+  }
+
+  /** Requests and responses of this simulator that broke Field Nation's OpenAPI definitions so far. */
+  contractViolations(): ContractViolation[] {
+    return this.contract.list();
+  }
+
+  /**
+   * Takes this simulator's violations out of the process-wide list the test setup checks after each
+   * file: for tests that send an off-contract request on purpose (and should assert on what they get).
+   */
+  takeContractViolations(): ContractViolation[] {
+    return this.contract.take();
   }
 }
 
@@ -85,6 +107,7 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
     sendRestError(res, err, options.errorFormat);
   };
 
+  const contract = new ContractRecorder();
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -105,6 +128,12 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
     const req = res.req;
     renderError(req, res, new SimError(status, message, [], headers));
   }));
+
+  if (options.contractValidation) {
+    // The JSON body must be parsed before the validator reads it; the routes' own parsers then skip.
+    app.use(['/authentication', '/api/rest/v2', '/api/v1/webhooks'], express.json({ limit: '5mb' }));
+    app.use(contractMiddleware());
+  }
 
   app.use(oauthRouter({ tokens, credentials: () => options.credentials, allowClientCredentials: options.allowClientCredentials }));
 
@@ -144,12 +173,30 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
     renderError(req, res, new SimError(404, `No route for ${req.method} ${req.path}`));
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const violation = asContractViolation(err, req);
+    if (violation) {
+      contract.record(violation);
+      logger.error({ violation }, `Field Nation contract violation: ${formatViolation(violation)}`);
+      const what = violation.direction === 'request' ? 'The request does not match' : 'The simulator\'s response does not match';
+      const detail = `${what} Field Nation's OpenAPI definition (${violation.api}): ${violation.message}`;
+      return renderError(req, res, new SimError(violation.status, detail, violation.errors.map((e) => ({ field: e.path, message: e.message }))));
+    }
     if (err instanceof SimError) return renderError(req, res, err);
     const status = (err as { status?: number; type?: string }).status;
     if ((err as { type?: string }).type === 'entity.parse.failed') return renderError(req, res, new SimError(400, 'Malformed JSON body'));
     if (status && status >= 400 && status < 500) return renderError(req, res, new SimError(status, (err as Error).message));
     logger.error({ err }, 'unhandled simulator error');
     renderError(req, res, new SimError(500, 'Internal server error'));
+  });
+  // An error body the handler above rendered can itself break the contract: plain 500, no second check.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const violation = asContractViolation(err, req);
+    if (violation) {
+      contract.record(violation);
+      logger.error({ violation }, `Field Nation contract violation: ${formatViolation(violation)}`);
+    } else logger.error({ err }, 'unhandled simulator error while answering an error');
+    if (res.headersSent) return;
+    res.status(500).type('application/json').send(JSON.stringify({ status: 500, message: violation ? `The simulator's error response does not match Field Nation's OpenAPI definition: ${violation.message}` : 'Internal server error' }));
   });
 
   const server = http.createServer(app);
@@ -174,5 +221,5 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
       server.closeAllConnections();
     }));
 
-  return new FieldNationSim({ url: state.baseUrl, options, control: { service, registry, sender, faults, counters, tokens, rateLimiter, state }, close });
+  return new FieldNationSim({ url: state.baseUrl, options, control: { service, registry, sender, faults, counters, tokens, rateLimiter, state }, contract, close });
 }

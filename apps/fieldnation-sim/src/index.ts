@@ -7,6 +7,8 @@ export type {
   WebhookDeliveryOptions,
 } from './sim-options';
 export { DEFAULT_CREDENTIALS } from './sim-options';
+export type { ContractViolation } from './contract/contract-check';
+export { formatViolation, takeProcessContractViolations } from './contract/contract-check';
 export type {
   BuyerUserOptions,
   DispatcherActions,

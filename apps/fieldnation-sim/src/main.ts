@@ -17,6 +17,7 @@ const sim = await startFieldNationSim({
     username: env.FN_SIM_USERNAME,
     password: env.FN_SIM_PASSWORD,
   },
+  contractValidation: env.FN_SIM_CONTRACT_VALIDATION === 'on',
   webhooks: env.FN_SIM_WEBHOOK_ALLOW_HTTP === 'any' ? { allowHttp: 'any' } : undefined,
   logger,
 });

@@ -60,6 +60,13 @@ export interface FieldNationSimOptions {
   /** Id of the first work order created. Default 100000. */
   firstWorkOrderId?: number;
   webhooks?: Partial<WebhookDeliveryOptions>;
+  /**
+   * Check every REST v2 / webhooks v3 request and response against Field Nation's OpenAPI definitions
+   * (apps/fieldnation-sim/openapi): a request outside them is answered 400, a response outside them 500,
+   * and the violation is recorded. Default true (tests and the harness); `main.ts` turns it on with
+   * FN_SIM_CONTRACT_VALIDATION=on.
+   */
+  contractValidation?: boolean;
 }
 
 export interface ResolvedSimOptions {
@@ -75,6 +82,7 @@ export interface ResolvedSimOptions {
   allowClientCredentials: boolean;
   firstWorkOrderId: number;
   webhooks: WebhookDeliveryOptions;
+  contractValidation: boolean;
 }
 
 export const DEFAULT_CREDENTIALS: SimCredentials = {
@@ -104,6 +112,7 @@ export function resolveOptions(options: FieldNationSimOptions = {}): ResolvedSim
     requirePublishFields: options.requirePublishFields ?? true,
     allowClientCredentials: options.allowClientCredentials ?? false,
     firstWorkOrderId: options.firstWorkOrderId ?? 100000,
+    contractValidation: options.contractValidation ?? true,
     webhooks: {
       maxAttempts: 8,
       baseBackoffMs: 10_000,

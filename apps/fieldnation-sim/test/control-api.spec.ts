@@ -246,7 +246,7 @@ describe('control API (/__sim) over HTTP', () => {
     });
 
     it('deliveries/{id}/retry re-sends a failed delivery under the same uuid with the next attempt; unknown ids are 404', async () => {
-      const hook = (await ctl('POST', '/webhooks', { url: `${listener.url}/h`, events: ['workorder.created'], secret: 'control-secret' })).body;
+      const hook = (await ctl('POST', '/webhooks', { url: `${listener.url}/h`, events: ['workorder.created'], secret: '5d7f9b1c-3e5a-4c8d-8f2b-4c6e8a0c2d4f' })).body;
       listener.respond = () => ({ status: 404 });
       const { id } = (await api('POST', '/workorders', { title: 'x' })).body as { id: number };
       await sim.waitForDeliveries();

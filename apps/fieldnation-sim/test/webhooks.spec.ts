@@ -54,6 +54,13 @@ describe('Webhooks v3', () => {
     expect(bad.body).toMatchObject({ metadata: { path: '/api/v1/webhooks' }, errors: [{ code: 400, message: 'url: url must be a valid https URL' }], result: {} });
     expect((await hooks('POST', '', { url: 'https://example.com/h', events: ['work_order.created'] })).body.errors[0].message).toContain("unknown event 'work_order.created'");
     expect((await hooks('POST', '', { url: 'https://example.com/h', events: [] })).status).toBe(400);
+    // webhooks-v3.yaml: secret is `format: uuid` on create and update
+    const notUuid = await hooks('POST', '', { url: 'https://example.com/h', events: ['workorder.created'], secret: 'demo-webhook-secret' });
+    expect(notUuid.status).toBe(400);
+    expect(notUuid.body.errors[0].message).toMatch(/^secret: secret must be a UUID/);
+    expect(() => sim.registerWebhook({ url: 'https://example.com/h', secret: 'demo-webhook-secret' })).toThrow(/must be a UUID/);
+    const generated = await hooks('POST', '', { url: 'https://example.com/g', events: ['workorder.created'] });
+    expect(generated.body.result.secret).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect((await hooks('POST', '', { url: 'https://example.com/h', events: ['workorder.created'], webhookAttribute: { header: { 'X-FN-Foo': '1' } } })).status).toBe(400);
     const anonymous = await fetch(`${sim.url}/api/v1/webhooks`);
     expect(anonymous.status).toBe(401);
@@ -61,7 +68,7 @@ describe('Webhooks v3', () => {
   });
 
   it('retries 5xx with backoff up to maxAttempts, then a manual retry re-delivers under the same uuid', async () => {
-    const hook = sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.created'], secret: 'top-secret-1' });
+    const hook = sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.created'], secret: '3b5d7f9a-1c2e-4a6b-8d0f-2a4c6e8a0b2d' });
     listener.respond = () => ({ status: 500 });
     const wo = await createDraft();
     await sim.waitForDeliveries();
@@ -83,7 +90,7 @@ describe('Webhooks v3', () => {
     const last = listener.requests.at(-1)!;
     expect(last.headers['x-fn-delivery-id']).toBe(`${delivery!.deliveryId}:4`);
     expect(last.body).toBe(listener.requests[0]!.body);
-    expect(last.headers['x-fn-signature']).toBe(hmac('top-secret-1', last.body));
+    expect(last.headers['x-fn-signature']).toBe(hmac('3b5d7f9a-1c2e-4a6b-8d0f-2a4c6e8a0b2d', last.body));
     expect((await hooks('GET', `/delivery-logs/${delivery!.deliveryId}`)).body.result).toMatchObject({ deliveryStatus: 'delivered', attempts: 4 });
   });
 
@@ -121,7 +128,7 @@ describe('Webhooks v3', () => {
   });
 
   it('emits message_posted for REST messages with what the broker needs to skip its own', async () => {
-    sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.message_posted'], secret: 'msg-secret-123' });
+    sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.message_posted'], secret: '2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5' });
     const wo = await createDraft();
     const thread = await restApi(sim, token)('POST', `/workorders/${wo.id}/messages?acting_user_id=1068`, { message: 'From Salesforce' });
     const msgId = thread.body.results[0].msg_id;
@@ -175,16 +182,16 @@ describe('Webhooks v3', () => {
   });
 
   it('signs with the legacy Fn-Hash when asked', async () => {
-    sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.created'], secret: 'legacy-secret', signatureMode: 'legacy' });
-    sim.registerWebhook({ url: `${listener.url}/both`, events: ['workorder.created'], secret: 'legacy-secret', signatureMode: 'both' });
+    sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.created'], secret: '4c6e8a0b-2d4f-4b7c-9e1a-3b5d7f9b1c3e', signatureMode: 'legacy' });
+    sim.registerWebhook({ url: `${listener.url}/both`, events: ['workorder.created'], secret: '4c6e8a0b-2d4f-4b7c-9e1a-3b5d7f9b1c3e', signatureMode: 'both' });
     await createDraft();
     await sim.waitForDeliveries();
     const [legacy, both] = listener.requests;
-    const md5 = (body: string) => createHash('md5').update(`legacy-secret${body}`).digest('hex');
+    const md5 = (body: string) => createHash('md5').update(`4c6e8a0b-2d4f-4b7c-9e1a-3b5d7f9b1c3e${body}`).digest('hex');
     expect(legacy!.headers['fn-hash']).toBe(md5(legacy!.body));
     expect(legacy!.headers['x-fn-signature']).toBeUndefined();
     expect(both!.headers['fn-hash']).toBe(md5(both!.body));
-    expect(both!.headers['x-fn-signature']).toBe(hmac('legacy-secret', both!.body));
+    expect(both!.headers['x-fn-signature']).toBe(hmac('4c6e8a0b-2d4f-4b7c-9e1a-3b5d7f9b1c3e', both!.body));
   });
 
   it('injects duplicate and reorder delivery faults', async () => {

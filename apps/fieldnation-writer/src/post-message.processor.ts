@@ -30,7 +30,7 @@ export async function postMessage(job: PostJob, deps: WriterDeps, ctx: JobContex
       const existing = await client.listMessages(d.workOrderId);
       messageId = existing.flatMap((m) => [m, ...(m.replies ?? [])]).find((m) => m.message === text)?.msg_id;
     }
-    messageId ??= await client.postMessage(d.workOrderId, { message: text });
+    messageId ??= await client.postMessage(d.workOrderId, { message: text, type: deps.connections.get(d.connectionId)?.fieldnation.messageType ?? 'ASSIGNEDTECH' });
   } catch (err) {
     return await rethrowFieldNation(err, job, ctx);
   }

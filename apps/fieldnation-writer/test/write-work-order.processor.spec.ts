@@ -39,7 +39,7 @@ beforeAll(async () => {
     fieldnation:
       environment: ${sim.url}
       auth: { clientId: fn-sim-client, clientSecret: fn-sim-secret, username: buyer@example.com, password: sim-password }
-      webhookSecret: secret-secret
+      webhookSecret: 2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5
       createSettleSeconds: 3
     objects:
       Case: { mapping: x.yaml, afterCreate: { publish: true }, writeBack: { workOrderIdField: Field_Nation_Work_Order_Id__c } }

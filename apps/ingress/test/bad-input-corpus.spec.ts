@@ -29,7 +29,7 @@ const attributeHeavy = (bytes: number) => {
   }
   return Buffer.from(`${head}${attrs.join('')}><soapenv:Body/></soapenv:Envelope>`);
 };
-const sign = (raw: Buffer | string) => `sha256=${createHmac('sha256', 'demo-webhook-secret').update(raw).digest('hex')}`;
+const sign = (raw: Buffer | string) => `sha256=${createHmac('sha256', '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f').update(raw).digest('hex')}`;
 
 type Case = { name: string; endpoint: 'soap' | 'webhook'; body: Buffer; headers?: Record<string, string>; status: number; path?: string; fault?: RegExp };
 

@@ -15,7 +15,7 @@ const recent = () => new Date(Date.now() - 3_600_000 - 6 * 3_600_000).toISOStrin
 const body = (event = 'workorder.status.assigned', id = 100001, timestamp: unknown = recent()) =>
   JSON.stringify({ event: { name: event, params: { work_order_id: id, status_id: 3 } }, timestamp, triggered_by_user: { id: 557 }, workorder: { id, status: { id: 3, name: 'Assigned' } } });
 const hash = (raw: string) => createHash('sha256').update(raw).digest('hex');
-const sign = (raw: string, secret = 'demo-webhook-secret') => `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
+const sign = (raw: string, secret = '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f') => `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
 
 async function send(raw: string, headers: Record<string, string>, connection = 'demo') {
   return fetch(`${ingress.url}/fieldnation/webhooks/${connection}`, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', ...headers } });
@@ -101,21 +101,21 @@ describe('Field Nation webhook endpoint', () => {
 
   it('accepts the legacy Fn-Hash only where the connection allows it', async () => {
     const raw = body('workorder.status.work_done', 100002);
-    const legacy = createHash('md5').update(`other-webhook-secret${raw}`).digest('hex');
+    const legacy = createHash('md5').update(`8e4a2b6c-1d3f-4a5b-8c7d-9e0f1a2b3c4d${raw}`).digest('hex');
     expect((await send(raw, { 'fn-hash': legacy, 'x-fn-delivery-id': `${randomUUID()}:1` }, 'locked')).status).toBe(200);
-    const demoLegacy = createHash('md5').update(`demo-webhook-secret${raw}`).digest('hex');
+    const demoLegacy = createHash('md5').update(`5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f${raw}`).digest('hex');
     expect((await send(raw, { 'fn-hash': demoLegacy, 'x-fn-delivery-id': `${randomUUID()}:1` })).status).toBe(401);
   });
 
   it('keys a delivery without a delivery id (legacy) by its signed body, so a redelivery collapses', async () => {
     const raw = body('workorder.status.checked_in', 100003);
-    const legacy = createHash('md5').update(`other-webhook-secret${raw}`).digest('hex');
+    const legacy = createHash('md5').update(`8e4a2b6c-1d3f-4a5b-8c7d-9e0f1a2b3c4d${raw}`).digest('hex');
     const before = await count();
     expect((await send(raw, { 'fn-hash': legacy }, 'locked')).status).toBe(200);
     expect((await send(raw, { 'fn-hash': legacy }, 'locked')).status).toBe(200);
     expect(await count()).toBe(before + 1);
     const other = body('workorder.status.checked_out', 100003);
-    expect((await send(other, { 'fn-hash': createHash('md5').update(`other-webhook-secret${other}`).digest('hex') }, 'locked')).status).toBe(200);
+    expect((await send(other, { 'fn-hash': createHash('md5').update(`8e4a2b6c-1d3f-4a5b-8c7d-9e0f1a2b3c4d${other}`).digest('hex') }, 'locked')).status).toBe(200);
     expect(await count()).toBe(before + 2);
   });
 

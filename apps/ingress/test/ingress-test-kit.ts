@@ -28,7 +28,7 @@ connections:
     fieldnation:
       environment: sandbox
       auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: demo-webhook-secret
+      webhookSecret: 5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f
     objects:
       Case: { mapping: mappings/case-to-work-order.yaml }
       CaseComment: { messages: true }
@@ -43,7 +43,7 @@ connections:
     fieldnation:
       environment: sandbox
       auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: other-webhook-secret
+      webhookSecret: 8e4a2b6c-1d3f-4a5b-8c7d-9e0f1a2b3c4d
       acceptLegacyHash: true
     objects:
       Case: { mapping: mappings/case-to-work-order.yaml }

@@ -1,7 +1,7 @@
 import { DelayedError, type Job } from 'bullmq';
 import { enqueue, jobId, type fnEventQueue, type JobDataOf, type QueueOf, type sfWriteQueue } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
-import type { CompiledEventRules } from '@broker/mapping';
+import { readWebhookMessage, withWebhookMessage, type CompiledEventRules, type WebhookMessage } from '@broker/mapping';
 import { permanentError, type JobContext } from '@broker/runtime';
 import type { Store } from '@broker/store';
 
@@ -10,22 +10,55 @@ export interface EventDeps {
   eventRules: Map<string, CompiledEventRules>;
   store: Store;
   sfWriteQueue: QueueOf<typeof sfWriteQueue>;
+  /** `GET /workorders/{id}/messages` of the connection: the fallback when a message event's body has no message text. */
+  listMessages?: (connectionId: string, workOrderId: number) => Promise<ListedMessage[]>;
 }
 
 type EventJob = Job<JobDataOf<typeof fnEventQueue, 'fn-event'>, unknown, 'fn-event'>;
 
-/** Message id and author of a `workorder.message_posted` body (Field Nation puts the message in params). */
-export function messageOf(body: Record<string, unknown>): { id?: string; authorId?: number; text?: string } {
-  const params = ((body.event as { params?: Record<string, unknown> } | undefined)?.params ?? {}) as Record<string, unknown>;
-  const message = (params.message ?? {}) as Record<string, unknown>;
-  const rawId = message.msg_id ?? message.id ?? params.message_id;
-  const from = (message.from ?? message.author ?? message.user ?? {}) as Record<string, unknown>;
-  const authorId = Number(from.id ?? message.user_id ?? message.author_id);
-  const text = typeof message.message === 'string' ? message.message : typeof message.text === 'string' ? message.text : undefined;
+/** A work-order message as `GET /workorders/{id}/messages` lists it (replies nested). */
+export interface ListedMessage {
+  msg_id: string | number;
+  parent_id?: string | number | null;
+  message?: string;
+  from?: { id?: number; name?: string };
+  created?: { utc?: string };
+  replies?: ListedMessage[];
+}
+
+/**
+ * The message of a `workorder.message_posted` delivery: from the body in any known layout, otherwise
+ * (no text in it) from the work order's messages, one Field Nation call. Throws a permanent error (a
+ * failed, replayable job on the timeline) when neither yields it: a lost message must be visible.
+ */
+export async function resolveMessage(d: { connectionId: string; workOrderId: number; body: Record<string, unknown>; occurredAt: string }, deps: Pick<EventDeps, 'listMessages'>): Promise<WebhookMessage> {
+  const fromBody = readWebhookMessage(d.body);
+  if (fromBody?.text !== undefined && fromBody.id !== undefined) return fromBody;
+  if (!deps.listMessages) {
+    throw permanentError(`message event of work order ${d.workOrderId}: ${fromBody ? `no ${fromBody.text === undefined ? 'text' : 'id'} at ${fromBody.source}` : 'no message in any known layout'} and no Field Nation client to read the messages`, 0, 'unknown-payload');
+  }
+  const flat = (list: ListedMessage[]): ListedMessage[] => list.flatMap((m) => [m, ...flat(m.replies ?? [])]);
+  const thread = flat(await deps.listMessages(d.connectionId, d.workOrderId));
+  let hit: ListedMessage | undefined;
+  if (fromBody?.id !== undefined) hit = thread.find((m) => String(m.msg_id) === fromBody.id);
+  else if (fromBody?.text !== undefined) hit = thread.find((m) => m.message === fromBody.text && (fromBody.authorId === undefined || m.from?.id === fromBody.authorId));
+  else {
+    // No id and no text: the newest message at or before the event (Field Nation's "YYYY-MM-DD HH:MM:SS" UTC).
+    const at = Date.parse(d.occurredAt);
+    const created = (m: ListedMessage) => Date.parse(`${(m.created?.utc ?? '').replace(' ', 'T')}Z`);
+    hit = thread.filter((m) => !(created(m) > at + 1000)).sort((a, b) => created(b) - created(a) || Number(b.msg_id) - Number(a.msg_id))[0];
+  }
+  if (!hit || typeof hit.message !== 'string') {
+    const what = fromBody ? `${fromBody.source} has ${fromBody.id !== undefined ? `message id ${fromBody.id}` : 'no id'} but no text` : 'the body has no message in any known layout';
+    throw permanentError(`message event of work order ${d.workOrderId}: ${what}, and GET /workorders/${d.workOrderId}/messages has no matching message (${thread.length} listed)`, 0, 'unknown-payload');
+  }
   return {
-    id: typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : undefined,
-    authorId: Number.isInteger(authorId) ? authorId : undefined,
-    text,
+    id: String(hit.msg_id),
+    text: hit.message,
+    authorId: hit.from?.id ?? fromBody?.authorId,
+    authorName: hit.from?.name ?? fromBody?.authorName,
+    parentId: hit.parent_id != null ? String(hit.parent_id) : fromBody?.parentId,
+    source: `GET /workorders/${d.workOrderId}/messages`,
   };
 }
 
@@ -84,8 +117,10 @@ async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobCon
   }
 
   let fnMessageId: string | undefined;
+  let body = d.body;
   if (d.eventName === 'workorder.message_posted') {
-    const message = messageOf(d.body);
+    const message = await resolveMessage(d, deps);
+    body = withWebhookMessage(d.body as never, message) as never;
     fnMessageId = message.id;
     const byUs = us !== undefined && (message.authorId === us || (message.authorId === undefined && triggeredBy === us));
     const linked = fnMessageId !== undefined && (await deps.store.findMessageLinkByFnMessage(d.connectionId, d.workOrderId, fnMessageId));
@@ -101,7 +136,7 @@ async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobCon
     }
   }
 
-  const changes = await rules.apply(d.body as never);
+  const changes = await rules.apply(body as never);
   if (!changes || (Object.keys(changes.fields).length === 0 && !changes.comment)) {
     await record('skipped', 'no rule matches', correlation.sfId);
     return 'no-match';

@@ -17,6 +17,7 @@ import {
   workerEnvSchema,
 } from '@broker/runtime';
 import { createPrisma, createStore, databaseReadiness } from '@broker/store';
+import { FieldNationClient } from '@broker/fieldnation';
 import { handleFieldNationEvent } from './fn-event.processor';
 import { mapRecord } from './map-record.processor';
 import { retentionSweep } from './retention-sweep.processor';
@@ -38,6 +39,10 @@ for (const c of config.connections) {
 const registry = createMetricsRegistry('mapper');
 const metrics = createPipelineMetrics(registry);
 const connections = new Map(config.connections.map((c) => [c.id, c]));
+// Only for message events whose body carries no message text (its layout is undocumented).
+const fieldNationClients = new Map(
+  config.connections.map((c) => [c.id, new FieldNationClient({ environment: c.fieldnation.environment, credentials: c.fieldnation.auth, rateLimit: { requestsPerSecond: c.fieldnation.requestsPerSecond } })]),
+);
 const connection = createWorkerConnection(env.REDIS_URL);
 const prisma = createPrisma(env.DATABASE_URL, { max: Math.min(env.CONCURRENCY * 2 + 2, 40) });
 const databaseReady = databaseReadiness(prisma);
@@ -58,7 +63,13 @@ const mapWorker = startWorker(
 const eventWorker = startWorker(
   fnEventQueue,
   { 'fn-event': handleFieldNationEvent },
-  { connections, eventRules, store, sfWriteQueue: sfQueue },
+  {
+    connections,
+    eventRules,
+    store,
+    sfWriteQueue: sfQueue,
+    listMessages: (connectionId: string, workOrderId: number) => fieldNationClients.get(connectionId)!.listMessages(workOrderId),
+  },
   { connection, prefix: env.QUEUE_PREFIX, logger, concurrency: env.CONCURRENCY, onFinalFailure: onFinalFailure('event'), onDependencyWaitOver: recordDependencyWait(store) },
 );
 observeWorker(mapWorker, metrics);

@@ -8,7 +8,9 @@ import { loadEventRulesFile } from '@broker/mapping';
 import { createLogger, createProducerConnection, openQueue } from '@broker/runtime';
 import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
 import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
-import { handleFieldNationEvent, type EventDeps } from '../src/fn-event.processor';
+import { FieldNationClient } from '@broker/fieldnation';
+import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
+import { handleFieldNationEvent, resolveMessage, type EventDeps } from '../src/fn-event.processor';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 let db: TestDatabase;
@@ -29,7 +31,7 @@ beforeAll(async () => {
     salesforce: { instance: "https://example.my.salesforce.com", organizationId: 00D000000000001EAA, pathToken: tEsT-pAtH-t0ken_0123456789abcdef, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
     fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: secret-secret
+      webhookSecret: 2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5
       integrationUserId: 1068
     objects: { Case: { mapping: x.yaml } }
 `, '/tmp/c.yaml', {});
@@ -112,5 +114,73 @@ describe('Field Nation event processor', () => {
     expect(await run({ ...original, attemptsMade: 0 } as never)).toBe('already-processed');
     expect(await writes()).toBe(0);
     expect((await store.timeline('7003')).filter((r) => r.stage === 'event')).toHaveLength(1);
+  });
+});
+
+// Field Nation documents no layout for a message event's body (webhooks v3 events page: model
+// WorkOrder only; legacy page: "includes the Message object"), so each plausible one is read, then the
+// work order's messages (GET /workorders/{id}/messages, rest-v2.yaml) are the fallback.
+describe('message events in every plausible layout', () => {
+  let sim: FieldNationSim;
+  let client: FieldNationClient;
+  beforeAll(async () => {
+    sim = await startFieldNationSim({ logger: log, rateLimit: false });
+    client = new FieldNationClient({ environment: sim.url, credentials: sim.credentials });
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+  const listMessages = (_c: string, id: number) => client.listMessages(id);
+  const event = (workOrderId: number, params: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    connectionId: 'demo',
+    workOrderId,
+    occurredAt: new Date(Date.now() + 1000).toISOString(),
+    body: { event: { name: 'workorder.message_posted', params: { work_order_id: workOrderId, ...params } }, workorder: { id: workOrderId }, ...extra },
+  });
+
+  it('reads the message object in params, the keys spread over params, a top-level message and the draft data.message', async () => {
+    const expected = { id: '41', text: 'On site', authorId: 557 };
+    await expect(resolveMessage(event(1, { message: { msg_id: 41, message: 'On site', from: { id: 557, name: 'Tess Technician' } } }), {})).resolves.toMatchObject({ ...expected, authorName: 'Tess Technician', source: 'event.params.message' });
+    await expect(resolveMessage(event(1, { message_id: '41', message: 'On site', author: { id: 557 } }), {})).resolves.toMatchObject({ ...expected, source: 'event.params' });
+    await expect(resolveMessage(event(1, {}, { message: { id: 41, text: 'On site', user: { id: 557, first_name: 'Tess', last_name: 'Technician' } } }), {})).resolves.toMatchObject({ ...expected, authorName: 'Tess Technician', source: 'message' });
+    await expect(resolveMessage(event(1, {}, { data: { message: { msg_id: 41, body: 'On site', user_id: 557 } } }), {})).resolves.toMatchObject({ ...expected, source: 'data.message' });
+  });
+
+  it('falls back to GET /workorders/{id}/messages when the body has only an id, or nothing', async () => {
+    const fn = await client.createWorkOrder({ title: 'Message fallback' } as never);
+    const msgId = sim.technician.postMessage(fn.id, 'Running 10 minutes late', { providerId: 557 });
+    const byId = await resolveMessage(event(fn.id, { message_id: msgId }), { listMessages });
+    expect(byId).toMatchObject({ id: msgId, text: 'Running 10 minutes late', authorId: 557, source: `GET /workorders/${fn.id}/messages` });
+    const bare = await resolveMessage(event(fn.id, {}), { listMessages });
+    expect(bare).toMatchObject({ id: msgId, text: 'Running 10 minutes late', authorId: 557 });
+  });
+
+  it('an unknown layout is a failed, replayable job with the reason, not a skip', async () => {
+    const fn = await client.createWorkOrder({ title: 'Unknown layout' } as never);
+    const unknown = event(fn.id, { msg: { txt: 'hello' } });
+    await expect(resolveMessage(unknown, { listMessages })).rejects.toMatchObject({
+      name: 'UnrecoverableError',
+      reason: 'unknown-payload',
+      message: expect.stringMatching(/no message in any known layout, and GET \/workorders\/\d+\/messages has no matching message \(0 listed\)/),
+    });
+    await expect(resolveMessage(event(fn.id, { message_id: '999' }), { listMessages })).rejects.toThrow(/message id 999 but no text/);
+
+    // Through the processor: the job fails for good (the worker puts it on the timeline as failed).
+    const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: '500000000000009AAA' });
+    await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: fn.id, state: 'synced' });
+    const j = job('workorder.message_posted', fn.id, new Date().toISOString()) as unknown as { data: { body: { event: { params: Record<string, unknown> } } } };
+    j.data.body.event.params.msg = { txt: 'hello' };
+    await expect(handleFieldNationEvent(j as never, { ...deps, listMessages }, { log, token: undefined })).rejects.toMatchObject({ name: 'UnrecoverableError', reason: 'unknown-payload' });
+  });
+
+  it('a message found in any layout reaches the rules where they read it (event.params.message)', async () => {
+    const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: '500000000000010AAA' });
+    await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 7010, state: 'synced' });
+    const j = job('workorder.message_posted', 7010, new Date().toISOString()) as unknown as { data: { deliveryId: string; body: { event: { params: Record<string, unknown> } } } };
+    Object.assign(j.data.body.event.params, { message_id: 77, message: 'Parts arrived', author: { id: 557, name: 'Tess Technician' } });
+    expect(await handleFieldNationEvent(j as never, deps, { log, token: undefined })).toBe('queued');
+    const written = (await queue.getJobs(['waiting'])).find((w) => w.data.cause.workOrderId === 7010)!;
+    expect(written.data.comment).toMatchObject({ body: expect.stringContaining('Parts arrived'), fnMessageId: '77' });
+    expect(written.data.comment!.body).toContain('Tess Technician');
   });
 });

@@ -33,7 +33,7 @@ beforeAll(async () => {
       integrationUserId: "005000000000009"
     fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: secret-secret
+      webhookSecret: 2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5
     objects: { Case: { mapping: x.yaml }, CaseComment: { messages: true } }
 `,
     '/tmp/c.yaml',

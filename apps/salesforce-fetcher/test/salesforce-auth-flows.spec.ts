@@ -29,7 +29,7 @@ function clientFor(auth: string) {
       auth: ${auth}
     fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: secret-secret
+      webhookSecret: 2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5
     objects: { Case: { mapping: x.yaml } }
 `,
     '/tmp/c.yaml',

@@ -20,7 +20,7 @@ connections:
     fieldnation:
       environment: sandbox
       auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: \${FN_SECRET:-fallback-secret}
+      webhookSecret: \${FN_SECRET:-0b8d6e4f-2a1c-4d3e-9f5a-7b9c1d3e5f7a}
     objects:
       Case: { mapping: mappings/case.yaml }
 `;
@@ -40,7 +40,7 @@ describe('config loader', () => {
     const cfg = parseConfig(valid, '/etc/broker/config.yaml', { SF_PASSWORD: 'pw' });
     const c = cfg.connections[0]!;
     expect(c.salesforce.auth).toMatchObject({ flow: 'password', password: 'pw', securityToken: '' });
-    expect(c.fieldnation.webhookSecret).toBe('fallback-secret');
+    expect(c.fieldnation.webhookSecret).toBe('0b8d6e4f-2a1c-4d3e-9f5a-7b9c1d3e5f7a');
     expect(c.salesforce.instance).toBe('production');
     expect(c.objects.Case!.correlation).toEqual({ incidentId: true });
     expect(cfg.dir).toBe('/etc/broker');
@@ -50,6 +50,12 @@ describe('config loader', () => {
     const err = errorOf(() => parseConfig(valid.replace('00D000000000001AAA', 'not-an-id'), 'bad.yaml', { SF_PASSWORD: 'x' }));
     expect(err.message).toContain('bad.yaml');
     expect(err.issues).toContainEqual({ path: 'connections[0].salesforce.organizationId', message: expect.stringMatching(/Salesforce id/) });
+  });
+
+  it('requires a UUID webhook secret (the only format Field Nation accepts), naming the key and the fix', () => {
+    const err = errorOf(() => parseConfig(valid, 'c.yaml', { SF_PASSWORD: 'x', FN_SECRET: 'demo-webhook-secret' }));
+    expect(err.issues).toEqual([{ path: 'connections[0].fieldnation.webhookSecret', message: expect.stringMatching(/must be a UUID.*broker fieldnation webhook.*FN_WEBHOOK_SECRET/) }]);
+    expect(parseConfig(valid, 'c.yaml', { SF_PASSWORD: 'x', FN_SECRET: '01999F51-5C66-4449-B441-6B4A053FEE6A' }).connections[0]!.fieldnation.webhookSecret).toBe('01999F51-5C66-4449-B441-6B4A053FEE6A');
   });
 
   it('names a missing environment variable at its path', () => {
@@ -78,17 +84,17 @@ describe('config loader', () => {
   it('loads the shipped example configs', () => {
     const env = {
       SF_ORG_ID: '00D000000000001AAA', SF_CLIENT_ID: 'id', SF_USERNAME: 'u', SF_PRIVATE_KEY: 'k', SF_OM_PATH_TOKEN: 'Zq8Rw2Lx5Vn7Kp4Hs9Jc_-abcdef01',
-      FN_CLIENT_ID: 'c', FN_CLIENT_SECRET: 's', FN_USERNAME: 'u', FN_PASSWORD: 'p', FN_WEBHOOK_SECRET: 'whsecret1',
+      FN_CLIENT_ID: 'c', FN_CLIENT_SECRET: 's', FN_USERNAME: 'u', FN_PASSWORD: 'p', FN_WEBHOOK_SECRET: '0b8d6e4f-2a1c-4d3e-9f5a-7b9c1d3e5f7a',
     };
     expect(loadConfig(path.join(root, 'config/broker.example.yaml'), env).connections[0]!.id).toBe('acme');
     const demo = loadConfig(path.join(root, 'config/demo.yaml'), { SF_OM_PATH_TOKEN: 'Zq8Rw2Lx5Vn7Kp4Hs9Jc_-abcdef01' });
-    expect(demo.connections[0]!.fieldnation.webhookSecret).toBe('demo-webhook-secret');
+    expect(demo.connections[0]!.fieldnation.webhookSecret).toBe('5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f');
   });
 
   it('requires the example\'s path token, and refuses one too weak for 128 bits', () => {
     const env = {
       SF_ORG_ID: '00D000000000001AAA', SF_CLIENT_ID: 'id', SF_USERNAME: 'u', SF_PRIVATE_KEY: 'k',
-      FN_CLIENT_ID: 'c', FN_CLIENT_SECRET: 's', FN_USERNAME: 'u', FN_PASSWORD: 'p', FN_WEBHOOK_SECRET: 'whsecret1',
+      FN_CLIENT_ID: 'c', FN_CLIENT_SECRET: 's', FN_USERNAME: 'u', FN_PASSWORD: 'p', FN_WEBHOOK_SECRET: '0b8d6e4f-2a1c-4d3e-9f5a-7b9c1d3e5f7a',
     };
     const file = path.join(root, 'config/broker.example.yaml');
     expect(errorOf(() => loadConfig(file, env)).issues).toEqual([
@@ -170,7 +176,7 @@ describe('unknown keys', () => {
   it('accepts every config shipped in the repository', () => {
     const env = {
       SF_ORG_ID: '00D000000000001AAA', SF_CLIENT_ID: 'id', SF_USERNAME: 'u', SF_PRIVATE_KEY: 'k', SF_OM_PATH_TOKEN: 'Zq8Rw2Lx5Vn7Kp4Hs9Jc_-abcdef01',
-      FN_CLIENT_ID: 'c', FN_CLIENT_SECRET: 's', FN_USERNAME: 'u', FN_PASSWORD: 'p', FN_WEBHOOK_SECRET: 'whsecret1',
+      FN_CLIENT_ID: 'c', FN_CLIENT_SECRET: 's', FN_USERNAME: 'u', FN_PASSWORD: 'p', FN_WEBHOOK_SECRET: '0b8d6e4f-2a1c-4d3e-9f5a-7b9c1d3e5f7a',
     };
     for (const file of ['config/broker.example.yaml', 'config/demo.yaml', 'deploy/k8s/overlays/example/config/broker.yaml']) {
       expect(loadConfig(path.join(root, file), env).connections.length, file).toBeGreaterThan(0);
@@ -180,7 +186,7 @@ describe('unknown keys', () => {
 
 describe('typed interpolation', () => {
   it('reads numbers from ${VAR} text where a number is expected, and keeps digit-only secrets as text', () => {
-    const text = valid.replace('webhookSecret: ${FN_SECRET:-fallback-secret}', 'webhookSecret: ${FN_SECRET:-fallback-secret}\n      integrationUserId: ${FN_USER}\n      requestsPerSecond: ${FN_RPS:-5}');
+    const text = valid.replace('webhookSecret: ${FN_SECRET:-0b8d6e4f-2a1c-4d3e-9f5a-7b9c1d3e5f7a}', 'webhookSecret: ${FN_SECRET:-0b8d6e4f-2a1c-4d3e-9f5a-7b9c1d3e5f7a}\n      integrationUserId: ${FN_USER}\n      requestsPerSecond: ${FN_RPS:-5}');
     const cfg = parseConfig(text, 'x.yaml', { SF_PASSWORD: '12345', FN_USER: '1068' });
     expect(cfg.connections[0]!.fieldnation.integrationUserId).toBe(1068);
     expect(cfg.connections[0]!.fieldnation.requestsPerSecond).toBe(5);

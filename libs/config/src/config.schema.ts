@@ -132,6 +132,9 @@ export const salesforceSchema = z.strictObject({
   }
 });
 
+/** The message types rest-v2.yaml lists for `POST /workorders/{id}/messages` (a buyer posts the first seven sensibly). */
+export const FIELD_NATION_MESSAGE_TYPES = ['ASSIGNEDTECH', 'INTERNAL', 'STAFF_NOTE', 'ROUTEDTECHS', 'REQUESTEDTECHS', 'SPECIFICTECH', 'TECHTOMANAGER', 'FROMTECH', 'REPLY', 'REPLYTOTHREAD'] as const;
+
 export const fieldNationSchema = z.strictObject({
   /** `sandbox`, `production`, or an explicit base URL (the simulator). */
   environment: z.union([z.enum(['sandbox', 'production']), url]).default('sandbox'),
@@ -141,8 +144,19 @@ export const fieldNationSchema = z.strictObject({
     username: z.string().min(1),
     password: z.string().min(1),
   }),
-  /** Secret of the v3 webhook (X-FN-Signature). */
-  webhookSecret: z.string().min(8, 'use at least 8 characters'),
+  /**
+   * Secret of the v3 webhook (X-FN-Signature). A UUID: Field Nation's webhooks API accepts no other
+   * format (webhooks-v3.yaml `secret: format: uuid`). `broker fieldnation webhook` generates one.
+   */
+  webhookSecret: z.uuid({
+    error: "must be a UUID, the only secret format Field Nation's webhooks API accepts: run `broker fieldnation webhook` to generate one and store it where this key reads it (FN_WEBHOOK_SECRET in config/broker.example.yaml)",
+  }),
+  /**
+   * `type` of the messages the broker posts (WoMessagesCreatedDto.type in rest-v2.yaml), i.e. who sees
+   * them. Default ASSIGNEDTECH: the assigned technician. INTERNAL / STAFF_NOTE stay with the buyer's
+   * staff; ROUTEDTECHS / REQUESTEDTECHS reach the routed / requesting providers.
+   */
+  messageType: z.enum(FIELD_NATION_MESSAGE_TYPES).default('ASSIGNEDTECH'),
   /** Also accept the legacy Fn-Hash signature (older webhooks). */
   acceptLegacyHash: bool().default(false),
   /** Client-side rate limit towards Field Nation. */

@@ -10,7 +10,11 @@ import type {
 import { customFieldValue } from './fieldnation.types';
 import { FieldNationTransport, type ClientStats, type FieldNationClientOptions, type RequestSpec } from './fieldnation-transport';
 
-export type RouteTarget = { providerId: number } | { groupId: number };
+/** One provider (`POST /route`), or several at once (`POST /mass-route`, whose body is `{ids}` in rest-v2.yaml). */
+/** `type` of `POST /workorders/{id}/messages` (WoMessagesCreatedDto in rest-v2.yaml). */
+export type FieldNationMessageType = 'ASSIGNEDTECH' | 'INTERNAL' | 'STAFF_NOTE' | 'ROUTEDTECHS' | 'REQUESTEDTECHS' | 'SPECIFICTECH' | 'TECHTOMANAGER' | 'FROMTECH' | 'REPLY' | 'REPLYTOTHREAD';
+
+export type RouteTarget = { providerId: number } | { providerIds: number[] };
 
 /** The key a work order carries for the broker: `incident_id`, or one custom field's value. */
 export type WorkOrderKey = { incidentId: string } | { customField: { id: number; value: string } };
@@ -151,12 +155,15 @@ export class FieldNationClient {
     return this.v2({ method: 'POST', path: `/workorders/${id}/publish`, route: '/workorders/:id/publish', idempotent: true });
   }
 
-  /** One provider (`POST /route`) or a talent pool (`POST /mass-route` with `talent_pool_id`). */
+  /**
+   * One provider (`POST /route`) or several (`POST /mass-route` with `{ids}`: the body rest-v2.yaml
+   * defines; the `{talent_pool_id}` body of the newer prose is not in the definition).
+   */
   routeWorkOrder(id: number, target: RouteTarget): Promise<unknown> {
     if ('providerId' in target) {
       return this.v2({ method: 'POST', path: `/workorders/${id}/route`, route: '/workorders/:id/route', body: { technician: { id: target.providerId } }, idempotent: true });
     }
-    return this.v2({ method: 'POST', path: `/workorders/${id}/mass-route`, route: '/workorders/:id/mass-route', body: { talent_pool_id: target.groupId }, idempotent: true });
+    return this.v2({ method: 'POST', path: `/workorders/${id}/mass-route`, route: '/workorders/:id/mass-route', body: { ids: target.providerIds }, idempotent: true });
   }
 
   assignWorkOrder(id: number, providerId: number): Promise<unknown> {
@@ -176,17 +183,19 @@ export class FieldNationClient {
     return this.v2({ method: 'PUT', path: `/workorders/${id}/custom_fields/${fieldId}`, route: '/workorders/:id/custom_fields/:cfId', body: { value }, idempotent: true });
   }
 
+  /** `GET /custom-fields` takes no query parameters (rest-v2.yaml): one call returns them all. */
   listCustomFields(): Promise<CustomFieldDefinition[]> {
-    return this.v2<{ results: CustomFieldDefinition[] }>({ method: 'GET', path: '/custom-fields', route: '/custom-fields', query: { per_page: 100 }, idempotent: true }).then((r) => r.results ?? []);
+    return this.v2<{ results: CustomFieldDefinition[] }>({ method: 'GET', path: '/custom-fields', route: '/custom-fields', idempotent: true }).then((r) => r.results ?? []);
   }
 
   // ── Messages ───────────────────────────────────────────────────────────────────────────────
 
   /**
    * Posts a message and returns its `msg_id`. The API answers with the whole thread, so the id is the
-   * newest message written by this API user with the same text.
+   * newest message written by this API user with the same text. `type` decides who sees it (the
+   * connection's `fieldnation.messageType`); a reply takes its thread's audience and sends none.
    */
-  async postMessage(id: number, input: { message: string; type?: string; parentId?: string }): Promise<string> {
+  async postMessage(id: number, input: { message: string; type?: FieldNationMessageType; parentId?: string }): Promise<string> {
     const path = input.parentId ? `/workorders/${id}/messages/${input.parentId}` : `/workorders/${id}/messages`;
     const thread = await this.v2<{ results: FnMessage[] }>({
       method: 'POST',

@@ -251,7 +251,7 @@ describe('FieldNationClient against the simulator', () => {
       expect((await fn.publishWorkOrder(a.id)).status.id).toBe(2);
       await fn.routeWorkOrder(a.id, { providerId: 557 });
       expect((await fn.getWorkOrder(a.id)).status.id).toBe(9);
-      await fn.routeWorkOrder(a.id, { groupId: 13 });
+      await fn.routeWorkOrder(a.id, { providerIds: [559] });
       expect(sim.getWorkOrder(a.id)?.routes).toMatchObject({ metadata: { total: 2 } });
       expect((await fn.cancelWorkOrder(a.id, { reason: 58 })).status).toMatchObject({ id: 7, name: 'Cancelled' });
 
@@ -276,17 +276,33 @@ describe('FieldNationClient against the simulator', () => {
       expect(messages[0]!.msg_id).toBe(second);
     });
 
+    it('sends the message type that decides who sees it (ASSIGNEDTECH reaches the assigned technician, INTERNAL does not)', async () => {
+      const fn = client();
+      const { id } = await fn.createWorkOrder(workOrder('500V'));
+      sim.buyer.publish(id);
+      sim.buyer.assign(id, 557);
+      const toTech = await fn.postMessage(id, { message: 'Bring a ladder', type: 'ASSIGNEDTECH' });
+      const internal = await fn.postMessage(id, { message: 'Customer is difficult', type: 'INTERNAL' });
+      const messages = await fn.listMessages(id);
+      expect(messages.find((m) => m.msg_id === toTech)).toMatchObject({ type: 'ASSIGNEDTECH', to: { id: 557 } });
+      expect(messages.find((m) => m.msg_id === internal)).toMatchObject({ type: 'INTERNAL' });
+      expect(messages.find((m) => m.msg_id === internal)!.to).toBeUndefined();
+      // A type outside rest-v2.yaml's enum is refused by the contract check (400), not passed through.
+      await expect(fn.postMessage(id, { message: 'x', type: 'EVERYONE' as never })).rejects.toMatchObject({ status: 400 });
+      expect(sim.takeContractViolations().map((v) => v.path)).toEqual([`/api/rest/v2/workorders/${id}/messages`]);
+    });
+
     it('manages webhooks and receives verifiable deliveries', async () => {
       const listener: Listener = await startListener();
       try {
         const fn = client();
-        const hook = await fn.createWebhook({ url: `${listener.url}/fn`, events: ['workorder.created'], secret: 'whsec-0123456789' });
+        const hook = await fn.createWebhook({ url: `${listener.url}/fn`, events: ['workorder.created'], secret: '3f0c1d2e-4b5a-4c6d-8e9f-0a1b2c3d4e5f' });
         expect(hook).toMatchObject({ url: `${listener.url}/fn`, status: 'active', method: 'post' });
         expect((await fn.listWebhooks()).map((h) => h.webhookId)).toEqual([hook.webhookId]);
         await fn.createWorkOrder(workOrder('500W'));
         await sim.waitForDeliveries();
         const [delivery] = listener.requests;
-        expect(verifyWebhookSignature({ rawBody: Buffer.from(delivery!.body), signatureHeader: delivery!.headers['x-fn-signature'], secret: 'whsec-0123456789' })).toBe(true);
+        expect(verifyWebhookSignature({ rawBody: Buffer.from(delivery!.body), signatureHeader: delivery!.headers['x-fn-signature'], secret: '3f0c1d2e-4b5a-4c6d-8e9f-0a1b2c3d4e5f' })).toBe(true);
         expect(verifyWebhookSignature({ rawBody: Buffer.from(delivery!.body), signatureHeader: delivery!.headers['x-fn-signature'], secret: 'wrong-secret' })).toBe(false);
         expect((await fn.deleteWebhook(hook.webhookId)).webhookId).toBe(hook.webhookId);
         expect(await fn.listWebhooks()).toEqual([]);

@@ -183,3 +183,87 @@ export function compileEventRules(source: string | object, options: CompileOptio
     ...(file ? { file } : {}),
   };
 }
+
+/** A `workorder.message_posted` message, whatever layout it arrived in. */
+export interface WebhookMessage {
+  id?: string;
+  text?: string;
+  authorId?: number;
+  authorName?: string;
+  parentId?: string;
+  /** Where it was found (for the timeline): e.g. `event.params.message`. */
+  source: string;
+}
+
+const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const idText = (v: unknown) => (typeof v === 'string' && v !== '') || typeof v === 'number' ? String(v) : undefined;
+const textOf = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/** Reads one candidate layout: a REST-v2-like message object, or the same keys spread over params. */
+function messageFrom(o: Record<string, unknown>, source: string): WebhookMessage | undefined {
+  const nested = obj(o.message);
+  if (nested) {
+    const inner = messageFrom(nested, `${source}.message`);
+    if (inner?.text !== undefined) {
+      return { ...inner, id: inner.id ?? idText(o.message_id ?? o.msg_id), authorId: inner.authorId ?? messageFrom(o, source)?.authorId };
+    }
+  }
+  const text = textOf(o.message) ?? textOf(o.text) ?? textOf(o.body) ?? textOf(o.content);
+  const author = obj(o.from) ?? obj(o.author) ?? obj(o.user) ?? obj(o.created_by);
+  const authorId = Number(author?.id ?? o.author_id ?? o.user_id ?? o.from_id);
+  const id = idText(o.msg_id ?? o.message_id ?? (text !== undefined ? o.id : undefined));
+  if (text === undefined && id === undefined) return undefined;
+  const name = author?.name ?? [author?.first_name, author?.last_name].filter(Boolean).join(' ');
+  return {
+    id,
+    text,
+    authorId: Number.isInteger(authorId) && authorId > 0 ? authorId : undefined,
+    authorName: typeof name === 'string' && name ? name : undefined,
+    parentId: idText(o.parent_id),
+    source,
+  };
+}
+
+/**
+ * The message of a `workorder.message_posted` body. Field Nation documents no layout for it (the v3
+ * events page lists the WorkOrder model only; the legacy page says the Message object is included), so
+ * every plausible one is read, the most specific first: `event.params.message` (object), the message
+ * keys in `event.params`, a top-level `message` beside `workorder`, the draft docs' `data.message`.
+ * Undefined when none carries a text or an id; a result without `text` needs the REST fallback.
+ */
+export function readWebhookMessage(body: unknown): WebhookMessage | undefined {
+  const b = obj(body) ?? {};
+  const params = obj(obj(b.event)?.params);
+  const candidates: Array<[Record<string, unknown> | undefined, string]> = [
+    [obj(params?.message), 'event.params.message'],
+    [params, 'event.params'],
+    [obj(b.message), 'message'],
+    [obj(obj(b.data)?.message), 'data.message'],
+  ];
+  let partial: WebhookMessage | undefined;
+  for (const [o, source] of candidates) {
+    if (!o) continue;
+    const m = messageFrom(o, source);
+    if (m?.text !== undefined) return { ...m, id: m.id ?? partial?.id, authorId: m.authorId ?? partial?.authorId };
+    partial ??= m;
+  }
+  return partial;
+}
+
+/**
+ * The body the event rules see: the message put where rule files read it, `event.params.message` as a
+ * REST v2 message (`msg_id`, `message`, `from.id`, `from.name`, `parent_id`), whatever layout it came in.
+ */
+export function withWebhookMessage(body: FieldNationWebhookBody, m: WebhookMessage): FieldNationWebhookBody {
+  const event = (body.event ?? {}) as { name?: string; params?: Record<string, unknown> };
+  return {
+    ...body,
+    event: {
+      ...event,
+      params: {
+        ...(event.params ?? {}),
+        message: { msg_id: m.id, message: m.text, from: { id: m.authorId, name: m.authorName }, ...(m.parentId ? { parent_id: m.parentId } : {}) },
+      },
+    },
+  } as FieldNationWebhookBody;
+}

@@ -1,5 +1,5 @@
 export { compileMapping, type CompiledMapping, type CompileOptions } from './mapping-compiler';
-export { compileEventRules, type CompiledEventRules, type SalesforceChanges, type SalesforceValue } from './event-rules';
+export { compileEventRules, readWebhookMessage, withWebhookMessage, type CompiledEventRules, type SalesforceChanges, type SalesforceValue, type WebhookMessage } from './event-rules';
 export { loadMappingFile, loadEventRulesFile } from './mapping-loader';
 export { previewMapping, type PreviewResult } from './mapping-preview';
 export { minimalUpdate, payloadHash, canonicalJson, customFieldValues } from './minimal-update';

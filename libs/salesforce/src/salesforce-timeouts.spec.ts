@@ -39,11 +39,12 @@ function client(instance: string, auth: string, requestMs: number) {
     salesforce:
       instance: ${instance}
       organizationId: 00D000000000001EAA
+      pathToken: tEsT-pAtH-t0ken_0123456789abcdef
       timeouts: { connectMs: 1000, requestMs: ${requestMs} }
       auth: ${auth}
     fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: secret-secret
+      webhookSecret: 2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5
     objects: { Case: { mapping: x.yaml } }
 `,
     '/tmp/c.yaml',

@@ -16,7 +16,7 @@ export function simConnectionYaml(options: { salesforceUrl: string; objects?: st
       auth: { flow: password, username: integration@example.com, password: sim-password, securityToken: SIMTOKEN }
 ${options.salesforceExtra ? `${options.salesforceExtra}\n` : ''}    fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: secret-secret
+      webhookSecret: 2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5
     objects: ${options.objects ?? '{ Case: { mapping: x.yaml } }'}
 `;
 }

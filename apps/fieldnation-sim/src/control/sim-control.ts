@@ -10,6 +10,8 @@ import type { WorkOrderService } from '../work-orders/work-order.service';
 import type { WebhookInput, WebhookRecord, WebhookRegistry } from '../webhooks/webhook-registry';
 import type { DeliveryFaultSpec, DeliveryRecord, WebhookSender } from '../webhooks/webhook-sender';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** A REST v2 work order as JSON (the same object GET /workorders/{id} answers). */
 export type WorkOrderJson = Record<string, unknown> & { id: number; status: { id: number; name: string; sub_status: string | null } };
 
@@ -160,8 +162,10 @@ export class SimControl {
     this.deps.sender.injectFault(spec);
   }
 
-  /** Registers a webhook directly (no token needed); https-only rules are not applied here. */
+  /** Registers a webhook directly (no token needed); https-only rules are not applied here, the UUID secret rule is. */
   registerWebhook(input: RegisterWebhookInput): WebhookRecord {
+    // Same rule as the API: a harness must not run with a secret Field Nation would refuse.
+    if (input.secret !== undefined && !UUID.test(input.secret)) throw new Error(`webhook secret must be a UUID (webhooks-v3.yaml), got ${input.secret.length} characters that are not one`);
     return this.deps.registry.create({ ...input, events: input.events ?? EVENT_CATALOGUE.map((e) => e.name) });
   }
 

@@ -31,8 +31,8 @@ export function parseWebhookInput(body: unknown, partial: boolean, allowHttp: We
     events: z
       .array(z.string().refine((e) => EVENT_NAMES.has(e), { error: (iss) => `unknown event '${String(iss.input)}'` }))
       .min(1, 'events must contain at least one event'),
-    // Field Nation asks for a UUID; any string of 8+ characters is accepted here [I] so configs can reuse their secret.
-    secret: z.string().min(8, 'secret must be at least 8 characters').optional(),
+    // webhooks-v3.yaml: `secret` has `format: uuid` (create and update); Field Nation generates one when omitted.
+    secret: z.uuid({ error: 'secret must be a UUID (e.g. 01999f51-5c66-4449-b441-6b4a053fee6a); omit it to have one generated' }).optional(),
     notificationEmail: z.string().email().nullable().optional(),
     modelProperties: z.array(z.string()).optional(),
     isIntegrationOnly: z.boolean().optional(),
@@ -78,9 +78,11 @@ const publicDelivery = (d: DeliveryRecord, detailed = false) => {
 };
 
 const webhookView = (hook: WebhookRecord, fields?: string) => {
-  if (!fields) return hook;
+  // webhooks-v3.yaml types notificationEmail as a string: a webhook without one leaves it out.
+  const entries = Object.entries(hook).filter(([k, v]) => !(k === 'notificationEmail' && v === null));
+  if (!fields) return Object.fromEntries(entries);
   const keep = new Set(fields.split(',').map((f) => f.trim()));
-  return Object.fromEntries(Object.entries(hook).filter(([k]) => keep.has(k) || k === 'webhookId'));
+  return Object.fromEntries(entries.filter(([k]) => keep.has(k) || k === 'webhookId'));
 };
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -148,7 +150,7 @@ export function webhookRouter(deps: WebhookRoutesDeps): Router {
 
   router.post('/', (req, res) => {
     const input = parseWebhookInput(req.body, false, deps.options().allowHttp) as WebhookInput;
-    res.json(envelope(deps.registry.create(input, userId(res))));
+    res.json(envelope(webhookView(deps.registry.create(input, userId(res)))));
   });
 
   router.get('/:webhookId', (req, res) => {
@@ -158,12 +160,12 @@ export function webhookRouter(deps: WebhookRoutesDeps): Router {
   router.put('/:webhookId', (req, res) => {
     hookOr404(req.params.webhookId);
     const input = parseWebhookInput(req.body, true, deps.options().allowHttp);
-    res.json(envelope(deps.registry.update(req.params.webhookId, input, userId(res))));
+    res.json(envelope(webhookView(deps.registry.update(req.params.webhookId, input, userId(res))!)));
   });
 
   router.delete('/:webhookId', (req, res) => {
     hookOr404(req.params.webhookId);
-    res.json(envelope(deps.registry.delete(req.params.webhookId, userId(res))));
+    res.json(envelope(webhookView(deps.registry.delete(req.params.webhookId, userId(res))!)));
   });
 
   router.get('/:webhookId/history', (req, res) => {
@@ -175,7 +177,7 @@ export function webhookRouter(deps: WebhookRoutesDeps): Router {
     hookOr404(req.params.webhookId);
     const hook = deps.registry.removeAttribute(req.params.webhookId, req.params.attributeType, req.params.attributeName, userId(res));
     if (!hook) throw new SimError(404, `Attribute ${req.params.attributeType}/${req.params.attributeName} not found`);
-    res.json(envelope(hook));
+    res.json(envelope(webhookView(hook)));
   });
 
   return router;

@@ -39,7 +39,8 @@ export function renderStatus(wo: WorkOrderRecord) {
     id: wo.statusId,
     name: STATUS_NAMES[wo.statusId],
     display: statusDisplay(wo),
-    sub_status: wo.statusId === STATUS.ASSIGNED ? wo.subStatus : null,
+    // rest-v2.yaml requires sub_status as a string: empty outside Assigned [I].
+    sub_status: wo.statusId === STATUS.ASSIGNED ? (wo.subStatus ?? '') : '',
     code: wo.statusId === STATUS.ASSIGNED && wo.subStatus ? wo.subStatus : statusCode(wo.statusId),
     is_routed: wo.routes.length > 0,
     delay: wo.delaySeconds,
@@ -72,11 +73,12 @@ export function renderCustomFields(wo: WorkOrderRecord) {
 }
 
 export function renderMessage(m: MessageRecord, all: MessageRecord[], zone: string): Record<string, unknown> {
+  // rest-v2.yaml types parent_id, to and from.thumbnail as string/object, never null: absent ones are left out.
   return {
     msg_id: m.msg_id,
-    parent_id: m.parent_id,
-    from: { id: m.from.id, name: m.from.name, role: m.from.role, thumbnail: null },
-    to: m.to,
+    ...(m.parent_id !== null ? { parent_id: m.parent_id } : {}),
+    from: { id: m.from.id, name: m.from.name, role: m.from.role },
+    ...(m.to ? { to: m.to } : {}),
     role: m.from.role,
     type: m.type,
     message: m.message,
@@ -116,7 +118,7 @@ export function renderWorkOrder(wo: WorkOrderRecord, baseUrl: string): Record<st
   const savedLocation = wo.location?.mode === 'location' ? SAVED_LOCATIONS.find((l) => l.id === wo.location?.saved_location?.id) : undefined;
   const window = wo.schedule?.service_window;
 
-  return {
+  const rendered: Record<string, unknown> = {
     id: wo.id,
     work_order_id: wo.id,
     title: wo.title,
@@ -172,13 +174,16 @@ export function renderWorkOrder(wo: WorkOrderRecord, baseUrl: string): Record<st
         type: t.type,
         label: t.label,
         status: t.status,
-        completed: t.completed_at !== null ? fnDateTime(t.completed_at, zone) : null,
+        ...(t.completed_at !== null ? { completed: fnDateTime(t.completed_at, zone) } : {}),
       })),
     ),
-    time_logs: collection(
-      wo.timeLogs.map((l) => ({ id: l.id, in: { created: fnDateTime(l.in, zone) }, out: l.out !== null ? { created: fnDateTime(l.out, zone) } : null })),
-    ),
-    messages: { metadata: { total: wo.messages.length }, results: [] },
+    time_logs: {
+      ...collection(
+        wo.timeLogs.map((l) => ({ id: l.id, in: { created: fnDateTime(l.in, zone) }, out: l.out !== null ? { created: fnDateTime(l.out, zone) } : null })),
+      ),
+      hours: Math.round((wo.timeLogs.reduce((sum, l) => sum + ((l.out ?? l.in) - l.in), 0) / 3_600_000) * 100) / 100,
+    },
+    messages: { metadata: { total: wo.messages.length, page: 1, pages: 1, per_page: 25 }, results: [] },
     routes: collection(wo.routes.map((r) => ({ user: provider(r.provider_id), created: fnDateTime(r.at, zone) }))),
     requests: collection(wo.requests.map((r) => ({ user: provider(r.provider_id), created: fnDateTime(r.at, zone) }))),
     declines: collection(wo.declines.map((r) => ({ user: provider(r.provider_id), created: fnDateTime(r.at, zone) }))),
@@ -201,4 +206,9 @@ export function renderWorkOrder(wo: WorkOrderRecord, baseUrl: string): Record<st
     closing_notes: wo.customFieldValues.get(702) ?? '',
     actions: availableActions(wo),
   };
+  // rest-v2.yaml types these as objects/strings, never null: a work order without them leaves them out.
+  for (const key of ['type_of_work', 'client', 'project', 'template', 'location', 'schedule', 'pay', 'incident_id']) {
+    if (rendered[key] === null) delete rendered[key];
+  }
+  return rendered;
 }

@@ -53,7 +53,7 @@ export function workOrderRouter(deps: WorkOrderRoutesDeps): Router {
 
   router.get('/', (req, res) => {
     const { records, metadata, lists } = queryWorkOrders(service.all(), req.query as Record<string, unknown>);
-    res.json({ metadata, results: records.map((wo) => service.render(wo)), lists, saved_filters: [] });
+    res.json({ metadata, results: records.map((wo) => service.render(wo)), lists, saved_filters: {} });
   });
 
   router.get('/lists', (req, res) => {

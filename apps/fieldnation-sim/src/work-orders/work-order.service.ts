@@ -466,13 +466,17 @@ export class WorkOrderService {
       if (!parent) throw notFound('Message', input.parentId);
       if (parent.parent_id !== null) throw new SimError(400, 'Replies can only be posted to a top-level message');
     }
-    const to = input.to ? findProvider(input.to.id) : wo.assigneeId !== null ? findProvider(wo.assigneeId) : undefined;
+    const type = input.parentId ? 'REPLY' : (input.type ?? (actor.role === 'provider' ? 'FROMTECH' : 'ASSIGNEDTECH'));
+    // The type is the audience (rest-v2.yaml WoMessagesCreatedDto): only ASSIGNEDTECH reaches the
+    // assigned provider, SPECIFICTECH the one in `to`; INTERNAL/STAFF_NOTE stay with the buyer's staff.
+    const to =
+      type === 'SPECIFICTECH' && input.to ? findProvider(input.to.id) : type === 'ASSIGNEDTECH' && wo.assigneeId !== null ? findProvider(wo.assigneeId) : undefined;
     const message: MessageRecord = {
       msg_id: String(this.nextMessageId++),
       parent_id: input.parentId ?? null,
       from: { id: actor.id, name: `${actor.first_name} ${actor.last_name}`, role: actor.role },
       to: to ? { id: to.id, name: `${to.first_name} ${to.last_name}` } : null,
-      type: input.parentId ? 'REPLY' : (input.type ?? (actor.role === 'provider' ? 'FROMTECH' : 'ASSIGNEDTECH')),
+      type,
       message: input.message,
       created: Date.now(),
       read: false,

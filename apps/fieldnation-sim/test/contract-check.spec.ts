@@ -1,0 +1,86 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asContractViolation, contractMiddleware, takeProcessContractViolations } from '../src/contract/contract-check';
+import type { FieldNationSim } from '../src/index';
+import { getToken, restApi, startSim, webhookApi } from './sim-test-helpers';
+
+// The referee is Field Nation's published definition (apps/fieldnation-sim/openapi): each case below
+// breaks a rule written there (webhooks-v3.yaml CreateWebhook.secret `format: uuid`, rest-v2.yaml
+// WoMessagesCreatedDto.type enum, the paths list, StatusDto.id `type: number`).
+describe('contract check (express-openapi-validator over the OpenAPI copies)', () => {
+  let sim: FieldNationSim;
+  let token: string;
+  beforeAll(async () => {
+    sim = await startSim({ contractValidation: true, rateLimit: false });
+    token = await getToken(sim);
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+
+  it('answers an off-contract request 400 with the detail and records it', async () => {
+    const res = await webhookApi(sim, token)('POST', '', { url: 'https://example.com/h', events: ['workorder.created'], method: 'post', status: 'active', secret: 'not-a-uuid' });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].message).toMatch(/OpenAPI definition \(webhooks-v3\).*secret must match format "uuid"/);
+    const wo = (await restApi(sim, token)('POST', '/workorders', { title: 'x' })).body as { id: number };
+    const msg = await restApi(sim, token)('POST', `/workorders/${wo.id}/messages`, { message: 'hi', type: 'EVERYONE' });
+    expect(msg.status).toBe(400);
+    expect(msg.body.message).toMatch(/type must be equal to one of the allowed values: INTERNAL, ASSIGNEDTECH/);
+    const violations = sim.takeContractViolations();
+    expect(violations.map((v) => [v.direction, v.method, v.path, v.status])).toEqual([
+      ['request', 'POST', '/api/v1/webhooks', 400],
+      ['request', 'POST', `/api/rest/v2/workorders/${wo.id}/messages`, 400],
+    ]);
+    expect(sim.contractViolations()).toEqual([]);
+  });
+
+  it('treats an operation the definition does not have as a violation, and leaves the token parameter alone', async () => {
+    const wo = (await restApi(sim, token)('POST', '/workorders', { title: 'x' })).body as { id: number };
+    const res = await restApi(sim, token)('GET', `/workorders/${wo.id}/assignee`);
+    expect(res.status).toBe(405);
+    const ok = await restApi(sim, token)('GET', `/workorders/${wo.id}`);
+    expect(ok.status).toBe(200);
+    expect(sim.takeContractViolations().map((v) => v.status)).toEqual([405]);
+  });
+
+  it('keeps every violation in the process-wide list the test setup checks until it is taken', async () => {
+    await webhookApi(sim, token)('POST', '', { url: 'https://example.com/h', events: ['workorder.created'], method: 'post', status: 'active', secret: 'short' });
+    expect(sim.contractViolations()).toHaveLength(1);
+    const pending = takeProcessContractViolations();
+    expect(pending.map((v) => v.path)).toEqual(['/api/v1/webhooks']);
+    sim.takeContractViolations();
+  });
+});
+
+describe('response check', () => {
+  let server: http.Server;
+  let base: string;
+  const seen: unknown[] = [];
+  beforeAll(async () => {
+    const app = express();
+    app.use(express.json());
+    app.use(contractMiddleware());
+    // StatusDto.id is a number: a string there is the simulator's fault, not the caller's.
+    app.get('/api/rest/v2/workorders/:id/status', (_req, res) => {
+      res.json({ id: 'three', name: 'Assigned', display: 'Assigned', is_routed: false, code: 'assigned', delay: 0, sub_status: '', confirmed: false, correlation_id: 'c' });
+    });
+    app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+      const violation = asContractViolation(err, req);
+      seen.push(violation);
+      res.status(violation?.status ?? 500).json({ status: 500, message: violation?.message ?? String(err) });
+    });
+    server = http.createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('turns a response outside the definition into a 500 naming the field', async () => {
+    const res = await fetch(`${base}/api/rest/v2/workorders/1/status?access_token=t`);
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { message: string }).message).toMatch(/\/response\/id must be number/);
+    expect(seen).toMatchObject([{ direction: 'response', method: 'GET', path: '/api/rest/v2/workorders/1/status', status: 500 }]);
+  });
+});
