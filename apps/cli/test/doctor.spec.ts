@@ -6,6 +6,7 @@ import { loadConfig, type LoadedConfig } from '@broker/config';
 import { FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
 import { loadEventRulesFile } from '@broker/mapping';
 import { createLogger } from '@broker/runtime';
+import { TEST_PATH_TOKEN } from '@broker/testing';
 import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
 import { startSalesforceSim, type SalesforceSim } from '../../salesforce-sim/src/index';
 import { workspaceRoot } from '../../../vitest.shared';
@@ -57,7 +58,7 @@ function demoConfig(options: { env?: NodeJS.ProcessEnv; editMapping?: (text: str
     .replace('eventRules: mappings/', `eventRules: ${mappings}/`);
   const file = path.join(dir, `broker-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, options.editConfig ? options.editConfig(text) : text);
-  return loadConfig(file, { SF_LOGIN_URL: sf.url, FN_BASE_URL: fn.url, ...options.env });
+  return loadConfig(file, { SF_LOGIN_URL: sf.url, FN_BASE_URL: fn.url, SF_OM_PATH_TOKEN: TEST_PATH_TOKEN, ...options.env });
 }
 
 async function doctor(config: LoadedConfig, options: { url?: string } = { url: PUBLIC_URL }) {
@@ -207,7 +208,7 @@ describe('broker doctor', () => {
     // Asynchronous: the simulators answer from this process.
     const run = (env: Record<string, string>) =>
       new Promise<{ code: number; stdout: string }>((resolve) => {
-        execFile(tsx, ['apps/cli/src/main.ts', 'doctor'], { cwd: workspaceRoot, env: { PATH: process.env.PATH, BROKER_CONFIG: config.file, SF_LOGIN_URL: sf.url, FN_BASE_URL: fn.url, PUBLIC_URL, ...env } }, (err, stdout) =>
+        execFile(tsx, ['apps/cli/src/main.ts', 'doctor'], { cwd: workspaceRoot, env: { PATH: process.env.PATH, BROKER_CONFIG: config.file, SF_OM_PATH_TOKEN: TEST_PATH_TOKEN, SF_LOGIN_URL: sf.url, FN_BASE_URL: fn.url, PUBLIC_URL, ...env } }, (err, stdout) =>
           resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout }),
         );
       });

@@ -69,7 +69,7 @@ describe('broker fieldnation webhook', () => {
     const dir = tmpDir('webhook-secret');
     const file = path.join(dir, 'broker.yaml');
     const text = (secret: string) =>
-      `connections:\n  - id: demo\n    salesforce:\n      organizationId: 00D000000000001AAA\n      auth: { flow: password, username: integration@example.com, password: p }\n    fieldnation:\n      environment: ${sim.url}\n      auth: { clientId: fn-sim-client, clientSecret: fn-sim-secret, username: buyer@example.com, password: sim-password }\n      webhookSecret: ${secret}\n    objects:\n      Case: { mapping: ${mappings}/case-to-work-order.yaml }\n`;
+      `connections:\n  - id: demo\n    salesforce:\n      organizationId: 00D000000000001AAA\n      pathToken: tEsT-pAtH-t0ken_0123456789abcdef\n      auth: { flow: password, username: integration@example.com, password: p }\n    fieldnation:\n      environment: ${sim.url}\n      auth: { clientId: fn-sim-client, clientSecret: fn-sim-secret, username: buyer@example.com, password: sim-password }\n      webhookSecret: ${secret}\n    objects:\n      Case: { mapping: ${mappings}/case-to-work-order.yaml }\n`;
     const previous = process.env.FN_TEST_WEBHOOK_SECRET;
     delete process.env.FN_TEST_WEBHOOK_SECRET;
     try {

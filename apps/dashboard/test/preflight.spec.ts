@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '@broker/config';
+import { TEST_PATH_TOKEN } from '@broker/testing';
 import { FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
 import { loadEventRulesFile } from '@broker/mapping';
 import { runPreflight } from '@broker/preflight';
@@ -29,7 +30,7 @@ beforeAll(async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dashboard-preflight-'));
   const file = path.join(dir, 'broker.yaml');
   writeFileSync(file, readFileSync(path.join(workspaceRoot, 'config/demo.yaml'), 'utf8').replace(/(mapping|eventRules): mappings\//g, `$1: ${mappings}/`));
-  const config = loadConfig(file, { SF_LOGIN_URL: sf.url, FN_BASE_URL: fn.url });
+  const config = loadConfig(file, { SF_LOGIN_URL: sf.url, FN_BASE_URL: fn.url, SF_OM_PATH_TOKEN: TEST_PATH_TOKEN });
   dash = await startDashboard({ preflight: { connectionIds: ['demo'], run: (id) => runPreflight(config, id, { publicUrl: PUBLIC_URL }) } });
 });
 

@@ -54,7 +54,7 @@ connections:
       auth: { flow: password, username: u, password: p }
     fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: open-webhook-secret
+      webhookSecret: 7e1d2c3b-4a5f-4e6d-8c7b-9a0f1e2d3c4b
     objects:
       Case: { mapping: mappings/case-to-work-order.yaml }
 `;

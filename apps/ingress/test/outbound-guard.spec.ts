@@ -27,7 +27,7 @@ connections:
 ${salesforceExtra}
     fieldnation:
       auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: guarded-secret
+      webhookSecret: 7e1d2c3b-4a5f-4e6d-8c7b-9a0f1e2d3c4b
     objects:
       Case: { mapping: x.yaml }
 ${ingressSection}`;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '@broker/config';
 import { parseOutboundMessage } from '@broker/salesforce';
-import { startListener, type Listener } from '@broker/testing';
+import { startListener, TEST_PATH_TOKEN, type Listener } from '@broker/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateSalesforceMetadata } from '../../cli/src/salesforce-metadata.generator';
 import { startSalesforceSim, type SalesforceSim } from '../src/index';
@@ -15,7 +15,7 @@ const ACK = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soape
 const INTEGRATION_USER_ID = '005000000000001AAA';
 
 function generated(endpoint: string, integrationUserId = INTEGRATION_USER_ID) {
-  const config = loadConfig(path.join(root, 'config/demo.yaml'), {});
+  const config = loadConfig(path.join(root, 'config/demo.yaml'), { SF_OM_PATH_TOKEN: TEST_PATH_TOKEN });
   return generateSalesforceMetadata({ connection: config.connections[0]!, endpoint, integrationUserId });
 }
 

@@ -11,7 +11,12 @@ const CATALOGUES: { kind: RefKind; path: string; id: string; title: string; what
   { kind: 'templates', path: '/templates', id: 'fieldnation.templates', title: 'Templates used by the mappings exist', what: 'template', where: 'Field Nation → Templates' },
   { kind: 'projects', path: '/projects', id: 'fieldnation.projects', title: 'Projects used by the mappings exist', what: 'project', where: 'Field Nation → Projects' },
 ];
-const MAX_PAGES = 20;
+/**
+ * Query parameters each catalogue's GET documents in rest-v2.yaml: types-of-work, custom-fields and
+ * templates take none (one answer holds the list), projects takes `per_page` but no `page`. Anything
+ * else would be an undocumented request (the simulator's contract check refuses it).
+ */
+const LIST_QUERY: Record<string, Record<string, number>> = { '/projects': { per_page: 100 } };
 
 /**
  * The Field Nation half of the preflight: a token, the company catalogues the mappings name (GET
@@ -39,18 +44,15 @@ export async function fieldnationChecks(
 
   const listAll = async (path: string): Promise<{ id: number }[]> => {
     const out: { id: number }[] = [];
-    for (let page = 1; page <= MAX_PAGES; page++) {
-      const res = await http.request<{ results?: { id: number }[]; metadata?: { pages?: number } }>({
-        method: 'GET',
-        path: `/api/rest/v2${path}`,
-        route: `GET ${path}`,
-        query: page === 1 ? { per_page: 100 } : { page, per_page: 100 },
-        auth: 'query',
-        idempotent: true,
-      });
-      out.push(...(res.results ?? []));
-      if (page >= (res.metadata?.pages ?? 1)) break;
-    }
+    const res = await http.request<{ results?: { id: number }[] }>({
+      method: 'GET',
+      path: `/api/rest/v2${path}`,
+      route: `GET ${path}`,
+      query: LIST_QUERY[path] ?? {},
+      auth: 'query',
+      idempotent: true,
+    });
+    out.push(...(res.results ?? []));
     return out;
   };
 

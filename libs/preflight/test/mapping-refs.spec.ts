@@ -12,8 +12,8 @@ function refsOf(mapping: string, objectExtra = '') {
   const config = parseConfig(
     `connections:
   - id: c
-    salesforce: { organizationId: 00D000000000001AAA, auth: { flow: password, username: u, password: p } }
-    fieldnation: { auth: { clientId: c, clientSecret: s, username: u, password: p }, webhookSecret: secret-123 }
+    salesforce: { organizationId: 00D000000000001AAA, pathToken: tEsT-pAtH-t0ken_0123456789abcdef, auth: { flow: password, username: u, password: p } }
+    fieldnation: { auth: { clientId: c, clientSecret: s, username: u, password: p }, webhookSecret: 2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5 }
     objects:
       Case: { mapping: m.yaml${objectExtra} }
 `,

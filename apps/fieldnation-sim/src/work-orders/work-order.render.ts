@@ -195,14 +195,19 @@ export function renderWorkOrder(wo: WorkOrderRecord, baseUrl: string): Record<st
     created: fnDateTime(wo.createdAt, zone),
     updated: fnDateTime(wo.updatedAt, zone),
     // OAS-R MilestonesDto (rest-v2.yaml 7946): lifecycle timestamps, on list results too.
-    milestones: {
-      created: fnDateTime(wo.createdAt, zone),
-      published: wo.publishedAt !== null ? fnDateTime(wo.publishedAt, zone) : null,
-      workdone: wo.completedAt !== null ? fnDateTime(wo.completedAt, zone) : null,
-      approved: wo.approvedAt !== null ? fnDateTime(wo.approvedAt, zone) : null,
-      paid: wo.paidAt !== null ? fnDateTime(wo.paidAt, zone) : null,
-      canceled: wo.cancelledAt !== null ? fnDateTime(wo.cancelledAt, zone) : null,
-    },
+    // MilestonesDto types each milestone as an object, never null: one not reached yet is left out.
+    milestones: Object.fromEntries(
+      (
+        [
+          ['created', wo.createdAt],
+          ['published', wo.publishedAt],
+          ['workdone', wo.completedAt],
+          ['approved', wo.approvedAt],
+          ['paid', wo.paidAt],
+          ['canceled', wo.cancelledAt],
+        ] as const
+      ).flatMap(([name, at]) => (at !== null ? [[name, fnDateTime(at, zone)]] : [])),
+    ),
     closing_notes: wo.customFieldValues.get(702) ?? '',
     actions: availableActions(wo),
   };
