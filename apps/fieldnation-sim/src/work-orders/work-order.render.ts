@@ -179,7 +179,8 @@ export function renderWorkOrder(wo: WorkOrderRecord, baseUrl: string): Record<st
     ),
     time_logs: {
       ...collection(
-        wo.timeLogs.map((l) => ({ id: l.id, in: { created: fnDateTime(l.in, zone) }, out: l.out !== null ? { created: fnDateTime(l.out, zone) } : null })),
+        // A technician still on site has no check-out yet: `out` (an object in rest-v2.yaml) is left out, not null.
+        wo.timeLogs.map((l) => ({ id: l.id, in: { created: fnDateTime(l.in, zone) }, ...(l.out !== null ? { out: { created: fnDateTime(l.out, zone) } } : {}) })),
       ),
       hours: Math.round((wo.timeLogs.reduce((sum, l) => sum + ((l.out ?? l.in) - l.in), 0) / 3_600_000) * 100) / 100,
     },
