@@ -3,8 +3,8 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 // jsforce exposes no timeout per connection (its fetch wrapper waits 30 minutes, HTTP_TIMEOUT is
 // process-wide) and no connect timeout at all, so the connection's transport is replaced by this one.
-import { Transport } from 'jsforce/lib/transport';
-import { createHttpRequestHandlerStreams } from 'jsforce/lib/request-helper';
+import { Transport } from 'jsforce/lib/transport.js';
+import { createHttpRequestHandlerStreams } from 'jsforce/lib/request-helper.js';
 import type { HttpRequest, HttpRequestOptions } from 'jsforce/lib/types';
 
 export interface SalesforceTimeouts {
