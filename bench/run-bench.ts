@@ -392,31 +392,23 @@ async function runIngress(options: Options): Promise<IngressResult> {
     clearInterval(sampler);
     await h.stop();
 
-    // The same load against a bare parse-and-ack server: the machine's own ceiling for this flow.
-    const bare = await startBareAckServer();
-    let reference: { batch1: LoadResult; batch100: LoadResult };
-    try {
-      await load({ url: bare.url, connections, idBase, seconds: options.quick ? 1 : 3, batch: 1 });
-      reference = {
-        batch1: await load({ url: bare.url, connections, idBase, seconds, batch: 1 }),
-        batch100: await load({ url: bare.url, connections, idBase, seconds, batch: 100 }),
-      };
-    } finally {
-      await bare.stop();
-    }
-    // The same again with the endpoint served by `soap` from the WSDL (issue 14: would serving the
-    // ingress with it keep its figures?).
-    const soapServer = await startBareAckServer('soap-ack-server.ts');
-    let soapReference: { batch1: LoadResult; batch100: LoadResult };
-    try {
-      await load({ url: soapServer.url, connections, idBase, seconds: options.quick ? 1 : 3, batch: 1 });
-      soapReference = {
-        batch1: await load({ url: soapServer.url, connections, idBase, seconds, batch: 1 }),
-        batch100: await load({ url: soapServer.url, connections, idBase, seconds, batch: 100 }),
-      };
-    } finally {
-      await soapServer.stop();
-    }
+    // The same closed loops against servers that store nothing, each in its own process: a bare
+    // parse-and-ack server (the machine's own ceiling for this flow), and the endpoint served by
+    // `soap` from the WSDL (issue 14: would serving the ingress with it keep its figures?).
+    const measureReference = async (script: 'bare-ack-server.ts' | 'soap-ack-server.ts') => {
+      const server = await startBareAckServer(script);
+      try {
+        await load({ url: server.url, connections, idBase, seconds: options.quick ? 1 : 3, batch: 1 });
+        return {
+          batch1: await load({ url: server.url, connections, idBase, seconds, batch: 1 }),
+          batch100: await load({ url: server.url, connections, idBase, seconds, batch: 100 }),
+        };
+      } finally {
+        await server.stop();
+      }
+    };
+    const reference = await measureReference('bare-ack-server.ts');
+    const soapReference = await measureReference('soap-ack-server.ts');
     return {
       ack_p50_ms: round(latency.p50_ms, 2),
       ack_p99_ms: round(latency.p99_ms, 2),
