@@ -25,7 +25,7 @@ export const WEBHOOK_REDACTED_KEYS = [
   'address', 'address1', 'address2', 'street', 'zip', 'postal_code', 'city', 'coordinates', 'latitude', 'longitude', 'lat', 'lng',
   'notes', 'note', 'message', 'messages', 'description', 'comment', 'comments', 'text', 'title', 'photo', 'thumbnail',
 ];
-export const WEBHOOK_REDACTED_SUFFIXES = ['_email', '_phone', '_name', '_address'];
+export const WEBHOOK_REDACTED_SUFFIXES = ['_email', '_phone', '_name', '_address', '_note', '_notes', '_comment', '_comments', '_description', '_message'];
 const CUSTOM_FIELD_NAME = /name|e-?mail|phone|mobile|address|street|contact|note|comment|description/i;
 const PERSON_KEYS = new Set(['first_name', 'last_name', 'email', 'phone']);
 const PERSON_CONTAINERS = /contact|provider|assignee|user|manager|owner|requester|customer|author/i;
@@ -46,9 +46,10 @@ export interface RedactionRules {
 }
 
 function matcher(names: readonly string[], suffixes: readonly string[]): (name: string) => boolean {
+  // A custom field is judged by its name without the __c suffix (Contact_Email__c is an e-mail).
   const set = new Set(names.map((n) => n.toLowerCase()));
   return (name) => {
-    const n = name.toLowerCase();
+    const n = name.toLowerCase().replace(/__c$/, '');
     return set.has(n) || suffixes.some((s) => n.endsWith(s));
   };
 }
