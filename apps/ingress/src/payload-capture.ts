@@ -11,7 +11,7 @@ import { RedactionError, redactOutboundMessage, redactWebhookBody, type Redactio
 export type CaptureKind = 'outbound-message' | 'fieldnation-webhook';
 export const CAPTURE_FORMAT = 'broker-capture/1';
 
-/** One captured delivery: the file `broker capture` writes and the replay spec reads. */
+/** One captured delivery: the file the capture writes and the replay specs read (apps/ingress/test/captured-replay.ts). */
 export interface CapturedDelivery {
   format: typeof CAPTURE_FORMAT;
   kind: CaptureKind;

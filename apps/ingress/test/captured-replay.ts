@@ -5,6 +5,7 @@ import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { toId18 } from '@broker/salesforce';
 import { CAPTURE_FORMAT, type CapturedDelivery } from '../src/payload-capture';
 import { findUnredacted } from '../src/payload-redaction';
 
@@ -69,7 +70,8 @@ export function replayRequest(capture: CapturedDelivery, target: ReplayTarget): 
   if (capture.kind === 'outbound-message') {
     const xml = String(capture.body).replace(/(<(?:[\w.-]+:)?OrganizationId(?:\s[^>]*)?>)[^<]*/, `$1${target.organizationId}`);
     const notifications = [...xml.matchAll(/<(?:[\w.-]+:)?Notification(?:\s[^>]*)?>\s*<(?:[\w.-]+:)?Id(?:\s[^>]*)?>([^<]+)<[\s\S]*?xsi:type="(?:[\w.-]+:)?(\w+)"[\s\S]*?<(?:[\w.-]+:)?Id(?:\s[^>]*)?>([^<]+)</g)]
-      .map((m) => ({ id: m[1]!.trim(), sObjectType: m[2]!, sfId: m[3]!.trim() }));
+      // Job ids and job data carry 18-character ids, whatever length the capture has.
+      .map((m) => ({ id: toId18(m[1]!.trim()), sObjectType: m[2]!, sfId: toId18(m[3]!.trim()) }));
     return {
       url: `${target.ingressUrl}/salesforce/outbound/${target.connectionId}/${target.pathToken}`,
       headers,
