@@ -73,6 +73,8 @@ export function fieldNationWebhookHandler(deps: WebhookDeps) {
       deps.logger.warn({ connectionId: connection.id, hasSignature: Boolean(signature || legacy) }, 'webhook signature rejected');
       return reject(res, 401, 'bad-signature', 'invalid or missing signature');
     }
+    // Read by the payload capture: only signed deliveries may be captured.
+    res.locals.authenticated = true;
 
     if (jsonDepthExceeds(raw)) return reject(res, 400, 'too-deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     let body: Record<string, unknown>;

@@ -4,6 +4,7 @@ import type { IngressConfig } from '@broker/config';
 import { outboundGate, outboundMessageHandler, outboundWsdlHandler, type OutboundDeps } from './outbound-message.handler';
 import { fieldNationWebhookHandler, type WebhookDeps } from './fieldnation-webhook.handler';
 import { createOutboundGuard } from './outbound-guard';
+import type { PayloadCapture } from './payload-capture';
 
 /**
  * Default body limit of an Outbound Message: 100 notifications of an Id-only message (what `broker
@@ -21,6 +22,8 @@ export interface IngressAppDeps extends Omit<OutboundDeps, 'guard'>, Omit<Webhoo
   /** The config's `ingress` section: trusted proxies, client-certificate header. */
   ingress?: IngressConfig;
   ready: () => boolean;
+  /** Opt-in capture of authenticated deliveries (CAPTURE_DIR); absent: nothing is captured. */
+  capture?: PayloadCapture;
 }
 
 /**
@@ -48,8 +51,10 @@ export function createIngressApp(deps: IngressAppDeps): express.Express {
   const outboundPaths = ['/salesforce/outbound/:connectionId', '/salesforce/outbound/:connectionId/:pathToken'];
   // The gate runs before the body parser: a request without the token costs a header read.
   app.get(outboundPaths, outboundGate(outbound), outboundWsdlHandler(outbound));
-  app.post(outboundPaths, outboundGate(outbound), outboundRaw, outboundMessageHandler(outbound));
-  app.post('/fieldnation/webhooks/:connectionId', webhookRaw, fieldNationWebhookHandler(deps));
+  // Capture sits after authentication: the gate for Outbound Messages, the signature check (in the handler) for webhooks.
+  const capture = (kind: 'outbound-message' | 'fieldnation-webhook') => (deps.capture ? [deps.capture.middleware(kind)] : []);
+  app.post(outboundPaths, outboundGate(outbound), outboundRaw, ...capture('outbound-message'), outboundMessageHandler(outbound));
+  app.post('/fieldnation/webhooks/:connectionId', webhookRaw, ...capture('fieldnation-webhook'), fieldNationWebhookHandler(deps));
 
   app.use((_req, res) => void res.status(404).json({ error: 'not found' }));
 

@@ -28,6 +28,18 @@ export function createIngressMetrics(registry: Registry) {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
       registers: [registry],
     }),
+    captured: new prom.Counter({
+      name: 'broker_ingress_captured_total',
+      help: 'Deliveries written by the payload capture (CAPTURE_DIR), redacted',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    captureDropped: new prom.Counter({
+      name: 'broker_ingress_capture_dropped_total',
+      help: 'Deliveries the payload capture did not write: limit, too-large, queue-full, unredactable, write-error',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
   };
 }
 

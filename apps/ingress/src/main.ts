@@ -15,6 +15,7 @@ import {
 import { createIngressApp, OUTBOUND_MAX_BODY_BYTES, WEBHOOK_MAX_BODY_BYTES } from './ingress-app';
 import { createIngressMetrics } from './ingress-metrics';
 import { createIngressServer } from './ingress-server';
+import { createPayloadCapture } from './payload-capture';
 
 const env = loadEnv(
   baseEnvSchema.extend({
@@ -31,6 +32,11 @@ const env = loadEnv(
     TLS_CERT_FILE: z.string().min(1).optional(),
     TLS_KEY_FILE: z.string().min(1).optional(),
     TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
+    /** Payload capture for fixtures (docs/operations.md "Capturing real payloads"): off unless CAPTURE_DIR is set. */
+    CAPTURE_DIR: z.string().min(1).optional(),
+    CAPTURE_MAX_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+    CAPTURE_LIMIT: z.coerce.number().int().positive().default(50),
+    CAPTURE_REDACT_FIELDS: z.string().default(''),
   }).refine((e) => Boolean(e.TLS_CERT_FILE) === Boolean(e.TLS_KEY_FILE), { message: 'set both TLS_CERT_FILE and TLS_KEY_FILE, or neither', path: ['TLS_KEY_FILE'] }),
 );
 const logger = createLogger({ service: 'ingress', level: env.LOG_LEVEL });
@@ -61,6 +67,19 @@ const eventQueue = openQueue(fnEventQueue, redis, env.QUEUE_PREFIX);
 fetchQueue.on('error', (err) => logger.warn({ err: { message: err.message } }, 'queue error'));
 eventQueue.on('error', (err) => logger.warn({ err: { message: err.message } }, 'queue error'));
 
+const capture = env.CAPTURE_DIR
+  ? createPayloadCapture({
+    dir: env.CAPTURE_DIR,
+    maxBytes: env.CAPTURE_MAX_BYTES,
+    limit: env.CAPTURE_LIMIT,
+    redactFields: env.CAPTURE_REDACT_FIELDS.split(',').map((f) => f.trim()).filter(Boolean),
+    connections: new Map(config.connections.map((c) => [c.id, c])),
+    logger,
+    metrics,
+  })
+  : undefined;
+if (capture) logger.warn({ dir: env.CAPTURE_DIR, limit: env.CAPTURE_LIMIT }, 'payload capture is on: redacted deliveries are written to disk; turn it off after the sandbox run');
+
 const app = createIngressApp({
   connections: new Map(config.connections.map((c) => [c.id, c])),
   ingress: config.ingress,
@@ -74,6 +93,7 @@ const app = createIngressApp({
   ready: () => redis.status === 'ready',
   storeReady: () => redis.status === 'ready',
   storeTimeoutMs: env.STORE_TIMEOUT_MS,
+  capture,
 });
 
 const tls = env.TLS_CERT_FILE && env.TLS_KEY_FILE
@@ -90,6 +110,7 @@ const ops = await startOpsServer({ port: env.OPS_PORT, registry, ready: () => re
 const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
 shutdown.add('http', () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); }));
 shutdown.add('http', () => ops.close(), 'ops');
+if (capture) shutdown.add('queues', () => capture.drain(), 'capture');
 shutdown.add('queues', async () => { await fetchQueue.close(); await eventQueue.close(); });
 shutdown.add('redis', () => redis.quit().catch(() => redis.disconnect()));
 shutdown.onSignals();

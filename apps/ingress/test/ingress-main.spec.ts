@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisUrl } from '@broker/testing';
-import { DEMO_OUTBOUND, testConfigYaml } from './ingress-test-kit';
+import { buildOutboundMessage, makeId } from '@broker/salesforce';
+import { DEMO_OUTBOUND, DEMO_TOKEN, ORG_ID, testConfigYaml } from './ingress-test-kit';
 
 // The ingress as deployed: its main.ts in a child process, with the env it reads.
 const main = path.resolve(import.meta.dirname, '../src/main.ts');
@@ -73,4 +74,34 @@ describe('ingress process', () => {
     // The endpoints themselves are not on the ops port.
     expect((await fetch(`http://127.0.0.1:${opsPort}${DEMO_OUTBOUND}`, { method: 'POST', body: '<x/>' })).status).toBe(404);
   }, 60_000);
+
+  it('captures redacted deliveries only when CAPTURE_DIR is set, and says so at start-up', async () => {
+    const message = (n: number) => buildOutboundMessage({
+      organizationId: ORG_ID, actionId: makeId('04k', 1), sessionId: 'MAIN-SESSION-CANARY', enterpriseUrl: 'https://x/services/Soap/c/62.0/00D000000000001', partnerUrl: 'https://x/services/Soap/u/62.0/00D000000000001',
+      notifications: [{ id: makeId('04l', n), sObjectType: 'Case', fields: { Id: makeId('500', n), Subject: 'Main subject canary', Status: 'Escalated' } }],
+    });
+    const post = (port: number, body: string) => fetch(`http://127.0.0.1:${port}${DEMO_OUTBOUND}`, { method: 'POST', body, headers: { 'content-type': 'text/xml' } });
+
+    const offPort = await freePort();
+    const off = start(testConfigYaml, { PORT: String(offPort), OPS_PORT: '0' });
+    await until(`http://127.0.0.1:${offPort}/readyz`);
+    expect((await post(offPort, message(1))).status).toBe(200);
+    expect(off.output.join('')).not.toContain('payload capture');
+    child!.kill('SIGKILL');
+
+    const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'ingress-capture-')), 'captures');
+    const port = await freePort();
+    const on = start(testConfigYaml, { PORT: String(port), OPS_PORT: '0', CAPTURE_DIR: dir, CAPTURE_LIMIT: '5', CAPTURE_REDACT_FIELDS: 'Status' });
+    await until(`http://127.0.0.1:${port}/readyz`);
+    expect(on.output.join('')).toContain('payload capture is on');
+    expect((await post(port, message(2))).status).toBe(200);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !readdirSync(dir).some((f) => f.endsWith('.json'))) await new Promise((r) => setTimeout(r, 50));
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(files).toHaveLength(1);
+    const text = readFileSync(path.join(dir, files[0]!), 'utf8');
+    // Status is redacted only because CAPTURE_REDACT_FIELDS names it.
+    for (const canary of ['MAIN-SESSION-CANARY', 'Main subject canary', 'Escalated', DEMO_TOKEN]) expect(text).not.toContain(canary);
+    expect(text).toContain(makeId('500', 2));
+  }, 90_000);
 });

@@ -9,6 +9,7 @@ import { createLogger, createMetricsRegistry, createProducerConnection, openQueu
 import { redisUrl } from '@broker/testing';
 import { createIngressApp, OUTBOUND_MAX_BODY_BYTES, WEBHOOK_MAX_BODY_BYTES } from '../src/ingress-app';
 import { createIngressMetrics } from '../src/ingress-metrics';
+import { createPayloadCapture, type PayloadCapture, type PayloadCaptureOptions } from '../src/payload-capture';
 
 export const ORG_ID = '00D000000000001EAA';
 /** The demo connection's path token, and its Outbound Message endpoint path. */
@@ -67,6 +68,7 @@ export interface IngressUnderTest {
   redis: Redis;
   fetchQueue: ReturnType<typeof openQueue<typeof sfFetchQueue>>;
   eventQueue: ReturnType<typeof openQueue<typeof fnEventQueue>>;
+  capture?: PayloadCapture;
   close(): Promise<void>;
 }
 
@@ -79,6 +81,8 @@ export async function startIngress(options: {
   /** Config text instead of testConfigYaml (the security settings tests). */
   configYaml?: string;
   tls?: IngressTls;
+  /** Payload capture on (CAPTURE_DIR and friends); connections, logger and metrics are the ingress's. */
+  capture?: Omit<PayloadCaptureOptions, 'connections' | 'logger' | 'metrics'>;
 } = {}): Promise<IngressUnderTest> {
   const config = parseConfig(options.configYaml ?? testConfigYaml, '/tmp/test-config.yaml', {});
   const prefix = `ti${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -91,13 +95,18 @@ export async function startIngress(options: {
   // Closing before the queues finished connecting leaves BullMQ's start-up commands failing unhandled.
   if (!options.redisUrl) await Promise.all([fetchQueue.waitUntilReady(), eventQueue.waitUntilReady()]);
   const registry = createMetricsRegistry('ingress-test');
+  const connections = new Map(config.connections.map((c) => [c.id, c]));
+  const logger = options.logger ?? createLogger({ service: 'ingress-test', level: 'silent' });
+  const metrics = createIngressMetrics(registry);
+  const capture = options.capture ? createPayloadCapture({ ...options.capture, connections, logger, metrics }) : undefined;
   const app = createIngressApp({
-    connections: new Map(config.connections.map((c) => [c.id, c])),
+    connections,
     ingress: config.ingress,
     fetchQueue,
     eventQueue,
-    logger: options.logger ?? createLogger({ service: 'ingress-test', level: 'silent' }),
-    metrics: createIngressMetrics(registry),
+    logger,
+    metrics,
+    capture,
     publicUrl: 'http://broker.test',
     outboundMaxBodyBytes: options.outboundMaxBodyBytes ?? OUTBOUND_MAX_BODY_BYTES,
     webhookMaxBodyBytes: options.webhookMaxBodyBytes ?? WEBHOOK_MAX_BODY_BYTES,
@@ -115,6 +124,7 @@ export async function startIngress(options: {
     redis,
     fetchQueue,
     eventQueue,
+    capture,
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
