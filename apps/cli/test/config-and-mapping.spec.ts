@@ -69,6 +69,11 @@ describe('config validate', () => {
       (t: string) => t.replace('apiVersion: "61.0"', 'apiVersion: "65.0"'),
       /connections\[0\]\.salesforce\.apiVersion: SOAP API login\(\) \(auth\.flow password\) does not exist in API version 65\.0 and later: set salesforce\.apiVersion to "64\.0" or lower, or switch salesforce\.auth\.flow to jwt or client-credentials/,
     ],
+    [
+      'a webhook secret that is not a UUID',
+      (t: string) => t.replace('webhookSecret: 5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f', 'webhookSecret: my-webhook-secret'),
+      /connections\[0\]\.fieldnation\.webhookSecret: must be a UUID.*run `broker fieldnation webhook` to generate one/,
+    ],
   ])('rejects %s, naming the key and the fix', (_name, edit, message) => {
     const dir = tmpDir('cfg');
     const file = path.join(dir, 'broker.yaml');
