@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOutboundMessage, makeId } from '@broker/salesforce';
+import { loadConfig } from '@broker/config';
 import { startHarness, type Harness } from '../../../scripts/lib/broker-harness';
+import { generateSalesforceMetadata } from '../../cli/src/salesforce-metadata.generator';
 
 // A well-formed Outbound Message proves nothing about the record: anyone who learns the endpoint
 // (and the org id, which is no secret) can send one for any record id. These tests send such
@@ -13,18 +15,13 @@ beforeAll(async () => {
       'writeBack: { workOrderIdField: Field_Nation_Work_Order_Id__c, syncStatusField: Field_Nation_Sync_Status__c, resetCheckbox: Send_to_Field_Nation__c } }',
     salesforceSim: { outboundRetryBaseMs: 1_000, timeFactor: 1 },
   });
-  // The org's flow as an admin sets it up when the write-back resets the checkbox: send the Case
-  // when the box is ticked, and on any later change once it has a work order.
-  const flow = h.sf.flows().find((f) => f.object === 'Case')!;
-  h.sf.defineFlow({
-    ...flow,
-    condition: {
-      all: [
-        { any: [{ field: 'Send_to_Field_Nation__c', equals: true }, { field: 'Field_Nation_Work_Order_Id__c', notEquals: null }] },
-        { userNot: 'integration@example.com' },
-      ],
-    },
-  });
+  // The org runs what `broker salesforce metadata` generates for this connection (resetCheckbox
+  // included): the Outbound Messages and Flows replace the default org's.
+  for (const om of h.sf.outboundMessages()) h.sf.removeOutboundMessage(om.name);
+  const connection = loadConfig(h.configFile, h.env).connections[0]!;
+  const { files } = generateSalesforceMetadata({ connection, endpoint: h.ingressUrl, integrationUserId: h.sf.ref('integration') });
+  expect(h.sf.deployMetadata(files).flows).toEqual(['Broker_demo_Case_to_Field_Nation', 'Broker_demo_CaseComment_to_Field_Nation']);
+  expect(h.sf.outboundMessages().map((o) => o.endpointUrl)).toEqual([h.outboundUrl, h.outboundUrl]);
 });
 afterAll(async () => {
   await h?.stop();

@@ -83,25 +83,47 @@ function outboundMessageXml(o: { name: string; apiVersion: string; endpointUrl: 
     </outboundMessages>`;
 }
 
+export interface FlowFilter {
+  field: string;
+  operator: 'EqualTo' | 'NotEqualTo' | 'IsNull';
+  value: SimpleFilter['value'];
+}
+
+/**
+ * The Flow's entry conditions and their logic (FlowStart.filters + filterLogic, help: "How Entry
+ * Conditions Work in Record-Triggered Flows"). After the save, LastModifiedById is the user who
+ * saved: the broker's own write-backs, status updates and comments must not send the record back to
+ * it (each would cost a fetch and could loop). A record that already has a work order is sent on any
+ * other change, whether or not the trigger still holds: the write-back may reset the trigger checkbox
+ * (writeBack.resetCheckbox), and the fetcher reads a correlated record without the trigger anyway.
+ */
+export function flowEntryConditions(o: { filter?: SimpleFilter; workOrderIdField?: string; integrationUserId: string }): { filters: FlowFilter[]; logic: string } {
+  const notIntegrationUser: FlowFilter = { field: 'LastModifiedById', operator: 'NotEqualTo', value: { stringValue: o.integrationUserId } };
+  if (o.filter && o.workOrderIdField) {
+    return {
+      filters: [
+        { field: o.filter.field, operator: 'EqualTo', value: o.filter.value },
+        // IsNull takes a boolean: false = "is not null".
+        { field: o.workOrderIdField, operator: 'IsNull', value: { booleanValue: false } },
+        notIntegrationUser,
+      ],
+      logic: '(1 OR 2) AND 3',
+    };
+  }
+  return { filters: [...(o.filter ? [{ field: o.filter.field, operator: 'EqualTo' as const, value: o.filter.value }] : []), notIntegrationUser], logic: 'and' };
+}
+
 function flowXml(f: {
   apiVersion: string;
   label: string;
   object: string;
   actionName: string;
   recordTriggerType: 'Create' | 'CreateAndUpdate';
-  filter?: SimpleFilter;
-  integrationUserId: string;
+  filters: FlowFilter[];
+  logic: string;
 }): string {
-  // Entry conditions on fields of the triggering record, all of which must hold (help: "How Entry
-  // Conditions Work in Record-Triggered Flows"). After the save, LastModifiedById is the user who
-  // saved: the broker's own write-backs, status updates and comments must not send the record back
-  // to it (each would cost a fetch and could loop).
-  const conditions: { field: string; operator: 'EqualTo' | 'NotEqualTo'; value: SimpleFilter['value'] }[] = [
-    ...(f.filter ? [{ field: f.filter.field, operator: 'EqualTo' as const, value: f.filter.value }] : []),
-    { field: 'LastModifiedById', operator: 'NotEqualTo', value: { stringValue: f.integrationUserId } },
-  ];
   const filter = `
-        <filterLogic>and</filterLogic>${conditions
+        <filterLogic>${esc(f.logic)}</filterLogic>${f.filters
     .map(
       (c) => `
         <filters>
@@ -191,6 +213,13 @@ export function generateSalesforceMetadata(request: MetadataRequest): GeneratedM
         `${object}: trigger "${settings.trigger}" is not a simple Field = value; the Flow ${flowName} has no entry condition. Add it in Flow Builder before activating, or every save sends a message`,
       );
     }
+    if (filter && !settings.writeBack?.workOrderIdField) {
+      warnings.push(
+        settings.writeBack?.resetCheckbox
+          ? `${object}: no writeBack.workOrderIdField, so the Flow ${flowName} fires only while ${filter.field} holds; writeBack.resetCheckbox clears it after the first sync, so later edits send no Outbound Message and never reach Field Nation (the reconciliation sweep looks for the trigger too). Set writeBack.workOrderIdField, or drop resetCheckbox`
+          : `${object}: no writeBack.workOrderIdField, so the Flow ${flowName} fires only while ${filter.field} holds: edits made after someone clears it do not reach Field Nation`,
+      );
+    }
     files.push({
       path: `workflows/${object}.workflow-meta.xml`,
       content: `<?xml version="1.0" encoding="UTF-8"?>
@@ -208,8 +237,7 @@ ${outboundMessageXml({ name: omName, apiVersion, endpointUrl, integrationUser, d
         actionName: `${object}.${omName}`,
         // Comments become messages once, when written; edits are not re-sent.
         recordTriggerType: object === 'CaseComment' ? 'Create' : 'CreateAndUpdate',
-        filter,
-        integrationUserId,
+        ...flowEntryConditions({ filter, workOrderIdField: settings.writeBack?.workOrderIdField, integrationUserId }),
       }),
     });
     objects.push({ object, outboundMessage: `${object}.${omName}`, flow: flowName, endpointUrl, filter });

@@ -4,7 +4,9 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { workspaceRoot } from '../../../vitest.shared';
 import { salesforceMetadataCommand } from '../src/salesforce-metadata.command';
-import { apiName, parseSimpleTrigger, INTEGRATION_USER_PLACEHOLDER, INTEGRATION_USER_ID_PLACEHOLDER } from '../src/salesforce-metadata.generator';
+import { loadConfig } from '@broker/config';
+import { TEST_PATH_TOKEN } from '@broker/testing';
+import { apiName, generateSalesforceMetadata, parseSimpleTrigger, INTEGRATION_USER_PLACEHOLDER, INTEGRATION_USER_ID_PLACEHOLDER } from '../src/salesforce-metadata.generator';
 import { captureIo, testConfigYaml, tmpDir } from './cli-test-kit';
 
 const parser = new XMLParser({ ignoreAttributes: false, parseTagValue: false, isArray: (name) => ['types', 'members', 'outboundMessages', 'filters', 'actionCalls'].includes(name) });
@@ -84,6 +86,43 @@ describe('salesforce metadata', () => {
     expect(comments.recordTriggerType).toBe('Create');
     expect(comments.filters).toEqual([skipBroker]);
     expect(io.stderr.join('\n')).toContain(`replace ${INTEGRATION_USER_ID_PLACEHOLDER} in the Flows`);
+  });
+
+  it('keeps sending a record that has a work order after its trigger is reset: (trigger OR work order id set) AND not the broker', () => {
+    // config/demo.yaml writes the work order id back (writeBack.workOrderIdField).
+    const demo = loadConfig(path.join(workspaceRoot, 'config/demo.yaml'), { SF_OM_PATH_TOKEN: TEST_PATH_TOKEN }).connections[0]!;
+    const meta = generateSalesforceMetadata({ connection: demo, endpoint: 'https://broker.example.com', integrationUserId: '005000000000001AAA' });
+    const flow = parser.parse(meta.files.find((f) => f.path === 'flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml')!.content).Flow;
+    expect(flow.start.filterLogic).toBe('(1 OR 2) AND 3');
+    expect(flow.start.filters).toEqual([
+      { field: 'Send_to_Field_Nation__c', operator: 'EqualTo', value: { booleanValue: 'true' } },
+      // FlowRecordFilter IsNull takes a boolean: false means "is not null".
+      { field: 'Field_Nation_Work_Order_Id__c', operator: 'IsNull', value: { booleanValue: 'false' } },
+      { field: 'LastModifiedById', operator: 'NotEqualTo', value: { stringValue: '005000000000001AAA' } },
+    ]);
+    expect(meta.warnings.join('\n')).not.toContain('workOrderIdField');
+    // Comments have no work order of their own: unchanged.
+    const comments = parser.parse(meta.files.find((f) => f.path === 'flows/Broker_demo_CaseComment_to_Field_Nation.flow-meta.xml')!.content).Flow.start;
+    expect(comments.filterLogic).toBe('and');
+    expect(comments.filters).toHaveLength(1);
+  });
+
+  it('says what happens to edits when there is no work order id field to filter on', () => {
+    // The test config's Case has a trigger but no write-back: the Flow can only follow the trigger.
+    const { read, io } = generate('demo');
+    expect(read('flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml').Flow.start.filterLogic).toBe('and');
+    expect(io.stderr.join('\n')).toMatch(/Case: no writeBack\.workOrderIdField, so the Flow Broker_demo_Case_to_Field_Nation fires only while Send_to_Field_Nation__c holds/);
+    // With resetCheckbox the consequence is certain: no edit after the first sync is ever sent.
+    const dir = tmpDir('meta-reset');
+    const file = path.join(dir, 'broker.yaml');
+    writeFileSync(file, testConfigYaml(path.join(workspaceRoot, 'config/mappings')).replace(
+      '        trigger: Send_to_Field_Nation__c = true\n',
+      '        trigger: Send_to_Field_Nation__c = true\n        writeBack: { resetCheckbox: Send_to_Field_Nation__c }\n',
+    ));
+    const connection = loadConfig(file, {}).connections.find((c) => c.id === 'demo')!;
+    expect(connection.objects.Case!.writeBack?.resetCheckbox).toBe('Send_to_Field_Nation__c');
+    const { warnings } = generateSalesforceMetadata({ connection, endpoint: 'https://broker.example.com' });
+    expect(warnings.join('\n')).toMatch(/Case: no writeBack\.workOrderIdField.*resetCheckbox clears it after the first sync, so later edits send no Outbound Message and never reach Field Nation/);
   });
 
   it("takes the integration user's id from the config or --integration-user-id", () => {

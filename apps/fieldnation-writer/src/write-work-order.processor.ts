@@ -202,7 +202,13 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
       }
     } catch (err) {
       if (err instanceof DelayedError) throw err;
-      await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: correlation.workOrderId, stage: 'written', outcome: 'retry', queue: job.queueName, jobId: job.id, message: (err as Error).message });
+      // A job waiting out an outage or a 429 runs again (up to once a minute) and meets the same error:
+      // its row is written once; the wait itself goes on the timeline when it ends.
+      const message = (err as Error).message;
+      const rerun = job.attemptsStarted > job.attemptsMade + 1;
+      if (!rerun || !(await deps.store.hasStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'written', outcome: 'retry', jobId: job.id!, message }))) {
+        await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: correlation.workOrderId, stage: 'written', outcome: 'retry', queue: job.queueName, jobId: job.id, message });
+      }
       return await rethrowFieldNation(err, job, ctx);
     }
 

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DelayedError, UnrecoverableError } from 'bullmq';
-import { sfWriteQueue } from '@broker/contracts';
+import { DelayedError, QueueEvents, UnrecoverableError } from 'bullmq';
+import { enqueue, fnWriteQueue, sfWriteQueue } from '@broker/contracts';
 import { parseConfig } from '@broker/config';
 import { FieldNationClient, FieldNationError } from '@broker/fieldnation';
-import { createLogger, createProducerConnection, openQueue } from '@broker/runtime';
+import { createLogger, createProducerConnection, createWorkerConnection, openQueue, recordDependencyWait, startWorker } from '@broker/runtime';
 import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
 import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
 import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
+import { postMessage } from '../src/post-message.processor';
 import { AmbiguousCreateError, writeWorkOrder, type WriterDeps } from '../src/write-work-order.processor';
 
 let db: TestDatabase;
@@ -227,5 +228,39 @@ describe('fieldnation-writer', () => {
     expect(await run(job(sfId))).toBe('recovered');
     expect(creates()).toBe(before);
     expect((await correlationOf(sfId))?.workOrderId).toBe(Number(made.id));
+  });
+
+  it('writes the retry row once while a Field Nation outage makes the job wait and run again, then the wait', async () => {
+    const sfId = '500000000000031AAA';
+    expect(await run(job(sfId))).toBe('created');
+    const workOrderId = (await correlationOf(sfId))!.workOrderId!;
+    // Field Nation answers 503 to the next four updates: an outage, waited out without spending attempts.
+    sim.injectFault({ method: 'PUT', path: `^/api/rest/v2/workorders/${workOrderId}$`, status: 503, count: 4 });
+    const conn = createWorkerConnection(redisUrl());
+    const writeQueue = openQueue(fnWriteQueue, redis, prefix);
+    const worker = startWorker(fnWriteQueue, { 'write-work-order': writeWorkOrder, 'post-message': postMessage }, deps, {
+      connection: conn, prefix, logger: log, concurrency: 1,
+      dependencyWait: { initialDelayMs: 100, maxDelayMs: 200 },
+      onDependencyWaitOver: recordDependencyWait(store),
+    });
+    const events = new QueueEvents(fnWriteQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
+    try {
+      await events.waitUntilReady();
+      const data = (job(sfId, { payload: { ...payload, title: 'Fix three printers' } }) as unknown as { data: never }).data;
+      const queued = await enqueue(writeQueue, 'write-work-order', data, { jobId: `wo-outage-${Date.now()}`, attempts: 1 });
+      expect(await queued.waitUntilFinished(events, 30_000)).toBe('updated');
+      expect(sim.getWorkOrder(workOrderId)!.title).toBe('Fix three printers');
+      const done = (await writeQueue.getJob(queued.id!))!;
+      expect(done.attemptsStarted).toBe(5); // four waits, then the update went through
+      expect(done.attemptsMade).toBe(1);
+      const rows = (await store.timeline(sfId)).filter((r) => r.jobId === queued.id).map((r) => `${r.stage} ${r.outcome}`);
+      expect(rows).toEqual(['written retry', 'waited ok', 'written ok']);
+    } finally {
+      await worker.close();
+      await events.close();
+      await writeQueue.obliterate({ force: true });
+      await writeQueue.close();
+      conn.disconnect();
+    }
   });
 });

@@ -76,7 +76,9 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
   const stage = (outcome: 'ok' | 'skipped' | 'retry', message?: string, sfApiCalls = 0) =>
     deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'fetched', outcome, queue: job.queueName, jobId: job.id, message, sfApiCalls });
 
-  if (job.attemptsMade === 0) {
+  // Once per job: a job that waited (API budget, an outage) runs again without spending an attempt.
+  // A re-run looks for its row first, since the outage may have been PostgreSQL refusing this very write.
+  if (job.attemptsMade === 0 && (job.attemptsStarted <= 1 || !(await deps.store.hasStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'received', jobId: job.id! })))) {
     await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'received', outcome: 'ok', queue: job.queueName, jobId: job.id, message: `${d.source} ${d.notificationId}`, at: new Date(d.receivedAt) });
   }
   if (d.source === 'outbound-message' && (await deps.store.wasInboundProcessed(d.connectionId, 'sf', d.notificationId))) {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DelayedError } from 'bullmq';
-import { sfFetchQueue } from '@broker/contracts';
+import { DelayedError, QueueEvents } from 'bullmq';
+import { enqueue, jobId, mapQueue, sfFetchQueue } from '@broker/contracts';
 import { parseConfig, type ConnectionConfig } from '@broker/config';
-import { createLogger, createProducerConnection, openQueue } from '@broker/runtime';
+import { createLogger, createProducerConnection, createWorkerConnection, openQueue, startWorker } from '@broker/runtime';
 import { ApiBudgetError, createSalesforceClients, type SalesforceClient } from '@broker/salesforce/client';
 import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
 import { createTestDatabase, redisUrl, simConnectionYaml, type TestDatabase } from '@broker/testing';
@@ -159,6 +159,48 @@ describe('API budget guard', () => {
       expect(sim.counters().apiCalls.total).toBe(0);
     } finally {
       sim.setApiUsage({ used: 0, max: 100_000 });
+    }
+  });
+
+  it('writes the received row once for a job that waited for the budget and ran again', async () => {
+    const { connection, client } = connectionWith('      apiBudget: { reservePercent: 10, slowdownPercent: 20, probeSeconds: 1 }');
+    const conn = createWorkerConnection(redisUrl());
+    const outQueue = openQueue(mapQueue, conn, prefix);
+    const deps = { connections: new Map([['demo', connection]]), clients: new Map([['demo', client]]), reads: new Map([['demo/Case', ['Subject']]]), store, mapQueue: outQueue, redis, prefix };
+    const worker = startWorker(sfFetchQueue, { 'fetch-record': fetchRecord }, deps, { connection: conn, prefix, logger: log, concurrency: 1 });
+    const events = new QueueEvents(sfFetchQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
+    try {
+      await events.waitUntilReady();
+      sim.setApiUsage({ used: 95_000, max: 100_000 });
+      await client.query('SELECT Id FROM Case LIMIT 1'); // the client learns the usage: in the reserve
+      const sfId = sim.createRecord('Case', { Subject: 'RC-budget', Status: 'New' });
+      const notificationId = `nw${Date.now()}`;
+      const job = await enqueue(fetchQueue, 'fetch-record', { connectionId: 'demo', sfObject: 'Case', sfId, notificationId, source: 'outbound-message', receivedAt: new Date().toISOString(), snapshot: {} }, { jobId: jobId('om', 'demo', notificationId), attempts: 1 });
+      // Delayed at least once (BullMQ's own state says so); a second later a probe goes through.
+      const delayed = await new Promise<boolean>((resolve) => {
+        const poll = setInterval(async () => {
+          if ((await job.getState()) === 'delayed') {
+            clearInterval(poll);
+            resolve(true);
+          }
+        }, 20);
+        setTimeout(() => (clearInterval(poll), resolve(false)), 10_000);
+      });
+      expect(delayed).toBe(true);
+      expect(await job.waitUntilFinished(events, 30_000)).toBe('fetched');
+      const done = (await fetchQueue.getJob(job.id!))!;
+      expect(done.attemptsStarted).toBeGreaterThan(1);
+      expect(done.attemptsMade).toBe(1);
+      const rows = (await store.timeline(sfId)).map((r) => `${r.stage} ${r.outcome}`);
+      expect(rows.filter((r) => r.startsWith('received'))).toEqual(['received ok']);
+      expect(rows).toContain('fetched ok');
+    } finally {
+      sim.setApiUsage({ used: 0, max: 100_000 });
+      await worker.close();
+      await events.close();
+      await outQueue.obliterate({ force: true });
+      await outQueue.close();
+      conn.disconnect();
     }
   });
 });

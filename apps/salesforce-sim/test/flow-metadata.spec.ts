@@ -73,6 +73,35 @@ describe('generated Flow metadata in the simulated org', () => {
     expect(listener.requests).toHaveLength(0);
   });
 
+  it('keeps sending a Case that has a work order after the broker reset its checkbox; an unticked Case without one sends nothing', async () => {
+    const broker = await soapConnection(sim);
+    const caseId = sim.ref('case_install');
+    // The first sync as the broker writes it back with writeBack.resetCheckbox: the id in, the box out.
+    sim.updateRecord('Case', caseId, { Send_to_Field_Nation__c: true }, { as: 'dispatcher@example.com' });
+    await listener.waitFor(1);
+    await sim.outboundIdle();
+    await broker.sobject('Case').update({ Id: caseId, Field_Nation_Work_Order_Id__c: '1234', Send_to_Field_Nation__c: false });
+    await sim.outboundIdle();
+    expect(listener.requests).toHaveLength(1);
+
+    // A dispatcher's later edit: the box is false, the work order id is set.
+    listener.requests.length = 0;
+    sim.updateRecord('Case', caseId, { Subject: 'Install 4 POS terminals' }, { as: 'dispatcher@example.com' });
+    const [req] = await listener.waitFor(1);
+    expect(parseOutboundMessage(req!.body).notifications.map((n) => n.sfId)).toEqual([caseId]);
+
+    // Neither the trigger nor a work order: nothing, whoever saves it; and the broker's own saves never.
+    listener.requests.length = 0;
+    const repair = sim.ref('case_repair');
+    expect(sim.getRecord(repair)).toMatchObject({ Send_to_Field_Nation__c: false, Field_Nation_Work_Order_Id__c: null });
+    sim.updateRecord('Case', repair, { Priority: 'Low' }, { as: 'dispatcher@example.com' });
+    await broker.sobject('Case').update({ Id: caseId, Field_Nation_Sync_Status__c: 'Synced' });
+    // '' is no work order id: Salesforce stores empty text as null.
+    sim.updateRecord('Case', repair, { Field_Nation_Work_Order_Id__c: '' }, { as: 'dispatcher@example.com' });
+    await sim.outboundIdle();
+    expect(listener.requests).toHaveLength(0);
+  });
+
   it('compares the integration user id as Salesforce does: 15 or 18 characters', async () => {
     for (const f of sim.flows()) sim.removeFlow(f.name);
     sim.deployMetadata(generated(listener.url, INTEGRATION_USER_ID.slice(0, 15)).files);
@@ -84,7 +113,15 @@ describe('generated Flow metadata in the simulated org', () => {
   it('refuses Flow XML it does not understand instead of guessing', () => {
     const flow = generated(listener.url).files.find((f) => f.path === 'flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml')!;
     const deploy = (edit: (xml: string) => string) => () => sim.deployMetadata([{ path: 'flows/Edited.flow-meta.xml', content: edit(flow.content) }]);
-    expect(deploy((x) => x.replace('<filterLogic>and</filterLogic>', '<filterLogic>or</filterLogic>'))).toThrow(/start\.filterLogic "or" is not supported/);
+    const logic = (l: string) => deploy((x) => x.replace('<filterLogic>(1 OR 2) AND 3</filterLogic>', `<filterLogic>${l}</filterLogic>`));
+    expect(logic('formula_evaluates_to_true')).toThrow(/start\.filterLogic "formula_evaluates_to_true" is not supported/);
+    expect(logic('1 OR 2 AND 3')).toThrow(/AND and OR mixed without parentheses/);
+    expect(logic('(1 OR 4) AND 3')).toThrow(/no condition 4/);
+    expect(logic('1 AND 3')).toThrow(/condition 2 is not used/);
+    expect(logic('(1 OR 2) AND 3)')).toThrow(/unexpected "\)"/);
+    expect(logic('(1 OR 2 AND 3')).toThrow(/unbalanced parentheses|mixed/);
+    expect(deploy((x) => x.replace('<operator>IsNull</operator>', '<operator>IsChanged</operator>'))).toThrow(/filter operator IsChanged is not supported/);
+    expect(deploy((x) => x.replace('<operator>IsNull</operator>\n            <value>\n                <booleanValue>false</booleanValue>', '<operator>IsNull</operator>\n            <value>\n                <stringValue>x</stringValue>'))).toThrow(/IsNull with stringValue is not supported/);
     expect(deploy((x) => x.replace('<operator>NotEqualTo</operator>', '<operator>Contains</operator>'))).toThrow(/filter operator Contains is not supported/);
     expect(deploy((x) => x.replace('<object>Case</object>', '<filterFormula>ISCHANGED({!$Record.Status})</filterFormula>\n        <object>Case</object>'))).toThrow(/start\.filterFormula is not supported/);
     expect(deploy((x) => x.replace('<apiVersion>', '<decisions><name>D</name></decisions>\n    <apiVersion>'))).toThrow(/Flow\.decisions is not supported/);

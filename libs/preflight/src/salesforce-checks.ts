@@ -58,7 +58,7 @@ function eventRuleFields(config: LoadedConfig, connection: ConnectionConfig): { 
  * `/limits` only (no query, no write). Returns the checks and the REST calls spent.
  */
 export async function salesforceChecks(config: LoadedConfig, connection: ConnectionConfig, logger: Logger): Promise<{ checks: CheckResult[]; apiCalls: number }> {
-  // jsforce (~38 MB) is loaded when a preflight runs, not by importing this lib (esbuild bundles still hoist it).
+  // Imported when a preflight runs; jsforce itself (~35 MB) only at the client's first login.
   const { createSalesforceClient, toSalesforceError } = await import('@broker/salesforce/client');
   const sf = connection.salesforce;
   const checks: CheckResult[] = [];

@@ -3,4 +3,6 @@ export * from './outbound-message';
 export * from './soql-builder';
 export * from './soql-condition';
 // The jsforce client is its own entry point, '@broker/salesforce/client': the ingress and the
-// simulators need ids and Outbound Messages only, and jsforce costs ~38 MB of memory to load.
+// simulators need ids and Outbound Messages only, and jsforce costs ~35 MB of memory to load. The
+// client itself imports jsforce at its first login (a static import would be hoisted to the top of
+// every esbuild bundle that reaches the module: the dashboard and the CLI, through the preflight).

@@ -1,10 +1,10 @@
 import { createSign, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import jsforce, { type Connection } from 'jsforce';
+import type { Connection } from 'jsforce';
 import type { Logger } from 'pino';
 import type { ConnectionConfig } from '@broker/config';
 import { salesforceJwtAudience, salesforceLoginUrl } from '@broker/config';
-import { SalesforceTimeoutError, TimeoutTransport } from './salesforce-transport';
+import { cjsExport, createTimeoutTransport, SalesforceTimeoutError } from './salesforce-transport';
 
 export { SalesforceTimeoutError } from './salesforce-transport';
 
@@ -119,41 +119,56 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
     }
   };
 
-  const conn = new jsforce.Connection({
-    loginUrl,
-    version: config.apiVersion,
-    ...(auth.flow === 'client-credentials' ? { oauth2: { loginUrl, clientId: auth.clientId, clientSecret: auth.clientSecret } } : {}),
-    // OAuth flows without a refresh token re-run their grant when the session expires.
-    ...(auth.flow !== 'password'
-      ? {
-          refreshFn: (c: Connection, callback: (err: Error | null, accessToken?: string) => void) => {
-            logins++;
-            options.onLogin?.();
-            oauthLogin(c).then(
-              () => callback(null, c.accessToken ?? undefined),
-              (err: Error) => {
-                lastLoginError = err;
-                callback(err);
-              },
-            );
-          },
-        }
-      : {}),
-  });
-  // Every request of this connection, logins and token refreshes included, goes through the deadlines.
-  const transport = new TimeoutTransport(timeouts);
-  (conn as unknown as { _transport: unknown })._transport = transport;
-  (conn.oauth2 as unknown as { _transport: unknown })._transport = transport;
-
-  // jsforce re-logs in by itself on INVALID_SESSION_ID (password flow) through conn.login: count those too.
-  const soapLogin = conn.login.bind(conn);
-  conn.login = (username: string, password: string) => {
-    logins++;
-    options.onLogin?.();
-    return soapLogin(username, password).catch((err: unknown) => {
-      lastLoginError = err;
+  // The jsforce connection, made at the first login: importing this module must not load jsforce
+  // (~38 MB; esbuild would hoist a static import to the top of every bundle that reaches this file).
+  let conn: Connection | undefined;
+  let connecting: Promise<Connection> | undefined;
+  const connection = (): Promise<Connection> =>
+    (connecting ??= makeConnection().catch((err: unknown) => {
+      connecting = undefined;
       throw err;
+    }));
+  const makeConnection = async (): Promise<Connection> => {
+    const jsforce = await import('jsforce');
+    const JsforceConnection = cjsExport<typeof Connection>(jsforce, 'Connection');
+    const c = new JsforceConnection({
+      loginUrl,
+      version: config.apiVersion,
+      ...(auth.flow === 'client-credentials' ? { oauth2: { loginUrl, clientId: auth.clientId, clientSecret: auth.clientSecret } } : {}),
+      // OAuth flows without a refresh token re-run their grant when the session expires.
+      ...(auth.flow !== 'password'
+        ? {
+            refreshFn: (c: Connection, callback: (err: Error | null, accessToken?: string) => void) => {
+              logins++;
+              options.onLogin?.();
+              oauthLogin(c).then(
+                () => callback(null, c.accessToken ?? undefined),
+                (err: Error) => {
+                  lastLoginError = err;
+                  callback(err);
+                },
+              );
+            },
+          }
+        : {}),
     });
+    // Every request of this connection, logins and token refreshes included, goes through the deadlines.
+    const transport = await createTimeoutTransport(timeouts);
+    (c as unknown as { _transport: unknown })._transport = transport;
+    (c.oauth2 as unknown as { _transport: unknown })._transport = transport;
+
+    // jsforce re-logs in by itself on INVALID_SESSION_ID (password flow) through conn.login: count those too.
+    const soapLogin = c.login.bind(c);
+    c.login = (username: string, password: string) => {
+      logins++;
+      options.onLogin?.();
+      return soapLogin(username, password).catch((err: unknown) => {
+        lastLoginError = err;
+        throw err;
+      });
+    };
+    conn = c;
+    return c;
   };
 
   const classify = (err: unknown): SalesforceApiError => {
@@ -167,17 +182,17 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
   let loggingIn: Promise<void> | undefined;
   let userId: string | undefined;
 
-  const login = async (): Promise<void> => {
+  const login = async (c: Connection): Promise<void> => {
     if (auth.flow === 'password') {
-      const info = await conn.login(auth.username, auth.password + auth.securityToken);
+      const info = await c.login(auth.username, auth.password + auth.securityToken);
       userId = info.id;
     } else {
       logins++;
       options.onLogin?.();
-      await oauthLogin(conn);
-      userId = conn.userInfo?.id;
+      await oauthLogin(c);
+      userId = c.userInfo?.id;
     }
-    options.logger.info({ flow: auth.flow, instanceUrl: conn.instanceUrl }, 'salesforce session established');
+    options.logger.info({ flow: auth.flow, instanceUrl: c.instanceUrl }, 'salesforce session established');
   };
 
   /**
@@ -185,11 +200,12 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
    * this one backs it up (a login is one request), so every waiting job fails with the timeout and
    * the next call logs in afresh.
    */
-  const ensureSession = async (): Promise<void> => {
-    if (conn.accessToken) return;
+  const ensureSession = async (): Promise<Connection> => {
+    if (conn?.accessToken) return conn;
+    const c = await connection();
     loggingIn ??= new Promise<void>((resolve, reject) => {
       const guard = setTimeout(() => reject(new SalesforceTimeoutError('ETIMEDOUT', loginUrl, timeouts.requestMs)), timeouts.requestMs + 1_000);
-      login().then(resolve, (err: unknown) => {
+      login(c).then(resolve, (err: unknown) => {
         lastLoginError = err;
         reject(err);
       }).finally(() => clearTimeout(guard));
@@ -197,6 +213,7 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
       loggingIn = undefined;
     });
     await loggingIn;
+    return c;
   };
 
   // When the usage last seen is in the reserve, one call is let through per probe interval: usage
@@ -207,21 +224,25 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
   const track = (kind: 'query' | 'composite' | 'other') => {
     usageSeenAt = Date.now();
     options.onApiCall?.(kind);
-    const usage = conn.limitInfo?.apiUsage;
+    const usage = conn?.limitInfo?.apiUsage;
     if (usage) options.onUsage?.(usage);
   };
 
   return {
-    conn,
+    /** The jsforce connection; it exists once `ensureSession` (or any call) has logged in. */
+    get conn(): Connection {
+      if (!conn) throw new Error('no Salesforce session yet: call ensureSession() first');
+      return conn;
+    },
     get logins() {
       return logins;
     },
     get userId() {
-      return userId ?? conn.userInfo?.id;
+      return userId ?? conn?.userInfo?.id;
     },
     /** Last API usage Salesforce reported (Sforce-Limit-Info), if any. */
     get usage(): ApiUsage | undefined {
-      return conn.limitInfo?.apiUsage;
+      return conn?.limitInfo?.apiUsage;
     },
     ensureSession,
 
@@ -232,7 +253,7 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
      * the usage is read again and the connection resumes once it has fallen.
      */
     budgetDelay(now = Date.now()): number {
-      const usage = conn.limitInfo?.apiUsage;
+      const usage = conn?.limitInfo?.apiUsage;
       if (!usage || usage.limit <= 0) return 0;
       const remainingPct = ((usage.limit - usage.used) / usage.limit) * 100;
       if (remainingPct <= config.apiBudget.reservePercent) {
@@ -275,9 +296,9 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
       const opts = { autoFetch: false, maxFetch: batchSize ?? 2000, scanAll: false, responseTarget: 'QueryResult' as const, headers };
       let called = false; // a failed login is not an API call
       try {
-        await ensureSession();
+        const c = await ensureSession();
         called = true;
-        const result = /\/query\/[^/\s]+$/.test(soqlOrLocator) ? await conn.queryMore<T>(soqlOrLocator, opts) : await conn.query<T>(soqlOrLocator, opts);
+        const result = /\/query\/[^/\s]+$/.test(soqlOrLocator) ? await c.queryMore<T>(soqlOrLocator, opts) : await c.query<T>(soqlOrLocator, opts);
         return { records: result.records as T[], totalSize: result.totalSize, nextRecordsUrl: result.done ? undefined : result.nextRecordsUrl };
       } catch (err) {
         throw classify(err);
@@ -290,9 +311,9 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
     async composite(requests: CompositeSubrequest[], allOrNone = true): Promise<CompositeResult[]> {
       let called = false;
       try {
-        await ensureSession();
+        const c = await ensureSession();
         called = true;
-        const res = await conn.requestPost<{ compositeResponse: CompositeResult[] }>(
+        const res = await c.requestPost<{ compositeResponse: CompositeResult[] }>(
           `/services/data/v${config.apiVersion}/composite`,
           { allOrNone, compositeRequest: requests },
         );

@@ -3,8 +3,8 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 // jsforce exposes no timeout per connection (its fetch wrapper waits 30 minutes, HTTP_TIMEOUT is
 // process-wide) and no connect timeout at all, so the connection's transport is replaced by this one.
-import { Transport } from 'jsforce/lib/transport.js';
-import { createHttpRequestHandlerStreams } from 'jsforce/lib/request-helper.js';
+import type { Transport } from 'jsforce/lib/transport';
+import type { createHttpRequestHandlerStreams } from 'jsforce/lib/request-helper';
 import type { HttpRequest, HttpRequestOptions } from 'jsforce/lib/types';
 
 export interface SalesforceTimeouts {
@@ -78,8 +78,8 @@ async function readBody(input: NodeJS.ReadableStream | undefined): Promise<Buffe
 }
 
 /** One call with both deadlines, following redirects and retrying idempotent calls like jsforce's own transport. */
-function timedRequest(timeouts: SalesforceTimeouts, req: HttpRequest, options: HttpRequestOptions = {}): Duplex {
-  const { input, output, stream } = createHttpRequestHandlerStreams(req, options);
+function timedRequest(streams: typeof createHttpRequestHandlerStreams, timeouts: SalesforceTimeouts, req: HttpRequest, options: HttpRequestOptions = {}): Duplex {
+  const { input, output, stream } = streams(req, options);
   const controller = new AbortController();
   let finished = false;
   const fail = (err: Error) => {
@@ -144,13 +144,26 @@ function timedRequest(timeouts: SalesforceTimeouts, req: HttpRequest, options: H
   return stream;
 }
 
-/** jsforce transport whose every request (logins included) has a connect and a total deadline. */
-export class TimeoutTransport extends Transport {
-  constructor(private readonly timeouts: SalesforceTimeouts) {
-    super();
-  }
+/** A CommonJS module's export, whether the loader gives it as a named export or on `default`. */
+export function cjsExport<T>(mod: unknown, name: string): T {
+  const m = mod as Record<string, unknown> & { default?: Record<string, unknown> };
+  return (m[name] ?? m.default?.[name]) as T;
+}
 
-  override getRequestStreamCreator() {
-    return (req: HttpRequest, options?: HttpRequestOptions) => timedRequest(this.timeouts, req, options);
+/**
+ * A jsforce transport whose every request (logins included) has a connect and a total deadline.
+ * jsforce is loaded here, at the first login, not when the module is imported: esbuild hoists a
+ * static import of an external package to the top of the bundle, and jsforce costs ~38 MB. The
+ * `.js` file names: jsforce has no exports map, and Node's ESM resolver (the built bundles) needs them.
+ */
+export async function createTimeoutTransport(timeouts: SalesforceTimeouts): Promise<Transport> {
+  const [transportModule, helperModule] = await Promise.all([import('jsforce/lib/transport.js'), import('jsforce/lib/request-helper.js')]);
+  const Base = cjsExport<typeof Transport>(transportModule, 'Transport');
+  const streams = cjsExport<typeof createHttpRequestHandlerStreams>(helperModule, 'createHttpRequestHandlerStreams');
+  class TimeoutTransport extends Base {
+    override getRequestStreamCreator() {
+      return (req: HttpRequest, options?: HttpRequestOptions) => timedRequest(streams, timeouts, req, options);
+    }
   }
+  return new TimeoutTransport();
 }

@@ -185,6 +185,19 @@ export function createStore(prisma: PrismaClient) {
     },
 
     /**
+     * Whether this job already wrote such a row for the record (optionally with this outcome and
+     * message): a job that waited (API budget, an outage, a 429) runs again and asks before repeating it.
+     */
+    async hasStage(entry: { connectionId: string; sfId: string; stage: string; jobId: string; outcome?: string; message?: string }): Promise<boolean> {
+      const { rows } = await pool.query(
+        `SELECT 1 FROM timeline_entry WHERE connection_id = $1 AND sf_id = $2 AND stage = $3 AND job_id = $4
+           AND ($5::text IS NULL OR outcome = $5) AND ($6::text IS NULL OR message = $6) LIMIT 1`,
+        [entry.connectionId, entry.sfId, entry.stage, entry.jobId, entry.outcome ?? null, entry.message?.slice(0, 4_000) ?? null],
+      );
+      return rows.length > 0;
+    },
+
+    /**
      * A record's journey by Salesforce id (15 or 18 characters) or work order id. Rows written
      * under the work order id before the correlation knew it are included through the correlation.
      */
