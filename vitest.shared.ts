@@ -36,7 +36,9 @@ export function projectTier(dir: string): TestTier {
   const tiers = (project.tags ?? []).filter((t) => t.startsWith('tier:')).map((t) => t.slice('tier:'.length));
   const [tier] = tiers;
   if (tiers.length !== 1 || !TIERS.includes(tier as TestTier)) {
-    throw new Error(`${project.name}/project.json needs exactly one tag of ${TIERS.map((t) => `tier:${t}`).join(', ')} (has ${tiers.join(', ') || 'none'})`);
+    throw new Error(
+      `${project.name}/project.json needs exactly one tag of ${TIERS.map((t) => `tier:${t}`).join(', ')} (has ${tiers.join(', ') || 'none'})`,
+    );
   }
   return tier as TestTier;
 }
@@ -49,7 +51,10 @@ function requestedTier(): TestTier | undefined {
 }
 
 /** Which spec files of a project of `tier` belong to the run, and whether they need Redis and PostgreSQL. */
-export function tierSelection(tier: TestTier, requested: TestTier | undefined): { include: string[]; exclude: string[]; services: boolean } {
+export function tierSelection(
+  tier: TestTier,
+  requested: TestTier | undefined,
+): { include: string[]; exclude: string[]; services: boolean } {
   if (tier === 'unit') return { include: !requested || requested === 'unit' ? SPECS : [], exclude: [], services: false };
   if (tier === 'e2e') return { include: !requested || requested === 'e2e' ? SPECS : [], exclude: [], services: true };
   if (requested === 'unit') return { include: UNIT_SPECS, exclude: [], services: false };

@@ -1,4 +1,4 @@
-import type { FieldModel, ObjectModel, RecordData, Value } from '../org/org-model';
+import type { FieldModel, ObjectModel, Value } from '../org/org-model';
 import { formatSoapDatetime } from '../core/values';
 
 export const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
