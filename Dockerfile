@@ -12,8 +12,8 @@ COPY . .
 RUN npx prisma generate && npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:22-bookworm-slim AS runtime
-# A V8 heap cap well above the apps' live set (30-40 MB after a GC under load) makes V8 collect
-# before the heap balloons: peak RSS under the benchmark's load 200-243 MB -> 120-185 MB (docs/benchmarks.md).
+# A V8 heap cap well above the apps' live set makes V8 collect before garbage grows the heap to
+# what the machine's memory would allow: it lowers peak RSS under load (figures: docs/benchmarks.md).
 ENV NODE_ENV=production CHECKPOINT_DISABLE=1 BROKER_CONFIG=/app/config/broker.yaml NODE_OPTIONS="--max-old-space-size=128"
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

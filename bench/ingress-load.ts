@@ -64,7 +64,7 @@ if (args.rate) {
   let next = performance.now();
   while (performance.now() < deadline) {
     const body = envelope();
-    inflight.push(post(body).then((r) => { latencies.push(r.ms); r.ok ? ok++ : failed++; }));
+    inflight.push(post(body).then((r) => { latencies.push(r.ms); if (r.ok) ok++; else failed++; }));
     next += interval;
     const wait = next - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
@@ -76,7 +76,8 @@ if (args.rate) {
       while (performance.now() < deadline) {
         const r = await post(envelope());
         latencies.push(r.ms);
-        r.ok ? ok++ : failed++;
+        if (r.ok) ok++;
+        else failed++;
       }
     }),
   );

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildOutboundMessage, makeId } from '@broker/salesforce';
+import { buildOutboundMessage } from '@broker/salesforce';
 import { startHarness, type Harness } from '../../../scripts/lib/broker-harness';
 
 // One broker for the file; write-back off so that each synced record costs exactly its fetch.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { ConfigError, loadConfig, resolveConfigPath, type ConnectionConfig, type LoadedConfig } from '@broker/config';
+import { ConfigError, loadConfig, type ConnectionConfig, type LoadedConfig } from '@broker/config';
 import { FieldNationClient, FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
 import { webhookPlan as planWebhook, WebhookPlanError, type WebhookPlan } from '@broker/preflight';
 import { CliError, type CliIo } from './cli-io';

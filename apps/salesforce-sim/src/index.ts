@@ -14,7 +14,6 @@ export type { OutboundMessage } from './outbound/automation';
 export type { CountersSnapshot } from './core/counters';
 export type { LoginFlow } from './auth/session-store';
 export { isAck } from './outbound/ack-parser';
-export { buildNotificationsEnvelope } from './outbound/om-envelope';
 export { DEFAULT_ORG_FILE, loadOrgFile } from './org/org-loader';
 export type { SimContext } from './sim-context';
 export type { RecordData, Value } from './org/org-model';

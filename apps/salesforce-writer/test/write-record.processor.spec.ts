@@ -66,7 +66,6 @@ describe('salesforce-writer', () => {
   });
 
   it('after a crash between Salesforce saving the comment and the link being stored, a retry finds the comment instead of posting it twice', async () => {
-    const caseId = sim.ref('case_repair');
     const body = `Parts arrive tomorrow ${Date.now()}`;
     const data = { comment: { body, isPublished: true, fnMessageId: `m-${Date.now()}` }, cause: { kind: 'fn-message', id: `dm${Date.now()}`, workOrderId: 77 } };
     // The first attempt: the comment is saved, then the process dies before completing the link.
@@ -114,7 +113,6 @@ describe('salesforce-writer', () => {
   });
 
   it('an event\'s comment is not written twice when the process died after Salesforce saved it', async () => {
-    const caseId = sim.ref('case_repair');
     const body = `Work order 5 was marked done ${Date.now()}`;
     const first = { ...(job({ fields: { Status: 'Work Completed' }, comment: { body, isPublished: false } }) as object), timestamp: Date.now() - 1_000 };
     const realMark = deps.store.markInboundProcessed;

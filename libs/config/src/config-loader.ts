@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { brokerConfigSchema, type BrokerConfig, type ConnectionConfig } from './config.schema';
+import { brokerConfigSchema, type BrokerConfig } from './config.schema';
 
 export class ConfigError extends Error {
   constructor(
@@ -79,10 +79,6 @@ export function loadConfig(file = process.env.BROKER_CONFIG, env: NodeJS.Process
 
 export function resolveConfigPath(config: LoadedConfig, relative: string): string {
   return path.resolve(config.dir, relative);
-}
-
-export function getConnection(config: BrokerConfig, id: string): ConnectionConfig | undefined {
-  return config.connections.find((c) => c.id === id);
 }
 
 /** Salesforce login URL (SOAP login and OAuth token endpoint host) for an instance setting. */

@@ -1,5 +1,3 @@
-import { FieldNationError } from './fieldnation-error';
-
 export interface FieldNationCredentials {
   clientId: string;
   clientSecret: string;
@@ -56,8 +54,4 @@ export class TokenProvider {
   get userId(): number | undefined {
     return this.token?.userId;
   }
-}
-
-export function isFieldNationError(err: unknown): err is FieldNationError {
-  return err instanceof FieldNationError;
 }

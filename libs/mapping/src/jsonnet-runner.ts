@@ -4,9 +4,9 @@ import { convertDate, momentToLuxon } from './date-time';
 import { utilFor } from './jsonnet-helpers';
 
 /**
- * Jsonnet through jrsonnet compiled to WebAssembly (@arakoodev/jsonnet): ~0.13 ms per evaluation in
- * process, against ~70 ms for @hanazuki/node-jsonnet (see docs/mapping.md). Evaluation is synchronous,
- * so Jsonnet entries do not make a mapping async.
+ * Jsonnet through jrsonnet compiled to WebAssembly (@arakoodev/jsonnet): in process and far cheaper
+ * per evaluation than the native binding @hanazuki/node-jsonnet (figures: docs/mapping.md). Evaluation
+ * is synchronous, so Jsonnet entries do not make a mapping async.
  */
 let vm: Jsonnet | undefined;
 

@@ -57,7 +57,6 @@ const entryShape = {
 };
 
 export const EntryObjectSchema = z.object(entryShape).strict();
-export const EntrySchema: z.ZodType<Entry> = z.union([z.string().min(1), EntryObjectSchema]) as z.ZodType<Entry>;
 
 /** Source kinds: exactly one per entry. */
 export const SOURCE_KEYS = ['from', 'value', 'template', 'concat', 'jsonata', 'jsonnet', 'fields', 'list'] as const;
@@ -74,7 +73,6 @@ export const MappingFileSchema = z
     customFields: z.record(z.string().regex(/^\d+$/, 'custom-field ids are numbers'), z.unknown()).optional(),
   })
   .strict();
-export type MappingFile = z.infer<typeof MappingFileSchema>;
 
 const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
@@ -128,5 +126,3 @@ export const EventRulesFileSchema = z
     rules: z.array(EventRuleSchema).min(1),
   })
   .strict();
-export type EventRulesFile = z.infer<typeof EventRulesFileSchema>;
-export type EventRule = z.infer<typeof EventRuleSchema>;

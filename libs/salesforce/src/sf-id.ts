@@ -42,11 +42,6 @@ export function makeId(keyPrefix: string, counter: number, pod = '000'): string 
   return id15 + checksum(id15);
 }
 
-/** Key prefix (first 3 characters) of an id: tells the object type (500 = Case, 001 = Account, ...). */
-export function keyPrefixOf(id: string): string {
-  return id.slice(0, 3);
-}
-
 /** An operator's search term: Salesforce ids to 18 characters (the store keeps 18); work order ids and anything else unchanged. */
 export function normaliseRecordId(input: string): string {
   const id = input.trim();

@@ -86,8 +86,8 @@ export interface StageEntry {
  *
  * The statements every record passes through (claim, read and update its correlation, the inbound
  * ledger, the timeline) are plain SQL on the pg pool under the Prisma client: Prisma's client engine
- * compiles each call in WebAssembly, 1.31 ms of CPU for a findUnique against 0.17 ms for the same
- * SELECT through pg, and it was a third of the workers' CPU. Operator queries stay on Prisma.
+ * compiles each call in WebAssembly, several times the CPU of the same SELECT through pg, and it was
+ * a large share of the workers' CPU (docs/benchmarks.md). Operator queries stay on Prisma.
  */
 export function createStore(prisma: PrismaClient) {
   const pool = poolOf(prisma);
@@ -223,8 +223,9 @@ export function createStore(prisma: PrismaClient) {
     },
 
     /**
-     * Record an inbound notification or delivery. Returns false when it was already processed
-     * (dedup beyond Redis retention: Salesforce may redeliver days after an Ack).
+     * Whether an inbound notification or delivery (or a writer's own job, keyed `write-<job id>`) was
+     * already processed; reads only, markInboundProcessed records one. The ledger is in PostgreSQL for
+     * dedup beyond Redis retention: Salesforce may redeliver days after an Ack.
      */
     async wasInboundProcessed(connectionId: string, source: 'sf' | 'fn', notificationId: string): Promise<boolean> {
       const { rows } = await pool.query(

@@ -3,6 +3,10 @@ import { XMLParser } from 'fast-xml-parser';
 import type { SimContext } from '../sim-context';
 import { verifyPassword } from './credentials';
 
+// fast-xml-parser returns untyped trees; every value read from one is checked before use.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type XmlNode = Record<string, any>;
+
 const SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
 const parser = new XMLParser({ removeNSPrefix: true, parseTagValue: false, trimValues: false });
 
@@ -36,7 +40,7 @@ export function soapRouter(getCtx: () => SimContext): express.Router {
   const handle = (req: Request, res: Response) => {
     const ctx = getCtx();
     const version = String(req.params.version ?? '62.0');
-    let doc: Record<string, any>;
+    let doc: XmlNode;
     try {
       doc = parser.parse(typeof req.body === 'string' ? req.body : '');
     } catch {

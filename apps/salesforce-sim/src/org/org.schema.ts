@@ -60,7 +60,6 @@ export const fieldSchema = z
       ctx.addIssue({ code: 'custom', message: 'reference needs relationshipName', path: ['relationshipName'] });
     if (f.type === 'formula' && !f.formula) ctx.addIssue({ code: 'custom', message: 'formula needs a template', path: ['formula'] });
   });
-export type FieldDefinition = z.infer<typeof fieldSchema>;
 
 export const objectSchema = z.object({
   name: apiName,
@@ -170,7 +169,6 @@ export const connectedAppSchema = z.object({
   /** Issue a refresh token on the password grant too (Salesforce does not by default). */
   refreshTokenOnPassword: z.boolean().default(false),
 });
-export type ConnectedAppConfig = z.output<typeof connectedAppSchema>;
 
 export const orgSchema = z.object({
   organization: z

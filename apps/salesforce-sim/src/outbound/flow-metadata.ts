@@ -4,6 +4,10 @@ import { SfError } from '../core/sf-error';
 import type { RecordData } from '../org/org-model';
 import type { RecordEvent } from '../org/org-store';
 
+// fast-xml-parser returns untyped trees; every value read from one is checked before use.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type XmlNode = Record<string, any>;
+
 /**
  * Record-triggered Flows as Metadata API XML (what `broker salesforce metadata` generates and an admin
  * deploys), run by the simulated org. Only the subset the generator emits is understood: an after-save
@@ -100,17 +104,17 @@ function text(v: unknown): string {
 
 /** Parse one `<Flow>` document; `name` is its API name (the file name in a deployment). */
 export function parseFlowMetadata(name: string, xml: string): MetadataFlow {
-  let doc: Record<string, any>;
+  let doc: XmlNode;
   try {
     doc = parser.parse(xml);
   } catch (err) {
     throw new SfError(400, 'INVALID_INPUT', `flow ${name}: not XML (${(err as Error).message})`);
   }
-  const flow = doc.Flow as Record<string, any> | undefined;
+  const flow = doc.Flow as XmlNode | undefined;
   if (!flow || typeof flow !== 'object') throw new SfError(400, 'INVALID_INPUT', `flow ${name}: no <Flow> element`);
   only(name, 'Flow', flow, FLOW_KEYS);
   if (text(flow.processType) !== 'AutoLaunchedFlow') refuse(name, `processType ${text(flow.processType)}`);
-  const start = flow.start as Record<string, any> | undefined;
+  const start = flow.start as XmlNode | undefined;
   if (!start || typeof start !== 'object') refuse(name, 'a Flow without a record-triggered start');
   only(name, 'start', start, START_KEYS);
   if (text(start.triggerType) !== 'RecordAfterSave') refuse(name, `start.triggerType ${text(start.triggerType) || '(none)'}`);
@@ -119,7 +123,7 @@ export function parseFlowMetadata(name: string, xml: string): MetadataFlow {
   const object = text(start.object);
   if (!object) refuse(name, 'a start without an object');
 
-  const filters = (start.filters ?? []) as Record<string, any>[];
+  const filters = (start.filters ?? []) as XmlNode[];
   if (filters.length === 0 && start.filterLogic !== undefined) refuse(name, 'start.filterLogic without filters');
   const conditions = filters.map((f): FlowCondition => {
     only(name, 'start.filters', f, new Set(['field', 'operator', 'value']));
@@ -149,7 +153,7 @@ export function parseFlowMetadata(name: string, xml: string): MetadataFlow {
     : /^[\d\s()]/.test(logicText) ? parseFilterLogic(name, logicText, conditions.length)
     : refuse(name, `start.filterLogic "${logicText}"`);
 
-  const actions = (flow.actionCalls ?? []) as Record<string, any>[];
+  const actions = (flow.actionCalls ?? []) as XmlNode[];
   if (actions.length !== 1) refuse(name, `${actions.length} actions (exactly one Outbound Message action is)`);
   const action = actions[0]!;
   only(name, 'actionCalls', action, ACTION_KEYS);
@@ -205,16 +209,16 @@ export function parseWorkflowMetadata(object: string, xml: string): {
   integrationUser?: string;
   apiVersion?: string;
 }[] {
-  let doc: Record<string, any>;
+  let doc: XmlNode;
   try {
     doc = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (n) => ['outboundMessages', 'fields', 'rules', 'alerts', 'fieldUpdates', 'tasks'].includes(n) }).parse(xml);
   } catch (err) {
     throw new SfError(400, 'INVALID_INPUT', `workflow ${object}: not XML (${(err as Error).message})`);
   }
-  const wf = doc.Workflow as Record<string, any> | undefined;
+  const wf = doc.Workflow as XmlNode | undefined;
   if (!wf || typeof wf !== 'object') throw new SfError(400, 'INVALID_INPUT', `workflow ${object}: no <Workflow> element`);
   for (const key of Object.keys(wf)) if (key !== 'outboundMessages') refuse(`workflow ${object}`, key);
-  return ((wf.outboundMessages ?? []) as Record<string, any>[]).map((om) => ({
+  return ((wf.outboundMessages ?? []) as XmlNode[]).map((om) => ({
     name: text(om.fullName),
     object,
     endpointUrl: text(om.endpointUrl),
