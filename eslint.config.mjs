@@ -18,6 +18,8 @@ export const TEST_FILES = [
   '**/*.spec.ts',
   '**/test/**/*.ts',
   '**/bench/**/*.ts',
+  // An app's scripts/ (e.g. the ingress's capture-fixture maker) are developer tools, not the app.
+  'apps/*/scripts/**/*.ts',
   '**/vitest.config.ts',
   'apps/broker-e2e/**/*.ts',
   'apps/chaos-e2e/**/*.ts',
@@ -85,6 +87,8 @@ export default tseslint.config(
           allow: [
             '^(\\.\\./)+(apps/)?(salesforce|fieldnation)-sim/src/',
             '^\\.\\./\\.\\./cli/src/salesforce-metadata\\.generator$',
+            // The e2e replay of captured payloads uses the ingress's fixture loader (a test helper).
+            '^\\.\\./\\.\\./ingress/test/captured-replay$',
             '^(\\.\\./)+(vitest\\.shared(\\.ts)?|scripts/lib/[a-z-]+|bench/[a-z-]+)$',
           ],
           // A test may import its own lib through its public alias, as its users do.
