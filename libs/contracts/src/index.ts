@@ -1,3 +1,5 @@
 export * from './define-queue';
 export * from './queues';
 export * from './enqueue';
+export * from './stages';
+export * from './schedulers';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Prisma, PrismaClient } from './generated/client';
 import { poolOf } from './prisma-client';
+import type { Stage, StageOutcome } from '@broker/contracts';
 
 export type Correlation = Prisma.CorrelationGetPayload<object>;
 export type TimelineRow = Prisma.TimelineEntryGetPayload<object>;
@@ -67,17 +68,19 @@ export interface RecordKey {
   sfId: string;
 }
 
+/** One timeline row; `stage` is one of the contracts' closed list. */
 export interface StageEntry {
   connectionId: string;
   sfId?: string | null;
   workOrderId?: number | null;
-  stage: string;
-  outcome: 'ok' | 'skipped' | 'failed' | 'retry';
+  stage: Stage;
+  outcome: StageOutcome;
   queue?: string;
   jobId?: string;
   message?: string;
   sfApiCalls?: number;
-  detail?: Prisma.InputJsonValue;
+  /** Stored as JSON. */
+  detail?: Record<string, unknown>;
   at?: Date;
 }
 
