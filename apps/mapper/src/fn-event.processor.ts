@@ -1,15 +1,13 @@
-import { DelayedError, type Job } from 'bullmq';
-import { enqueue, jobId, type fnEventQueue, type JobDataOf, type QueueOf, type sfWriteQueue } from '@broker/contracts';
-import type { ConnectionConfig } from '@broker/config';
+import type { Job } from 'bullmq';
+import { enqueue, jobId, type fnEventQueue, type JobDataOf, type QueueLike, type sfWriteQueue } from '@broker/contracts';
 import { readWebhookMessage, withWebhookMessage, type CompiledEventRules, type WebhookMessage } from '@broker/mapping';
 import { permanentError, type JobContext } from '@broker/runtime';
 import type { Store } from '@broker/store';
 
 export interface EventDeps {
-  connections: Map<string, ConnectionConfig>;
-  eventRules: Map<string, CompiledEventRules>;
-  store: Store;
-  sfWriteQueue: QueueOf<typeof sfWriteQueue>;
+  eventRules: ReadonlyMap<string, CompiledEventRules>;
+  store: Pick<Store, 'wasInboundProcessed' | 'markInboundProcessed' | 'findCorrelationByWorkOrder' | 'updateCorrelation' | 'findMessageLinkByFnMessage' | 'hasPendingPost'>;
+  sfWriteQueue: QueueLike<typeof sfWriteQueue>;
   /** `GET /workorders/{id}/messages` of the connection: the fallback when a message event's body has no message text. */
   listMessages?: (connectionId: string, workOrderId: number) => Promise<ListedMessage[]>;
 }
@@ -91,10 +89,8 @@ export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx
  */
 async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
-  const connection = deps.connections.get(d.connectionId);
-  if (!connection) throw permanentError(`unknown connection ${d.connectionId}`, 0, 'config');
-  const record = (outcome: 'ok' | 'skipped', message: string, sfId?: string) =>
-    deps.store.recordStage({ connectionId: d.connectionId, sfId, workOrderId: d.workOrderId, stage: 'event', outcome, queue: job.queueName, jobId: job.id, message: `${d.eventName}: ${message}` });
+  const connection = ctx.connection();
+  const record = (outcome: 'ok' | 'skipped', message: string, sfId?: string) => ctx.stage('event', outcome, { sfId, message: `${d.eventName}: ${message}` });
 
   let correlation = await deps.store.findCorrelationByWorkOrder(d.connectionId, d.workOrderId);
   if (!correlation) {
@@ -131,8 +127,7 @@ async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobCon
     // The webhook of a message the broker just posted can arrive before the writer has stored the
     // message id. While such a post is pending on this work order, wait: its link will tell.
     if (us === undefined && (await deps.store.hasPendingPost(d.connectionId, d.workOrderId, new Date(Date.now() - PENDING_POST_WAIT_MS)))) {
-      await job.moveToDelayed(Date.now() + 500, ctx.token);
-      throw new DelayedError();
+      return await ctx.delay(500);
     }
   }
 

@@ -39,7 +39,7 @@ async function setup() {
   const fetchQueue = openQueue(sfFetchQueue, producer, prefix);
   const outQueue = openQueue(mapQueue, conn, prefix);
   const store = createStore(prisma);
-  const worker = startWorker(sfFetchQueue, { 'fetch-record': fetchRecord }, { connections, clients, reads: new Map([['demo/Case', READS]]), store, mapQueue: outQueue, redis: conn, prefix }, { connection: conn, prefix, logger, concurrency: 4 });
+  const worker = startWorker(sfFetchQueue, { 'fetch-record': fetchRecord }, { clients, reads: new Map([['demo/Case', READS]]), store, mapQueue: outQueue, redis: conn, prefix }, { connection: conn, prefix, logger, concurrency: 4, connections, timeline: store });
   const events = new QueueEvents(sfFetchQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
   await events.waitUntilReady();
   cleanups.push(async () => {

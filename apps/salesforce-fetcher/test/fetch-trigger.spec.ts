@@ -54,7 +54,7 @@ async function setup(objects = TRIGGERED_OBJECTS) {
   const outQueue = openQueue(mapQueue, conn, prefix);
   const store = createStore(prisma);
   const reads = new Map([['demo/Case', ['CaseNumber', 'Subject', 'Account.Name']]]);
-  const worker = startWorker(sfFetchQueue, { 'fetch-record': fetchRecord }, { connections, clients, reads, store, mapQueue: outQueue, redis: conn, prefix }, { connection: conn, prefix, logger, concurrency: 2 });
+  const worker = startWorker(sfFetchQueue, { 'fetch-record': fetchRecord }, { clients, reads, store, mapQueue: outQueue, redis: conn, prefix }, { connection: conn, prefix, logger, concurrency: 2, connections, timeline: store });
   const events = new QueueEvents(sfFetchQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
   await events.waitUntilReady();
   cleanups.push(async () => {
