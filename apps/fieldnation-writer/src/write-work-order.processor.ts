@@ -1,5 +1,5 @@
 import { DelayedError, type Job } from 'bullmq';
-import { enqueue, jobId, type fnWriteQueue, type JobDataOf, type QueueLike, type sfWriteQueue } from '@broker/contracts';
+import { enqueue, sfWriteJobId, type fnWriteQueue, type JobDataOf, type QueueLike, type sfWriteQueue } from '@broker/contracts';
 import type { ObjectConfig } from '@broker/config';
 import { minimalUpdate } from '@broker/mapping';
 import { permanentError, type JobContext, type RecordLocks } from '@broker/runtime';
@@ -214,7 +214,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
         deps.sfWriteQueue,
         'write-record',
         { connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId, fields, cause: { kind: 'write-back', id: String(correlation.workOrderId), workOrderId: correlation.workOrderId! } },
-        { jobId: jobId('wb', d.connectionId, d.sfId, correlation.workOrderId!) },
+        { jobId: sfWriteJobId.writeBack(d.connectionId, d.sfId, correlation.workOrderId!) },
       );
     }
     correlation = await save({ state: 'synced', lastSfModstamp: modstamp, lastPayload: d.payload as object, lastPayloadHash: d.payloadHash, lastError: null });

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { enqueue, jobId, PayloadError, type fnEventQueue, type QueueOf } from '@broker/contracts';
+import { enqueue, fieldNationEventJobId, PayloadError, type fnEventQueue, type QueueOf } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { checkWebhookTimestamp, parseDeliveryId, verifyLegacyHash, verifyWebhookSignature, webhookBodyHash } from '@broker/fieldnation';
 import type { IngressMetrics } from './ingress-metrics';
@@ -108,7 +108,7 @@ export function fieldNationWebhookHandler(deps: WebhookDeps) {
         deps.eventQueue,
         'fn-event',
         { connectionId: connection.id, deliveryId: key, eventName, workOrderId, occurredAt, receivedAt, body },
-        { jobId: jobId('fn', connection.id, key) },
+        { jobId: fieldNationEventJobId(connection.id, key) },
       ), deps.storeTimeoutMs);
     } catch (err) {
       // A body the job contract refuses would be refused on every retry: permanent, not 503.

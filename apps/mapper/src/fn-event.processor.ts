@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { enqueue, jobId, type fnEventQueue, type JobDataOf, type QueueLike, type sfWriteQueue } from '@broker/contracts';
+import { enqueue, sfWriteJobId, type fnEventQueue, type JobDataOf, type QueueLike, type sfWriteQueue } from '@broker/contracts';
 import { readWebhookMessage, withWebhookMessage, type CompiledEventRules, type WebhookMessage } from '@broker/mapping';
 import { permanentError, type JobContext } from '@broker/runtime';
 import type { Store } from '@broker/store';
@@ -183,7 +183,7 @@ async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobCon
       statusOrder,
       cause: { kind: fnMessageId ? 'fn-message' : 'fn-event', id: d.deliveryId, workOrderId: d.workOrderId, eventName: d.eventName },
     },
-    { jobId: jobId('sfw', d.connectionId, d.deliveryId) },
+    { jobId: sfWriteJobId.event(d.connectionId, d.deliveryId) },
   );
   await record('ok', [Object.keys(fields).join(', '), changes.comment ? 'comment' : ''].filter(Boolean).join(' + '), correlation.sfId);
   return 'queued';

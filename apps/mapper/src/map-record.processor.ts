@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { enqueue, jobId, type fnWriteQueue, type JobDataOf, type mapQueue, type QueueLike } from '@broker/contracts';
+import { enqueue, fnWriteJobId, type fnWriteQueue, type JobDataOf, type mapQueue, type QueueLike } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { MappingError, payloadHash, type CompiledMapping } from '@broker/mapping';
 import { permanentError, type JobContext, type RecordLocks } from '@broker/runtime';
@@ -77,7 +77,7 @@ export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Pr
       createOnly: mapping.createOnly,
     },
     // One job per record state: a redelivered map job adds nothing; a newer state is a new job.
-    { jobId: jobId('wo', d.connectionId, d.sfId, Date.parse(modstamp)) },
+    { jobId: fnWriteJobId.workOrder(d.connectionId, d.sfId, Date.parse(modstamp)) },
   );
   await stage('ok', correlation?.workOrderId ? `update of work order ${correlation.workOrderId}` : 'new work order', correlation?.workOrderId);
   return correlation?.workOrderId ? 'update' : 'create';
@@ -103,7 +103,7 @@ async function mapCaseComment(job: MapJob, deps: MapDeps, connection: Connection
     deps.fnWriteQueue,
     'post-message',
     { connectionId: d.connectionId, sfId: r.ParentId, caseCommentId: d.sfId, workOrderId: correlation.workOrderId, body: r.CommentBody, authorName: r.CreatedBy?.Name ?? undefined },
-    { jobId: jobId('msg', d.connectionId, d.sfId) },
+    { jobId: fnWriteJobId.message(d.connectionId, d.sfId) },
   );
   ctx.log.debug({ caseCommentId: d.sfId, workOrderId: correlation.workOrderId }, 'comment queued as work-order message');
   await ctx.stage('message', 'ok', { sfId: r.ParentId, workOrderId: correlation.workOrderId, message: `comment ${d.sfId} → work order ${correlation.workOrderId}` });

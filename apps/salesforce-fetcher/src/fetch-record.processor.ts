@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { enqueue, jobId, type JobDataOf, type mapQueue, type QueueLike, type sfFetchQueue } from '@broker/contracts';
+import { enqueue, mapJobId, type JobDataOf, type mapQueue, type QueueLike, type sfFetchQueue } from '@broker/contracts';
 import type { ObjectConfig } from '@broker/config';
 import { permanentError, type JobContext } from '@broker/runtime';
 import { buildRecordQuery, soqlString, toId18 } from '@broker/salesforce';
@@ -133,7 +133,7 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
     deps.mapQueue,
     'map-record',
     { connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId, notificationId: d.notificationId, record, fetchedAt: startedAt, sfApiCalls: 1, integrationUserId: client.userId },
-    { jobId: jobId('map', d.connectionId, d.notificationId) },
+    { jobId: mapJobId(d.connectionId, d.notificationId) },
   );
   // The mark is the start of this fetch, written only once its result is safely queued: a fetch that
   // dies half-way covers nothing, and notifications received while it ran fetch again.

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { enqueueBulk, jobId, type JobDataOf, type QueueLike, type sfFetchQueue, type sfReconcileQueue } from '@broker/contracts';
+import { enqueueBulk, fetchJobId, type JobDataOf, type QueueLike, type sfFetchQueue, type sfReconcileQueue } from '@broker/contracts';
 import { permanentError, type JobContext } from '@broker/runtime';
 import { sameSalesforceId } from '@broker/salesforce';
 import { ApiBudgetError, type SalesforceClient } from '@broker/salesforce/client';
@@ -88,7 +88,7 @@ export async function reconcileSweep(job: SweepJob, deps: ReconcileDeps, ctx: Jo
     await enqueueBulk(
       deps.fetchQueue,
       fed.map((r) => {
-        const id = jobId('rc', d.connectionId, r.Id, Date.parse(r.SystemModstamp));
+        const id = fetchJobId.reconcile(d.connectionId, r.Id, Date.parse(r.SystemModstamp));
         return {
           name: 'fetch-record' as const,
           data: { connectionId: d.connectionId, sfObject: d.sfObject, sfId: r.Id, notificationId: id, source: 'reconcile' as const, receivedAt, snapshot: {} },

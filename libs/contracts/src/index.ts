@@ -3,3 +3,4 @@ export * from './queues';
 export * from './enqueue';
 export * from './stages';
 export * from './schedulers';
+export * from './job-ids';

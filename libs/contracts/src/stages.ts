@@ -1,34 +1,22 @@
 /**
- * The stages of a record's journey, as the timeline stores them (timeline_entry.stage). A closed
- * list: the store writes only these, the dashboard's timeline page and the CLI read them. Stored
- * rows keep their text, so a stage is never renamed, only added.
+ * The stages of a record's journey, as the timeline stores them (timeline_entry.stage), each with
+ * what it means. A closed list: the store writes only these, the dashboard's timeline page and the
+ * CLI read them. Stored rows keep their text, so a stage is never renamed, only added.
  */
 export const STAGES = {
-  /** salesforce-fetcher: the notification (Outbound Message, reconciliation, resync) arrived. */
-  received: 'received',
-  /** salesforce-fetcher: the record was read (or the read was skipped: redelivery, coalesced). */
-  fetched: 'fetched',
-  /** salesforce-fetcher: the record does not match its object's trigger; nothing goes to Field Nation. */
-  'not-triggered': 'not-triggered',
-  /** salesforce-fetcher: the reconciliation sweep found the record and queued a fetch. */
-  reconciled: 'reconciled',
-  /** mapper: the record became a work-order state (or was unchanged). */
-  mapped: 'mapped',
-  /** mapper / fieldnation-writer: a CaseComment became a work-order message. */
-  message: 'message',
-  /** fieldnation-writer: the work order was created, updated or found unchanged. */
-  written: 'written',
-  /** mapper: a Field Nation webhook event was applied (or skipped) by the event rules. */
-  event: 'event',
-  /** salesforce-writer: fields or a comment were written to the Salesforce record. */
-  'sf-written': 'sf-written',
-  /** any worker: the job waited for an unavailable dependency without spending attempts. */
-  waited: 'waited',
-  /** dashboard: an operator sent a failed job back to its queue. */
-  'replay-requested': 'replay-requested',
-  /** dashboard / CLI: an operator asked for the record to be fetched again. */
-  'resync-requested': 'resync-requested',
-} as const;
+  received: 'salesforce-fetcher: a notification arrived (Outbound Message, reconciliation or re-sync)',
+  fetched: 'salesforce-fetcher: the record was read with one query (or skipped: redelivery, covered by a later fetch)',
+  'not-triggered': "salesforce-fetcher: the record does not match its object's trigger; nothing goes to Field Nation",
+  reconciled: 'salesforce-fetcher: a reconciliation sweep found the record unsynced or changed, and queued a fetch',
+  mapped: 'mapper: the record became a work-order state (or was unchanged since the last sync)',
+  message: 'mapper, fieldnation-writer: a CaseComment became a work-order message (or was skipped as an echo)',
+  written: 'fieldnation-writer: the work order was created, updated or found unchanged',
+  event: 'mapper: a Field Nation webhook event went through the event rules',
+  'sf-written': 'salesforce-writer: fields or a comment were written to the Salesforce record',
+  waited: 'any worker: the job waited for an unavailable dependency without spending attempts',
+  'replay-requested': 'dashboard: an operator sent a failed job back to its queue',
+  'resync-requested': 'dashboard, CLI: an operator asked for the record to be fetched again',
+} as const satisfies Record<string, string>;
 
 export type Stage = keyof typeof STAGES;
 export const STAGE_NAMES = Object.keys(STAGES) as Stage[];
@@ -38,3 +26,6 @@ export const STAGE_OUTCOMES = ['ok', 'skipped', 'failed', 'retry'] as const;
 export type StageOutcome = (typeof STAGE_OUTCOMES)[number];
 
 export const isStage = (s: string): s is Stage => Object.prototype.hasOwnProperty.call(STAGES, s);
+
+/** What a stored stage means; empty for a text no release wrote through this list. */
+export const describeStage = (s: string): string => (isStage(s) ? STAGES[s] : '');

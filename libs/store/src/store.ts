@@ -4,7 +4,8 @@ import { poolOf } from './prisma-client';
 import type { Stage, StageOutcome } from '@broker/contracts';
 
 export type Correlation = Prisma.CorrelationGetPayload<object>;
-export type TimelineRow = Prisma.TimelineEntryGetPayload<object>;
+/** A timeline row as read: the stage and outcome are the contracts' (the only values the store writes). */
+export type TimelineRow = Omit<Prisma.TimelineEntryGetPayload<object>, 'stage' | 'outcome'> & { stage: Stage; outcome: StageOutcome };
 export type MessageLinkRow = Prisma.MessageLinkGetPayload<object>;
 
 export type CorrelationState = 'claimed' | 'created' | 'synced' | 'failed';
@@ -202,14 +203,15 @@ export function createStore(prisma: PrismaClient) {
         sfIds.add(c.sfId);
         if (c.workOrderId != null) workOrderIds.add(c.workOrderId);
       }
-      return prisma.timelineEntry.findMany({
+      // recordStage writes only the contracts' stages and outcomes: the column's text is one of them.
+      return (await prisma.timelineEntry.findMany({
         where: {
           ...(options.connectionId ? { connectionId: options.connectionId } : {}),
           OR: [{ sfId: { in: [...sfIds] } }, { workOrderId: { in: [...workOrderIds] } }],
         },
         orderBy: [{ at: 'asc' }, { id: 'asc' }],
         take: options.limit ?? 500,
-      });
+      })) as TimelineRow[];
     },
 
     /**
