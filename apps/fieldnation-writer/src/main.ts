@@ -10,14 +10,9 @@ import { writeWorkOrder } from './write-work-order.processor';
 await runWorkerApp({
   service: 'fieldnation-writer',
   opsPort: 9103,
-  setup: (app) => ({
-    consumes: [
-      consume(
-        fnWriteQueue,
-        { 'write-work-order': writeWorkOrder, 'post-message': postMessage },
-        { clients: createFieldNationClients(app.config.connections, app.logger, app.metrics), store: app.store, sfWriteQueue: app.produce(sfWriteQueue), locks: app.locks },
-        { failedStage: (job) => (job.name === 'post-message' ? 'message' : 'written') },
-      ),
-    ],
-  }),
+  setup: (app) => {
+    const deps = { clients: createFieldNationClients(app.config.connections, app.logger, app.metrics), store: app.store, sfWriteQueue: app.produce(sfWriteQueue), locks: app.locks };
+    const handlers = { 'write-work-order': writeWorkOrder, 'post-message': postMessage };
+    return { consumes: [consume(fnWriteQueue, handlers, deps, { failedStage: (job) => (job.name === 'post-message' ? 'message' : 'written') })] };
+  },
 });

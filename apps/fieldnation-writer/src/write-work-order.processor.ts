@@ -4,7 +4,7 @@ import type { ObjectConfig } from '@broker/config';
 import { minimalUpdate } from '@broker/mapping';
 import { permanentError, type JobContext, type RecordLocks } from '@broker/runtime';
 import type { Correlation, Store } from '@broker/store';
-import { FieldNationError, type FieldNationClient, type WorkOrderKey } from '@broker/fieldnation';
+import { FieldNationError, FN_STATUS, type FieldNationClient, type WorkOrderKey } from '@broker/fieldnation';
 
 /** What the writer calls on Field Nation. */
 export type WriterClient = Pick<
@@ -154,7 +154,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
           correlation = await save({ ambiguousCreateAt: new Date() });
           fnCalls++;
           try {
-            workOrderId = Number((await client.createWorkOrder(withCorrelation(d.payload, extra.payload) as never)).id);
+            workOrderId = Number((await client.createWorkOrder(withCorrelation(d.payload, extra.payload))).id);
           } catch (err) {
             if (err instanceof FieldNationError && !err.ambiguous) {
               correlation = await save({ ambiguousCreateAt: null }); // a definite no: nothing was created
@@ -173,7 +173,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
         action = diff ? 'updated' : 'unchanged';
         if (diff) {
           fnCalls++;
-          await client.updateWorkOrder(correlation.workOrderId, diff as never);
+          await client.updateWorkOrder(correlation.workOrderId, diff);
         }
       }
       // After-create steps run until the row says 'synced', so a crash between them is resumed.
@@ -184,7 +184,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
         if (action !== 'created' && (objectConfig.afterCreate.route || objectConfig.afterCreate.publish)) {
           fnCalls++;
           const wo = await client.getWorkOrder(correlation.workOrderId!);
-          alreadyDone = Number((wo.status as { id?: unknown } | undefined)?.id) !== 1; // 1 = Draft
+          alreadyDone = wo.status?.id !== FN_STATUS.DRAFT;
         }
         if (alreadyDone) {
           // nothing to do

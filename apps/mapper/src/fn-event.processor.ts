@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { enqueue, sfWriteJobId, type fnEventQueue, type JobDataOf, type QueueLike, type sfWriteQueue } from '@broker/contracts';
-import { readWebhookMessage, withWebhookMessage, type CompiledEventRules, type WebhookMessage } from '@broker/mapping';
+import { readWebhookMessage, withWebhookMessage, type CompiledEventRules, type FieldNationWebhookBody, type WebhookMessage } from '@broker/mapping';
 import { permanentError, type JobContext } from '@broker/runtime';
 import type { Store } from '@broker/store';
 
@@ -106,17 +106,17 @@ async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobCon
   // Events the broker caused itself (its create, publish, route, messages) are echoes of its own
   // writes: applying them would spend Salesforce calls to tell Salesforce what it already said.
   const us = connection.fieldnation.integrationUserId;
-  const triggeredBy = Number((d.body.triggered_by_user as { id?: unknown } | undefined)?.id);
+  const triggeredBy = Number(d.body.triggered_by_user?.id);
   if (us !== undefined && triggeredBy === us && d.eventName !== 'workorder.message_posted') {
     await record('skipped', 'caused by the broker itself (no echo)', correlation.sfId);
     return 'own-event';
   }
 
   let fnMessageId: string | undefined;
-  let body = d.body;
+  let body: FieldNationWebhookBody = d.body;
   if (d.eventName === 'workorder.message_posted') {
     const message = await resolveMessage(d, deps);
-    body = withWebhookMessage(d.body as never, message) as never;
+    body = withWebhookMessage(d.body, message);
     fnMessageId = message.id;
     const byUs = us !== undefined && (message.authorId === us || (message.authorId === undefined && triggeredBy === us));
     const linked = fnMessageId !== undefined && (await deps.store.findMessageLinkByFnMessage(d.connectionId, d.workOrderId, fnMessageId));
@@ -131,7 +131,7 @@ async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobCon
     }
   }
 
-  const changes = await rules.apply(body as never);
+  const changes = await rules.apply(body);
   if (!changes || (Object.keys(changes.fields).length === 0 && !changes.comment)) {
     await record('skipped', 'no rule matches', correlation.sfId);
     return 'no-match';

@@ -8,14 +8,9 @@ import { writeRecord } from './write-record.processor';
 await runWorkerApp({
   service: 'salesforce-writer',
   opsPort: 9104,
-  setup: (app) => ({
-    consumes: [
-      consume(
-        sfWriteQueue,
-        { 'write-record': writeRecord },
-        { clients: createSalesforceClients(app.config.connections, app.logger, app.metrics), store: app.store, locks: app.locks, redis: app.redis, prefix: app.prefix },
-        { failedStage: 'sf-written' },
-      ),
-    ],
-  }),
+  setup: (app) => {
+    const clients = createSalesforceClients(app.config.connections, app.logger, app.metrics);
+    const writes = consume(sfWriteQueue, { 'write-record': writeRecord }, { clients, store: app.store, locks: app.locks, redis: app.redis, prefix: app.prefix }, { failedStage: 'sf-written' });
+    return { consumes: [writes] };
+  },
 });

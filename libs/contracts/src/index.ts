@@ -4,3 +4,4 @@ export * from './enqueue';
 export * from './stages';
 export * from './schedulers';
 export * from './job-ids';
+export * from './fieldnation-domain';

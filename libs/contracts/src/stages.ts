@@ -29,3 +29,19 @@ export const isStage = (s: string): s is Stage => Object.prototype.hasOwnPropert
 
 /** What a stored stage means; empty for a text no release wrote through this list. */
 export const describeStage = (s: string): string => (isStage(s) ? STAGES[s] : '');
+
+/** One timeline row as the pipeline writes it (the store's recordStage; the job context fills it in). */
+export interface StageRecord {
+  connectionId: string;
+  sfId?: string | null;
+  workOrderId?: number | null;
+  stage: Stage;
+  outcome: StageOutcome;
+  queue?: string;
+  jobId?: string;
+  message?: string;
+  sfApiCalls?: number;
+  /** Stored as JSON. */
+  detail?: Record<string, unknown>;
+  at?: Date;
+}

@@ -1,22 +1,10 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { ConnectionConfig } from '@broker/config';
-import type { Stage, StageOutcome } from '@broker/contracts';
+import type { Stage, StageOutcome, StageRecord } from '@broker/contracts';
 
 /** The timeline row a stage writes (the store's `recordStage` takes it; structural so that fakes fit). */
-export interface StageRow {
-  connectionId: string;
-  sfId?: string | null;
-  workOrderId?: number | null;
-  stage: Stage;
-  outcome: StageOutcome;
-  queue?: string;
-  jobId?: string;
-  message?: string;
-  sfApiCalls?: number;
-  detail?: Record<string, unknown>;
-  at?: Date;
-}
+export type StageRow = StageRecord;
 
 /** The part of the store the runtime writes to: the record's timeline. */
 export interface TimelineWriter {

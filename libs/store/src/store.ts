@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Prisma, PrismaClient } from './generated/client';
 import { poolOf } from './prisma-client';
-import type { Stage, StageOutcome } from '@broker/contracts';
+import type { StageRecord, Stage, StageOutcome } from '@broker/contracts';
 
 export type Correlation = Prisma.CorrelationGetPayload<object>;
 /** A timeline row as read: the stage and outcome are the contracts' (the only values the store writes). */
@@ -70,20 +70,7 @@ export interface RecordKey {
 }
 
 /** One timeline row; `stage` is one of the contracts' closed list. */
-export interface StageEntry {
-  connectionId: string;
-  sfId?: string | null;
-  workOrderId?: number | null;
-  stage: Stage;
-  outcome: StageOutcome;
-  queue?: string;
-  jobId?: string;
-  message?: string;
-  sfApiCalls?: number;
-  /** Stored as JSON. */
-  detail?: Record<string, unknown>;
-  at?: Date;
-}
+export type StageEntry = StageRecord;
 
 /**
  * The operations the pipeline needs, over one Prisma client. Plain functions, no state.
