@@ -1,4 +1,4 @@
-import { enqueue, jobId, type QueueOf, type sfReconcileQueue } from '@broker/contracts';
+import { enqueue, reconcileJobId, type QueueOf, type sfReconcileQueue } from '@broker/contracts';
 import type { BrokerConfig } from '@broker/config';
 import { CliError, type CliIo } from './cli-io';
 
@@ -22,7 +22,7 @@ export async function reconcileCommand(config: BrokerConfig, queue: QueueOf<type
     for (const [object, oc] of Object.entries(c.objects)) {
       if (options.object && object !== options.object) continue;
       if (!oc.trigger) continue;
-      const id = jobId('reconcile-now', c.id, object, now);
+      const id = reconcileJobId.now(c.id, object, now);
       await enqueue(queue, 'sweep', { connectionId: c.id, sfObject: object, ...(options.windowHours ? { windowHours: options.windowHours } : {}) }, { jobId: id });
       io.out(`queued a reconciliation sweep of ${c.id}/${object}: job ${id} on ${queue.name}`);
       queued++;

@@ -1,4 +1,4 @@
-import { enqueue, jobId, type QueueOf, sfFetchQueue } from '@broker/contracts';
+import { enqueue, fetchJobId, type QueueOf, sfFetchQueue } from '@broker/contracts';
 import type { Store } from '@broker/store';
 import { CliError, type CliIo } from './cli-io';
 import { normaliseRecordId } from '@broker/salesforce';
@@ -35,8 +35,7 @@ export async function resyncCommand(
   }
   const target = targets[0]!;
   const now = options.now ?? new Date();
-  let id = jobId('resync', target.connectionId, sfId, now.getTime());
-  if (id.length > 64) id = jobId('resync', target.connectionId.slice(0, 64 - 40), sfId, now.getTime());
+  const id = fetchJobId.resync(target.connectionId, sfId, now);
   await enqueue(
     fetchQueue,
     'fetch-record',

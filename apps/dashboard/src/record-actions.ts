@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import { enqueue, jobId, type QueueOf, sfFetchQueue } from '@broker/contracts';
+import { enqueue, fetchJobId, type QueueOf, sfFetchQueue } from '@broker/contracts';
 
 /** A refused action, with the HTTP status that says why. */
 export class ActionError extends Error {
@@ -43,9 +43,7 @@ export async function resyncRecord(
   target: ResyncTarget,
   now: Date = new Date(),
 ): Promise<string> {
-  let id = jobId('resync', target.connectionId, target.sfId, now.getTime());
-  // notificationId is at most 64 characters; long connection ids are shortened (the job keeps the full one).
-  if (id.length > 64) id = jobId('resync', target.connectionId.slice(0, 64 - 40), target.sfId, now.getTime());
+  const id = fetchJobId.resync(target.connectionId, target.sfId, now);
   await enqueue(
     fetchQueue,
     'fetch-record',

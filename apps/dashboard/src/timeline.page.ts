@@ -1,3 +1,4 @@
+import { describeStage } from '@broker/contracts';
 import type { Correlation, TimelineRow } from '@broker/store';
 import { html } from './html.template';
 import { layout, searchForm } from './layout.view';
@@ -69,7 +70,7 @@ ${view.rows.length === 0
 <tbody>
 ${view.rows.map(
   (r) => html`<tr data-stage="${r.stage}" data-outcome="${r.outcome}">
-<td>${time(r.at)}</td><td>${r.connectionId}</td><td>${r.stage}</td>
+<td>${time(r.at)}</td><td>${r.connectionId}</td><td title="${describeStage(r.stage)}">${r.stage}</td>
 <td class="outcome-${r.outcome}">${r.outcome}</td><td>${r.message ?? ''}</td><td>${r.sfApiCalls}</td>
 <td>${r.queue ? html`${r.queue} / <code>${r.jobId ?? ''}</code>` : ''}</td>
 <td class="job-state">${r.jobState ?? ''}</td><td>${replayButton(r, view)}</td>

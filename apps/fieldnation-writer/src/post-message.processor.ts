@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { fnWriteQueue, JobDataOf } from '@broker/contracts';
-import { permanentError, type JobContext } from '@broker/runtime';
+import type { JobContext } from '@broker/runtime';
 import { rethrowFieldNation, type WriterDeps } from './write-work-order.processor';
 
 type PostJob = Job<JobDataOf<typeof fnWriteQueue, 'post-message'>, unknown, 'post-message'>;
@@ -17,8 +17,7 @@ export function messageText(body: string, authorName?: string): string {
  */
 export async function postMessage(job: PostJob, deps: WriterDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
-  const client = deps.clients.get(d.connectionId);
-  if (!client) throw permanentError(`unknown connection ${d.connectionId}`, 0, 'config');
+  const client = ctx.connection(deps.clients);
   const text = messageText(d.body, d.authorName);
 
   const { link, created } = await deps.store.claimMessageLink({ connectionId: d.connectionId, direction: 'sf_to_fn', workOrderId: d.workOrderId, caseCommentId: d.caseCommentId });
@@ -30,11 +29,11 @@ export async function postMessage(job: PostJob, deps: WriterDeps, ctx: JobContex
       const existing = await client.listMessages(d.workOrderId);
       messageId = existing.flatMap((m) => [m, ...(m.replies ?? [])]).find((m) => m.message === text)?.msg_id;
     }
-    messageId ??= await client.postMessage(d.workOrderId, { message: text, type: deps.connections.get(d.connectionId)?.fieldnation.messageType ?? 'ASSIGNEDTECH' });
+    messageId ??= await client.postMessage(d.workOrderId, { message: text, type: ctx.connection().fieldnation.messageType });
   } catch (err) {
-    return await rethrowFieldNation(err, job, ctx);
+    return await rethrowFieldNation(err, ctx);
   }
   await deps.store.completeMessageLink(link.id, { fnMessageId: messageId });
-  await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: d.workOrderId, stage: 'message', outcome: 'ok', queue: job.queueName, jobId: job.id, message: `comment ${d.caseCommentId} posted as message ${messageId}` });
+  await ctx.stage('message', 'ok', { message: `comment ${d.caseCommentId} posted as message ${messageId}` });
   return 'posted';
 }

@@ -1,33 +1,30 @@
 import { DelayedError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { enqueue, jobId, type fnWriteQueue, type JobDataOf, type QueueOf, type sfWriteQueue } from '@broker/contracts';
-import type { ConnectionConfig, ObjectConfig } from '@broker/config';
+import { enqueue, sfWriteJobId, type fnWriteQueue, type JobDataOf, type QueueLike, type sfWriteQueue } from '@broker/contracts';
+import type { ObjectConfig } from '@broker/config';
 import { minimalUpdate } from '@broker/mapping';
-import { permanentError, recordLockKey, tryLock, type JobContext } from '@broker/runtime';
+import { permanentError, type JobContext, type RecordLocks } from '@broker/runtime';
 import type { Correlation, Store } from '@broker/store';
-import { FieldNationError, type FieldNationClient, type WorkOrderKey } from '@broker/fieldnation';
+import { FieldNationError, FN_STATUS, type FieldNationClient, type WorkOrderKey } from '@broker/fieldnation';
+
+/** What the writer calls on Field Nation. */
+export type WriterClient = Pick<
+  FieldNationClient,
+  'findRecentWorkOrders' | 'createWorkOrder' | 'updateWorkOrder' | 'getWorkOrder' | 'routeWorkOrder' | 'publishWorkOrder' | 'listMessages' | 'postMessage'
+>;
 
 export interface WriterDeps {
-  connections: Map<string, ConnectionConfig>;
-  clients: Map<string, FieldNationClient>;
-  store: Store;
-  sfWriteQueue: QueueOf<typeof sfWriteQueue>;
-  redis: Redis;
-  prefix: string;
+  clients: ReadonlyMap<string, WriterClient>;
+  store: Pick<Store, 'claimCorrelation' | 'updateCorrelation' | 'getCorrelation' | 'claimMessageLink' | 'completeMessageLink' | 'hasStage'>;
+  sfWriteQueue: QueueLike<typeof sfWriteQueue>;
+  locks: RecordLocks;
 }
 
 type WriteJob = Job<JobDataOf<typeof fnWriteQueue, 'write-work-order'>, unknown, 'write-work-order'>;
 
-/** Wait for the record's lock (or a rate limit) without spending an attempt. */
-export async function delayJob(job: Job, ctx: JobContext, ms: number): Promise<never> {
-  await job.moveToDelayed(Date.now() + Math.max(ms, 0), ctx.token);
-  throw new DelayedError();
-}
-
 /** Map a Field Nation failure to BullMQ semantics: 429 waits, 5xx/network retries, 4xx fails for good. */
-export async function rethrowFieldNation(err: unknown, job: Job, ctx: JobContext): Promise<never> {
+export async function rethrowFieldNation(err: unknown, ctx: JobContext): Promise<never> {
   const f = err instanceof FieldNationError ? err : undefined;
-  if (f?.status === 429) return await delayJob(job, ctx, Math.max(f.retryAfterMs ?? 1_000, 250));
+  if (f?.status === 429) return await ctx.delay(Math.max(f.retryAfterMs ?? 1_000, 250));
   if (f && !f.retryable) throw permanentError(`Field Nation rejected the request (${f.status ?? '?'}): ${f.message}`, 0, `fieldnation-${f.status ?? 'error'}`);
   throw err;
 }
@@ -58,7 +55,7 @@ const settlePollMs = (settleMs: number) => Math.min(30_000, Math.max(1_000, Math
  * operator rather than risk a second paid work order.
  */
 async function settleAmbiguousCreate(
-  client: FieldNationClient,
+  client: WriterClient,
   key: WorkOrderKey,
   since: Date,
   settleMs: number,
@@ -102,20 +99,19 @@ function withCorrelation(payload: Record<string, unknown>, extra: Record<string,
  */
 export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
-  const connection = deps.connections.get(d.connectionId);
-  const client = deps.clients.get(d.connectionId);
-  if (!connection || !client) throw permanentError(`unknown connection ${d.connectionId}`, 0, 'config');
+  const connection = ctx.connection();
+  const client = ctx.connection(deps.clients);
   const objectConfig = connection.objects[d.sfObject];
   if (!objectConfig) throw permanentError(`object ${d.sfObject} is not configured`, 0, 'config');
 
-  const release = await tryLock(deps.redis, recordLockKey(deps.prefix, 'fnw', d.connectionId, d.sfId));
-  if (!release) return await delayJob(job, ctx, 100 + Math.floor(Math.random() * 200));
+  const release = await deps.locks.tryLock('fnw', d.connectionId, d.sfId);
+  if (!release) return await ctx.delay(100 + Math.floor(Math.random() * 200));
   try {
     const { correlation: claimed } = await deps.store.claimCorrelation({ connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId });
     let correlation: Correlation = claimed;
     const modstamp = new Date(d.sfModstamp);
     if (correlation.lastSfModstamp && modstamp <= correlation.lastSfModstamp) {
-      await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: correlation.workOrderId, stage: 'written', outcome: 'skipped', queue: job.queueName, jobId: job.id, message: 'a newer state of the record was already written' });
+      await ctx.stage('written', 'skipped', { workOrderId: correlation.workOrderId, message: 'a newer state of the record was already written' });
       return 'stale';
     }
 
@@ -144,8 +140,8 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
           const settled = await settleAmbiguousCreate(client, extra.key, correlation.ambiguousCreateAt, settleMs);
           fnCalls += settled.pages;
           if ('waitUntil' in settled) {
-            await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'written', outcome: 'retry', queue: job.queueName, jobId: job.id, message: `an earlier create had no answer and is not visible yet: looking again before creating (settles ${new Date(correlation.ambiguousCreateAt.getTime() + settleMs).toISOString()})`, detail: { fieldNationCalls: fnCalls } });
-            return await delayJob(job, ctx, settled.waitUntil - Date.now());
+            await ctx.stage('written', 'retry', { message: `an earlier create had no answer and is not visible yet: looking again before creating (settles ${new Date(correlation.ambiguousCreateAt.getTime() + settleMs).toISOString()})`, detail: { fieldNationCalls: fnCalls } });
+            return await ctx.delay(settled.waitUntil - Date.now());
           }
           if ('workOrderId' in settled) {
             workOrderId = settled.workOrderId;
@@ -158,7 +154,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
           correlation = await save({ ambiguousCreateAt: new Date() });
           fnCalls++;
           try {
-            workOrderId = Number((await client.createWorkOrder(withCorrelation(d.payload, extra.payload) as never)).id);
+            workOrderId = Number((await client.createWorkOrder(withCorrelation(d.payload, extra.payload))).id);
           } catch (err) {
             if (err instanceof FieldNationError && !err.ambiguous) {
               correlation = await save({ ambiguousCreateAt: null }); // a definite no: nothing was created
@@ -177,7 +173,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
         action = diff ? 'updated' : 'unchanged';
         if (diff) {
           fnCalls++;
-          await client.updateWorkOrder(correlation.workOrderId, diff as never);
+          await client.updateWorkOrder(correlation.workOrderId, diff);
         }
       }
       // After-create steps run until the row says 'synced', so a crash between them is resumed.
@@ -188,7 +184,7 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
         if (action !== 'created' && (objectConfig.afterCreate.route || objectConfig.afterCreate.publish)) {
           fnCalls++;
           const wo = await client.getWorkOrder(correlation.workOrderId!);
-          alreadyDone = Number((wo.status as { id?: unknown } | undefined)?.id) !== 1; // 1 = Draft
+          alreadyDone = wo.status?.id !== FN_STATUS.DRAFT;
         }
         if (alreadyDone) {
           // nothing to do
@@ -207,9 +203,9 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
       const message = (err as Error).message;
       const rerun = job.attemptsStarted > job.attemptsMade + 1;
       if (!rerun || !(await deps.store.hasStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'written', outcome: 'retry', jobId: job.id!, message }))) {
-        await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: correlation.workOrderId, stage: 'written', outcome: 'retry', queue: job.queueName, jobId: job.id, message });
+        await ctx.stage('written', 'retry', { workOrderId: correlation.workOrderId, message });
       }
-      return await rethrowFieldNation(err, job, ctx);
+      return await rethrowFieldNation(err, ctx);
     }
 
     // The write-back is queued before the row says 'synced': a crash in between queues it again on
@@ -224,21 +220,11 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
         deps.sfWriteQueue,
         'write-record',
         { connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId, fields, cause: { kind: 'write-back', id: String(correlation.workOrderId), workOrderId: correlation.workOrderId! } },
-        { jobId: jobId('wb', d.connectionId, d.sfId, correlation.workOrderId!) },
+        { jobId: sfWriteJobId.writeBack(d.connectionId, d.sfId, correlation.workOrderId!) },
       );
     }
     correlation = await save({ state: 'synced', lastSfModstamp: modstamp, lastPayload: d.payload as object, lastPayloadHash: d.payloadHash, lastError: null });
-    await deps.store.recordStage({
-      connectionId: d.connectionId,
-      sfId: d.sfId,
-      workOrderId: correlation.workOrderId,
-      stage: 'written',
-      outcome: action === 'unchanged' ? 'skipped' : 'ok',
-      queue: job.queueName,
-      jobId: job.id,
-      message: `work order ${correlation.workOrderId} ${action}${note}`,
-      detail: { fieldNationCalls: fnCalls },
-    });
+    await ctx.stage('written', action === 'unchanged' ? 'skipped' : 'ok', { workOrderId: correlation.workOrderId, message: `work order ${correlation.workOrderId} ${action}${note}`, detail: { fieldNationCalls: fnCalls } });
     return action;
   } finally {
     await release();

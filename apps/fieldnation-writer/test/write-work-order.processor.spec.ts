@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DelayedError, QueueEvents, UnrecoverableError } from 'bullmq';
 import { enqueue, fnWriteQueue, sfWriteQueue } from '@broker/contracts';
-import { parseConfig } from '@broker/config';
+import { parseConfig, type ConnectionConfig } from '@broker/config';
 import { FieldNationClient, FieldNationError } from '@broker/fieldnation';
-import { createLogger, createProducerConnection, createWorkerConnection, openQueue, recordDependencyWait, startWorker } from '@broker/runtime';
+import { createJobContext, createLogger, createProducerConnection, createWorkerConnection, openQueue, recordDependencyWait, redisRecordLocks, startWorker } from '@broker/runtime';
 import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
 import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
 import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
@@ -15,6 +15,7 @@ let prisma: PrismaClient;
 let store: Store;
 let sim: FieldNationSim;
 let deps: WriterDeps;
+let connections: Map<string, ConnectionConfig>;
 const redis = createProducerConnection(redisUrl());
 const prefix = `tw${Date.now().toString(36)}`;
 const queue = openQueue(sfWriteQueue, redis, prefix);
@@ -46,7 +47,8 @@ beforeAll(async () => {
       Case: { mapping: x.yaml, afterCreate: { publish: true }, writeBack: { workOrderIdField: Field_Nation_Work_Order_Id__c } }
 `, '/tmp/c.yaml', {});
   const client = new FieldNationClient({ environment: sim.url, credentials: config.connections[0]!.fieldnation.auth, rateLimit: false, retry: false });
-  deps = { connections: new Map([['demo', config.connections[0]!]]), clients: new Map([['demo', client]]), store, sfWriteQueue: queue, redis, prefix };
+  connections = new Map([['demo', config.connections[0]!]]);
+  deps = { clients: new Map([['demo', client]]), store, sfWriteQueue: queue, locks: redisRecordLocks(redis, prefix) };
 });
 afterAll(async () => {
   await queue.obliterate({ force: true });
@@ -70,7 +72,8 @@ const job = (sfId: string, data: Record<string, unknown> = {}, attemptsMade = 0)
     moveToDelayed: async (at: number) => void delayedUntil.set(id, at),
   } as never;
 };
-const run = (j: never) => writeWorkOrder(j, deps, { log, token: undefined });
+const runWith = (j: never, conns: Map<string, ConnectionConfig>) => writeWorkOrder(j, deps, createJobContext(j, { log, connections: conns, timeline: store }));
+const run = (j: never) => runWith(j, connections);
 const forCase = (sfId: string) => sim.listWorkOrders().filter((w) => w.incident_id === sfId);
 const creates = () => sim.counters().routes['POST /api/rest/v2/workorders']?.calls ?? 0;
 const correlationOf = (sfId: string) => store.getCorrelation({ connectionId: 'demo', sfId });
@@ -99,7 +102,7 @@ describe('fieldnation-writer', () => {
     const sfId = '500000000000012AAA';
     // The earlier attempt claimed the row and created the work order, then died before saving.
     await markCreateSent(sfId);
-    const created = await deps.clients.get('demo')!.createWorkOrder({ ...payload, incident_id: sfId } as never);
+    const created = await (deps.clients.get('demo') as FieldNationClient).createWorkOrder({ ...payload, incident_id: sfId } as never);
     expect(await run(job(sfId, {}, 1))).toBe('recovered');
     expect(forCase(sfId)).toHaveLength(1);
     expect((await store.getCorrelation({ connectionId: 'demo', sfId }))?.workOrderId).toBe(Number(created.id));
@@ -141,12 +144,12 @@ describe('fieldnation-writer', () => {
   });
 
   it('carries the Salesforce id in a custom field when configured, recovers by it, and routes instead of publishing', async () => {
-    const base = deps.connections.get('demo')!;
+    const base = connections.get('demo')!;
     const conn = { ...base, objects: { Case: { ...base.objects.Case!, correlation: { customFieldId: 606 }, afterCreate: { publish: false, route: { providerId: 557 } }, writeBack: undefined } } };
-    const cfDeps = { ...deps, connections: new Map([['demo', conn]]) } as WriterDeps;
+    const cfConnections = new Map([['demo', conn]]) as Map<string, ConnectionConfig>;
     const sfId = '500000000000016AAA';
     const byField = () => sim.listWorkOrders().filter((w) => JSON.stringify(w.custom_fields ?? '').includes(sfId));
-    expect(await writeWorkOrder(job(sfId), cfDeps, { log, token: undefined })).toBe('created');
+    expect(await runWith(job(sfId), cfConnections)).toBe('created');
     expect(byField()).toHaveLength(1);
     expect(byField()[0]!.incident_id ?? null).not.toBe(sfId);
     expect((byField()[0]!.status as { id: number }).id).toBe(9); // Routed
@@ -154,8 +157,8 @@ describe('fieldnation-writer', () => {
     // A crash after Field Nation created the next one: the retry finds it by the custom field.
     const sfId2 = '500000000000017AAA';
     await markCreateSent(sfId2);
-    const made = await deps.clients.get('demo')!.createWorkOrder({ ...payload, custom_fields: { results: [{ results: [{ id: 606, value: sfId2 }] }] } } as never);
-    expect(await writeWorkOrder(job(sfId2, {}, 1), cfDeps, { log, token: undefined })).toBe('recovered');
+    const made = await (deps.clients.get('demo') as FieldNationClient).createWorkOrder({ ...payload, custom_fields: { results: [{ results: [{ id: 606, value: sfId2 }] }] } } as never);
+    expect(await runWith(job(sfId2, {}, 1), cfConnections)).toBe('recovered');
     expect((await store.getCorrelation({ connectionId: 'demo', sfId: sfId2 }))?.workOrderId).toBe(Number(made.id));
   });
 
@@ -223,7 +226,7 @@ describe('fieldnation-writer', () => {
   it('a crash during the create (marker set, no answer recorded) is looked up before anything is sent again', async () => {
     const sfId = '500000000000022AAA';
     await markCreateSent(sfId, new Date(Date.now() - 10_000)); // long enough ago to have settled
-    const made = await deps.clients.get('demo')!.createWorkOrder({ ...payload, incident_id: sfId } as never);
+    const made = await (deps.clients.get('demo') as FieldNationClient).createWorkOrder({ ...payload, incident_id: sfId } as never);
     const before = creates();
     expect(await run(job(sfId))).toBe('recovered');
     expect(creates()).toBe(before);

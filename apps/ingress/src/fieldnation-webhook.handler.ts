@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { enqueue, jobId, PayloadError, type fnEventQueue, type QueueOf } from '@broker/contracts';
+import { enqueue, fieldNationEventJobId, FieldNationWebhookBodySchema, PayloadError, type fnEventQueue, type QueueOf } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { checkWebhookTimestamp, parseDeliveryId, verifyLegacyHash, verifyWebhookSignature, webhookBodyHash } from '@broker/fieldnation';
 import type { IngressMetrics } from './ingress-metrics';
@@ -77,19 +77,19 @@ export function fieldNationWebhookHandler(deps: WebhookDeps) {
     res.locals.authenticated = true;
 
     if (jsonDepthExceeds(raw)) return reject(res, 400, 'too-deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
-    let body: Record<string, unknown>;
+    let parsed: unknown;
     try {
-      const parsed: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
+      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      body = parsed as Record<string, unknown>;
     } catch {
       return reject(res, 400, 'malformed', 'body is not a JSON object');
     }
-    const event = body.event as { name?: unknown; params?: Record<string, unknown> } | undefined;
-    const eventName = typeof event?.name === 'string' ? event.name : undefined;
-    const workorder = body.workorder as { id?: unknown } | undefined;
-    const workOrderId = Number(workorder?.id ?? event?.params?.work_order_id);
-    if (!eventName || !Number.isSafeInteger(workOrderId) || workOrderId <= 0) {
+    const envelope = FieldNationWebhookBodySchema.safeParse(parsed);
+    const body = envelope.success ? envelope.data : undefined;
+    const eventName = body?.event.name;
+    // work_order_id is a number or a string depending on the rendering (reference §8.4).
+    const workOrderId = Number(body?.workorder?.id ?? body?.event.params?.work_order_id);
+    if (!body || !eventName || !Number.isSafeInteger(workOrderId) || workOrderId <= 0) {
       return reject(res, 400, 'malformed', 'event.name and workorder.id are required');
     }
     const timestamp = checkWebhookTimestamp(body.timestamp);
@@ -110,7 +110,7 @@ export function fieldNationWebhookHandler(deps: WebhookDeps) {
         deps.eventQueue,
         'fn-event',
         { connectionId: connection.id, deliveryId: key, eventName, workOrderId, occurredAt, receivedAt, body },
-        { jobId: jobId('fn', connection.id, key) },
+        { jobId: fieldNationEventJobId(connection.id, key) },
       ), deps.storeTimeoutMs);
     } catch (err) {
       // A body the job contract refuses would be refused on every retry: permanent, not 503.

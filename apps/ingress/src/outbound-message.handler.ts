@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { enqueueBulk, jobId, type QueueOf, type sfFetchQueue } from '@broker/contracts';
+import { enqueueBulk, fetchJobId, type QueueOf, type sfFetchQueue } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import {
   ACK_ENVELOPE,
@@ -159,7 +159,7 @@ export function outboundMessageHandler(deps: OutboundDeps) {
         snapshot: cappedSnapshot(n.fields),
       },
       // Salesforce redelivers with the same notification id: same job id, stored once.
-      opts: { jobId: jobId('om', connection.id, n.id) },
+      opts: { jobId: fetchJobId.outboundMessage(connection.id, n.id) },
     }));
 
     const stop = deps.metrics.storeSeconds.startTimer({ endpoint: 'outbound' });

@@ -1,15 +1,13 @@
-import { DelayedError, type Job } from 'bullmq';
-import { enqueue, jobId, type fnEventQueue, type JobDataOf, type QueueOf, type sfWriteQueue } from '@broker/contracts';
-import type { ConnectionConfig } from '@broker/config';
-import { readWebhookMessage, withWebhookMessage, type CompiledEventRules, type WebhookMessage } from '@broker/mapping';
+import type { Job } from 'bullmq';
+import { enqueue, sfWriteJobId, type fnEventQueue, type JobDataOf, type QueueLike, type sfWriteQueue } from '@broker/contracts';
+import { readWebhookMessage, withWebhookMessage, type CompiledEventRules, type FieldNationWebhookBody, type WebhookMessage } from '@broker/mapping';
 import { permanentError, type JobContext } from '@broker/runtime';
 import type { Store } from '@broker/store';
 
 export interface EventDeps {
-  connections: Map<string, ConnectionConfig>;
-  eventRules: Map<string, CompiledEventRules>;
-  store: Store;
-  sfWriteQueue: QueueOf<typeof sfWriteQueue>;
+  eventRules: ReadonlyMap<string, CompiledEventRules>;
+  store: Pick<Store, 'wasInboundProcessed' | 'markInboundProcessed' | 'findCorrelationByWorkOrder' | 'updateCorrelation' | 'findMessageLinkByFnMessage' | 'hasPendingPost'>;
+  sfWriteQueue: QueueLike<typeof sfWriteQueue>;
   /** `GET /workorders/{id}/messages` of the connection: the fallback when a message event's body has no message text. */
   listMessages?: (connectionId: string, workOrderId: number) => Promise<ListedMessage[]>;
 }
@@ -91,10 +89,8 @@ export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx
  */
 async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
-  const connection = deps.connections.get(d.connectionId);
-  if (!connection) throw permanentError(`unknown connection ${d.connectionId}`, 0, 'config');
-  const record = (outcome: 'ok' | 'skipped', message: string, sfId?: string) =>
-    deps.store.recordStage({ connectionId: d.connectionId, sfId, workOrderId: d.workOrderId, stage: 'event', outcome, queue: job.queueName, jobId: job.id, message: `${d.eventName}: ${message}` });
+  const connection = ctx.connection();
+  const record = (outcome: 'ok' | 'skipped', message: string, sfId?: string) => ctx.stage('event', outcome, { sfId, message: `${d.eventName}: ${message}` });
 
   let correlation = await deps.store.findCorrelationByWorkOrder(d.connectionId, d.workOrderId);
   if (!correlation) {
@@ -110,17 +106,17 @@ async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobCon
   // Events the broker caused itself (its create, publish, route, messages) are echoes of its own
   // writes: applying them would spend Salesforce calls to tell Salesforce what it already said.
   const us = connection.fieldnation.integrationUserId;
-  const triggeredBy = Number((d.body.triggered_by_user as { id?: unknown } | undefined)?.id);
+  const triggeredBy = Number(d.body.triggered_by_user?.id);
   if (us !== undefined && triggeredBy === us && d.eventName !== 'workorder.message_posted') {
     await record('skipped', 'caused by the broker itself (no echo)', correlation.sfId);
     return 'own-event';
   }
 
   let fnMessageId: string | undefined;
-  let body = d.body;
+  let body: FieldNationWebhookBody = d.body;
   if (d.eventName === 'workorder.message_posted') {
     const message = await resolveMessage(d, deps);
-    body = withWebhookMessage(d.body as never, message) as never;
+    body = withWebhookMessage(d.body, message);
     fnMessageId = message.id;
     const byUs = us !== undefined && (message.authorId === us || (message.authorId === undefined && triggeredBy === us));
     const linked = fnMessageId !== undefined && (await deps.store.findMessageLinkByFnMessage(d.connectionId, d.workOrderId, fnMessageId));
@@ -131,12 +127,11 @@ async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobCon
     // The webhook of a message the broker just posted can arrive before the writer has stored the
     // message id. While such a post is pending on this work order, wait: its link will tell.
     if (us === undefined && (await deps.store.hasPendingPost(d.connectionId, d.workOrderId, new Date(Date.now() - PENDING_POST_WAIT_MS)))) {
-      await job.moveToDelayed(Date.now() + 500, ctx.token);
-      throw new DelayedError();
+      return await ctx.delay(500);
     }
   }
 
-  const changes = await rules.apply(body as never);
+  const changes = await rules.apply(body);
   if (!changes || (Object.keys(changes.fields).length === 0 && !changes.comment)) {
     await record('skipped', 'no rule matches', correlation.sfId);
     return 'no-match';
@@ -188,7 +183,7 @@ async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobCon
       statusOrder,
       cause: { kind: fnMessageId ? 'fn-message' : 'fn-event', id: d.deliveryId, workOrderId: d.workOrderId, eventName: d.eventName },
     },
-    { jobId: jobId('sfw', d.connectionId, d.deliveryId) },
+    { jobId: sfWriteJobId.event(d.connectionId, d.deliveryId) },
   );
   await record('ok', [Object.keys(fields).join(', '), changes.comment ? 'comment' : ''].filter(Boolean).join(' + '), correlation.sfId);
   return 'queued';

@@ -1,25 +1,21 @@
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { enqueue, jobId, type fnWriteQueue, type JobDataOf, type mapQueue, type QueueOf } from '@broker/contracts';
+import { enqueue, fnWriteJobId, type fnWriteQueue, type JobDataOf, type mapQueue, type QueueLike } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { MappingError, payloadHash, type CompiledMapping } from '@broker/mapping';
-import { permanentError, recordLockKey, tryLock, type JobContext } from '@broker/runtime';
+import { permanentError, type JobContext, type RecordLocks } from '@broker/runtime';
+import { sameSalesforceId } from '@broker/salesforce';
 import type { Store } from '@broker/store';
 
 export interface MapDeps {
-  connections: Map<string, ConnectionConfig>;
   /** Compiled mapping per `${connectionId}/${sObject}`. */
-  mappings: Map<string, CompiledMapping>;
-  store: Store;
-  fnWriteQueue: QueueOf<typeof fnWriteQueue>;
-  /** The writer's record locks live here (the worker connection). */
-  redis: Redis;
-  prefix: string;
+  mappings: ReadonlyMap<string, CompiledMapping>;
+  store: Pick<Store, 'getCorrelation' | 'advanceSyncedModstamp' | 'findMessageLinkByComment'>;
+  fnWriteQueue: QueueLike<typeof fnWriteQueue>;
+  /** The fieldnation-writer's record locks (Redis in the app). */
+  locks: RecordLocks;
 }
 
 type MapJob = Job<JobDataOf<typeof mapQueue, 'map-record'>, unknown, 'map-record'>;
-
-const sameId = (a: string | undefined | null, b: string | undefined | null) => Boolean(a && b && a.slice(0, 15) === b.slice(0, 15));
 
 /**
  * Turn a fetched record into the work order it should be, and hand it to the writer unless nothing
@@ -27,10 +23,8 @@ const sameId = (a: string | undefined | null, b: string | undefined | null) => B
  */
 export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
-  const connection = deps.connections.get(d.connectionId);
-  if (!connection) throw permanentError(`unknown connection ${d.connectionId}`, 0, 'config');
-  const stage = (outcome: 'ok' | 'skipped', message: string, workOrderId?: number | null) =>
-    deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId, stage: 'mapped', outcome, queue: job.queueName, jobId: job.id, message });
+  const connection = ctx.connection();
+  const stage = (outcome: 'ok' | 'skipped', message: string, workOrderId?: number | null) => ctx.stage('mapped', outcome, { message, workOrderId });
 
   if (d.sfObject === 'CaseComment') return mapCaseComment(job, deps, connection, ctx);
 
@@ -56,7 +50,7 @@ export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Pr
     // Same payload as the one written. Skipping is only safe if no write of an in-between state
     // (A → B → A) can land after it: under the writer's record lock, the modstamp moves forward,
     // which turns any queued older write stale. A busy lock means a write is running: queue ours.
-    const release = await tryLock(deps.redis, recordLockKey(deps.prefix, 'fnw', d.connectionId, d.sfId));
+    const release = await deps.locks.tryLock('fnw', d.connectionId, d.sfId);
     if (release) {
       try {
         if (await deps.store.advanceSyncedModstamp(correlation.id, new Date(modstamp), hash)) {
@@ -83,7 +77,7 @@ export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Pr
       createOnly: mapping.createOnly,
     },
     // One job per record state: a redelivered map job adds nothing; a newer state is a new job.
-    { jobId: jobId('wo', d.connectionId, d.sfId, Date.parse(modstamp)) },
+    { jobId: fnWriteJobId.workOrder(d.connectionId, d.sfId, Date.parse(modstamp)) },
   );
   await stage('ok', correlation?.workOrderId ? `update of work order ${correlation.workOrderId}` : 'new work order', correlation?.workOrderId);
   return correlation?.workOrderId ? 'update' : 'create';
@@ -94,12 +88,12 @@ async function mapCaseComment(job: MapJob, deps: MapDeps, connection: Connection
   const d = job.data;
   const r = d.record as { ParentId?: string; CommentBody?: string | null; CreatedById?: string; CreatedBy?: { Name?: string } | null };
   const skip = async (message: string, workOrderId?: number | null) => {
-    await deps.store.recordStage({ connectionId: d.connectionId, sfId: r.ParentId ?? d.sfId, workOrderId, stage: 'message', outcome: 'skipped', queue: job.queueName, jobId: job.id, message });
+    await ctx.stage('message', 'skipped', { sfId: r.ParentId ?? d.sfId, workOrderId, message });
     return 'skipped';
   };
   if (!connection.objects.CaseComment?.messages) return skip('messages are not enabled for this connection');
   const integrationUser = connection.salesforce.integrationUserId ?? d.integrationUserId;
-  if (sameId(r.CreatedById, integrationUser)) return skip(`comment ${d.sfId} was written by the broker (no echo)`);
+  if (sameSalesforceId(r.CreatedById, integrationUser)) return skip(`comment ${d.sfId} was written by the broker (no echo)`);
   if (await deps.store.findMessageLinkByComment(d.connectionId, d.sfId)) return skip(`comment ${d.sfId} is already linked to a work-order message`);
   if (!r.ParentId || !r.CommentBody?.trim()) return skip('comment has no parent or no text');
   const correlation = await deps.store.getCorrelation({ connectionId: d.connectionId, sfId: r.ParentId });
@@ -109,9 +103,9 @@ async function mapCaseComment(job: MapJob, deps: MapDeps, connection: Connection
     deps.fnWriteQueue,
     'post-message',
     { connectionId: d.connectionId, sfId: r.ParentId, caseCommentId: d.sfId, workOrderId: correlation.workOrderId, body: r.CommentBody, authorName: r.CreatedBy?.Name ?? undefined },
-    { jobId: jobId('msg', d.connectionId, d.sfId) },
+    { jobId: fnWriteJobId.message(d.connectionId, d.sfId) },
   );
   ctx.log.debug({ caseCommentId: d.sfId, workOrderId: correlation.workOrderId }, 'comment queued as work-order message');
-  await deps.store.recordStage({ connectionId: d.connectionId, sfId: r.ParentId, workOrderId: correlation.workOrderId, stage: 'message', outcome: 'ok', queue: job.queueName, jobId: job.id, message: `comment ${d.sfId} → work order ${correlation.workOrderId}` });
+  await ctx.stage('message', 'ok', { sfId: r.ParentId, workOrderId: correlation.workOrderId, message: `comment ${d.sfId} → work order ${correlation.workOrderId}` });
   return 'message';
 }

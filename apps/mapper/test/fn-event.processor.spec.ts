@@ -3,9 +3,9 @@ import { DelayedError } from 'bullmq';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { sfWriteQueue } from '@broker/contracts';
-import { parseConfig } from '@broker/config';
+import { parseConfig, type ConnectionConfig } from '@broker/config';
 import { loadEventRulesFile } from '@broker/mapping';
-import { createLogger, createProducerConnection, openQueue } from '@broker/runtime';
+import { createJobContext, createLogger, createProducerConnection, openQueue } from '@broker/runtime';
 import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
 import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
 import { FieldNationClient } from '@broker/fieldnation';
@@ -17,6 +17,7 @@ let db: TestDatabase;
 let prisma: PrismaClient;
 let store: Store;
 let deps: EventDeps;
+let connections: Map<string, ConnectionConfig>;
 const redis = createProducerConnection(redisUrl());
 const queue = openQueue(sfWriteQueue, redis, `tm${Date.now().toString(36)}`);
 const log = createLogger({ service: 'mapper-test', level: 'silent' });
@@ -35,7 +36,8 @@ beforeAll(async () => {
       integrationUserId: 1068
     objects: { Case: { mapping: x.yaml } }
 `, '/tmp/c.yaml', {});
-  deps = { connections: new Map([['demo', config.connections[0]!]]), eventRules: new Map([['demo', loadEventRulesFile(path.join(root, 'config/mappings/case-events.yaml'))]]), store, sfWriteQueue: queue };
+  connections = new Map([['demo', config.connections[0]!]]);
+  deps = { eventRules: new Map([['demo', loadEventRulesFile(path.join(root, 'config/mappings/case-events.yaml'))]]), store, sfWriteQueue: queue };
 });
 afterAll(async () => {
   await queue.obliterate({ force: true });
@@ -51,7 +53,8 @@ function job(eventName: string, workOrderId: number, occurredAt: string, by = 55
   const body = { event: { name: eventName, params: { work_order_id: workOrderId } }, timestamp: occurredAt, triggered_by_user: { id: by }, workorder: { id: workOrderId, status: { id: 3, name: 'x' }, assignee: { user: { first_name: 'Tess', last_name: 'Tech' } } } };
   return { id: `fn-demo-${deliveryId}`, queueName: 'fn.event', attemptsMade: 0, data: { connectionId: 'demo', deliveryId, eventName, workOrderId, occurredAt, receivedAt: occurredAt, body } } as never;
 }
-const run = (j: never) => handleFieldNationEvent(j, deps, { log, token: undefined });
+const ctx = (j: never, conns = connections) => createJobContext(j, { log, connections: conns, timeline: store });
+const run = (j: never) => handleFieldNationEvent(j, deps, ctx(j));
 
 describe('Field Nation event processor', () => {
   it('records and skips events for work orders it does not know', async () => {
@@ -79,8 +82,8 @@ describe('Field Nation event processor', () => {
   });
 
   it('without a configured integration user, holds a message event while a post of the broker\'s own is pending, then drops it as an echo', async () => {
-    const base = deps.connections.get('demo')!;
-    const noUser = { ...deps, connections: new Map([['demo', { ...base, fieldnation: { ...base.fieldnation, integrationUserId: undefined } }]]) } as EventDeps;
+    const base = connections.get('demo')!;
+    const noUser = new Map([['demo', { ...base, fieldnation: { ...base.fieldnation, integrationUserId: undefined } }]]) as Map<string, ConnectionConfig>;
     const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: '500000000000002AAA' });
     await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 7002, state: 'synced' });
     const { link } = await store.claimMessageLink({ connectionId: 'demo', direction: 'sf_to_fn', workOrderId: 7002, caseCommentId: '00a000000000001AAA' });
@@ -89,11 +92,11 @@ describe('Field Nation event processor', () => {
     const echo = job('workorder.message_posted', 7002, '2026-11-28T14:00:00Z', 1068) as unknown as { data: { body: { event: { params: Record<string, unknown> } } } };
     echo.data.body.event.params.message = { msg_id: 880, message: 'Ana: please bring a ladder', from: { id: 1068 } };
     Object.assign(echo, { moveToDelayed: async (ts: number) => void delays.push(ts - Date.now()) });
-    await expect(handleFieldNationEvent(echo as never, noUser, { log, token: 't' })).rejects.toBeInstanceOf(DelayedError);
+    await expect(handleFieldNationEvent(echo as never, deps, ctx(echo as never, noUser))).rejects.toBeInstanceOf(DelayedError);
     expect(delays).toHaveLength(1);
 
     await store.completeMessageLink(link.id, { fnMessageId: '880' });
-    expect(await handleFieldNationEvent(echo as never, noUser, { log, token: 't' })).toBe('own-message');
+    expect(await handleFieldNationEvent(echo as never, deps, ctx(echo as never, noUser))).toBe('own-message');
     expect((await queue.getJobs(['waiting'])).filter((j) => j.data.cause.workOrderId === 7002)).toHaveLength(0);
   });
 
@@ -170,7 +173,7 @@ describe('message events in every plausible layout', () => {
     await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: fn.id, state: 'synced' });
     const j = job('workorder.message_posted', fn.id, new Date().toISOString()) as unknown as { data: { body: { event: { params: Record<string, unknown> } } } };
     j.data.body.event.params.msg = { txt: 'hello' };
-    await expect(handleFieldNationEvent(j as never, { ...deps, listMessages }, { log, token: undefined })).rejects.toMatchObject({ name: 'UnrecoverableError', reason: 'unknown-payload' });
+    await expect(handleFieldNationEvent(j as never, { ...deps, listMessages }, ctx(j as never))).rejects.toMatchObject({ name: 'UnrecoverableError', reason: 'unknown-payload' });
   });
 
   it('a message found in any layout reaches the rules where they read it (event.params.message)', async () => {
@@ -178,7 +181,7 @@ describe('message events in every plausible layout', () => {
     await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 7010, state: 'synced' });
     const j = job('workorder.message_posted', 7010, new Date().toISOString()) as unknown as { data: { deliveryId: string; body: { event: { params: Record<string, unknown> } } } };
     Object.assign(j.data.body.event.params, { message_id: 77, message: 'Parts arrived', author: { id: 557, name: 'Tess Technician' } });
-    expect(await handleFieldNationEvent(j as never, deps, { log, token: undefined })).toBe('queued');
+    expect(await handleFieldNationEvent(j as never, deps, ctx(j as never))).toBe('queued');
     const written = (await queue.getJobs(['waiting'])).find((w) => w.data.cause.workOrderId === 7010)!;
     expect(written.data.comment).toMatchObject({ body: expect.stringContaining('Parts arrived'), fnMessageId: '77' });
     expect(written.data.comment!.body).toContain('Tess Technician');

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnrecoverableError } from 'bullmq';
 import { fnWriteQueue } from '@broker/contracts';
-import { parseConfig } from '@broker/config';
+import { parseConfig, type ConnectionConfig } from '@broker/config';
 import { compileMapping, payloadHash } from '@broker/mapping';
-import { createLogger, createProducerConnection, openQueue, recordLockKey, tryLock } from '@broker/runtime';
+import { createJobContext, createLogger, createProducerConnection, openQueue, recordLockKey, redisRecordLocks, tryLock } from '@broker/runtime';
 import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
 import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
 import { mapRecord, type MapDeps } from '../src/map-record.processor';
@@ -12,6 +12,7 @@ let db: TestDatabase;
 let prisma: PrismaClient;
 let store: Store;
 let deps: MapDeps;
+let connections: Map<string, ConnectionConfig>;
 const redis = createProducerConnection(redisUrl());
 const prefix = `tmr${Date.now().toString(36)}`;
 const queue = openQueue(fnWriteQueue, redis, prefix);
@@ -39,7 +40,8 @@ beforeAll(async () => {
     '/tmp/c.yaml',
     {},
   );
-  deps = { connections: new Map([['demo', config.connections[0]!]]), mappings: new Map([['demo/Case', mapping]]), store, fnWriteQueue: queue, redis, prefix };
+  connections = new Map([['demo', config.connections[0]!]]);
+  deps = { mappings: new Map([['demo/Case', mapping]]), store, fnWriteQueue: queue, locks: redisRecordLocks(redis, prefix) };
 });
 afterAll(async () => {
   await queue.obliterate({ force: true });
@@ -55,7 +57,7 @@ function job(sfId: string, record: Record<string, unknown>) {
   const notificationId = `n${++n}`;
   return { id: `map-demo-${notificationId}`, queueName: 'map', attemptsMade: 0, data: { connectionId: 'demo', sfObject: 'Case', sfId, notificationId, record: { Id: sfId, ...record }, fetchedAt: at(59), sfApiCalls: 1 } } as never;
 }
-const run = (j: never) => mapRecord(j, deps, { log, token: undefined });
+const run = (j: never) => mapRecord(j, deps, createJobContext(j, { log, connections, timeline: store }));
 const writes = async (sfId: string) => (await queue.getJobs(['waiting', 'delayed'])).filter((j) => j.data.sfId === sfId);
 
 /** A correlation as the writer leaves it after syncing `record` at `modstamp`. */

@@ -1,7 +1,7 @@
-import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { enqueue, jobId, type JobDataOf, type mapQueue, type QueueOf, type sfFetchQueue } from '@broker/contracts';
-import type { ConnectionConfig, ObjectConfig } from '@broker/config';
+import { enqueue, mapJobId, type JobDataOf, type mapQueue, type QueueLike, type sfFetchQueue } from '@broker/contracts';
+import type { ObjectConfig } from '@broker/config';
 import { permanentError, type JobContext } from '@broker/runtime';
 import { buildRecordQuery, soqlString, toId18 } from '@broker/salesforce';
 import { ApiBudgetError, type SalesforceClient } from '@broker/salesforce/client';
@@ -11,14 +11,13 @@ import type { Store } from '@broker/store';
 export const CASE_COMMENT_READS = ['ParentId', 'CommentBody', 'IsPublished', 'CreatedById', 'CreatedBy.Name', 'CreatedDate'];
 
 export interface FetchDeps {
-  connections: Map<string, ConnectionConfig>;
-  clients: Map<string, SalesforceClient>;
+  clients: ReadonlyMap<string, SalesforceClient>;
   /** Field paths to read per `${connectionId}/${sObject}` (from the compiled mappings). */
-  reads: Map<string, string[]>;
-  store: Store;
-  mapQueue: QueueOf<typeof mapQueue>;
+  reads: ReadonlyMap<string, readonly string[]>;
+  store: Pick<Store, 'getCorrelation' | 'wasInboundProcessed' | 'markInboundProcessed' | 'hasStage'>;
+  mapQueue: QueueLike<typeof mapQueue>;
   /** Coalescing marks live here (the worker connection). */
-  redis: Redis;
+  redis: Pick<Redis, 'get' | 'eval'>;
   prefix: string;
 }
 
@@ -65,21 +64,19 @@ async function recordConditions(d: FetchJob['data'], objectConfig: ObjectConfig,
  */
 export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
-  const connection = deps.connections.get(d.connectionId);
-  const client = deps.clients.get(d.connectionId);
-  if (!connection || !client) throw new UnrecoverableError(`unknown connection ${d.connectionId}`);
+  const connection = ctx.connection();
+  const client = ctx.connection(deps.clients);
   const objectConfig = connection.objects[d.sfObject];
   if (!objectConfig) throw new UnrecoverableError(`object ${d.sfObject} is not configured for connection ${d.connectionId}`);
   const reads = d.sfObject === 'CaseComment' && objectConfig.messages ? CASE_COMMENT_READS : deps.reads.get(`${d.connectionId}/${d.sfObject}`);
   if (!reads) throw new UnrecoverableError(`no mapping loaded for ${d.connectionId}/${d.sfObject}`);
 
-  const stage = (outcome: 'ok' | 'skipped' | 'retry', message?: string, sfApiCalls = 0) =>
-    deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'fetched', outcome, queue: job.queueName, jobId: job.id, message, sfApiCalls });
+  const stage = (outcome: 'ok' | 'skipped' | 'retry', message?: string, sfApiCalls = 0) => ctx.stage('fetched', outcome, { message, sfApiCalls });
 
   // Once per job: a job that waited (API budget, an outage) runs again without spending an attempt.
   // A re-run looks for its row first, since the outage may have been PostgreSQL refusing this very write.
   if (job.attemptsMade === 0 && (job.attemptsStarted <= 1 || !(await deps.store.hasStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'received', jobId: job.id! })))) {
-    await deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'received', outcome: 'ok', queue: job.queueName, jobId: job.id, message: `${d.source} ${d.notificationId}`, at: new Date(d.receivedAt) });
+    await ctx.stage('received', 'ok', { message: `${d.source} ${d.notificationId}`, at: new Date(d.receivedAt) });
   }
   if (d.source === 'outbound-message' && (await deps.store.wasInboundProcessed(d.connectionId, 'sf', d.notificationId))) {
     await stage('skipped', `notification ${d.notificationId} was already processed (redelivery)`);
@@ -99,15 +96,14 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
   } catch (err) {
     if (err instanceof ApiBudgetError) {
       ctx.log.warn({ usage: err.usage }, 'API budget reserve reached; delaying fetch');
-      await job.moveToDelayed(Date.now() + err.retryAfterMs, ctx.token);
-      throw new DelayedError();
+      return await ctx.delay(err.retryAfterMs);
     }
     throw err;
   }
 
   const { conditions, triggered } = await recordConditions(d, objectConfig, client, deps, connection.salesforce.integrationUserId);
   const startedAt = new Date().toISOString();
-  const soql = buildRecordQuery(d.sfObject, reads, d.sfId, conditions);
+  const soql = buildRecordQuery(d.sfObject, [...reads], d.sfId, conditions);
   let records: Record<string, unknown>[];
   try {
     ({ records } = await client.query(soql));
@@ -125,8 +121,8 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
     // telling them apart would cost a second call, and neither may become a work order.
     await deps.redis.eval(MARK_IF_NEWER, 1, markKey, startedAt, 24 * 3600);
     await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
-    await deps.store.recordStage({
-      connectionId: d.connectionId, sfId: d.sfId, stage: 'not-triggered', outcome: 'skipped', queue: job.queueName, jobId: job.id, sfApiCalls: 1,
+    await ctx.stage('not-triggered', 'skipped', {
+      sfApiCalls: 1,
       message: `not triggered: no ${d.sfObject} ${d.sfId} matches ${conditions.join(' AND ')} (the condition is false, or the record was deleted or is not visible to the integration user); nothing is sent to Field Nation`,
       detail: { source: d.source, notificationId: d.notificationId, conditions },
     });
@@ -141,7 +137,7 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
     deps.mapQueue,
     'map-record',
     { connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId, notificationId: d.notificationId, record, fetchedAt: startedAt, sfApiCalls: 1, integrationUserId: client.userId },
-    { jobId: jobId('map', d.connectionId, d.notificationId) },
+    { jobId: mapJobId(d.connectionId, d.notificationId) },
   );
   // The mark is the start of this fetch, written only once its result is safely queued: a fetch that
   // dies half-way covers nothing, and notifications received while it ran fetch again.

@@ -1,15 +1,14 @@
 import type { Job } from 'bullmq';
-import { enqueueBulk, jobId, type JobDataOf, type QueueOf, type sfFetchQueue, type sfReconcileQueue } from '@broker/contracts';
-import type { ConnectionConfig } from '@broker/config';
+import { enqueueBulk, fetchJobId, type JobDataOf, type QueueLike, type sfFetchQueue, type sfReconcileQueue } from '@broker/contracts';
 import { permanentError, type JobContext } from '@broker/runtime';
+import { sameSalesforceId } from '@broker/salesforce';
 import { ApiBudgetError, type SalesforceClient } from '@broker/salesforce/client';
 import type { Store } from '@broker/store';
 
 export interface ReconcileDeps {
-  connections: Map<string, ConnectionConfig>;
-  clients: Map<string, SalesforceClient>;
-  store: Store;
-  fetchQueue: QueueOf<typeof sfFetchQueue>;
+  clients: ReadonlyMap<string, SalesforceClient>;
+  store: Pick<Store, 'getCorrelations'>;
+  fetchQueue: QueueLike<typeof sfFetchQueue>;
 }
 
 type SweepJob = Job<JobDataOf<typeof sfReconcileQueue, 'sweep'>, unknown, 'sweep'>;
@@ -33,8 +32,6 @@ interface SweepRecord extends Record<string, unknown> {
   LastModifiedById?: string;
 }
 
-const sameUser = (a?: string | null, b?: string | null) => Boolean(a && b && a.slice(0, 15) === b.slice(0, 15));
-
 /**
  * Salesforce drops an Outbound Message it could not deliver for 24 hours. The sweep asks for the
  * records that match the connection's trigger and changed within the window, and feeds those with
@@ -44,9 +41,8 @@ const sameUser = (a?: string | null, b?: string | null) => Boolean(a && b && a.s
  */
 export async function reconcileSweep(job: SweepJob, deps: ReconcileDeps, ctx: JobContext): Promise<SweepResult> {
   const d = job.data;
-  const connection = deps.connections.get(d.connectionId);
-  const client = deps.clients.get(d.connectionId);
-  if (!connection || !client) throw permanentError(`unknown connection ${d.connectionId}`, 0, 'config');
+  const connection = ctx.connection();
+  const client = ctx.connection(deps.clients);
   const objectConfig = connection.objects[d.sfObject];
   if (!objectConfig?.trigger) throw permanentError(`${d.sfObject} has no trigger condition to reconcile on`, 0, 'config');
   if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(d.sfObject)) throw permanentError('invalid object name', 0, 'config');
@@ -81,7 +77,7 @@ export async function reconcileSweep(job: SweepJob, deps: ReconcileDeps, ctx: Jo
     for (const r of page.records) {
       const c = correlations.get(r.Id);
       if (!c?.workOrderId || !c.lastSfModstamp) unknown.push(r);
-      else if (Date.parse(r.SystemModstamp) > c.lastSfModstamp.getTime() && !sameUser(r.LastModifiedById, integrationUser)) stale.push(r);
+      else if (Date.parse(r.SystemModstamp) > c.lastSfModstamp.getTime() && !sameSalesforceId(r.LastModifiedById, integrationUser)) stale.push(r);
       // The broker's own write-back also moves SystemModstamp: that is not a change to sync.
     }
   }
@@ -92,7 +88,7 @@ export async function reconcileSweep(job: SweepJob, deps: ReconcileDeps, ctx: Jo
     await enqueueBulk(
       deps.fetchQueue,
       fed.map((r) => {
-        const id = jobId('rc', d.connectionId, r.Id, Date.parse(r.SystemModstamp));
+        const id = fetchJobId.reconcile(d.connectionId, r.Id, Date.parse(r.SystemModstamp));
         return {
           name: 'fetch-record' as const,
           data: { connectionId: d.connectionId, sfObject: d.sfObject, sfId: r.Id, notificationId: id, source: 'reconcile' as const, receivedAt, snapshot: {} },
@@ -103,7 +99,7 @@ export async function reconcileSweep(job: SweepJob, deps: ReconcileDeps, ctx: Jo
     const unknownIds = new Set(unknown.map((r) => r.Id));
     await Promise.all(
       fed.map((r) =>
-        deps.store.recordStage({ connectionId: d.connectionId, sfId: r.Id, stage: 'reconciled', outcome: 'ok', queue: job.queueName, jobId: job.id, message: unknownIds.has(r.Id) ? 'no work order yet; fetching' : 'changed since the last sync; re-fetching' }),
+        ctx.stage('reconciled', 'ok', { sfId: r.Id, message: unknownIds.has(r.Id) ? 'no work order yet; fetching' : 'changed since the last sync; re-fetching' }),
       ),
     );
   }

@@ -1,6 +1,6 @@
 import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueue, jobId, mapQueue, sfFetchQueue } from '@broker/contracts';
+import { enqueue, fetchJobId, mapJobId, mapQueue, sfFetchQueue } from '@broker/contracts';
 import { parseConfig } from '@broker/config';
 import { createLogger, createProducerConnection, createWorkerConnection, openQueue, startWorker } from '@broker/runtime';
 import { makeId } from '@broker/salesforce';
@@ -54,7 +54,7 @@ async function setup(objects = TRIGGERED_OBJECTS) {
   const outQueue = openQueue(mapQueue, conn, prefix);
   const store = createStore(prisma);
   const reads = new Map([['demo/Case', ['CaseNumber', 'Subject', 'Account.Name']]]);
-  const worker = startWorker(sfFetchQueue, { 'fetch-record': fetchRecord }, { connections, clients, reads, store, mapQueue: outQueue, redis: conn, prefix }, { connection: conn, prefix, logger, concurrency: 2 });
+  const worker = startWorker(sfFetchQueue, { 'fetch-record': fetchRecord }, { clients, reads, store, mapQueue: outQueue, redis: conn, prefix }, { connection: conn, prefix, logger, concurrency: 2, connections, timeline: store });
   const events = new QueueEvents(sfFetchQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
   await events.waitUntilReady();
   cleanups.push(async () => {
@@ -68,10 +68,10 @@ async function setup(objects = TRIGGERED_OBJECTS) {
     producer.disconnect();
   });
   const run = async (sfObject: string, sfId: string, notificationId: string) => {
-    const job = await enqueue(fetchQueue, 'fetch-record', { connectionId: 'demo', sfObject, sfId, notificationId, source: 'outbound-message', receivedAt: new Date().toISOString(), snapshot: {} }, { jobId: jobId('om', 'demo', notificationId), attempts: 1 });
+    const job = await enqueue(fetchQueue, 'fetch-record', { connectionId: 'demo', sfObject, sfId, notificationId, source: 'outbound-message', receivedAt: new Date().toISOString(), snapshot: {} }, { jobId: fetchJobId.outboundMessage('demo', notificationId), attempts: 1 });
     return job.waitUntilFinished(events, 15_000);
   };
-  const mapped = async (notificationId: string) => (await outQueue.getJob(jobId('map', 'demo', notificationId)))?.data.record;
+  const mapped = async (notificationId: string) => (await outQueue.getJob(mapJobId('demo', notificationId)))?.data.record;
   return { run, mapped, store, queries, client };
 }
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DelayedError, QueueEvents } from 'bullmq';
 import { enqueue, jobId, mapQueue, sfFetchQueue } from '@broker/contracts';
 import { parseConfig, type ConnectionConfig } from '@broker/config';
-import { createLogger, createProducerConnection, createWorkerConnection, openQueue, startWorker } from '@broker/runtime';
+import { createJobContext, createLogger, createProducerConnection, createWorkerConnection, openQueue, startWorker } from '@broker/runtime';
 import { ApiBudgetError, createSalesforceClients, type SalesforceClient } from '@broker/salesforce/client';
 import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
 import { createTestDatabase, redisUrl, simConnectionYaml, type TestDatabase } from '@broker/testing';
@@ -46,6 +46,10 @@ function connectionWith(extra: string): { connection: ConnectionConfig; client: 
 
 let n = 0;
 const sweepJob = () => ({ id: `sweep-${++n}`, queueName: 'sf.reconcile', attemptsMade: 0, data: { connectionId: 'demo', sfObject: 'Case' } }) as never;
+const sweep = (deps: ReconcileDeps, connections: Map<string, ConnectionConfig>) => {
+  const job = sweepJob();
+  return reconcileSweep(job, deps, createJobContext(job, { log, connections, timeline: store }));
+};
 const queuedIds = async () => (await fetchQueue.getJobs(['waiting'])).map((j) => j.data.sfId);
 
 describe('reconciliation sweep', () => {
@@ -64,11 +68,12 @@ describe('reconciliation sweep', () => {
 
     const { connection, client } = connectionWith('');
     const settings = { ...connection.reconciliation, maxApiCalls: 15, pageSize: 200 };
-    const deps: ReconcileDeps = { connections: new Map([['demo', { ...connection, reconciliation: settings }]]), clients: new Map([['demo', client]]), store, fetchQueue };
+    const connections = new Map([['demo', { ...connection, reconciliation: settings }]]);
+    const deps: ReconcileDeps = { clients: new Map([['demo', client]]), store, fetchQueue };
     await client.ensureSession();
     sim.resetCounters();
 
-    const result = await reconcileSweep(sweepJob(), deps, { log, token: undefined });
+    const result = await sweep(deps, connections);
     // Three pages (200 + 200 + 50) find 21 candidates; 15 - 3 = 12 fetches may follow.
     expect(result).toMatchObject({ scanned: 450, candidates: 21, apiCalls: 3, queued: 12, paused: false });
     expect(sim.counters().apiCalls.total).toBe(3);
@@ -84,10 +89,11 @@ describe('reconciliation sweep', () => {
     const firstPage = (sim.query("SELECT Id FROM Case WHERE Subject LIKE 'RC-%' ORDER BY SystemModstamp ASC LIMIT 200").records as { Id: string }[]).map((r) => r.Id);
     for (const c of await store.getCorrelations('demo', firstPage)) await store.updateCorrelation(c.id, c.version, { lastSfModstamp: new Date('2020-01-01T00:00:00Z') });
     const { connection, client } = connectionWith('');
-    const deps: ReconcileDeps = { connections: new Map([['demo', { ...connection, reconciliation: { ...connection.reconciliation, maxApiCalls: 4, pageSize: 200 } }]]), clients: new Map([['demo', client]]), store, fetchQueue };
+    const connections = new Map([['demo', { ...connection, reconciliation: { ...connection.reconciliation, maxApiCalls: 4, pageSize: 200 } }]]);
+    const deps: ReconcileDeps = { clients: new Map([['demo', client]]), store, fetchQueue };
     await client.ensureSession();
     sim.resetCounters();
-    const result = await reconcileSweep(sweepJob(), deps, { log, token: undefined });
+    const result = await sweep(deps, connections);
     // The first page already holds more candidates than the 3 fetches left.
     expect(result).toMatchObject({ apiCalls: 1, queued: 3 });
     expect(sim.counters().apiCalls.total).toBe(1);
@@ -96,12 +102,13 @@ describe('reconciliation sweep', () => {
 
   it('does not query at all in the API reserve', async () => {
     const { connection, client } = connectionWith('      apiBudget: { reservePercent: 10, slowdownPercent: 20, probeSeconds: 3600 }');
-    const deps: ReconcileDeps = { connections: new Map([['demo', connection]]), clients: new Map([['demo', client]]), store, fetchQueue };
+    const connections = new Map([['demo', connection]]);
+    const deps: ReconcileDeps = { clients: new Map([['demo', client]]), store, fetchQueue };
     sim.setApiUsage({ used: 95_000, max: 100_000 });
     try {
       await client.query("SELECT Id FROM Case LIMIT 1"); // reads the usage
       sim.resetCounters();
-      const result = await reconcileSweep(sweepJob(), deps, { log, token: undefined });
+      const result = await sweep(deps, connections);
       expect(result).toMatchObject({ apiCalls: 0, queued: 0, paused: true });
       expect(sim.counters().apiCalls.total).toBe(0);
     } finally {
@@ -152,8 +159,8 @@ describe('API budget guard', () => {
         data: { connectionId: 'demo', sfObject: 'Case', sfId: sim.ref('case_repair'), notificationId: `nb${Date.now()}`, source: 'outbound-message', receivedAt: new Date().toISOString(), snapshot: {} },
         moveToDelayed: async (ts: number) => void delays.push(ts - Date.now()),
       };
-      const deps = { connections: new Map([['demo', connection]]), clients: new Map([['demo', client]]), reads: new Map([['demo/Case', ['Subject']]]), store, mapQueue: undefined as never, redis, prefix };
-      await expect(fetchRecord(job as never, deps, { log, token: 't' })).rejects.toBeInstanceOf(DelayedError);
+      const deps = { clients: new Map([['demo', client]]), reads: new Map([['demo/Case', ['Subject']]]), store, mapQueue: undefined as never, redis, prefix };
+      await expect(fetchRecord(job as never, deps, createJobContext(job, { log, connections: new Map([['demo', connection]]), timeline: store }))).rejects.toBeInstanceOf(DelayedError);
       expect(delays).toHaveLength(1);
       expect(delays[0]).toBeGreaterThan(3_500_000);
       expect(sim.counters().apiCalls.total).toBe(0);

@@ -1,27 +1,24 @@
-import { DelayedError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Job } from 'bullmq';
 import type { JobDataOf, sfWriteQueue } from '@broker/contracts';
-import type { ConnectionConfig } from '@broker/config';
-import { permanentError, recordLockKey, tryLock, type JobContext } from '@broker/runtime';
+import { permanentError, type JobContext, type KeyValueStore, type RecordLocks } from '@broker/runtime';
 import { ApiBudgetError, SalesforceApiError, type CompositeSubrequest, type SalesforceClient } from '@broker/salesforce/client';
 import type { Store } from '@broker/store';
 
+/** What the writer calls on Salesforce. */
+export type SfWriterClient = Pick<SalesforceClient, 'query' | 'awaitBudget' | 'composite' | 'userId'>;
+
 export interface SfWriterDeps {
-  connections: Map<string, ConnectionConfig>;
-  clients: Map<string, SalesforceClient>;
-  store: Store;
-  redis: Redis;
+  clients: ReadonlyMap<string, SfWriterClient>;
+  store: Pick<Store, 'wasInboundProcessed' | 'markInboundProcessed' | 'claimMessageLink' | 'completeMessageLink'>;
+  locks: RecordLocks;
+  /** Status order and attempt markers (the worker connection). */
+  redis: KeyValueStore;
   prefix: string;
 }
 
 type WriteJob = Job<JobDataOf<typeof sfWriteQueue, 'write-record'>, unknown, 'write-record'>;
 
 const RETRYABLE = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'REQUEST_LIMIT_EXCEEDED']);
-
-async function delay(job: Job, ctx: JobContext, ms: number): Promise<never> {
-  await job.moveToDelayed(Date.now() + ms, ctx.token);
-  throw new DelayedError();
-}
 
 /** The first real error of a composite answer (allOrNone marks the others PROCESSING_HALTED). */
 function compositeError(results: { httpStatusCode: number; body: unknown; referenceId: string }[]): { code: string; message: string; referenceId: string } | undefined {
@@ -31,7 +28,7 @@ function compositeError(results: { httpStatusCode: number; body: unknown; refere
 }
 
 /** The id of a comment with this body the integration user wrote on the record since `since`. */
-async function findOwnComment(client: SalesforceClient, parentId: string, body: string, since: Date, userId: string | undefined): Promise<string | undefined> {
+async function findOwnComment(client: SfWriterClient, parentId: string, body: string, since: Date, userId: string | undefined): Promise<string | undefined> {
   // CommentBody is a long text area: SOQL cannot filter on it, so the text is compared here.
   const after = new Date(since.getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const byUser = userId && /^[a-zA-Z0-9]{15,18}$/.test(userId) ? ` AND CreatedById = '${userId}'` : '';
@@ -48,14 +45,12 @@ async function findOwnComment(client: SalesforceClient, parentId: string, body: 
  */
 export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
-  const connection = deps.connections.get(d.connectionId);
-  const client = deps.clients.get(d.connectionId);
-  if (!connection || !client) throw permanentError(`unknown connection ${d.connectionId}`, 0, 'config');
-  const stage = (outcome: 'ok' | 'skipped' | 'retry', message: string, sfApiCalls = 0) =>
-    deps.store.recordStage({ connectionId: d.connectionId, sfId: d.sfId, workOrderId: d.cause.workOrderId, stage: 'sf-written', outcome, queue: job.queueName, jobId: job.id, message, sfApiCalls });
+  const connection = ctx.connection();
+  const client = ctx.connection(deps.clients);
+  const stage = (outcome: 'ok' | 'skipped' | 'retry', message: string, sfApiCalls = 0) => ctx.stage('sf-written', outcome, { message, sfApiCalls });
 
-  const release = await tryLock(deps.redis, recordLockKey(deps.prefix, 'sfw', d.connectionId, d.sfId));
-  if (!release) return await delay(job, ctx, 100 + Math.floor(Math.random() * 200));
+  const release = await deps.locks.tryLock('sfw', d.connectionId, d.sfId);
+  if (!release) return await ctx.delay(100 + Math.floor(Math.random() * 200));
   try {
     if (await deps.store.wasInboundProcessed(d.connectionId, 'sf', `write-${job.id}`)) return 'already-applied';
 
@@ -115,7 +110,7 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
     try {
       await client.awaitBudget();
     } catch (err) {
-      if (err instanceof ApiBudgetError) return await delay(job, ctx, err.retryAfterMs);
+      if (err instanceof ApiBudgetError) return await ctx.delay(err.retryAfterMs);
       throw err;
     }
 

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnrecoverableError } from 'bullmq';
 import { parseConfig } from '@broker/config';
-import { createLogger, createProducerConnection } from '@broker/runtime';
-import { createSalesforceClients, SalesforceApiError } from '@broker/salesforce/client';
-import { createPrisma, createStore, type PrismaClient } from '@broker/store';
+import { createJobContext, createLogger, createProducerConnection, redisRecordLocks } from '@broker/runtime';
+import { createSalesforceClients, SalesforceApiError, type SalesforceClient } from '@broker/salesforce/client';
+import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
+import type { ConnectionConfig } from '@broker/config';
 import { createTestDatabase, redisUrl, simConnectionYaml, type TestDatabase } from '@broker/testing';
 import { startSalesforceSim, type SalesforceSim } from '../../salesforce-sim/src/index';
 import { writeRecord, type SfWriterDeps } from '../src/write-record.processor';
@@ -11,7 +12,9 @@ import { writeRecord, type SfWriterDeps } from '../src/write-record.processor';
 let db: TestDatabase;
 let prisma: PrismaClient;
 let sim: SalesforceSim;
-let deps: SfWriterDeps;
+let deps: SfWriterDeps & { store: Store };
+let clients: Map<string, SalesforceClient>;
+let connections: Map<string, ConnectionConfig>;
 const redis = createProducerConnection(redisUrl());
 const log = createLogger({ service: 'sfw-test', level: 'silent' });
 
@@ -20,7 +23,10 @@ beforeAll(async () => {
   prisma = createPrisma(db.url);
   sim = await startSalesforceSim({ port: 0, logger: log });
   const config = parseConfig(simConnectionYaml({ salesforceUrl: sim.url }), '/tmp/c.yaml', {});
-  deps = { connections: new Map([['demo', config.connections[0]!]]), clients: createSalesforceClients(config.connections, log), store: createStore(prisma), redis, prefix: `ts${Date.now().toString(36)}` };
+  connections = new Map([['demo', config.connections[0]!]]);
+  const prefix = `ts${Date.now().toString(36)}`;
+  clients = createSalesforceClients(config.connections, log);
+  deps = { clients, store: createStore(prisma), locks: redisRecordLocks(redis, prefix), redis, prefix };
 });
 afterAll(async () => {
   redis.disconnect();
@@ -32,13 +38,13 @@ afterAll(async () => {
 let n = 0;
 const job = (data: Record<string, unknown>) =>
   ({ id: `sfw-${++n}-${Date.now()}`, queueName: 'sf.write', attemptsMade: 0, data: { connectionId: 'demo', sfObject: 'Case', sfId: sim.ref('case_repair'), fields: {}, cause: { kind: 'fn-event', id: `d${n}`, workOrderId: 5 }, ...data } }) as never;
-const run = (j: never) => writeRecord(j, deps, { log, token: undefined });
+const run = (j: never) => writeRecord(j, deps, createJobContext(j, { log, connections, timeline: deps.store }));
 const countComments = (body: string, caseId = sim.ref('case_repair')) =>
   (sim.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${caseId}'`).records as { CommentBody: string }[]).filter((c) => c.CommentBody === body).length;
 
 describe('salesforce-writer', () => {
   it('writes fields and a CaseComment in one API call', async () => {
-    await deps.clients.get('demo')!.ensureSession();
+    await clients.get('demo')!.ensureSession();
     sim.resetCounters();
     expect(await run(job({ fields: { Status: 'Technician Assigned' }, comment: { body: 'Tess is on the way', isPublished: false } }))).toBe('written');
     expect(sim.counters().apiCalls.total).toBe(1);

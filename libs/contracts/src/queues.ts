@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineQueue } from './define-queue';
+import { FieldNationWebhookBodySchema } from './fieldnation-domain';
 
 // ─────────────────────────────────────────────────────────────────────────────────────────────
 // Queue names are persistent identifiers in Redis. DO NOT RENAME a queue or a job name: jobs
@@ -77,7 +78,8 @@ export const FieldNationEventJob = z.object({
   /** Event time from the payload (or the request timestamp): orders events for one work order. */
   occurredAt: isoTime,
   receivedAt: isoTime,
-  body: z.record(z.string(), z.unknown()),
+  /** The webhook body as signed (reference §8.4). */
+  body: FieldNationWebhookBodySchema,
 });
 
 export const fnEventQueue = defineQueue('fn.event', { 'fn-event': FieldNationEventJob }, retryDefaults);

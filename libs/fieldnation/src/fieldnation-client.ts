@@ -5,7 +5,7 @@ import type {
   Webhook,
   WebhookInput,
   WorkOrder,
-  WorkOrderPayload,
+  WorkOrderWrite,
 } from './fieldnation.types';
 import { customFieldValue } from './fieldnation.types';
 import { FieldNationTransport, type ClientStats, type FieldNationClientOptions, type RequestSpec } from './fieldnation-transport';
@@ -81,7 +81,7 @@ export class FieldNationClient {
   // ── Work orders ────────────────────────────────────────────────────────────────────────────
 
   /** Not retried after a timeout or 5xx (it may have been created): the error is `ambiguous`; look it up with findRecentWorkOrders. */
-  createWorkOrder(payload: WorkOrderPayload): Promise<WorkOrder> {
+  createWorkOrder(payload: WorkOrderWrite): Promise<WorkOrder> {
     return this.v2({ method: 'POST', path: '/workorders', route: '/workorders', body: payload, idempotent: false });
   }
 
@@ -90,7 +90,7 @@ export class FieldNationClient {
   }
 
   /** Partial update: send only what changed. */
-  updateWorkOrder(id: number, partial: WorkOrderPayload): Promise<WorkOrder> {
+  updateWorkOrder(id: number, partial: WorkOrderWrite): Promise<WorkOrder> {
     return this.v2({ method: 'PUT', path: `/workorders/${id}`, route: '/workorders/:id', body: partial, idempotent: true });
   }
 

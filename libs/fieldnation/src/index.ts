@@ -1,4 +1,5 @@
 export * from './fieldnation-client';
+export * from './fieldnation-clients';
 export * from './fieldnation-transport';
 export * from './fieldnation-error';
 export * from './fieldnation.types';

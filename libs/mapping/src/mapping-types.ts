@@ -4,18 +4,14 @@ export type SalesforceRecord = Record<string, unknown>;
 /** A Field Nation REST v2 work-order create/update body. */
 export type WorkOrderPayload = Record<string, unknown>;
 
-/** A Field Nation webhook delivery body (reference §8.4). */
+/**
+ * What the event rules read of a Field Nation webhook body (reference §8.4): the event's name and
+ * params; everything else (`workorder`, `triggered_by_user`, …) is reached by the rules' paths.
+ * Structural on purpose: the mapping depends on no other lib, and the full body schema is the
+ * contracts' FieldNationWebhookBodySchema, whose bodies fit this type.
+ */
 export interface FieldNationWebhookBody {
   event: { name: string; params?: Record<string, unknown> };
-  timestamp?: string;
-  triggered_by_user?: { id?: number; [key: string]: unknown };
-  workorder?: {
-    id?: number;
-    title?: string;
-    status?: { id?: number; name?: string; sub_status?: string; [key: string]: unknown };
-    assignee?: { user?: { id?: number; first_name?: string; last_name?: string; [key: string]: unknown } };
-    [key: string]: unknown;
-  };
   [key: string]: unknown;
 }
 

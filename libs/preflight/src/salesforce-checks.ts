@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Logger } from 'pino';
 import { resolveConfigPath, salesforceLoginUrl, type ConnectionConfig, type LoadedConfig } from '@broker/config';
 import { EventRulesFileSchema, loadMappingFile } from '@broker/mapping';
+import { sameSalesforceId } from '@broker/salesforce';
 import type { SalesforceApiError } from '@broker/salesforce/client';
 import { fail, ok, warn, type CheckResult } from './preflight.types';
 
@@ -90,7 +91,7 @@ export async function salesforceChecks(config: LoadedConfig, connection: Connect
   const orgId = client.conn.userInfo?.organizationId;
   if (!orgId) {
     checks.push(warn('salesforce.organization', 'Organization id matches the config', 'the login did not report an organization id', 'compare salesforce.organizationId with Setup → Company Information → Salesforce.com Organization ID'));
-  } else if (orgId.slice(0, 15) === sf.organizationId.slice(0, 15)) {
+  } else if (sameSalesforceId(orgId, sf.organizationId)) {
     checks.push(ok('salesforce.organization', 'Organization id matches the config', `organization ${orgId}`));
   } else {
     checks.push(

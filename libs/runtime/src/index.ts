@@ -10,3 +10,4 @@ export * from './record-lock';
 export * from './worker-app';
 export * from './dependency-error';
 export * from './dependency-wait';
+export * from './job-context';

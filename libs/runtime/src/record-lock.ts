@@ -30,3 +30,20 @@ export async function tryLock(redis: Redis, key: string, ttlMs = RECORD_LOCK_TTL
     await redis.eval(RELEASE, 1, key, token);
   };
 }
+
+/** Which writer's lock: Field Nation writes ('fnw') or Salesforce writes ('sfw') of a record. */
+export type RecordWriter = 'fnw' | 'sfw';
+
+/**
+ * The record locks a processor takes, by record: what processors depend on instead of a Redis
+ * connection (a unit test passes an in-memory one).
+ */
+export interface RecordLocks {
+  /** The release function, or null when another job holds the record's lock. */
+  tryLock(writer: RecordWriter, connectionId: string, sfId: string): Promise<(() => Promise<void>) | null>;
+}
+
+/** Record locks in Redis under the queue prefix (`tryLock`). */
+export function redisRecordLocks(redis: Redis, prefix: string): RecordLocks {
+  return { tryLock: (writer, connectionId, sfId) => tryLock(redis, recordLockKey(prefix, writer, connectionId, sfId)) };
+}

@@ -70,3 +70,13 @@ export function createWorkerConnection(url: string, options: RedisOptions = {}):
     ...options,
   });
 }
+
+/**
+ * The string commands processors use beside queues and locks. ioredis' Redis is one; a unit test
+ * passes an in-memory one (libs/testing fakes).
+ */
+export interface KeyValueStore {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, expiry: 'EX', seconds: number): Promise<unknown>;
+  exists(key: string): Promise<number>;
+}

@@ -1,6 +1,7 @@
 import { DelayedError, Queue, Worker, UnrecoverableError, type Job, type WorkerOptions, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { ConnectionConfig } from '@broker/config';
 import {
   parsePayload,
   PayloadError,
@@ -8,7 +9,10 @@ import {
   type JobNameOf,
   type QueueContract,
   type QueueOf,
+  type Stage,
 } from '@broker/contracts';
+import { createJobContext, recordOf, type JobContext, type TimelineWriter } from './job-context';
+import { observeWorker, type PipelineMetrics } from './pipeline-metrics';
 import { isClusterConnection } from './redis';
 import { classifyInfrastructureError, DEPENDENCY_NAMES } from './dependency-error';
 import {
@@ -28,13 +32,6 @@ export { UnrecoverableError };
  */
 export function permanentError(message: string, sfApiCalls = 0, reason = 'permanent'): UnrecoverableError & { sfApiCalls: number; reason: string } {
   return Object.assign(new UnrecoverableError(message), { sfApiCalls, reason });
-}
-
-/** What every handler receives besides its job: a logger bound to the job. */
-export interface JobContext {
-  log: Logger;
-  /** The job's lock token, for `job.moveToDelayed(ts, token)` + `DelayedError` (wait without using an attempt). */
-  token: string | undefined;
 }
 
 /** One handler per job name; a missing one is a compile error (mapped over the contract). */
@@ -61,6 +58,14 @@ export interface StartWorkerOptions {
    * the job without spending an attempt, 1 s doubling to 60 s, for ever by default.
    */
   dependencyWait?: DependencyWaitOptions;
+  /** The configured connections, for `ctx.connection()`. */
+  connections?: ReadonlyMap<string, ConnectionConfig>;
+  /** Where `ctx.stage()`, `failedStage` and the dependency waits write (the store). */
+  timeline?: TimelineWriter;
+  /** The stage a job that fails for good is recorded under (with the timeline). */
+  failedStage?: Stage | ((job: Job) => Stage);
+  /** Job durations and failures are observed into these (observeWorker). */
+  metrics?: PipelineMetrics;
 }
 
 /** BullMQ's scripts touch several keys of a queue at once: on Redis Cluster they must share a slot. */
@@ -179,7 +184,7 @@ export function startWorker<Q extends QueueContract, Deps>(
       const handler = (handlers as unknown as Record<string, (job: Job, deps: Deps, ctx: JobContext) => Promise<unknown>>)[job.name]!;
       let result: unknown;
       try {
-        result = await handler(job, deps, { log: jobLog, token });
+        result = await handler(job, deps, createJobContext(job, { log: jobLog, token, connections: options.connections, timeline: options.timeline }));
       } catch (err) {
         if (err instanceof DelayedError || (err as Error)?.name === 'DelayedError') throw err;
         const outage = classifyInfrastructureError(err);
@@ -216,24 +221,30 @@ export function startWorker<Q extends QueueContract, Deps>(
     if (final && options.onFinalFailure) {
       void Promise.resolve(options.onFinalFailure(job, err)).catch((e) => log.error({ err: e }, 'onFinalFailure failed'));
     }
+    if (final && options.failedStage && options.timeline) {
+      void recordFailure(options.timeline, typeof options.failedStage === 'function' ? options.failedStage(job) : options.failedStage, job, err).catch((e) =>
+        log.error({ err: e }, 'could not record the failure on the timeline'),
+      );
+    }
   });
+  if (options.metrics) observeWorker(worker, options.metrics);
   return worker;
 }
 
-/** The part of the store the wait row needs (structural: the runtime does not depend on the store). */
-export interface TimelineWriter {
-  recordStage(entry: {
-    connectionId: string;
-    sfId?: string | null;
-    workOrderId?: number | null;
-    stage: string;
-    outcome: 'ok';
-    queue?: string;
-    jobId?: string;
-    message?: string;
-    detail?: { dependencies: string[]; waitedMs: number; delays: number };
-    at?: Date;
-  }): Promise<void>;
+/** The failed row of a job that failed for good, with the Salesforce calls its error says it spent. */
+async function recordFailure(timeline: TimelineWriter, stage: Stage, job: Job, err: Error): Promise<void> {
+  const ref = recordOf(job.data);
+  if (!ref.connectionId) return;
+  await timeline.recordStage({
+    ...ref,
+    connectionId: ref.connectionId,
+    stage,
+    outcome: 'failed',
+    queue: job.queueName,
+    jobId: job.id,
+    message: err.message,
+    sfApiCalls: (err as { sfApiCalls?: number }).sfApiCalls ?? 0,
+  });
 }
 
 /**
@@ -243,12 +254,11 @@ export interface TimelineWriter {
  */
 export function recordDependencyWait(store: TimelineWriter): NonNullable<StartWorkerOptions['onDependencyWaitOver']> {
   return async (job, wait) => {
-    const d = job.data as { connectionId?: string; sfId?: string; workOrderId?: number; cause?: { workOrderId?: number } };
-    if (!d.connectionId) return;
+    const ref = recordOf(job.data);
+    if (!ref.connectionId) return;
     await store.recordStage({
-      connectionId: d.connectionId,
-      sfId: d.sfId ?? null,
-      workOrderId: d.workOrderId ?? d.cause?.workOrderId ?? null,
+      ...ref,
+      connectionId: ref.connectionId,
       stage: 'waited',
       outcome: 'ok',
       queue: job.queueName,

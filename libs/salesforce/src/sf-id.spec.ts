@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSalesforceId, makeId, normaliseRecordId, toId18 } from './sf-id';
+import { isSalesforceId, makeId, normaliseRecordId, sameSalesforceId, toId18 } from './sf-id';
 
 describe('Salesforce ids', () => {
   it('computes the documented 18-character form', () => {
@@ -29,5 +29,15 @@ describe('normaliseRecordId', () => {
     expect(normaliseRecordId(' 500000000000006AAA ')).toBe('500000000000006AAA');
     expect(normaliseRecordId('100001')).toBe('100001');
     expect(normaliseRecordId('not an id')).toBe('not an id');
+  });
+});
+
+describe('sameSalesforceId', () => {
+  it('matches a 15-character id with its 18-character form, and nothing with an empty id', () => {
+    const id18 = makeId('005', 9);
+    expect(sameSalesforceId(id18.slice(0, 15), id18)).toBe(true);
+    expect(sameSalesforceId(id18, makeId('005', 8))).toBe(false);
+    expect(sameSalesforceId(undefined, id18)).toBe(false);
+    expect(sameSalesforceId('', '')).toBe(false);
   });
 });

@@ -56,3 +56,11 @@ export function normaliseRecordId(input: string): string {
   }
   return id;
 }
+
+/**
+ * Whether two ids name the same record: a 15-character id and its 18-character form are equal (the
+ * suffix only encodes the case of the first 15). Empty or missing ids are never the same.
+ */
+export function sameSalesforceId(a: string | null | undefined, b: string | null | undefined): boolean {
+  return Boolean(a && b && a.slice(0, 15) === b.slice(0, 15));
+}

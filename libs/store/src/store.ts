@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Prisma, PrismaClient } from './generated/client';
 import { poolOf } from './prisma-client';
+import type { StageRecord, Stage, StageOutcome } from '@broker/contracts';
 
 export type Correlation = Prisma.CorrelationGetPayload<object>;
-export type TimelineRow = Prisma.TimelineEntryGetPayload<object>;
+/** A timeline row as read: the stage and outcome are the contracts' (the only values the store writes). */
+export type TimelineRow = Omit<Prisma.TimelineEntryGetPayload<object>, 'stage' | 'outcome'> & { stage: Stage; outcome: StageOutcome };
 export type MessageLinkRow = Prisma.MessageLinkGetPayload<object>;
 
 export type CorrelationState = 'claimed' | 'created' | 'synced' | 'failed';
@@ -67,19 +69,8 @@ export interface RecordKey {
   sfId: string;
 }
 
-export interface StageEntry {
-  connectionId: string;
-  sfId?: string | null;
-  workOrderId?: number | null;
-  stage: string;
-  outcome: 'ok' | 'skipped' | 'failed' | 'retry';
-  queue?: string;
-  jobId?: string;
-  message?: string;
-  sfApiCalls?: number;
-  detail?: Prisma.InputJsonValue;
-  at?: Date;
-}
+/** One timeline row; `stage` is one of the contracts' closed list. */
+export type StageEntry = StageRecord;
 
 /**
  * The operations the pipeline needs, over one Prisma client. Plain functions, no state.
@@ -212,14 +203,15 @@ export function createStore(prisma: PrismaClient) {
         sfIds.add(c.sfId);
         if (c.workOrderId != null) workOrderIds.add(c.workOrderId);
       }
-      return prisma.timelineEntry.findMany({
+      // recordStage writes only the contracts' stages and outcomes: the column's text is one of them.
+      return (await prisma.timelineEntry.findMany({
         where: {
           ...(options.connectionId ? { connectionId: options.connectionId } : {}),
           OR: [{ sfId: { in: [...sfIds] } }, { workOrderId: { in: [...workOrderIds] } }],
         },
         orderBy: [{ at: 'asc' }, { id: 'asc' }],
         take: options.limit ?? 500,
-      });
+      })) as TimelineRow[];
     },
 
     /**

@@ -2,3 +2,4 @@ export * from './env';
 export * from './test-database';
 export * from './listener';
 export * from './test-config';
+export * from './fakes';

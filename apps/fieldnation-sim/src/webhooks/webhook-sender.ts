@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { FieldNationWebhookPayload } from '@broker/contracts/fieldnation';
 import type { Logger } from '@broker/runtime';
 import { isoWithOffset } from '../core/date-time';
 import { SimError } from '../core/sim-error';
@@ -93,12 +94,13 @@ export class WebhookSender {
         const workorder = hook.modelProperties.length
           ? Object.fromEntries(Object.entries(batch.workorder).filter(([k]) => k === 'id' || hook.modelProperties.includes(k)))
           : batch.workorder;
-        const body = JSON.stringify({
+        const envelope: FieldNationWebhookPayload = {
           event: { name: event.name, params: event.params },
           timestamp: isoWithOffset(batch.at, COMPANY.time_zone),
           triggered_by_user: { id: batch.actor.id, first_name: batch.actor.first_name, last_name: batch.actor.last_name, role: batch.actor.role },
           workorder,
-        });
+        };
+        const body = JSON.stringify(envelope);
         const record: DeliveryRecord = {
           deliveryId: randomUUID(),
           seq: ++this.seq,

@@ -1,7 +1,8 @@
+import { FN_WEBHOOK_EVENTS, type FieldNationEventName } from '@broker/contracts/fieldnation';
 import type { SimUser } from './catalogue';
 
-/** The 33 Webhooks v3 event names (reference §8.3, OAS-W enum). */
-export const EVENT_CATALOGUE: Array<{ name: string; label: string; description: string }> = [
+/** Label and description of each of the 33 Webhooks v3 events (reference §8.3, OAS-W enum). */
+const EVENT_TEXT = [
   ['workorder.created', 'Created', 'A work order was created'],
   ['workorder.routed', 'Routed to provider', 'A work order was routed to a provider (once per provider)'],
   ['workorder.requested', 'Requested', 'A provider requested the work order'],
@@ -37,9 +38,23 @@ export const EVENT_CATALOGUE: Array<{ name: string; label: string; description: 
   ['workorder.status.cancelled', 'Cancelled', 'Status changed to Cancelled'],
   ['workorder.status.deleted', 'Deleted', 'The work order was deleted'],
   ['workorder.status.postponed', 'Postponed', 'The work order was postponed'],
-].map(([name, label, description]) => ({ name: name!, label: label!, description: description! }));
+] as const satisfies readonly (readonly [FieldNationEventName, string, string])[];
 
-export const EVENT_NAMES = new Set(EVENT_CATALOGUE.map((e) => e.name));
+/** An event of the domain without a row above is a compile error here. */
+type Undescribed = Exclude<FieldNationEventName, (typeof EVENT_TEXT)[number][0]>;
+const everyEventDescribed: [Undescribed] extends [never] ? true : Undescribed = true;
+void everyEventDescribed;
+
+const textOf = new Map<string, readonly [FieldNationEventName, string, string]>(EVENT_TEXT.map((row) => [row[0], row]));
+
+/** The event catalogue, in the domain's order. */
+export const EVENT_CATALOGUE: Array<{ name: FieldNationEventName; label: string; description: string }> = FN_WEBHOOK_EVENTS.map((name) => ({
+  name,
+  label: textOf.get(name)![1],
+  description: textOf.get(name)![2],
+}));
+
+export const EVENT_NAMES: ReadonlySet<string> = new Set(FN_WEBHOOK_EVENTS);
 
 export interface EventSpec {
   name: string;

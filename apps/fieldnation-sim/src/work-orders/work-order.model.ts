@@ -1,30 +1,10 @@
-/** Status ids of REST v2 (reference §4.2). 8 is unknown and never used. */
-export const STATUS = {
-  DRAFT: 1,
-  PUBLISHED: 2,
-  ASSIGNED: 3,
-  WORK_DONE: 4,
-  APPROVED: 5,
-  PAID: 6,
-  CANCELLED: 7,
-  ROUTED: 9,
-} as const;
+import { FN_STATUS, FN_STATUS_NAMES, fnStatusCode, type FnStatusId } from '@broker/contracts/fieldnation';
 
-export type StatusId = (typeof STATUS)[keyof typeof STATUS];
-
-export const STATUS_NAMES: Record<StatusId, string> = {
-  1: 'Draft',
-  2: 'Published',
-  3: 'Assigned',
-  4: 'Work Done',
-  5: 'Approved',
-  6: 'Paid',
-  7: 'Cancelled',
-  9: 'Routed',
-};
-
-/** `draft`, `work_done`…: the suffix of `workorder.status.*` events and the status `code`. */
-export const statusCode = (id: StatusId): string => STATUS_NAMES[id].toLowerCase().replaceAll(' ', '_');
+/** Status ids and names of REST v2: Field Nation's, from the domain module the broker uses too. */
+export const STATUS = FN_STATUS;
+export type StatusId = FnStatusId;
+export const STATUS_NAMES = FN_STATUS_NAMES;
+export const statusCode = fnStatusCode;
 
 /** Sub-statuses of Assigned (3) that the simulator drives. */
 export type SubStatus = 'confirmed' | 'on_my_way' | 'checked_in' | 'checked_out' | 'delayed';

@@ -1,0 +1,33 @@
+import { jobId } from './define-queue';
+import { maintenanceQueue, sfReconcileQueue, type ReconcileJob, type RetentionSweepJob } from './queues';
+import type { z } from 'zod';
+
+/**
+ * A BullMQ job scheduler: a repeating job under a fixed id on one queue. The ids are persistent
+ * (a scheduler upserted under another id would run beside the old one): DO NOT CHANGE them.
+ */
+export interface JobScheduler<Name extends string = string, Data = unknown> {
+  queue: string;
+  id: string;
+  /** Cron pattern, from the configuration. */
+  pattern: string;
+  job: { name: Name; data: Data };
+}
+
+/** The schedulers the broker keeps; the apps that own them upsert these and remove any other on the queue. */
+export const schedulers = {
+  /** salesforce-fetcher: one reconciliation sweep per connection and triggered object. */
+  reconcile: (connectionId: string, sfObject: string, pattern: string): JobScheduler<'sweep', z.input<typeof ReconcileJob>> => ({
+    queue: sfReconcileQueue.name,
+    id: jobId('reconcile', connectionId, sfObject),
+    pattern,
+    job: { name: 'sweep', data: { connectionId, sfObject } },
+  }),
+  /** mapper: the retention clean-up, one for the whole broker whatever the number of replicas. */
+  retention: (pattern: string): JobScheduler<'retention-sweep', z.input<typeof RetentionSweepJob>> => ({
+    queue: maintenanceQueue.name,
+    id: 'retention',
+    pattern,
+    job: { name: 'retention-sweep', data: {} },
+  }),
+} as const;

@@ -1,0 +1,114 @@
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { ConnectionConfig } from '@broker/config';
+import type { Stage, StageOutcome, StageRecord } from '@broker/contracts';
+
+/** The timeline row a stage writes (the store's `recordStage` takes it; structural so that fakes fit). */
+export type StageRow = StageRecord;
+
+/** The part of the store the runtime writes to: the record's timeline. */
+export interface TimelineWriter {
+  recordStage(entry: StageRow): Promise<void>;
+}
+
+/** What a stage row may say besides what the job already tells (connection, record, queue, job id). */
+export interface StageFields {
+  message?: string;
+  /** Default: the job's `sfId`. */
+  sfId?: string | null;
+  /** Default: the job's `workOrderId`, else its `cause.workOrderId`. */
+  workOrderId?: number | null;
+  sfApiCalls?: number;
+  detail?: Record<string, unknown>;
+  at?: Date;
+}
+
+/** The job's connection id is not in the configuration (a job queued before a connection was removed). */
+export class UnknownConnectionError extends UnrecoverableError {
+  readonly reason = 'config';
+  readonly sfApiCalls = 0;
+  constructor(readonly connectionId: string) {
+    super(`unknown connection ${connectionId}`);
+    this.name = 'UnrecoverableError';
+  }
+}
+
+/** What every handler receives besides its job and its deps. */
+export interface JobContext {
+  /** A logger bound to the job (queue, job id, attempt, connection). */
+  log: Logger;
+  /**
+   * Run the job again in `ms` without spending an attempt (a busy record lock, a rate limit, an API
+   * budget pause). Always throws: `return ctx.delay(ms)` ends the handler.
+   */
+  delay(ms: number): Promise<never>;
+  /** Append a row to the record's timeline; connection, record, queue and job id come from the job. */
+  stage(stage: Stage, outcome: StageOutcome, fields?: StageFields): Promise<void>;
+  /**
+   * The job's connection: its configuration, or its entry in a per-connection map (clients,
+   * mappings). An id that is not configured fails the job for good (UnknownConnectionError).
+   */
+  connection(): ConnectionConfig;
+  connection<T>(perConnection: ReadonlyMap<string, T>): T;
+}
+
+/** Record fields job payloads carry (every contract payload with a record names them alike). */
+export interface RecordRef {
+  connectionId?: string;
+  sfId?: string;
+  workOrderId?: number;
+  cause?: { workOrderId?: number };
+}
+
+/** The connection, record and work order a job is about, from its payload. */
+export function recordOf(data: unknown): { connectionId?: string; sfId: string | null; workOrderId: number | null } {
+  const d = (data ?? {}) as RecordRef;
+  return { connectionId: d.connectionId, sfId: d.sfId ?? null, workOrderId: d.workOrderId ?? d.cause?.workOrderId ?? null };
+}
+
+export interface JobContextOptions {
+  log: Logger;
+  /** The job's lock token (BullMQ hands it to the processor); needed to move an active job to delayed. */
+  token?: string;
+  connections?: ReadonlyMap<string, ConnectionConfig>;
+  timeline?: TimelineWriter;
+}
+
+type ContextJob = Pick<Job, 'id' | 'queueName' | 'data' | 'moveToDelayed'>;
+
+/** The context startWorker gives each job; tests build one the same way, with fakes for the timeline. */
+export function createJobContext(job: ContextJob, options: JobContextOptions): JobContext {
+  const ref = recordOf(job.data);
+  const connectionId = ref.connectionId ?? '';
+  function connection(): ConnectionConfig;
+  function connection<T>(perConnection: ReadonlyMap<string, T>): T;
+  function connection<T>(perConnection?: ReadonlyMap<string, T>): T | ConnectionConfig {
+    const found = (perConnection ?? options.connections)?.get(connectionId);
+    if (found === undefined) throw new UnknownConnectionError(connectionId);
+    return found;
+  }
+  return {
+    log: options.log,
+    connection,
+    async delay(ms) {
+      await job.moveToDelayed(Date.now() + Math.max(0, Math.round(ms)), options.token);
+      throw new DelayedError();
+    },
+    async stage(stage, outcome, fields = {}) {
+      if (!options.timeline) throw new Error(`job ${job.queueName}/${job.id} has no timeline to record "${stage}" on`);
+      await options.timeline.recordStage({
+        connectionId,
+        sfId: fields.sfId !== undefined ? fields.sfId : ref.sfId,
+        workOrderId: fields.workOrderId !== undefined ? fields.workOrderId : ref.workOrderId,
+        stage,
+        outcome,
+        queue: job.queueName,
+        jobId: job.id,
+        message: fields.message,
+        sfApiCalls: fields.sfApiCalls,
+        detail: fields.detail,
+        at: fields.at,
+      });
+    },
+  };
+}

@@ -1,0 +1,89 @@
+// In-memory stand-ins for the small interfaces processors take (QueueLike, RecordLocks,
+// KeyValueStore, the timeline), for unit specs whose logic is not about Redis or PostgreSQL.
+// Integration specs keep using the real services.
+import type { JobsOptions } from 'bullmq';
+import type { QueueContract, QueueLike, StageOutcome, Stage } from '@broker/contracts';
+import type { KeyValueStore, RecordLocks, StageRow, TimelineWriter } from '@broker/runtime';
+
+export interface QueuedJob {
+  name: string;
+  data: unknown;
+  opts?: JobsOptions;
+}
+
+/** A queue that keeps what is added; like BullMQ, an add under an id already queued is ignored. */
+export function memoryQueue<Q extends QueueContract>(contract: Q): QueueLike<Q, QueuedJob> & { jobs: QueuedJob[] } {
+  const jobs: QueuedJob[] = [];
+  const add = async (name: string, data: unknown, opts?: JobsOptions): Promise<QueuedJob> => {
+    const existing = opts?.jobId ? jobs.find((j) => j.opts?.jobId === opts.jobId) : undefined;
+    if (existing) return existing;
+    const job = { name, data, opts };
+    jobs.push(job);
+    return job;
+  };
+  return {
+    contract,
+    jobs,
+    add,
+    addBulk: async (list) => {
+      const out: QueuedJob[] = [];
+      for (const j of list) out.push(await add(j.name, j.data, j.opts));
+      return out;
+    },
+  };
+}
+
+/** Record locks in a Set; `held` shows which are taken. */
+export function memoryLocks(): RecordLocks & { held: Set<string> } {
+  const held = new Set<string>();
+  return {
+    held,
+    async tryLock(writer, connectionId, sfId) {
+      const key = `${writer}:${connectionId}:${sfId}`;
+      if (held.has(key)) return null;
+      held.add(key);
+      return async () => void held.delete(key);
+    },
+  };
+}
+
+/** Keys and values in a Map (expiries are kept, not enforced). */
+export function memoryKeyValue(): KeyValueStore & { values: Map<string, string>; ttls: Map<string, number> } {
+  const values = new Map<string, string>();
+  const ttls = new Map<string, number>();
+  return {
+    values,
+    ttls,
+    get: async (key) => values.get(key) ?? null,
+    set: async (key, value, _mode, seconds) => {
+      values.set(key, value);
+      ttls.set(key, seconds);
+      return 'OK';
+    },
+    exists: async (key) => (values.has(key) ? 1 : 0),
+  };
+}
+
+/** A timeline that keeps its rows. */
+export function memoryTimeline(): TimelineWriter & { rows: StageRow[]; of(stage: Stage, outcome?: StageOutcome): StageRow[] } {
+  const rows: StageRow[] = [];
+  return {
+    rows,
+    recordStage: async (row) => void rows.push(row),
+    of: (stage, outcome) => rows.filter((r) => r.stage === stage && (outcome === undefined || r.outcome === outcome)),
+  };
+}
+
+/** A job as a processor sees it; `delayedUntil` records a `ctx.delay`. */
+export function fakeJob<D>(data: D, options: { id?: string; queueName?: string; attemptsMade?: number; timestamp?: number } = {}) {
+  const job = {
+    id: options.id ?? `job-${Math.random().toString(36).slice(2)}`,
+    queueName: options.queueName ?? 'test',
+    attemptsMade: options.attemptsMade ?? 0,
+    timestamp: options.timestamp ?? Date.now(),
+    data,
+    delayedUntil: undefined as number | undefined,
+    moveToDelayed: async (at: number) => void (job.delayedUntil = at),
+  };
+  return job;
+}
