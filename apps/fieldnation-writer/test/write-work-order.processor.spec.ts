@@ -242,7 +242,7 @@ describe('fieldnation-writer', () => {
     const conn = createWorkerConnection(redisUrl());
     const writeQueue = openQueue(fnWriteQueue, redis, prefix);
     const worker = startWorker(fnWriteQueue, { 'write-work-order': writeWorkOrder, 'post-message': postMessage }, deps, {
-      connection: conn, prefix, logger: log, concurrency: 1,
+      connection: conn, prefix, logger: log, concurrency: 1, connections, timeline: store,
       dependencyWait: { initialDelayMs: 100, maxDelayMs: 200 },
       onDependencyWaitOver: recordDependencyWait(store),
     });

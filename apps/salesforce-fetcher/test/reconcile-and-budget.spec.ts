@@ -173,8 +173,10 @@ describe('API budget guard', () => {
     const { connection, client } = connectionWith('      apiBudget: { reservePercent: 10, slowdownPercent: 20, probeSeconds: 1 }');
     const conn = createWorkerConnection(redisUrl());
     const outQueue = openQueue(mapQueue, conn, prefix);
-    const deps = { connections: new Map([['demo', connection]]), clients: new Map([['demo', client]]), reads: new Map([['demo/Case', ['Subject']]]), store, mapQueue: outQueue, redis, prefix };
-    const worker = startWorker(sfFetchQueue, { 'fetch-record': fetchRecord }, deps, { connection: conn, prefix, logger: log, concurrency: 1 });
+    const deps = { clients: new Map([['demo', client]]), reads: new Map([['demo/Case', ['Subject']]]), store, mapQueue: outQueue, redis, prefix };
+    const worker = startWorker(sfFetchQueue, { 'fetch-record': fetchRecord }, deps, {
+      connection: conn, prefix, logger: log, concurrency: 1, connections: new Map([['demo', connection]]), timeline: store,
+    });
     const events = new QueueEvents(sfFetchQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
     try {
       await events.waitUntilReady();
