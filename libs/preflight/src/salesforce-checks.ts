@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { resolveConfigPath, salesforceLoginUrl, type ConnectionConfig, type LoadedConfig } from '@broker/config';
 import { EventRulesFileSchema, loadMappingFile } from '@broker/mapping';
 import { sameSalesforceId } from '@broker/salesforce';
-import type { SalesforceApiError } from '@broker/salesforce/client';
+import { createSalesforceClient, toSalesforceError, type SalesforceApiError } from '@broker/salesforce/client';
 import { fail, ok, warn, type CheckResult } from './preflight.types';
 
 interface DescribeField {
@@ -59,8 +59,7 @@ function eventRuleFields(config: LoadedConfig, connection: ConnectionConfig): { 
  * `/limits` only (no query, no write). Returns the checks and the REST calls spent.
  */
 export async function salesforceChecks(config: LoadedConfig, connection: ConnectionConfig, logger: Logger): Promise<{ checks: CheckResult[]; apiCalls: number }> {
-  // Imported when a preflight runs; jsforce itself (~35 MB) only at the client's first login.
-  const { createSalesforceClient, toSalesforceError } = await import('@broker/salesforce/client');
+  // The client loads jsforce at its first login, so importing it here costs the dashboard nothing until a preflight runs.
   const sf = connection.salesforce;
   const checks: CheckResult[] = [];
   let apiCalls = 0;
