@@ -225,7 +225,7 @@ describe('REST API through jsforce', () => {
       body: JSON.stringify({ allOrNone: false, compositeRequest: [{ method: 'PATCH', url: `/services/data/v${VERSION}/sobjects/Case/${sim.ref('case_install')}`, referenceId: 'c', body: { Subject: 'y' } }] }),
       signal: AbortSignal.timeout(5_000),
     });
-    expect((await composite.json()).compositeResponse[0].httpStatusCode).toBe(204);
+    expect(((await composite.json()) as { compositeResponse: { httpStatusCode: number }[] }).compositeResponse[0]!.httpStatusCode).toBe(204);
     // A login that never answers: the client's timeout is the only way out.
     sim.injectFault({ kind: 'HANG', method: 'POST', path: '^/services/Soap/u/', count: 1 });
     await expect(fetch(`${sim.url}/services/Soap/u/${VERSION}`, { method: 'POST', headers: { 'content-type': 'text/xml', soapaction: 'login' }, body: '<x/>', signal: AbortSignal.timeout(400) })).rejects.toMatchObject({ name: 'TimeoutError' });
@@ -234,6 +234,6 @@ describe('REST API through jsforce', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, 1_600 - (Date.now() - started))));
     const after = await query(5_000);
     expect(after.status).toBe(200);
-    expect((await after.json()).totalSize).toBe(5);
+    expect(((await after.json()) as { totalSize: number }).totalSize).toBe(5);
   });
 });
