@@ -55,7 +55,7 @@ export interface ChaosResult {
   redis_aof_bytes_dropped: number;
   /** Reconciliation sweeps queued after the waves (as `broker reconcile` queues them). */
   reconciliation_sweeps: number;
-  /** Cases a sweep fed back into the pipeline (a `reconciled` stage on their timeline). */
+  /** Cases a sweep fed back into the pipeline (a `reconciled` stage on their timeline): lost by Redis, or still in flight when it ran. */
   reconciled_records: number;
   /** Outage lengths of the run, in seconds. */
   pg_outage_seconds: number;
