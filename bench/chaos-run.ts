@@ -53,6 +53,8 @@ export interface ChaosResult {
   salesforce_hung_requests: number;
   /** Bytes cut from the end of Redis's AOF after the SIGKILL: the acknowledged writes of its last second. */
   redis_aof_bytes_dropped: number;
+  /** Outbound Messages (new Cases) the ingress acknowledged within that lost second. */
+  redis_acked_in_lost_second: number;
   /** Reconciliation sweeps queued after the waves (as `broker reconcile` queues them). */
   reconciliation_sweeps: number;
   /** Cases a sweep fed back into the pipeline (a `reconciled` stage on their timeline): lost by Redis, or still in flight when it ran. */
@@ -151,6 +153,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     let hang: { id: string } | undefined;
     let replays = 0;
     let aofBytesDropped = 0;
+    let ackedInLostSecond = 0;
     let replaysAccepted = 0;
     const fault = async (name: string, act: () => unknown) => {
       faults.push(name);
@@ -217,7 +220,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         // the AOF is cut back to its length a second before the kill, acknowledged writes included.
         const aof = latestIncrAof(tmp);
         const before = aof ? statSync(aof).size : 0;
-        await sleep(1_000);
+        const windowEnd = Date.now() + 1_000;
+        // Cases whose Outbound Messages the ingress acknowledges inside that second: Salesforce will
+        // not send them again, so only the reconciliation sweep can bring back what Redis forgets.
+        const firstNew = ids.length;
+        createCases(Math.min(10, Math.max(0, options.records - ids.length)));
+        const acked = new Set<string>();
+        while (Date.now() < windowEnd - 100 && acked.size < ids.length - firstNew) {
+          for (const n of harness.sf.outbound({ status: 'delivered' })) acked.add(n.recordId);
+          await sleep(50);
+        }
+        ackedInLostSecond = ids.slice(firstNew).filter((id) => acked.has(id)).length;
+        await sleep(Math.max(0, windowEnd - Date.now()));
         const old = redis;
         old?.kill('SIGKILL');
         await exited(old);
@@ -225,7 +239,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           aofBytesDropped = statSync(aof).size - before;
           truncateSync(aof, before);
         }
-        log(`    dropped the AOF's last ${aofBytesDropped} bytes`);
+        log(`    dropped the AOF's last ${aofBytesDropped} bytes; ${ackedInLostSecond} Outbound Messages had been acknowledged in that second`);
         redis = await startRedis(tmp, redisPort);
       }],
       ['Salesforce session expiry storm and UNABLE_TO_LOCK_ROW', () => {
@@ -396,6 +410,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       webhook_replays_accepted: replaysAccepted,
       salesforce_hung_requests: hungRequests,
       redis_aof_bytes_dropped: aofBytesDropped,
+      redis_acked_in_lost_second: ackedInLostSecond,
       reconciliation_sweeps: sweeps,
       reconciled_records: reconciled.length,
       pg_outage_seconds: pgOutageSeconds,

@@ -31,7 +31,7 @@ Run ${out.date.slice(0, 10)} on ${machine.cpu} (${machine.cores} cores), Node ${
 PostgreSQL down ${result.pg_outage_seconds} s; Salesforce hung ${result.salesforce_hang_seconds} s (${result.salesforce_hung_requests} requests never answered, given up on by the
 client's 5 s timeout); ${result.late_commits} Field Nation creates committed after the broker gave up; ${result.webhook_replays_accepted} of ${result.webhook_replays} signed
 webhooks replayed under a new delivery id or none accepted by the ingress; Redis SIGKILLed and the last second of its AOF
-(${result.redis_aof_bytes_dropped} bytes, acknowledged writes included) cut, as a host crash under \`appendfsync everysec\` loses it; then
+(${result.redis_aof_bytes_dropped} bytes, with the jobs of ${result.redis_acked_in_lost_second} Outbound Messages the ingress had acknowledged in it) cut, as a host crash under \`appendfsync everysec\` loses it; then
 ${result.reconciliation_sweeps} reconciliation sweeps (queued as \`broker reconcile\` does) fed ${result.reconciled_records} Cases back in (lost with that second, or still in flight).
 The run fails unless lost, duplicate work orders, duplicate CaseComments and dead-lettered jobs are all 0.
 
