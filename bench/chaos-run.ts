@@ -219,19 +219,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         // loses what was not fsynced yet, up to about a second under everysec. Both happen here:
         // the AOF is cut back to its length a second before the kill, acknowledged writes included.
         const aof = latestIncrAof(tmp);
-        const before = aof ? statSync(aof).size : 0;
-        const windowEnd = Date.now() + 1_000;
-        // Cases whose Outbound Messages the ingress acknowledges inside that second: Salesforce will
+        // The AOF's length over time, to cut it back to where it was a second before the kill.
+        const sizes: { at: number; size: number }[] = [];
+        const sample = () => aof && sizes.push({ at: Date.now(), size: statSync(aof).size });
+        sample();
+        const sampler = setInterval(sample, 50);
+        // Cases whose Outbound Messages the ingress acknowledges just before the kill: Salesforce will
         // not send them again, so only the reconciliation sweep can bring back what Redis forgets.
         const firstNew = ids.length;
         createCases(Math.min(10, Math.max(0, options.records - ids.length)));
-        const acked = new Set<string>();
-        while (Date.now() < windowEnd - 100 && acked.size < ids.length - firstNew) {
-          for (const n of harness.sf.outbound({ status: 'delivered' })) acked.add(n.recordId);
-          await sleep(50);
+        const ackedAt = new Map<string, number>();
+        const fresh = new Set(ids.slice(firstNew));
+        for (const until = Date.now() + 10_000; Date.now() < until && ackedAt.size < fresh.size; await sleep(20)) {
+          for (const n of harness.sf.outbound({ status: 'delivered' })) if (fresh.has(n.recordId) && !ackedAt.has(n.recordId)) ackedAt.set(n.recordId, Date.now());
         }
-        ackedInLostSecond = ids.slice(firstNew).filter((id) => acked.has(id)).length;
-        await sleep(Math.max(0, windowEnd - Date.now()));
+        clearInterval(sampler);
+        const killAt = Date.now();
+        const before = [...sizes].reverse().find((x) => x.at <= killAt - 1_000)?.size ?? sizes[0]?.size ?? 0;
+        ackedInLostSecond = [...ackedAt.values()].filter((at) => at > killAt - 1_000).length;
         const old = redis;
         old?.kill('SIGKILL');
         await exited(old);
