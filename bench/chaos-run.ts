@@ -53,7 +53,7 @@ export interface ChaosResult {
   salesforce_hung_requests: number;
   /** Bytes cut from the end of Redis's AOF after the SIGKILL: the acknowledged writes of its last second. */
   redis_aof_bytes_dropped: number;
-  /** Outbound Messages (new Cases) the ingress acknowledged within that lost second. */
+  /** Of the Cases created for the Redis fault, those whose Outbound Message the ingress acknowledged within that lost second (a lower bound: the wave's other Cases are not timed). */
   redis_acked_in_lost_second: number;
   /** Reconciliation sweeps queued after the waves (as `broker reconcile` queues them). */
   reconciliation_sweeps: number;
