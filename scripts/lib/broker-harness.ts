@@ -32,6 +32,8 @@ export interface HarnessOptions {
    * that fires mid-test spends API calls the test counts. Sweeps queued by hand still run.
    */
   scheduledReconciliation?: boolean;
+  /** The demo connection's `salesforce.timeouts` (default: the config's, 10 s connect / 60 s whole call). */
+  salesforceTimeouts?: { connectMs: number; requestMs: number };
   /** Replace keys of the demo connection's objects.Case entry (YAML flow map), e.g. `writeBack: {}`. */
   caseObject?: string;
   apps?: AppName[];
@@ -148,6 +150,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   if (options.caseObject) {
     const entry = options.caseObject.replace('MAPPING', path.join(root, 'config/mappings/case-to-work-order.yaml'));
     configText = configText.replace(/\n      Case:\n[\s\S]*?(\n      CaseComment:)/, `\n      ${entry}$1`);
+  }
+  if (options.salesforceTimeouts) {
+    const { connectMs, requestMs } = options.salesforceTimeouts;
+    configText = configText.replace(/\n    salesforce:\n/, (m) => `${m}      timeouts: { connectMs: ${connectMs}, requestMs: ${requestMs} }\n`);
   }
   if (options.connectionExtra) configText += options.connectionExtra;
   if (!options.scheduledReconciliation) configText += '    reconciliation: { enabled: false }\n';

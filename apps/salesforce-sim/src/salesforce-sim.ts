@@ -132,6 +132,7 @@ export class SalesforceSim {
       if (!req.path.startsWith('/services/') || req.path.startsWith('/services/data/')) return next();
       const fault = get().faults.take(req.method, req.path);
       if (!fault) return next();
+      if (fault.hang) return; // a login that never answers
       const go = () => (fault.response ? res.status(fault.response.status).json(fault.response.body) : next());
       if (fault.latencyMs) setTimeout(go, fault.latencyMs);
       else go();

@@ -208,4 +208,32 @@ describe('REST API through jsforce', () => {
     expect((await conn.query('SELECT Id FROM Case')).totalSize).toBe(5);
     expect(sim.faults().every((f) => f.applied === f.count)).toBe(true);
   });
+
+  it('HANG accepts requests and never answers them until its duration is over; logins too, composite subrequests never', async () => {
+    const auth = { authorization: `Bearer ${conn.accessToken}` };
+    const query = (timeoutMs: number) => fetch(`${sim.url}/services/data/v${VERSION}/query?q=${encodeURIComponent('SELECT Id FROM Case')}`, { headers: auth, signal: AbortSignal.timeout(timeoutMs) });
+    const hang = sim.injectFault({ kind: 'HANG', path: '/query$', count: 0, durationMs: 1_500 });
+    // A fault on a subrequest path: the composite still answers (HANG is about the HTTP exchange).
+    sim.injectFault({ kind: 'HANG', method: 'PATCH', path: '/sobjects/Case/', count: 0, durationMs: 1_500 });
+    const started = Date.now();
+    await expect(query(400)).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(query(400)).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(780);
+    const composite = await fetch(`${sim.url}/services/data/v${VERSION}/composite`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ allOrNone: false, compositeRequest: [{ method: 'PATCH', url: `/services/data/v${VERSION}/sobjects/Case/${sim.ref('case_install')}`, referenceId: 'c', body: { Subject: 'y' } }] }),
+      signal: AbortSignal.timeout(5_000),
+    });
+    expect(((await composite.json()) as { compositeResponse: { httpStatusCode: number }[] }).compositeResponse[0]!.httpStatusCode).toBe(204);
+    // A login that never answers: the client's timeout is the only way out.
+    sim.injectFault({ kind: 'HANG', method: 'POST', path: '^/services/Soap/u/', count: 1 });
+    await expect(fetch(`${sim.url}/services/Soap/u/${VERSION}`, { method: 'POST', headers: { 'content-type': 'text/xml', soapaction: 'login' }, body: '<x/>', signal: AbortSignal.timeout(400) })).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(sim.faults().find((f) => f.id === hang.id)?.applied).toBe(2);
+    // Over: the same query is answered again.
+    await new Promise((r) => setTimeout(r, Math.max(0, 1_600 - (Date.now() - started))));
+    const after = await query(5_000);
+    expect(after.status).toBe(200);
+    expect(((await after.json()) as { totalSize: number }).totalSize).toBe(5);
+  });
 });

@@ -2,8 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
 export const faultSchema = z.object({
-  /** What to do: a Salesforce error, a bare 5xx, or extra latency before the normal answer. */
-  kind: z.enum(['UNABLE_TO_LOCK_ROW', 'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'HTTP_5XX', 'LATENCY', 'ERROR']),
+  /**
+   * What to do: a Salesforce error, a bare 5xx, extra latency before the normal answer, or HANG:
+   * accept the request and never answer it (the connection stays open until the client gives up
+   * or the simulator closes), as a stuck endpoint behind a load balancer does.
+   */
+  kind: z.enum(['UNABLE_TO_LOCK_ROW', 'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'HTTP_5XX', 'LATENCY', 'ERROR', 'HANG']),
   /** HTTP method to match (any when absent). */
   method: z.string().optional(),
   /** Regular expression tested against the request path (e.g. `/sobjects/Case/`). Any when absent. */
@@ -21,11 +25,15 @@ export const faultSchema = z.object({
   status: z.number().int().min(400).max(599).optional(),
   /** For LATENCY (wall-clock ms). */
   latencyMs: z.number().int().nonnegative().optional(),
+  /** The fault stops matching this long (wall-clock ms) after it was injected; absent = until `count` is used up or it is removed. */
+  durationMs: z.number().int().positive().optional(),
 });
 export type FaultDefinition = z.input<typeof faultSchema>;
-export type Fault = z.output<typeof faultSchema> & { id: string; matched: number; applied: number };
+export type Fault = z.output<typeof faultSchema> & { id: string; matched: number; applied: number; createdAt: number };
 
 export interface FaultOutcome {
+  /** Leave the request unanswered. */
+  hang?: boolean;
   latencyMs?: number;
   response?: { status: number; body: unknown };
 }
@@ -37,7 +45,7 @@ export class FaultInjector {
   add(def: FaultDefinition): Fault {
     const parsed = faultSchema.parse(def);
     if (parsed.path) new RegExp(parsed.path);
-    const fault: Fault = { ...parsed, id: randomUUID(), matched: 0, applied: 0 };
+    const fault: Fault = { ...parsed, id: randomUUID(), matched: 0, applied: 0, createdAt: Date.now() };
     this.faults.push(fault);
     return fault;
   }
@@ -50,9 +58,15 @@ export class FaultInjector {
     this.faults = id ? this.faults.filter((f) => f.id !== id) : [];
   }
 
-  /** The first active fault matching the request, consumed by one; undefined when none. */
-  take(method: string, path: string): FaultOutcome | undefined {
+  /**
+   * The first active fault matching the request, consumed by one; undefined when none. A composite's
+   * subrequests pass `subrequest`: HANG is a property of the HTTP exchange, so it never matches one.
+   */
+  take(method: string, path: string, options: { subrequest?: boolean } = {}): FaultOutcome | undefined {
+    const now = Date.now();
     for (const f of this.faults) {
+      if (options.subrequest && f.kind === 'HANG') continue;
+      if (f.durationMs !== undefined && now - f.createdAt >= f.durationMs) continue;
       if (f.method && f.method.toUpperCase() !== method.toUpperCase()) continue;
       if (f.path && !new RegExp(f.path).test(path)) continue;
       f.matched += 1;
@@ -67,6 +81,8 @@ export class FaultInjector {
 
 function outcome(f: Fault): FaultOutcome {
   switch (f.kind) {
+    case 'HANG':
+      return { hang: true };
     case 'LATENCY':
       return { latencyMs: f.latencyMs ?? 1000 };
     case 'UNABLE_TO_LOCK_ROW':

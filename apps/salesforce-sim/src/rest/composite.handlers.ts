@@ -94,7 +94,7 @@ export function compositeRoute(dispatch: (ctx: SimContext, call: RestCall) => Re
             // A fault aimed at an operation (e.g. PATCH /sobjects/Case) hits it inside a composite
             // too, as a subrequest error in a 200 answer: that is how Salesforce reports a
             // validation rule or a locked row there.
-            const fault = ctx.faults.take(s.method, `/services/data/v${sub.version}${sub.path}`);
+            const fault = ctx.faults.take(s.method, `/services/data/v${sub.version}${sub.path}`, { subrequest: true });
             res = fault?.response ?? dispatch(ctx, {
               ...call,
               method: s.method.toUpperCase(),

@@ -76,6 +76,8 @@ export function restRouter(getCtx: () => SimContext): express.Router {
     }
     ctx.counters.countApiCall(endpointKey(req.method, path));
     const fault = ctx.faults.take(req.method, `/services/data${req.path}`);
+    // Never answered: the client's timeout (or the simulator's close) ends the exchange.
+    if (fault?.hang) return;
     if (fault?.latencyMs) await sleep(fault.latencyMs);
     if (fault?.response) {
       send(res, ctx, fault.response);
