@@ -12,7 +12,10 @@ const app = express();
 app.post('/ack', express.text({ type: () => true, limit: '2mb' }), (req, res) => {
   const doc = parser.parse(String(req.body));
   const ok = typeof doc === 'object' && doc !== null && Object.keys(doc).some((k) => k.endsWith('Envelope'));
-  res.status(ok ? 200 : 500).type('text/xml').send(ok ? ACK : 'not an Outbound Message');
+  res
+    .status(ok ? 200 : 500)
+    .type('text/xml')
+    .send(ok ? ACK : 'not an Outbound Message');
 });
 const server = app.listen(0, '127.0.0.1', () => {
   const address = server.address();

@@ -80,7 +80,28 @@ function pgBin(name: string): string {
 }
 
 async function startRedis(dir: string, port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--auto-aof-rewrite-percentage', '0', '--save', '', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--auto-aof-rewrite-percentage',
+      '0',
+      '--save',
+      '',
+      '--maxmemory-policy',
+      'noeviction',
+    ],
+    { stdio: 'ignore' },
+  );
   const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
   probe.on('error', () => undefined);
   for (let i = 0; i < 100; i++) {
@@ -163,7 +184,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const ids: string[] = [];
     const createCases = (n: number) => {
       for (let i = 0; i < n; i++) {
-        ids.push(harness.sf.createRecord('Case', { Subject: `Chaos ${ids.length}`, AccountId: harness.sf.ref('acme'), Priority: 'Medium', Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(), Send_to_Field_Nation__c: true }, { as: 'dispatcher@example.com' }));
+        ids.push(
+          harness.sf.createRecord(
+            'Case',
+            {
+              Subject: `Chaos ${ids.length}`,
+              AccountId: harness.sf.ref('acme'),
+              Priority: 'Medium',
+              Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
+              Send_to_Field_Nation__c: true,
+            },
+            { as: 'dispatcher@example.com' },
+          ),
+        );
       }
     };
     // The return path under the same faults: a technician works a few synced orders per wave, and
@@ -171,7 +204,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const worked = new Set<string>();
     const workSomeOrders = async (n: number) => {
       const synced = await harness.prisma.correlation
-        .findMany({ where: { connectionId: 'demo', sfId: { in: ids }, state: 'synced', workOrderId: { not: null } }, select: { sfId: true, workOrderId: true } })
+        .findMany({
+          where: { connectionId: 'demo', sfId: { in: ids }, state: 'synced', workOrderId: { not: null } },
+          select: { sfId: true, workOrderId: true },
+        })
         .catch(() => []);
       for (const c of synced.filter((r) => !worked.has(r.sfId)).slice(0, n)) {
         worked.add(c.sfId);
@@ -198,11 +234,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const hooks = new Map(harness.fn.listWebhooks().map((w) => [w.webhookId, w]));
       const delivered = harness.fn.deliveries({ deliveryStatus: 'delivered' });
       const commenting = (e: string) => e === 'workorder.message_posted' || e === 'workorder.status.work_done';
-      const chosen = [...delivered.filter((d) => commenting(d.eventName)), ...delivered.filter((d) => !commenting(d.eventName))].slice(0, max);
+      const chosen = [...delivered.filter((d) => commenting(d.eventName)), ...delivered.filter((d) => !commenting(d.eventName))].slice(
+        0,
+        max,
+      );
       for (const [i, d] of chosen.entries()) {
         const hook = hooks.get(d.webhookId);
         if (!hook) continue;
-        const headers: Record<string, string> = { 'content-type': 'application/json', 'X-FN-Webhook-Id': d.webhookId, 'X-FN-Signature': signV3(hook.secret, d.body), 'X-FN-Request-Timestamp': String(Date.now()) };
+        const headers: Record<string, string> = {
+          'content-type': 'application/json',
+          'X-FN-Webhook-Id': d.webhookId,
+          'X-FN-Signature': signV3(hook.secret, d.body),
+          'X-FN-Request-Timestamp': String(Date.now()),
+        };
         if (i % 2 === 0) headers['X-FN-Delivery-Id'] = `${randomUUID()}:1`;
         replays++;
         const res = await fetch(d.url, { method: 'POST', headers, body: d.body }).catch(() => undefined);
@@ -212,76 +256,109 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     };
 
     const schedule: [string, () => unknown][] = [
-      ['Field Nation 5xx burst', () => harness.fn.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', status: 503, count: 15 })],
+      [
+        'Field Nation 5xx burst',
+        () => harness.fn.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', status: 503, count: 15 }),
+      ],
       ['SIGKILL salesforce-fetcher', () => harness.restart('salesforce-fetcher', 'SIGKILL')],
-      ['Redis SIGKILLed under appendfsync everysec, and the last second of its AOF dropped (what a host crash loses)', async () => {
-        // A process kill alone loses nothing (the kernel still has what Redis wrote); a host crash
-        // loses what was not fsynced yet, up to about a second under everysec. Both happen here:
-        // the AOF is cut back to its length a second before the kill, acknowledged writes included.
-        const aof = latestIncrAof(tmp);
-        // The AOF's length over time, to cut it back to where it was a second before the kill.
-        const sizes: { at: number; size: number }[] = [];
-        const sample = () => aof && sizes.push({ at: Date.now(), size: statSync(aof).size });
-        sample();
-        const sampler = setInterval(sample, 50);
-        // Cases whose Outbound Messages the ingress acknowledges just before the kill: Salesforce will
-        // not send them again, so only the reconciliation sweep can bring back what Redis forgets.
-        const firstNew = ids.length;
-        createCases(Math.min(10, Math.max(0, options.records - ids.length)));
-        const ackedAt = new Map<string, number>();
-        const fresh = new Set(ids.slice(firstNew));
-        for (const until = Date.now() + 10_000; Date.now() < until && ackedAt.size < fresh.size; await sleep(20)) {
-          for (const n of harness.sf.outbound({ status: 'delivered' })) if (fresh.has(n.recordId) && !ackedAt.has(n.recordId)) ackedAt.set(n.recordId, Date.now());
-        }
-        clearInterval(sampler);
-        const killAt = Date.now();
-        const before = [...sizes].reverse().find((x) => x.at <= killAt - 1_000)?.size ?? sizes[0]?.size ?? 0;
-        ackedInLostSecond = [...ackedAt.values()].filter((at) => at > killAt - 1_000).length;
-        const old = redis;
-        old?.kill('SIGKILL');
-        await exited(old);
-        if (aof && latestIncrAof(tmp) === aof) {
-          aofBytesDropped = statSync(aof).size - before;
-          truncateSync(aof, before);
-        }
-        log(`    dropped the AOF's last ${aofBytesDropped} bytes; ${ackedInLostSecond} Outbound Messages had been acknowledged in that second`);
-        redis = await startRedis(tmp, redisPort);
-      }],
-      ['Salesforce session expiry storm and UNABLE_TO_LOCK_ROW', () => {
-        harness.sf.expireSessions({});
-        harness.sf.injectFault({ kind: 'UNABLE_TO_LOCK_ROW', method: 'POST', path: '/composite', count: 5 });
-      }],
-      ['SIGKILL mapper and fieldnation-writer; Field Nation 429 storm', async () => {
-        harness.fn.injectFault({ method: 'POST', path: '/publish$', status: 429, retryAfterSeconds: 1, count: 20 });
-        await harness.restart('mapper', 'SIGKILL');
-        await harness.restart('fieldnation-writer', 'SIGKILL');
-      }],
-      [`PostgreSQL stopped for ${pgOutageSeconds} s`, async () => {
-        pgCtl('-m', 'fast', 'stop');
-        // Salesforce keeps sending in the meantime: acknowledged work waits in Redis.
-        createCases(Math.min(5, Math.max(0, options.records - ids.length)));
-        await sleep(pgOutageSeconds * 1_000);
-        pgStart();
-      }],
-      ['Field Nation timeouts and creates committed after the broker gave up; duplicated and reordered webhooks; SIGKILL ingress', async () => {
-        harness.fn.injectFault({ method: 'GET', path: '^/api/rest/v2/workorders$', latencyMs: 3_000, count: 3 });
-        // The connection is cut without an answer and each work order appears 4 s later.
-        lateCommit = harness.fn.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', commitAfterMs: 4_000, hangMs: 500, count: 5 });
-        harness.fn.injectDeliveryFault({ kind: 'duplicate', count: 20 });
-        harness.fn.injectDeliveryFault({ kind: 'reorder', count: 20 });
-        await harness.restart('ingress', 'SIGKILL');
-      }],
-      [`Salesforce accepts requests and never answers (logins, queries, composite, every REST call) for ${hangSeconds} s`, async () => {
-        hang = harness.sf.injectFault({ kind: 'HANG', path: '^/services/', count: 0, durationMs: hangSeconds * 1_000 });
-        await sleep(hangSeconds * 1_000);
-      }],
-      ['SIGKILL salesforce-writer; duplicated Outbound Message notifications', async () => {
-        await harness.restart('salesforce-writer', 'SIGKILL');
-        for (const n of harness.sf.outbound({}).slice(0, 20)) {
-          const body = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>00D000000000001EAA</OrganizationId><ActionId>${n.actionId}</ActionId><SessionId xsi:nil="true"/><EnterpriseUrl>x</EnterpriseUrl><PartnerUrl>x</PartnerUrl><Notification><Id>${n.id}</Id><sObject xsi:type="sf:Case" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>${n.recordId}</sf:Id></sObject></Notification></notifications></soapenv:Body></soapenv:Envelope>`;
-          await fetch(harness.outboundUrl, { method: 'POST', body, headers: { 'content-type': 'text/xml' } }).catch(() => undefined);
-        }
-      }],
+      [
+        'Redis SIGKILLed under appendfsync everysec, and the last second of its AOF dropped (what a host crash loses)',
+        async () => {
+          // A process kill alone loses nothing (the kernel still has what Redis wrote); a host crash
+          // loses what was not fsynced yet, up to about a second under everysec. Both happen here:
+          // the AOF is cut back to its length a second before the kill, acknowledged writes included.
+          const aof = latestIncrAof(tmp);
+          // The AOF's length over time, to cut it back to where it was a second before the kill.
+          const sizes: { at: number; size: number }[] = [];
+          const sample = () => aof && sizes.push({ at: Date.now(), size: statSync(aof).size });
+          sample();
+          const sampler = setInterval(sample, 50);
+          // Cases whose Outbound Messages the ingress acknowledges just before the kill: Salesforce will
+          // not send them again, so only the reconciliation sweep can bring back what Redis forgets.
+          const firstNew = ids.length;
+          createCases(Math.min(10, Math.max(0, options.records - ids.length)));
+          const ackedAt = new Map<string, number>();
+          const fresh = new Set(ids.slice(firstNew));
+          for (const until = Date.now() + 10_000; Date.now() < until && ackedAt.size < fresh.size; await sleep(20)) {
+            for (const n of harness.sf.outbound({ status: 'delivered' }))
+              if (fresh.has(n.recordId) && !ackedAt.has(n.recordId)) ackedAt.set(n.recordId, Date.now());
+          }
+          clearInterval(sampler);
+          const killAt = Date.now();
+          const before = [...sizes].reverse().find((x) => x.at <= killAt - 1_000)?.size ?? sizes[0]?.size ?? 0;
+          ackedInLostSecond = [...ackedAt.values()].filter((at) => at > killAt - 1_000).length;
+          const old = redis;
+          old?.kill('SIGKILL');
+          await exited(old);
+          if (aof && latestIncrAof(tmp) === aof) {
+            aofBytesDropped = statSync(aof).size - before;
+            truncateSync(aof, before);
+          }
+          log(
+            `    dropped the AOF's last ${aofBytesDropped} bytes; ${ackedInLostSecond} Outbound Messages had been acknowledged in that second`,
+          );
+          redis = await startRedis(tmp, redisPort);
+        },
+      ],
+      [
+        'Salesforce session expiry storm and UNABLE_TO_LOCK_ROW',
+        () => {
+          harness.sf.expireSessions({});
+          harness.sf.injectFault({ kind: 'UNABLE_TO_LOCK_ROW', method: 'POST', path: '/composite', count: 5 });
+        },
+      ],
+      [
+        'SIGKILL mapper and fieldnation-writer; Field Nation 429 storm',
+        async () => {
+          harness.fn.injectFault({ method: 'POST', path: '/publish$', status: 429, retryAfterSeconds: 1, count: 20 });
+          await harness.restart('mapper', 'SIGKILL');
+          await harness.restart('fieldnation-writer', 'SIGKILL');
+        },
+      ],
+      [
+        `PostgreSQL stopped for ${pgOutageSeconds} s`,
+        async () => {
+          pgCtl('-m', 'fast', 'stop');
+          // Salesforce keeps sending in the meantime: acknowledged work waits in Redis.
+          createCases(Math.min(5, Math.max(0, options.records - ids.length)));
+          await sleep(pgOutageSeconds * 1_000);
+          pgStart();
+        },
+      ],
+      [
+        'Field Nation timeouts and creates committed after the broker gave up; duplicated and reordered webhooks; SIGKILL ingress',
+        async () => {
+          harness.fn.injectFault({ method: 'GET', path: '^/api/rest/v2/workorders$', latencyMs: 3_000, count: 3 });
+          // The connection is cut without an answer and each work order appears 4 s later.
+          lateCommit = harness.fn.injectFault({
+            method: 'POST',
+            path: '^/api/rest/v2/workorders$',
+            commitAfterMs: 4_000,
+            hangMs: 500,
+            count: 5,
+          });
+          harness.fn.injectDeliveryFault({ kind: 'duplicate', count: 20 });
+          harness.fn.injectDeliveryFault({ kind: 'reorder', count: 20 });
+          await harness.restart('ingress', 'SIGKILL');
+        },
+      ],
+      [
+        `Salesforce accepts requests and never answers (logins, queries, composite, every REST call) for ${hangSeconds} s`,
+        async () => {
+          hang = harness.sf.injectFault({ kind: 'HANG', path: '^/services/', count: 0, durationMs: hangSeconds * 1_000 });
+          await sleep(hangSeconds * 1_000);
+        },
+      ],
+      [
+        'SIGKILL salesforce-writer; duplicated Outbound Message notifications',
+        async () => {
+          await harness.restart('salesforce-writer', 'SIGKILL');
+          for (const n of harness.sf.outbound({}).slice(0, 20)) {
+            const body = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>00D000000000001EAA</OrganizationId><ActionId>${n.actionId}</ActionId><SessionId xsi:nil="true"/><EnterpriseUrl>x</EnterpriseUrl><PartnerUrl>x</PartnerUrl><Notification><Id>${n.id}</Id><sObject xsi:type="sf:Case" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>${n.recordId}</sf:Id></sObject></Notification></notifications></soapenv:Body></soapenv:Envelope>`;
+            await fetch(harness.outboundUrl, { method: 'POST', body, headers: { 'content-type': 'text/xml' } }).catch(() => undefined);
+          }
+        },
+      ],
       ['Webhooks replayed: signed bodies re-POSTed under a new X-FN-Delivery-Id and with none', () => replayWebhooks(60)],
     ];
     const waves = schedule.length;
@@ -311,7 +388,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const pendingJobs = async () => {
       let n = 0;
       // A job scheduler (the retention sweep) always has its next run delayed: that is not work left.
-      for (const [, q] of queues) n += await Promise.all([q.getJobCountByTypes('wait', 'active', 'delayed', 'prioritized'), q.getJobSchedulersCount()]).then(([jobs, schedulers]) => jobs - schedulers).catch(() => 1);
+      for (const [, q] of queues)
+        n += await Promise.all([q.getJobCountByTypes('wait', 'active', 'delayed', 'prioritized'), q.getJobSchedulersCount()])
+          .then(([jobs, schedulers]) => jobs - schedulers)
+          .catch(() => 1);
       return n;
     };
     // What Redis lost (an acknowledged Outbound Message's job, within everysec's last second) only a
@@ -323,7 +403,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       sweeps++;
       lastSweep = Date.now();
       const id = jobId('reconcile-now', 'demo', 'Case', lastSweep);
-      await enqueue(reconcileQueue, 'sweep', { connectionId: 'demo', sfObject: 'Case' }, { jobId: id }).catch((err) => log(`  could not queue a sweep: ${(err as Error).message}`));
+      await enqueue(reconcileQueue, 'sweep', { connectionId: 'demo', sfObject: 'Case' }, { jobId: id }).catch((err) =>
+        log(`  could not queue a sweep: ${(err as Error).message}`),
+      );
       log(`  reconciliation sweep ${sweeps} queued (${id})`);
     };
     await sweep();
@@ -333,16 +415,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     let lastMissing = Infinity;
     let lastReport = Date.now();
     while (Date.now() < deadline) {
-      const rows = await harness.prisma.correlation.findMany({ where: { connectionId: 'demo', sfId: { in: ids }, state: 'synced' }, select: { sfId: true } }).catch(() => []);
+      const rows = await harness.prisma.correlation
+        .findMany({ where: { connectionId: 'demo', sfId: { in: ids }, state: 'synced' }, select: { sfId: true } })
+        .catch(() => []);
       const done = new Set(rows.map((r) => r.sfId));
       lostIds = ids.filter((id) => !done.has(id));
       const pending = await pendingJobs();
       const outboundPending = harness.sf.outbound({ status: 'pending' }).length;
-      const webhooksPending = harness.fn.deliveries().filter((d) => d.deliveryStatus === 'pending' || d.deliveryStatus === 'retrying').length;
+      const webhooksPending = harness.fn
+        .deliveries()
+        .filter((d) => d.deliveryStatus === 'pending' || d.deliveryStatus === 'retrying').length;
       if (lostIds.length === 0 && pending === 0 && outboundPending === 0 && webhooksPending === 0) break;
       if (Date.now() - lastReport >= 15_000) {
         lastReport = Date.now();
-        log(`    ${Math.round((Date.now() - t0) / 1000)} s: ${lostIds.length} Cases not synced yet; jobs pending ${pending}; Outbound Messages pending ${outboundPending}; webhooks pending ${webhooksPending}`);
+        log(
+          `    ${Math.round((Date.now() - t0) / 1000)} s: ${lostIds.length} Cases not synced yet; jobs pending ${pending}; Outbound Messages pending ${outboundPending}; webhooks pending ${webhooksPending}`,
+        );
       }
       if (lostIds.length < lastMissing) {
         lastMissing = lostIds.length;
@@ -361,7 +449,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // Every CaseComment on the run's Cases, by Case and body: the return path writes one per
     // message and per commenting status event, and every such body is unique (message text, event time).
     const idSet = new Set(ids);
-    const comments = harness.sf.query('SELECT Id, ParentId, CommentBody FROM CaseComment').records.filter((r) => idSet.has(String(r.ParentId)));
+    const comments = harness.sf
+      .query('SELECT Id, ParentId, CommentBody FROM CaseComment')
+      .records.filter((r) => idSet.has(String(r.ParentId)));
     const perComment = new Map<string, number>();
     for (const c of comments) {
       const key = `${String(c.ParentId)}\u0000${String(c.CommentBody)}`;
@@ -384,16 +474,38 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (lostIds.length) {
       log(`  lost: ${lostIds.slice(0, 5).join(', ')}${lostIds.length > 5 ? ' …' : ''}`);
       for (const id of lostIds.slice(0, 2)) {
-        log(`    ${id}: ${(await harness.store.timeline(id).catch(() => [])).map((t) => `${t.stage}/${t.outcome}${t.message ? ` (${t.message.slice(0, 80)})` : ''}`).join(' → ') || 'no timeline'}; outbound: ${JSON.stringify(harness.sf.outbound({}).filter((n) => n.recordId === id).map((n) => n.status))}`);
+        log(
+          `    ${id}: ${(await harness.store.timeline(id).catch(() => [])).map((t) => `${t.stage}/${t.outcome}${t.message ? ` (${t.message.slice(0, 80)})` : ''}`).join(' → ') || 'no timeline'}; outbound: ${JSON.stringify(
+            harness.sf
+              .outbound({})
+              .filter((n) => n.recordId === id)
+              .map((n) => n.status),
+          )}`,
+        );
         const c = await harness.store.getCorrelation({ connectionId: 'demo', sfId: id }).catch(() => null);
-        log(`      correlation: ${c ? `${c.state} wo=${c.workOrderId} v${c.version}` : 'none'}; work orders: ${JSON.stringify(harness.fn.listWorkOrders().filter((wo) => String(wo.incident_id) === id).map((wo) => ({ id: wo.id, status: (wo.status as { name?: string } | undefined)?.name })))}`);
+        log(
+          `      correlation: ${c ? `${c.state} wo=${c.workOrderId} v${c.version}` : 'none'}; work orders: ${JSON.stringify(
+            harness.fn
+              .listWorkOrders()
+              .filter((wo) => String(wo.incident_id) === id)
+              .map((wo) => ({ id: wo.id, status: (wo.status as { name?: string } | undefined)?.name })),
+          )}`,
+        );
         // Every job about the record still in Redis, with its state (job ids carry the Salesforce id).
         const keys = (await inspect.keys(`${harness.queuePrefix}:*${id}*`)).filter((k) => !/:(logs|lock)$/.test(k));
         for (const key of keys.slice(0, 10)) {
           const [, queue, jid] = key.match(/^[^:]+:([^:]+):(.+)$/) ?? [];
-          const state = (jid && (await queues.get(queue ?? '')?.getJobState(jid).catch(() => '?'))) || '?';
+          const state =
+            (jid &&
+              (await queues
+                .get(queue ?? '')
+                ?.getJobState(jid)
+                .catch(() => '?'))) ||
+            '?';
           const h = await inspect.hgetall(key).catch(() => ({}) as Record<string, string>);
-          log(`      job ${key}: ${state} attemptsMade=${h.attemptsMade ?? '-'} stalled=${h.stc ?? '-'} failedReason=${h.failedReason ?? '-'} delay=${h.delay ?? '-'}`);
+          log(
+            `      job ${key}: ${state} attemptsMade=${h.attemptsMade ?? '-'} stalled=${h.stc ?? '-'} failedReason=${h.failedReason ?? '-'} delay=${h.delay ?? '-'}`,
+          );
         }
       }
     }

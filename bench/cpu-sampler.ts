@@ -70,7 +70,9 @@ export interface CpuSnapshot {
 export function cpuSnapshot(processes: Record<string, number | undefined>): CpuSnapshot {
   const usage = process.cpuUsage();
   return {
-    processes: Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, pid === undefined ? 0 : (statTimes(pid)?.own ?? 0)])),
+    processes: Object.fromEntries(
+      Object.entries(processes).map(([name, pid]) => [name, pid === undefined ? 0 : (statTimes(pid)?.own ?? 0)]),
+    ),
     redis: serverCpuMs('redis-server'),
     postgresql: serverCpuMs('postgres'),
     self: (usage.user + usage.system) / 1000,

@@ -38,7 +38,14 @@ function post(body: string): Promise<{ ok: boolean; ms: number }> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const req = http.request(
-      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': 'text/xml; charset=UTF-8', soapaction: '""', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'text/xml; charset=UTF-8', soapaction: '""', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -64,7 +71,13 @@ if (args.rate) {
   let next = performance.now();
   while (performance.now() < deadline) {
     const body = envelope();
-    inflight.push(post(body).then((r) => { latencies.push(r.ms); if (r.ok) ok++; else failed++; }));
+    inflight.push(
+      post(body).then((r) => {
+        latencies.push(r.ms);
+        if (r.ok) ok++;
+        else failed++;
+      }),
+    );
     next += interval;
     const wait = next - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));

@@ -50,7 +50,16 @@ export function records(n: number): SalesforceRecord[] {
         BillingCountry: i % 4 === 0 ? 'Canada' : 'United States',
         Owner: owner,
       },
-      Contact: i % 6 === 0 ? null : { attributes: { type: 'Contact' }, FirstName: 'Jane', LastName: `Doe ${i}`, Email: `j${i}@example.com`, Phone: '+1 612 555 0100' },
+      Contact:
+        i % 6 === 0
+          ? null
+          : {
+              attributes: { type: 'Contact' },
+              FirstName: 'Jane',
+              LastName: `Doe ${i}`,
+              Email: `j${i}@example.com`,
+              Phone: '+1 612 555 0100',
+            },
     };
   });
 }
@@ -62,7 +71,8 @@ export const JSONATA_ENTRIES: Fields = {
   title: { jsonata: "$substring($trim(CaseNumber & ': ' & Subject), 0, 120)", reads: ['CaseNumber', 'Subject'], required: true },
   'location.address1': { jsonata: "$trim($split(Account.BillingStreet, '\\n')[0])", reads: ['Account.BillingStreet'], required: true },
   'location.address2': {
-    jsonata: "$contains(Account.BillingStreet, '\\n') ? $trim($replace($substringAfter(Account.BillingStreet, '\\n'), /\\s*\\n\\s*/, ', ')) : ''",
+    jsonata:
+      "$contains(Account.BillingStreet, '\\n') ? $trim($replace($substringAfter(Account.BillingStreet, '\\n'), /\\s*\\n\\s*/, ', ')) : ''",
     reads: ['Account.BillingStreet'],
   },
   'location.city': { jsonata: 'Account.BillingCity', reads: ['Account.BillingCity'], required: true },
@@ -77,7 +87,11 @@ export const JSONATA_ENTRIES: Fields = {
     default: 'US',
   },
   'schedule.service_window.mode': { jsonata: "Priority in ['Critical', 'High'] ? 'exact' : 'between'", reads: ['Priority'] },
-  'schedule.service_window.start.utc': { jsonata: '$fnDate(Preferred_Service_Date__c)', reads: ['Preferred_Service_Date__c'], required: true },
+  'schedule.service_window.start.utc': {
+    jsonata: '$fnDate(Preferred_Service_Date__c)',
+    reads: ['Preferred_Service_Date__c'],
+    required: true,
+  },
   require_ontime: { jsonata: "Priority in ['Critical', 'High']", reads: ['Priority'] },
   'pay.base.amount': {
     jsonata: "($a := $lookup({'Low': 90, 'Medium': 120, 'High': 180, 'Critical': 250}, $string(Priority)); $exists($a) ? $a : 120)",
@@ -144,7 +158,12 @@ function variant(kind: 'jsonata' | 'jsonnet'): CompiledMapping {
 }
 
 /** A port that drifted from the declarative mapping would be measuring something else. */
-async function checkSamePayloads(kind: string, port: CompiledMapping, declarative: CompiledMapping, input: SalesforceRecord[]): Promise<void> {
+async function checkSamePayloads(
+  kind: string,
+  port: CompiledMapping,
+  declarative: CompiledMapping,
+  input: SalesforceRecord[],
+): Promise<void> {
   for (const r of input) {
     const expected = declarative.mapSync!(r);
     const actual = await port.map(r);
@@ -158,7 +177,12 @@ async function checkSamePayloads(kind: string, port: CompiledMapping, declarativ
  * Records per second of CPU time of this (single-threaded) process: "per core", and unaffected by
  * other processes competing for the machine, which wall-clock figures are not.
  */
-async function measure(map: (r: SalesforceRecord) => unknown, input: SalesforceRecord[], seconds: number, isAsync: boolean): Promise<number> {
+async function measure(
+  map: (r: SalesforceRecord) => unknown,
+  input: SalesforceRecord[],
+  seconds: number,
+  isAsync: boolean,
+): Promise<number> {
   const cpuMs = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;

@@ -49,7 +49,12 @@ export interface RawPipelineResult {
 
 export async function runRawPipeline(records: number, concurrency = 16): Promise<RawPipelineResult> {
   const prefix = `rawbench${Date.now()}`;
-  const children = stages.map((_, i) => fork(fileURLToPath(import.meta.url), ['stage', String(i), prefix, String(concurrency)], { execArgv: ['--import', 'tsx'], stdio: 'ignore' }));
+  const children = stages.map((_, i) =>
+    fork(fileURLToPath(import.meta.url), ['stage', String(i), prefix, String(concurrency)], {
+      execArgv: ['--import', 'tsx'],
+      stdio: 'ignore',
+    }),
+  );
   await Promise.all(children.map((c) => new Promise((r) => c.once('message', r))));
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const first = new Queue(stages[0]!, { connection, prefix });
@@ -65,7 +70,13 @@ export async function runRawPipeline(records: number, concurrency = 16): Promise
   const cpuBefore = cpuSnapshot(stagePids);
   const t0 = performance.now();
   for (let i = 0; i < records; i += 500) {
-    await first.addBulk(Array.from({ length: Math.min(500, records - i) }, (_, k) => ({ name: 'n', data: { i: i + k, payload: 'x'.repeat(200) }, opts: { jobId: `r-${i + k}`, removeOnComplete: true } })));
+    await first.addBulk(
+      Array.from({ length: Math.min(500, records - i) }, (_, k) => ({
+        name: 'n',
+        data: { i: i + k, payload: 'x'.repeat(200) },
+        opts: { jobId: `r-${i + k}`, removeOnComplete: true },
+      })),
+    );
   }
   await finished;
   const seconds = (performance.now() - t0) / 1000;

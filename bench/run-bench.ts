@@ -49,7 +49,8 @@ function parseArgs(argv: string[]): Options {
       options.only = v;
     } else throw new Error(`unknown option ${a} (use --records N, --quick, --only pipeline|ingress|mapping)`);
   }
-  if (!Number.isInteger(options.records) || options.records < 1 || options.records > 100_000) throw new Error('--records must be an integer in 1..100000');
+  if (!Number.isInteger(options.records) || options.records < 1 || options.records > 100_000)
+    throw new Error('--records must be an integer in 1..100000');
   if (options.quick && !recordsGiven) options.records = 200;
   return options;
 }
@@ -152,7 +153,13 @@ interface PipelineResult {
     };
   };
   salesforce: { api_calls: number; api_calls_per_record: number; logins: number; by_endpoint: Record<string, number> };
-  fieldnation: { calls: number; calls_per_work_order: number; token_requests: number; work_orders: number; by_route: Record<string, number> };
+  fieldnation: {
+    calls: number;
+    calls_per_work_order: number;
+    token_requests: number;
+    work_orders: number;
+    by_route: Record<string, number>;
+  };
   memory: { max_rss_mb: number; per_app_mb: Record<string, number> };
 }
 
@@ -179,7 +186,15 @@ async function runPipeline(options: Options): Promise<PipelineResult> {
   const newCase = (subject: string) =>
     h.sf.createRecord(
       'Case',
-      { Subject: subject, AccountId: h.sf.ref('acme'), ContactId: h.sf.ref('wile'), Priority: 'Medium', Preferred_Service_Date__c: tomorrow, Work_Type__c: 'Repair', Send_to_Field_Nation__c: true },
+      {
+        Subject: subject,
+        AccountId: h.sf.ref('acme'),
+        ContactId: h.sf.ref('wile'),
+        Priority: 'Medium',
+        Preferred_Service_Date__c: tomorrow,
+        Work_Type__c: 'Repair',
+        Send_to_Field_Nation__c: true,
+      },
       dispatcher,
     );
   try {
@@ -321,28 +336,45 @@ interface IngressResult {
 }
 
 /** bench/bare-ack-server.ts (or soap-ack-server.ts) in its own process, as the ingress runs in its own. */
-async function startBareAckServer(script: 'bare-ack-server.ts' | 'soap-ack-server.ts' = 'bare-ack-server.ts'): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', script)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+async function startBareAckServer(
+  script: 'bare-ack-server.ts' | 'soap-ack-server.ts' = 'bare-ack-server.ts',
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', script)], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.once('data', (c: Buffer) => resolve(Number(c.toString().trim())));
     child.once('exit', (code) => reject(new Error(`bare-ack-server exited with ${code}`)));
   });
   return {
     url: `http://127.0.0.1:${port}/ack`,
-    stop: () => new Promise((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 
 /** bench/ingress-load.ts in its own process, so that the load generator has its own core. */
-function load(args: { url: string; connections: number; seconds: number; batch: number; rate?: number; idBase: number }): Promise<LoadResult> {
+function load(args: {
+  url: string;
+  connections: number;
+  seconds: number;
+  batch: number;
+  rate?: number;
+  idBase: number;
+}): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/ingress-load.ts'), JSON.stringify({ ...args, orgId: ORG_ID })], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'bench/ingress-load.ts'), JSON.stringify({ ...args, orgId: ORG_ID })],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -455,52 +487,139 @@ interface Row {
   met?: boolean;
 }
 
-const fmt = (n: number | undefined, digits = 0) => (n === undefined ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (n: number | undefined, digits = 0) =>
+  n === undefined ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function rows(r: Results): Row[] {
   const out: Row[] = [];
   if (r.pipeline) {
-    out.push({ figure: 'End-to-end records/s (Outbound Message → work order synced)', value: fmt(r.pipeline.records_per_s, 1), target: '—' });
+    out.push({
+      figure: 'End-to-end records/s (Outbound Message → work order synced)',
+      value: fmt(r.pipeline.records_per_s, 1),
+      target: '—',
+    });
     out.push({ figure: 'Bare 4-stage BullMQ pipeline records/s', value: fmt(r.pipeline.raw_bullmq_records_per_s, 1), target: '—' });
     out.push({ figure: 'Ratio end-to-end / bare BullMQ', value: fmt(r.pipeline.ratio, 3), target: '—' });
     if (r.pipeline.broker_cpu_ms_per_record !== undefined) {
       const c = r.pipeline.cpu_ms_per_record;
-      for (const [app, ms] of Object.entries(c.apps)) out.push({ figure: `CPU ms per synced record: ${app}`, value: fmt(ms, 2), target: '—' });
+      for (const [app, ms] of Object.entries(c.apps))
+        out.push({ figure: `CPU ms per synced record: ${app}`, value: fmt(ms, 2), target: '—' });
       out.push({ figure: 'CPU ms per synced record: Redis', value: fmt(c.redis, 2), target: '—' });
       out.push({ figure: 'CPU ms per synced record: PostgreSQL', value: fmt(c.postgresql, 2), target: '—' });
-      out.push({ figure: 'CPU ms per synced record: broker total (apps + Redis + PostgreSQL)', value: fmt(r.pipeline.broker_cpu_ms_per_record, 2), target: '≤ 7', met: r.pipeline.broker_cpu_ms_per_record <= 7 });
-      out.push({ figure: 'CPU ms per record: bare 4-stage pipeline (stages + Redis)', value: fmt(r.pipeline.bare_cpu_ms_per_record, 2), target: '—' });
-      out.push({ figure: 'CPU ratio bare / broker', value: fmt(r.pipeline.cpu_ratio, 3), target: '≥ 0.35', met: r.pipeline.cpu_ratio >= 0.35 });
-      out.push({ figure: 'CPU ms per synced record: simulators + feeder (not the broker\'s)', value: fmt(c.simulators_and_feeder, 2), target: '—' });
+      out.push({
+        figure: 'CPU ms per synced record: broker total (apps + Redis + PostgreSQL)',
+        value: fmt(r.pipeline.broker_cpu_ms_per_record, 2),
+        target: '≤ 7',
+        met: r.pipeline.broker_cpu_ms_per_record <= 7,
+      });
+      out.push({
+        figure: 'CPU ms per record: bare 4-stage pipeline (stages + Redis)',
+        value: fmt(r.pipeline.bare_cpu_ms_per_record, 2),
+        target: '—',
+      });
+      out.push({
+        figure: 'CPU ratio bare / broker',
+        value: fmt(r.pipeline.cpu_ratio, 3),
+        target: '≥ 0.35',
+        met: r.pipeline.cpu_ratio >= 0.35,
+      });
+      out.push({
+        figure: "CPU ms per synced record: simulators + feeder (not the broker's)",
+        value: fmt(c.simulators_and_feeder, 2),
+        target: '—',
+      });
     }
   }
   if (r.ingress) {
     out.push({ figure: 'Ack latency p50 at 500 messages/s (batch 1)', value: `${fmt(r.ingress.ack_p50_ms, 2)} ms`, target: '—' });
-    out.push({ figure: 'Ack latency p99 at 500 messages/s (batch 1)', value: `${fmt(r.ingress.ack_p99_ms, 2)} ms`, target: '≤ 20 ms', met: r.ingress.ack_p99_ms <= 20 });
+    out.push({
+      figure: 'Ack latency p99 at 500 messages/s (batch 1)',
+      value: `${fmt(r.ingress.ack_p99_ms, 2)} ms`,
+      target: '≤ 20 ms',
+      met: r.ingress.ack_p99_ms <= 20,
+    });
     out.push({ figure: 'Messages/s, batch 1, 16 connections', value: fmt(r.ingress.messages_per_s_batch1), target: '—' });
     out.push({ figure: 'Notifications/s, batch 100, 16 connections', value: fmt(r.ingress.notifications_per_s_batch100), target: '—' });
     if (r.ingress.reference_messages_per_s_batch1 !== undefined) {
-      out.push({ figure: 'Reference: bare parse-and-ack (nothing stored), messages/s, batch 1', value: fmt(r.ingress.reference_messages_per_s_batch1), target: '—' });
-      out.push({ figure: 'Reference: bare parse-and-ack, notifications/s, batch 100', value: fmt(r.ingress.reference_notifications_per_s_batch100), target: '—' });
+      out.push({
+        figure: 'Reference: bare parse-and-ack (nothing stored), messages/s, batch 1',
+        value: fmt(r.ingress.reference_messages_per_s_batch1),
+        target: '—',
+      });
+      out.push({
+        figure: 'Reference: bare parse-and-ack, notifications/s, batch 100',
+        value: fmt(r.ingress.reference_notifications_per_s_batch100),
+        target: '—',
+      });
       if (r.ingress.soap_reference_messages_per_s_batch1 !== undefined) {
-        out.push({ figure: 'Reference: `soap` package serving the WSDL (nothing stored), messages/s, batch 1', value: fmt(r.ingress.soap_reference_messages_per_s_batch1), target: '—' });
-        out.push({ figure: 'Reference: `soap` package serving the WSDL, notifications/s, batch 100', value: fmt(r.ingress.soap_reference_notifications_per_s_batch100), target: '—' });
+        out.push({
+          figure: 'Reference: `soap` package serving the WSDL (nothing stored), messages/s, batch 1',
+          value: fmt(r.ingress.soap_reference_messages_per_s_batch1),
+          target: '—',
+        });
+        out.push({
+          figure: 'Reference: `soap` package serving the WSDL, notifications/s, batch 100',
+          value: fmt(r.ingress.soap_reference_notifications_per_s_batch100),
+          target: '—',
+        });
       }
-      out.push({ figure: 'Ingress / reference, batch 1 (stored vs not stored)', value: fmt(r.ingress.ratio_batch1, 2), target: '≥ 0.9', met: r.ingress.ratio_batch1 >= 0.9 });
-      out.push({ figure: 'Ingress / reference, batch 100', value: fmt(r.ingress.ratio_batch100, 2), target: '≥ 0.5', met: r.ingress.ratio_batch100 >= 0.5 });
+      out.push({
+        figure: 'Ingress / reference, batch 1 (stored vs not stored)',
+        value: fmt(r.ingress.ratio_batch1, 2),
+        target: '≥ 0.9',
+        met: r.ingress.ratio_batch1 >= 0.9,
+      });
+      out.push({
+        figure: 'Ingress / reference, batch 100',
+        value: fmt(r.ingress.ratio_batch100, 2),
+        target: '≥ 0.5',
+        met: r.ingress.ratio_batch100 >= 0.5,
+      });
     }
   }
-  if (r.salesforce) out.push({ figure: 'Salesforce API calls per synced record (logins excluded)', value: fmt(r.salesforce.api_calls_per_record, 3), target: '≤ 1.0', met: r.salesforce.api_calls_per_record <= 1.0 });
-  if (r.fieldnation) out.push({ figure: 'Field Nation calls per work order (token excluded; create + publish)', value: fmt(r.fieldnation.calls_per_work_order, 3), target: '—' });
+  if (r.salesforce)
+    out.push({
+      figure: 'Salesforce API calls per synced record (logins excluded)',
+      value: fmt(r.salesforce.api_calls_per_record, 3),
+      target: '≤ 1.0',
+      met: r.salesforce.api_calls_per_record <= 1.0,
+    });
+  if (r.fieldnation)
+    out.push({
+      figure: 'Field Nation calls per work order (token excluded; create + publish)',
+      value: fmt(r.fieldnation.calls_per_work_order, 3),
+      target: '—',
+    });
   if (r.mapping) {
-    out.push({ figure: 'Mapping records/s per core, declarative', value: fmt(r.mapping.declarative_records_per_s), target: '≥ 200,000', met: r.mapping.declarative_records_per_s >= 200_000 });
-    out.push({ figure: 'Mapping records/s per core, JSONata-heavy (10 entries as JSONata)', value: fmt(r.mapping.jsonata_records_per_s), target: '—' });
-    out.push({ figure: 'Mapping records/s per core, Jsonnet (schedule and pay as two custom actions)', value: fmt(r.mapping.jsonnet_records_per_s), target: '≥ 2,000', met: r.mapping.jsonnet_records_per_s >= 2000 });
+    out.push({
+      figure: 'Mapping records/s per core, declarative',
+      value: fmt(r.mapping.declarative_records_per_s),
+      target: '≥ 200,000',
+      met: r.mapping.declarative_records_per_s >= 200_000,
+    });
+    out.push({
+      figure: 'Mapping records/s per core, JSONata-heavy (10 entries as JSONata)',
+      value: fmt(r.mapping.jsonata_records_per_s),
+      target: '—',
+    });
+    out.push({
+      figure: 'Mapping records/s per core, Jsonnet (schedule and pay as two custom actions)',
+      value: fmt(r.mapping.jsonnet_records_per_s),
+      target: '≥ 2,000',
+      met: r.mapping.jsonnet_records_per_s >= 2000,
+    });
   }
   if (r.memory) {
-    for (const [app, mb] of Object.entries(r.memory.per_app_mb)) out.push({ figure: `Peak RSS ${app} (end-to-end run)`, value: `${fmt(mb, 1)} MB`, target: '≤ 200 MB', met: mb <= 200 });
+    for (const [app, mb] of Object.entries(r.memory.per_app_mb))
+      out.push({ figure: `Peak RSS ${app} (end-to-end run)`, value: `${fmt(mb, 1)} MB`, target: '≤ 200 MB', met: mb <= 200 });
   }
-  if (r.ingress) out.push({ figure: 'Peak RSS ingress (ingress load runs)', value: `${fmt(r.ingress.peak_rss_mb, 1)} MB`, target: '≤ 200 MB', met: r.ingress.peak_rss_mb <= 200 });
+  if (r.ingress)
+    out.push({
+      figure: 'Peak RSS ingress (ingress load runs)',
+      value: `${fmt(r.ingress.peak_rss_mb, 1)} MB`,
+      target: '≤ 200 MB',
+      met: r.ingress.peak_rss_mb <= 200,
+    });
   return out;
 }
 
@@ -511,7 +630,8 @@ function printTable(r: Results): void {
   const w = Math.max(...table.map((x) => x.figure.length));
   const v = Math.max(...table.map((x) => x.value.length));
   console.log(`\n${'figure'.padEnd(w)}  ${'value'.padStart(v)}  target     met`);
-  for (const x of table) console.log(`${x.figure.padEnd(w)}  ${x.value.padStart(v)}  ${x.target.padEnd(9)}  ${x.met === undefined ? '' : x.met ? 'yes' : 'NO'}`);
+  for (const x of table)
+    console.log(`${x.figure.padEnd(w)}  ${x.value.padStart(v)}  ${x.target.padEnd(9)}  ${x.met === undefined ? '' : x.met ? 'yes' : 'NO'}`);
 }
 
 const START = '<!-- bench:start -->';
@@ -542,9 +662,9 @@ function writeDoc(r: Results): string {
     '  Outbound Message definition, as Salesforce does), so the figure includes batching as Salesforce does it.',
     '  The clock runs from the first Case created until all are correlated in state `synced` (counted in the store).',
     '  Write-back is off (the Case config of the inbound-reliability e2e), each work order is published after create.',
-    '  20 warm-up Cases are synced first (logins, tokens, pools, JIT), then the simulators\' counters are reset.',
-    '  The broker\'s Field Nation limiter is raised to 1,000 requests/s (`FN_REQUESTS_PER_SECOND`; the demo config has',
-    '  50) and the simulator\'s daily API allowance to 10,000,000: the benchmark measures the broker, not the allowances.',
+    "  20 warm-up Cases are synced first (logins, tokens, pools, JIT), then the simulators' counters are reset.",
+    "  The broker's Field Nation limiter is raised to 1,000 requests/s (`FN_REQUESTS_PER_SECOND`; the demo config has",
+    "  50) and the simulator's daily API allowance to 10,000,000: the benchmark measures the broker, not the allowances.",
     '- **Bare BullMQ ceiling**: `bench/raw-pipeline-bench.ts`, 4 stages with no-op processors, each in its own process,',
     '  concurrency 16, same number of records, same Redis, right after the end-to-end run.',
     '- **Ingress**: the ingress app alone (only the ingress and Redis; both simulators idle in the benchmark process),',
@@ -556,14 +676,14 @@ function writeDoc(r: Results): string {
     '  would build) in its own process, so the ingress is compared with what this machine does without storing.',
     '  And once more against `bench/soap-ack-server.ts`: the endpoint served by the `soap` package from the WSDL the',
     '  ingress publishes (its own envelope parse, nothing stored), to see what serving the ingress with `soap` would give.',
-    '- **API calls**: the simulators\' counters over the measured records; logins and OAuth token requests excluded.',
+    "- **API calls**: the simulators' counters over the measured records; logins and OAuth token requests excluded.",
     '- **CPU per record**: utime + stime from /proc of each app process, of every `redis-server` process and of every',
-    '  `postgres` process (plus the postmaster\'s reaped children, so a backend that exits during the window counts),',
+    "  `postgres` process (plus the postmaster's reaped children, so a backend that exits during the window counts),",
     '  read right after the warm-up and again when the last record is synced; the difference divided by the records.',
     '  The broker total is apps + Redis + PostgreSQL. The bare pipeline is measured the same way (its four stage',
     '  processes and Redis, from the first job added to the last completed). The benchmark process itself (both',
-    '  simulators and the feeder) is reported apart: it is not the broker\'s cost. Redis and PostgreSQL are the',
-    '  machine\'s shared servers: nothing else may run during `npm run bench`.',
+    "  simulators and the feeder) is reported apart: it is not the broker's cost. Redis and PostgreSQL are the",
+    "  machine's shared servers: nothing else may run during `npm run bench`.",
     '- **Memory**: RSS of each app from /proc, sampled every 200 ms during the end-to-end run.',
     '- **Mapping**: `runMappingBench()`, run first while the machine is idle (records per second of CPU time on one core; see the Mapping section).',
     END,
@@ -585,7 +705,8 @@ const started = performance.now();
 const wants = (s: Section) => !options.only || options.only === s;
 const resultsFile = path.join(root, 'bench/results/latest.json');
 // With --only, the other sections keep their previous figures.
-const previous: Partial<Results> = options.only && existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Results) : {};
+const previous: Partial<Results> =
+  options.only && existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Results) : {};
 let commit = 'unknown';
 try {
   commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
@@ -621,5 +742,7 @@ if (!options.only) results.duration_s = round((performance.now() - started) / 10
 mkdirSync(path.dirname(resultsFile), { recursive: true });
 writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 printTable(results);
-console.log(`\nwritten to ${path.relative(root, resultsFile)} and ${path.relative(root, writeDoc(results))} in ${fmt((performance.now() - started) / 1000, 1)} s`);
+console.log(
+  `\nwritten to ${path.relative(root, resultsFile)} and ${path.relative(root, writeDoc(results))} in ${fmt((performance.now() - started) / 1000, 1)} s`,
+);
 process.exit(0);

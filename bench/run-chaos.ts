@@ -13,7 +13,11 @@ const root = path.resolve(import.meta.dirname, '..');
 
 console.log(`chaos: ${records} records`);
 // The small run (as in `npm test`) keeps the outages short; the full one holds PostgreSQL down 150 s and Salesforce hung 60 s.
-const result = await runChaos({ records, settleSeconds: small ? 300 : 600, ...(small ? { pgOutageSeconds: 20, salesforceHangSeconds: 15 } : {}) });
+const result = await runChaos({
+  records,
+  settleSeconds: small ? 300 : 600,
+  ...(small ? { pgOutageSeconds: 20, salesforceHangSeconds: 15 } : {}),
+});
 const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version };
 const out = { date: new Date().toISOString(), machine, ...result };
 writeFileSync(path.join(root, 'bench/results/chaos-latest.json'), `${JSON.stringify(out, null, 2)}\n`);
@@ -41,5 +45,10 @@ PostgreSQL are private instances of the run, so they can be killed, stopped and 
 <!-- chaos:end -->`;
 const doc = path.join(root, 'docs/benchmarks.md');
 const text = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n';
-writeFileSync(doc, /<!-- chaos:start -->[\s\S]*<!-- chaos:end -->/.test(text) ? text.replace(/<!-- chaos:start -->[\s\S]*<!-- chaos:end -->/, section) : `${text.trimEnd()}\n\n${section}\n`);
+writeFileSync(
+  doc,
+  /<!-- chaos:start -->[\s\S]*<!-- chaos:end -->/.test(text)
+    ? text.replace(/<!-- chaos:start -->[\s\S]*<!-- chaos:end -->/, section)
+    : `${text.trimEnd()}\n\n${section}\n`,
+);
 process.exit(result.lost === 0 && result.duplicates === 0 && result.duplicate_case_comments === 0 && result.dead_lettered === 0 ? 0 : 1);

@@ -19,20 +19,48 @@ const connections = 16;
 const ORG_ID = '00D000000000001EAA';
 
 const esbuildOptions = (entry: string, outfile: string) => ({
-  entryPoints: [entry], outfile, bundle: true, platform: 'node' as const, format: 'esm' as const, target: 'node20', packages: 'external' as const,
-  tsconfig: path.join(root, 'tsconfig.base.json'), logLevel: 'warning' as const,
-  banner: { js: "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);" },
+  entryPoints: [entry],
+  outfile,
+  bundle: true,
+  platform: 'node' as const,
+  format: 'esm' as const,
+  target: 'node20',
+  packages: 'external' as const,
+  tsconfig: path.join(root, 'tsconfig.base.json'),
+  logLevel: 'warning' as const,
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);",
+  },
 });
 await build(esbuildOptions(path.join(root, 'apps/ingress/src/main.ts'), path.join(root, 'dist/apps/ingress/main.mjs')));
 const soapBundle = path.join(root, 'dist/bench/soap-ingress-server.mjs');
 await build(esbuildOptions(path.join(root, 'bench/soap-ingress-server.ts'), soapBundle));
 
-interface LoadResult { messages: number; failed: number; notifications: number; seconds: number; messages_per_s: number; notifications_per_s: number; p50_ms: number; p99_ms: number; next_id: number }
+interface LoadResult {
+  messages: number;
+  failed: number;
+  notifications: number;
+  seconds: number;
+  messages_per_s: number;
+  notifications_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  next_id: number;
+}
 
 let idBase = 1_000_000;
 function load(url: string, batch: number, secs: number): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/ingress-load.ts'), JSON.stringify({ url, connections, seconds: secs, batch, orgId: ORG_ID, idBase })], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(root, 'bench/ingress-load.ts'),
+        JSON.stringify({ url, connections, seconds: secs, batch, orgId: ORG_ID, idBase }),
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -78,7 +106,17 @@ async function clearQueues(): Promise<void> {
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 type Name = keyof typeof targets;
-const runs: { round: number; server: Name; batch: number; messages_per_s: number; notifications_per_s: number; p50_ms: number; p99_ms: number; failed: number; rss_mb: number }[] = [];
+const runs: {
+  round: number;
+  server: Name;
+  batch: number;
+  messages_per_s: number;
+  notifications_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  failed: number;
+  rss_mb: number;
+}[] = [];
 try {
   // Warm-up: JIT, keep-alive sockets, Redis scripts loaded.
   for (const name of ['ingress', 'soap'] as Name[]) for (const batch of [1, 100]) await load(targets[name].url, batch, 3).then(clearQueues);
@@ -87,8 +125,20 @@ try {
     for (const batch of [1, 100]) {
       for (const name of order) {
         const r = await load(targets[name].url, batch, seconds);
-        runs.push({ round, server: name, batch, messages_per_s: r.messages_per_s, notifications_per_s: r.notifications_per_s, p50_ms: r.p50_ms, p99_ms: r.p99_ms, failed: r.failed, rss_mb: rssMb(targets[name].pid) });
-        process.stderr.write(`round ${round} ${name} batch ${batch}: ${Math.round(r.messages_per_s)} msg/s, ${Math.round(r.notifications_per_s)} notif/s, p50 ${r.p50_ms.toFixed(2)} ms, p99 ${r.p99_ms.toFixed(2)} ms, failed ${r.failed}\n`);
+        runs.push({
+          round,
+          server: name,
+          batch,
+          messages_per_s: r.messages_per_s,
+          notifications_per_s: r.notifications_per_s,
+          p50_ms: r.p50_ms,
+          p99_ms: r.p99_ms,
+          failed: r.failed,
+          rss_mb: rssMb(targets[name].pid),
+        });
+        process.stderr.write(
+          `round ${round} ${name} batch ${batch}: ${Math.round(r.messages_per_s)} msg/s, ${Math.round(r.notifications_per_s)} notif/s, p50 ${r.p50_ms.toFixed(2)} ms, p99 ${r.p99_ms.toFixed(2)} ms, failed ${r.failed}\n`,
+        );
         await clearQueues();
       }
     }
@@ -129,7 +179,15 @@ for (const batch of [1, 100]) {
   };
 }
 summary.failed = runs.reduce((n, r) => n + r.failed, 0);
-summary.rss_mb_max = { ingress: +Math.max(...runs.filter((r) => r.server === 'ingress').map((r) => r.rss_mb)).toFixed(1), soap: +Math.max(...runs.filter((r) => r.server === 'soap').map((r) => r.rss_mb)).toFixed(1) };
-summary.machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, loadavg: os.loadavg().map((x) => +x.toFixed(2)) };
+summary.rss_mb_max = {
+  ingress: +Math.max(...runs.filter((r) => r.server === 'ingress').map((r) => r.rss_mb)).toFixed(1),
+  soap: +Math.max(...runs.filter((r) => r.server === 'soap').map((r) => r.rss_mb)).toFixed(1),
+};
+summary.machine = {
+  cpu: os.cpus()[0]?.model,
+  cores: os.cpus().length,
+  node: process.version,
+  loadavg: os.loadavg().map((x) => +x.toFixed(2)),
+};
 summary.method = { rounds, seconds, connections, order: 'alternating per round' };
 process.stdout.write(`${JSON.stringify({ summary, runs })}\n`);

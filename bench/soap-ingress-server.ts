@@ -28,7 +28,13 @@ const logger = pino({ level: 'warn' });
 const metrics = createIngressMetrics(new prom.Registry());
 const maxBody = Number(process.env.OUTBOUND_MAX_BODY_BYTES ?? 64 * 1024);
 const deps: OutboundDeps = {
-  connections, fetchQueue, logger, metrics, publicUrl: 'http://127.0.0.1', storeReady: () => redis.status === 'ready', storeTimeoutMs: 2_000,
+  connections,
+  fetchQueue,
+  logger,
+  metrics,
+  publicUrl: 'http://127.0.0.1',
+  storeReady: () => redis.status === 'ready',
+  storeTimeoutMs: 2_000,
   guard: createOutboundGuard(connections, config.ingress),
 };
 const XML = 'text/xml; charset=utf-8';
@@ -38,7 +44,9 @@ const clientFault = (res: Response, reason: string, message: string) => {
   res.status(500).type(XML).send(soapFault('Client', message));
 };
 /** A fault from inside the soap service: `soap` renders it with the WSDL's envelope. */
-const soapError = (code: 'Client' | 'Server', message: string) => ({ Fault: { faultcode: `soap:${code}`, faultstring: message, statusCode: 500 } });
+const soapError = (code: 'Client' | 'Server', message: string) => ({
+  Fault: { faultcode: `soap:${code}`, faultstring: message, statusCode: 500 },
+});
 
 const app = express();
 app.disable('x-powered-by');
@@ -58,7 +66,8 @@ function preScan(req: Request, res: Response, next: NextFunction): void {
   try {
     const scan = scanOutboundMessage(xml);
     if (scan.organizationId === undefined) throw new OutboundMessageError('missing OrganizationId');
-    if (scan.organizationId.slice(0, 15) !== connection.salesforce.organizationId.slice(0, 15)) throw new OutboundMessageError('organization id does not match this endpoint', 'wrong-org');
+    if (scan.organizationId.slice(0, 15) !== connection.salesforce.organizationId.slice(0, 15))
+      throw new OutboundMessageError('organization id does not match this endpoint', 'wrong-org');
     if (scan.notificationCount === 0) throw new OutboundMessageError('no Notification elements');
     if (scan.notificationCount > 100) throw new OutboundMessageError('more than 100 notifications', 'limits');
   } catch (err) {
@@ -75,7 +84,12 @@ const text = (v: unknown): string | null => (v === undefined || v === null || ty
 const service = {
   NotificationService: {
     Notification: {
-      async notifications(args: { OrganizationId?: string; Notification?: SoapNotification | SoapNotification[] }, _cb: unknown, _headers: unknown, req: Request) {
+      async notifications(
+        args: { OrganizationId?: string; Notification?: SoapNotification | SoapNotification[] },
+        _cb: unknown,
+        _headers: unknown,
+        req: Request,
+      ) {
         const connection = connections.get(String(req.params.connectionId))!;
         const list = Array.isArray(args.Notification) ? args.Notification : args.Notification ? [args.Notification] : [];
         const receivedAt = new Date().toISOString();
@@ -83,14 +97,23 @@ const service = {
         for (const n of list) {
           const type = (n.sObject?.attributes?.['xsi:type'] ?? '').replace(/^.*:/, '');
           const sfId = text(n.sObject?.Id);
-          if (!n.Id || !isSalesforceId(n.Id) || !sfId || !isSalesforceId(sfId)) throw soapError('Client', 'notification or record id missing or invalid');
+          if (!n.Id || !isSalesforceId(n.Id) || !sfId || !isSalesforceId(sfId))
+            throw soapError('Client', 'notification or record id missing or invalid');
           if (!connection.objects[type]) throw soapError('Client', `object ${type} is not configured for connection ${connection.id}`);
           const fields: Record<string, string | null> = {};
           for (const [k, v] of Object.entries(n.sObject!)) if (k !== 'attributes') fields[k] = text(v);
           const id = toId18(n.Id);
           jobs.push({
             name: 'fetch-record' as const,
-            data: { connectionId: connection.id, sfObject: type, sfId: toId18(sfId), notificationId: id, source: 'outbound-message' as const, receivedAt, snapshot: cappedSnapshot(fields) },
+            data: {
+              connectionId: connection.id,
+              sfObject: type,
+              sfId: toId18(sfId),
+              notificationId: id,
+              source: 'outbound-message' as const,
+              receivedAt,
+              snapshot: cappedSnapshot(fields),
+            },
             opts: { jobId: jobId('om', connection.id, id) },
           });
         }
@@ -112,7 +135,11 @@ server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const [first] = config.connections;
-  const wsdl = outboundMessageWsdl({ sObjectType: Object.keys(first!.objects)[0] ?? 'Case', fields: ['Id'], location: `http://127.0.0.1:${port}/salesforce/outbound` });
+  const wsdl = outboundMessageWsdl({
+    sObjectType: Object.keys(first!.objects)[0] ?? 'Case',
+    fields: ['Id'],
+    location: `http://127.0.0.1:${port}/salesforce/outbound`,
+  });
   soap.listen(app, { path, services: service, xml: wsdl, suppressStack: true, callback: () => process.stdout.write(`${port}\n`) });
   process.on('SIGTERM', () => {
     server.close(() => {

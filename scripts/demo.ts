@@ -65,18 +65,46 @@ say(`
 // A few Cases marked "Send to Field Nation" by a dispatcher: the Flow sends the Outbound Message.
 const dispatcher = { as: 'dispatcher@example.com' };
 const cases = [
-  { Subject: 'Install POS terminals at Acme HQ', AccountId: h.sf.ref('acme'), ContactId: h.sf.ref('wile'), Priority: 'High', Work_Type__c: 'Installation' },
-  { Subject: 'Printer jams on floor 2', AccountId: h.sf.ref('globex'), ContactId: h.sf.ref('hank'), Priority: 'Medium', Work_Type__c: 'Repair' },
-  { Subject: 'Quarterly maintenance', AccountId: h.sf.ref('initech'), ContactId: h.sf.ref('peter'), Priority: 'Low', Work_Type__c: 'Maintenance' },
-].map((fields, i) => h.sf.createRecord('Case', { ...fields, Preferred_Service_Date__c: new Date(Date.now() + (i + 1) * 86_400_000).toISOString(), Send_to_Field_Nation__c: true }, dispatcher));
+  {
+    Subject: 'Install POS terminals at Acme HQ',
+    AccountId: h.sf.ref('acme'),
+    ContactId: h.sf.ref('wile'),
+    Priority: 'High',
+    Work_Type__c: 'Installation',
+  },
+  {
+    Subject: 'Printer jams on floor 2',
+    AccountId: h.sf.ref('globex'),
+    ContactId: h.sf.ref('hank'),
+    Priority: 'Medium',
+    Work_Type__c: 'Repair',
+  },
+  {
+    Subject: 'Quarterly maintenance',
+    AccountId: h.sf.ref('initech'),
+    ContactId: h.sf.ref('peter'),
+    Priority: 'Low',
+    Work_Type__c: 'Maintenance',
+  },
+].map((fields, i) =>
+  h.sf.createRecord(
+    'Case',
+    { ...fields, Preferred_Service_Date__c: new Date(Date.now() + (i + 1) * 86_400_000).toISOString(), Send_to_Field_Nation__c: true },
+    dispatcher,
+  ),
+);
 say(`» created ${cases.length} Cases in Salesforce with "Send to Field Nation" checked: ${cases.join(', ')}`);
 
 const workOrders = new Map<string, number>();
 for (const caseId of cases) {
-  const c = await h.waitFor(`work order for ${caseId}`, async () => {
-    const row = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-    return row?.state === 'synced' ? row : undefined;
-  }, 60_000);
+  const c = await h.waitFor(
+    `work order for ${caseId}`,
+    async () => {
+      const row = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
+      return row?.state === 'synced' ? row : undefined;
+    },
+    60_000,
+  );
   workOrders.set(caseId, c.workOrderId!);
   const wo = h.fn.getWorkOrder(c.workOrderId!)!;
   say(`  ✓ Case ${caseId} → work order ${c.workOrderId} "${String(wo.title)}" (${(wo.status as { name: string }).name})`);
@@ -89,7 +117,9 @@ const provider = 557;
 const show = async (label: string) => {
   await sleep(1_500);
   const r = h.sf.getRecord(firstCase!)!;
-  say(`  • ${label.padEnd(34)} Case Status = ${String(r.Status).padEnd(20)} Field Nation status = ${String(r.Field_Nation_Status__c ?? '')}`);
+  say(
+    `  • ${label.padEnd(34)} Case Status = ${String(r.Status).padEnd(20)} Field Nation status = ${String(r.Field_Nation_Status__c ?? '')}`,
+  );
 };
 say(`\n» a technician works order ${woId}; watch Case ${firstCase}:`);
 h.fn.buyer.assign(woId, provider);
@@ -98,7 +128,11 @@ h.fn.technician.checkIn(woId, { providerId: provider });
 await show('technician checked in');
 h.fn.technician.postMessage(woId, 'On site now, the terminals are here.', { providerId: provider });
 await show('technician posted a message');
-h.sf.createRecord('CaseComment', { ParentId: firstCase, CommentBody: 'Thanks! Please test the card reader too.', IsPublished: true }, dispatcher);
+h.sf.createRecord(
+  'CaseComment',
+  { ParentId: firstCase, CommentBody: 'Thanks! Please test the card reader too.', IsPublished: true },
+  dispatcher,
+);
 await show('dispatcher replied on the Case');
 h.fn.technician.checkOut(woId, { providerId: provider });
 h.fn.technician.complete(woId, { providerId: provider, closeoutNotes: 'Installed 4 terminals, card readers tested.' });
@@ -106,7 +140,9 @@ await show('work done');
 h.fn.buyer.approve(woId);
 await show('approved');
 
-const comments = h.sf.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${firstCase}' ORDER BY CreatedDate`).records as { CommentBody: string }[];
+const comments = h.sf.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${firstCase}' ORDER BY CreatedDate`).records as {
+  CommentBody: string;
+}[];
 say(`\n  CaseComments on ${firstCase}:`);
 for (const c of comments) say(`    - ${c.CommentBody.split('\n')[0]}`);
 say(`

@@ -62,7 +62,11 @@ export interface Harness {
   store: Store;
   env: NodeJS.ProcessEnv;
   restart(name: AppName, signal?: NodeJS.Signals): Promise<void>;
-  waitFor<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs?: number): Promise<T>;
+  waitFor<T>(
+    what: string,
+    check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+    timeoutMs?: number,
+  ): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -132,16 +136,25 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   const ingressPort = await port('ingress');
   const ingressUrl = `http://127.0.0.1:${ingressPort}`;
-  const ingressOpsPort = options.ports?.ingressOps ?? await freePort();
+  const ingressOpsPort = options.ports?.ingressOps ?? (await freePort());
   // A fresh path token per run, as `broker salesforce path-token` makes one: the endpoint needs it.
   const pathToken = options.env?.SF_OM_PATH_TOKEN ?? process.env.SF_OM_PATH_TOKEN ?? randomBytes(24).toString('base64url');
   const outboundUrl = `${ingressUrl}/salesforce/outbound/demo/${pathToken}`;
   const sf = await startSalesforceSim({ port: await port('salesforceSim'), logger: simLogger, outboundUrl, ...options.salesforceSim });
-  const fn = await startFieldNationSim({ port: await port('fieldnationSim'), logger: simLogger, rateLimit: false, ...options.fieldnationSim });
+  const fn = await startFieldNationSim({
+    port: await port('fieldnationSim'),
+    logger: simLogger,
+    rateLimit: false,
+    ...options.fieldnationSim,
+  });
   // Subscribed as `broker fieldnation webhook` subscribes a connection: the events its rules use.
   const rules = loadEventRulesFile(path.join(root, 'config/mappings/case-events.yaml'));
   const webhookSecret = options.env?.FN_WEBHOOK_SECRET ?? process.env.FN_WEBHOOK_SECRET ?? '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f';
-  fn.registerWebhook({ url: `${ingressUrl}/fieldnation/webhooks/demo`, secret: webhookSecret, events: FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e)) });
+  fn.registerWebhook({
+    url: `${ingressUrl}/fieldnation/webhooks/demo`,
+    secret: webhookSecret,
+    events: FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e)),
+  });
 
   // The demo connection, pointed at these simulators.
   let configText = readFileSync(path.join(root, 'config/demo.yaml'), 'utf8')
@@ -153,7 +166,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   }
   if (options.salesforceTimeouts) {
     const { connectMs, requestMs } = options.salesforceTimeouts;
-    configText = configText.replace(/\n    salesforce:\n/, (m) => `${m}      timeouts: { connectMs: ${connectMs}, requestMs: ${requestMs} }\n`);
+    configText = configText.replace(
+      /\n    salesforce:\n/,
+      (m) => `${m}      timeouts: { connectMs: ${connectMs}, requestMs: ${requestMs} }\n`,
+    );
   }
   if (options.connectionExtra) configText += options.connectionExtra;
   if (!options.scheduledReconciliation) configText += '    reconciliation: { enabled: false }\n';
@@ -186,7 +202,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const ports = new Map<AppName, number>();
   for (const name of names) ports.set(name, name === 'ingress' ? ingressPort : await port(name));
   const launch = (name: AppName) => {
-    const app = startApp(name, { env: name === 'ingress' ? { ...env, OPS_PORT: String(ingressOpsPort) } : env, port: ports.get(name), bundled: options.bundled, echo: options.echo });
+    const app = startApp(name, {
+      env: name === 'ingress' ? { ...env, OPS_PORT: String(ingressOpsPort) } : env,
+      port: ports.get(name),
+      bundled: options.bundled,
+      echo: options.echo,
+    });
     apps.set(name, app);
     return app;
   };
@@ -233,7 +254,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         }
         await new Promise((r) => setTimeout(r, 100));
       }
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+      );
     },
     async stop() {
       if (stopped) return;
@@ -255,7 +278,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       // Every app must end a SIGTERM with a clean shutdown (exit 0); a crash earlier shows here too.
       const bad = codes.filter(([, code]) => code !== null && code !== 0);
       if (bad.length) {
-        throw new Error(`apps exited non-zero: ${bad.map(([a, code]) => `${a.name} (${code}): ${a.output.slice(-5).join(' | ')}`).join('; ')}`);
+        throw new Error(
+          `apps exited non-zero: ${bad.map(([a, code]) => `${a.name} (${code}): ${a.output.slice(-5).join(' | ')}`).join('; ')}`,
+        );
       }
     },
   };

@@ -18,7 +18,19 @@ afterAll(async () => {
 const dispatcher = { as: 'dispatcher@example.com' };
 const tomorrow = () => new Date(Date.now() + 86_400_000).toISOString();
 const newCase = (subject: string) =>
-  h.sf.createRecord('Case', { Subject: subject, AccountId: h.sf.ref('acme'), ContactId: h.sf.ref('wile'), Priority: 'Medium', Preferred_Service_Date__c: tomorrow(), Work_Type__c: 'Repair', Send_to_Field_Nation__c: true }, dispatcher);
+  h.sf.createRecord(
+    'Case',
+    {
+      Subject: subject,
+      AccountId: h.sf.ref('acme'),
+      ContactId: h.sf.ref('wile'),
+      Priority: 'Medium',
+      Preferred_Service_Date__c: tomorrow(),
+      Work_Type__c: 'Repair',
+      Send_to_Field_Nation__c: true,
+    },
+    dispatcher,
+  );
 const workOrdersFor = (caseId: string) => h.fn.listWorkOrders().filter((w) => w.incident_id === caseId);
 const creates = () => h.fn.counters().routes['POST /api/rest/v2/workorders']?.calls ?? 0;
 const lookups = () => h.fn.counters().routes['GET /api/rest/v2/workorders']?.calls ?? 0;
@@ -39,7 +51,11 @@ describe('a create whose answer is lost', () => {
     const createsBefore = creates();
     const lookupsBefore = lookups();
     const caseId = newCase('Late commit');
-    await h.waitFor('the ambiguous create recorded', async () => (await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId }))?.ambiguousCreateAt, 30_000);
+    await h.waitFor(
+      'the ambiguous create recorded',
+      async () => (await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId }))?.ambiguousCreateAt,
+      30_000,
+    );
     const correlation = await h.waitFor('sync', () => synced(caseId), 60_000);
     await new Promise((r) => setTimeout(r, 1_500)); // any straggler would create now
     expect(workOrdersFor(caseId)).toHaveLength(1);
@@ -56,7 +72,11 @@ describe('a create whose answer is lost', () => {
     h.fn.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', status: 502, count: 1 });
     const createsBefore = creates();
     const caseId = newCase('Lost create');
-    const marked = await h.waitFor('the ambiguous create recorded', async () => (await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId }))?.ambiguousCreateAt, 30_000);
+    const marked = await h.waitFor(
+      'the ambiguous create recorded',
+      async () => (await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId }))?.ambiguousCreateAt,
+      30_000,
+    );
     // Before the settle time: looked up, not created again.
     await new Promise((r) => setTimeout(r, Math.max(0, marked.getTime() + (SETTLE_SECONDS - 1.5) * 1000 - Date.now())));
     expect(creates() - createsBefore).toBe(1);

@@ -16,11 +16,19 @@ afterAll(() => rmSync(path.join(workspaceRoot, outDir), { recursive: true, force
 
 describe('production bundles', () => {
   it('build, and every app starts as far as its environment check', () => {
-    execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build-apps.ts', '--outdir', outDir, ...APPS], { cwd: workspaceRoot, stdio: 'pipe' });
+    execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build-apps.ts', '--outdir', outDir, ...APPS], {
+      cwd: workspaceRoot,
+      stdio: 'pipe',
+    });
     for (const app of APPS) {
       const bundle = path.join(workspaceRoot, outDir, app, 'main.mjs');
       const args = app === 'cli' ? [bundle, '--help'] : [bundle];
-      const run = spawnSync(process.execPath, args, { cwd: workspaceRoot, env: { PATH: process.env.PATH }, encoding: 'utf8', timeout: 30_000 });
+      const run = spawnSync(process.execPath, args, {
+        cwd: workspaceRoot,
+        env: { PATH: process.env.PATH },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       const output = `${run.stdout}${run.stderr}`;
       expect(output, app).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find module|SyntaxError/);
       if (app === 'cli') expect({ app, status: run.status }).toEqual({ app, status: 0 });

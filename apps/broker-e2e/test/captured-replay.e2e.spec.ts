@@ -30,19 +30,27 @@ describe('captured deliveries through the whole broker', () => {
     expect(res.status, await res.text()).toBe(200);
     if (req.expect.kind === 'outbound-message') {
       for (const n of req.expect.notifications) {
-        const rows = await h.waitFor(`timeline of ${n.sfId}`, async () => {
-          const t = await h.store.timeline(n.sfId);
-          return t.some((r) => r.jobId === `om-demo-${n.id}` && r.stage !== 'received' && r.stage !== 'waited') && t;
-        }, 60_000);
+        const rows = await h.waitFor(
+          `timeline of ${n.sfId}`,
+          async () => {
+            const t = await h.store.timeline(n.sfId);
+            return t.some((r) => r.jobId === `om-demo-${n.id}` && r.stage !== 'received' && r.stage !== 'waited') && t;
+          },
+          60_000,
+        );
         // Past `received`: fetched and mapped, not triggered, or a recorded failure (dead letter).
         expect(rows.filter((r) => r.jobId === `om-demo-${n.id}`).map((r) => r.stage)).toContain('received');
       }
     } else {
       const { jobId, eventName, workOrderId } = req.expect;
-      const rows = await h.waitFor(`timeline of work order ${workOrderId}`, async () => {
-        const t = await h.store.timeline(String(workOrderId));
-        return t.some((r) => r.jobId === jobId) && t;
-      }, 60_000);
+      const rows = await h.waitFor(
+        `timeline of work order ${workOrderId}`,
+        async () => {
+          const t = await h.store.timeline(String(workOrderId));
+          return t.some((r) => r.jobId === jobId) && t;
+        },
+        60_000,
+      );
       expect(rows.find((r) => r.jobId === jobId)?.message).toContain(eventName);
     }
   });

@@ -31,11 +31,16 @@ interface CliRun {
 /** `npm run broker -- <args>`, minus npm: a child process with the environment the apps get. */
 function broker(...args: string[]): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(root, 'apps/cli/src/main.ts'), ...args], { cwd: root, env: { ...process.env, ...h.env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      if (code === null) reject(new Error(`broker ${args.join(' ')} did not finish: ${err?.message}\n${stderr}`));
-      else resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'apps/cli/src/main.ts'), ...args],
+      { cwd: root, env: { ...process.env, ...h.env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        if (code === null) reject(new Error(`broker ${args.join(' ')} did not finish: ${err?.message}\n${stderr}`));
+        else resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -47,20 +52,38 @@ const MAPPING = path.join(root, 'config/mappings/case-to-work-order.yaml');
 const dispatcher = { as: 'dispatcher@example.com' };
 
 function createCase(subject: string): string {
-  return h.sf.createRecord('Case', { Subject: subject, AccountId: h.sf.ref('acme'), ContactId: h.sf.ref('wile'), Priority: 'High', Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(), Work_Type__c: 'Installation', Send_to_Field_Nation__c: true }, dispatcher);
+  return h.sf.createRecord(
+    'Case',
+    {
+      Subject: subject,
+      AccountId: h.sf.ref('acme'),
+      ContactId: h.sf.ref('wile'),
+      Priority: 'High',
+      Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
+      Work_Type__c: 'Installation',
+      Send_to_Field_Nation__c: true,
+    },
+    dispatcher,
+  );
 }
 
 /** Synced and written back: the last stage of the forward path is done. */
 async function synced(caseId: string): Promise<number> {
   const c = await h.waitFor(`${caseId} synced`, async () => {
     const row = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-    return row?.state === 'synced' && (await h.store.timeline(caseId)).some((t) => t.stage === 'sf-written' && t.outcome === 'ok') ? row : undefined;
+    return row?.state === 'synced' && (await h.store.timeline(caseId)).some((t) => t.stage === 'sf-written' && t.outcome === 'ok')
+      ? row
+      : undefined;
   });
   return c.workOrderId!;
 }
 
 const simControl = async (base: string, method: string, p: string, body?: unknown) => {
-  const res = await fetch(`${base}/__sim${p}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${base}/__sim${p}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   expect(res.ok, `${method} ${p}`).toBe(true);
   return (await res.json()) as Record<string, unknown>;
 };
@@ -89,8 +112,14 @@ describe('broker CLI on real data', () => {
       const stages = stagesOf(run.stdout);
       // Field Nation's webhooks for the new work order (published, routed) land as `event` rows
       // whenever they arrive; the rules act on none of them.
-      expect(stages.filter((s) => !s.startsWith('event ')), id).toEqual(expected);
-      expect(stages.filter((s) => s.startsWith('event ')).every((s) => s === 'event skipped'), id).toBe(true);
+      expect(
+        stages.filter((s) => !s.startsWith('event ')),
+        id,
+      ).toEqual(expected);
+      expect(
+        stages.filter((s) => s.startsWith('event ')).every((s) => s === 'event skipped'),
+        id,
+      ).toBe(true);
       expect(run.stdout, id).toContain(`work order ${workOrderId} created`);
       // One fetch and one write-back: the only Salesforce calls a synced record costs.
       expect(run.stdout, id).toContain(`${stages.length} stage(s), 2 Salesforce API call(s)`);
@@ -127,7 +156,9 @@ describe('broker CLI on real data', () => {
   it('replay: lists, then retries, the work orders Field Nation refused while it rejected creates', async () => {
     const fault = await simControl(h.fn.url, 'POST', '/faults', { method: 'POST', path: '^/api/rest/v2/workorders$', status: 422 });
     const refused = createCase('CLI replay');
-    const failed = await h.waitFor('fn.write failure on the timeline', async () => (await h.store.timeline(refused)).find((t) => t.stage === 'written' && t.outcome === 'failed'));
+    const failed = await h.waitFor('fn.write failure on the timeline', async () =>
+      (await h.store.timeline(refused)).find((t) => t.stage === 'written' && t.outcome === 'failed'),
+    );
     expect(failed.message).toMatch(/Field Nation rejected the request \(422\)/);
     expect(h.fn.listWorkOrders().filter((w) => w.incident_id === refused)).toHaveLength(0);
 
@@ -146,7 +177,12 @@ describe('broker CLI on real data', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^retried 1 failed job\(s\) in fn\.write failed since/);
     const replayedWorkOrder = await synced(refused);
-    expect(h.fn.listWorkOrders().filter((w) => w.incident_id === refused).map((w) => Number(w.id))).toEqual([replayedWorkOrder]);
+    expect(
+      h.fn
+        .listWorkOrders()
+        .filter((w) => w.incident_id === refused)
+        .map((w) => Number(w.id)),
+    ).toEqual([replayedWorkOrder]);
     expect(h.sf.getRecord(refused)!.Field_Nation_Work_Order_Id__c).toBe(String(replayedWorkOrder));
     const timeline = (await h.store.timeline(refused)).map((t) => `${t.stage} ${t.outcome}`);
     expect(timeline.slice(timeline.indexOf('written failed'))).toEqual(expect.arrayContaining(['written ok', 'sf-written ok']));
@@ -170,7 +206,13 @@ describe('broker CLI on real data', () => {
       return all.some((t) => t.stage === 'written') ? all : undefined;
     });
     // `received` carries the request's time, so it may sort before the request's own row.
-    expect(rows.map((t) => `${t.stage} ${t.outcome}`).sort()).toEqual(['fetched ok', 'mapped ok', 'received ok', 'resync-requested ok', 'written ok']);
+    expect(rows.map((t) => `${t.stage} ${t.outcome}`).sort()).toEqual([
+      'fetched ok',
+      'mapped ok',
+      'received ok',
+      'resync-requested ok',
+      'written ok',
+    ]);
     expect(rows.find((t) => t.stage === 'fetched')).toMatchObject({ jobId, sfApiCalls: 1 });
     expect(rows.at(-1)!.message).toBe(`work order ${workOrderId} updated`);
     expect(h.fn.listWorkOrders().filter((w) => w.incident_id === caseId)).toHaveLength(1);
@@ -189,7 +231,9 @@ describe('broker CLI on real data', () => {
     const dispatch = h.sf.outboundMessages().find((m) => m.name === 'Field_Nation_Case_Dispatch')!;
     expect(dispatch.endpointUrl).toBe(om.endpointUrl);
     expect(h.sf.outbound({ status: 'delivered' }).some((n) => n.recordId === caseId)).toBe(true);
-    const flow = new XMLParser({ parseTagValue: false }).parse(readFileSync(path.join(out, 'flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml'), 'utf8')).Flow;
+    const flow = new XMLParser({ parseTagValue: false }).parse(
+      readFileSync(path.join(out, 'flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml'), 'utf8'),
+    ).Flow;
     expect(flow.start.object).toBe('Case');
     expect(flow.actionCalls.actionName).toBe('Case.Broker_demo_Case');
   });

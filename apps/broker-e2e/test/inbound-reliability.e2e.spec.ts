@@ -18,7 +18,20 @@ const dispatcher = { as: 'dispatcher@example.com' };
 const tomorrow = () => new Date(Date.now() + 86_400_000).toISOString();
 
 function newCase(subject: string, extra: Record<string, unknown> = {}): string {
-  return h.sf.createRecord('Case', { Subject: subject, AccountId: h.sf.ref('acme'), ContactId: h.sf.ref('wile'), Priority: 'Medium', Preferred_Service_Date__c: tomorrow(), Work_Type__c: 'Repair', Send_to_Field_Nation__c: true, ...extra }, dispatcher);
+  return h.sf.createRecord(
+    'Case',
+    {
+      Subject: subject,
+      AccountId: h.sf.ref('acme'),
+      ContactId: h.sf.ref('wile'),
+      Priority: 'Medium',
+      Preferred_Service_Date__c: tomorrow(),
+      Work_Type__c: 'Repair',
+      Send_to_Field_Nation__c: true,
+      ...extra,
+    },
+    dispatcher,
+  );
 }
 
 const workOrdersFor = (caseId: string) => h.fn.listWorkOrders().filter((w) => w.incident_id === caseId);
@@ -35,7 +48,11 @@ describe('inbound reliability', () => {
     // The same notification sent again, by hand, twice (Salesforce redelivers with the same id).
     const notification = h.sf.outbound({}).find((n) => n.recordId === caseId)!;
     const replay = buildOutboundMessage({
-      organizationId: '00D000000000001EAA', actionId: notification.actionId, sessionId: null, enterpriseUrl: '', partnerUrl: '',
+      organizationId: '00D000000000001EAA',
+      actionId: notification.actionId,
+      sessionId: null,
+      enterpriseUrl: '',
+      partnerUrl: '',
       notifications: [{ id: notification.id, sObjectType: 'Case', fields: { Id: caseId } }],
     });
     for (let i = 0; i < 2; i++) {

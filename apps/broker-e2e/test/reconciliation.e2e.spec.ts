@@ -13,10 +13,18 @@ beforeAll(async () => {
   const prefix = `e2erc${Date.now().toString(36)}`;
   const connection = createProducerConnection(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   const queue = openQueue(sfReconcileQueue, connection, prefix);
-  await queue.upsertJobScheduler('reconcile-gone-Case', { pattern: '*/5 * * * *' }, { name: 'sweep', data: { connectionId: 'gone', sfObject: 'Case' } });
+  await queue.upsertJobScheduler(
+    'reconcile-gone-Case',
+    { pattern: '*/5 * * * *' },
+    { name: 'sweep', data: { connectionId: 'gone', sfObject: 'Case' } },
+  );
   await queue.close();
   connection.disconnect();
-  h = await startHarness({ queuePrefix: prefix, scheduledReconciliation: true, caseObject: 'Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true", afterCreate: { publish: true } }' });
+  h = await startHarness({
+    queuePrefix: prefix,
+    scheduledReconciliation: true,
+    caseObject: 'Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true", afterCreate: { publish: true } }',
+  });
 });
 afterAll(async () => {
   await h?.stop();
@@ -40,14 +48,28 @@ describe('reconciliation', () => {
   it('creates the work order of a dropped Outbound Message, at a bounded API cost', async () => {
     // Salesforce cannot reach the broker, then gives up on the message (24 h later, in reality).
     h.sf.setOutboundEndpoint('Field_Nation_Case_Dispatch', 'http://127.0.0.1:1/unreachable');
-    const caseId = h.sf.createRecord('Case', { Subject: 'Dropped', AccountId: h.sf.ref('acme'), Priority: 'Low', Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(), Send_to_Field_Nation__c: true }, { as: 'dispatcher@example.com' });
+    const caseId = h.sf.createRecord(
+      'Case',
+      {
+        Subject: 'Dropped',
+        AccountId: h.sf.ref('acme'),
+        Priority: 'Low',
+        Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
+        Send_to_Field_Nation__c: true,
+      },
+      { as: 'dispatcher@example.com' },
+    );
     await h.waitFor('a failed delivery', () => h.sf.outbound({}).some((n) => n.recordId === caseId && n.attempts.length > 0));
     expect(h.sf.dropOutbound()).toBeGreaterThan(0);
     h.sf.setOutboundEndpoint('Field_Nation_Case_Dispatch', h.outboundUrl);
     expect(await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId })).toBeNull();
 
     h.sf.resetCounters();
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'apps/cli/src/main.ts'), 'reconcile', '--connection', 'demo'], { cwd: root, env: { ...process.env, ...h.env } });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'apps/cli/src/main.ts'), 'reconcile', '--connection', 'demo'],
+      { cwd: root, env: { ...process.env, ...h.env } },
+    );
     expect(stdout).toMatch(/queued a reconciliation sweep of demo\/Case/);
 
     const synced = await h.waitFor('reconciled work order', async () => {

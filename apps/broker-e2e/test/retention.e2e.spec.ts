@@ -32,10 +32,19 @@ describe('retention', () => {
 
       const pool = poolOf(h.prisma);
       const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000);
-      await pool.query(`INSERT INTO timeline_entry (connection_id, stage, outcome, at) SELECT 'demo', 'old', 'ok', $1 FROM generate_series(1, 2500)`, [daysAgo(31)]);
+      await pool.query(
+        `INSERT INTO timeline_entry (connection_id, stage, outcome, at) SELECT 'demo', 'old', 'ok', $1 FROM generate_series(1, 2500)`,
+        [daysAgo(31)],
+      );
       await pool.query(`INSERT INTO timeline_entry (connection_id, stage, outcome, at) VALUES ('demo', 'recent', 'ok', $1)`, [daysAgo(29)]);
-      await pool.query(`INSERT INTO inbound_ledger (connection_id, source, notification_id, received_at) SELECT 'demo', 'fn', 'old-' || g, $1 FROM generate_series(1, 10) g`, [daysAgo(8)]);
-      await pool.query(`INSERT INTO inbound_ledger (connection_id, source, notification_id, received_at) VALUES ('demo', 'fn', 'recent', $1)`, [daysAgo(6)]);
+      await pool.query(
+        `INSERT INTO inbound_ledger (connection_id, source, notification_id, received_at) SELECT 'demo', 'fn', 'old-' || g, $1 FROM generate_series(1, 10) g`,
+        [daysAgo(8)],
+      );
+      await pool.query(
+        `INSERT INTO inbound_ledger (connection_id, source, notification_id, received_at) VALUES ('demo', 'fn', 'recent', $1)`,
+        [daysAgo(6)],
+      );
 
       await events.waitUntilReady();
       const job = await queue.add('retention-sweep', {});

@@ -17,7 +17,19 @@ const dispatcher = { as: 'dispatcher@example.com' };
 const PROVIDER = 557;
 
 async function syncedCase(subject: string): Promise<{ caseId: string; workOrderId: number }> {
-  const caseId = h.sf.createRecord('Case', { Subject: subject, AccountId: h.sf.ref('acme'), ContactId: h.sf.ref('wile'), Priority: 'High', Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(), Work_Type__c: 'Installation', Send_to_Field_Nation__c: true }, dispatcher);
+  const caseId = h.sf.createRecord(
+    'Case',
+    {
+      Subject: subject,
+      AccountId: h.sf.ref('acme'),
+      ContactId: h.sf.ref('wile'),
+      Priority: 'High',
+      Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
+      Work_Type__c: 'Installation',
+      Send_to_Field_Nation__c: true,
+    },
+    dispatcher,
+  );
   const c = await h.waitFor('synced', async () => {
     const row = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
     return row?.state === 'synced' ? row : undefined;
@@ -26,18 +38,31 @@ async function syncedCase(subject: string): Promise<{ caseId: string; workOrderI
 }
 
 const caseOf = (id: string) => h.sf.getRecord(id)!;
-const commentsOf = (caseId: string) => h.sf.query(`SELECT Id, CommentBody, CreatedById FROM CaseComment WHERE ParentId = '${caseId}'`).records as { Id: string; CommentBody: string; CreatedById: string }[];
-const idle = () => h.waitFor('deliveries settled', async () => { await h.fn.waitForDeliveries(20_000); return true; });
+const commentsOf = (caseId: string) =>
+  h.sf.query(`SELECT Id, CommentBody, CreatedById FROM CaseComment WHERE ParentId = '${caseId}'`).records as {
+    Id: string;
+    CommentBody: string;
+    CreatedById: string;
+  }[];
+const idle = () =>
+  h.waitFor('deliveries settled', async () => {
+    await h.fn.waitForDeliveries(20_000);
+    return true;
+  });
 
 async function quiet(sfId: string): Promise<void> {
   // Settled when the timeline stops growing for a moment.
   let last = -1;
-  await h.waitFor('timeline settles', async () => {
-    const n = (await h.store.timeline(sfId)).length;
-    const same = n === last;
-    last = n;
-    return same;
-  }, 30_000);
+  await h.waitFor(
+    'timeline settles',
+    async () => {
+      const n = (await h.store.timeline(sfId)).length;
+      const same = n === last;
+      last = n;
+      return same;
+    },
+    30_000,
+  );
 }
 
 describe('Field Nation → Salesforce', () => {
@@ -74,10 +99,29 @@ describe('Field Nation → Salesforce', () => {
   it('ignores forged and tampered webhooks, and a redelivered one changes nothing the second time', async () => {
     const { caseId, workOrderId } = await syncedCase('Forgery');
     await quiet(caseId);
-    const raw = JSON.stringify({ event: { name: 'workorder.status.approved', params: { work_order_id: workOrderId } }, timestamp: new Date().toISOString(), triggered_by_user: { id: 1069 }, workorder: { id: workOrderId, status: { id: 5, name: 'Approved' } } });
-    const forged = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, { method: 'POST', body: raw, headers: { 'x-fn-signature': `sha256=${createHmac('sha256', 'guessed-secret').update(raw).digest('hex')}`, 'x-fn-delivery-id': `${randomUUID()}:1` } });
+    const raw = JSON.stringify({
+      event: { name: 'workorder.status.approved', params: { work_order_id: workOrderId } },
+      timestamp: new Date().toISOString(),
+      triggered_by_user: { id: 1069 },
+      workorder: { id: workOrderId, status: { id: 5, name: 'Approved' } },
+    });
+    const forged = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, {
+      method: 'POST',
+      body: raw,
+      headers: {
+        'x-fn-signature': `sha256=${createHmac('sha256', 'guessed-secret').update(raw).digest('hex')}`,
+        'x-fn-delivery-id': `${randomUUID()}:1`,
+      },
+    });
     expect(forged.status).toBe(401);
-    const tampered = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, { method: 'POST', body: raw.replace('approved', 'work_done'), headers: { 'x-fn-signature': `sha256=${createHmac('sha256', '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f').update(raw).digest('hex')}`, 'x-fn-delivery-id': `${randomUUID()}:1` } });
+    const tampered = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, {
+      method: 'POST',
+      body: raw.replace('approved', 'work_done'),
+      headers: {
+        'x-fn-signature': `sha256=${createHmac('sha256', '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f').update(raw).digest('hex')}`,
+        'x-fn-delivery-id': `${randomUUID()}:1`,
+      },
+    });
     expect(tampered.status).toBe(401);
     await new Promise((r) => setTimeout(r, 500));
     expect(caseOf(caseId).Status).not.toBe('Resolved');
@@ -99,8 +143,25 @@ describe('Field Nation → Salesforce', () => {
     await quiet(caseId);
     const t0 = Date.now();
     const send = async (name: string, at: number) => {
-      const raw = JSON.stringify({ event: { name, params: { work_order_id: workOrderId } }, timestamp: new Date(at).toISOString(), triggered_by_user: { id: PROVIDER }, workorder: { id: workOrderId, status: { id: name.endsWith('work_done') ? 4 : 3, name }, assignee: { user: { id: PROVIDER, first_name: 'Tess', last_name: 'Tech' } }, closing_notes: 'ok' } });
-      const res = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, { method: 'POST', body: raw, headers: { 'x-fn-signature': `sha256=${createHmac('sha256', '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f').update(raw).digest('hex')}`, 'x-fn-delivery-id': `${randomUUID()}:1` } });
+      const raw = JSON.stringify({
+        event: { name, params: { work_order_id: workOrderId } },
+        timestamp: new Date(at).toISOString(),
+        triggered_by_user: { id: PROVIDER },
+        workorder: {
+          id: workOrderId,
+          status: { id: name.endsWith('work_done') ? 4 : 3, name },
+          assignee: { user: { id: PROVIDER, first_name: 'Tess', last_name: 'Tech' } },
+          closing_notes: 'ok',
+        },
+      });
+      const res = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, {
+        method: 'POST',
+        body: raw,
+        headers: {
+          'x-fn-signature': `sha256=${createHmac('sha256', '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f').update(raw).digest('hex')}`,
+          'x-fn-delivery-id': `${randomUUID()}:1`,
+        },
+      });
       expect(res.status).toBe(200);
     };
     await send('workorder.status.work_done', t0 + 60_000);
@@ -118,7 +179,8 @@ describe('Field Nation → Salesforce', () => {
     h.fn.buyer.assign(workOrderId, PROVIDER);
     await quiet(caseId);
     const commentsBefore = commentsOf(caseId).length;
-    const countMessages = () => (h.fn.getWorkOrder(workOrderId) as unknown as { messages: { metadata: { total: number } } }).messages.metadata.total;
+    const countMessages = () =>
+      (h.fn.getWorkOrder(workOrderId) as unknown as { messages: { metadata: { total: number } } }).messages.metadata.total;
     const base = countMessages();
     for (let i = 0; i < 10; i++) {
       h.fn.technician.postMessage(workOrderId, `tech says ${i}`, { providerId: PROVIDER });
@@ -138,16 +200,26 @@ describe('Field Nation → Salesforce', () => {
   it('puts a validation-rule failure on the timeline with its message', async () => {
     const { caseId, workOrderId } = await syncedCase('Validation');
     await quiet(caseId);
-    h.sf.injectFault({ kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', method: 'PATCH', path: '/sobjects/Case/', message: 'A Case cannot be assigned without a site contact', count: 1 });
+    h.sf.injectFault({
+      kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION',
+      method: 'PATCH',
+      path: '/sobjects/Case/',
+      message: 'A Case cannot be assigned without a site contact',
+      count: 1,
+    });
     h.fn.buyer.assign(workOrderId, PROVIDER);
-    const row = await h.waitFor('failure on the timeline', async () => (await h.store.timeline(caseId)).find((t) => t.stage === 'sf-written' && t.outcome === 'failed'));
+    const row = await h.waitFor('failure on the timeline', async () =>
+      (await h.store.timeline(caseId)).find((t) => t.stage === 'sf-written' && t.outcome === 'failed'),
+    );
     expect(row.message).toContain('FIELD_CUSTOM_VALIDATION_EXCEPTION');
     expect(row.message).toContain('A Case cannot be assigned without a site contact');
     // The salesforce-writer counts it under the rule's errorCode, as a final failure.
     const metrics = await (await fetch(`http://127.0.0.1:${h.apps.get('salesforce-writer')!.port}/metrics`)).text();
     const line = (name: string, labels: Record<string, string>) =>
       metrics.split('\n').find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
-    expect(line('broker_job_failures_total', { queue: 'sf.write', reason: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', final: 'true' })).toMatch(/ 1$/);
+    expect(line('broker_job_failures_total', { queue: 'sf.write', reason: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', final: 'true' })).toMatch(
+      / 1$/,
+    );
     expect(line('broker_job_duration_seconds_count', { queue: 'sf.write', job: 'write-record', outcome: 'failed' })).toMatch(/ [1-9]\d*$/);
     expect(line('broker_salesforce_api_usage', { connection: 'demo' })).toMatch(/ \d+$/);
     expect(line('broker_salesforce_api_limit', { connection: 'demo' })).toMatch(/ [1-9]\d*$/);

@@ -35,7 +35,11 @@ async function forge(sObjectType: string, recordId: string): Promise<string> {
   const om = h.sf.outboundMessages().find((o) => o.object === sObjectType)!;
   const notificationId = makeId('04l', 900_000 + ++seq);
   const body = buildOutboundMessage({
-    organizationId: '00D000000000001EAA', actionId: om.id, sessionId: null, enterpriseUrl: '', partnerUrl: '',
+    organizationId: '00D000000000001EAA',
+    actionId: om.id,
+    sessionId: null,
+    enterpriseUrl: '',
+    partnerUrl: '',
     notifications: [{ id: notificationId, sObjectType, fields: { Id: recordId } }],
   });
   const res = await fetch(om.endpointUrl, { method: 'POST', body, headers: { 'content-type': 'text/xml' } });
@@ -44,7 +48,19 @@ async function forge(sObjectType: string, recordId: string): Promise<string> {
 }
 
 function newCase(subject: string, checked: boolean): string {
-  return h.sf.createRecord('Case', { Subject: subject, AccountId: h.sf.ref('acme'), ContactId: h.sf.ref('wile'), Priority: 'Medium', Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(), Work_Type__c: 'Repair', Send_to_Field_Nation__c: checked }, dispatcher);
+  return h.sf.createRecord(
+    'Case',
+    {
+      Subject: subject,
+      AccountId: h.sf.ref('acme'),
+      ContactId: h.sf.ref('wile'),
+      Priority: 'Medium',
+      Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
+      Work_Type__c: 'Repair',
+      Send_to_Field_Nation__c: checked,
+    },
+    dispatcher,
+  );
 }
 
 const workOrdersFor = (caseId: string) => h.fn.listWorkOrders().filter((w) => w.incident_id === caseId);
@@ -71,24 +87,41 @@ describe('the trigger is checked at the source', () => {
 
     // The dispatcher ticks the box: Salesforce's own message now creates the work order.
     h.sf.updateRecord('Case', caseId, { Send_to_Field_Nation__c: true }, dispatcher);
-    const c = await h.waitFor('work order', async () => {
-      const x = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-      return x?.state === 'synced' && x;
-    }, 60_000);
+    const c = await h.waitFor(
+      'work order',
+      async () => {
+        const x = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
+        return x?.state === 'synced' && x;
+      },
+      60_000,
+    );
     expect(workOrdersFor(caseId)).toHaveLength(1);
     expect(h.fn.getWorkOrder(c.workOrderId!)!.title).toContain('Not for Field Nation');
   });
 
   it('keeps updating a correlated Case after the write-back reset its checkbox', async () => {
     const caseId = newCase('Checkbox reset', true);
-    const c = await h.waitFor('first sync', async () => {
-      const x = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-      return x?.state === 'synced' && x;
-    }, 60_000);
-    await h.waitFor('checkbox reset by the write-back', () => h.sf.getRecord(caseId)!.Send_to_Field_Nation__c === false && h.sf.getRecord(caseId)!.Field_Nation_Work_Order_Id__c === String(c.workOrderId));
+    const c = await h.waitFor(
+      'first sync',
+      async () => {
+        const x = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
+        return x?.state === 'synced' && x;
+      },
+      60_000,
+    );
+    await h.waitFor(
+      'checkbox reset by the write-back',
+      () =>
+        h.sf.getRecord(caseId)!.Send_to_Field_Nation__c === false &&
+        h.sf.getRecord(caseId)!.Field_Nation_Work_Order_Id__c === String(c.workOrderId),
+    );
 
     h.sf.updateRecord('Case', caseId, { Subject: 'Checkbox reset, rescheduled' }, dispatcher);
-    await h.waitFor('work order updated', () => String(h.fn.getWorkOrder(c.workOrderId!)!.title).includes('Checkbox reset, rescheduled'), 60_000);
+    await h.waitFor(
+      'work order updated',
+      () => String(h.fn.getWorkOrder(c.workOrderId!)!.title).includes('Checkbox reset, rescheduled'),
+      60_000,
+    );
     expect(h.sf.getRecord(caseId)!.Send_to_Field_Nation__c).toBe(false);
     expect(workOrdersFor(caseId)).toHaveLength(1);
     expect((await timeline(caseId)).filter((t) => t.stage === 'not-triggered')).toEqual([]);
@@ -96,16 +129,31 @@ describe('the trigger is checked at the source', () => {
 
   it('posts no message for forged comment notifications: unpublished, or written by the integration user', async () => {
     const caseId = newCase('Comments', true);
-    const c = await h.waitFor('sync', async () => {
-      const x = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-      return x?.state === 'synced' && x;
-    }, 60_000);
-    const messages = () => (h.fn.getWorkOrder(c.workOrderId!) as unknown as { messages: { metadata: { total: number } } }).messages.metadata.total;
+    const c = await h.waitFor(
+      'sync',
+      async () => {
+        const x = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
+        return x?.state === 'synced' && x;
+      },
+      60_000,
+    );
+    const messages = () =>
+      (h.fn.getWorkOrder(c.workOrderId!) as unknown as { messages: { metadata: { total: number } } }).messages.metadata.total;
     const before = messages();
-    const internal = h.sf.createRecord('CaseComment', { ParentId: caseId, CommentBody: 'internal note: margin is thin', IsPublished: false }, dispatcher);
-    const own = h.sf.createRecord('CaseComment', { ParentId: caseId, CommentBody: 'written by the broker', IsPublished: true }, { as: 'integration@example.com' });
+    const internal = h.sf.createRecord(
+      'CaseComment',
+      { ParentId: caseId, CommentBody: 'internal note: margin is thin', IsPublished: false },
+      dispatcher,
+    );
+    const own = h.sf.createRecord(
+      'CaseComment',
+      { ParentId: caseId, CommentBody: 'written by the broker', IsPublished: true },
+      { as: 'integration@example.com' },
+    );
     for (const id of [internal, own]) await forge('CaseComment', id);
-    await h.waitFor('both refused', async () => (await Promise.all([internal, own].map(timeline))).every((rows) => rows.some((t) => t.stage === 'not-triggered')));
+    await h.waitFor('both refused', async () =>
+      (await Promise.all([internal, own].map(timeline))).every((rows) => rows.some((t) => t.stage === 'not-triggered')),
+    );
 
     // A published comment by the dispatcher still goes through, by the org's own message.
     h.sf.createRecord('CaseComment', { ParentId: caseId, CommentBody: 'please call ahead', IsPublished: true }, dispatcher);

@@ -4,7 +4,13 @@ import { runChaos } from '../../../bench/chaos-run';
 describe('chaos (small run)', () => {
   it('loses, duplicates and dead-letters nothing while apps and Redis are SIGKILLed, PostgreSQL is down, Salesforce hangs, both platforms misbehave and webhooks are replayed', async () => {
     // Shorter outages than `npm run chaos` (150 s and 60 s) keep `npm test` reasonable; the paths are the same.
-    const result = await runChaos({ records: 150, settleSeconds: 300, pgOutageSeconds: 20, salesforceHangSeconds: 15, log: (line) => process.stdout.write(`${line}\n`) });
+    const result = await runChaos({
+      records: 150,
+      settleSeconds: 300,
+      pgOutageSeconds: 20,
+      salesforceHangSeconds: 15,
+      log: (line) => process.stdout.write(`${line}\n`),
+    });
     process.stdout.write(`chaos: ${JSON.stringify({ ...result, stuck: undefined })}\n`);
     expect(result.failed_reasons).toEqual([]);
     expect(result.lost).toBe(0);

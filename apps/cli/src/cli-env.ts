@@ -6,7 +6,11 @@ const schema = z.object({
   BROKER_CONFIG: z.string().min(1).optional(),
   DATABASE_URL: z.string().url().optional(),
   REDIS_URL: baseEnvSchema.shape.REDIS_URL,
-  QUEUE_PREFIX: z.string().min(1).regex(/^[^:]+$/, 'must not contain ":"').default('broker'),
+  QUEUE_PREFIX: z
+    .string()
+    .min(1)
+    .regex(/^[^:]+$/, 'must not contain ":"')
+    .default('broker'),
   /** Public URL of the ingress, the default for `salesforce metadata --endpoint`. */
   PUBLIC_URL: z.string().url().optional(),
 });

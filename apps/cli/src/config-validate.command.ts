@@ -27,7 +27,8 @@ export function configValidateCommand(file: string, io: CliIo, env: NodeJS.Proce
   };
   config.connections.forEach((c, i) => {
     for (const [object, settings] of Object.entries(c.objects)) {
-      if (settings.mapping) compile(`connections[${i}].objects.${object}.mapping`, resolveConfigPath(config, settings.mapping), loadMappingFile);
+      if (settings.mapping)
+        compile(`connections[${i}].objects.${object}.mapping`, resolveConfigPath(config, settings.mapping), loadMappingFile);
     }
     if (c.eventRules) compile(`connections[${i}].eventRules`, resolveConfigPath(config, c.eventRules), loadEventRulesFile);
   });

@@ -25,7 +25,11 @@ export function formatReport(report: PreflightReport): string[] {
   lines.push(
     `  spent ${report.salesforceApiCalls} Salesforce API call${report.salesforceApiCalls === 1 ? '' : 's'} (logins are not counted) and ${report.fieldnationRequests} Field Nation request${report.fieldnationRequests === 1 ? '' : 's'} in ${(report.durationMs / 1000).toFixed(1)} s`,
   );
-  lines.push(failed ? `  ✗ ${failed} check${failed === 1 ? '' : 's'} failed${warned ? `, ${warned} warning${warned === 1 ? '' : 's'}` : ''}` : `  ✓ ready${warned ? ` (${warned} warning${warned === 1 ? '' : 's'})` : ''}`);
+  lines.push(
+    failed
+      ? `  ✗ ${failed} check${failed === 1 ? '' : 's'} failed${warned ? `, ${warned} warning${warned === 1 ? '' : 's'}` : ''}`
+      : `  ✓ ready${warned ? ` (${warned} warning${warned === 1 ? '' : 's'})` : ''}`,
+  );
   return lines;
 }
 

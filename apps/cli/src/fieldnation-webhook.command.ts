@@ -28,12 +28,25 @@ export async function fieldnationWebhookCommand(config: LoadedConfig, options: F
   if (connections.length === 0) throw new CliError(`no connection ${options.connection}`);
   for (const connection of connections) {
     const plan = webhookPlan(config, connection, options.url);
-    io.out(`${plan.connectionId}: POST ${plan.url}, signed with fieldnation.webhookSecret, ${plan.events.length} of ${FN_WEBHOOK_EVENTS.length} events:`);
+    io.out(
+      `${plan.connectionId}: POST ${plan.url}, signed with fieldnation.webhookSecret, ${plan.events.length} of ${FN_WEBHOOK_EVENTS.length} events:`,
+    );
     for (const e of plan.events) io.out(`  ${e}`);
     if (!options.apply) continue;
-    const client = new FieldNationClient({ environment: connection.fieldnation.environment, credentials: connection.fieldnation.auth, connectTimeoutMs: connection.fieldnation.connectTimeoutMs, timeoutMs: connection.fieldnation.timeoutMs });
+    const client = new FieldNationClient({
+      environment: connection.fieldnation.environment,
+      credentials: connection.fieldnation.auth,
+      connectTimeoutMs: connection.fieldnation.connectTimeoutMs,
+      timeoutMs: connection.fieldnation.timeoutMs,
+    });
     const existing = (await client.listWebhooks()).find((w) => w.url === plan.url);
-    const body = { url: plan.url, events: plan.events, method: 'post' as const, status: 'active' as const, secret: connection.fieldnation.webhookSecret };
+    const body = {
+      url: plan.url,
+      events: plan.events,
+      method: 'post' as const,
+      status: 'active' as const,
+      secret: connection.fieldnation.webhookSecret,
+    };
     if (existing) {
       await client.updateWebhook(existing.webhookId, body);
       io.out(`  updated webhook ${existing.webhookId}`);
@@ -59,13 +72,17 @@ export function loadWebhookConfig(file: string, io: CliIo): LoadedConfig {
     return loadConfig(file);
   } catch (err) {
     if (!(err instanceof ConfigError) || !err.issues.every((i) => SECRET_PATH.test(i.path))) throw err;
-    const raw = parseDocument(readFileSync(file, 'utf8')).toJS() as { connections?: Array<{ id?: string; fieldnation?: { webhookSecret?: unknown } }> };
+    const raw = parseDocument(readFileSync(file, 'utf8')).toJS() as {
+      connections?: Array<{ id?: string; fieldnation?: { webhookSecret?: unknown } }>;
+    };
     const indexes = [...new Set(err.issues.map((i) => Number(SECRET_PATH.exec(i.path)![1])))];
     for (const index of indexes) {
       const connection = raw.connections?.[index];
       const written = connection?.fieldnation?.webhookSecret;
       const variable = typeof written === 'string' ? /\$\{([A-Za-z_][A-Za-z0-9_]*)/.exec(written)?.[1] : undefined;
-      io.out(`${connection?.id ?? `connections[${index}]`}: fieldnation.webhookSecret is missing or not a UUID (Field Nation accepts UUID secrets only). A new one:`);
+      io.out(
+        `${connection?.id ?? `connections[${index}]`}: fieldnation.webhookSecret is missing or not a UUID (Field Nation accepts UUID secrets only). A new one:`,
+      );
       io.out(`  ${randomUUID()}`);
       io.out(
         variable

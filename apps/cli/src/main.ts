@@ -54,10 +54,7 @@ async function withRedis<T>(env: CliEnv, fn: (connection: ReturnType<typeof crea
   }
 }
 
-const program = new Command()
-  .name('broker')
-  .description('Operate the Salesforce ⇄ Field Nation integration broker')
-  .showHelpAfterError();
+const program = new Command().name('broker').description('Operate the Salesforce ⇄ Field Nation integration broker').showHelpAfterError();
 
 const config = program.command('config').description('connection config');
 config
@@ -79,9 +76,7 @@ program
   .description("a record's journey by Salesforce id or work order id")
   .argument('<id>', 'Salesforce id (15 or 18 characters) or work order id')
   .option('--connection <id>', 'only this connection')
-  .action((id: string, opts: { connection?: string }) =>
-    run((env) => withStore(env, (store) => timelineCommand(id, store, io, opts))),
-  );
+  .action((id: string, opts: { connection?: string }) => run((env) => withStore(env, (store) => timelineCommand(id, store, io, opts))));
 
 program
   .command('replay')
@@ -127,17 +122,23 @@ program
 const fieldnation = program.command('fieldnation').description('Field Nation set-up');
 fieldnation
   .command('webhook')
-  .description("print the webhook each connection needs (its ingress URL and exactly the events its rules use); --apply creates or updates it on Field Nation")
+  .description(
+    'print the webhook each connection needs (its ingress URL and exactly the events its rules use); --apply creates or updates it on Field Nation',
+  )
   .option('--connection <id>', 'only this connection')
   .option('--url <url>', 'public URL of the ingress (default: $PUBLIC_URL)')
   .option('--apply', 'create the webhook on Field Nation, or update the one with the same URL')
   .action((opts: { connection?: string; url?: string; apply?: boolean }) =>
-    run((env) => fieldnationWebhookCommand(loadWebhookConfig(requireConfigPath(env), io), { ...opts, url: opts.url ?? env.PUBLIC_URL }, io)),
+    run((env) =>
+      fieldnationWebhookCommand(loadWebhookConfig(requireConfigPath(env), io), { ...opts, url: opts.url ?? env.PUBLIC_URL }, io),
+    ),
   );
 
 program
   .command('doctor')
-  .description('live read-only preflight against Salesforce and Field Nation: logins, fields, ids, webhook, API allowance; exit 1 when a check fails')
+  .description(
+    'live read-only preflight against Salesforce and Field Nation: logins, fields, ids, webhook, API allowance; exit 1 when a check fails',
+  )
   .option('--connection <id>', 'only this connection')
   .option('--url <url>', 'public URL of the ingress, which the webhook must point at (default: $PUBLIC_URL)')
   .option('--json', 'print the reports as JSON')
@@ -150,7 +151,7 @@ program
   .description('sweep Salesforce now for records that match a trigger but never synced (dropped Outbound Messages)')
   .option('--connection <id>', 'only this connection')
   .option('--object <name>', 'only this object')
-  .option('--window-hours <n>', 'look back this many hours (default: the connection\'s reconciliation.windowHours)', (v) => Number(v))
+  .option('--window-hours <n>', "look back this many hours (default: the connection's reconciliation.windowHours)", (v) => Number(v))
   .action((opts: { connection?: string; object?: string; windowHours?: number }) =>
     run((env) =>
       withRedis(env, async (connection) => {
@@ -177,10 +178,20 @@ salesforce
   .option('--out <dir>', 'output directory (default: salesforce-metadata/<connection>)')
   .option('--endpoint <url>', 'public URL of the ingress as Salesforce reaches it (default: $PUBLIC_URL)')
   .option('--integration-user <username>', 'Salesforce username the messages are sent as (default: the connection login user)')
-  .option('--integration-user-id <id>', "id of the user the broker writes as: the Flows skip its saves (default: salesforce.integrationUserId)")
+  .option(
+    '--integration-user-id <id>',
+    'id of the user the broker writes as: the Flows skip its saves (default: salesforce.integrationUserId)',
+  )
   .option('--config <file>', 'config file (default: $BROKER_CONFIG)')
-  .action((opts: { connection?: string; out?: string; endpoint?: string; integrationUser?: string; integrationUserId?: string; config?: string }) =>
-    run((env) => salesforceMetadataCommand({ ...opts, configFile: requireConfigPath(env, opts.config) }, io)),
+  .action(
+    (opts: {
+      connection?: string;
+      out?: string;
+      endpoint?: string;
+      integrationUser?: string;
+      integrationUserId?: string;
+      config?: string;
+    }) => run((env) => salesforceMetadataCommand({ ...opts, configFile: requireConfigPath(env, opts.config) }, io)),
   );
 
 await program.parseAsync(process.argv);

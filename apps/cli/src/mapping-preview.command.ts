@@ -10,7 +10,8 @@ export async function mappingPreviewCommand(mappingFile: string, recordFile: str
   } catch (err) {
     throw new CliError(`cannot read record ${recordFile}: ${(err as Error).message}`);
   }
-  if (!record || typeof record !== 'object' || Array.isArray(record)) throw new CliError(`${recordFile}: expected one JSON object (a record)`);
+  if (!record || typeof record !== 'object' || Array.isArray(record))
+    throw new CliError(`${recordFile}: expected one JSON object (a record)`);
   const result = await previewMapping(mappingFile, record as Record<string, unknown>);
   if (!result.ok) {
     io.err(`mapping ${mappingFile} failed on ${recordFile}:`);

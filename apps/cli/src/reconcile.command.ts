@@ -13,7 +13,12 @@ export interface ReconcileOptions {
  * Queue a reconciliation sweep now (the same job the scheduler runs every `reconciliation.every`):
  * salesforce-fetcher finds records matching the trigger that never synced and feeds them in.
  */
-export async function reconcileCommand(config: BrokerConfig, queue: QueueOf<typeof sfReconcileQueue>, options: ReconcileOptions, io: CliIo): Promise<number> {
+export async function reconcileCommand(
+  config: BrokerConfig,
+  queue: QueueOf<typeof sfReconcileQueue>,
+  options: ReconcileOptions,
+  io: CliIo,
+): Promise<number> {
   const connections = config.connections.filter((c) => !options.connection || c.id === options.connection);
   if (connections.length === 0) throw new CliError(`no connection ${options.connection}`);
   const now = (options.now ?? new Date()).getTime();
@@ -23,7 +28,12 @@ export async function reconcileCommand(config: BrokerConfig, queue: QueueOf<type
       if (options.object && object !== options.object) continue;
       if (!oc.trigger) continue;
       const id = reconcileJobId.now(c.id, object, now);
-      await enqueue(queue, 'sweep', { connectionId: c.id, sfObject: object, ...(options.windowHours ? { windowHours: options.windowHours } : {}) }, { jobId: id });
+      await enqueue(
+        queue,
+        'sweep',
+        { connectionId: c.id, sfObject: object, ...(options.windowHours ? { windowHours: options.windowHours } : {}) },
+        { jobId: id },
+      );
       io.out(`queued a reconciliation sweep of ${c.id}/${object}: job ${id} on ${queue.name}`);
       queued++;
     }

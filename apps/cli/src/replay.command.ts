@@ -62,7 +62,10 @@ export async function replayCommand(queue: Queue, options: ReplayOptions, io: Cl
 
   const bar =
     io.stderrIsTTY && io.progressStream
-      ? new SingleBar({ stream: io.progressStream, format: `replay ${queue.name} [{bar}] {value}/{total} {eta_formatted}`, hideCursor: true }, Presets.shades_classic)
+      ? new SingleBar(
+          { stream: io.progressStream, format: `replay ${queue.name} [{bar}] {value}/{total} {eta_formatted}`, hideCursor: true },
+          Presets.shades_classic,
+        )
       : undefined;
   bar?.start(jobs.length, 0);
   let retried = 0;

@@ -26,12 +26,16 @@ export async function resyncCommand(
   let targets = (await store.findCorrelations(sfId)).filter((c) => !options.connection || c.connectionId === options.connection);
   if (targets.length === 0) {
     if (!options.connection || !options.object) {
-      throw new CliError(`no correlation for ${sfId}${options.connection ? ` in ${options.connection}` : ''}: pass --connection and --object to sync a record the broker has not seen`);
+      throw new CliError(
+        `no correlation for ${sfId}${options.connection ? ` in ${options.connection}` : ''}: pass --connection and --object to sync a record the broker has not seen`,
+      );
     }
     targets = [{ connectionId: options.connection, sfObject: options.object, sfId } as (typeof targets)[number]];
   }
   if (targets.length > 1) {
-    throw new CliError(`${sfId} is synced by ${targets.length} connections (${targets.map((t) => t.connectionId).join(', ')}): choose one with --connection`);
+    throw new CliError(
+      `${sfId} is synced by ${targets.length} connections (${targets.map((t) => t.connectionId).join(', ')}): choose one with --connection`,
+    );
   }
   const target = targets[0]!;
   const now = options.now ?? new Date();
@@ -39,7 +43,15 @@ export async function resyncCommand(
   await enqueue(
     fetchQueue,
     'fetch-record',
-    { connectionId: target.connectionId, sfObject: target.sfObject, sfId, notificationId: id, source: 'resync', receivedAt: now.toISOString(), snapshot: {} },
+    {
+      connectionId: target.connectionId,
+      sfObject: target.sfObject,
+      sfId,
+      notificationId: id,
+      source: 'resync',
+      receivedAt: now.toISOString(),
+      snapshot: {},
+    },
     { jobId: id },
   );
   await store.recordStage({

@@ -26,9 +26,15 @@ export function salesforceMetadataCommand(options: MetadataCommandOptions, io: C
   const ids = config.connections.map((c) => c.id);
   const connection = options.connection
     ? config.connections.find((c) => c.id === options.connection)
-    : config.connections.length === 1 ? config.connections[0] : undefined;
+    : config.connections.length === 1
+      ? config.connections[0]
+      : undefined;
   if (!connection) {
-    throw new CliError(options.connection ? `no connection "${options.connection}" (have: ${ids.join(', ')})` : `choose a connection with --connection (have: ${ids.join(', ')})`);
+    throw new CliError(
+      options.connection
+        ? `no connection "${options.connection}" (have: ${ids.join(', ')})`
+        : `choose a connection with --connection (have: ${ids.join(', ')})`,
+    );
   }
   const endpoint = options.endpoint ?? env.PUBLIC_URL;
   if (!endpoint) throw new CliError('pass --endpoint <public ingress URL> (or set PUBLIC_URL): Salesforce must reach it');
@@ -38,7 +44,12 @@ export function salesforceMetadataCommand(options: MetadataCommandOptions, io: C
     throw new CliError(`--endpoint: "${endpoint}" is not a URL`);
   }
   const out = path.resolve(options.out ?? path.join('salesforce-metadata', connection.id));
-  const generated = generateSalesforceMetadata({ connection, endpoint, integrationUser: options.integrationUser, integrationUserId: options.integrationUserId });
+  const generated = generateSalesforceMetadata({
+    connection,
+    endpoint,
+    integrationUser: options.integrationUser,
+    integrationUserId: options.integrationUserId,
+  });
   for (const file of generated.files) {
     const target = path.join(out, file.path);
     mkdirSync(path.dirname(target), { recursive: true });
@@ -47,11 +58,15 @@ export function salesforceMetadataCommand(options: MetadataCommandOptions, io: C
   io.out(`wrote ${generated.files.length} file(s) for connection ${connection.id} to ${out}:`);
   for (const f of generated.files) io.out(`  ${f.path}`);
   for (const o of generated.objects) {
-    io.out(`  ${o.object}: Flow ${o.flow} → Outbound Message ${o.outboundMessage} → ${o.endpointUrl}${o.filter ? ` (when ${o.filter.field} = ${JSON.stringify(Object.values(o.filter.value)[0])})` : ''}`);
+    io.out(
+      `  ${o.object}: Flow ${o.flow} → Outbound Message ${o.outboundMessage} → ${o.endpointUrl}${o.filter ? ` (when ${o.filter.field} = ${JSON.stringify(Object.values(o.filter.value)[0])})` : ''}`,
+    );
   }
   for (const w of generated.warnings) io.err(`warning: ${w}`);
   const shown = path.relative(process.cwd(), out);
-  io.out(`deploy: sf project deploy start --source-dir ${shown && !shown.startsWith('..') ? shown : out} (see docs/deployment.md, "Salesforce setup")`);
+  io.out(
+    `deploy: sf project deploy start --source-dir ${shown && !shown.startsWith('..') ? shown : out} (see docs/deployment.md, "Salesforce setup")`,
+  );
   return 0;
 }
 
@@ -62,6 +77,8 @@ export function newPathToken(): string {
 
 export function pathTokenCommand(io: CliIo): number {
   io.out(newPathToken());
-  io.err('set it as the connection\'s salesforce.pathToken (e.g. SF_OM_PATH_TOKEN in the environment), then regenerate the Outbound Messages with `broker salesforce metadata`');
+  io.err(
+    "set it as the connection's salesforce.pathToken (e.g. SF_OM_PATH_TOKEN in the environment), then regenerate the Outbound Messages with `broker salesforce metadata`",
+  );
   return 0;
 }

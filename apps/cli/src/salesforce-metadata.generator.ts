@@ -41,7 +41,11 @@ const esc = (text: string) =>
 
 /** An API name: letters, digits and single underscores, starting with a letter. */
 export function apiName(text: string, max = 40): string {
-  let name = text.replace(/__c$/i, '').replace(/[^A-Za-z0-9]+/g, '_').replace(/_+/g, '_').replace(/^_+|_+$/g, '');
+  let name = text
+    .replace(/__c$/i, '')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/_+/g, '_')
+    .replace(/^_+|_+$/g, '');
   if (!/^[A-Za-z]/.test(name)) name = `X_${name}`;
   return name.slice(0, max).replace(/_+$/, '');
 }
@@ -68,7 +72,13 @@ function filterValueXml(value: SimpleFilter['value']): string {
   return `<stringValue>${esc(value.stringValue)}</stringValue>`;
 }
 
-function outboundMessageXml(o: { name: string; apiVersion: string; endpointUrl: string; integrationUser: string; description: string }): string {
+function outboundMessageXml(o: {
+  name: string;
+  apiVersion: string;
+  endpointUrl: string;
+  integrationUser: string;
+  description: string;
+}): string {
   return `    <outboundMessages>
         <fullName>${esc(o.name)}</fullName>
         <apiVersion>${esc(o.apiVersion)}</apiVersion>
@@ -97,7 +107,10 @@ export interface FlowFilter {
  * other change, whether or not the trigger still holds: the write-back may reset the trigger checkbox
  * (writeBack.resetCheckbox), and the fetcher reads a correlated record without the trigger anyway.
  */
-export function flowEntryConditions(o: { filter?: SimpleFilter; workOrderIdField?: string; integrationUserId: string }): { filters: FlowFilter[]; logic: string } {
+export function flowEntryConditions(o: { filter?: SimpleFilter; workOrderIdField?: string; integrationUserId: string }): {
+  filters: FlowFilter[];
+  logic: string;
+} {
   const notIntegrationUser: FlowFilter = { field: 'LastModifiedById', operator: 'NotEqualTo', value: { stringValue: o.integrationUserId } };
   if (o.filter && o.workOrderIdField) {
     return {
@@ -110,7 +123,10 @@ export function flowEntryConditions(o: { filter?: SimpleFilter; workOrderIdField
       logic: '(1 OR 2) AND 3',
     };
   }
-  return { filters: [...(o.filter ? [{ field: o.filter.field, operator: 'EqualTo' as const, value: o.filter.value }] : []), notIntegrationUser], logic: 'and' };
+  return {
+    filters: [...(o.filter ? [{ field: o.filter.field, operator: 'EqualTo' as const, value: o.filter.value }] : []), notIntegrationUser],
+    logic: 'and',
+  };
 }
 
 function flowXml(f: {
@@ -124,8 +140,8 @@ function flowXml(f: {
 }): string {
   const filter = `
         <filterLogic>${esc(f.logic)}</filterLogic>${f.filters
-    .map(
-      (c) => `
+          .map(
+            (c) => `
         <filters>
             <field>${esc(c.field)}</field>
             <operator>${c.operator}</operator>
@@ -133,8 +149,8 @@ function flowXml(f: {
                 ${filterValueXml(c.value)}
             </value>
         </filters>`,
-    )
-    .join('')}`;
+          )
+          .join('')}`;
   return `<?xml version="1.0" encoding="UTF-8"?>
 <Flow xmlns="${NS}">
     <actionCalls>
@@ -167,7 +183,12 @@ function flowXml(f: {
 
 function packageXml(flows: string[], outboundMessages: string[], apiVersion: string): string {
   const types = (name: string, members: string[]) =>
-    members.length ? `    <types>\n${[...members].sort().map((m) => `        <members>${esc(m)}</members>\n`).join('')}        <name>${name}</name>\n    </types>\n` : '';
+    members.length
+      ? `    <types>\n${[...members]
+          .sort()
+          .map((m) => `        <members>${esc(m)}</members>\n`)
+          .join('')}        <name>${name}</name>\n    </types>\n`
+      : '';
   return `<?xml version="1.0" encoding="UTF-8"?>
 <Package xmlns="${NS}">
 ${types('Flow', flows)}${types('WorkflowOutboundMessage', outboundMessages)}    <version>${esc(apiVersion)}</version>
@@ -184,9 +205,13 @@ export function generateSalesforceMetadata(request: MetadataRequest): GeneratedM
   // The token goes into the URL Salesforce is given: without it the ingress refuses the messages.
   const token = connection.salesforce.pathToken;
   const endpointUrl = `${base}/salesforce/outbound/${encodeURIComponent(connection.id)}${token ? `/${token}` : ''}`;
-  if (token) warnings.push('the Outbound Message files hold the connection\'s path token (a secret): deploy them, do not commit them');
-  else warnings.push('the connection has no path token (salesforce.unsafeAllowNoPathToken): anyone who knows the URL can post Outbound Messages; generate one with `broker salesforce path-token`');
-  if (!/^https:\/\//.test(base)) warnings.push(`endpoint ${base} is not https: Salesforce production orgs send Outbound Messages over HTTPS only`);
+  if (token) warnings.push("the Outbound Message files hold the connection's path token (a secret): deploy them, do not commit them");
+  else
+    warnings.push(
+      'the connection has no path token (salesforce.unsafeAllowNoPathToken): anyone who knows the URL can post Outbound Messages; generate one with `broker salesforce path-token`',
+    );
+  if (!/^https:\/\//.test(base))
+    warnings.push(`endpoint ${base} is not https: Salesforce production orgs send Outbound Messages over HTTPS only`);
   const auth = connection.salesforce.auth;
   let integrationUser = request.integrationUser ?? ('username' in auth ? auth.username : undefined);
   if (!integrationUser) {
@@ -242,6 +267,13 @@ ${outboundMessageXml({ name: omName, apiVersion, endpointUrl, integrationUser, d
     });
     objects.push({ object, outboundMessage: `${object}.${omName}`, flow: flowName, endpointUrl, filter });
   }
-  files.unshift({ path: 'package.xml', content: packageXml(objects.map((o) => o.flow), objects.map((o) => o.outboundMessage), apiVersion) });
+  files.unshift({
+    path: 'package.xml',
+    content: packageXml(
+      objects.map((o) => o.flow),
+      objects.map((o) => o.outboundMessage),
+      apiVersion,
+    ),
+  });
   return { files, warnings, objects };
 }

@@ -15,7 +15,13 @@ export function captureIo(options: { tty?: boolean } = {}): CapturedIo {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const progress: string[] = [];
-  const stream = Object.assign(new PassThrough(), { isTTY: options.tty ?? false, columns: 100, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+  const stream = Object.assign(new PassThrough(), {
+    isTTY: options.tty ?? false,
+    columns: 100,
+    cursorTo: () => true,
+    clearLine: () => true,
+    moveCursor: () => true,
+  });
   stream.on('data', (d: Buffer) => progress.push(d.toString()));
   return {
     stdout,

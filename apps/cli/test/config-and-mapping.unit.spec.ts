@@ -18,7 +18,9 @@ describe('config validate', () => {
     writeFileSync(file, testConfigYaml(mappings));
     const io = captureIo();
     expect(configValidateCommand(file, io, {})).toBe(0);
-    expect(io.stdout.join('\n')).toMatch(/is valid: 2 connection\(s\)\n {2}demo: objects Case, Work_Request__c, CaseComment; event rules\n {2}locked: objects Opportunity/);
+    expect(io.stdout.join('\n')).toMatch(
+      /is valid: 2 connection\(s\)\n {2}demo: objects Case, Work_Request__c, CaseComment; event rules\n {2}locked: objects Opportunity/,
+    );
   });
 
   it('names the exact path that is wrong', () => {
@@ -36,7 +38,9 @@ describe('config validate', () => {
     writeFileSync(file, testConfigYaml(mappings).replace(/\n\s*pathToken: tEsT-pAtH-t0ken_0123456789abcdef/, ''));
     const io = captureIo();
     expect(configValidateCommand(file, io, {})).toBe(1);
-    expect(io.stderr.join('\n')).toMatch(/connections\[0\]\.salesforce\.pathToken: required: .*broker salesforce path-token.*unsafeAllowNoPathToken/);
+    expect(io.stderr.join('\n')).toMatch(
+      /connections\[0\]\.salesforce\.pathToken: required: .*broker salesforce path-token.*unsafeAllowNoPathToken/,
+    );
     // A weak one is refused too: 16 hex digits are 64 bits.
     writeFileSync(file, testConfigYaml(mappings).replace('pathToken: tEsT-pAtH-t0ken_0123456789abcdef', 'pathToken: 0123456789abcdef'));
     const weak = captureIo();
@@ -87,7 +91,13 @@ describe('config validate', () => {
     const dir = tmpDir('cfg');
     const file = path.join(dir, 'broker.yaml');
     writeFileSync(path.join(dir, 'broken.yaml'), 'object: Case\nfields:\n  title: { concat: 5 }\n');
-    writeFileSync(file, testConfigYaml(mappings).replace(`mapping: ${mappings}/case-to-work-order.yaml\n        trigger: "StageName`, `mapping: broken.yaml\n        trigger: "StageName`));
+    writeFileSync(
+      file,
+      testConfigYaml(mappings).replace(
+        `mapping: ${mappings}/case-to-work-order.yaml\n        trigger: "StageName`,
+        `mapping: broken.yaml\n        trigger: "StageName`,
+      ),
+    );
     const io = captureIo();
     expect(configValidateCommand(file, io, {})).toBe(1);
     expect(io.stderr.join('\n')).toMatch(/connections\[1\]\.objects\.Opportunity\.mapping: .*broken\.yaml/);
@@ -97,7 +107,11 @@ describe('config validate', () => {
     const dir = tmpDir('cfg');
     const file = path.join(dir, 'broker.yaml');
     writeFileSync(file, 'connections:\n  - id: "bad id!"\n');
-    const res = spawnSync(tsx, ['apps/cli/src/main.ts', 'config', 'validate', file], { cwd: workspaceRoot, encoding: 'utf8', env: { PATH: process.env.PATH } });
+    const res = spawnSync(tsx, ['apps/cli/src/main.ts', 'config', 'validate', file], {
+      cwd: workspaceRoot,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
     expect(res.status).toBe(1);
     expect(res.stderr).toContain(`invalid config ${file}`);
     expect(res.stderr).toContain('connections[0].id: letters, digits, _ and - (max 63)');
@@ -116,7 +130,15 @@ describe('mapping preview', () => {
     Origin: 'Phone',
     Work_Type__c: 'Repair',
     Preferred_Service_Date__c: '2025-03-04T14:00:00.000+0000',
-    Account: { Name: 'Acme', BillingStreet: '1 Main St\nSuite 4', BillingCity: 'Springfield', BillingState: 'il', BillingPostalCode: '62701', BillingCountry: 'USA', Owner: null },
+    Account: {
+      Name: 'Acme',
+      BillingStreet: '1 Main St\nSuite 4',
+      BillingCity: 'Springfield',
+      BillingState: 'il',
+      BillingPostalCode: '62701',
+      BillingCountry: 'USA',
+      Owner: null,
+    },
     Contact: { FirstName: 'Ann', LastName: 'Lee', Phone: '555-0100', Email: 'ann@example.com' },
   };
 
@@ -133,7 +155,10 @@ describe('mapping preview', () => {
 
   it('prints every error when the record does not fit', async () => {
     const dir = tmpDir('map');
-    writeFileSync(path.join(dir, 'record.json'), JSON.stringify({ ...record, Account: { ...record.Account, BillingCity: null }, Preferred_Service_Date__c: null }));
+    writeFileSync(
+      path.join(dir, 'record.json'),
+      JSON.stringify({ ...record, Account: { ...record.Account, BillingCity: null }, Preferred_Service_Date__c: null }),
+    );
     const io = captureIo();
     expect(await mappingPreviewCommand(path.join(mappings, 'case-to-work-order.yaml'), path.join(dir, 'record.json'), io)).toBe(1);
     const errors = io.stderr.join('\n');
@@ -145,6 +170,8 @@ describe('mapping preview', () => {
   it('refuses a record file that is not one JSON object', async () => {
     const dir = tmpDir('map');
     writeFileSync(path.join(dir, 'record.json'), '[1,2]');
-    await expect(mappingPreviewCommand(path.join(mappings, 'case-to-work-order.yaml'), path.join(dir, 'record.json'), captureIo())).rejects.toThrow(/expected one JSON object/);
+    await expect(
+      mappingPreviewCommand(path.join(mappings, 'case-to-work-order.yaml'), path.join(dir, 'record.json'), captureIo()),
+    ).rejects.toThrow(/expected one JSON object/);
   });
 });

@@ -46,7 +46,9 @@ beforeEach(() => {
 });
 
 /** The demo config against these simulators; `editMapping` rewrites the case mapping's text, `editConfig` the config's. */
-function demoConfig(options: { env?: NodeJS.ProcessEnv; editMapping?: (text: string) => string; editConfig?: (text: string) => string } = {}): LoadedConfig {
+function demoConfig(
+  options: { env?: NodeJS.ProcessEnv; editMapping?: (text: string) => string; editConfig?: (text: string) => string } = {},
+): LoadedConfig {
   let mapping = path.join(mappings, 'case-to-work-order.yaml');
   if (options.editMapping) {
     const edited = options.editMapping(readFileSync(mapping, 'utf8'));
@@ -77,7 +79,20 @@ describe('broker doctor', () => {
     const { code, text } = await doctor(demoConfig());
     expect(text).toMatch(/✓ ready/);
     expect(code).toBe(0);
-    for (const id of ['config.mappings', 'salesforce.login', 'salesforce.organization', 'salesforce.api', 'salesforce.fields.Case', 'salesforce.write-back.Case', 'salesforce.comments', 'salesforce.api-allowance', 'fieldnation.token', 'fieldnation.types-of-work', 'fieldnation.custom-fields', 'fieldnation.webhook']) {
+    for (const id of [
+      'config.mappings',
+      'salesforce.login',
+      'salesforce.organization',
+      'salesforce.api',
+      'salesforce.fields.Case',
+      'salesforce.write-back.Case',
+      'salesforce.comments',
+      'salesforce.api-allowance',
+      'fieldnation.token',
+      'fieldnation.types-of-work',
+      'fieldnation.custom-fields',
+      'fieldnation.webhook',
+    ]) {
       expect(line(text, id), id).toMatch(/^\s+✓/);
     }
     const after = sf.counters();
@@ -85,7 +100,9 @@ describe('broker doctor', () => {
     expect(spent).toBeGreaterThan(0);
     // The simulator counts what the org was asked: the doctor's own count must agree.
     expect(after.apiCalls.total - before.apiCalls.total).toBe(spent);
-    const writes = Object.keys(after.apiCalls.byEndpoint).filter((k) => !k.startsWith('GET') && (after.apiCalls.byEndpoint[k] ?? 0) !== (before.apiCalls.byEndpoint[k] ?? 0));
+    const writes = Object.keys(after.apiCalls.byEndpoint).filter(
+      (k) => !k.startsWith('GET') && (after.apiCalls.byEndpoint[k] ?? 0) !== (before.apiCalls.byEndpoint[k] ?? 0),
+    );
     expect(writes).toEqual([]);
     expect(fn.listWorkOrders()).toHaveLength(workOrdersBefore);
     expect(Object.keys(fn.counters().routes ?? {}).filter((r) => !/^GET|oauth/.test(r))).toEqual([]);
@@ -104,7 +121,9 @@ describe('broker doctor', () => {
   });
 
   it('fails salesforce.fields.<Object> for a mapped field that does not exist, naming the path', async () => {
-    const config = demoConfig({ editMapping: (t) => t.replace('location.zip: Account.BillingPostalCode', 'location.zip: Account.BillingPostCode') });
+    const config = demoConfig({
+      editMapping: (t) => t.replace('location.zip: Account.BillingPostalCode', 'location.zip: Account.BillingPostCode'),
+    });
     const { code, text } = await doctor(config);
     expect(code).toBe(1);
     expect(line(text, 'salesforce.fields.Case')).toMatch(/^\s+✗/);
@@ -208,8 +227,22 @@ describe('broker doctor', () => {
     // Asynchronous: the simulators answer from this process.
     const run = (env: Record<string, string>) =>
       new Promise<{ code: number; stdout: string }>((resolve) => {
-        execFile(tsx, ['apps/cli/src/main.ts', 'doctor'], { cwd: workspaceRoot, env: { PATH: process.env.PATH, BROKER_CONFIG: config.file, SF_OM_PATH_TOKEN: TEST_PATH_TOKEN, SF_LOGIN_URL: sf.url, FN_BASE_URL: fn.url, PUBLIC_URL, ...env } }, (err, stdout) =>
-          resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout }),
+        execFile(
+          tsx,
+          ['apps/cli/src/main.ts', 'doctor'],
+          {
+            cwd: workspaceRoot,
+            env: {
+              PATH: process.env.PATH,
+              BROKER_CONFIG: config.file,
+              SF_OM_PATH_TOKEN: TEST_PATH_TOKEN,
+              SF_LOGIN_URL: sf.url,
+              FN_BASE_URL: fn.url,
+              PUBLIC_URL,
+              ...env,
+            },
+          },
+          (err, stdout) => resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout }),
         );
       });
     const [good, bad] = await Promise.all([run({}), run({ SF_PASSWORD: 'not-the-password' })]);
@@ -219,9 +252,12 @@ describe('broker doctor', () => {
     expect(line(bad.stdout, 'salesforce.login')).toMatch(/^\s+✗/);
   }, 60_000);
 
-  it('logs in with the client-credentials flow too, and names its failure with that flow\'s fix', async () => {
+  it("logs in with the client-credentials flow too, and names its failure with that flow's fix", async () => {
     const auth = (secret: string) => (t: string) =>
-      t.replace(/      auth:\n        flow: password\n(        .*\n){3}/, `      auth: { flow: client-credentials, clientId: sim-client-id, clientSecret: ${secret} }\n`);
+      t.replace(
+        /      auth:\n        flow: password\n(        .*\n){3}/,
+        `      auth: { flow: client-credentials, clientId: sim-client-id, clientSecret: ${secret} }\n`,
+      );
     const good = await doctor(demoConfig({ editConfig: auth('sim-client-secret') }));
     expect(line(good.text, 'salesforce.login')).toMatch(/^\s+✓ Salesforce login \(client-credentials flow\)/);
     expect(line(good.text, 'salesforce.organization')).toMatch(/^\s+✓/);

@@ -28,7 +28,10 @@ beforeAll(async () => {
       webhookSecret: ${secret}
     objects:
       Case: { mapping: ${mappings}/case-to-work-order.yaml }${rules ? `\n    eventRules: ${mappings}/case-events.yaml` : ''}`;
-  writeFileSync(configFile, `connections:${connection('demo', '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f', true)}${connection('norules', '8e4a2b6c-1d3f-4a5b-8c7d-9e0f1a2b3c4d', false)}\n`);
+  writeFileSync(
+    configFile,
+    `connections:${connection('demo', '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f', true)}${connection('norules', '8e4a2b6c-1d3f-4a5b-8c7d-9e0f1a2b3c4d', false)}\n`,
+  );
 });
 
 afterAll(async () => {
@@ -55,7 +58,11 @@ describe('broker fieldnation webhook', () => {
     await fieldnationWebhookCommand(loadConfig(configFile), { connection: 'demo', url, apply: true }, first);
     expect(first.stdout.join('\n')).toMatch(/created webhook/);
     const [hook] = sim.listWebhooks();
-    expect(hook).toMatchObject({ url: `${url}/fieldnation/webhooks/demo`, secret: '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f', status: 'active' });
+    expect(hook).toMatchObject({
+      url: `${url}/fieldnation/webhooks/demo`,
+      secret: '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f',
+      status: 'active',
+    });
     expect(hook!.events).toContain('workorder.status.work_done');
     expect(hook!.events).not.toContain('workorder.created');
 
@@ -99,7 +106,9 @@ describe('broker fieldnation webhook', () => {
   it('refuses without a public URL, for a connection without event rules, and for an unknown connection', async () => {
     const config = loadConfig(configFile);
     await expect(fieldnationWebhookCommand(config, { connection: 'demo' }, captureIo())).rejects.toThrow(/--url or PUBLIC_URL/);
-    await expect(fieldnationWebhookCommand(config, { connection: 'norules', url: 'https://x' }, captureIo())).rejects.toThrow(/no eventRules/);
+    await expect(fieldnationWebhookCommand(config, { connection: 'norules', url: 'https://x' }, captureIo())).rejects.toThrow(
+      /no eventRules/,
+    );
     await expect(fieldnationWebhookCommand(config, { connection: 'nope', url: 'https://x' }, captureIo())).rejects.toBeInstanceOf(CliError);
   });
 });

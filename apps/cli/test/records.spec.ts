@@ -30,10 +30,34 @@ beforeAll(async () => {
   const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: caseId });
   await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 5150, state: 'synced' });
   const t0 = Date.parse('2025-05-01T08:00:00Z');
-  await store.recordStage({ connectionId: 'demo', sfId: caseId, stage: 'received', outcome: 'ok', queue: 'sf.fetch', jobId: 'om-demo-1', at: new Date(t0) });
+  await store.recordStage({
+    connectionId: 'demo',
+    sfId: caseId,
+    stage: 'received',
+    outcome: 'ok',
+    queue: 'sf.fetch',
+    jobId: 'om-demo-1',
+    at: new Date(t0),
+  });
   await store.recordStage({ connectionId: 'demo', sfId: caseId, stage: 'fetched', outcome: 'ok', sfApiCalls: 1, at: new Date(t0 + 500) });
-  await store.recordStage({ connectionId: 'demo', workOrderId: 5150, stage: 'written', outcome: 'ok', message: 'work order 5150 created', at: new Date(t0 + 900) });
-  await store.recordStage({ connectionId: 'demo', sfId: caseId, stage: 'sf-written', outcome: 'failed', queue: 'sf.write', message: 'INVALID_FIELD: No such column Field_Nation_Sync_Status__c', sfApiCalls: 1, at: new Date(t0 + 1200) });
+  await store.recordStage({
+    connectionId: 'demo',
+    workOrderId: 5150,
+    stage: 'written',
+    outcome: 'ok',
+    message: 'work order 5150 created',
+    at: new Date(t0 + 900),
+  });
+  await store.recordStage({
+    connectionId: 'demo',
+    sfId: caseId,
+    stage: 'sf-written',
+    outcome: 'failed',
+    queue: 'sf.write',
+    message: 'INVALID_FIELD: No such column Field_Nation_Sync_Status__c',
+    sfApiCalls: 1,
+    at: new Date(t0 + 1200),
+  });
 });
 
 afterAll(async () => {
@@ -75,7 +99,15 @@ describe('resync', () => {
     const id = `resync-demo-${caseId}-${now.getTime()}`;
     const job = await fetchQueue.getJob(id);
     expect(job?.name).toBe('fetch-record');
-    expect(job?.data).toEqual({ connectionId: 'demo', sfObject: 'Case', sfId: caseId, notificationId: id, source: 'resync', receivedAt: now.toISOString(), snapshot: {} });
+    expect(job?.data).toEqual({
+      connectionId: 'demo',
+      sfObject: 'Case',
+      sfId: caseId,
+      notificationId: id,
+      source: 'resync',
+      receivedAt: now.toISOString(),
+      snapshot: {},
+    });
     expect(io.stdout.join('')).toContain(`job ${id}`);
     const rows = await store.timeline(caseId);
     expect(rows.at(-1)).toMatchObject({ stage: 'resync-requested', jobId: id, queue: 'sf.fetch' });
@@ -106,7 +138,13 @@ describe('replay', () => {
   it('lists (dry run) and retries the failed jobs of a queue, optionally only the recent ones', async () => {
     // A salesforce-writer that rejects everything, so every job ends in the failed set.
     const workerConnection = createWorkerConnection(redisUrl());
-    const worker = new Worker(sfWriteQueue.name, async () => { throw new Error('FIELD_CUSTOM_VALIDATION_EXCEPTION: blocked'); }, { connection: workerConnection, prefix });
+    const worker = new Worker(
+      sfWriteQueue.name,
+      async () => {
+        throw new Error('FIELD_CUSTOM_VALIDATION_EXCEPTION: blocked');
+      },
+      { connection: workerConnection, prefix },
+    );
     const failedCount = async () => (await writeQueue.getJobCounts('failed')).failed ?? 0;
     const waitFailed = async (n: number) => {
       for (let i = 0; (await failedCount()) < n; i++) {

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 
 /** How the dashboard authenticates, decided once at start-up from the environment. */
-export type AuthSettings =
-  | { mode: 'credentials'; user?: string; password?: string; token?: string }
-  | { mode: 'insecure' };
+export type AuthSettings = { mode: 'credentials'; user?: string; password?: string; token?: string } | { mode: 'insecure' };
 
 export const authEnvSchema = z.object({
   DASHBOARD_USER: z.string().optional(),

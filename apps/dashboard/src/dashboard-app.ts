@@ -99,9 +99,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   };
 
   app.get('/', async (req, res) => {
-    const counts = await Promise.all(
-      deps.queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts(...QUEUE_STATES) })),
-    );
+    const counts = await Promise.all(deps.queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts(...QUEUE_STATES) })));
     pageHeaders(res);
     const connections = deps.preflight && connectionsSection(deps.preflight.connectionIds, csrf.tokenFor(req.principal!.name));
     res.send(renderHomePage(counts, connections));
@@ -131,13 +129,13 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
     const done = typeof req.query.done === 'string' ? req.query.done : '';
     const job = typeof req.query.job === 'string' ? req.query.job : '';
     const notice =
-      done === 'replayed' ? `Job ${job} sent back to its queue for another attempt.`
-      : done === 'resynced' ? `Re-sync requested: job ${job} queued on sf.fetch.`
-      : undefined;
+      done === 'replayed'
+        ? `Job ${job} sent back to its queue for another attempt.`
+        : done === 'resynced'
+          ? `Re-sync requested: job ${job} queued on sf.fetch.`
+          : undefined;
     pageHeaders(res);
-    res.send(
-      renderTimelinePage({ query, correlations, rows: views, csrfToken: csrf.tokenFor(req.principal!.name), notice }),
-    );
+    res.send(renderTimelinePage({ query, correlations, rows: views, csrfToken: csrf.tokenFor(req.principal!.name), notice }));
   });
 
   const actions = express.Router();
@@ -203,7 +201,10 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
     const connectionId = field(req.body, 'connectionId');
     if (!deps.preflight?.connectionIds.includes(connectionId)) throw new ActionError(404, `no connection "${connectionId}" in the config`);
     const report = await deps.preflight.run(connectionId);
-    deps.logger.info({ connectionId, ok: report.ok, failed: report.checks.filter((c) => c.status === 'fail').map((c) => c.id), by: req.principal!.name }, 'connection tested from dashboard');
+    deps.logger.info(
+      { connectionId, ok: report.ok, failed: report.checks.filter((c) => c.status === 'fail').map((c) => c.id), by: req.principal!.name },
+      'connection tested from dashboard',
+    );
     pageHeaders(res);
     res.send(renderPreflightPage(report));
   });
@@ -225,4 +226,6 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
 }
 
 const htmlError = (status: number, message: string) =>
-  html`<h1>Error ${status}</h1><p class="error" role="alert">${message}</p><p><a href="/">Back</a></p>`;
+  html`<h1>Error ${status}</h1>
+    <p class="error" role="alert">${message}</p>
+    <p><a href="/">Back</a></p>`;

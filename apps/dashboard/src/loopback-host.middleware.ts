@@ -27,6 +27,9 @@ export function isLoopbackHost(host: string | undefined, port: number | undefine
 export function loopbackHostMiddleware() {
   return (req: Request, res: Response, next: NextFunction) => {
     if (isLoopbackHost(req.headers.host, req.socket.localPort)) return next();
-    res.status(421).type('text/plain').send('this dashboard runs without authentication and answers only at http://localhost:<port> or http://127.0.0.1:<port>\n');
+    res
+      .status(421)
+      .type('text/plain')
+      .send('this dashboard runs without authentication and answers only at http://localhost:<port> or http://127.0.0.1:<port>\n');
   };
 }

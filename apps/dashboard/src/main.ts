@@ -47,7 +47,9 @@ try {
   throw err;
 }
 if (auth.mode === 'insecure' && env.HOST && !isLoopbackAddress(env.HOST)) {
-  process.stderr.write(`dashboard refuses to start: DASHBOARD_INSECURE=true listens on a loopback address only (HOST=127.0.0.1 or ::1, not ${env.HOST}); set credentials to serve it on the network\n`);
+  process.stderr.write(
+    `dashboard refuses to start: DASHBOARD_INSECURE=true listens on a loopback address only (HOST=127.0.0.1 or ::1, not ${env.HOST}); set credentials to serve it on the network\n`,
+  );
   process.exit(78); // EX_CONFIG
 }
 const host = env.HOST ?? (auth.mode === 'insecure' ? '127.0.0.1' : '0.0.0.0');
@@ -78,7 +80,9 @@ registerQueueDepthGauge(registry, queues);
 // invalidates them; without credentials (insecure mode) a per-process secret does.
 const csrf = createCsrfTokens(
   auth.mode === 'credentials'
-    ? createHash('sha256').update(`dashboard-csrf\u0000${auth.password ?? ''}\u0000${auth.token ?? ''}`).digest()
+    ? createHash('sha256')
+        .update(`dashboard-csrf\u0000${auth.password ?? ''}\u0000${auth.token ?? ''}`)
+        .digest()
     : undefined,
 );
 
@@ -106,7 +110,9 @@ const app = createDashboardApp({
   logger,
   auth,
   registry,
-  allowedOrigins: env.DASHBOARD_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+  allowedOrigins: env.DASHBOARD_ALLOWED_ORIGINS.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean),
   ready: async () => {
     await Promise.all([redis.ping(), prisma.$queryRaw`SELECT 1`]);
     return true;
@@ -118,7 +124,14 @@ const server: Server = app.listen(env.PORT, host, () => {
 });
 
 const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
-shutdown.add('http', () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); }));
+shutdown.add(
+  'http',
+  () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    }),
+);
 shutdown.add('queues', () => Promise.all(queues.map((q) => q.close())));
 shutdown.add('prisma', () => prisma.$disconnect());
 shutdown.add('redis', () => redis.quit().catch(() => redis.disconnect()));

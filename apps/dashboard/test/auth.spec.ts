@@ -91,10 +91,17 @@ const request = (method: string, p: string, headers: Record<string, string> = {}
   fetch(`${dash.url}${p}`, { method, headers, redirect: 'manual' });
 
 describe('authentication', () => {
-  it('finds every route: the dashboard\'s own and each of Bull Board\'s, with their write methods', () => {
+  it("finds every route: the dashboard's own and each of Bull Board's, with their write methods", () => {
     const routes = allRoutes();
     const has = (method: string, p: string) => routes.some((r) => r.path === p && r.methods.includes(method));
-    for (const [method, p] of [['GET', '/'], ['GET', '/timeline'], ['GET', '/metrics'], ['POST', '/actions/replay'], ['POST', '/actions/resync'], ['GET', '/queues/static/any-file.js']]) {
+    for (const [method, p] of [
+      ['GET', '/'],
+      ['GET', '/timeline'],
+      ['GET', '/metrics'],
+      ['POST', '/actions/replay'],
+      ['POST', '/actions/resync'],
+      ['GET', '/queues/static/any-file.js'],
+    ]) {
       expect(has(method!, p!), `${method} ${p}`).toBe(true);
     }
     // Cross-check the walk against Bull Board's own route table.
@@ -138,7 +145,7 @@ describe('authentication', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('reaches a handler on every enumerated GET route with credentials, so the 401s above are the guard\'s', async () => {
+  it("reaches a handler on every enumerated GET route with credentials, so the 401s above are the guard's", async () => {
     // Our catch-all 404 answers "not found": a filled-in path that matched no route would land there.
     const missed: string[] = [];
     for (const r of allRoutes().filter((r) => r.methods.includes('GET') && !r.path.endsWith('any-file.js'))) {
@@ -154,7 +161,9 @@ describe('authentication', () => {
       const res = await request('GET', p, { authorization: basic() });
       expect(res.status, p).toBe(200);
     }
-    const api = (await (await request('GET', '/queues/api/queues', { authorization: `Bearer ${TOKEN}` })).json()) as { queues: { name: string }[] };
+    const api = (await (await request('GET', '/queues/api/queues', { authorization: `Bearer ${TOKEN}` })).json()) as {
+      queues: { name: string }[];
+    };
     expect(api.queues.map((q) => q.name).sort()).toEqual(allQueues.map((q) => q.name).sort());
   });
 
@@ -170,7 +179,9 @@ describe('CSRF protection', () => {
   it('refuses cross-origin posts carrying browser credentials', async () => {
     const evil = { authorization: basic(), origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' };
     expect((await request('POST', '/actions/replay', evil)).status).toBe(403);
-    expect((await request('PUT', '/queues/api/queues/sf.fetch/retry/failed', { ...evil, 'content-type': 'application/json' })).status).toBe(403);
+    expect((await request('PUT', '/queues/api/queues/sf.fetch/retry/failed', { ...evil, 'content-type': 'application/json' })).status).toBe(
+      403,
+    );
     const crossSite = { authorization: basic(), 'sec-fetch-site': 'cross-site' };
     expect((await request('PUT', '/queues/api/queues/sf.fetch/clean/failed', crossSite)).status).toBe(403);
     const badReferer = { authorization: basic(), referer: 'https://evil.example/page' };
@@ -201,7 +212,12 @@ describe('CSRF protection', () => {
 
 describe('auth settings', () => {
   it('accepts basic and bearer credentials, compared in full', () => {
-    const settings = resolveAuthSettings({ DASHBOARD_USER: USER, DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_TOKEN: TOKEN, DASHBOARD_INSECURE: 'false' });
+    const settings = resolveAuthSettings({
+      DASHBOARD_USER: USER,
+      DASHBOARD_PASSWORD: PASSWORD,
+      DASHBOARD_TOKEN: TOKEN,
+      DASHBOARD_INSECURE: 'false',
+    });
     expect(authenticate(basic(), settings)).toEqual({ name: USER, via: 'basic' });
     expect(authenticate(`Bearer ${TOKEN}`, settings)).toEqual({ name: 'token', via: 'bearer' });
     expect(authenticate(`Bearer ${TOKEN.slice(0, -1)}`, settings)).toBeNull();
@@ -210,7 +226,9 @@ describe('auth settings', () => {
   });
 
   it('refuses to run without credentials unless explicitly insecure', () => {
-    expect(() => resolveAuthSettings({ DASHBOARD_USER: '', DASHBOARD_PASSWORD: '', DASHBOARD_INSECURE: 'false' })).toThrow(/needs credentials/);
+    expect(() => resolveAuthSettings({ DASHBOARD_USER: '', DASHBOARD_PASSWORD: '', DASHBOARD_INSECURE: 'false' })).toThrow(
+      /needs credentials/,
+    );
     expect(() => resolveAuthSettings({ DASHBOARD_USER: 'a', DASHBOARD_INSECURE: 'false' })).toThrow(/both/);
     expect(() => resolveAuthSettings({ DASHBOARD_TOKEN: 'short', DASHBOARD_INSECURE: 'false' })).toThrow(/16/);
     expect(resolveAuthSettings({ DASHBOARD_INSECURE: 'true' })).toEqual({ mode: 'insecure' });
@@ -223,7 +241,16 @@ describe('main', () => {
     new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
       const child = spawn(tsx, ['apps/dashboard/src/main.ts'], {
         cwd: workspaceRoot,
-        env: { PATH: process.env.PATH!, DATABASE_URL: dash.db.url, REDIS_URL: 'redis://127.0.0.1:6379', QUEUE_PREFIX: dash.prefix, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env },
+        env: {
+          PATH: process.env.PATH!,
+          DATABASE_URL: dash.db.url,
+          REDIS_URL: 'redis://127.0.0.1:6379',
+          QUEUE_PREFIX: dash.prefix,
+          PORT: '0',
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'silent',
+          ...env,
+        },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';

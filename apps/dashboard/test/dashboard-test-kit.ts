@@ -15,8 +15,7 @@ export const USER = 'operator';
 export const PASSWORD = 'correct horse battery staple';
 export const TOKEN = 'a-bearer-token-for-prometheus-0123';
 
-export const basic = (user = USER, password = PASSWORD) =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+export const basic = (user = USER, password = PASSWORD) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 export interface DashboardUnderTest {
   url: string;

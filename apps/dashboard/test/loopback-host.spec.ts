@@ -22,7 +22,12 @@ afterAll(async () => {
 });
 
 /** One request with exactly these headers (fetch would not let a test set Host). */
-function request(method: string, pathname: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
+function request(
+  method: string,
+  pathname: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path: pathname, headers, setHost: false }, (res) => {
       let text = '';
@@ -47,7 +52,17 @@ describe('the insecure dashboard answers only at localhost', () => {
     expect(page.text).toMatch(/answers only at http:\/\/localhost/);
 
     const form = 'connectionId=demo&sfId=500000000000001AAA&returnTo=x';
-    const post = await request('POST', '/actions/resync', { host: attacker, origin: `http://${attacker}`, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(form.length) }, form);
+    const post = await request(
+      'POST',
+      '/actions/resync',
+      {
+        host: attacker,
+        origin: `http://${attacker}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': String(form.length),
+      },
+      form,
+    );
     expect(post.status).toBe(421);
     expect(await dash.fetchQueue.count()).toBe(0);
     const api = await request('GET', '/queues/api/queues', { host: attacker, origin: `http://${attacker}` });
@@ -101,7 +116,15 @@ describe('the insecure dashboard process', () => {
   const start = (env: Record<string, string>) =>
     spawn(tsx, ['apps/dashboard/src/main.ts'], {
       cwd: workspaceRoot,
-      env: { PATH: process.env.PATH!, DATABASE_URL: dash.db.url, REDIS_URL: 'redis://127.0.0.1:6379', QUEUE_PREFIX: dash.prefix, LOG_LEVEL: 'info', DASHBOARD_INSECURE: 'true', ...env },
+      env: {
+        PATH: process.env.PATH!,
+        DATABASE_URL: dash.db.url,
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        QUEUE_PREFIX: dash.prefix,
+        LOG_LEVEL: 'info',
+        DASHBOARD_INSECURE: 'true',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
 
@@ -139,7 +162,10 @@ describe('the insecure dashboard process', () => {
         });
       expect(await connects('127.0.0.1')).toBe(true);
       // Every other address of this machine: nothing listens there.
-      const others = Object.values(os.networkInterfaces()).flat().filter((i) => i && i.family === 'IPv4' && !i.internal).map((i) => i!.address);
+      const others = Object.values(os.networkInterfaces())
+        .flat()
+        .filter((i) => i && i.family === 'IPv4' && !i.internal)
+        .map((i) => i!.address);
       for (const address of others) expect(await connects(address), address).toBe(false);
     } finally {
       child.kill('SIGTERM');

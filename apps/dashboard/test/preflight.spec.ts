@@ -29,7 +29,10 @@ beforeAll(async () => {
   fn = await startFieldNationSim({ port: 0, logger, rateLimit: false });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dashboard-preflight-'));
   const file = path.join(dir, 'broker.yaml');
-  writeFileSync(file, readFileSync(path.join(workspaceRoot, 'config/demo.yaml'), 'utf8').replace(/(mapping|eventRules): mappings\//g, `$1: ${mappings}/`));
+  writeFileSync(
+    file,
+    readFileSync(path.join(workspaceRoot, 'config/demo.yaml'), 'utf8').replace(/(mapping|eventRules): mappings\//g, `$1: ${mappings}/`),
+  );
   const config = loadConfig(file, { SF_LOGIN_URL: sf.url, FN_BASE_URL: fn.url, SF_OM_PATH_TOKEN: TEST_PATH_TOKEN });
   dash = await startDashboard({ preflight: { connectionIds: ['demo'], run: (id) => runPreflight(config, id, { publicUrl: PUBLIC_URL }) } });
 });
@@ -55,15 +58,28 @@ const testConnection = async (connectionId: string, csrf?: string) => {
 
 describe('dashboard: Test connection', () => {
   it('offers the button per connection and renders the checklist the doctor computes', async () => {
-    fn.registerWebhook({ url: `${PUBLIC_URL}/fieldnation/webhooks/demo`, secret: '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f', events: [...ruleEvents] });
+    fn.registerWebhook({
+      url: `${PUBLIC_URL}/fieldnation/webhooks/demo`,
+      secret: '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f',
+      events: [...ruleEvents],
+    });
     const home = await (await get('/')).text();
-    expect(home).toMatch(/<form class="inline" method="post" action="\/actions\/test-connection">.*name="connectionId" value="demo".*Test connection<\/button>/);
+    expect(home).toMatch(
+      /<form class="inline" method="post" action="\/actions\/test-connection">.*name="connectionId" value="demo".*Test connection<\/button>/,
+    );
 
     const res = await testConnection('demo');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
     const page = await res.text();
-    for (const id of ['salesforce.login', 'salesforce.organization', 'salesforce.fields.Case', 'salesforce.api-allowance', 'fieldnation.types-of-work', 'fieldnation.webhook']) {
+    for (const id of [
+      'salesforce.login',
+      'salesforce.organization',
+      'salesforce.fields.Case',
+      'salesforce.api-allowance',
+      'fieldnation.types-of-work',
+      'fieldnation.webhook',
+    ]) {
       expect(page, id).toContain(`data-check="${id}" data-status="ok"`);
     }
     expect(page).toMatch(/Ready\./);
@@ -87,7 +103,10 @@ describe('dashboard: Test connection', () => {
     const unknown = await testConnection('nope');
     expect(unknown.status).toBe(404);
     expect(await unknown.text()).toContain('no connection &quot;nope&quot; in the config');
-    const anonymous = await fetch(`${dash.url}/actions/test-connection`, { method: 'POST', body: new URLSearchParams({ connectionId: 'demo' }) });
+    const anonymous = await fetch(`${dash.url}/actions/test-connection`, {
+      method: 'POST',
+      body: new URLSearchParams({ connectionId: 'demo' }),
+    });
     expect(anonymous.status).toBe(401);
   });
 });

@@ -11,8 +11,23 @@ beforeAll(async () => {
   const { correlation } = await dash.store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: caseId });
   await dash.store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 9001, state: 'synced' });
   const t0 = Date.parse('2025-03-01T10:00:00Z');
-  await dash.store.recordStage({ connectionId: 'demo', sfId: caseId, stage: 'received', outcome: 'ok', queue: 'sf.fetch', jobId: 'om-demo-x1', at: new Date(t0) });
-  await dash.store.recordStage({ connectionId: 'demo', sfId: caseId, stage: 'fetched', outcome: 'ok', sfApiCalls: 1, at: new Date(t0 + 1000) });
+  await dash.store.recordStage({
+    connectionId: 'demo',
+    sfId: caseId,
+    stage: 'received',
+    outcome: 'ok',
+    queue: 'sf.fetch',
+    jobId: 'om-demo-x1',
+    at: new Date(t0),
+  });
+  await dash.store.recordStage({
+    connectionId: 'demo',
+    sfId: caseId,
+    stage: 'fetched',
+    outcome: 'ok',
+    sfApiCalls: 1,
+    at: new Date(t0 + 1000),
+  });
   await dash.store.recordStage({
     connectionId: 'demo',
     sfId: caseId,
@@ -21,7 +36,14 @@ beforeAll(async () => {
     message: 'required field <script>alert(1)</script> "title" missing',
     at: new Date(t0 + 2000),
   });
-  await dash.store.recordStage({ connectionId: 'demo', workOrderId: 9001, stage: 'event', outcome: 'ok', message: 'workorder.status.assigned', at: new Date(t0 + 3000) });
+  await dash.store.recordStage({
+    connectionId: 'demo',
+    workOrderId: 9001,
+    stage: 'event',
+    outcome: 'ok',
+    message: 'workorder.status.assigned',
+    at: new Date(t0 + 3000),
+  });
   await dash.store.recordStage({ connectionId: 'demo', sfId: otherCaseId, stage: 'received', outcome: 'ok', at: new Date(t0) });
 });
 afterAll(async () => {
@@ -32,7 +54,7 @@ const get = (p: string) => fetch(`${dash.url}${p}`, { headers: { authorization: 
 const csrfOf = (page: string) => /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
 
 describe('timeline page', () => {
-  it('shows a record\'s stages by Salesforce id, including rows stored under its work order id', async () => {
+  it("shows a record's stages by Salesforce id, including rows stored under its work order id", async () => {
     const res = await get(`/timeline?id=${caseId}`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
@@ -69,7 +91,7 @@ describe('timeline page', () => {
 });
 
 describe('actions', () => {
-  it('re-syncs a record: one sf.fetch job with a unique resync id and the correlation\'s object', async () => {
+  it("re-syncs a record: one sf.fetch job with a unique resync id and the correlation's object", async () => {
     const page = await (await get(`/timeline?id=${caseId}`)).text();
     const before = Date.now();
     const res = await fetch(`${dash.url}/actions/resync`, {

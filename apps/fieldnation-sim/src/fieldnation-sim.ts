@@ -8,7 +8,13 @@ import { Counters, normaliseRoute } from './core/counters';
 import { FaultInjector } from './core/fault-injector';
 import { RateLimiter } from './core/rate-limiter';
 import { SimError, sendRestError, sendWebhookApiError } from './core/sim-error';
-import { ContractRecorder, asContractViolation, contractMiddleware, formatViolation, type ContractViolation } from './contract/contract-check';
+import {
+  ContractRecorder,
+  asContractViolation,
+  contractMiddleware,
+  formatViolation,
+  type ContractViolation,
+} from './contract/contract-check';
 import { controlRouter } from './control/control.routes';
 import { SimControl } from './control/sim-control';
 import { resolveOptions, type FieldNationSimOptions, type ResolvedSimOptions, type SimCredentials } from './sim-options';
@@ -124,10 +130,12 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
     }
     next();
   });
-  app.use(faults.middleware((res, status, message, headers) => {
-    const req = res.req;
-    renderError(req, res, new SimError(status, message, [], headers));
-  }));
+  app.use(
+    faults.middleware((res, status, message, headers) => {
+      const req = res.req;
+      renderError(req, res, new SimError(status, message, [], headers));
+    }),
+  );
 
   if (options.contractValidation) {
     // The JSON body must be parsed before the validator reads it; the routes' own parsers then skip.
@@ -167,7 +175,10 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
   app.use('/api/v1/webhooks', authenticate, webhookRouter({ registry, sender, options: () => options.webhooks }));
 
   const control = new SimControl({ service, registry, sender, faults, counters, tokens, rateLimiter, state });
-  app.use('/__sim', controlRouter(control, () => options.webhooks));
+  app.use(
+    '/__sim',
+    controlRouter(control, () => options.webhooks),
+  );
 
   app.use((req: Request, res: Response) => {
     renderError(req, res, new SimError(404, `No route for ${req.method} ${req.path}`));
@@ -177,9 +188,17 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
     if (violation) {
       contract.record(violation);
       logger.error({ violation }, `Field Nation contract violation: ${formatViolation(violation)}`);
-      const what = violation.direction === 'request' ? 'The request does not match' : 'The simulator\'s response does not match';
+      const what = violation.direction === 'request' ? 'The request does not match' : "The simulator's response does not match";
       const detail = `${what} Field Nation's OpenAPI definition (${violation.api}): ${violation.message}`;
-      return renderError(req, res, new SimError(violation.status, detail, violation.errors.map((e) => ({ field: e.path, message: e.message }))));
+      return renderError(
+        req,
+        res,
+        new SimError(
+          violation.status,
+          detail,
+          violation.errors.map((e) => ({ field: e.path, message: e.message })),
+        ),
+      );
     }
     if (err instanceof SimError) return renderError(req, res, err);
     const status = (err as { status?: number; type?: string }).status;
@@ -196,7 +215,17 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
       logger.error({ violation }, `Field Nation contract violation: ${formatViolation(violation)}`);
     } else logger.error({ err }, 'unhandled simulator error while answering an error');
     if (res.headersSent) return;
-    res.status(500).type('application/json').send(JSON.stringify({ status: 500, message: violation ? `The simulator's error response does not match Field Nation's OpenAPI definition: ${violation.message}` : 'Internal server error' }));
+    res
+      .status(500)
+      .type('application/json')
+      .send(
+        JSON.stringify({
+          status: 500,
+          message: violation
+            ? `The simulator's error response does not match Field Nation's OpenAPI definition: ${violation.message}`
+            : 'Internal server error',
+        }),
+      );
   });
 
   const server = http.createServer(app);
@@ -221,5 +250,11 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
       server.closeAllConnections();
     }));
 
-  return new FieldNationSim({ url: state.baseUrl, options, control: { service, registry, sender, faults, counters, tokens, rateLimiter, state }, contract, close });
+  return new FieldNationSim({
+    url: state.baseUrl,
+    options,
+    control: { service, registry, sender, faults, counters, tokens, rateLimiter, state },
+    contract,
+    close,
+  });
 }

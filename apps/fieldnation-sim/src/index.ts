@@ -1,11 +1,5 @@
 export { startFieldNationSim, FieldNationSim } from './fieldnation-sim';
-export type {
-  FieldNationSimOptions,
-  RateLimitOptions,
-  ResolvedSimOptions,
-  SimCredentials,
-  WebhookDeliveryOptions,
-} from './sim-options';
+export type { FieldNationSimOptions, RateLimitOptions, ResolvedSimOptions, SimCredentials, WebhookDeliveryOptions } from './sim-options';
 export { DEFAULT_CREDENTIALS } from './sim-options';
 export type { ContractViolation } from './contract/contract-check';
 export { formatViolation, takeProcessContractViolations } from './contract/contract-check';

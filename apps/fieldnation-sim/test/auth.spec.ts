@@ -16,7 +16,8 @@ describe('OAuth token endpoint', () => {
     username: 'buyer@example.com',
     password: 'sim-password',
   });
-  const post = (body: string | URLSearchParams | FormData, headers: Record<string, string> = {}) => fetch(sim.tokenUrl, { method: 'POST', body, headers });
+  const post = (body: string | URLSearchParams | FormData, headers: Record<string, string> = {}) =>
+    fetch(sim.tokenUrl, { method: 'POST', body, headers });
 
   it('issues a token for JSON, form-urlencoded and multipart bodies', async () => {
     const jsonBody = await post(JSON.stringify(creds()), { 'Content-Type': 'application/json' });
@@ -88,7 +89,10 @@ describe('OAuth token endpoint', () => {
     const reused = await post(new URLSearchParams({ grant_type: 'refresh_token', refresh_token: first.refresh_token }));
     expect(reused.status).toBe(400);
     expect((await json(reused)).error).toBe('invalid_grant');
-    const unknown = await fetch(refreshUrl, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'nope' }) });
+    const unknown = await fetch(refreshUrl, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'nope' }),
+    });
     expect(unknown.status).toBe(400);
     expect(await json(unknown)).toEqual({ error: 'invalid_grant', error_description: expect.any(String) });
     const missing = await fetch(refreshUrl, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token' }) });

@@ -21,7 +21,13 @@ describe('contract check (express-openapi-validator over the OpenAPI copies)', (
   });
 
   it('answers an off-contract request 400 with the detail and records it', async () => {
-    const res = await webhookApi(sim, token)('POST', '', { url: 'https://example.com/h', events: ['workorder.created'], method: 'post', status: 'active', secret: 'not-a-uuid' });
+    const res = await webhookApi(sim, token)('POST', '', {
+      url: 'https://example.com/h',
+      events: ['workorder.created'],
+      method: 'post',
+      status: 'active',
+      secret: 'not-a-uuid',
+    });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].message).toMatch(/OpenAPI definition \(webhooks-v3\).*secret must match format "uuid"/);
     const wo = (await restApi(sim, token)('POST', '/workorders', { title: 'x' })).body as { id: number };
@@ -46,7 +52,13 @@ describe('contract check (express-openapi-validator over the OpenAPI copies)', (
   });
 
   it('keeps every violation in the process-wide list the test setup checks until it is taken', async () => {
-    await webhookApi(sim, token)('POST', '', { url: 'https://example.com/h', events: ['workorder.created'], method: 'post', status: 'active', secret: 'short' });
+    await webhookApi(sim, token)('POST', '', {
+      url: 'https://example.com/h',
+      events: ['workorder.created'],
+      method: 'post',
+      status: 'active',
+      secret: 'short',
+    });
     expect(sim.contractViolations()).toHaveLength(1);
     const pending = takeProcessContractViolations();
     expect(pending.map((v) => v.path)).toEqual(['/api/v1/webhooks']);
@@ -64,7 +76,17 @@ describe('response check', () => {
     app.use(contractMiddleware());
     // StatusDto.id is a number: a string there is the simulator's fault, not the caller's.
     app.get('/api/rest/v2/workorders/:id/status', (_req, res) => {
-      res.json({ id: 'three', name: 'Assigned', display: 'Assigned', is_routed: false, code: 'assigned', delay: 0, sub_status: '', confirmed: false, correlation_id: 'c' });
+      res.json({
+        id: 'three',
+        name: 'Assigned',
+        display: 'Assigned',
+        is_routed: false,
+        code: 'assigned',
+        delay: 0,
+        sub_status: '',
+        confirmed: false,
+        correlation_id: 'c',
+      });
     });
     app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
       const violation = asContractViolation(err, req);

@@ -22,7 +22,9 @@ describe('control API (/__sim) over HTTP', () => {
   /** Events the listener received since the last reset, as `[name, params]`. */
   const events = async () => {
     await sim.waitForDeliveries();
-    return listener.requests.map((r) => JSON.parse(r.body) as { event: { name: string; params: Record<string, any> }; triggered_by_user: { id: number } });
+    return listener.requests.map(
+      (r) => JSON.parse(r.body) as { event: { name: string; params: Record<string, any> }; triggered_by_user: { id: number } },
+    );
   };
 
   const publishedWorkOrder = async (): Promise<number> => {
@@ -52,7 +54,9 @@ describe('control API (/__sim) over HTTP', () => {
       const id = await publishedWorkOrder();
       const registered = await ctl('POST', '/webhooks', { url: `${listener.url}/h`, events: ['workorder.requested'] });
       expect(registered.status).toBe(200);
-      expect((await ctl('GET', '/webhooks')).body.webhooks.map((w: { webhookId: string }) => w.webhookId)).toEqual([registered.body.webhookId]);
+      expect((await ctl('GET', '/webhooks')).body.webhooks.map((w: { webhookId: string }) => w.webhookId)).toEqual([
+        registered.body.webhookId,
+      ]);
 
       const res = await ctl('POST', `/workorders/${id}/provider/request`, { providerId: 558 });
       expect(res.status).toBe(200);
@@ -69,7 +73,7 @@ describe('control API (/__sim) over HTTP', () => {
       expect(requested!.triggered_by_user.id).toBe(558);
     });
 
-    it('decline drops the provider\'s route and request and emits workorder.declined; the provider can no longer accept', async () => {
+    it("decline drops the provider's route and request and emits workorder.declined; the provider can no longer accept", async () => {
       const id = await publishedWorkOrder();
       await ctl('POST', '/webhooks', { url: `${listener.url}/h`, events: ['workorder.declined'] });
       await ctl('POST', `/workorders/${id}/buyer/route`, { providerId: 557 });
@@ -84,7 +88,9 @@ describe('control API (/__sim) over HTTP', () => {
       expect(accept.body.message).toBe(`Work order ${id} is not routed to provider 557`);
 
       const declined = await events();
-      expect(declined.map((b) => b.event)).toEqual([{ name: 'workorder.declined', params: { work_order_id: id, provider_id: 557, user: { id: 557 } } }]);
+      expect(declined.map((b) => b.event)).toEqual([
+        { name: 'workorder.declined', params: { work_order_id: id, provider_id: 557, user: { id: 557 } } },
+      ]);
     });
 
     it('running-late sets the delayed sub-status with the delay and emits workorder.status.delayed', async () => {
@@ -116,7 +122,11 @@ describe('control API (/__sim) over HTTP', () => {
 
     it('answers 404 for an unknown action or work order', async () => {
       const id = await publishedWorkOrder();
-      expect((await ctl('POST', `/workorders/${id}/provider/teleport`)).body).toEqual({ status: 404, message: "unknown provider action 'teleport'", errors: [] });
+      expect((await ctl('POST', `/workorders/${id}/provider/teleport`)).body).toEqual({
+        status: 404,
+        message: "unknown provider action 'teleport'",
+        errors: [],
+      });
       expect((await ctl('POST', '/workorders/999999/provider/request')).status).toBe(404);
     });
   });
@@ -142,7 +152,9 @@ describe('control API (/__sim) over HTTP', () => {
       expect((await buyer('cancel', { reason: 60 })).body.status).toMatchObject({ id: 7, name: 'Cancelled' });
 
       const bodies = await events();
-      const buyerEvents = bodies.filter((b) => b.triggered_by_user.id !== 558 && b.event.name !== 'workorder.created' && b.event.name !== 'workorder.status.draft');
+      const buyerEvents = bodies.filter(
+        (b) => b.triggered_by_user.id !== 558 && b.event.name !== 'workorder.created' && b.event.name !== 'workorder.status.draft',
+      );
       expect(buyerEvents.map((b) => [b.event.name, b.triggered_by_user.id])).toEqual([
         ['workorder.status.published', 1069],
         ['workorder.routed', 1069],
@@ -158,13 +170,24 @@ describe('control API (/__sim) over HTTP', () => {
       const byName = (name: string) => buyerEvents.filter((b) => b.event.name === name);
       expect(byName('workorder.custom_field_value_updated')[0]!.event.params).toMatchObject({ custom_field_id: 610, value: 'High' });
       expect(byName('workorder.message_posted')[1]!.event.params).toMatchObject({ parent_id: posted.body.msg_id, author: { id: 1069 } });
-      expect(byName('workorder.status.assigned')[1]!.event.params).toMatchObject({ reason: 'No photos', status_id: 3, previous_status_id: 4 });
-      expect(byName('workorder.status.cancelled')[0]!.event.params).toMatchObject({ cancel_reason: 'Scheduling conflict', previous_status_id: 5 });
+      expect(byName('workorder.status.assigned')[1]!.event.params).toMatchObject({
+        reason: 'No photos',
+        status_id: 3,
+        previous_status_id: 4,
+      });
+      expect(byName('workorder.status.cancelled')[0]!.event.params).toMatchObject({
+        cancel_reason: 'Scheduling conflict',
+        previous_status_id: 5,
+      });
     });
 
     it('refuses illegal transitions, unknown actions and users who are not buyers', async () => {
       const { id } = (await api('POST', '/workorders', publishableWorkOrder())).body as { id: number };
-      expect((await ctl('POST', `/workorders/${id}/buyer/approve`)).body).toEqual({ status: 400, message: `Cannot approve work order ${id}: its status is Draft`, errors: [] });
+      expect((await ctl('POST', `/workorders/${id}/buyer/approve`)).body).toEqual({
+        status: 400,
+        message: `Cannot approve work order ${id}: its status is Draft`,
+        errors: [],
+      });
       expect((await ctl('POST', `/workorders/${id}/buyer/delete-everything`)).status).toBe(404);
       const provider = await ctl('POST', `/workorders/${id}/buyer/publish`, { userId: 557 });
       expect(provider.status).toBe(404);
@@ -194,7 +217,9 @@ describe('control API (/__sim) over HTTP', () => {
     expect((await ctl('POST', '/payments/run')).body).toEqual({ paid: [] });
 
     const paid = await events();
-    expect(paid.map((b) => b.event.params)).toEqual(approved.map((id) => ({ work_order_id: id, status_id: 6, previous_status_id: 5, amount: 150 })));
+    expect(paid.map((b) => b.event.params)).toEqual(
+      approved.map((id) => ({ work_order_id: id, status_id: 6, previous_status_id: 5, amount: 150 })),
+    );
     expect(paid.every((b) => b.triggered_by_user.id === 1068)).toBe(true);
   });
 
@@ -246,7 +271,13 @@ describe('control API (/__sim) over HTTP', () => {
     });
 
     it('deliveries/{id}/retry re-sends a failed delivery under the same uuid with the next attempt; unknown ids are 404', async () => {
-      const hook = (await ctl('POST', '/webhooks', { url: `${listener.url}/h`, events: ['workorder.created'], secret: '5d7f9b1c-3e5a-4c8d-8f2b-4c6e8a0c2d4f' })).body;
+      const hook = (
+        await ctl('POST', '/webhooks', {
+          url: `${listener.url}/h`,
+          events: ['workorder.created'],
+          secret: '5d7f9b1c-3e5a-4c8d-8f2b-4c6e8a0c2d4f',
+        })
+      ).body;
       listener.respond = () => ({ status: 404 });
       const { id } = (await api('POST', '/workorders', { title: 'x' })).body as { id: number };
       await sim.waitForDeliveries();

@@ -134,8 +134,13 @@ describe('full work-order lifecycle over REST and the control API', () => {
 
     const [buyerMessage, providerMessage] = byName('workorder.message_posted');
     expect(buyerMessage.triggered_by_user.id).toBe(1068);
-    expect(buyerMessage.event.params).toMatchObject({ author: { id: 1068, role: 'buyer' }, message: { message: 'Please use the side entrance.' } });
-    expect(buyerMessage.event.params.message_id).toBe(posted.body.results.find((m: { message: string }) => m.message === 'Please use the side entrance.').msg_id);
+    expect(buyerMessage.event.params).toMatchObject({
+      author: { id: 1068, role: 'buyer' },
+      message: { message: 'Please use the side entrance.' },
+    });
+    expect(buyerMessage.event.params.message_id).toBe(
+      posted.body.results.find((m: { message: string }) => m.message === 'Please use the side entrance.').msg_id,
+    );
     expect(providerMessage.triggered_by_user.id).toBe(557);
     expect(providerMessage.event.params).toMatchObject({ message_id: techMessage.msg_id, author: { id: 557, role: 'provider' } });
 

@@ -24,7 +24,10 @@ describe('rate limits, faults and counters', () => {
     expect((await restApi(sim, await getToken(sim))('GET', '/types-of-work')).status).toBe(429);
     await new Promise((r) => setTimeout(r, 1050));
     expect((await api('GET', '/types-of-work')).status).toBe(200);
-    expect(sim.counters()).toMatchObject({ rateLimited: 2, routes: { 'GET /api/rest/v2/types-of-work': { calls: 6, byStatus: { 200: 4, 429: 2 } } } });
+    expect(sim.counters()).toMatchObject({
+      rateLimited: 2,
+      routes: { 'GET /api/rest/v2/types-of-work': { calls: 6, byStatus: { 200: 4, 429: 2 } } },
+    });
   });
 
   it('injects 5xx for N calls on a method + path regex, and counts calls per route', async () => {
@@ -65,9 +68,16 @@ describe('rate limits, faults and counters', () => {
     const timedOut = await fetch(`${sim.restUrl}/clients`, { signal: AbortSignal.timeout(150) }).catch((err: Error) => err.name);
     expect(timedOut).toBe('TimeoutError');
 
-    const bad = await fetch(`${sim.url}/__sim/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: '(' }) });
+    const bad = await fetch(`${sim.url}/__sim/faults`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ path: '(' }),
+    });
     expect(bad.status).toBe(400);
-    expect((await json(await fetch(`${sim.url}/__sim/counters`))).routes['GET /api/rest/v2/clients']).toEqual({ calls: 1, byStatus: { 0: 1 } });
+    expect((await json(await fetch(`${sim.url}/__sim/counters`))).routes['GET /api/rest/v2/clients']).toEqual({
+      calls: 1,
+      byStatus: { 0: 1 },
+    });
     await fetch(`${sim.url}/__sim/faults`, { method: 'DELETE' });
     expect(sim.listFaults()).toEqual([]);
   });
@@ -92,7 +102,12 @@ describe('rate limits, faults and counters', () => {
     sim.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', commitAfterMs: 300, count: 1 });
     const url = new URL(`${sim.restUrl}/workorders`);
     url.searchParams.set('access_token', await getToken(sim));
-    const timedOut = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ title: 'Later', incident_id: 'INC-LATER' }), signal: AbortSignal.timeout(150) }).catch((err: Error) => err.name);
+    const timedOut = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'Later', incident_id: 'INC-LATER' }),
+      signal: AbortSignal.timeout(150),
+    }).catch((err: Error) => err.name);
     expect(timedOut).toBe('TimeoutError');
     expect(sim.listWorkOrders().filter((w) => w.incident_id === 'INC-LATER')).toEqual([]);
     await new Promise((r) => setTimeout(r, 600));
@@ -101,7 +116,11 @@ describe('rate limits, faults and counters', () => {
   });
 
   it('changes the time factor and resets through the control API', async () => {
-    const tf = await fetch(`${sim.url}/__sim/time-factor`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ factor: 50 }) });
+    const tf = await fetch(`${sim.url}/__sim/time-factor`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ factor: 50 }),
+    });
     expect(await json(tf)).toEqual({ timeFactor: 50 });
     expect(sim.timeFactor).toBe(50);
     sim.setTimeFactor(1000);

@@ -35,47 +35,50 @@ describe('manual retries next to automatic ones', () => {
     listener = undefined;
   });
 
-  it.each(['relaxed', 'strict'] as const)('in %s ordering, a manual retry during the backoff is sent in place of the automatic attempt', async (ordering) => {
-    // A 1 s backoff leaves ample time to issue the manual retry while the automatic one waits.
-    sim = await startSim({ timeFactor: 1, rateLimit: false, webhooks: { ordering, baseBackoffMs: 1_000, maxAttempts: 4 } });
-    listener = await startListener();
-    let failed = false;
-    listener.respond = (req) => {
-      if (!failed && req.body.includes('"workorder.created"')) {
-        failed = true;
-        return { status: 500 };
-      }
-      return { status: 200 };
-    };
-    const token = await getToken(sim);
-    sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.created', 'workorder.status.draft'] });
-    await restApi(sim, token)('POST', '/workorders', { title: 'x' });
+  it.each(['relaxed', 'strict'] as const)(
+    'in %s ordering, a manual retry during the backoff is sent in place of the automatic attempt',
+    async (ordering) => {
+      // A 1 s backoff leaves ample time to issue the manual retry while the automatic one waits.
+      sim = await startSim({ timeFactor: 1, rateLimit: false, webhooks: { ordering, baseBackoffMs: 1_000, maxAttempts: 4 } });
+      listener = await startListener();
+      let failed = false;
+      listener.respond = (req) => {
+        if (!failed && req.body.includes('"workorder.created"')) {
+          failed = true;
+          return { status: 500 };
+        }
+        return { status: 200 };
+      };
+      const token = await getToken(sim);
+      sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.created', 'workorder.status.draft'] });
+      await restApi(sim, token)('POST', '/workorders', { title: 'x' });
 
-    // Relaxed: the draft event goes out during the backoff, so wait for it to make the order definite.
-    const created = await until(() =>
-      ordering === 'relaxed' && !sim!.deliveries({ eventName: 'workorder.status.draft', deliveryStatus: 'delivered' }).length
-        ? undefined
-        : sim!.deliveries({ eventName: 'workorder.created', deliveryStatus: 'retrying' })[0],
-    );
-    const retried = await webhookApi(sim, token)('PATCH', `/delivery-logs/${created.deliveryId}/retry`);
-    expect(retried.status).toBe(200);
-    expect(retried.body.result.job_id).toEqual(expect.any(String));
-    // Would also wait for a still-armed automatic retry: the timer must be gone, not merely late.
-    await sim.waitForDeliveries();
+      // Relaxed: the draft event goes out during the backoff, so wait for it to make the order definite.
+      const created = await until(() =>
+        ordering === 'relaxed' && !sim!.deliveries({ eventName: 'workorder.status.draft', deliveryStatus: 'delivered' }).length
+          ? undefined
+          : sim!.deliveries({ eventName: 'workorder.created', deliveryStatus: 'retrying' })[0],
+      );
+      const retried = await webhookApi(sim, token)('PATCH', `/delivery-logs/${created.deliveryId}/retry`);
+      expect(retried.status).toBe(200);
+      expect(retried.body.result.job_id).toEqual(expect.any(String));
+      // Would also wait for a still-armed automatic retry: the timer must be gone, not merely late.
+      await sim.waitForDeliveries();
 
-    const sent = listener.requests.map((r) => `${JSON.parse(r.body).event.name}#${attemptOf(r.headers['x-fn-delivery-id'])}`);
-    expect(sent).toEqual(
-      ordering === 'strict'
-        ? ['workorder.created#1', 'workorder.created#2', 'workorder.status.draft#1']
-        : ['workorder.created#1', 'workorder.status.draft#1', 'workorder.created#2'],
-    );
-    const [record] = sim.deliveries({ eventName: 'workorder.created' });
-    expect(record!.deliveryStatus).toBe('delivered');
-    expect(record!.attempts.map((a) => [a.attempt, a.status, a.manual])).toEqual([
-      [1, 500, false],
-      [2, 200, true],
-    ]);
-  });
+      const sent = listener.requests.map((r) => `${JSON.parse(r.body).event.name}#${attemptOf(r.headers['x-fn-delivery-id'])}`);
+      expect(sent).toEqual(
+        ordering === 'strict'
+          ? ['workorder.created#1', 'workorder.created#2', 'workorder.status.draft#1']
+          : ['workorder.created#1', 'workorder.status.draft#1', 'workorder.created#2'],
+      );
+      const [record] = sim.deliveries({ eventName: 'workorder.created' });
+      expect(record!.deliveryStatus).toBe('delivered');
+      expect(record!.attempts.map((a) => [a.attempt, a.status, a.manual])).toEqual([
+        [1, 500, false],
+        [2, 200, true],
+      ]);
+    },
+  );
 
   it('refuses a manual retry while an attempt is on the wire or before the first attempt, so attempt numbers stay unique and increasing', async () => {
     // A receiver that fails the first request and holds the second until the test releases it.
@@ -97,7 +100,10 @@ describe('manual retries next to automatic ones', () => {
     sim = await startSim({ rateLimit: false, webhooks: { ordering: 'strict', maxAttempts: 5 } });
     const token = await getToken(sim);
     const hooks = webhookApi(sim, token);
-    sim.registerWebhook({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/h`, events: ['workorder.created', 'workorder.status.draft'] });
+    sim.registerWebhook({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/h`,
+      events: ['workorder.created', 'workorder.status.draft'],
+    });
     await restApi(sim, token)('POST', '/workorders', { title: 'x' });
 
     await until(() => (release ? true : undefined));
@@ -107,7 +113,10 @@ describe('manual retries next to automatic ones', () => {
 
     const whileSending = await hooks('PATCH', `/delivery-logs/${created.deliveryId}/retry`);
     expect(whileSending.status).toBe(409);
-    expect(whileSending.body).toMatchObject({ errors: [{ code: 409, message: expect.stringContaining('attempt in progress') }], result: {} });
+    expect(whileSending.body).toMatchObject({
+      errors: [{ code: 409, message: expect.stringContaining('attempt in progress') }],
+      result: {},
+    });
     const overControl = await fetch(`${sim.url}/__sim/deliveries/${created.deliveryId}:2/retry`, { method: 'POST' });
     expect(overControl.status).toBe(409);
     expect(() => sim!.retryDelivery(created.deliveryId)).toThrow(/attempt in progress/);

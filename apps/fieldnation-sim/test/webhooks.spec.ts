@@ -37,13 +37,23 @@ describe('Webhooks v3', () => {
     const created = await hooks('POST', '', { url: `${listener.url}/a`, method: 'post', status: 'active', events: ['workorder.created'] });
     expect(created.body.metadata.timestamp).toEqual(expect.any(String));
     const hook = created.body.result;
-    expect(hook).toMatchObject({ id: 1, url: `${listener.url}/a`, method: 'post', status: 'active', events: ['workorder.created'], companyId: 4455 });
+    expect(hook).toMatchObject({
+      id: 1,
+      url: `${listener.url}/a`,
+      method: 'post',
+      status: 'active',
+      events: ['workorder.created'],
+      companyId: 4455,
+    });
     expect(hook.secret).toMatch(/^[0-9a-f-]{36}$/);
 
     const updated = await hooks('PUT', `/${hook.webhookId}`, { events: ['workorder.created', 'workorder.status.published'] });
     expect(updated.body.result.events).toEqual(['workorder.created', 'workorder.status.published']);
     expect((await hooks('GET', '')).body).toMatchObject({ metadata: { total: 1 }, result: [{ webhookId: hook.webhookId }] });
-    expect((await hooks('GET', `/${hook.webhookId}/history`)).body.result.map((h: { action: string }) => h.action)).toEqual(['created', 'events_updated']);
+    expect((await hooks('GET', `/${hook.webhookId}/history`)).body.result.map((h: { action: string }) => h.action)).toEqual([
+      'created',
+      'events_updated',
+    ]);
     expect((await hooks('DELETE', `/${hook.webhookId}`)).body.result.webhookId).toBe(hook.webhookId);
     expect((await hooks('GET', `/${hook.webhookId}`)).status).toBe(404);
   });
@@ -51,8 +61,14 @@ describe('Webhooks v3', () => {
   it('validates webhook bodies and requires a token', async () => {
     const bad = await hooks('POST', '', { url: 'http://example.com/hook', events: ['workorder.created'] });
     expect(bad.status).toBe(400);
-    expect(bad.body).toMatchObject({ metadata: { path: '/api/v1/webhooks' }, errors: [{ code: 400, message: 'url: url must be a valid https URL' }], result: {} });
-    expect((await hooks('POST', '', { url: 'https://example.com/h', events: ['work_order.created'] })).body.errors[0].message).toContain("unknown event 'work_order.created'");
+    expect(bad.body).toMatchObject({
+      metadata: { path: '/api/v1/webhooks' },
+      errors: [{ code: 400, message: 'url: url must be a valid https URL' }],
+      result: {},
+    });
+    expect((await hooks('POST', '', { url: 'https://example.com/h', events: ['work_order.created'] })).body.errors[0].message).toContain(
+      "unknown event 'work_order.created'",
+    );
     expect((await hooks('POST', '', { url: 'https://example.com/h', events: [] })).status).toBe(400);
     // webhooks-v3.yaml: secret is `format: uuid` on create and update
     const notUuid = await hooks('POST', '', { url: 'https://example.com/h', events: ['workorder.created'], secret: 'demo-webhook-secret' });
@@ -61,14 +77,26 @@ describe('Webhooks v3', () => {
     expect(() => sim.registerWebhook({ url: 'https://example.com/h', secret: 'demo-webhook-secret' })).toThrow(/must be a UUID/);
     const generated = await hooks('POST', '', { url: 'https://example.com/g', events: ['workorder.created'] });
     expect(generated.body.result.secret).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect((await hooks('POST', '', { url: 'https://example.com/h', events: ['workorder.created'], webhookAttribute: { header: { 'X-FN-Foo': '1' } } })).status).toBe(400);
+    expect(
+      (
+        await hooks('POST', '', {
+          url: 'https://example.com/h',
+          events: ['workorder.created'],
+          webhookAttribute: { header: { 'X-FN-Foo': '1' } },
+        })
+      ).status,
+    ).toBe(400);
     const anonymous = await fetch(`${sim.url}/api/v1/webhooks`);
     expect(anonymous.status).toBe(401);
     expect((await json(anonymous)).errors[0]).toEqual({ code: 401, message: 'An access token is required' });
   });
 
   it('retries 5xx with backoff up to maxAttempts, then a manual retry re-delivers under the same uuid', async () => {
-    const hook = sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.created'], secret: '3b5d7f9a-1c2e-4a6b-8d0f-2a4c6e8a0b2d' });
+    const hook = sim.registerWebhook({
+      url: `${listener.url}/h`,
+      events: ['workorder.created'],
+      secret: '3b5d7f9a-1c2e-4a6b-8d0f-2a4c6e8a0b2d',
+    });
     listener.respond = () => ({ status: 500 });
     const wo = await createDraft();
     await sim.waitForDeliveries();
@@ -81,7 +109,12 @@ describe('Webhooks v3', () => {
     expect(gaps[1]).toBeGreaterThanOrEqual(19);
 
     const logs = await hooks('GET', `/delivery-logs?webhookId=${hook.webhookId}`);
-    expect(logs.body.result[0]).toMatchObject({ deliveryId: delivery!.deliveryId, deliveryStatus: 'failed', attempts: 3, responseStatus: 500 });
+    expect(logs.body.result[0]).toMatchObject({
+      deliveryId: delivery!.deliveryId,
+      deliveryStatus: 'failed',
+      attempts: 3,
+      responseStatus: 500,
+    });
 
     listener.respond = () => ({ status: 200 });
     const retried = await hooks('PATCH', `/delivery-logs/${delivery!.deliveryId}/retry`);
@@ -91,7 +124,10 @@ describe('Webhooks v3', () => {
     expect(last.headers['x-fn-delivery-id']).toBe(`${delivery!.deliveryId}:4`);
     expect(last.body).toBe(listener.requests[0]!.body);
     expect(last.headers['x-fn-signature']).toBe(hmac('3b5d7f9a-1c2e-4a6b-8d0f-2a4c6e8a0b2d', last.body));
-    expect((await hooks('GET', `/delivery-logs/${delivery!.deliveryId}`)).body.result).toMatchObject({ deliveryStatus: 'delivered', attempts: 4 });
+    expect((await hooks('GET', `/delivery-logs/${delivery!.deliveryId}`)).body.result).toMatchObject({
+      deliveryStatus: 'delivered',
+      attempts: 4,
+    });
   });
 
   it('does not retry 4xx answers', async () => {
@@ -135,7 +171,12 @@ describe('Webhooks v3', () => {
     sim.buyer.postMessage(wo.id, 'From the dispatcher');
     await sim.waitForDeliveries();
     const [mine, dispatcher] = listener.requests.map((r) => JSON.parse(r.body));
-    expect(mine.event.params).toMatchObject({ work_order_id: wo.id, message_id: msgId, author: { id: 1068 }, message: { msg_id: msgId, message: 'From Salesforce' } });
+    expect(mine.event.params).toMatchObject({
+      work_order_id: wo.id,
+      message_id: msgId,
+      author: { id: 1068 },
+      message: { msg_id: msgId, message: 'From Salesforce' },
+    });
     expect(mine.triggered_by_user.id).toBe(1068);
     expect(dispatcher.triggered_by_user.id).toBe(1069);
     expect(dispatcher.event.params.author.id).toBe(1069);
@@ -152,12 +193,19 @@ describe('Webhooks v3', () => {
     await api('PUT', `/workorders/${wo.id}/custom_fields/610`, { value: 'High' });
     await sim.waitForDeliveries();
     const bodies = listener.requests.map((r) => JSON.parse(r.body));
-    expect(bodies.map((b) => b.event.name)).toEqual(['workorder.schedule_updated', 'workorder.custom_field_value_updated', 'workorder.custom_field_value_updated']);
+    expect(bodies.map((b) => b.event.name)).toEqual([
+      'workorder.schedule_updated',
+      'workorder.custom_field_value_updated',
+      'workorder.custom_field_value_updated',
+    ]);
     expect(bodies[2].event.params).toMatchObject({ custom_field_id: 610, value: 'High', previous_value: '' });
   });
 
   it('sends workorder.status.routed on every change of status to Routed, not per provider', async () => {
-    sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.routed', 'workorder.status.routed', 'workorder.status.assigned_cancelled'] });
+    sim.registerWebhook({
+      url: `${listener.url}/h`,
+      events: ['workorder.routed', 'workorder.status.routed', 'workorder.status.assigned_cancelled'],
+    });
     const api = restApi(sim, token);
     const wo = await createDraft();
     await api('POST', `/workorders/${wo.id}/publish`);
@@ -182,8 +230,18 @@ describe('Webhooks v3', () => {
   });
 
   it('signs with the legacy Fn-Hash when asked', async () => {
-    sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.created'], secret: '4c6e8a0b-2d4f-4b7c-9e1a-3b5d7f9b1c3e', signatureMode: 'legacy' });
-    sim.registerWebhook({ url: `${listener.url}/both`, events: ['workorder.created'], secret: '4c6e8a0b-2d4f-4b7c-9e1a-3b5d7f9b1c3e', signatureMode: 'both' });
+    sim.registerWebhook({
+      url: `${listener.url}/h`,
+      events: ['workorder.created'],
+      secret: '4c6e8a0b-2d4f-4b7c-9e1a-3b5d7f9b1c3e',
+      signatureMode: 'legacy',
+    });
+    sim.registerWebhook({
+      url: `${listener.url}/both`,
+      events: ['workorder.created'],
+      secret: '4c6e8a0b-2d4f-4b7c-9e1a-3b5d7f9b1c3e',
+      signatureMode: 'both',
+    });
     await createDraft();
     await sim.waitForDeliveries();
     const [legacy, both] = listener.requests;
@@ -195,7 +253,10 @@ describe('Webhooks v3', () => {
   });
 
   it('injects duplicate and reorder delivery faults', async () => {
-    sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.created', 'workorder.status.draft', 'workorder.status.published'] });
+    sim.registerWebhook({
+      url: `${listener.url}/h`,
+      events: ['workorder.created', 'workorder.status.draft', 'workorder.status.published'],
+    });
     sim.injectDeliveryFault({ kind: 'duplicate', count: 1 });
     await createDraft();
     await sim.waitForDeliveries();

@@ -28,15 +28,27 @@ describe('REST v2 work orders', () => {
       expect(await invalid({ title: '   ' })).toEqual(['title must not be empty']);
       const minimal = await api('POST', '/workorders', { title: 'Quick Start Test Job' });
       expect(minimal.status).toBe(200);
-      expect(minimal.body).toMatchObject({ id: 100000, work_order_id: 100000, title: 'Quick Start Test Job', status: { id: 1, name: 'Draft' } });
+      expect(minimal.body).toMatchObject({
+        id: 100000,
+        work_order_id: 100000,
+        title: 'Quick Start Test Job',
+        status: { id: 1, name: 'Draft' },
+      });
     });
 
     it('checks location modes', async () => {
-      expect(await invalid({ title: 't', location: { mode: 'site' } })).toEqual(["location.mode must be one of 'custom', 'location', 'remote'"]);
-      expect(await invalid({ title: 't', location: { mode: 'custom', address1: '1 Main', city: 'X', state: 'MN', zip: '55401', country: 'USA' } })).toEqual([
-        'location.country must be an ISO 3166-1 alpha-2 code like "US"',
+      expect(await invalid({ title: 't', location: { mode: 'site' } })).toEqual([
+        "location.mode must be one of 'custom', 'location', 'remote'",
       ]);
-      expect(await invalid({ title: 't', location: { mode: 'location', saved_location: { id: 1 } } })).toEqual(['location.saved_location.id unknown saved location 1']);
+      expect(
+        await invalid({
+          title: 't',
+          location: { mode: 'custom', address1: '1 Main', city: 'X', state: 'MN', zip: '55401', country: 'USA' },
+        }),
+      ).toEqual(['location.country must be an ISO 3166-1 alpha-2 code like "US"']);
+      expect(await invalid({ title: 't', location: { mode: 'location', saved_location: { id: 1 } } })).toEqual([
+        'location.saved_location.id unknown saved location 1',
+      ]);
       const saved = await api('POST', '/workorders', { title: 't', location: { mode: 'location', saved_location: { id: 16268 } } });
       expect(saved.body.location).toMatchObject({ mode: 'location', city: 'Austin', time_zone: { name: 'America/Chicago' } });
       expect((await api('POST', '/workorders', { title: 't', location: { mode: 'remote' } })).status).toBe(200);
@@ -44,39 +56,79 @@ describe('REST v2 work orders', () => {
 
     it('checks schedule modes and the date-time format', async () => {
       const window = (w: unknown) => ({ title: 't', schedule: { service_window: w } });
-      expect(await invalid(window({ mode: 'between', start: { utc: '2026-07-01 13:00:00' } }))).toEqual(["schedule.service_window.end is required for mode 'between'"]);
+      expect(await invalid(window({ mode: 'between', start: { utc: '2026-07-01 13:00:00' } }))).toEqual([
+        "schedule.service_window.end is required for mode 'between'",
+      ]);
       expect(await invalid(window({ mode: 'hours', start: { utc: '2026-07-02 13:00:00' }, end: { utc: '2026-07-01 13:00:00' } }))).toEqual([
         'schedule.service_window.end must not be before start',
       ]);
-      expect(await invalid(window({ mode: 'exact', start: { utc: '07/01/2026 1pm' } }))).toEqual(['schedule.service_window.start.utc must be a UTC date-time "YYYY-MM-DD HH:MM:SS"']);
+      expect(await invalid(window({ mode: 'exact', start: { utc: '07/01/2026 1pm' } }))).toEqual([
+        'schedule.service_window.start.utc must be a UTC date-time "YYYY-MM-DD HH:MM:SS"',
+      ]);
       expect(await invalid(window({ mode: 'exact', start: '2026-07-01 13:00:00' }))).toEqual([
         'schedule.service_window.start must be a date-time object {utc: "YYYY-MM-DD HH:MM:SS"}',
       ]);
-      expect(await invalid(window({ mode: 'asap', start: { utc: '2026-07-01 13:00:00' } }))).toEqual(["schedule.service_window.mode must be one of 'exact', 'hours', 'between'"]);
-      const ok = await api('POST', '/workorders', window({ mode: 'between', start: { utc: '2026-07-01T13:00:00Z' }, end: { utc: '2026-07-03 22:00:00' } }));
-      expect(ok.body.schedule.service_window).toMatchObject({ mode: 'between', start: { utc: '2026-07-01 13:00:00' }, end: { utc: '2026-07-03 22:00:00' } });
+      expect(await invalid(window({ mode: 'asap', start: { utc: '2026-07-01 13:00:00' } }))).toEqual([
+        "schedule.service_window.mode must be one of 'exact', 'hours', 'between'",
+      ]);
+      const ok = await api(
+        'POST',
+        '/workorders',
+        window({ mode: 'between', start: { utc: '2026-07-01T13:00:00Z' }, end: { utc: '2026-07-03 22:00:00' } }),
+      );
+      expect(ok.body.schedule.service_window).toMatchObject({
+        mode: 'between',
+        start: { utc: '2026-07-01 13:00:00' },
+        end: { utc: '2026-07-03 22:00:00' },
+      });
     });
 
     it('checks pay types, types of work and references', async () => {
-      expect(await invalid({ title: 't', pay: { type: 'per_device', base: { amount: 1 } } })).toEqual(["pay.type must be one of 'fixed', 'hourly', 'device', 'blended'"]);
-      expect(await invalid({ title: 't', pay: { type: 'blended', base: { amount: 100, units: 2 } } })).toEqual(["pay.additional is required for type 'blended'"]);
-      expect(await invalid({ title: 't', pay: { type: 'fixed', base: { amount: 100, units: 3 } } })).toEqual(["pay.base.units must be 1 for type 'fixed'"]);
-      expect(await invalid({ title: 't', pay: { type: 'hourly', base: { amount: 0, units: 2 } } })).toEqual(['pay.base.amount must be greater than 0']);
-      expect(await invalid({ title: 't', types_of_work: [{ id: 999, isPrimary: true }] })).toEqual(['types_of_work.0.id unknown type of work 999']);
-      expect(await invalid({ title: 't', project: { id: 1 }, template: { id: 2 } })).toEqual(['template.id unknown template 2', 'project.id unknown project 1']);
-      const snake = await api('POST', '/workorders', { title: 't', types_of_work: [{ id: 93, is_primary: false }, { id: 62, is_primary: true }] });
+      expect(await invalid({ title: 't', pay: { type: 'per_device', base: { amount: 1 } } })).toEqual([
+        "pay.type must be one of 'fixed', 'hourly', 'device', 'blended'",
+      ]);
+      expect(await invalid({ title: 't', pay: { type: 'blended', base: { amount: 100, units: 2 } } })).toEqual([
+        "pay.additional is required for type 'blended'",
+      ]);
+      expect(await invalid({ title: 't', pay: { type: 'fixed', base: { amount: 100, units: 3 } } })).toEqual([
+        "pay.base.units must be 1 for type 'fixed'",
+      ]);
+      expect(await invalid({ title: 't', pay: { type: 'hourly', base: { amount: 0, units: 2 } } })).toEqual([
+        'pay.base.amount must be greater than 0',
+      ]);
+      expect(await invalid({ title: 't', types_of_work: [{ id: 999, isPrimary: true }] })).toEqual([
+        'types_of_work.0.id unknown type of work 999',
+      ]);
+      expect(await invalid({ title: 't', project: { id: 1 }, template: { id: 2 } })).toEqual([
+        'template.id unknown template 2',
+        'project.id unknown project 1',
+      ]);
+      const snake = await api('POST', '/workorders', {
+        title: 't',
+        types_of_work: [
+          { id: 93, is_primary: false },
+          { id: 62, is_primary: true },
+        ],
+      });
       expect(snake.body.type_of_work).toEqual({ id: 62, name: 'Point of Sale' });
     });
 
     it('checks two-level custom fields', async () => {
-      expect(await invalid({ title: 't', custom_fields: { results: [{ results: [{ id: 1, value: 'x' }] }] } })).toEqual(['custom_fields.results.0.results.0.id unknown custom field 1']);
-      expect(await invalid({ title: 't', custom_fields: [{ id: 606, value: 'x' }] })).toEqual(['custom_fields must be an object {results: [{results: [{id, value}]}]}']);
+      expect(await invalid({ title: 't', custom_fields: { results: [{ results: [{ id: 1, value: 'x' }] }] } })).toEqual([
+        'custom_fields.results.0.results.0.id unknown custom field 1',
+      ]);
+      expect(await invalid({ title: 't', custom_fields: [{ id: 606, value: 'x' }] })).toEqual([
+        'custom_fields must be an object {results: [{results: [{id, value}]}]}',
+      ]);
       expect(await invalid({ title: 't', custom_fields: { results: [{ results: [{ id: 610, value: 'Urgent' }] }] } })).toEqual([
         "custom_fields.results.0.results.0.value must be one of 'Low', 'Medium', 'High', 'Critical'",
       ]);
       const ok = await api('POST', '/workorders', publishableWorkOrder());
       const buyer = ok.body.custom_fields.results.find((c: { id: number }) => c.id === 1);
-      expect(buyer.results.find((f: { id: number }) => f.id === 606)).toMatchObject({ name: 'Salesforce Case Id', value: '500Hs00001AbCdE' });
+      expect(buyer.results.find((f: { id: number }) => f.id === 606)).toMatchObject({
+        name: 'Salesforce Case Id',
+        value: '500Hs00001AbCdE',
+      });
     });
 
     it('applies template defaults unless ignore_template', async () => {
@@ -92,7 +144,12 @@ describe('REST v2 work orders', () => {
         const res = await restApi(problem, await getToken(problem))('POST', '/workorders', {});
         expect(res.status).toBe(400);
         expect(res.headers.get('content-type')).toContain('application/problem+json');
-        expect(res.body).toMatchObject({ status: 400, code: 'BAD_REQUEST', retryable: false, errors: [{ detail: 'is required', pointer: '/title' }] });
+        expect(res.body).toMatchObject({
+          status: 400,
+          code: 'BAD_REQUEST',
+          retryable: false,
+          errors: [{ detail: 'is required', pointer: '/title' }],
+        });
       } finally {
         await problem.close();
       }
@@ -115,7 +172,10 @@ describe('REST v2 work orders', () => {
       expect(sim.getWorkOrder(wo.id)?.status.sub_status).toBe('checked_in');
       sim.technician.complete(wo.id, { closeoutNotes: 'Replaced unit' });
       expect((await api('PUT', `/workorders/${wo.id}`, { pay: { type: 'fixed', base: { amount: 1 } } })).status).toBe(400);
-      expect((await api('DELETE', `/workorders/${wo.id}/complete?reason=Missing%20photos`)).body.status).toMatchObject({ id: 3, sub_status: 'checked_out' });
+      expect((await api('DELETE', `/workorders/${wo.id}/complete?reason=Missing%20photos`)).body.status).toMatchObject({
+        id: 3,
+        sub_status: 'checked_out',
+      });
       sim.technician.complete(wo.id);
       await api('POST', `/workorders/${wo.id}/approve`);
       sim.pay(wo.id);
@@ -178,18 +238,31 @@ describe('REST v2 work orders', () => {
       expect((await api('PUT', '/workorders/999999', { title: 'x' })).status).toBe(404);
       expect((await api('GET', '/workorders/999999')).body).toEqual({ status: 404, message: 'Work order 999999 not found', errors: [] });
       expect((await api('GET', '/templates/1')).body).toEqual({ status: 404, message: 'Template 1 not found', errors: [] });
-      expect((await api('GET', `/workorders/${wo.id}/custom_fields/1`)).body).toEqual({ status: 404, message: 'Custom field 1 not found', errors: [] });
+      expect((await api('GET', `/workorders/${wo.id}/custom_fields/1`)).body).toEqual({
+        status: 404,
+        message: 'Custom field 1 not found',
+        errors: [],
+      });
       const cf = await api('PUT', `/workorders/${wo.id}/custom_fields/608`, { value: 'Store 12' });
       expect(cf.body).toMatchObject({ id: 608, value: 'Store 12' });
       expect((await api('GET', `/workorders/${wo.id}/custom_fields/608`)).body.value).toBe('Store 12');
-      expect((await api('PUT', `/workorders/${wo.id}/schedule`, { service_window: { mode: 'exact', start: { utc: '2026-08-01 10:00:00' } } })).body.service_window.start.utc).toBe(
-        '2026-08-01 10:00:00',
-      );
+      expect(
+        (await api('PUT', `/workorders/${wo.id}/schedule`, { service_window: { mode: 'exact', start: { utc: '2026-08-01 10:00:00' } } }))
+          .body.service_window.start.utc,
+      ).toBe('2026-08-01 10:00:00');
     });
 
     it('lists with pagination and f_ filters; f_search covers only the documented fields, never incident_id or custom field values', async () => {
       for (let i = 0; i < 30; i++) {
-        await api('POST', '/workorders', publishableWorkOrder({ title: `WO ${i}`, incident_id: `INC-${i}`, custom_fields: { results: [{ results: [{ id: 606, value: `500SF${i}` }] }] } }));
+        await api(
+          'POST',
+          '/workorders',
+          publishableWorkOrder({
+            title: `WO ${i}`,
+            incident_id: `INC-${i}`,
+            custom_fields: { results: [{ results: [{ id: 606, value: `500SF${i}` }] }] },
+          }),
+        );
       }
       const page1 = await api('GET', '/workorders?list=workorders_all&sticky=false');
       expect(page1.body.metadata).toMatchObject({ total: 30, page: 1, pages: 2, per_page: 25 });
@@ -232,7 +305,10 @@ describe('REST v2 work orders', () => {
       const [buyer, provider] = res.body.results;
       expect(buyer.results.map((f: { id: number }) => f.id)).toEqual(expect.arrayContaining([606, 607, 608, 609, 610]));
       expect(buyer.results.find((f: { id: number }) => f.id === 606).value).toBe('500Hs00001AbCdE');
-      expect(buyer.results.find((f: { id: number }) => f.id === 610)).toMatchObject({ value: 'Critical', options: ['Low', 'Medium', 'High', 'Critical'] });
+      expect(buyer.results.find((f: { id: number }) => f.id === 610)).toMatchObject({
+        value: 'Critical',
+        options: ['Low', 'Medium', 'High', 'Critical'],
+      });
       expect(buyer.results.find((f: { id: number }) => f.id === 609).value).toBe('');
       expect(provider.results.map((f: { id: number }) => f.id)).toEqual(expect.arrayContaining([701, 702]));
       expect((await api('GET', '/workorders/999999/custom_fields')).status).toBe(404);
@@ -253,7 +329,7 @@ describe('REST v2 work orders', () => {
       expect((await api('GET', '/workorders/999999/assignee')).status).toBe(404);
     });
 
-    it('completes over REST on the assigned provider\'s behalf, only from Assigned', async () => {
+    it("completes over REST on the assigned provider's behalf, only from Assigned", async () => {
       const { body: wo } = await api('POST', '/workorders', publishableWorkOrder());
       const early = await api('POST', `/workorders/${wo.id}/complete`);
       expect(early.status).toBe(400);
@@ -304,7 +380,11 @@ describe('REST v2 work orders', () => {
       expect((await api('GET', '/templates')).body.results.map((t: { id: number }) => t.id)).toEqual([433, 434]);
       expect((await api('GET', '/projects/55')).body).toEqual({ id: 55, name: 'Retail Rollout 2026' });
       const fields = (await api('GET', '/custom-fields')).body.results;
-      expect(fields.find((f: { id: number }) => f.id === 606)).toMatchObject({ name: 'Salesforce Case Id', type: 'text', flags: expect.arrayContaining(['internal_id']) });
+      expect(fields.find((f: { id: number }) => f.id === 606)).toMatchObject({
+        name: 'Salesforce Case Id',
+        type: 'text',
+        flags: expect.arrayContaining(['internal_id']),
+      });
       expect((await api('GET', '/customfields')).body.metadata.total).toBe(fields.length);
       expect((await api('GET', '/nope')).status).toBe(404);
     });

@@ -11,8 +11,15 @@ await runWorkerApp({
   service: 'fieldnation-writer',
   opsPort: 9103,
   setup: (app) => {
-    const deps = { clients: createFieldNationClients(app.config.connections, app.logger, app.metrics), store: app.store, sfWriteQueue: app.produce(sfWriteQueue), locks: app.locks };
+    const deps = {
+      clients: createFieldNationClients(app.config.connections, app.logger, app.metrics),
+      store: app.store,
+      sfWriteQueue: app.produce(sfWriteQueue),
+      locks: app.locks,
+    };
     const handlers = { 'write-work-order': writeWorkOrder, 'post-message': postMessage };
-    return { consumes: [consume(fnWriteQueue, handlers, deps, { failedStage: (job) => (job.name === 'post-message' ? 'message' : 'written') })] };
+    return {
+      consumes: [consume(fnWriteQueue, handlers, deps, { failedStage: (job) => (job.name === 'post-message' ? 'message' : 'written') })],
+    };
   },
 });

@@ -20,7 +20,12 @@ export async function postMessage(job: PostJob, deps: WriterDeps, ctx: JobContex
   const client = ctx.connection(deps.clients);
   const text = messageText(d.body, d.authorName);
 
-  const { link, created } = await deps.store.claimMessageLink({ connectionId: d.connectionId, direction: 'sf_to_fn', workOrderId: d.workOrderId, caseCommentId: d.caseCommentId });
+  const { link, created } = await deps.store.claimMessageLink({
+    connectionId: d.connectionId,
+    direction: 'sf_to_fn',
+    workOrderId: d.workOrderId,
+    caseCommentId: d.caseCommentId,
+  });
   if (link.fnMessageId) return 'already-posted';
 
   let messageId: string | undefined;

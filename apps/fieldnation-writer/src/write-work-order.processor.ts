@@ -9,7 +9,14 @@ import { FieldNationError, FN_STATUS, type FieldNationClient, type WorkOrderKey 
 /** What the writer calls on Field Nation. */
 export type WriterClient = Pick<
   FieldNationClient,
-  'findRecentWorkOrders' | 'createWorkOrder' | 'updateWorkOrder' | 'getWorkOrder' | 'routeWorkOrder' | 'publishWorkOrder' | 'listMessages' | 'postMessage'
+  | 'findRecentWorkOrders'
+  | 'createWorkOrder'
+  | 'updateWorkOrder'
+  | 'getWorkOrder'
+  | 'routeWorkOrder'
+  | 'publishWorkOrder'
+  | 'listMessages'
+  | 'postMessage'
 >;
 
 export interface WriterDeps {
@@ -25,14 +32,18 @@ type WriteJob = Job<JobDataOf<typeof fnWriteQueue, 'write-work-order'>, unknown,
 export async function rethrowFieldNation(err: unknown, ctx: JobContext): Promise<never> {
   const f = err instanceof FieldNationError ? err : undefined;
   if (f?.status === 429) return await ctx.delay(Math.max(f.retryAfterMs ?? 1_000, 250));
-  if (f && !f.retryable) throw permanentError(`Field Nation rejected the request (${f.status ?? '?'}): ${f.message}`, 0, `fieldnation-${f.status ?? 'error'}`);
+  if (f && !f.retryable)
+    throw permanentError(`Field Nation rejected the request (${f.status ?? '?'}): ${f.message}`, 0, `fieldnation-${f.status ?? 'error'}`);
   throw err;
 }
 
 function correlationField(objectConfig: ObjectConfig, sfId: string): { payload: Record<string, unknown>; key: WorkOrderKey } {
   const c = objectConfig.correlation;
   if ('customFieldId' in c) {
-    return { payload: { custom_fields: [{ id: c.customFieldId, value: sfId }] }, key: { customField: { id: c.customFieldId, value: sfId } } };
+    return {
+      payload: { custom_fields: [{ id: c.customFieldId, value: sfId }] },
+      key: { customField: { id: c.customFieldId, value: sfId } },
+    };
   }
   return { payload: { incident_id: sfId }, key: { incidentId: sfId } };
 }
@@ -40,7 +51,9 @@ function correlationField(objectConfig: ObjectConfig, sfId: string): { payload: 
 /** A create sent without a definite answer; `cause` is the client's error (timeout, cut connection, 5xx). */
 export class AmbiguousCreateError extends Error {
   constructor(cause: unknown) {
-    super(`create without a definite answer (${(cause as Error)?.message ?? String(cause)}): it is looked up before any second create`, { cause });
+    super(`create without a definite answer (${(cause as Error)?.message ?? String(cause)}): it is looked up before any second create`, {
+      cause,
+    });
     this.name = 'AmbiguousCreateError';
   }
 }
@@ -59,7 +72,9 @@ async function settleAmbiguousCreate(
   key: WorkOrderKey,
   since: Date,
   settleMs: number,
-): Promise<{ workOrderId: number; others: number[]; pages: number } | { waitUntil: number; pages: number } | { nothing: true; pages: number }> {
+): Promise<
+  { workOrderId: number; others: number[]; pages: number } | { waitUntil: number; pages: number } | { nothing: true; pages: number }
+> {
   // Only a lookup that starts after the settle time can rule the first create out.
   const lookupStartedAt = Date.now();
   const result = await client.findRecentWorkOrders({ key, createdSince: since });
@@ -107,11 +122,18 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
   const release = await deps.locks.tryLock('fnw', d.connectionId, d.sfId);
   if (!release) return await ctx.delay(100 + Math.floor(Math.random() * 200));
   try {
-    const { correlation: claimed } = await deps.store.claimCorrelation({ connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId });
+    const { correlation: claimed } = await deps.store.claimCorrelation({
+      connectionId: d.connectionId,
+      sfObject: d.sfObject,
+      sfId: d.sfId,
+    });
     let correlation: Correlation = claimed;
     const modstamp = new Date(d.sfModstamp);
     if (correlation.lastSfModstamp && modstamp <= correlation.lastSfModstamp) {
-      await ctx.stage('written', 'skipped', { workOrderId: correlation.workOrderId, message: 'a newer state of the record was already written' });
+      await ctx.stage('written', 'skipped', {
+        workOrderId: correlation.workOrderId,
+        message: 'a newer state of the record was already written',
+      });
       return 'stale';
     }
 
@@ -140,12 +162,16 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
           const settled = await settleAmbiguousCreate(client, extra.key, correlation.ambiguousCreateAt, settleMs);
           fnCalls += settled.pages;
           if ('waitUntil' in settled) {
-            await ctx.stage('written', 'retry', { message: `an earlier create had no answer and is not visible yet: looking again before creating (settles ${new Date(correlation.ambiguousCreateAt.getTime() + settleMs).toISOString()})`, detail: { fieldNationCalls: fnCalls } });
+            await ctx.stage('written', 'retry', {
+              message: `an earlier create had no answer and is not visible yet: looking again before creating (settles ${new Date(correlation.ambiguousCreateAt.getTime() + settleMs).toISOString()})`,
+              detail: { fieldNationCalls: fnCalls },
+            });
             return await ctx.delay(settled.waitUntil - Date.now());
           }
           if ('workOrderId' in settled) {
             workOrderId = settled.workOrderId;
-            if (settled.others.length) note = ` (Field Nation also holds ${settled.others.join(', ')} for this record: duplicates to cancel)`;
+            if (settled.others.length)
+              note = ` (Field Nation also holds ${settled.others.join(', ')} for this record: duplicates to cancel)`;
           }
         }
         action = workOrderId ? 'recovered' : 'created';
@@ -202,7 +228,17 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
       // its row is written once; the wait itself goes on the timeline when it ends.
       const message = (err as Error).message;
       const rerun = job.attemptsStarted > job.attemptsMade + 1;
-      if (!rerun || !(await deps.store.hasStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'written', outcome: 'retry', jobId: job.id!, message }))) {
+      if (
+        !rerun ||
+        !(await deps.store.hasStage({
+          connectionId: d.connectionId,
+          sfId: d.sfId,
+          stage: 'written',
+          outcome: 'retry',
+          jobId: job.id!,
+          message,
+        }))
+      ) {
         await ctx.stage('written', 'retry', { workOrderId: correlation.workOrderId, message });
       }
       return await rethrowFieldNation(err, ctx);
@@ -219,12 +255,28 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
       await enqueue(
         deps.sfWriteQueue,
         'write-record',
-        { connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId, fields, cause: { kind: 'write-back', id: String(correlation.workOrderId), workOrderId: correlation.workOrderId! } },
+        {
+          connectionId: d.connectionId,
+          sfObject: d.sfObject,
+          sfId: d.sfId,
+          fields,
+          cause: { kind: 'write-back', id: String(correlation.workOrderId), workOrderId: correlation.workOrderId! },
+        },
         { jobId: sfWriteJobId.writeBack(d.connectionId, d.sfId, correlation.workOrderId!) },
       );
     }
-    correlation = await save({ state: 'synced', lastSfModstamp: modstamp, lastPayload: d.payload as object, lastPayloadHash: d.payloadHash, lastError: null });
-    await ctx.stage('written', action === 'unchanged' ? 'skipped' : 'ok', { workOrderId: correlation.workOrderId, message: `work order ${correlation.workOrderId} ${action}${note}`, detail: { fieldNationCalls: fnCalls } });
+    correlation = await save({
+      state: 'synced',
+      lastSfModstamp: modstamp,
+      lastPayload: d.payload as object,
+      lastPayloadHash: d.payloadHash,
+      lastError: null,
+    });
+    await ctx.stage('written', action === 'unchanged' ? 'skipped' : 'ok', {
+      workOrderId: correlation.workOrderId,
+      message: `work order ${correlation.workOrderId} ${action}${note}`,
+      detail: { fieldNationCalls: fnCalls },
+    });
     return action;
   } finally {
     await release();

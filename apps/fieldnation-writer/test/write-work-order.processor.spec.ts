@@ -3,7 +3,16 @@ import { DelayedError, QueueEvents, UnrecoverableError } from 'bullmq';
 import { enqueue, fnWriteQueue, sfWriteQueue } from '@broker/contracts';
 import { parseConfig, type ConnectionConfig } from '@broker/config';
 import { FieldNationClient, FieldNationError } from '@broker/fieldnation';
-import { createJobContext, createLogger, createProducerConnection, createWorkerConnection, openQueue, recordDependencyWait, redisRecordLocks, startWorker } from '@broker/runtime';
+import {
+  createJobContext,
+  createLogger,
+  createProducerConnection,
+  createWorkerConnection,
+  openQueue,
+  recordDependencyWait,
+  redisRecordLocks,
+  startWorker,
+} from '@broker/runtime';
 import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
 import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
 import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
@@ -45,8 +54,16 @@ beforeAll(async () => {
       createSettleSeconds: 3
     objects:
       Case: { mapping: x.yaml, afterCreate: { publish: true }, writeBack: { workOrderIdField: Field_Nation_Work_Order_Id__c } }
-`, '/tmp/c.yaml', {});
-  const client = new FieldNationClient({ environment: sim.url, credentials: config.connections[0]!.fieldnation.auth, rateLimit: false, retry: false });
+`,
+    '/tmp/c.yaml',
+    {},
+  );
+  const client = new FieldNationClient({
+    environment: sim.url,
+    credentials: config.connections[0]!.fieldnation.auth,
+    rateLimit: false,
+    retry: false,
+  });
   connections = new Map([['demo', config.connections[0]!]]);
   deps = { clients: new Map([['demo', client]]), store, sfWriteQueue: queue, locks: redisRecordLocks(redis, prefix) };
 });
@@ -68,11 +85,22 @@ const job = (sfId: string, data: Record<string, unknown> = {}, attemptsMade = 0)
     id,
     queueName: 'fn.write',
     attemptsMade,
-    data: { connectionId: 'demo', sfObject: 'Case', sfId, notificationId: `n${n}`, sfModstamp: new Date(Date.now() + n * 1000).toISOString(), payload, payloadHash: `h${n}`, createOnly: [], ...data },
+    data: {
+      connectionId: 'demo',
+      sfObject: 'Case',
+      sfId,
+      notificationId: `n${n}`,
+      sfModstamp: new Date(Date.now() + n * 1000).toISOString(),
+      payload,
+      payloadHash: `h${n}`,
+      createOnly: [],
+      ...data,
+    },
     moveToDelayed: async (at: number) => void delayedUntil.set(id, at),
   } as never;
 };
-const runWith = (j: never, conns: Map<string, ConnectionConfig>) => writeWorkOrder(j, deps, createJobContext(j, { log, connections: conns, timeline: store }));
+const runWith = (j: never, conns: Map<string, ConnectionConfig>) =>
+  writeWorkOrder(j, deps, createJobContext(j, { log, connections: conns, timeline: store }));
 const run = (j: never) => runWith(j, connections);
 const forCase = (sfId: string) => sim.listWorkOrders().filter((w) => w.incident_id === sfId);
 const creates = () => sim.counters().routes['POST /api/rest/v2/workorders']?.calls ?? 0;
@@ -90,7 +118,9 @@ describe('fieldnation-writer', () => {
     const c = await store.getCorrelation({ connectionId: 'demo', sfId });
     expect(c).toMatchObject({ state: 'synced', workOrderId: forCase(sfId)[0]!.id });
     expect((forCase(sfId)[0]!.status as { id: number }).id).toBe(2);
-    expect((await queue.getJob(`wb-demo-${sfId}-${c!.workOrderId}`))?.data.fields).toEqual({ Field_Nation_Work_Order_Id__c: String(c!.workOrderId) });
+    expect((await queue.getJob(`wb-demo-${sfId}-${c!.workOrderId}`))?.data.fields).toEqual({
+      Field_Nation_Work_Order_Id__c: String(c!.workOrderId),
+    });
     // An older state of the same record is ignored.
     expect(await run(job(sfId, { sfModstamp: '2020-01-01T00:00:00.000Z' }))).toBe('stale');
     // A newer one sends only what changed.
@@ -139,13 +169,25 @@ describe('fieldnation-writer', () => {
     store.recordStage = realStage;
     const c = await store.getCorrelation({ connectionId: 'demo', sfId });
     expect(c?.state).toBe('synced');
-    expect((await queue.getJob(`wb-demo-${sfId}-${c!.workOrderId}`))?.data.fields).toEqual({ Field_Nation_Work_Order_Id__c: String(c!.workOrderId) });
+    expect((await queue.getJob(`wb-demo-${sfId}-${c!.workOrderId}`))?.data.fields).toEqual({
+      Field_Nation_Work_Order_Id__c: String(c!.workOrderId),
+    });
     expect(forCase(sfId)).toHaveLength(1);
   });
 
   it('carries the Salesforce id in a custom field when configured, recovers by it, and routes instead of publishing', async () => {
     const base = connections.get('demo')!;
-    const conn = { ...base, objects: { Case: { ...base.objects.Case!, correlation: { customFieldId: 606 }, afterCreate: { publish: false, route: { providerId: 557 } }, writeBack: undefined } } };
+    const conn = {
+      ...base,
+      objects: {
+        Case: {
+          ...base.objects.Case!,
+          correlation: { customFieldId: 606 },
+          afterCreate: { publish: false, route: { providerId: 557 } },
+          writeBack: undefined,
+        },
+      },
+    };
     const cfConnections = new Map([['demo', conn]]) as Map<string, ConnectionConfig>;
     const sfId = '500000000000016AAA';
     const byField = () => sim.listWorkOrders().filter((w) => JSON.stringify(w.custom_fields ?? '').includes(sfId));
@@ -157,7 +199,10 @@ describe('fieldnation-writer', () => {
     // A crash after Field Nation created the next one: the retry finds it by the custom field.
     const sfId2 = '500000000000017AAA';
     await markCreateSent(sfId2);
-    const made = await (deps.clients.get('demo') as FieldNationClient).createWorkOrder({ ...payload, custom_fields: { results: [{ results: [{ id: 606, value: sfId2 }] }] } } as never);
+    const made = await (deps.clients.get('demo') as FieldNationClient).createWorkOrder({
+      ...payload,
+      custom_fields: { results: [{ results: [{ id: 606, value: sfId2 }] }] },
+    } as never);
     expect(await runWith(job(sfId2, {}, 1), cfConnections)).toBe('recovered');
     expect((await store.getCorrelation({ connectionId: 'demo', sfId: sfId2 }))?.workOrderId).toBe(Number(made.id));
   });
@@ -165,18 +210,25 @@ describe('fieldnation-writer', () => {
   it.each([
     ['a 502 answer', { status: 502 }],
     ['a cut connection', { timeout: true }],
-  ])('after Field Nation created the work order but %s lost the answer, the retry finds it instead of creating a second', async (_name, fault) => {
-    const sfId = 'timeout' in fault ? '500000000000019AAA' : '500000000000018AAA';
-    sim.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', afterRoute: true, count: 1, ...fault });
-    const err = await run(job(sfId)).catch((e: Error) => e);
-    expect(err).toBeInstanceOf(AmbiguousCreateError); // retried (not given up), the client's error as its cause
-    expect((err as Error).cause).toBeInstanceOf(FieldNationError);
-    expect((await correlationOf(sfId))?.ambiguousCreateAt).toBeInstanceOf(Date);
-    expect(forCase(sfId)).toHaveLength(1); // Field Nation did create it
-    expect(await run(job(sfId))).toBe('recovered');
-    expect(forCase(sfId)).toHaveLength(1);
-    expect((await store.getCorrelation({ connectionId: 'demo', sfId }))).toMatchObject({ state: 'synced', workOrderId: forCase(sfId)[0]!.id, ambiguousCreateAt: null });
-  });
+  ])(
+    'after Field Nation created the work order but %s lost the answer, the retry finds it instead of creating a second',
+    async (_name, fault) => {
+      const sfId = 'timeout' in fault ? '500000000000019AAA' : '500000000000018AAA';
+      sim.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', afterRoute: true, count: 1, ...fault });
+      const err = await run(job(sfId)).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(AmbiguousCreateError); // retried (not given up), the client's error as its cause
+      expect((err as Error).cause).toBeInstanceOf(FieldNationError);
+      expect((await correlationOf(sfId))?.ambiguousCreateAt).toBeInstanceOf(Date);
+      expect(forCase(sfId)).toHaveLength(1); // Field Nation did create it
+      expect(await run(job(sfId))).toBe('recovered');
+      expect(forCase(sfId)).toHaveLength(1);
+      expect(await store.getCorrelation({ connectionId: 'demo', sfId })).toMatchObject({
+        state: 'synced',
+        workOrderId: forCase(sfId)[0]!.id,
+        ambiguousCreateAt: null,
+      });
+    },
+  );
 
   it('after a create Field Nation commits only later (after the client gave up), early lookups never create: the job waits, then adopts it', async () => {
     const sfId = '500000000000020AAA';
@@ -242,7 +294,12 @@ describe('fieldnation-writer', () => {
     const conn = createWorkerConnection(redisUrl());
     const writeQueue = openQueue(fnWriteQueue, redis, prefix);
     const worker = startWorker(fnWriteQueue, { 'write-work-order': writeWorkOrder, 'post-message': postMessage }, deps, {
-      connection: conn, prefix, logger: log, concurrency: 1, connections, timeline: store,
+      connection: conn,
+      prefix,
+      logger: log,
+      concurrency: 1,
+      connections,
+      timeline: store,
       dependencyWait: { initialDelayMs: 100, maxDelayMs: 200 },
       onDependencyWaitOver: recordDependencyWait(store),
     });

@@ -18,21 +18,45 @@ const h = await startHarness({
   env: { CAPTURE_DIR: captureDir },
 });
 try {
-  const caseId = h.sf.createRecord('Case', {
-    Subject: 'Printer on 3rd floor jams', Description: 'Call Wile E. Coyote on +1 555 0100 before arriving', AccountId: h.sf.ref('acme'), ContactId: h.sf.ref('wile'),
-    Priority: 'High', Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(), Work_Type__c: 'Installation', Send_to_Field_Nation__c: true,
-  }, { as: 'dispatcher@example.com' });
-  const c = await h.waitFor('synced', async () => {
-    const row = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-    return row?.state === 'synced' ? row : undefined;
-  }, 60_000);
+  const caseId = h.sf.createRecord(
+    'Case',
+    {
+      Subject: 'Printer on 3rd floor jams',
+      Description: 'Call Wile E. Coyote on +1 555 0100 before arriving',
+      AccountId: h.sf.ref('acme'),
+      ContactId: h.sf.ref('wile'),
+      Priority: 'High',
+      Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
+      Work_Type__c: 'Installation',
+      Send_to_Field_Nation__c: true,
+    },
+    { as: 'dispatcher@example.com' },
+  );
+  const c = await h.waitFor(
+    'synced',
+    async () => {
+      const row = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
+      return row?.state === 'synced' ? row : undefined;
+    },
+    60_000,
+  );
   h.fn.buyer.assign(c.workOrderId!, 557);
   await h.waitFor('assigned', () => h.sf.getRecord(caseId)!.Status === 'Technician Assigned', 60_000);
-  const files = () => readdirSync(captureDir).filter((f) => f.endsWith('.json'))
-    .map((f) => ({ f, c: JSON.parse(readFileSync(path.join(captureDir, f), 'utf8')) as CapturedDelivery }));
-  const om = await h.waitFor('outbound capture', () => files().find((x) => x.c.kind === 'outbound-message' && x.c.response.status === 200 && String(x.c.body).includes(caseId)));
-  const hook = await h.waitFor('webhook capture', () => files().find((x) => x.c.kind === 'fieldnation-webhook' && x.c.response.status === 200
-    && (x.c.body as { event: { name: string } }).event.name === 'workorder.status.assigned'));
+  const files = () =>
+    readdirSync(captureDir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => ({ f, c: JSON.parse(readFileSync(path.join(captureDir, f), 'utf8')) as CapturedDelivery }));
+  const om = await h.waitFor('outbound capture', () =>
+    files().find((x) => x.c.kind === 'outbound-message' && x.c.response.status === 200 && String(x.c.body).includes(caseId)),
+  );
+  const hook = await h.waitFor('webhook capture', () =>
+    files().find(
+      (x) =>
+        x.c.kind === 'fieldnation-webhook' &&
+        x.c.response.status === 200 &&
+        (x.c.body as { event: { name: string } }).event.name === 'workorder.status.assigned',
+    ),
+  );
   mkdirSync(out, { recursive: true });
   copyFileSync(path.join(captureDir, om.f), path.join(out, 'simulator-case-outbound-message.json'));
   copyFileSync(path.join(captureDir, hook.f), path.join(out, 'simulator-assigned-webhook.json'));

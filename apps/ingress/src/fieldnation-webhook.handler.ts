@@ -1,6 +1,13 @@
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { enqueue, fieldNationEventJobId, FieldNationWebhookBodySchema, PayloadError, type fnEventQueue, type QueueOf } from '@broker/contracts';
+import {
+  enqueue,
+  fieldNationEventJobId,
+  FieldNationWebhookBodySchema,
+  PayloadError,
+  type fnEventQueue,
+  type QueueOf,
+} from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { checkWebhookTimestamp, parseDeliveryId, verifyLegacyHash, verifyWebhookSignature, webhookBodyHash } from '@broker/fieldnation';
 import type { IngressMetrics } from './ingress-metrics';
@@ -99,23 +106,30 @@ export function fieldNationWebhookHandler(deps: WebhookDeps) {
     }
     // The delivery id header is not signed: its shape is checked, but it is never taken as the identity.
     const deliveryHeader = header(req, 'x-fn-delivery-id');
-    if (deliveryHeader !== undefined && !parseDeliveryId(deliveryHeader)) return reject(res, 400, 'malformed', 'X-FN-Delivery-Id header is malformed');
+    if (deliveryHeader !== undefined && !parseDeliveryId(deliveryHeader))
+      return reject(res, 400, 'malformed', 'X-FN-Delivery-Id header is malformed');
     const key = webhookBodyHash(raw);
 
     const receivedAt = new Date().toISOString();
     const occurredAt = timestamp.at.toISOString();
     try {
       if (!deps.storeReady()) throw new Error('Redis is not connected');
-      await withDeadline(enqueue(
-        deps.eventQueue,
-        'fn-event',
-        { connectionId: connection.id, deliveryId: key, eventName, workOrderId, occurredAt, receivedAt, body },
-        { jobId: fieldNationEventJobId(connection.id, key) },
-      ), deps.storeTimeoutMs);
+      await withDeadline(
+        enqueue(
+          deps.eventQueue,
+          'fn-event',
+          { connectionId: connection.id, deliveryId: key, eventName, workOrderId, occurredAt, receivedAt, body },
+          { jobId: fieldNationEventJobId(connection.id, key) },
+        ),
+        deps.storeTimeoutMs,
+      );
     } catch (err) {
       // A body the job contract refuses would be refused on every retry: permanent, not 503.
       if (err instanceof PayloadError) return reject(res, 400, 'malformed', 'payload does not fit the event contract');
-      deps.logger.error({ connectionId: connection.id, err: { message: (err as Error).message } }, 'could not store webhook; answering 503');
+      deps.logger.error(
+        { connectionId: connection.id, err: { message: (err as Error).message } },
+        'could not store webhook; answering 503',
+      );
       return reject(res, 503, 'store-unavailable', 'temporarily unable to store the event; retry later');
     }
     deps.metrics.webhooks.inc({ connection: connection.id, event: eventName });

@@ -60,13 +60,24 @@ export function createIngressApp(deps: IngressAppDeps): express.Express {
 
   // Body-parser errors (too large, aborted, bad encoding) end here; the process stays healthy.
   app.use((err: Error & { type?: string; status?: number }, req: Request, res: Response, _next: NextFunction) => {
-    const reason = err.type === 'entity.too.large' ? 'too-large' : err.type ?? 'error';
+    const reason = err.type === 'entity.too.large' ? 'too-large' : (err.type ?? 'error');
     const status = err.type === 'entity.too.large' ? 413 : err.status && err.status < 500 ? err.status : 500;
     // The path token is a credential: it never reaches the logs.
-    deps.logger.warn({ path: req.path.replace(/^(\/salesforce\/outbound\/[^/]+\/)[^/]+/, '$1[redacted]'), reason, err: { message: err.message } }, 'request rejected');
+    deps.logger.warn(
+      { path: req.path.replace(/^(\/salesforce\/outbound\/[^/]+\/)[^/]+/, '$1[redacted]'), reason, err: { message: err.message } },
+      'request rejected',
+    );
     if (req.path.startsWith('/salesforce/')) {
       deps.metrics.rejected.inc({ endpoint: 'outbound', reason });
-      res.status(500).type('text/xml; charset=utf-8').send(soapFault(status < 500 ? 'Client' : 'Server', reason === 'too-large' ? `request body exceeds ${deps.outboundMaxBodyBytes} bytes` : 'request could not be read'));
+      res
+        .status(500)
+        .type('text/xml; charset=utf-8')
+        .send(
+          soapFault(
+            status < 500 ? 'Client' : 'Server',
+            reason === 'too-large' ? `request body exceeds ${deps.outboundMaxBodyBytes} bytes` : 'request could not be read',
+          ),
+        );
     } else {
       deps.metrics.rejected.inc({ endpoint: 'webhook', reason });
       res.status(status).json({ error: reason });

@@ -18,26 +18,35 @@ import { createIngressServer } from './ingress-server';
 import { createPayloadCapture } from './payload-capture';
 
 const env = loadEnv(
-  baseEnvSchema.extend({
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-    HOST: z.string().default('0.0.0.0'),
-    /** /metrics (and /healthz, /readyz) for Prometheus: keep this port off the public network. */
-    OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9100),
-    BROKER_CONFIG: z.string().min(1),
-    PUBLIC_URL: z.string().url().optional(),
-    OUTBOUND_MAX_BODY_BYTES: z.coerce.number().int().positive().default(OUTBOUND_MAX_BODY_BYTES),
-    WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(WEBHOOK_MAX_BODY_BYTES),
-    STORE_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
-    /** HTTPS on PORT when both are set (PEM files); TLS_CLIENT_CA_FILE: CA(s) of accepted client certificates. */
-    TLS_CERT_FILE: z.string().min(1).optional(),
-    TLS_KEY_FILE: z.string().min(1).optional(),
-    TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
-    /** Payload capture for fixtures (docs/operations.md "Capturing real payloads"): off unless CAPTURE_DIR is set. */
-    CAPTURE_DIR: z.string().min(1).optional(),
-    CAPTURE_MAX_BYTES: z.coerce.number().int().positive().default(256 * 1024),
-    CAPTURE_LIMIT: z.coerce.number().int().positive().default(50),
-    CAPTURE_REDACT_FIELDS: z.string().default(''),
-  }).refine((e) => Boolean(e.TLS_CERT_FILE) === Boolean(e.TLS_KEY_FILE), { message: 'set both TLS_CERT_FILE and TLS_KEY_FILE, or neither', path: ['TLS_KEY_FILE'] }),
+  baseEnvSchema
+    .extend({
+      PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+      HOST: z.string().default('0.0.0.0'),
+      /** /metrics (and /healthz, /readyz) for Prometheus: keep this port off the public network. */
+      OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9100),
+      BROKER_CONFIG: z.string().min(1),
+      PUBLIC_URL: z.string().url().optional(),
+      OUTBOUND_MAX_BODY_BYTES: z.coerce.number().int().positive().default(OUTBOUND_MAX_BODY_BYTES),
+      WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(WEBHOOK_MAX_BODY_BYTES),
+      STORE_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+      /** HTTPS on PORT when both are set (PEM files); TLS_CLIENT_CA_FILE: CA(s) of accepted client certificates. */
+      TLS_CERT_FILE: z.string().min(1).optional(),
+      TLS_KEY_FILE: z.string().min(1).optional(),
+      TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
+      /** Payload capture for fixtures (docs/operations.md "Capturing real payloads"): off unless CAPTURE_DIR is set. */
+      CAPTURE_DIR: z.string().min(1).optional(),
+      CAPTURE_MAX_BYTES: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(256 * 1024),
+      CAPTURE_LIMIT: z.coerce.number().int().positive().default(50),
+      CAPTURE_REDACT_FIELDS: z.string().default(''),
+    })
+    .refine((e) => Boolean(e.TLS_CERT_FILE) === Boolean(e.TLS_KEY_FILE), {
+      message: 'set both TLS_CERT_FILE and TLS_KEY_FILE, or neither',
+      path: ['TLS_KEY_FILE'],
+    }),
 );
 const logger = createLogger({ service: 'ingress', level: env.LOG_LEVEL });
 
@@ -53,7 +62,10 @@ try {
 }
 for (const c of config.connections) {
   if (c.salesforce.unsafeAllowNoPathToken && !c.salesforce.pathToken) {
-    logger.warn({ connectionId: c.id }, 'salesforce.unsafeAllowNoPathToken: anyone who knows the URL can post Outbound Messages for this connection');
+    logger.warn(
+      { connectionId: c.id },
+      'salesforce.unsafeAllowNoPathToken: anyone who knows the URL can post Outbound Messages for this connection',
+    );
   }
 }
 
@@ -69,16 +81,22 @@ eventQueue.on('error', (err) => logger.warn({ err: { message: err.message } }, '
 
 const capture = env.CAPTURE_DIR
   ? createPayloadCapture({
-    dir: env.CAPTURE_DIR,
-    maxBytes: env.CAPTURE_MAX_BYTES,
-    limit: env.CAPTURE_LIMIT,
-    redactFields: env.CAPTURE_REDACT_FIELDS.split(',').map((f) => f.trim()).filter(Boolean),
-    connections: new Map(config.connections.map((c) => [c.id, c])),
-    logger,
-    metrics,
-  })
+      dir: env.CAPTURE_DIR,
+      maxBytes: env.CAPTURE_MAX_BYTES,
+      limit: env.CAPTURE_LIMIT,
+      redactFields: env.CAPTURE_REDACT_FIELDS.split(',')
+        .map((f) => f.trim())
+        .filter(Boolean),
+      connections: new Map(config.connections.map((c) => [c.id, c])),
+      logger,
+      metrics,
+    })
   : undefined;
-if (capture) logger.warn({ dir: env.CAPTURE_DIR, limit: env.CAPTURE_LIMIT }, 'payload capture is on: redacted deliveries are written to disk; turn it off after the sandbox run');
+if (capture)
+  logger.warn(
+    { dir: env.CAPTURE_DIR, limit: env.CAPTURE_LIMIT },
+    'payload capture is on: redacted deliveries are written to disk; turn it off after the sandbox run',
+  );
 
 const app = createIngressApp({
   connections: new Map(config.connections.map((c) => [c.id, c])),
@@ -96,9 +114,14 @@ const app = createIngressApp({
   capture,
 });
 
-const tls = env.TLS_CERT_FILE && env.TLS_KEY_FILE
-  ? { cert: readFileSync(env.TLS_CERT_FILE), key: readFileSync(env.TLS_KEY_FILE), clientCa: env.TLS_CLIENT_CA_FILE ? readFileSync(env.TLS_CLIENT_CA_FILE) : undefined }
-  : undefined;
+const tls =
+  env.TLS_CERT_FILE && env.TLS_KEY_FILE
+    ? {
+        cert: readFileSync(env.TLS_CERT_FILE),
+        key: readFileSync(env.TLS_KEY_FILE),
+        clientCa: env.TLS_CLIENT_CA_FILE ? readFileSync(env.TLS_CLIENT_CA_FILE) : undefined,
+      }
+    : undefined;
 const server = createIngressServer(app, tls);
 server.listen(env.PORT, env.HOST, () => {
   logger.info({ port: env.PORT, tls: Boolean(tls), connections: config.connections.map((c) => c.id) }, 'ingress listening');
@@ -108,9 +131,19 @@ server.keepAliveTimeout = 65_000;
 const ops = await startOpsServer({ port: env.OPS_PORT, registry, ready: () => redis.status === 'ready' });
 
 const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
-shutdown.add('http', () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); }));
+shutdown.add(
+  'http',
+  () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    }),
+);
 shutdown.add('http', () => ops.close(), 'ops');
 if (capture) shutdown.add('queues', () => capture.drain(), 'capture');
-shutdown.add('queues', async () => { await fetchQueue.close(); await eventQueue.close(); });
+shutdown.add('queues', async () => {
+  await fetchQueue.close();
+  await eventQueue.close();
+});
 shutdown.add('redis', () => redis.quit().catch(() => redis.disconnect()));
 shutdown.onSignals();

@@ -102,7 +102,10 @@ function presentedCertificate(req: Request, ingress: IngressConfig | undefined):
   return text ? certificateFromHeader(text) : undefined;
 }
 
-export function certificateAccepted(rule: NonNullable<ConnectionConfig['salesforce']['clientCertificate']>, cert: PresentedCertificate | undefined): boolean {
+export function certificateAccepted(
+  rule: NonNullable<ConnectionConfig['salesforce']['clientCertificate']>,
+  cert: PresentedCertificate | undefined,
+): boolean {
   if (!cert) return false;
   if (rule.sha256Fingerprints) {
     const given = Buffer.from(cert.sha256, 'hex');

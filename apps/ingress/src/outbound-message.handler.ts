@@ -2,13 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { enqueueBulk, fetchJobId, type QueueOf, type sfFetchQueue } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
-import {
-  ACK_ENVELOPE,
-  OutboundMessageError,
-  outboundMessageWsdl,
-  parseOutboundMessage,
-  soapFault,
-} from '@broker/salesforce';
+import { ACK_ENVELOPE, OutboundMessageError, outboundMessageWsdl, parseOutboundMessage, soapFault } from '@broker/salesforce';
 import type { IngressMetrics } from './ingress-metrics';
 import type { OutboundGuard } from './outbound-guard';
 
@@ -31,7 +25,12 @@ export interface OutboundDeps {
 export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([work, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`store took longer than ${ms} ms`)), ms); })]);
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`store took longer than ${ms} ms`)), ms);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -84,7 +83,8 @@ export function outboundGate(deps: OutboundDeps) {
     const connection = deps.connections.get(String(req.params.connectionId));
     const verdict = deps.guard.check(req, connection, req.params.pathToken as string | undefined);
     if (verdict.ok) return next();
-    if (verdict.reason !== 'unknown-endpoint') deps.logger.warn({ connectionId: connection?.id, reason: verdict.reason, source: req.ip }, 'outbound message refused');
+    if (verdict.reason !== 'unknown-endpoint')
+      deps.logger.warn({ connectionId: connection?.id, reason: verdict.reason, source: req.ip }, 'outbound message refused');
     res.set('connection', 'close');
     if (req.method === 'GET') {
       deps.metrics.rejected.inc({ endpoint: 'outbound', reason: verdict.reason });
@@ -103,9 +103,10 @@ export function outboundWsdlHandler(deps: OutboundDeps) {
       res.status(404).type('text/plain').send('not found');
       return;
     }
-    const sObjectType = typeof req.query.object === 'string' && /^[A-Za-z][A-Za-z0-9_]*$/.test(req.query.object)
-      ? req.query.object
-      : Object.keys(connection.objects)[0] ?? 'Case';
+    const sObjectType =
+      typeof req.query.object === 'string' && /^[A-Za-z][A-Za-z0-9_]*$/.test(req.query.object)
+        ? req.query.object
+        : (Object.keys(connection.objects)[0] ?? 'Case');
     const location = `${deps.publicUrl}${req.baseUrl}${req.path}`;
     res.type(XML).send(outboundMessageWsdl({ sObjectType, fields: ['Id'], location }));
   };
@@ -136,14 +137,23 @@ export function outboundMessageHandler(deps: OutboundDeps) {
       message = parseOutboundMessage(xml, { organizationId: connection.salesforce.organizationId });
     } catch (err) {
       if (err instanceof OutboundMessageError) {
-        deps.logger.warn({ connectionId: connection.id, reason: err.message }, err.reason === 'wrong-org' ? 'outbound message from another org' : 'invalid outbound message');
+        deps.logger.warn(
+          { connectionId: connection.id, reason: err.message },
+          err.reason === 'wrong-org' ? 'outbound message from another org' : 'invalid outbound message',
+        );
         return fault(res, deps, err.reason, 'Client', err.message);
       }
       throw err;
     }
     const unknown = message.notifications.find((n) => !connection.objects[n.sObjectType]);
     if (unknown) {
-      return fault(res, deps, 'unknown-object', 'Client', `object ${unknown.sObjectType} is not configured for connection ${connection.id}`);
+      return fault(
+        res,
+        deps,
+        'unknown-object',
+        'Client',
+        `object ${unknown.sObjectType} is not configured for connection ${connection.id}`,
+      );
     }
 
     const receivedAt = new Date().toISOString();
@@ -167,7 +177,10 @@ export function outboundMessageHandler(deps: OutboundDeps) {
       if (!deps.storeReady()) throw new Error('Redis is not connected');
       await withDeadline(enqueueBulk(deps.fetchQueue, jobs), deps.storeTimeoutMs);
     } catch (err) {
-      deps.logger.error({ connectionId: connection.id, err: { message: (err as Error).message } }, 'could not store notifications; not acknowledging');
+      deps.logger.error(
+        { connectionId: connection.id, err: { message: (err as Error).message } },
+        'could not store notifications; not acknowledging',
+      );
       return fault(res, deps, 'store-unavailable', 'Server', 'temporarily unable to store the notifications; retry later');
     } finally {
       stop();

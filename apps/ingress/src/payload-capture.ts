@@ -71,7 +71,18 @@ interface Pending {
 }
 
 export const CAPTURE_QUEUE_SIZE = 32;
-const KEPT_HEADERS = ['content-type', 'content-length', 'user-agent', 'soapaction', 'x-fn-webhook-id', 'x-fn-delivery-id', 'x-fn-event-trace-id', 'x-fn-request-timestamp', 'x-fn-event-name', 'x-fn-timestamp'];
+const KEPT_HEADERS = [
+  'content-type',
+  'content-length',
+  'user-agent',
+  'soapaction',
+  'x-fn-webhook-id',
+  'x-fn-delivery-id',
+  'x-fn-event-trace-id',
+  'x-fn-request-timestamp',
+  'x-fn-event-name',
+  'x-fn-timestamp',
+];
 const PRESENCE_HEADERS = ['x-fn-signature', 'fn-hash', 'authorization', 'cookie', 'proxy-authorization'];
 
 /** The strings of a connection that are credentials: never in a capture, wherever they show up. */
@@ -119,7 +130,11 @@ export function createPayloadCapture(options: PayloadCaptureOptions): PayloadCap
 
   const record = (p: Pending): CapturedDelivery => {
     const connection = options.connections.get(p.connectionId);
-    const rules: RedactionRules = { salesforceFields: options.redactFields, webhookKeys: options.redactFields, secrets: connectionSecrets(connection) };
+    const rules: RedactionRules = {
+      salesforceFields: options.redactFields,
+      webhookKeys: options.redactFields,
+      secrets: connectionSecrets(connection),
+    };
     let body: unknown;
     let redacted: number;
     const text = new TextDecoder('utf-8', { fatal: true }).decode(p.body);
@@ -169,7 +184,8 @@ export function createPayloadCapture(options: PayloadCaptureOptions): PayloadCap
         metrics.captured.inc({ kind: p.kind });
       } catch (err) {
         accepted--;
-        if (err instanceof RedactionError || err instanceof TypeError) drop('unredactable', { kind: p.kind, connectionId: p.connectionId, why: (err as Error).message });
+        if (err instanceof RedactionError || err instanceof TypeError)
+          drop('unredactable', { kind: p.kind, connectionId: p.connectionId, why: (err as Error).message });
         else drop('write-error', { err: { message: (err as Error).message } });
       }
     }
@@ -178,7 +194,8 @@ export function createPayloadCapture(options: PayloadCaptureOptions): PayloadCap
   const offer = (p: Pending) => {
     if (accepted >= options.limit) {
       metrics.captureDropped.inc({ reason: 'limit' });
-      if (!limitLogged) logger.warn({ limit: options.limit, dir: options.dir }, 'payload capture limit reached; no more deliveries are captured');
+      if (!limitLogged)
+        logger.warn({ limit: options.limit, dir: options.dir }, 'payload capture limit reached; no more deliveries are captured');
       limitLogged = true;
       return;
     }

@@ -6,11 +6,40 @@ import { parseOutboundMessage } from '@broker/salesforce';
  * {@link SALESFORCE_REDACTED_SUFFIXES} is redacted as well (BillingStreet, ContactEmail, SuppliedPhone…).
  */
 export const SALESFORCE_REDACTED_FIELDS = [
-  'Name', 'FirstName', 'LastName', 'MiddleName', 'Suffix', 'Salutation', 'Title', 'CompanyName', 'Company',
-  'Email', 'Phone', 'MobilePhone', 'HomePhone', 'OtherPhone', 'AssistantName', 'AssistantPhone', 'Fax',
-  'Street', 'City', 'PostalCode', 'Latitude', 'Longitude', 'Birthdate',
-  'Description', 'Subject', 'Comments', 'CommentBody', 'Body', 'TextBody', 'HtmlBody',
-  'SuppliedName', 'SuppliedEmail', 'SuppliedPhone', 'SuppliedCompany',
+  'Name',
+  'FirstName',
+  'LastName',
+  'MiddleName',
+  'Suffix',
+  'Salutation',
+  'Title',
+  'CompanyName',
+  'Company',
+  'Email',
+  'Phone',
+  'MobilePhone',
+  'HomePhone',
+  'OtherPhone',
+  'AssistantName',
+  'AssistantPhone',
+  'Fax',
+  'Street',
+  'City',
+  'PostalCode',
+  'Latitude',
+  'Longitude',
+  'Birthdate',
+  'Description',
+  'Subject',
+  'Comments',
+  'CommentBody',
+  'Body',
+  'TextBody',
+  'HtmlBody',
+  'SuppliedName',
+  'SuppliedEmail',
+  'SuppliedPhone',
+  'SuppliedCompany',
 ];
 export const SALESFORCE_REDACTED_SUFFIXES = ['name', 'email', 'phone', 'street', 'postalcode', 'city', 'latitude', 'longitude', 'fax'];
 
@@ -21,11 +50,51 @@ export const SALESFORCE_REDACTED_SUFFIXES = ['name', 'email', 'phone', 'street',
  * under contacts, provider, user…): `event.name` and `status.name` are what the replay needs.
  */
 export const WEBHOOK_REDACTED_KEYS = [
-  'first_name', 'last_name', 'full_name', 'display_name', 'email', 'phone', 'phone_ext', 'mobile', 'cell',
-  'address', 'address1', 'address2', 'street', 'zip', 'postal_code', 'city', 'coordinates', 'latitude', 'longitude', 'lat', 'lng',
-  'notes', 'note', 'message', 'messages', 'description', 'comment', 'comments', 'text', 'title', 'photo', 'thumbnail',
+  'first_name',
+  'last_name',
+  'full_name',
+  'display_name',
+  'email',
+  'phone',
+  'phone_ext',
+  'mobile',
+  'cell',
+  'address',
+  'address1',
+  'address2',
+  'street',
+  'zip',
+  'postal_code',
+  'city',
+  'coordinates',
+  'latitude',
+  'longitude',
+  'lat',
+  'lng',
+  'notes',
+  'note',
+  'message',
+  'messages',
+  'description',
+  'comment',
+  'comments',
+  'text',
+  'title',
+  'photo',
+  'thumbnail',
 ];
-export const WEBHOOK_REDACTED_SUFFIXES = ['_email', '_phone', '_name', '_address', '_note', '_notes', '_comment', '_comments', '_description', '_message'];
+export const WEBHOOK_REDACTED_SUFFIXES = [
+  '_email',
+  '_phone',
+  '_name',
+  '_address',
+  '_note',
+  '_notes',
+  '_comment',
+  '_comments',
+  '_description',
+  '_message',
+];
 const CUSTOM_FIELD_NAME = /name|e-?mail|phone|mobile|address|street|contact|note|comment|description/i;
 const PERSON_KEYS = new Set(['first_name', 'last_name', 'email', 'phone']);
 const PERSON_CONTAINERS = /contact|provider|assignee|user|manager|owner|requester|customer|author/i;
@@ -34,7 +103,11 @@ const PLACEHOLDER = /^redacted-\d+-chars(@example\.invalid)?$/;
 export const isPlaceholder = (value: unknown): boolean => typeof value === 'string' && PLACEHOLDER.test(value);
 /** Text replaced by a capture: what it says is gone, its length stays (a size check still sees it). */
 export const placeholder = (value: string, email = false): string =>
-  isPlaceholder(value) ? value : email && value.includes('@') ? `redacted-${value.length}-chars@example.invalid` : `redacted-${value.length}-chars`;
+  isPlaceholder(value)
+    ? value
+    : email && value.includes('@')
+      ? `redacted-${value.length}-chars@example.invalid`
+      : `redacted-${value.length}-chars`;
 
 export interface RedactionRules {
   /** Extra Salesforce field names to redact (CAPTURE_REDACT_FIELDS); the defaults always apply. */
@@ -60,15 +133,17 @@ export class RedactionError extends Error {}
 function scrubSecrets(text: string, secrets: readonly string[] = []): string {
   let out = text;
   // Longest first, so a secret containing a shorter one is replaced whole.
-  for (const s of [...secrets].filter((x) => x.length >= 8).sort((a, b) => b.length - a.length)) out = out.split(s).join('[redacted-secret]');
+  for (const s of [...secrets].filter((x) => x.length >= 8).sort((a, b) => b.length - a.length))
+    out = out.split(s).join('[redacted-secret]');
   return out;
 }
 
-const unescapeXml = (s: string) => s.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-f]+);/gi, (_m, e: string) => {
-  const named: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-  if (named[e.toLowerCase()]) return named[e.toLowerCase()]!;
-  return String.fromCodePoint(e[1]?.toLowerCase() === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
-});
+const unescapeXml = (s: string) =>
+  s.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-f]+);/gi, (_m, e: string) => {
+    const named: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+    if (named[e.toLowerCase()]) return named[e.toLowerCase()]!;
+    return String.fromCodePoint(e[1]?.toLowerCase() === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+  });
 
 /**
  * Redact an Outbound Message envelope as text, keeping its layout (indentation, prefixes, ids,
@@ -80,16 +155,24 @@ export function redactOutboundMessage(xml: string, rules: RedactionRules = {}): 
   if (/<!\[CDATA\[|<!DOCTYPE/i.test(xml)) throw new RedactionError('CDATA or DOCTYPE in the envelope');
   const personal = matcher([...SALESFORCE_REDACTED_FIELDS, ...(rules.salesforceFields ?? [])], SALESFORCE_REDACTED_SUFFIXES);
   let redactedFields = 0;
-  let out = xml.replace(/<((?:[\w.-]+:)?SessionId)(\s[^>]*)?>([^<]*)<\/\1\s*>/g, (_m, tag: string, attrs = '', value: string) =>
-    `<${tag}${attrs}>${value.length ? placeholder(unescapeXml(value)) : ''}</${tag}>`);
-  out = out.replace(/<((?:[\w.-]+:)?(?:EnterpriseUrl|PartnerUrl))(\s[^>]*)?>(https?:\/\/)[^/<]*/g, (_m, tag: string, attrs = '', scheme: string) =>
-    `<${tag}${attrs}>${scheme}redacted.my.salesforce.com`);
+  let out = xml.replace(
+    /<((?:[\w.-]+:)?SessionId)(\s[^>]*)?>([^<]*)<\/\1\s*>/g,
+    (_m, tag: string, attrs = '', value: string) => `<${tag}${attrs}>${value.length ? placeholder(unescapeXml(value)) : ''}</${tag}>`,
+  );
+  out = out.replace(
+    /<((?:[\w.-]+:)?(?:EnterpriseUrl|PartnerUrl))(\s[^>]*)?>(https?:\/\/)[^/<]*/g,
+    (_m, tag: string, attrs = '', scheme: string) => `<${tag}${attrs}>${scheme}redacted.my.salesforce.com`,
+  );
   out = out.replace(/(<(?:[\w.-]+:)?sObject[\s>][\s\S]*?<\/(?:[\w.-]+:)?sObject\s*>)/g, (sObject) =>
-    sObject.replace(/<((?:[\w.-]+:)?([A-Za-z][\w]*))(\s[^>]*)?>([^<]*)<\/\1\s*>/g, (m, tag: string, local: string, attrs = '', value: string) => {
-      if (!personal(local) || value.length === 0) return m;
-      redactedFields++;
-      return `<${tag}${attrs}>${placeholder(unescapeXml(value), /email/i.test(local))}</${tag}>`;
-    }));
+    sObject.replace(
+      /<((?:[\w.-]+:)?([A-Za-z][\w]*))(\s[^>]*)?>([^<]*)<\/\1\s*>/g,
+      (m, tag: string, local: string, attrs = '', value: string) => {
+        if (!personal(local) || value.length === 0) return m;
+        redactedFields++;
+        return `<${tag}${attrs}>${placeholder(unescapeXml(value), /email/i.test(local))}</${tag}>`;
+      },
+    ),
+  );
   out = scrubSecrets(out, rules.secrets);
 
   let parsed;
@@ -130,13 +213,15 @@ export function redactWebhookBody(body: unknown, rules: RedactionRules = {}): { 
     const person = PERSON_CONTAINERS.test(parentKey) || entries.some(([k]) => PERSON_KEYS.has(k.toLowerCase()));
     // A custom field ({ name: "Site contact phone", value: "…" }) is personal by its name, not its key.
     const customField = entries.some(([k, v]) => k === 'name' && typeof v === 'string' && CUSTOM_FIELD_NAME.test(v));
-    return Object.fromEntries(entries.map(([k, v]) => {
-      if (personal(k) || (person && k.toLowerCase() === 'name') || (customField && k === 'value')) {
-        if (v !== null && v !== '') redactedKeys++;
-        return [k, redactValue(v, k)];
-      }
-      return [k, walk(v, k)];
-    }));
+    return Object.fromEntries(
+      entries.map(([k, v]) => {
+        if (personal(k) || (person && k.toLowerCase() === 'name') || (customField && k === 'value')) {
+          if (v !== null && v !== '') redactedKeys++;
+          return [k, redactValue(v, k)];
+        }
+        return [k, walk(v, k)];
+      }),
+    );
   };
   return { body: walk(body, ''), redactedKeys };
 }

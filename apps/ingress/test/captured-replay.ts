@@ -18,14 +18,18 @@ export interface CapturedFixture {
 
 /** Every `*.json` capture of a directory, checked for format and redaction (a file that fails throws, naming it). */
 export function loadCapturedFixtures(dir = CAPTURED_FIXTURES_DIR): CapturedFixture[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((file) => {
-    const capture = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CapturedDelivery;
-    if (capture.format !== CAPTURE_FORMAT) throw new Error(`${file}: not a ${CAPTURE_FORMAT} capture`);
-    if (capture.kind !== 'outbound-message' && capture.kind !== 'fieldnation-webhook') throw new Error(`${file}: unknown kind ${String(capture.kind)}`);
-    const left = findUnredacted(capture.kind, capture.body);
-    if (left.length) throw new Error(`${file}: not redacted: ${left.join('; ')}`);
-    return { file, capture };
-  });
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((file) => {
+      const capture = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CapturedDelivery;
+      if (capture.format !== CAPTURE_FORMAT) throw new Error(`${file}: not a ${CAPTURE_FORMAT} capture`);
+      if (capture.kind !== 'outbound-message' && capture.kind !== 'fieldnation-webhook')
+        throw new Error(`${file}: unknown kind ${String(capture.kind)}`);
+      const left = findUnredacted(capture.kind, capture.body);
+      if (left.length) throw new Error(`${file}: not redacted: ${left.join('; ')}`);
+      return { file, capture };
+    });
 }
 
 export interface ReplayTarget {
@@ -69,7 +73,11 @@ export function replayRequest(capture: CapturedDelivery, target: ReplayTarget): 
   }
   if (capture.kind === 'outbound-message') {
     const xml = String(capture.body).replace(/(<(?:[\w.-]+:)?OrganizationId(?:\s[^>]*)?>)[^<]*/, `$1${target.organizationId}`);
-    const notifications = [...xml.matchAll(/<(?:[\w.-]+:)?Notification(?:\s[^>]*)?>\s*<(?:[\w.-]+:)?Id(?:\s[^>]*)?>([^<]+)<[\s\S]*?xsi:type="(?:[\w.-]+:)?(\w+)"[\s\S]*?<(?:[\w.-]+:)?Id(?:\s[^>]*)?>([^<]+)</g)]
+    const notifications = [
+      ...xml.matchAll(
+        /<(?:[\w.-]+:)?Notification(?:\s[^>]*)?>\s*<(?:[\w.-]+:)?Id(?:\s[^>]*)?>([^<]+)<[\s\S]*?xsi:type="(?:[\w.-]+:)?(\w+)"[\s\S]*?<(?:[\w.-]+:)?Id(?:\s[^>]*)?>([^<]+)</g,
+      ),
+    ]
       // Job ids and job data carry 18-character ids, whatever length the capture has.
       .map((m) => ({ id: toId18(m[1]!.trim()), sObjectType: m[2]!, sfId: toId18(m[3]!.trim()) }));
     return {
@@ -91,6 +99,11 @@ export function replayRequest(capture: CapturedDelivery, target: ReplayTarget): 
     url: `${target.ingressUrl}/fieldnation/webhooks/${target.connectionId}`,
     headers,
     body: raw,
-    expect: { kind: 'fieldnation-webhook', jobId: `fn-${target.connectionId}-${createHash('sha256').update(raw).digest('hex')}`, eventName: event.name, workOrderId },
+    expect: {
+      kind: 'fieldnation-webhook',
+      jobId: `fn-${target.connectionId}-${createHash('sha256').update(raw).digest('hex')}`,
+      eventName: event.name,
+      workOrderId,
+    },
   };
 }

@@ -37,10 +37,12 @@ function attributesWithinLimits(): string {
   const value = 'x'.repeat(175);
   const element = `<pad ${Array.from({ length: 15 }, (_, i) => `a${i}="${value}"`).join(' ')}/>`;
   const count = Math.min(780, Math.ceil(MB2 / element.length));
-  return `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="${SOAP}"><soapenv:Body><notifications xmlns="${OUT}">` +
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="${SOAP}"><soapenv:Body><notifications xmlns="${OUT}">` +
     `<OrganizationId>${makeId('00D', 4242)}</OrganizationId><ActionId>${makeId('04k', 1)}</ActionId>${element.repeat(count)}` +
     `<Notification><Id>${makeId('04l', 1)}</Id><sObject xsi:type="sf:Case" xmlns:sf="urn:sobject.enterprise.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><sf:Id>${makeId('500', 1)}</sf:Id></sObject></Notification>` +
-    '</notifications></soapenv:Body></soapenv:Envelope>';
+    '</notifications></soapenv:Body></soapenv:Envelope>'
+  );
 }
 
 const agent = new http.Agent({ keepAlive: true });
@@ -49,11 +51,15 @@ const agent = new http.Agent({ keepAlive: true });
 function request(method: string, path: string, body?: Buffer): Promise<{ ms: number; status: number; text: string }> {
   const start = performance.now();
   return new Promise((resolve, reject) => {
-    const req = http.request(`${ingress.url}${path}`, { method, agent, headers: body ? { 'content-type': 'text/xml', 'content-length': body.length } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ ms: performance.now() - start, status: res.statusCode!, text: Buffer.concat(chunks).toString() }));
-    });
+    const req = http.request(
+      `${ingress.url}${path}`,
+      { method, agent, headers: body ? { 'content-type': 'text/xml', 'content-length': body.length } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ ms: performance.now() - start, status: res.statusCode!, text: Buffer.concat(chunks).toString() }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -94,7 +100,9 @@ describe('cost before trust', () => {
     }
     const post = median(rounds.map((r) => r.post.ms));
     const health = median(rounds.map((r) => r.healthMax));
-    console.log(`${_name}: POST median ${post.toFixed(1)} ms (all: ${rounds.map((r) => r.post.ms.toFixed(1)).join(', ')}); slowest /healthz median ${health.toFixed(1)} ms over ${rounds.map((r) => r.healthSamples).join('/')} polls`);
+    console.log(
+      `${_name}: POST median ${post.toFixed(1)} ms (all: ${rounds.map((r) => r.post.ms.toFixed(1)).join(', ')}); slowest /healthz median ${health.toFixed(1)} ms over ${rounds.map((r) => r.healthSamples).join('/')} polls`,
+    );
     // Medians over 9 rounds: a GC pause or a scheduling hiccup on a loaded 2-core machine does not decide it.
     expect(post).toBeLessThan(100);
     expect(health).toBeLessThan(50);

@@ -13,28 +13,49 @@ afterAll(async () => {
 // Field Nation's format: ISO 8601 with the Central offset (reference/fieldnation.md 8.4), here one hour ago.
 const recent = () => new Date(Date.now() - 3_600_000 - 6 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, '-06:00');
 const body = (event = 'workorder.status.assigned', id = 100001, timestamp: unknown = recent()) =>
-  JSON.stringify({ event: { name: event, params: { work_order_id: id, status_id: 3 } }, timestamp, triggered_by_user: { id: 557 }, workorder: { id, status: { id: 3, name: 'Assigned' } } });
+  JSON.stringify({
+    event: { name: event, params: { work_order_id: id, status_id: 3 } },
+    timestamp,
+    triggered_by_user: { id: 557 },
+    workorder: { id, status: { id: 3, name: 'Assigned' } },
+  });
 const hash = (raw: string) => createHash('sha256').update(raw).digest('hex');
-const sign = (raw: string, secret = '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f') => `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
+const sign = (raw: string, secret = '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f') =>
+  `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
 
 async function send(raw: string, headers: Record<string, string>, connection = 'demo') {
-  return fetch(`${ingress.url}/fieldnation/webhooks/${connection}`, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', ...headers } });
+  return fetch(`${ingress.url}/fieldnation/webhooks/${connection}`, {
+    method: 'POST',
+    body: raw,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 }
-const count = async () => Object.values(await ingress.eventQueue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed')).reduce((a, b) => a + b, 0);
+const count = async () =>
+  Object.values(await ingress.eventQueue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed')).reduce((a, b) => a + b, 0);
 
 describe('Field Nation webhook endpoint', () => {
   it('stores a signed delivery keyed by the hash of its body and collapses redeliveries', async () => {
     const raw = body();
     const uuid = randomUUID();
     const before = await count();
-    const first = await send(raw, { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${uuid}:1`, 'x-fn-request-timestamp': String(Date.now()) });
+    const first = await send(raw, {
+      'x-fn-signature': sign(raw),
+      'x-fn-delivery-id': `${uuid}:1`,
+      'x-fn-request-timestamp': String(Date.now()),
+    });
     expect(first.status).toBe(200);
     const again = await send(raw, { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${uuid}:2` });
     expect(again.status).toBe(200);
     expect(await count()).toBe(before + 1);
     const job = await ingress.eventQueue.getJob(`fn-demo-${hash(raw)}`);
     const sent = (JSON.parse(raw) as { timestamp: string }).timestamp;
-    expect(job?.data).toMatchObject({ connectionId: 'demo', deliveryId: hash(raw), eventName: 'workorder.status.assigned', workOrderId: 100001, occurredAt: new Date(sent).toISOString() });
+    expect(job?.data).toMatchObject({
+      connectionId: 'demo',
+      deliveryId: hash(raw),
+      eventName: 'workorder.status.assigned',
+      workOrderId: 100001,
+      occurredAt: new Date(sent).toISOString(),
+    });
   });
 
   it('acknowledges a captured delivery replayed under a new delivery id, or none, without storing it again', async () => {
@@ -44,7 +65,9 @@ describe('Field Nation webhook endpoint', () => {
     expect((await send(raw, { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${randomUUID()}:1` })).status).toBe(200);
     expect((await send(raw, { 'x-fn-signature': sign(raw) })).status).toBe(200);
     // Three at once (concurrent replays) collapse as well.
-    const burst = await Promise.all([1, 2, 3].map(() => send(raw, { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${randomUUID()}:1` })));
+    const burst = await Promise.all(
+      [1, 2, 3].map(() => send(raw, { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${randomUUID()}:1` })),
+    );
     expect(burst.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(await count()).toBe(before + 1);
   });
@@ -115,7 +138,10 @@ describe('Field Nation webhook endpoint', () => {
     expect((await send(raw, { 'fn-hash': legacy }, 'locked')).status).toBe(200);
     expect(await count()).toBe(before + 1);
     const other = body('workorder.status.checked_out', 100003);
-    expect((await send(other, { 'fn-hash': createHash('md5').update(`8e4a2b6c-1d3f-4a5b-8c7d-9e0f1a2b3c4d${other}`).digest('hex') }, 'locked')).status).toBe(200);
+    expect(
+      (await send(other, { 'fn-hash': createHash('md5').update(`8e4a2b6c-1d3f-4a5b-8c7d-9e0f1a2b3c4d${other}`).digest('hex') }, 'locked'))
+        .status,
+    ).toBe(200);
     expect(await count()).toBe(before + 2);
   });
 
@@ -130,7 +156,11 @@ describe('Field Nation webhook endpoint without Redis', () => {
     const down = await startIngress({ redisUrl: 'redis://127.0.0.1:1' });
     try {
       const raw = body();
-      const res = await fetch(`${down.url}/fieldnation/webhooks/demo`, { method: 'POST', body: raw, headers: { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${randomUUID()}:1` } });
+      const res = await fetch(`${down.url}/fieldnation/webhooks/demo`, {
+        method: 'POST',
+        body: raw,
+        headers: { 'x-fn-signature': sign(raw), 'x-fn-delivery-id': `${randomUUID()}:1` },
+      });
       expect(res.status).toBe(503);
     } finally {
       await down.close();

@@ -16,12 +16,13 @@ afterEach(() => {
   child = undefined;
 });
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as net.AddressInfo;
-    s.close(() => resolve(port));
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
   });
-});
 
 function start(configText: string, env: Record<string, string>) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ingress-main-'));
@@ -29,7 +30,15 @@ function start(configText: string, env: Record<string, string>) {
   writeFileSync(file, configText);
   const output: string[] = [];
   child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { PATH: process.env.PATH, BROKER_CONFIG: file, REDIS_URL: redisUrl(), QUEUE_PREFIX: `tim${Date.now().toString(36)}`, HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH,
+      BROKER_CONFIG: file,
+      REDIS_URL: redisUrl(),
+      QUEUE_PREFIX: `tim${Date.now().toString(36)}`,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (c: Buffer) => output.push(c.toString()));
@@ -76,11 +85,23 @@ describe('ingress process', () => {
   }, 60_000);
 
   it('captures redacted deliveries only when CAPTURE_DIR is set, and says so at start-up', async () => {
-    const message = (n: number) => buildOutboundMessage({
-      organizationId: ORG_ID, actionId: makeId('04k', 1), sessionId: 'MAIN-SESSION-CANARY', enterpriseUrl: 'https://x/services/Soap/c/62.0/00D000000000001', partnerUrl: 'https://x/services/Soap/u/62.0/00D000000000001',
-      notifications: [{ id: makeId('04l', n), sObjectType: 'Case', fields: { Id: makeId('500', n), Subject: 'Main subject canary', Status: 'Escalated' } }],
-    });
-    const post = (port: number, body: string) => fetch(`http://127.0.0.1:${port}${DEMO_OUTBOUND}`, { method: 'POST', body, headers: { 'content-type': 'text/xml' } });
+    const message = (n: number) =>
+      buildOutboundMessage({
+        organizationId: ORG_ID,
+        actionId: makeId('04k', 1),
+        sessionId: 'MAIN-SESSION-CANARY',
+        enterpriseUrl: 'https://x/services/Soap/c/62.0/00D000000000001',
+        partnerUrl: 'https://x/services/Soap/u/62.0/00D000000000001',
+        notifications: [
+          {
+            id: makeId('04l', n),
+            sObjectType: 'Case',
+            fields: { Id: makeId('500', n), Subject: 'Main subject canary', Status: 'Escalated' },
+          },
+        ],
+      });
+    const post = (port: number, body: string) =>
+      fetch(`http://127.0.0.1:${port}${DEMO_OUTBOUND}`, { method: 'POST', body, headers: { 'content-type': 'text/xml' } });
 
     const offPort = await freePort();
     const off = start(testConfigYaml, { PORT: String(offPort), OPS_PORT: '0' });
@@ -91,7 +112,13 @@ describe('ingress process', () => {
 
     const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'ingress-capture-')), 'captures');
     const port = await freePort();
-    const on = start(testConfigYaml, { PORT: String(port), OPS_PORT: '0', CAPTURE_DIR: dir, CAPTURE_LIMIT: '5', CAPTURE_REDACT_FIELDS: 'Status' });
+    const on = start(testConfigYaml, {
+      PORT: String(port),
+      OPS_PORT: '0',
+      CAPTURE_DIR: dir,
+      CAPTURE_LIMIT: '5',
+      CAPTURE_REDACT_FIELDS: 'Status',
+    });
     await until(`http://127.0.0.1:${port}/readyz`);
     expect(on.output.join('')).toContain('payload capture is on');
     expect((await post(port, message(2))).status).toBe(200);

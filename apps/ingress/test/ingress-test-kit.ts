@@ -73,17 +73,19 @@ export interface IngressUnderTest {
 }
 
 /** The ingress app in-process on a random port, over real Redis with a fresh queue prefix. */
-export async function startIngress(options: {
-  redisUrl?: string;
-  outboundMaxBodyBytes?: number;
-  webhookMaxBodyBytes?: number;
-  logger?: Logger;
-  /** Config text instead of testConfigYaml (the security settings tests). */
-  configYaml?: string;
-  tls?: IngressTls;
-  /** Payload capture on (CAPTURE_DIR and friends); connections, logger and metrics are the ingress's. */
-  capture?: Omit<PayloadCaptureOptions, 'connections' | 'logger' | 'metrics'>;
-} = {}): Promise<IngressUnderTest> {
+export async function startIngress(
+  options: {
+    redisUrl?: string;
+    outboundMaxBodyBytes?: number;
+    webhookMaxBodyBytes?: number;
+    logger?: Logger;
+    /** Config text instead of testConfigYaml (the security settings tests). */
+    configYaml?: string;
+    tls?: IngressTls;
+    /** Payload capture on (CAPTURE_DIR and friends); connections, logger and metrics are the ingress's. */
+    capture?: Omit<PayloadCaptureOptions, 'connections' | 'logger' | 'metrics'>;
+  } = {},
+): Promise<IngressUnderTest> {
   const config = parseConfig(options.configYaml ?? testConfigYaml, '/tmp/test-config.yaml', {});
   const prefix = `ti${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const redis = createProducerConnection(options.redisUrl ?? redisUrl());

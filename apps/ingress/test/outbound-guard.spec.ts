@@ -11,10 +11,15 @@ import { ORG_ID, startIngress, type IngressUnderTest } from './ingress-test-kit'
 // The optional defences of an Outbound Message endpoint, over real HTTP and a real TLS listener.
 const TOKEN = 'gUaRd-t0ken_Zq8Rw2Lx5Vn7Kp4Hs9J';
 let counter = 0;
-const envelope = () => buildOutboundMessage({
-  organizationId: ORG_ID, actionId: makeId('04k', 1), sessionId: null, enterpriseUrl: '', partnerUrl: '',
-  notifications: [{ id: makeId('04l', 70_000 + ++counter), sObjectType: 'Case', fields: { Id: makeId('500', 70_000 + counter) } }],
-});
+const envelope = () =>
+  buildOutboundMessage({
+    organizationId: ORG_ID,
+    actionId: makeId('04k', 1),
+    sessionId: null,
+    enterpriseUrl: '',
+    partnerUrl: '',
+    notifications: [{ id: makeId('04l', 70_000 + ++counter), sObjectType: 'Case', fields: { Id: makeId('500', 70_000 + counter) } }],
+  });
 
 function configYaml(salesforceExtra: string, ingressSection = ''): string {
   return `
@@ -37,7 +42,11 @@ const fetchCount = async (i: IngressUnderTest) => Object.values(await i.fetchQue
 
 async function postFrom(ingress: IngressUnderTest, headers: Record<string, string> = {}) {
   const before = await fetchCount(ingress);
-  const res = await fetch(`${ingress.url}/salesforce/outbound/guarded/${TOKEN}`, { method: 'POST', body: envelope(), headers: { 'content-type': 'text/xml', ...headers } });
+  const res = await fetch(`${ingress.url}/salesforce/outbound/guarded/${TOKEN}`, {
+    method: 'POST',
+    body: envelope(),
+    headers: { 'content-type': 'text/xml', ...headers },
+  });
   const text = await res.text();
   return { status: res.status, text, stored: (await fetchCount(ingress)) - before };
 }
@@ -54,7 +63,9 @@ describe('source network allow-list', () => {
   });
 
   it('believes X-Forwarded-For only from the trusted proxy networks, and refuses sources outside the list', async () => {
-    const ingress = await start(configYaml('      allowedSourceNetworks: [203.0.113.0/24, "2001:db8::/32"]', 'ingress: { trustProxy: [127.0.0.1/32] }'));
+    const ingress = await start(
+      configYaml('      allowedSourceNetworks: [203.0.113.0/24, "2001:db8::/32"]', 'ingress: { trustProxy: [127.0.0.1/32] }'),
+    );
     expect(await postFrom(ingress, { 'x-forwarded-for': '203.0.113.7' })).toMatchObject({ status: 200, stored: 1 });
     expect(await postFrom(ingress, { 'x-forwarded-for': '2001:db8::42' })).toMatchObject({ status: 200, stored: 1 });
     const outside = await postFrom(ingress, { 'x-forwarded-for': '198.51.100.9' });
@@ -83,7 +94,23 @@ describe('client certificate', () => {
   const file = (name: string) => path.join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const selfSigned = (name: string, cn: string) =>
-    openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${cn}`);
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${cn}`,
+    );
   let fingerprint = '';
   const started: IngressUnderTest[] = [];
 
@@ -94,8 +121,35 @@ describe('client certificate', () => {
     selfSigned('org', 'proxy.salesforce.test');
     selfSigned('impostor', 'proxy.salesforce.test');
     selfSigned('ca', 'Test Client CA');
-    openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'signed.key', '-out', 'signed.csr', '-subj', '/CN=proxy.salesforce.test');
-    openssl('x509', '-req', '-in', 'signed.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'signed.crt', '-days', '2');
+    openssl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'signed.key',
+      '-out',
+      'signed.csr',
+      '-subj',
+      '/CN=proxy.salesforce.test',
+    );
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      'signed.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'signed.crt',
+      '-days',
+      '2',
+    );
     fingerprint = new X509Certificate(readFileSync(file('org.crt'))).fingerprint256;
   });
   afterAll(async () => {
@@ -115,17 +169,21 @@ describe('client certificate', () => {
     const before = await fetchCount(ingress);
     const body = envelope();
     const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = https.request(`${ingress.url}/salesforce/outbound/guarded/${TOKEN}`, {
-        method: 'POST',
-        // The test checks the server's view of the client; the server's own name is not under test.
-        rejectUnauthorized: false,
-        ...(client ? { cert: readFileSync(file(`${client}.crt`)), key: readFileSync(file(`${client}.key`)) } : {}),
-        headers: { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(body) },
-      }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, text }));
-      });
+      const req = https.request(
+        `${ingress.url}/salesforce/outbound/guarded/${TOKEN}`,
+        {
+          method: 'POST',
+          // The test checks the server's view of the client; the server's own name is not under test.
+          rejectUnauthorized: false,
+          ...(client ? { cert: readFileSync(file(`${client}.crt`)), key: readFileSync(file(`${client}.key`)) } : {}),
+          headers: { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode!, text }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -150,15 +208,24 @@ describe('client certificate', () => {
 
   it('behind a TLS-terminating proxy, believes the certificate header only from a trusted proxy', async () => {
     const rule = `      clientCertificate: { sha256Fingerprints: ["${fingerprint}"] }`;
-    const ingress = await startIngress({ configYaml: configYaml(rule, 'ingress: { trustProxy: [127.0.0.1/32], clientCertificateHeader: X-Client-Cert }') });
+    const ingress = await startIngress({
+      configYaml: configYaml(rule, 'ingress: { trustProxy: [127.0.0.1/32], clientCertificateHeader: X-Client-Cert }'),
+    });
     started.push(ingress);
     expect(await postFrom(ingress, { 'x-client-cert': fingerprint })).toMatchObject({ status: 200, stored: 1 });
     // nginx $ssl_client_escaped_cert: the URL-encoded PEM.
-    expect(await postFrom(ingress, { 'x-client-cert': encodeURIComponent(readFileSync(file('org.crt'), 'utf8')) })).toMatchObject({ status: 200, stored: 1 });
-    expect(await postFrom(ingress, { 'x-client-cert': new X509Certificate(readFileSync(file('impostor.crt'))).fingerprint256 })).toMatchObject({ status: 500, stored: 0 });
+    expect(await postFrom(ingress, { 'x-client-cert': encodeURIComponent(readFileSync(file('org.crt'), 'utf8')) })).toMatchObject({
+      status: 200,
+      stored: 1,
+    });
+    expect(
+      await postFrom(ingress, { 'x-client-cert': new X509Certificate(readFileSync(file('impostor.crt'))).fingerprint256 }),
+    ).toMatchObject({ status: 500, stored: 0 });
     expect(await postFrom(ingress)).toMatchObject({ status: 500, stored: 0 });
 
-    const untrusted = await startIngress({ configYaml: configYaml(rule, 'ingress: { trustProxy: [10.0.0.0/8], clientCertificateHeader: X-Client-Cert }') });
+    const untrusted = await startIngress({
+      configYaml: configYaml(rule, 'ingress: { trustProxy: [10.0.0.0/8], clientCertificateHeader: X-Client-Cert }'),
+    });
     started.push(untrusted);
     expect(await postFrom(untrusted, { 'x-client-cert': fingerprint })).toMatchObject({ status: 500, stored: 0 });
   });

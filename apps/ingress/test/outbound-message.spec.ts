@@ -25,7 +25,11 @@ const envelope = (notifications: { id: string; sfId: string; type?: string }[], 
   });
 
 const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
-  fetch(`${ingress.url}${path}`, { method: 'POST', body, headers: { 'content-type': 'text/xml; charset=UTF-8', SOAPAction: '""', ...headers } });
+  fetch(`${ingress.url}${path}`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'text/xml; charset=UTF-8', SOAPAction: '""', ...headers },
+  });
 
 async function jobCount(): Promise<number> {
   const counts = await ingress.fetchQueue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
@@ -35,16 +39,25 @@ async function jobCount(): Promise<number> {
 describe('Outbound Message endpoint', () => {
   it('stores one job per notification, then acknowledges', async () => {
     const before = await jobCount();
-    const res = await post(DEMO_OUTBOUND, envelope([
-      { id: makeId('04l', 101), sfId: makeId('500', 1) },
-      { id: makeId('04l', 102), sfId: makeId('500', 2).slice(0, 15) },
-    ]));
+    const res = await post(
+      DEMO_OUTBOUND,
+      envelope([
+        { id: makeId('04l', 101), sfId: makeId('500', 1) },
+        { id: makeId('04l', 102), sfId: makeId('500', 2).slice(0, 15) },
+      ]),
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/xml/);
     expect(await res.text()).toContain('<Ack>true</Ack>');
     expect(await jobCount()).toBe(before + 2);
     const job = await ingress.fetchQueue.getJob(`om-demo-${makeId('04l', 102)}`);
-    expect(job?.data).toMatchObject({ connectionId: 'demo', sfObject: 'Case', sfId: makeId('500', 2), source: 'outbound-message', snapshot: { Status: 'New' } });
+    expect(job?.data).toMatchObject({
+      connectionId: 'demo',
+      sfObject: 'Case',
+      sfId: makeId('500', 2),
+      source: 'outbound-message',
+      snapshot: { Status: 'New' },
+    });
     // The session id Salesforce may send never reaches Redis.
     expect(JSON.stringify(job?.data)).not.toContain('SECRET-SESSION-ID');
   });
@@ -66,16 +79,49 @@ describe('Outbound Message endpoint', () => {
   });
 
   const bad: [string, () => Promise<Response>, RegExp][] = [
-    ['a wrong organization id', () => post(DEMO_OUTBOUND, envelope([{ id: makeId('04l', 301), sfId: makeId('500', 4) }], makeId('00D', 999))), /organization id/],
+    [
+      'a wrong organization id',
+      () => post(DEMO_OUTBOUND, envelope([{ id: makeId('04l', 301), sfId: makeId('500', 4) }], makeId('00D', 999))),
+      /organization id/,
+    ],
     ['malformed SOAP', () => post(DEMO_OUTBOUND, '<soapenv:Envelope><broken'), /malformed|not a SOAP/],
-    ['an entity expansion attack', () => post(DEMO_OUTBOUND, `<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><l>&b;</l>`), /DTD/],
+    [
+      'an entity expansion attack',
+      () =>
+        post(DEMO_OUTBOUND, `<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><l>&b;</l>`),
+      /DTD/,
+    ],
     ['an oversized body', () => post(DEMO_OUTBOUND, 'x'.repeat(100 * 1024)), /exceeds/],
-    ['an unconfigured object', () => post(DEMO_OUTBOUND, envelope([{ id: makeId('04l', 302), sfId: makeId('001', 4), type: 'Account' }])), /not configured/],
-    ['an unknown connection', () => post('/salesforce/outbound/nope', envelope([{ id: makeId('04l', 303), sfId: makeId('500', 4) }])), /unknown endpoint/],
-    ['a missing path token (demo)', () => post('/salesforce/outbound/demo', envelope([{ id: makeId('04l', 306), sfId: makeId('500', 4) }])), /unknown endpoint/],
-    ['a wrong path token of the same length (demo)', () => post(`/salesforce/outbound/demo/${DEMO_TOKEN.slice(0, -1)}X`, envelope([{ id: makeId('04l', 307), sfId: makeId('500', 4) }])), /unknown endpoint/],
-    ['a missing path token', () => post('/salesforce/outbound/locked', envelope([{ id: makeId('04l', 304), sfId: makeId('500', 4) }])), /unknown endpoint/],
-    ['a wrong path token', () => post('/salesforce/outbound/locked/a-secret-path-token-0124', envelope([{ id: makeId('04l', 305), sfId: makeId('500', 4) }])), /unknown endpoint/],
+    [
+      'an unconfigured object',
+      () => post(DEMO_OUTBOUND, envelope([{ id: makeId('04l', 302), sfId: makeId('001', 4), type: 'Account' }])),
+      /not configured/,
+    ],
+    [
+      'an unknown connection',
+      () => post('/salesforce/outbound/nope', envelope([{ id: makeId('04l', 303), sfId: makeId('500', 4) }])),
+      /unknown endpoint/,
+    ],
+    [
+      'a missing path token (demo)',
+      () => post('/salesforce/outbound/demo', envelope([{ id: makeId('04l', 306), sfId: makeId('500', 4) }])),
+      /unknown endpoint/,
+    ],
+    [
+      'a wrong path token of the same length (demo)',
+      () => post(`/salesforce/outbound/demo/${DEMO_TOKEN.slice(0, -1)}X`, envelope([{ id: makeId('04l', 307), sfId: makeId('500', 4) }])),
+      /unknown endpoint/,
+    ],
+    [
+      'a missing path token',
+      () => post('/salesforce/outbound/locked', envelope([{ id: makeId('04l', 304), sfId: makeId('500', 4) }])),
+      /unknown endpoint/,
+    ],
+    [
+      'a wrong path token',
+      () => post('/salesforce/outbound/locked/a-secret-path-token-0124', envelope([{ id: makeId('04l', 305), sfId: makeId('500', 4) }])),
+      /unknown endpoint/,
+    ],
     ['non-UTF-8 bytes', () => post(DEMO_OUTBOUND, Buffer.from([0x3c, 0xff, 0xfe, 0x3e])), /UTF-8/],
     ['an empty body', () => post(DEMO_OUTBOUND, ''), /empty/],
   ];
@@ -93,9 +139,16 @@ describe('Outbound Message endpoint', () => {
 
   it('keeps the path token out of the logs when it rejects a request', async () => {
     const lines: string[] = [];
-    const logged = await startIngress({ outboundMaxBodyBytes: 1024, logger: createLogger({ service: 'ingress-test', level: 'info', destination: { write: (l: string) => void lines.push(l) } }) });
+    const logged = await startIngress({
+      outboundMaxBodyBytes: 1024,
+      logger: createLogger({ service: 'ingress-test', level: 'info', destination: { write: (l: string) => void lines.push(l) } }),
+    });
     try {
-      const res = await fetch(`${logged.url}/salesforce/outbound/locked/a-secret-path-token-0123`, { method: 'POST', body: 'x'.repeat(4096), headers: { 'content-type': 'text/xml' } });
+      const res = await fetch(`${logged.url}/salesforce/outbound/locked/a-secret-path-token-0123`, {
+        method: 'POST',
+        body: 'x'.repeat(4096),
+        headers: { 'content-type': 'text/xml' },
+      });
       expect(res.status).toBe(500);
       expect(lines.join('')).toContain('/salesforce/outbound/locked/[redacted]');
       expect(lines.join('')).not.toContain('a-secret-path-token-0123');
@@ -105,7 +158,10 @@ describe('Outbound Message endpoint', () => {
   });
 
   it('accepts the right path token', async () => {
-    const res = await post('/salesforce/outbound/locked/a-secret-path-token-0123', envelope([{ id: makeId('04l', 401), sfId: makeId('500', 5) }]));
+    const res = await post(
+      '/salesforce/outbound/locked/a-secret-path-token-0123',
+      envelope([{ id: makeId('04l', 401), sfId: makeId('500', 5) }]),
+    );
     expect(res.status).toBe(200);
   });
 
@@ -113,11 +169,15 @@ describe('Outbound Message endpoint', () => {
     const before = await jobCount();
     // 5 MB announced, not a byte sent: the answer can only come from the headers.
     const answer = await new Promise<{ status: number; connection?: string; body: string }>((resolve, reject) => {
-      const req = http.request(`${ingress.url}/salesforce/outbound/demo`, { method: 'POST', headers: { 'content-type': 'text/xml', 'content-length': String(5 * 1024 * 1024) } }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body }));
-      });
+      const req = http.request(
+        `${ingress.url}/salesforce/outbound/demo`,
+        { method: 'POST', headers: { 'content-type': 'text/xml', 'content-length': String(5 * 1024 * 1024) } },
+        (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body }));
+        },
+      );
       req.on('error', reject);
       req.flushHeaders();
       setTimeout(() => reject(new Error('no answer without the body: the gate waited for it')), 5_000).unref();
@@ -130,7 +190,9 @@ describe('Outbound Message endpoint', () => {
 
   it('accepts a message without a token only where the connection opts out (unsafeAllowNoPathToken)', async () => {
     expect((await post('/salesforce/outbound/open', envelope([{ id: makeId('04l', 402), sfId: makeId('500', 6) }]))).status).toBe(200);
-    expect((await post(`/salesforce/outbound/open/${DEMO_TOKEN}`, envelope([{ id: makeId('04l', 403), sfId: makeId('500', 6) }]))).status).toBe(500);
+    expect(
+      (await post(`/salesforce/outbound/open/${DEMO_TOKEN}`, envelope([{ id: makeId('04l', 403), sfId: makeId('500', 6) }]))).status,
+    ).toBe(500);
   });
 
   it('accepts a real capture whose ActionId fails the 18-character checksum (the broker has no use for it)', async () => {
@@ -145,7 +207,14 @@ describe('Outbound Message endpoint', () => {
   it('caps the record snapshot kept in each job', async () => {
     const fields: Record<string, string> = { Id: makeId('500', 7) };
     for (let i = 0; i < 40; i++) fields[`Field_${i}__c`] = 'v'.repeat(900);
-    const body = buildOutboundMessage({ organizationId: ORG_ID, actionId: makeId('04k', 1), sessionId: null, enterpriseUrl: '', partnerUrl: '', notifications: [{ id: makeId('04l', 404), sObjectType: 'Case', fields }] });
+    const body = buildOutboundMessage({
+      organizationId: ORG_ID,
+      actionId: makeId('04k', 1),
+      sessionId: null,
+      enterpriseUrl: '',
+      partnerUrl: '',
+      notifications: [{ id: makeId('04l', 404), sObjectType: 'Case', fields }],
+    });
     expect((await post(DEMO_OUTBOUND, body)).status).toBe(200);
     const job = await ingress.fetchQueue.getJob(`om-demo-${makeId('04l', 404)}`);
     expect(job?.data.snapshot.Id).toBe(makeId('500', 7));
@@ -174,7 +243,10 @@ describe('Outbound Message endpoint without Redis', () => {
   it('answers a SOAP fault and acknowledges nothing while Redis is unreachable', async () => {
     const down = await startIngress({ redisUrl: 'redis://127.0.0.1:1' });
     try {
-      const res = await fetch(`${down.url}${DEMO_OUTBOUND}`, { method: 'POST', body: envelope([{ id: makeId('04l', 501), sfId: makeId('500', 6) }]) });
+      const res = await fetch(`${down.url}${DEMO_OUTBOUND}`, {
+        method: 'POST',
+        body: envelope([{ id: makeId('04l', 501), sfId: makeId('500', 6) }]),
+      });
       expect(res.status).toBe(500);
       const text = await res.text();
       expect(text).toContain('soapenv:Server');

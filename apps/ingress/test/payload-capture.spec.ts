@@ -11,7 +11,15 @@ import { DEMO_TOKEN, ORG_ID, startIngress, type IngressUnderTest } from './ingre
 const SECRET = '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f';
 // Canaries: none of these may appear in a capture file, whatever the field they travel in.
 const SESSION = '00D000000000001!AQ4AQCanarySessionIdValue_abcdefghijklmnopqrstuvwxyz0123456789';
-const CANARY = { first: 'Zebulon', last: 'Quackenbush', email: 'zebulon.q@canary-mail.test', phone: '+1 555 0199 771', street: '77 Canary Lane', subject: 'Canary subject text', description: 'Ring Zebulon at home' };
+const CANARY = {
+  first: 'Zebulon',
+  last: 'Quackenbush',
+  email: 'zebulon.q@canary-mail.test',
+  phone: '+1 555 0199 771',
+  street: '77 Canary Lane',
+  subject: 'Canary subject text',
+  description: 'Ring Zebulon at home',
+};
 const canaries = [SESSION, DEMO_TOKEN, SECRET, 'acme-canary.my.salesforce.com', ...Object.values(CANARY)];
 
 /** An Outbound Message as Salesforce sends it (reference/salesforce.md §1.2: indented, `sf:` fields). */
@@ -44,22 +52,30 @@ const envelope = (caseNo: number, extra = '') => `<?xml version="1.0" encoding="
 `;
 
 const recent = () => new Date(Date.now() - 7 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, '-06:00');
-const webhookBody = (id = 100001) => JSON.stringify({
-  event: { name: 'workorder.status.assigned', params: { work_order_id: id, status_id: 3 } },
-  timestamp: recent(),
-  triggered_by_user: { id: 557, first_name: CANARY.first, last_name: CANARY.last },
-  workorder: {
-    id,
-    title: CANARY.subject,
-    status: { id: 3, name: 'Assigned' },
-    description: { html: CANARY.description },
-    location: { address1: CANARY.street, city: 'Springfield', state: 'IL', coordinates: { latitude: 39.78, longitude: -89.65 } },
-    contacts: { results: [{ name: `${CANARY.first} ${CANARY.last}`, role: 'Location Contact', phone: CANARY.phone, email: CANARY.email }] },
-    custom_fields: { results: [{ id: 611, name: 'Site contact phone', value: CANARY.phone }, { id: 606, name: 'Salesforce Case Id', value: makeId('500', 1) }] },
-    // A secret pasted into a free-text field still never reaches the file.
-    internal: { ref: `secret=${SECRET}` },
-  },
-});
+const webhookBody = (id = 100001) =>
+  JSON.stringify({
+    event: { name: 'workorder.status.assigned', params: { work_order_id: id, status_id: 3 } },
+    timestamp: recent(),
+    triggered_by_user: { id: 557, first_name: CANARY.first, last_name: CANARY.last },
+    workorder: {
+      id,
+      title: CANARY.subject,
+      status: { id: 3, name: 'Assigned' },
+      description: { html: CANARY.description },
+      location: { address1: CANARY.street, city: 'Springfield', state: 'IL', coordinates: { latitude: 39.78, longitude: -89.65 } },
+      contacts: {
+        results: [{ name: `${CANARY.first} ${CANARY.last}`, role: 'Location Contact', phone: CANARY.phone, email: CANARY.email }],
+      },
+      custom_fields: {
+        results: [
+          { id: 611, name: 'Site contact phone', value: CANARY.phone },
+          { id: 606, name: 'Salesforce Case Id', value: makeId('500', 1) },
+        ],
+      },
+      // A secret pasted into a free-text field still never reaches the file.
+      internal: { ref: `secret=${SECRET}` },
+    },
+  });
 const sign = (raw: string, secret = SECRET) => `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
 
 let ingress: IngressUnderTest | undefined;
@@ -69,9 +85,23 @@ afterEach(async () => {
 });
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'capture-spec-'));
-const om = (body: string, token = DEMO_TOKEN) => fetch(`${ingress!.url}/salesforce/outbound/demo/${token}`, { method: 'POST', body, headers: { 'content-type': 'text/xml; charset=UTF-8', SOAPAction: '""' } });
+const om = (body: string, token = DEMO_TOKEN) =>
+  fetch(`${ingress!.url}/salesforce/outbound/demo/${token}`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'text/xml; charset=UTF-8', SOAPAction: '""' },
+  });
 const hook = (raw: string, headers: Record<string, string> = { 'x-fn-signature': sign(raw) }, connection = 'demo') =>
-  fetch(`${ingress!.url}/fieldnation/webhooks/${connection}`, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', 'x-fn-delivery-id': `${randomUUID()}:1`, 'x-custom-auth': 'Bearer custom-header-canary', ...headers } });
+  fetch(`${ingress!.url}/fieldnation/webhooks/${connection}`, {
+    method: 'POST',
+    body: raw,
+    headers: {
+      'content-type': 'application/json',
+      'x-fn-delivery-id': `${randomUUID()}:1`,
+      'x-custom-auth': 'Bearer custom-header-canary',
+      ...headers,
+    },
+  });
 const files = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.json'));
 const read = (dir: string) => files(dir).map((f) => ({ f, text: readFileSync(path.join(dir, f), 'utf8') }));
 const metric = async (name: string, label: string) => {
@@ -102,10 +132,16 @@ describe('payload capture', () => {
       expect(text).not.toContain('custom-header-canary');
       expect(statSync(path.join(dir, f)).mode & 0o077).toBe(0);
     }
-    const [omFile, hookFile] = ['outbound-message', 'fieldnation-webhook'].map((k) => written.map((w) => JSON.parse(w.text) as CapturedDelivery).find((c) => c.kind === k)!);
+    const [omFile, hookFile] = ['outbound-message', 'fieldnation-webhook'].map((k) =>
+      written.map((w) => JSON.parse(w.text) as CapturedDelivery).find((c) => c.kind === k)!,
+    );
 
     // Shape kept: ids, types, status and timestamps stay; text keeps its length only.
-    expect(omFile).toMatchObject({ connectionId: 'demo', response: { status: 200 }, request: { method: 'POST', path: '/salesforce/outbound/demo/[path-token]' } });
+    expect(omFile).toMatchObject({
+      connectionId: 'demo',
+      response: { status: 200 },
+      request: { method: 'POST', path: '/salesforce/outbound/demo/[path-token]' },
+    });
     const xml = String(omFile!.body);
     expect(xml).toContain(`<sf:Id>${makeId('500', 2)}</sf:Id>`);
     expect(xml).toContain('<sf:Status>New</sf:Status>');
@@ -122,8 +158,18 @@ describe('payload capture', () => {
     const body = hookFile!.body as ReturnType<typeof JSON.parse>;
     expect(body.event).toEqual({ name: 'workorder.status.assigned', params: { work_order_id: 100001, status_id: 3 } });
     expect(body.workorder.status).toEqual({ id: 3, name: 'Assigned' });
-    expect(body.workorder.location).toEqual({ address1: `redacted-${CANARY.street.length}-chars`, city: 'redacted-11-chars', state: 'IL', coordinates: { latitude: 0, longitude: 0 } });
-    expect(body.workorder.contacts.results[0]).toEqual({ name: 'redacted-19-chars', role: 'Location Contact', phone: `redacted-${CANARY.phone.length}-chars`, email: `redacted-${CANARY.email.length}-chars@example.invalid` });
+    expect(body.workorder.location).toEqual({
+      address1: `redacted-${CANARY.street.length}-chars`,
+      city: 'redacted-11-chars',
+      state: 'IL',
+      coordinates: { latitude: 0, longitude: 0 },
+    });
+    expect(body.workorder.contacts.results[0]).toEqual({
+      name: 'redacted-19-chars',
+      role: 'Location Contact',
+      phone: `redacted-${CANARY.phone.length}-chars`,
+      email: `redacted-${CANARY.email.length}-chars@example.invalid`,
+    });
     expect(body.workorder.custom_fields.results[1].value).toBe(makeId('500', 1));
     expect(body.timestamp).toBe((JSON.parse(raw) as { timestamp: string }).timestamp);
     expect(await metric('broker_ingress_captured_total', 'kind="outbound-message"')).toBe(1);
@@ -163,7 +209,10 @@ describe('payload capture', () => {
   it('drops, never stores half-redacted, what it cannot prove redacted (CDATA in a field)', async () => {
     const dir = tmp();
     ingress = await startIngress({ capture: { dir, maxBytes: 64 * 1024, limit: 10 } });
-    const cdata = envelope(9).replace(`<sf:Subject>${CANARY.subject}</sf:Subject>`, `<sf:Subject><![CDATA[${CANARY.subject}]]></sf:Subject>`);
+    const cdata = envelope(9).replace(
+      `<sf:Subject>${CANARY.subject}</sf:Subject>`,
+      `<sf:Subject><![CDATA[${CANARY.subject}]]></sf:Subject>`,
+    );
     expect((await om(cdata)).status).toBe(200);
     await ingress.capture!.drain();
     expect(files(dir)).toHaveLength(0);
@@ -174,7 +223,18 @@ describe('payload capture', () => {
     const dir = tmp();
     let writes = 0;
     // A write that never completes (a hung network mount).
-    ingress = await startIngress({ capture: { dir, maxBytes: 64 * 1024, limit: 1_000, queueSize: 3, write: () => { writes++; return new Promise<void>(() => undefined); } } });
+    ingress = await startIngress({
+      capture: {
+        dir,
+        maxBytes: 64 * 1024,
+        limit: 1_000,
+        queueSize: 3,
+        write: () => {
+          writes++;
+          return new Promise<void>(() => undefined);
+        },
+      },
+    });
     const started = Date.now();
     const statuses: number[] = [];
     for (let i = 0; i < 20; i++) {
@@ -202,13 +262,25 @@ describe('payload capture', () => {
     const fixtures = loadCapturedFixtures(dir);
     expect(fixtures).toHaveLength(2);
     for (const { capture } of fixtures) {
-      const req = replayRequest(capture, { ingressUrl: ingress.url, connectionId: 'demo', organizationId: ORG_ID, pathToken: DEMO_TOKEN, webhookSecret: SECRET });
+      const req = replayRequest(capture, {
+        ingressUrl: ingress.url,
+        connectionId: 'demo',
+        organizationId: ORG_ID,
+        pathToken: DEMO_TOKEN,
+        webhookSecret: SECRET,
+      });
       expect((await fetch(req.url, { method: 'POST', headers: req.headers, body: req.body })).status).toBe(200);
       if (req.expect.kind === 'outbound-message') {
         expect(req.expect.notifications).toEqual([{ id: makeId('04l', 10), sObjectType: 'Case', sfId: makeId('500', 10) }]);
-        expect((await ingress.fetchQueue.getJob(`om-demo-${makeId('04l', 10)}`))?.data).toMatchObject({ sfObject: 'Case', sfId: makeId('500', 10) });
+        expect((await ingress.fetchQueue.getJob(`om-demo-${makeId('04l', 10)}`))?.data).toMatchObject({
+          sfObject: 'Case',
+          sfId: makeId('500', 10),
+        });
       } else {
-        expect((await ingress.eventQueue.getJob(req.expect.jobId))?.data).toMatchObject({ eventName: 'workorder.status.assigned', workOrderId: 100777 });
+        expect((await ingress.eventQueue.getJob(req.expect.jobId))?.data).toMatchObject({
+          eventName: 'workorder.status.assigned',
+          workOrderId: 100777,
+        });
       }
     }
   });

@@ -30,7 +30,12 @@ describe('the ingress WSDL in a SOAP client', () => {
       SessionId: { attributes: { 'xsi:nil': 'true' } },
       EnterpriseUrl: 'https://x.my.salesforce.com/services/Soap/c/62.0/00D000000000001',
       PartnerUrl: 'https://x.my.salesforce.com/services/Soap/u/62.0/00D000000000001',
-      Notification: [{ Id: notificationId, sObject: { attributes: { 'xsi:type': 'sf:Case', 'xmlns:sf': 'urn:sobject.enterprise.soap.sforce.com' }, Id: sfId } }],
+      Notification: [
+        {
+          Id: notificationId,
+          sObject: { attributes: { 'xsi:type': 'sf:Case', 'xmlns:sf': 'urn:sobject.enterprise.soap.sforce.com' }, Id: sfId },
+        },
+      ],
     });
     expect(result).toEqual({ Ack: true });
     const job = await ingress.fetchQueue.getJob(`om-locked-${notificationId}`);

@@ -1,12 +1,26 @@
 import type { Job } from 'bullmq';
 import { enqueue, sfWriteJobId, type fnEventQueue, type JobDataOf, type QueueLike, type sfWriteQueue } from '@broker/contracts';
-import { readWebhookMessage, withWebhookMessage, type CompiledEventRules, type FieldNationWebhookBody, type WebhookMessage } from '@broker/mapping';
+import {
+  readWebhookMessage,
+  withWebhookMessage,
+  type CompiledEventRules,
+  type FieldNationWebhookBody,
+  type WebhookMessage,
+} from '@broker/mapping';
 import { permanentError, type JobContext } from '@broker/runtime';
 import type { Store } from '@broker/store';
 
 export interface EventDeps {
   eventRules: ReadonlyMap<string, CompiledEventRules>;
-  store: Pick<Store, 'wasInboundProcessed' | 'markInboundProcessed' | 'findCorrelationByWorkOrder' | 'updateCorrelation' | 'findMessageLinkByFnMessage' | 'hasPendingPost'>;
+  store: Pick<
+    Store,
+    | 'wasInboundProcessed'
+    | 'markInboundProcessed'
+    | 'findCorrelationByWorkOrder'
+    | 'updateCorrelation'
+    | 'findMessageLinkByFnMessage'
+    | 'hasPendingPost'
+  >;
   sfWriteQueue: QueueLike<typeof sfWriteQueue>;
   /** `GET /workorders/{id}/messages` of the connection: the fallback when a message event's body has no message text. */
   listMessages?: (connectionId: string, workOrderId: number) => Promise<ListedMessage[]>;
@@ -29,17 +43,25 @@ export interface ListedMessage {
  * (no text in it) from the work order's messages, one Field Nation call. Throws a permanent error (a
  * failed, replayable job on the timeline) when neither yields it: a lost message must be visible.
  */
-export async function resolveMessage(d: { connectionId: string; workOrderId: number; body: Record<string, unknown>; occurredAt: string }, deps: Pick<EventDeps, 'listMessages'>): Promise<WebhookMessage> {
+export async function resolveMessage(
+  d: { connectionId: string; workOrderId: number; body: Record<string, unknown>; occurredAt: string },
+  deps: Pick<EventDeps, 'listMessages'>,
+): Promise<WebhookMessage> {
   const fromBody = readWebhookMessage(d.body);
   if (fromBody?.text !== undefined && fromBody.id !== undefined) return fromBody;
   if (!deps.listMessages) {
-    throw permanentError(`message event of work order ${d.workOrderId}: ${fromBody ? `no ${fromBody.text === undefined ? 'text' : 'id'} at ${fromBody.source}` : 'no message in any known layout'} and no Field Nation client to read the messages`, 0, 'unknown-payload');
+    throw permanentError(
+      `message event of work order ${d.workOrderId}: ${fromBody ? `no ${fromBody.text === undefined ? 'text' : 'id'} at ${fromBody.source}` : 'no message in any known layout'} and no Field Nation client to read the messages`,
+      0,
+      'unknown-payload',
+    );
   }
   const flat = (list: ListedMessage[]): ListedMessage[] => list.flatMap((m) => [m, ...flat(m.replies ?? [])]);
   const thread = flat(await deps.listMessages(d.connectionId, d.workOrderId));
   let hit: ListedMessage | undefined;
   if (fromBody?.id !== undefined) hit = thread.find((m) => String(m.msg_id) === fromBody.id);
-  else if (fromBody?.text !== undefined) hit = thread.find((m) => m.message === fromBody.text && (fromBody.authorId === undefined || m.from?.id === fromBody.authorId));
+  else if (fromBody?.text !== undefined)
+    hit = thread.find((m) => m.message === fromBody.text && (fromBody.authorId === undefined || m.from?.id === fromBody.authorId));
   else {
     // No id and no text: the newest message at or before the event (Field Nation's "YYYY-MM-DD HH:MM:SS" UTC).
     const at = Date.parse(d.occurredAt);
@@ -47,8 +69,14 @@ export async function resolveMessage(d: { connectionId: string; workOrderId: num
     hit = thread.filter((m) => !(created(m) > at + 1000)).sort((a, b) => created(b) - created(a) || Number(b.msg_id) - Number(a.msg_id))[0];
   }
   if (!hit || typeof hit.message !== 'string') {
-    const what = fromBody ? `${fromBody.source} has ${fromBody.id !== undefined ? `message id ${fromBody.id}` : 'no id'} but no text` : 'the body has no message in any known layout';
-    throw permanentError(`message event of work order ${d.workOrderId}: ${what}, and GET /workorders/${d.workOrderId}/messages has no matching message (${thread.length} listed)`, 0, 'unknown-payload');
+    const what = fromBody
+      ? `${fromBody.source} has ${fromBody.id !== undefined ? `message id ${fromBody.id}` : 'no id'} but no text`
+      : 'the body has no message in any known layout';
+    throw permanentError(
+      `message event of work order ${d.workOrderId}: ${what}, and GET /workorders/${d.workOrderId}/messages has no matching message (${thread.length} listed)`,
+      0,
+      'unknown-payload',
+    );
   }
   return {
     id: String(hit.msg_id),
@@ -78,7 +106,12 @@ export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx
     return 'already-processed';
   }
   const outcome = await applyFieldNationEvent(job, deps, ctx);
-  await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'fn', notificationId: d.deliveryId, workOrderId: d.workOrderId });
+  await deps.store.markInboundProcessed({
+    connectionId: d.connectionId,
+    source: 'fn',
+    notificationId: d.deliveryId,
+    workOrderId: d.workOrderId,
+  });
   return outcome;
 }
 
@@ -90,7 +123,8 @@ export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx
 async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
   const connection = ctx.connection();
-  const record = (outcome: 'ok' | 'skipped', message: string, sfId?: string) => ctx.stage('event', outcome, { sfId, message: `${d.eventName}: ${message}` });
+  const record = (outcome: 'ok' | 'skipped', message: string, sfId?: string) =>
+    ctx.stage('event', outcome, { sfId, message: `${d.eventName}: ${message}` });
 
   let correlation = await deps.store.findCorrelationByWorkOrder(d.connectionId, d.workOrderId);
   if (!correlation) {

@@ -17,15 +17,32 @@ await runWorkerApp({
     const mappings = app.mappings();
     // Field Nation is read only for message events whose body carries no message text.
     const fieldNation = createFieldNationClients(app.config.connections, app.logger, app.metrics);
-    const events = { eventRules: app.eventRules(), store: app.store, sfWriteQueue: app.produce(sfWriteQueue), listMessages: (connectionId: string, workOrderId: number) => fieldNation.get(connectionId)!.listMessages(workOrderId) };
+    const events = {
+      eventRules: app.eventRules(),
+      store: app.store,
+      sfWriteQueue: app.produce(sfWriteQueue),
+      listMessages: (connectionId: string, workOrderId: number) => fieldNation.get(connectionId)!.listMessages(workOrderId),
+    };
     return {
       consumes: [
-        consume(mapQueue, { 'map-record': mapRecord }, { mappings, store: app.store, fnWriteQueue: app.produce(fnWriteQueue), locks: app.locks }, { failedStage: 'mapped' }),
+        consume(
+          mapQueue,
+          { 'map-record': mapRecord },
+          { mappings, store: app.store, fnWriteQueue: app.produce(fnWriteQueue), locks: app.locks },
+          { failedStage: 'mapped' },
+        ),
         consume(fnEventQueue, { 'fn-event': handleFieldNationEvent }, events, { failedStage: 'event' }),
-        consume(maintenanceQueue, { 'retention-sweep': retentionSweep }, { prisma: app.prisma, retention: app.config.retention }, { concurrency: 1 }),
+        consume(
+          maintenanceQueue,
+          { 'retention-sweep': retentionSweep },
+          { prisma: app.prisma, retention: app.config.retention },
+          { concurrency: 1 },
+        ),
       ],
       // Every replica upserts the same scheduler (one id): the clean-up runs once per period.
-      schedules: [{ queue: maintenanceQueue, schedulers: app.config.retention.enabled ? [schedulers.retention(app.config.retention.every)] : [] }],
+      schedules: [
+        { queue: maintenanceQueue, schedulers: app.config.retention.enabled ? [schedulers.retention(app.config.retention.every)] : [] },
+      ],
       started: { mappings: [...mappings.keys()] },
     };
   },

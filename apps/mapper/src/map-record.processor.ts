@@ -24,7 +24,8 @@ type MapJob = Job<JobDataOf<typeof mapQueue, 'map-record'>, unknown, 'map-record
 export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
   const connection = ctx.connection();
-  const stage = (outcome: 'ok' | 'skipped', message: string, workOrderId?: number | null) => ctx.stage('mapped', outcome, { message, workOrderId });
+  const stage = (outcome: 'ok' | 'skipped', message: string, workOrderId?: number | null) =>
+    ctx.stage('mapped', outcome, { message, workOrderId });
 
   if (d.sfObject === 'CaseComment') return mapCaseComment(job, deps, connection, ctx);
 
@@ -79,7 +80,11 @@ export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Pr
     // One job per record state: a redelivered map job adds nothing; a newer state is a new job.
     { jobId: fnWriteJobId.workOrder(d.connectionId, d.sfId, Date.parse(modstamp)) },
   );
-  await stage('ok', correlation?.workOrderId ? `update of work order ${correlation.workOrderId}` : 'new work order', correlation?.workOrderId);
+  await stage(
+    'ok',
+    correlation?.workOrderId ? `update of work order ${correlation.workOrderId}` : 'new work order',
+    correlation?.workOrderId,
+  );
   return correlation?.workOrderId ? 'update' : 'create';
 }
 
@@ -94,7 +99,8 @@ async function mapCaseComment(job: MapJob, deps: MapDeps, connection: Connection
   if (!connection.objects.CaseComment?.messages) return skip('messages are not enabled for this connection');
   const integrationUser = connection.salesforce.integrationUserId ?? d.integrationUserId;
   if (sameSalesforceId(r.CreatedById, integrationUser)) return skip(`comment ${d.sfId} was written by the broker (no echo)`);
-  if (await deps.store.findMessageLinkByComment(d.connectionId, d.sfId)) return skip(`comment ${d.sfId} is already linked to a work-order message`);
+  if (await deps.store.findMessageLinkByComment(d.connectionId, d.sfId))
+    return skip(`comment ${d.sfId} is already linked to a work-order message`);
   if (!r.ParentId || !r.CommentBody?.trim()) return skip('comment has no parent or no text');
   const correlation = await deps.store.getCorrelation({ connectionId: d.connectionId, sfId: r.ParentId });
   if (!correlation?.workOrderId) return skip(`case ${r.ParentId} has no work order`);
@@ -102,10 +108,21 @@ async function mapCaseComment(job: MapJob, deps: MapDeps, connection: Connection
   await enqueue(
     deps.fnWriteQueue,
     'post-message',
-    { connectionId: d.connectionId, sfId: r.ParentId, caseCommentId: d.sfId, workOrderId: correlation.workOrderId, body: r.CommentBody, authorName: r.CreatedBy?.Name ?? undefined },
+    {
+      connectionId: d.connectionId,
+      sfId: r.ParentId,
+      caseCommentId: d.sfId,
+      workOrderId: correlation.workOrderId,
+      body: r.CommentBody,
+      authorName: r.CreatedBy?.Name ?? undefined,
+    },
     { jobId: fnWriteJobId.message(d.connectionId, d.sfId) },
   );
   ctx.log.debug({ caseCommentId: d.sfId, workOrderId: correlation.workOrderId }, 'comment queued as work-order message');
-  await ctx.stage('message', 'ok', { sfId: r.ParentId, workOrderId: correlation.workOrderId, message: `comment ${d.sfId} → work order ${correlation.workOrderId}` });
+  await ctx.stage('message', 'ok', {
+    sfId: r.ParentId,
+    workOrderId: correlation.workOrderId,
+    message: `comment ${d.sfId} → work order ${correlation.workOrderId}`,
+  });
   return 'message';
 }

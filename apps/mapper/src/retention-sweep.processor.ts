@@ -12,6 +12,9 @@ export interface RetentionDeps {
 export async function retentionSweep(_job: Job, deps: RetentionDeps, ctx: JobContext): Promise<PurgeResult[]> {
   const startedAt = Date.now();
   const results = await applyRetention(deps.prisma, deps.retention);
-  ctx.log.info({ results, ms: Date.now() - startedAt, timelineDays: deps.retention.timelineDays, inboundLedgerDays: deps.retention.inboundLedgerDays }, 'retention sweep done');
+  ctx.log.info(
+    { results, ms: Date.now() - startedAt, timelineDays: deps.retention.timelineDays, inboundLedgerDays: deps.retention.inboundLedgerDays },
+    'retention sweep done',
+  );
   return results;
 }

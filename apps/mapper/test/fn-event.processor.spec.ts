@@ -35,9 +35,16 @@ beforeAll(async () => {
       webhookSecret: 2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5
       integrationUserId: 1068
     objects: { Case: { mapping: x.yaml } }
-`, '/tmp/c.yaml', {});
+`,
+    '/tmp/c.yaml',
+    {},
+  );
   connections = new Map([['demo', config.connections[0]!]]);
-  deps = { eventRules: new Map([['demo', loadEventRulesFile(path.join(root, 'config/mappings/case-events.yaml'))]]), store, sfWriteQueue: queue };
+  deps = {
+    eventRules: new Map([['demo', loadEventRulesFile(path.join(root, 'config/mappings/case-events.yaml'))]]),
+    store,
+    sfWriteQueue: queue,
+  };
 });
 afterAll(async () => {
   await queue.obliterate({ force: true });
@@ -50,8 +57,18 @@ afterAll(async () => {
 let n = 0;
 function job(eventName: string, workOrderId: number, occurredAt: string, by = 557) {
   const deliveryId = `d-${++n}`;
-  const body = { event: { name: eventName, params: { work_order_id: workOrderId } }, timestamp: occurredAt, triggered_by_user: { id: by }, workorder: { id: workOrderId, status: { id: 3, name: 'x' }, assignee: { user: { first_name: 'Tess', last_name: 'Tech' } } } };
-  return { id: `fn-demo-${deliveryId}`, queueName: 'fn.event', attemptsMade: 0, data: { connectionId: 'demo', deliveryId, eventName, workOrderId, occurredAt, receivedAt: occurredAt, body } } as never;
+  const body = {
+    event: { name: eventName, params: { work_order_id: workOrderId } },
+    timestamp: occurredAt,
+    triggered_by_user: { id: by },
+    workorder: { id: workOrderId, status: { id: 3, name: 'x' }, assignee: { user: { first_name: 'Tess', last_name: 'Tech' } } },
+  };
+  return {
+    id: `fn-demo-${deliveryId}`,
+    queueName: 'fn.event',
+    attemptsMade: 0,
+    data: { connectionId: 'demo', deliveryId, eventName, workOrderId, occurredAt, receivedAt: occurredAt, body },
+  } as never;
 }
 const ctx = (j: never, conns = connections) => createJobContext(j, { log, connections: conns, timeline: store });
 const run = (j: never) => handleFieldNationEvent(j, deps, ctx(j));
@@ -81,15 +98,25 @@ describe('Field Nation event processor', () => {
     expect(await run(job('workorder.status.published', 7001, '2026-11-28T13:00:00Z', 1068))).toBe('own-event');
   });
 
-  it('without a configured integration user, holds a message event while a post of the broker\'s own is pending, then drops it as an echo', async () => {
+  it("without a configured integration user, holds a message event while a post of the broker's own is pending, then drops it as an echo", async () => {
     const base = connections.get('demo')!;
-    const noUser = new Map([['demo', { ...base, fieldnation: { ...base.fieldnation, integrationUserId: undefined } }]]) as Map<string, ConnectionConfig>;
+    const noUser = new Map([['demo', { ...base, fieldnation: { ...base.fieldnation, integrationUserId: undefined } }]]) as Map<
+      string,
+      ConnectionConfig
+    >;
     const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: '500000000000002AAA' });
     await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 7002, state: 'synced' });
-    const { link } = await store.claimMessageLink({ connectionId: 'demo', direction: 'sf_to_fn', workOrderId: 7002, caseCommentId: '00a000000000001AAA' });
+    const { link } = await store.claimMessageLink({
+      connectionId: 'demo',
+      direction: 'sf_to_fn',
+      workOrderId: 7002,
+      caseCommentId: '00a000000000001AAA',
+    });
 
     const delays: number[] = [];
-    const echo = job('workorder.message_posted', 7002, '2026-11-28T14:00:00Z', 1068) as unknown as { data: { body: { event: { params: Record<string, unknown> } } } };
+    const echo = job('workorder.message_posted', 7002, '2026-11-28T14:00:00Z', 1068) as unknown as {
+      data: { body: { event: { params: Record<string, unknown> } } };
+    };
     echo.data.body.event.params.message = { msg_id: 880, message: 'Ana: please bring a ladder', from: { id: 1068 } };
     Object.assign(echo, { moveToDelayed: async (ts: number) => void delays.push(ts - Date.now()) });
     await expect(handleFieldNationEvent(echo as never, deps, ctx(echo as never, noUser))).rejects.toBeInstanceOf(DelayedError);
@@ -104,8 +131,13 @@ describe('Field Nation event processor', () => {
     const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: '500000000000003AAA' });
     await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 7003, state: 'synced' });
     // The ingress keys a delivery by the SHA-256 of its signed body, whatever X-FN-Delivery-Id says.
-    const original = job('workorder.status.work_done', 7003, new Date().toISOString()) as unknown as { id: string; data: { deliveryId: string } };
-    const key = createHash('sha256').update(JSON.stringify((original as unknown as { data: { body: unknown } }).data.body)).digest('hex');
+    const original = job('workorder.status.work_done', 7003, new Date().toISOString()) as unknown as {
+      id: string;
+      data: { deliveryId: string };
+    };
+    const key = createHash('sha256')
+      .update(JSON.stringify((original as unknown as { data: { body: unknown } }).data.body))
+      .digest('hex');
     original.data.deliveryId = key;
     original.id = `fn-demo-${key}`;
     const writes = async () => (await queue.getJobs(['waiting'])).filter((j) => j.data.cause.workOrderId === 7003).length;
@@ -138,15 +170,31 @@ describe('message events in every plausible layout', () => {
     connectionId: 'demo',
     workOrderId,
     occurredAt: new Date(Date.now() + 1000).toISOString(),
-    body: { event: { name: 'workorder.message_posted', params: { work_order_id: workOrderId, ...params } }, workorder: { id: workOrderId }, ...extra },
+    body: {
+      event: { name: 'workorder.message_posted', params: { work_order_id: workOrderId, ...params } },
+      workorder: { id: workOrderId },
+      ...extra,
+    },
   });
 
   it('reads the message object in params, the keys spread over params, a top-level message and the draft data.message', async () => {
     const expected = { id: '41', text: 'On site', authorId: 557 };
-    await expect(resolveMessage(event(1, { message: { msg_id: 41, message: 'On site', from: { id: 557, name: 'Tess Technician' } } }), {})).resolves.toMatchObject({ ...expected, authorName: 'Tess Technician', source: 'event.params.message' });
-    await expect(resolveMessage(event(1, { message_id: '41', message: 'On site', author: { id: 557 } }), {})).resolves.toMatchObject({ ...expected, source: 'event.params' });
-    await expect(resolveMessage(event(1, {}, { message: { id: 41, text: 'On site', user: { id: 557, first_name: 'Tess', last_name: 'Technician' } } }), {})).resolves.toMatchObject({ ...expected, authorName: 'Tess Technician', source: 'message' });
-    await expect(resolveMessage(event(1, {}, { data: { message: { msg_id: 41, body: 'On site', user_id: 557 } } }), {})).resolves.toMatchObject({ ...expected, source: 'data.message' });
+    await expect(
+      resolveMessage(event(1, { message: { msg_id: 41, message: 'On site', from: { id: 557, name: 'Tess Technician' } } }), {}),
+    ).resolves.toMatchObject({ ...expected, authorName: 'Tess Technician', source: 'event.params.message' });
+    await expect(resolveMessage(event(1, { message_id: '41', message: 'On site', author: { id: 557 } }), {})).resolves.toMatchObject({
+      ...expected,
+      source: 'event.params',
+    });
+    await expect(
+      resolveMessage(
+        event(1, {}, { message: { id: 41, text: 'On site', user: { id: 557, first_name: 'Tess', last_name: 'Technician' } } }),
+        {},
+      ),
+    ).resolves.toMatchObject({ ...expected, authorName: 'Tess Technician', source: 'message' });
+    await expect(
+      resolveMessage(event(1, {}, { data: { message: { msg_id: 41, body: 'On site', user_id: 557 } } }), {}),
+    ).resolves.toMatchObject({ ...expected, source: 'data.message' });
   });
 
   it('falls back to GET /workorders/{id}/messages when the body has only an id, or nothing', async () => {
@@ -164,22 +212,31 @@ describe('message events in every plausible layout', () => {
     await expect(resolveMessage(unknown, { listMessages })).rejects.toMatchObject({
       name: 'UnrecoverableError',
       reason: 'unknown-payload',
-      message: expect.stringMatching(/no message in any known layout, and GET \/workorders\/\d+\/messages has no matching message \(0 listed\)/),
+      message: expect.stringMatching(
+        /no message in any known layout, and GET \/workorders\/\d+\/messages has no matching message \(0 listed\)/,
+      ),
     });
     await expect(resolveMessage(event(fn.id, { message_id: '999' }), { listMessages })).rejects.toThrow(/message id 999 but no text/);
 
     // Through the processor: the job fails for good (the worker puts it on the timeline as failed).
     const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: '500000000000009AAA' });
     await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: fn.id, state: 'synced' });
-    const j = job('workorder.message_posted', fn.id, new Date().toISOString()) as unknown as { data: { body: { event: { params: Record<string, unknown> } } } };
+    const j = job('workorder.message_posted', fn.id, new Date().toISOString()) as unknown as {
+      data: { body: { event: { params: Record<string, unknown> } } };
+    };
     j.data.body.event.params.msg = { txt: 'hello' };
-    await expect(handleFieldNationEvent(j as never, { ...deps, listMessages }, ctx(j as never))).rejects.toMatchObject({ name: 'UnrecoverableError', reason: 'unknown-payload' });
+    await expect(handleFieldNationEvent(j as never, { ...deps, listMessages }, ctx(j as never))).rejects.toMatchObject({
+      name: 'UnrecoverableError',
+      reason: 'unknown-payload',
+    });
   });
 
   it('a message found in any layout reaches the rules where they read it (event.params.message)', async () => {
     const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: '500000000000010AAA' });
     await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 7010, state: 'synced' });
-    const j = job('workorder.message_posted', 7010, new Date().toISOString()) as unknown as { data: { deliveryId: string; body: { event: { params: Record<string, unknown> } } } };
+    const j = job('workorder.message_posted', 7010, new Date().toISOString()) as unknown as {
+      data: { deliveryId: string; body: { event: { params: Record<string, unknown> } } };
+    };
     Object.assign(j.data.body.event.params, { message_id: 77, message: 'Parts arrived', author: { id: 557, name: 'Tess Technician' } });
     expect(await handleFieldNationEvent(j as never, deps, ctx(j as never))).toBe('queued');
     const written = (await queue.getJobs(['waiting'])).find((w) => w.data.cause.workOrderId === 7010)!;

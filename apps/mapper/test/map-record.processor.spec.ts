@@ -3,7 +3,15 @@ import { UnrecoverableError } from 'bullmq';
 import { fnWriteQueue } from '@broker/contracts';
 import { parseConfig, type ConnectionConfig } from '@broker/config';
 import { compileMapping, payloadHash } from '@broker/mapping';
-import { createJobContext, createLogger, createProducerConnection, openQueue, recordLockKey, redisRecordLocks, tryLock } from '@broker/runtime';
+import {
+  createJobContext,
+  createLogger,
+  createProducerConnection,
+  openQueue,
+  recordLockKey,
+  redisRecordLocks,
+  tryLock,
+} from '@broker/runtime';
 import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
 import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
 import { mapRecord, type MapDeps } from '../src/map-record.processor';
@@ -17,7 +25,10 @@ const redis = createProducerConnection(redisUrl());
 const prefix = `tmr${Date.now().toString(36)}`;
 const queue = openQueue(fnWriteQueue, redis, prefix);
 const log = createLogger({ service: 'map-test', level: 'silent' });
-const mapping = compileMapping({ object: 'Case', fields: { title: { from: 'Subject', required: true }, 'location.city': { from: 'Account.BillingCity' } } }, { file: 'case.yaml' });
+const mapping = compileMapping(
+  { object: 'Case', fields: { title: { from: 'Subject', required: true }, 'location.city': { from: 'Account.BillingCity' } } },
+  { file: 'case.yaml' },
+);
 
 beforeAll(async () => {
   db = await createTestDatabase('maprecord');
@@ -55,7 +66,20 @@ let n = 0;
 const at = (minute: number) => new Date(Date.UTC(2026, 10, 29, 9, minute)).toISOString();
 function job(sfId: string, record: Record<string, unknown>) {
   const notificationId = `n${++n}`;
-  return { id: `map-demo-${notificationId}`, queueName: 'map', attemptsMade: 0, data: { connectionId: 'demo', sfObject: 'Case', sfId, notificationId, record: { Id: sfId, ...record }, fetchedAt: at(59), sfApiCalls: 1 } } as never;
+  return {
+    id: `map-demo-${notificationId}`,
+    queueName: 'map',
+    attemptsMade: 0,
+    data: {
+      connectionId: 'demo',
+      sfObject: 'Case',
+      sfId,
+      notificationId,
+      record: { Id: sfId, ...record },
+      fetchedAt: at(59),
+      sfApiCalls: 1,
+    },
+  } as never;
 }
 const run = (j: never) => mapRecord(j, deps, createJobContext(j, { log, connections, timeline: store }));
 const writes = async (sfId: string) => (await queue.getJobs(['waiting', 'delayed'])).filter((j) => j.data.sfId === sfId);
@@ -64,7 +88,13 @@ const writes = async (sfId: string) => (await queue.getJobs(['waiting', 'delayed
 async function synced(sfId: string, record: Record<string, unknown>, modstamp: string) {
   const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId });
   const payload = mapping.mapSync!(record);
-  await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 9000 + n, state: 'synced', lastSfModstamp: new Date(modstamp), lastPayload: payload, lastPayloadHash: payloadHash(payload) });
+  await store.updateCorrelation(correlation.id, correlation.version, {
+    workOrderId: 9000 + n,
+    state: 'synced',
+    lastSfModstamp: new Date(modstamp),
+    lastPayload: payload,
+    lastPayloadHash: payloadHash(payload),
+  });
 }
 
 describe('mapper: map-record', () => {
@@ -88,7 +118,9 @@ describe('mapper: map-record', () => {
   it('skips a newer record that maps to the payload already sent, and moves the synced modstamp so older queued writes go stale', async () => {
     const sfId = '500000000000103AAA';
     await synced(sfId, { Subject: 'Same', Account: null }, at(20));
-    expect(await run(job(sfId, { Subject: 'Same', Account: null, Description: 'unmapped change', SystemModstamp: at(25) }))).toBe('same-payload');
+    expect(await run(job(sfId, { Subject: 'Same', Account: null, Description: 'unmapped change', SystemModstamp: at(25) }))).toBe(
+      'same-payload',
+    );
     expect(await writes(sfId)).toHaveLength(0);
     expect((await store.getCorrelation({ connectionId: 'demo', sfId }))?.lastSfModstamp?.toISOString()).toBe(at(25));
   });
@@ -112,11 +144,24 @@ describe('mapper: map-record', () => {
     expect(await writes('500000000000105AAA')).toHaveLength(0);
   });
 
-  it('never turns a comment the broker wrote back into a work-order message, and posts a user\'s', async () => {
+  it("never turns a comment the broker wrote back into a work-order message, and posts a user's", async () => {
     const caseId = '500000000000106AAA';
     await synced(caseId, { Subject: 'Chat' }, at(45));
     const comment = (id: string, createdBy: string) =>
-      ({ id: `map-demo-c${id}`, queueName: 'map', attemptsMade: 0, data: { connectionId: 'demo', sfObject: 'CaseComment', sfId: id, notificationId: `nc${id}`, record: { Id: id, ParentId: caseId, CommentBody: 'On my way', CreatedById: createdBy, CreatedBy: { Name: 'Dana' } }, fetchedAt: at(46), sfApiCalls: 1 } }) as never;
+      ({
+        id: `map-demo-c${id}`,
+        queueName: 'map',
+        attemptsMade: 0,
+        data: {
+          connectionId: 'demo',
+          sfObject: 'CaseComment',
+          sfId: id,
+          notificationId: `nc${id}`,
+          record: { Id: id, ParentId: caseId, CommentBody: 'On my way', CreatedById: createdBy, CreatedBy: { Name: 'Dana' } },
+          fetchedAt: at(46),
+          sfApiCalls: 1,
+        },
+      }) as never;
     expect(await run(comment('00a000000000201AAA', '005000000000009AAA'))).toBe('skipped'); // 15/18-char ids compare equal
     expect(await run(comment('00a000000000202AAA', '005000000000001AAA'))).toBe('message');
     const posts = (await queue.getJobs(['waiting'])).filter((j) => j.name === 'post-message' && j.data.sfId === caseId);

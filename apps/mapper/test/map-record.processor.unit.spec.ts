@@ -13,17 +13,26 @@ import { mapRecord, type MapDeps } from '../src/map-record.processor';
 
 const log = createLogger({ service: 'map-unit', level: 'silent' });
 const config = parseConfig(
-  simConnectionYaml({ salesforceUrl: 'https://example.my.salesforce.com', objects: '{ Case: { mapping: x.yaml }, CaseComment: { messages: true } }', salesforceExtra: '      integrationUserId: "005000000000009"' }),
+  simConnectionYaml({
+    salesforceUrl: 'https://example.my.salesforce.com',
+    objects: '{ Case: { mapping: x.yaml }, CaseComment: { messages: true } }',
+    salesforceExtra: '      integrationUserId: "005000000000009"',
+  }),
   '/tmp/c.yaml',
   {},
 );
 const connections = new Map([['demo', config.connections[0]!]]);
-const mapping = compileMapping({ object: 'Case', fields: { title: { from: 'Subject', required: true }, 'location.city': { from: 'Account.BillingCity' } } }, { file: 'case.yaml' });
+const mapping = compileMapping(
+  { object: 'Case', fields: { title: { from: 'Subject', required: true }, 'location.city': { from: 'Account.BillingCity' } } },
+  { file: 'case.yaml' },
+);
 const CASE = '500000000000101AAA';
 const at = (minute: number) => new Date(Date.UTC(2026, 10, 29, 9, minute)).toISOString();
 
 function setup(correlations: Partial<Correlation>[] = []) {
-  const rows = correlations.map((c, i) => ({ id: `c${i}`, version: 1, connectionId: 'demo', sfObject: 'Case', state: 'synced', ...c }) as Correlation);
+  const rows = correlations.map(
+    (c, i) => ({ id: `c${i}`, version: 1, connectionId: 'demo', sfObject: 'Case', state: 'synced', ...c }) as Correlation,
+  );
   const advanced: string[] = [];
   const store: MapDeps['store'] = {
     getCorrelation: async (k) => rows.find((r) => r.sfId === k.sfId) ?? null,
@@ -35,7 +44,10 @@ function setup(correlations: Partial<Correlation>[] = []) {
   const locks = memoryLocks();
   const deps: MapDeps = { mappings: new Map([['demo/Case', mapping]]), store, fnWriteQueue: queue, locks };
   const run = (data: Partial<JobDataOf<typeof mapQueue, 'map-record'>>) => {
-    const job = fakeJob({ connectionId: 'demo', sfObject: 'Case', sfId: CASE, notificationId: 'n1', fetchedAt: at(59), sfApiCalls: 1, record: {}, ...data }, { id: 'map-demo-n1', queueName: 'map' });
+    const job = fakeJob(
+      { connectionId: 'demo', sfObject: 'Case', sfId: CASE, notificationId: 'n1', fetchedAt: at(59), sfApiCalls: 1, record: {}, ...data },
+      { id: 'map-demo-n1', queueName: 'map' },
+    );
     return mapRecord(job as never, deps, createJobContext(job, { log, connections, timeline }));
   };
   return { run, queue, timeline, locks, advanced };
@@ -49,7 +61,11 @@ describe('mapper: map-record (unit)', () => {
     expect(queue.jobs).toHaveLength(1);
     expect(queue.jobs[0]).toMatchObject({
       name: 'write-work-order',
-      data: { payload: { title: 'Printer jam', location: { city: 'Austin' } }, payloadHash: payloadHash({ title: 'Printer jam', location: { city: 'Austin' } }), sfModstamp: at(1) },
+      data: {
+        payload: { title: 'Printer jam', location: { city: 'Austin' } },
+        payloadHash: payloadHash({ title: 'Printer jam', location: { city: 'Austin' } }),
+        sfModstamp: at(1),
+      },
       opts: { jobId: `wo-demo-${CASE}-${Date.parse(at(1))}` },
     });
     expect(timeline.of('mapped', 'ok')).toMatchObject([{ sfId: CASE, message: 'new work order', queue: 'map', jobId: 'map-demo-n1' }]);
@@ -84,9 +100,13 @@ describe('mapper: map-record (unit)', () => {
     expect(err).toMatchObject({ reason: 'mapping', message: expect.stringContaining('title') });
   });
 
-  it('never turns the integration user\'s own comment into a message (15- and 18-character ids compared)', async () => {
+  it("never turns the integration user's own comment into a message (15- and 18-character ids compared)", async () => {
     const { run, queue, timeline } = setup([{ sfId: CASE, workOrderId: 9003 }]);
-    const comment = (by: string) => ({ sfObject: 'CaseComment', sfId: '00a000000000001AAA', record: { ParentId: CASE, CommentBody: 'hi', CreatedById: by } });
+    const comment = (by: string) => ({
+      sfObject: 'CaseComment',
+      sfId: '00a000000000001AAA',
+      record: { ParentId: CASE, CommentBody: 'hi', CreatedById: by },
+    });
     expect(await run(comment('005000000000009AAA'))).toBe('skipped');
     expect(timeline.of('message', 'skipped')[0]!.message).toMatch(/written by the broker/);
     expect(await run(comment('005000000000008AAA'))).toBe('message');

@@ -38,7 +38,13 @@ const fetchMarkKey = (prefix: string, connectionId: string, sfId: string) => `${
  * - a CaseComment must not be the integration user's (no echo) and, unless publishedCommentsOnly is
  *   false, be published; whether its Case has a work order is the mapper's check on the ParentId read.
  */
-async function recordConditions(d: FetchJob['data'], objectConfig: ObjectConfig, client: SalesforceClient, deps: FetchDeps, integrationUserId?: string): Promise<{ conditions: string[]; triggered: boolean }> {
+async function recordConditions(
+  d: FetchJob['data'],
+  objectConfig: ObjectConfig,
+  client: SalesforceClient,
+  deps: FetchDeps,
+  integrationUserId?: string,
+): Promise<{ conditions: string[]; triggered: boolean }> {
   if (d.sfObject === 'CaseComment' && objectConfig.messages) {
     const conditions = objectConfig.trigger ? [objectConfig.trigger] : [];
     if (objectConfig.publishedCommentsOnly) conditions.push('IsPublished = true');
@@ -68,14 +74,20 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
   const client = ctx.connection(deps.clients);
   const objectConfig = connection.objects[d.sfObject];
   if (!objectConfig) throw new UnrecoverableError(`object ${d.sfObject} is not configured for connection ${d.connectionId}`);
-  const reads = d.sfObject === 'CaseComment' && objectConfig.messages ? CASE_COMMENT_READS : deps.reads.get(`${d.connectionId}/${d.sfObject}`);
+  const reads =
+    d.sfObject === 'CaseComment' && objectConfig.messages ? CASE_COMMENT_READS : deps.reads.get(`${d.connectionId}/${d.sfObject}`);
   if (!reads) throw new UnrecoverableError(`no mapping loaded for ${d.connectionId}/${d.sfObject}`);
 
-  const stage = (outcome: 'ok' | 'skipped' | 'retry', message?: string, sfApiCalls = 0) => ctx.stage('fetched', outcome, { message, sfApiCalls });
+  const stage = (outcome: 'ok' | 'skipped' | 'retry', message?: string, sfApiCalls = 0) =>
+    ctx.stage('fetched', outcome, { message, sfApiCalls });
 
   // Once per job: a job that waited (API budget, an outage) runs again without spending an attempt.
   // A re-run looks for its row first, since the outage may have been PostgreSQL refusing this very write.
-  if (job.attemptsMade === 0 && (job.attemptsStarted <= 1 || !(await deps.store.hasStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'received', jobId: job.id! })))) {
+  if (
+    job.attemptsMade === 0 &&
+    (job.attemptsStarted <= 1 ||
+      !(await deps.store.hasStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'received', jobId: job.id! })))
+  ) {
     await ctx.stage('received', 'ok', { message: `${d.source} ${d.notificationId}`, at: new Date(d.receivedAt) });
   }
   if (d.source === 'outbound-message' && (await deps.store.wasInboundProcessed(d.connectionId, 'sf', d.notificationId))) {
@@ -136,7 +148,16 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
   await enqueue(
     deps.mapQueue,
     'map-record',
-    { connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId, notificationId: d.notificationId, record, fetchedAt: startedAt, sfApiCalls: 1, integrationUserId: client.userId },
+    {
+      connectionId: d.connectionId,
+      sfObject: d.sfObject,
+      sfId: d.sfId,
+      notificationId: d.notificationId,
+      record,
+      fetchedAt: startedAt,
+      sfApiCalls: 1,
+      integrationUserId: client.userId,
+    },
     { jobId: mapJobId(d.connectionId, d.notificationId) },
   );
   // The mark is the start of this fetch, written only once its result is safely queued: a fetch that

@@ -15,12 +15,21 @@ await runWorkerApp({
     const reads = new Map([...app.mappings()].map(([key, m]) => [key, m.reads]));
     const fetch = { clients, reads, store: app.store, mapQueue: app.produce(mapQueue), redis: app.redis, prefix: app.prefix };
     const sweeps = app.config.connections.flatMap((c) =>
-      c.reconciliation.enabled ? Object.entries(c.objects).flatMap(([object, oc]) => (oc.trigger ? [schedulers.reconcile(c.id, object, c.reconciliation.every)] : [])) : [],
+      c.reconciliation.enabled
+        ? Object.entries(c.objects).flatMap(([object, oc]) =>
+            oc.trigger ? [schedulers.reconcile(c.id, object, c.reconciliation.every)] : [],
+          )
+        : [],
     );
     return {
       consumes: [
         consume(sfFetchQueue, { 'fetch-record': fetchRecord }, fetch, { failedStage: 'fetched' }),
-        consume(sfReconcileQueue, { sweep: reconcileSweep }, { clients, store: app.store, fetchQueue: app.produce(sfFetchQueue) }, { concurrency: 1 }),
+        consume(
+          sfReconcileQueue,
+          { sweep: reconcileSweep },
+          { clients, store: app.store, fetchQueue: app.produce(sfFetchQueue) },
+          { concurrency: 1 },
+        ),
       ],
       schedules: [{ queue: sfReconcileQueue, schedulers: sweeps }],
     };

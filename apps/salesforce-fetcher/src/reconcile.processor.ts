@@ -73,11 +73,19 @@ export async function reconcileSweep(job: SweepJob, deps: ReconcileDeps, ctx: Jo
     apiCalls++;
     scanned += page.records.length;
     next = page.nextRecordsUrl;
-    const correlations = new Map((await deps.store.getCorrelations(d.connectionId, page.records.map((r) => r.Id))).map((c) => [c.sfId, c]));
+    const correlations = new Map(
+      (
+        await deps.store.getCorrelations(
+          d.connectionId,
+          page.records.map((r) => r.Id),
+        )
+      ).map((c) => [c.sfId, c]),
+    );
     for (const r of page.records) {
       const c = correlations.get(r.Id);
       if (!c?.workOrderId || !c.lastSfModstamp) unknown.push(r);
-      else if (Date.parse(r.SystemModstamp) > c.lastSfModstamp.getTime() && !sameSalesforceId(r.LastModifiedById, integrationUser)) stale.push(r);
+      else if (Date.parse(r.SystemModstamp) > c.lastSfModstamp.getTime() && !sameSalesforceId(r.LastModifiedById, integrationUser))
+        stale.push(r);
       // The broker's own write-back also moves SystemModstamp: that is not a change to sync.
     }
   }
@@ -91,7 +99,15 @@ export async function reconcileSweep(job: SweepJob, deps: ReconcileDeps, ctx: Jo
         const id = fetchJobId.reconcile(d.connectionId, r.Id, Date.parse(r.SystemModstamp));
         return {
           name: 'fetch-record' as const,
-          data: { connectionId: d.connectionId, sfObject: d.sfObject, sfId: r.Id, notificationId: id, source: 'reconcile' as const, receivedAt, snapshot: {} },
+          data: {
+            connectionId: d.connectionId,
+            sfObject: d.sfObject,
+            sfId: r.Id,
+            notificationId: id,
+            source: 'reconcile' as const,
+            receivedAt,
+            snapshot: {},
+          },
           opts: { jobId: id },
         };
       }),
@@ -99,7 +115,10 @@ export async function reconcileSweep(job: SweepJob, deps: ReconcileDeps, ctx: Jo
     const unknownIds = new Set(unknown.map((r) => r.Id));
     await Promise.all(
       fed.map((r) =>
-        ctx.stage('reconciled', 'ok', { sfId: r.Id, message: unknownIds.has(r.Id) ? 'no work order yet; fetching' : 'changed since the last sync; re-fetching' }),
+        ctx.stage('reconciled', 'ok', {
+          sfId: r.Id,
+          message: unknownIds.has(r.Id) ? 'no work order yet; fetching' : 'changed since the last sync; re-fetching',
+        }),
       ),
     );
   }

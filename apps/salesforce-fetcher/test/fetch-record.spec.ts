@@ -39,7 +39,12 @@ async function setup() {
   const fetchQueue = openQueue(sfFetchQueue, producer, prefix);
   const outQueue = openQueue(mapQueue, conn, prefix);
   const store = createStore(prisma);
-  const worker = startWorker(sfFetchQueue, { 'fetch-record': fetchRecord }, { clients, reads: new Map([['demo/Case', READS]]), store, mapQueue: outQueue, redis: conn, prefix }, { connection: conn, prefix, logger, concurrency: 4, connections, timeline: store });
+  const worker = startWorker(
+    sfFetchQueue,
+    { 'fetch-record': fetchRecord },
+    { clients, reads: new Map([['demo/Case', READS]]), store, mapQueue: outQueue, redis: conn, prefix },
+    { connection: conn, prefix, logger, concurrency: 4, connections, timeline: store },
+  );
   const events = new QueueEvents(sfFetchQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
   await events.waitUntilReady();
   cleanups.push(async () => {
@@ -53,7 +58,12 @@ async function setup() {
     producer.disconnect();
   });
   const run = async (sfId: string, notificationId: string, receivedAt = new Date().toISOString()) => {
-    const job = await enqueue(fetchQueue, 'fetch-record', { connectionId: 'demo', sfObject: 'Case', sfId, notificationId, source: 'outbound-message', receivedAt, snapshot: {} }, { jobId: fetchJobId.outboundMessage('demo', notificationId), attempts: 1 });
+    const job = await enqueue(
+      fetchQueue,
+      'fetch-record',
+      { connectionId: 'demo', sfObject: 'Case', sfId, notificationId, source: 'outbound-message', receivedAt, snapshot: {} },
+      { jobId: fetchJobId.outboundMessage('demo', notificationId), attempts: 1 },
+    );
     return job.waitUntilFinished(events, 15_000);
   };
   return { run, outQueue, clients, store };
@@ -66,7 +76,10 @@ describe('salesforce-fetcher against the Salesforce simulator', () => {
     const caseId = sim.ref('case_install');
     expect(await run(caseId, '04l000000000101AAA')).toBe('fetched');
     const mapped = await outQueue.getJob(mapJobId('demo', '04l000000000101AAA'));
-    expect(mapped?.data.record).toMatchObject({ Id: caseId, Account: { Owner: { Manager: { Manager: { Email: 'riley.vp@example.com' } } } } });
+    expect(mapped?.data.record).toMatchObject({
+      Id: caseId,
+      Account: { Owner: { Manager: { Manager: { Email: 'riley.vp@example.com' } } } },
+    });
     expect(mapped?.data.record.SystemModstamp).toEqual(expect.any(String));
     expect(mapped?.data.integrationUserId).toMatch(/^005/);
 

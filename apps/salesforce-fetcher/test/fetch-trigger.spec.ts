@@ -54,7 +54,12 @@ async function setup(objects = TRIGGERED_OBJECTS) {
   const outQueue = openQueue(mapQueue, conn, prefix);
   const store = createStore(prisma);
   const reads = new Map([['demo/Case', ['CaseNumber', 'Subject', 'Account.Name']]]);
-  const worker = startWorker(sfFetchQueue, { 'fetch-record': fetchRecord }, { clients, reads, store, mapQueue: outQueue, redis: conn, prefix }, { connection: conn, prefix, logger, concurrency: 2, connections, timeline: store });
+  const worker = startWorker(
+    sfFetchQueue,
+    { 'fetch-record': fetchRecord },
+    { clients, reads, store, mapQueue: outQueue, redis: conn, prefix },
+    { connection: conn, prefix, logger, concurrency: 2, connections, timeline: store },
+  );
   const events = new QueueEvents(sfFetchQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
   await events.waitUntilReady();
   cleanups.push(async () => {
@@ -68,7 +73,20 @@ async function setup(objects = TRIGGERED_OBJECTS) {
     producer.disconnect();
   });
   const run = async (sfObject: string, sfId: string, notificationId: string) => {
-    const job = await enqueue(fetchQueue, 'fetch-record', { connectionId: 'demo', sfObject, sfId, notificationId, source: 'outbound-message', receivedAt: new Date().toISOString(), snapshot: {} }, { jobId: fetchJobId.outboundMessage('demo', notificationId), attempts: 1 });
+    const job = await enqueue(
+      fetchQueue,
+      'fetch-record',
+      {
+        connectionId: 'demo',
+        sfObject,
+        sfId,
+        notificationId,
+        source: 'outbound-message',
+        receivedAt: new Date().toISOString(),
+        snapshot: {},
+      },
+      { jobId: fetchJobId.outboundMessage('demo', notificationId), attempts: 1 },
+    );
     return job.waitUntilFinished(events, 15_000);
   };
   const mapped = async (notificationId: string) => (await outQueue.getJob(mapJobId('demo', notificationId)))?.data.record;
@@ -94,7 +112,9 @@ describe('the fetcher re-checks the trigger at the source', () => {
     const rows = await store.timeline(caseId);
     const row = rows.find((r) => r.stage === 'not-triggered');
     expect(row).toMatchObject({ outcome: 'skipped', sfApiCalls: 1 });
-    expect(row!.message).toMatch(/^not triggered: no Case .* matches Send_to_Field_Nation__c = true \(the condition is false, or the record was deleted/);
+    expect(row!.message).toMatch(
+      /^not triggered: no Case .* matches Send_to_Field_Nation__c = true \(the condition is false, or the record was deleted/,
+    );
     expect(await store.getCorrelation({ connectionId: 'demo', sfId: caseId })).toBeNull();
     // In the ledger: Salesforce's redelivery of this notification is skipped without a call.
     expect(await store.wasInboundProcessed('demo', 'sf', n)).toBe(true);
@@ -164,14 +184,20 @@ describe('CaseComment notifications', () => {
     const internal = notification();
     expect(await run('CaseComment', sim.ref('comment_2'), internal)).toBe('not-triggered');
     expect(await mapped(internal)).toBeUndefined();
-    const own = sim.createRecord('CaseComment', { ParentId: sim.ref('case_install'), CommentBody: 'from the broker', IsPublished: true }, { as: 'integration@example.com' });
+    const own = sim.createRecord(
+      'CaseComment',
+      { ParentId: sim.ref('case_install'), CommentBody: 'from the broker', IsPublished: true },
+      { as: 'integration@example.com' },
+    );
     const echo = notification();
     expect(await run('CaseComment', own, echo)).toBe('not-triggered');
     expect(await mapped(echo)).toBeUndefined();
   });
 
   it('passes internal comments too when publishedCommentsOnly is false', async () => {
-    const { run } = await setup('{ Case: { mapping: x.yaml, trigger: "Send_to_Field_Nation__c = true" }, CaseComment: { messages: true, publishedCommentsOnly: false } }');
+    const { run } = await setup(
+      '{ Case: { mapping: x.yaml, trigger: "Send_to_Field_Nation__c = true" }, CaseComment: { messages: true, publishedCommentsOnly: false } }',
+    );
     expect(await run('CaseComment', sim.ref('comment_2'), notification())).toBe('fetched');
   });
 });

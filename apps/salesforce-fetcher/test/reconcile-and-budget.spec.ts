@@ -36,7 +36,11 @@ afterAll(async () => {
 
 function connectionWith(extra: string): { connection: ConnectionConfig; client: SalesforceClient } {
   const config = parseConfig(
-    simConnectionYaml({ salesforceUrl: sim.url, salesforceExtra: extra, objects: `{ Case: { mapping: x.yaml, trigger: "Subject LIKE 'RC-%'" } }` }),
+    simConnectionYaml({
+      salesforceUrl: sim.url,
+      salesforceExtra: extra,
+      objects: `{ Case: { mapping: x.yaml, trigger: "Subject LIKE 'RC-%'" } }`,
+    }),
     '/tmp/c.yaml',
     {},
   );
@@ -45,7 +49,8 @@ function connectionWith(extra: string): { connection: ConnectionConfig; client: 
 }
 
 let n = 0;
-const sweepJob = () => ({ id: `sweep-${++n}`, queueName: 'sf.reconcile', attemptsMade: 0, data: { connectionId: 'demo', sfObject: 'Case' } }) as never;
+const sweepJob = () =>
+  ({ id: `sweep-${++n}`, queueName: 'sf.reconcile', attemptsMade: 0, data: { connectionId: 'demo', sfObject: 'Case' } }) as never;
 const sweep = (deps: ReconcileDeps, connections: Map<string, ConnectionConfig>) => {
   const job = sweepJob();
   return reconcileSweep(job, deps, createJobContext(job, { log, connections, timeline: store }));
@@ -60,7 +65,11 @@ describe('reconciliation sweep', () => {
     for (let i = 0; i < 450; i++) ids.push(sim.createRecord('Case', { Subject: `RC-${i}`, AccountId: account, Status: 'New' }));
     for (const sfId of ids.slice(0, 430)) {
       const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId });
-      await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 1, state: 'synced', lastSfModstamp: new Date(Date.now() + 3_600_000) });
+      await store.updateCorrelation(correlation.id, correlation.version, {
+        workOrderId: 1,
+        state: 'synced',
+        lastSfModstamp: new Date(Date.now() + 3_600_000),
+      });
     }
     // One synced record changed since (by a user): stale, but behind the never-synced ones.
     const { correlation: old } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: ids[5]! });
@@ -86,10 +95,15 @@ describe('reconciliation sweep', () => {
 
   it('stops reading pages once it has found as many candidates as the budget can fetch', async () => {
     // Every record of the first page changed since its sync.
-    const firstPage = (sim.query("SELECT Id FROM Case WHERE Subject LIKE 'RC-%' ORDER BY SystemModstamp ASC LIMIT 200").records as { Id: string }[]).map((r) => r.Id);
-    for (const c of await store.getCorrelations('demo', firstPage)) await store.updateCorrelation(c.id, c.version, { lastSfModstamp: new Date('2020-01-01T00:00:00Z') });
+    const firstPage = (
+      sim.query("SELECT Id FROM Case WHERE Subject LIKE 'RC-%' ORDER BY SystemModstamp ASC LIMIT 200").records as { Id: string }[]
+    ).map((r) => r.Id);
+    for (const c of await store.getCorrelations('demo', firstPage))
+      await store.updateCorrelation(c.id, c.version, { lastSfModstamp: new Date('2020-01-01T00:00:00Z') });
     const { connection, client } = connectionWith('');
-    const connections = new Map([['demo', { ...connection, reconciliation: { ...connection.reconciliation, maxApiCalls: 4, pageSize: 200 } }]]);
+    const connections = new Map([
+      ['demo', { ...connection, reconciliation: { ...connection.reconciliation, maxApiCalls: 4, pageSize: 200 } }],
+    ]);
     const deps: ReconcileDeps = { clients: new Map([['demo', client]]), store, fetchQueue };
     await client.ensureSession();
     sim.resetCounters();
@@ -106,7 +120,7 @@ describe('reconciliation sweep', () => {
     const deps: ReconcileDeps = { clients: new Map([['demo', client]]), store, fetchQueue };
     sim.setApiUsage({ used: 95_000, max: 100_000 });
     try {
-      await client.query("SELECT Id FROM Case LIMIT 1"); // reads the usage
+      await client.query('SELECT Id FROM Case LIMIT 1'); // reads the usage
       sim.resetCounters();
       const result = await sweep(deps, connections);
       expect(result).toMatchObject({ apiCalls: 0, queued: 0, paused: true });
@@ -156,11 +170,28 @@ describe('API budget guard', () => {
         id: 'f1',
         queueName: 'sf.fetch',
         attemptsMade: 0,
-        data: { connectionId: 'demo', sfObject: 'Case', sfId: sim.ref('case_repair'), notificationId: `nb${Date.now()}`, source: 'outbound-message', receivedAt: new Date().toISOString(), snapshot: {} },
+        data: {
+          connectionId: 'demo',
+          sfObject: 'Case',
+          sfId: sim.ref('case_repair'),
+          notificationId: `nb${Date.now()}`,
+          source: 'outbound-message',
+          receivedAt: new Date().toISOString(),
+          snapshot: {},
+        },
         moveToDelayed: async (ts: number) => void delays.push(ts - Date.now()),
       };
-      const deps = { clients: new Map([['demo', client]]), reads: new Map([['demo/Case', ['Subject']]]), store, mapQueue: undefined as never, redis, prefix };
-      await expect(fetchRecord(job as never, deps, createJobContext(job, { log, connections: new Map([['demo', connection]]), timeline: store }))).rejects.toBeInstanceOf(DelayedError);
+      const deps = {
+        clients: new Map([['demo', client]]),
+        reads: new Map([['demo/Case', ['Subject']]]),
+        store,
+        mapQueue: undefined as never,
+        redis,
+        prefix,
+      };
+      await expect(
+        fetchRecord(job as never, deps, createJobContext(job, { log, connections: new Map([['demo', connection]]), timeline: store })),
+      ).rejects.toBeInstanceOf(DelayedError);
       expect(delays).toHaveLength(1);
       expect(delays[0]).toBeGreaterThan(3_500_000);
       expect(sim.counters().apiCalls.total).toBe(0);
@@ -173,9 +204,21 @@ describe('API budget guard', () => {
     const { connection, client } = connectionWith('      apiBudget: { reservePercent: 10, slowdownPercent: 20, probeSeconds: 1 }');
     const conn = createWorkerConnection(redisUrl());
     const outQueue = openQueue(mapQueue, conn, prefix);
-    const deps = { clients: new Map([['demo', client]]), reads: new Map([['demo/Case', ['Subject']]]), store, mapQueue: outQueue, redis, prefix };
+    const deps = {
+      clients: new Map([['demo', client]]),
+      reads: new Map([['demo/Case', ['Subject']]]),
+      store,
+      mapQueue: outQueue,
+      redis,
+      prefix,
+    };
     const worker = startWorker(sfFetchQueue, { 'fetch-record': fetchRecord }, deps, {
-      connection: conn, prefix, logger: log, concurrency: 1, connections: new Map([['demo', connection]]), timeline: store,
+      connection: conn,
+      prefix,
+      logger: log,
+      concurrency: 1,
+      connections: new Map([['demo', connection]]),
+      timeline: store,
     });
     const events = new QueueEvents(sfFetchQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
     try {
@@ -184,7 +227,20 @@ describe('API budget guard', () => {
       await client.query('SELECT Id FROM Case LIMIT 1'); // the client learns the usage: in the reserve
       const sfId = sim.createRecord('Case', { Subject: 'RC-budget', Status: 'New' });
       const notificationId = `nw${Date.now()}`;
-      const job = await enqueue(fetchQueue, 'fetch-record', { connectionId: 'demo', sfObject: 'Case', sfId, notificationId, source: 'outbound-message', receivedAt: new Date().toISOString(), snapshot: {} }, { jobId: jobId('om', 'demo', notificationId), attempts: 1 });
+      const job = await enqueue(
+        fetchQueue,
+        'fetch-record',
+        {
+          connectionId: 'demo',
+          sfObject: 'Case',
+          sfId,
+          notificationId,
+          source: 'outbound-message',
+          receivedAt: new Date().toISOString(),
+          snapshot: {},
+        },
+        { jobId: jobId('om', 'demo', notificationId), attempts: 1 },
+      );
       // Delayed at least once (BullMQ's own state says so); a second later a probe goes through.
       const delayed = await new Promise<boolean>((resolve) => {
         const poll = setInterval(async () => {

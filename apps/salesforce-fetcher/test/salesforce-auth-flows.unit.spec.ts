@@ -12,7 +12,11 @@ const log = createLogger({ service: 'auth-flows-test', level: 'silent' });
 let sim: SalesforceSim;
 
 beforeAll(async () => {
-  sim = await startSalesforceSim({ port: 0, logger: log, connectedApp: { certificate: readFileSync(path.join(fixtures, 'jwt-connected-app.cert.pem'), 'utf8') } });
+  sim = await startSalesforceSim({
+    port: 0,
+    logger: log,
+    connectedApp: { certificate: readFileSync(path.join(fixtures, 'jwt-connected-app.cert.pem'), 'utf8') },
+  });
 });
 afterAll(async () => {
   await sim?.close();
@@ -39,10 +43,22 @@ function clientFor(auth: string) {
 }
 
 describe.each([
-  ['JWT bearer (key from the environment)', '{ flow: jwt, clientId: sim-client-id, username: integration@example.com, privateKey: "${SF_PRIVATE_KEY}" }', 'jwt_bearer'],
-  ['JWT bearer (key file)', `{ flow: jwt, clientId: sim-client-id, username: integration@example.com, privateKeyFile: ${path.join(fixtures, 'jwt-connected-app.key.pem')} }`, 'jwt_bearer'],
+  [
+    'JWT bearer (key from the environment)',
+    '{ flow: jwt, clientId: sim-client-id, username: integration@example.com, privateKey: "${SF_PRIVATE_KEY}" }',
+    'jwt_bearer',
+  ],
+  [
+    'JWT bearer (key file)',
+    `{ flow: jwt, clientId: sim-client-id, username: integration@example.com, privateKeyFile: ${path.join(fixtures, 'jwt-connected-app.key.pem')} }`,
+    'jwt_bearer',
+  ],
   ['client credentials', '{ flow: client-credentials, clientId: sim-client-id, clientSecret: sim-client-secret }', 'client_credentials'],
-  ['username-password (SOAP)', '{ flow: password, username: integration@example.com, password: sim-password, securityToken: SIMTOKEN }', 'soap'],
+  [
+    'username-password (SOAP)',
+    '{ flow: password, username: integration@example.com, password: sim-password, securityToken: SIMTOKEN }',
+    'soap',
+  ],
 ] as const)('Salesforce client with %s', (_name, auth, flow) => {
   it('logs in once, reuses the session, and logs in again only after the session expired', async () => {
     const client = clientFor(auth);
@@ -63,7 +79,9 @@ describe('Salesforce client login failures', () => {
   it('surfaces a JWT signed with a key the connected app does not know', async () => {
     const { generateKeyPairSync } = await import('node:crypto');
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const client = clientFor(`{ flow: jwt, clientId: sim-client-id, username: integration@example.com, privateKey: ${JSON.stringify(other)} }`);
+    const client = clientFor(
+      `{ flow: jwt, clientId: sim-client-id, username: integration@example.com, privateKey: ${JSON.stringify(other)} }`,
+    );
     await expect(client.query('SELECT Id FROM Case LIMIT 1')).rejects.toThrow(/invalid assertion|invalid_grant/i);
   });
 });

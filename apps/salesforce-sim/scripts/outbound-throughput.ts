@@ -6,7 +6,8 @@ import { startSalesforceSim } from '../src/index';
 
 const count = Number(process.argv[2] ?? 5000);
 const batch = Number(process.argv[3] ?? 100);
-const ACK = '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>';
+const ACK =
+  '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>';
 
 const server = http.createServer((req, res) => {
   req.resume();
@@ -16,7 +17,8 @@ await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/salesforce/outbound/demo`;
 const sim = await startSalesforceSim({ port: 0, outboundUrl: url, outboundBatchSize: batch });
 const ids: string[] = [];
-for (let i = 0; i < count; i++) ids.push(sim.createRecord('Case', { Subject: `Perf ${i}`, Status: 'New' }, { as: 'integration@example.com' }));
+for (let i = 0; i < count; i++)
+  ids.push(sim.createRecord('Case', { Subject: `Perf ${i}`, Status: 'New' }, { as: 'integration@example.com' }));
 await sim.outboundIdle();
 const started = performance.now();
 for (const id of ids) sim.updateRecord('Case', id, { Send_to_Field_Nation__c: true }, { as: 'dispatcher@example.com' });

@@ -1,12 +1,6 @@
 export { startSalesforceSim, SalesforceSim, type RecordWriteOptions } from './salesforce-sim';
 export type { SalesforceSimOptions } from './sim-options';
-export type {
-  OrgDefinition,
-  OutboundMessageDefinition,
-  FlowDefinition,
-  ConditionDefinition,
-  OutboundFaults,
-} from './org/org.schema';
+export type { OrgDefinition, OutboundMessageDefinition, FlowDefinition, ConditionDefinition, OutboundFaults } from './org/org.schema';
 export type { FaultDefinition, Fault } from './control/fault-injector';
 export type { OutboundNotification, DeliveryRecord, NotificationStatus } from './outbound/outbound-queue';
 export { retryGap } from './outbound/outbound-queue';

@@ -20,7 +20,10 @@ describe('authentication through jsforce', () => {
   let sim: SalesforceSim;
 
   beforeAll(async () => {
-    sim = await startSalesforceSim({ port: 0, connectedApp: { certificate: publicKey.export({ type: 'spki', format: 'pem' }).toString() } });
+    sim = await startSalesforceSim({
+      port: 0,
+      connectedApp: { certificate: publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+    });
   });
   afterAll(async () => {
     await sim.close();
@@ -36,7 +39,7 @@ describe('authentication through jsforce', () => {
     expect(info.organizationId).toBe(ORG_ID);
     expect(conn.instanceUrl).toBe(sim.url);
     expect(conn.accessToken).toMatch(new RegExp(`^${ORG_ID_15}!`));
-    const res = await conn.query<{ Id: string }>('SELECT Id FROM User WHERE Username = \'integration@example.com\'');
+    const res = await conn.query<{ Id: string }>("SELECT Id FROM User WHERE Username = 'integration@example.com'");
     expect(res.records[0]!.Id).toBe(info.id);
     expect(sim.loginCount('soap')).toBe(1);
   });
@@ -51,20 +54,36 @@ describe('authentication through jsforce', () => {
   });
 
   it('logs in with the OAuth2 password grant when a client id and secret are configured', async () => {
-    const conn = new jsforce.Connection({ loginUrl: sim.url, version: VERSION, oauth2: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, loginUrl: sim.url } });
+    const conn = new jsforce.Connection({
+      loginUrl: sim.url,
+      version: VERSION,
+      oauth2: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, loginUrl: sim.url },
+    });
     const info = await conn.login(USERNAME, PASSWORD + TOKEN);
     expect(info.id).toBe(sim.ref('integration'));
     expect((await conn.query('SELECT Id FROM Case')).totalSize).toBe(5);
     expect(sim.loginCount('password')).toBe(1);
-    const bad = new jsforce.Connection({ loginUrl: sim.url, version: VERSION, oauth2: { clientId: CLIENT_ID, clientSecret: 'nope', loginUrl: sim.url } });
+    const bad = new jsforce.Connection({
+      loginUrl: sim.url,
+      version: VERSION,
+      oauth2: { clientId: CLIENT_ID, clientSecret: 'nope', loginUrl: sim.url },
+    });
     const err = await failure(bad.login(USERNAME, PASSWORD + TOKEN));
     expect(err.name).toBe('invalid_client');
-    const badUser = new jsforce.Connection({ loginUrl: sim.url, version: VERSION, oauth2: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, loginUrl: sim.url } });
+    const badUser = new jsforce.Connection({
+      loginUrl: sim.url,
+      version: VERSION,
+      oauth2: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, loginUrl: sim.url },
+    });
     expect((await failure(badUser.login(USERNAME, 'wrong'))).name).toBe('invalid_grant');
   });
 
   it('issues tokens for the client_credentials grant as the run-as user', async () => {
-    const conn = new jsforce.Connection({ loginUrl: sim.url, version: VERSION, oauth2: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, loginUrl: sim.url } });
+    const conn = new jsforce.Connection({
+      loginUrl: sim.url,
+      version: VERSION,
+      oauth2: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, loginUrl: sim.url },
+    });
     const info = await conn.authorize({ grant_type: 'client_credentials' });
     expect(info.id).toBe(sim.ref('integration'));
     expect((await conn.query('SELECT COUNT() FROM Account')).totalSize).toBe(4);
@@ -83,16 +102,36 @@ describe('authentication through jsforce', () => {
     expect(sim.loginCount('jwt_bearer')).toBe(1);
 
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-    const forged = await failure(new jsforce.Connection({ loginUrl: sim.url }).authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://login.salesforce.com', exp }, other) }));
+    const forged = await failure(
+      new jsforce.Connection({ loginUrl: sim.url }).authorize({
+        grant_type: JWT_BEARER,
+        assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://login.salesforce.com', exp }, other),
+      }),
+    );
     expect(forged.name).toBe('invalid_grant');
-    const expired = await failure(new jsforce.Connection({ loginUrl: sim.url }).authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://login.salesforce.com', exp: 1000 }) }));
+    const expired = await failure(
+      new jsforce.Connection({ loginUrl: sim.url }).authorize({
+        grant_type: JWT_BEARER,
+        assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://login.salesforce.com', exp: 1000 }),
+      }),
+    );
     expect(expired.name).toBe('invalid_grant');
     // Salesforce wants the login host as aud, not the org's My Domain, and a production org not test.salesforce.com.
     for (const aud of ['https://example.com', sim.url, 'https://test.salesforce.com']) {
-      const wrongAud = await failure(new jsforce.Connection({ loginUrl: sim.url }).authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud, exp }) }));
+      const wrongAud = await failure(
+        new jsforce.Connection({ loginUrl: sim.url }).authorize({
+          grant_type: JWT_BEARER,
+          assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud, exp }),
+        }),
+      );
       expect(wrongAud.message, aud).toBe('audience is invalid');
     }
-    const unknownClient = await failure(new jsforce.Connection({ loginUrl: sim.url }).authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: 'nobody', sub: USERNAME, aud: 'https://login.salesforce.com', exp }) }));
+    const unknownClient = await failure(
+      new jsforce.Connection({ loginUrl: sim.url }).authorize({
+        grant_type: JWT_BEARER,
+        assertion: signJwt({ iss: 'nobody', sub: USERNAME, aud: 'https://login.salesforce.com', exp }),
+      }),
+    );
     expect(unknownClient.name).toBe('invalid_client_id');
   });
 
@@ -122,7 +161,11 @@ describe('authentication through jsforce', () => {
     expect(conn.accessToken).not.toBe(first);
     expect(sim.loginCount('soap')).toBe(2);
 
-    const oauth = new jsforce.Connection({ loginUrl: sim.url, version: VERSION, oauth2: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, loginUrl: sim.url } });
+    const oauth = new jsforce.Connection({
+      loginUrl: sim.url,
+      version: VERSION,
+      oauth2: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, loginUrl: sim.url },
+    });
     await oauth.login(USERNAME, PASSWORD + TOKEN);
     sim.expireSessions({ username: USERNAME });
     await oauth.sobject('Case').retrieve(sim.ref('case_install'));
@@ -144,7 +187,11 @@ describe('authentication through jsforce', () => {
     expect(err.errorCode).toBe('INVALID_SESSION_ID');
     expect(err.message).toBe('Session expired or invalid');
 
-    const cc = new jsforce.Connection({ loginUrl: sim.url, version: VERSION, oauth2: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, loginUrl: sim.url } });
+    const cc = new jsforce.Connection({
+      loginUrl: sim.url,
+      version: VERSION,
+      oauth2: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, loginUrl: sim.url },
+    });
     await cc.authorize({ grant_type: 'client_credentials' });
     sim.expireSessions();
     // jsforce 3.10.16 tries the refresh_token flow for OAuth connections; client_credentials gives none.
@@ -188,14 +235,25 @@ describe('authentication through jsforce', () => {
   });
 
   it('refuses client credentials on the generic login host, and serves them on the My Domain', async () => {
-    const viaLoginHost = new jsforce.Connection({ loginUrl: `${sim.url}${LOGIN_HOST_PREFIX}`, version: VERSION, oauth2: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, loginUrl: `${sim.url}${LOGIN_HOST_PREFIX}` } });
+    const viaLoginHost = new jsforce.Connection({
+      loginUrl: `${sim.url}${LOGIN_HOST_PREFIX}`,
+      version: VERSION,
+      oauth2: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, loginUrl: `${sim.url}${LOGIN_HOST_PREFIX}` },
+    });
     const err = await failure(viaLoginHost.authorize({ grant_type: 'client_credentials' }));
     expect(err.name).toBe('invalid_request');
     expect(err.message).toBe('request not supported on this domain');
     // The login host still takes the other flows.
     const exp = Math.floor(Date.now() / 1000) + 300;
     const jwt = new jsforce.Connection({ loginUrl: `${sim.url}${LOGIN_HOST_PREFIX}`, version: VERSION });
-    expect((await jwt.authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://login.salesforce.com', exp }) })).id).toBe(sim.ref('integration'));
+    expect(
+      (
+        await jwt.authorize({
+          grant_type: JWT_BEARER,
+          assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://login.salesforce.com', exp }),
+        })
+      ).id,
+    ).toBe(sim.ref('integration'));
     const soap = new jsforce.Connection({ loginUrl: `${sim.url}${LOGIN_HOST_PREFIX}`, version: VERSION });
     expect((await soap.login(USERNAME, PASSWORD + TOKEN)).id).toBe(sim.ref('integration'));
   });
@@ -217,14 +275,27 @@ describe('authentication through jsforce', () => {
     try {
       const exp = Math.floor(Date.now() / 1000) + 300;
       const conn = new jsforce.Connection({ loginUrl: withCert.url, version: VERSION });
-      const info = await conn.authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://test.salesforce.com', exp }, key) });
+      const info = await conn.authorize({
+        grant_type: JWT_BEARER,
+        assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://test.salesforce.com', exp }, key),
+      });
       expect(info.id).toBe(withCert.ref('integration'));
       expect((await conn.query('SELECT COUNT() FROM Case')).totalSize).toBe(5);
       // The key pair this file generates is not the certificate's.
-      const other = await failure(new jsforce.Connection({ loginUrl: withCert.url }).authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://test.salesforce.com', exp }) }));
+      const other = await failure(
+        new jsforce.Connection({ loginUrl: withCert.url }).authorize({
+          grant_type: JWT_BEARER,
+          assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://test.salesforce.com', exp }),
+        }),
+      );
       expect(other.name).toBe('invalid_grant');
       // A sandbox takes test.salesforce.com and refuses login.salesforce.com.
-      const prodAud = await failure(new jsforce.Connection({ loginUrl: withCert.url }).authorize({ grant_type: JWT_BEARER, assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://login.salesforce.com', exp }, key) }));
+      const prodAud = await failure(
+        new jsforce.Connection({ loginUrl: withCert.url }).authorize({
+          grant_type: JWT_BEARER,
+          assertion: signJwt({ iss: CLIENT_ID, sub: USERNAME, aud: 'https://login.salesforce.com', exp }, key),
+        }),
+      );
       expect(prodAud.message).toBe('audience is invalid');
     } finally {
       await withCert.close();

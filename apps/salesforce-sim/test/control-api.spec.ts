@@ -33,7 +33,10 @@ describe('control API over HTTP', () => {
   const login = async (): Promise<string> =>
     (await tokenGrant({ grant_type: 'password', username: USERNAME, password: PASSWORD + TOKEN })).body.access_token as string;
   const rest = (token: string, path: string, init: RequestInit = {}) =>
-    fetch(`${sim.url}/services/data/v${VERSION}${path}`, { ...init, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } });
+    fetch(`${sim.url}/services/data/v${VERSION}${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    });
 
   beforeAll(async () => {
     listener = await startListener();
@@ -61,7 +64,10 @@ describe('control API over HTTP', () => {
   });
 
   it('creates, reads, updates, deletes and queries records as a named user, without counting API calls', async () => {
-    const created = await api('POST', '/records/Case', { as: 'dispatcher@example.com', fields: { Subject: 'from the control API', Priority: 'High' } });
+    const created = await api('POST', '/records/Case', {
+      as: 'dispatcher@example.com',
+      fields: { Subject: 'from the control API', Priority: 'High' },
+    });
     expect(created.status).toBe(200);
     const id = created.body.id as string;
     expect(id).toMatch(/^500[A-Za-z0-9]{15}$/);
@@ -114,7 +120,9 @@ describe('control API over HTTP', () => {
     expect(granted.body.id).toBe(`${sim.url}/id/${ORG_ID}/005000000000002AAA`);
     expect((await rest(granted.body.access_token, '/limits')).status).toBe(200);
     const otherApp = await api('POST', '/oauth/refresh-tokens', { username: USERNAME, clientId: 'another-app' });
-    expect((await tokenGrant({ grant_type: 'refresh_token', refresh_token: otherApp.body.refresh_token })).body.error).toBe('invalid_grant');
+    expect((await tokenGrant({ grant_type: 'refresh_token', refresh_token: otherApp.body.refresh_token })).body.error).toBe(
+      'invalid_grant',
+    );
     expect((await api('POST', '/oauth/refresh-tokens', { username: 'nobody@example.com' })).status).toBe(400);
   });
 
@@ -139,14 +147,19 @@ describe('control API over HTTP', () => {
       apiUsage: { used: 10, max: 10 },
     });
     const reset = (await api('POST', '/counters/reset')).body;
-    expect(reset).toEqual({ apiCalls: { total: 0, byEndpoint: {} }, logins: { total: 0, failed: 0, byFlow: {} }, apiUsage: { used: 10, max: 10 } });
+    expect(reset).toEqual({
+      apiCalls: { total: 0, byEndpoint: {} },
+      logins: { total: 0, failed: 0, byFlow: {} },
+      apiUsage: { used: 10, max: 10 },
+    });
   });
 
   it('faults: inject, list, apply to REST and OAuth calls, clear', async () => {
     const token = await login();
     const lock = await api('POST', '/faults', { kind: 'UNABLE_TO_LOCK_ROW', method: 'PATCH', path: '/sobjects/Case/', count: 1 });
     expect(lock.body).toMatchObject({ kind: 'UNABLE_TO_LOCK_ROW', count: 1, applied: 0, id: expect.any(String) });
-    const patch = () => rest(token, `/sobjects/Case/${sim.ref('case_install')}`, { method: 'PATCH', body: JSON.stringify({ Subject: 'x' }) });
+    const patch = () =>
+      rest(token, `/sobjects/Case/${sim.ref('case_install')}`, { method: 'PATCH', body: JSON.stringify({ Subject: 'x' }) });
     const locked = await patch();
     expect(locked.status).toBe(400);
     expect(((await locked.json()) as Json)[0].errorCode).toBe('UNABLE_TO_LOCK_ROW');
@@ -156,11 +169,20 @@ describe('control API over HTTP', () => {
     expect((await rest(token, '/limits')).status).toBe(503);
     expect((await rest(token, '/limits')).status).toBe(503);
     const listed = (await api('GET', '/faults')).body.faults as Json[];
-    expect(listed.map((f) => [f.kind, f.applied])).toEqual([['UNABLE_TO_LOCK_ROW', 1], ['HTTP_5XX', 2]]);
+    expect(listed.map((f) => [f.kind, f.applied])).toEqual([
+      ['UNABLE_TO_LOCK_ROW', 1],
+      ['HTTP_5XX', 2],
+    ]);
     expect((await api('DELETE', `/faults/${down.body.id}`)).body).toEqual({ ok: true });
     expect((await rest(token, '/limits')).status).toBe(200);
 
-    await api('POST', '/faults', { kind: 'ERROR', path: '^/services/oauth2/token$', status: 400, errorCode: 'invalid_grant', message: 'injected' });
+    await api('POST', '/faults', {
+      kind: 'ERROR',
+      path: '^/services/oauth2/token$',
+      status: 400,
+      errorCode: 'invalid_grant',
+      message: 'injected',
+    });
     expect((await tokenGrant({ grant_type: 'password', username: USERNAME, password: PASSWORD + TOKEN })).status).toBe(400);
     expect((await api('DELETE', '/faults')).body).toEqual({ ok: true });
     expect((await api('GET', '/faults')).body).toEqual({ faults: [] });
@@ -168,9 +190,25 @@ describe('control API over HTTP', () => {
   });
 
   it('outbound-messages and flows: define, list and remove over HTTP', async () => {
-    const om = await api('POST', '/outbound-messages', { name: 'Escalations', object: 'Case', fields: ['Subject', 'Status'], endpointUrl: `${listener.url}/escalations` });
-    expect(om.body).toMatchObject({ name: 'Escalations', object: 'Case', fields: ['Subject', 'Status'], id: expect.stringMatching(/^04k/) });
-    const flow = await api('POST', '/flows', { name: 'Escalated_Cases', object: 'Case', trigger: 'update', condition: { field: 'Status', changedTo: 'Escalated' }, outboundMessage: 'Escalations' });
+    const om = await api('POST', '/outbound-messages', {
+      name: 'Escalations',
+      object: 'Case',
+      fields: ['Subject', 'Status'],
+      endpointUrl: `${listener.url}/escalations`,
+    });
+    expect(om.body).toMatchObject({
+      name: 'Escalations',
+      object: 'Case',
+      fields: ['Subject', 'Status'],
+      id: expect.stringMatching(/^04k/),
+    });
+    const flow = await api('POST', '/flows', {
+      name: 'Escalated_Cases',
+      object: 'Case',
+      trigger: 'update',
+      condition: { field: 'Status', changedTo: 'Escalated' },
+      outboundMessage: 'Escalations',
+    });
     expect(flow.body).toMatchObject({ name: 'Escalated_Cases', active: true });
     expect((await api('GET', '/outbound-messages')).body.outboundMessages.map((o: Json) => o.name)).toContain('Escalations');
     expect((await api('GET', '/flows')).body.flows.map((f: Json) => f.name)).toContain('Escalated_Cases');
@@ -180,7 +218,13 @@ describe('control API over HTTP', () => {
     expect(req!.url).toBe('/escalations');
     expect(parseOutboundMessage(req!.body).notifications[0]!.fields.Status).toBe('Escalated');
 
-    const bad = await api('POST', '/flows', { name: 'Broken', object: 'Case', trigger: 'update', condition: { field: 'Nope__c', changed: true }, outboundMessage: 'Escalations' });
+    const bad = await api('POST', '/flows', {
+      name: 'Broken',
+      object: 'Case',
+      trigger: 'update',
+      condition: { field: 'Nope__c', changed: true },
+      outboundMessage: 'Escalations',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.errorCode).toBe('INVALID_INPUT');
     expect((await api('DELETE', '/flows/Escalated_Cases')).body).toEqual({ removed: true });
@@ -193,7 +237,10 @@ describe('control API over HTTP', () => {
 
   it('outbound queue and clock: list, deliveries, flush, drop, advance', async () => {
     listener.respond = () => ({ status: 500, body: 'down' });
-    const created = await api('POST', '/records/Case', { as: 'dispatcher@example.com', fields: { Subject: 'via control', Send_to_Field_Nation__c: true } });
+    const created = await api('POST', '/records/Case', {
+      as: 'dispatcher@example.com',
+      fields: { Subject: 'via control', Send_to_Field_Nation__c: true },
+    });
     await listener.waitFor(1);
     expect((await api('POST', '/outbound/flush')).body).toEqual({ pending: 1 });
     expect(listener.requests).toHaveLength(2);

@@ -49,7 +49,9 @@ describe('generated Flow metadata in the simulated org', () => {
     const broker = await soapConnection(sim); // the integration user, over REST as the broker writes
     const caseId = sim.ref('case_install');
     // Ticked and written back by the broker: its own saves.
-    await broker.sobject('Case').update({ Id: caseId, Send_to_Field_Nation__c: true, Field_Nation_Work_Order_Id__c: '1234', Field_Nation_Sync_Status__c: 'Synced' });
+    await broker
+      .sobject('Case')
+      .update({ Id: caseId, Send_to_Field_Nation__c: true, Field_Nation_Work_Order_Id__c: '1234', Field_Nation_Sync_Status__c: 'Synced' });
     await broker.sobject('CaseComment').create({ ParentId: caseId, CommentBody: 'Technician checked in (from Field Nation)' });
     await sim.outboundIdle();
     expect(listener.requests).toHaveLength(0);
@@ -64,7 +66,12 @@ describe('generated Flow metadata in the simulated org', () => {
     const sent = reqs.flatMap((r) => parseOutboundMessage(r.body).notifications);
     expect(sent.map((n) => n.sObjectType).sort()).toEqual(['Case', 'CaseComment']);
     expect(sent.find((n) => n.sObjectType === 'Case')!.sfId).toBe(caseId);
-    expect(sim.outbound({}).map((n) => n.flow).sort()).toEqual(['Broker_demo_CaseComment_to_Field_Nation', 'Broker_demo_Case_to_Field_Nation']);
+    expect(
+      sim
+        .outbound({})
+        .map((n) => n.flow)
+        .sort(),
+    ).toEqual(['Broker_demo_CaseComment_to_Field_Nation', 'Broker_demo_Case_to_Field_Nation']);
 
     // The entry condition still holds: an unticked case sends nothing, whoever saves it.
     listener.requests.length = 0;
@@ -112,7 +119,8 @@ describe('generated Flow metadata in the simulated org', () => {
 
   it('refuses Flow XML it does not understand instead of guessing', () => {
     const flow = generated(listener.url).files.find((f) => f.path === 'flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml')!;
-    const deploy = (edit: (xml: string) => string) => () => sim.deployMetadata([{ path: 'flows/Edited.flow-meta.xml', content: edit(flow.content) }]);
+    const deploy = (edit: (xml: string) => string) => () =>
+      sim.deployMetadata([{ path: 'flows/Edited.flow-meta.xml', content: edit(flow.content) }]);
     const logic = (l: string) => deploy((x) => x.replace('<filterLogic>(1 OR 2) AND 3</filterLogic>', `<filterLogic>${l}</filterLogic>`));
     expect(logic('formula_evaluates_to_true')).toThrow(/start\.filterLogic "formula_evaluates_to_true" is not supported/);
     expect(logic('1 OR 2 AND 3')).toThrow(/AND and OR mixed without parentheses/);
@@ -120,18 +128,39 @@ describe('generated Flow metadata in the simulated org', () => {
     expect(logic('1 AND 3')).toThrow(/condition 2 is not used/);
     expect(logic('(1 OR 2) AND 3)')).toThrow(/unexpected "\)"/);
     expect(logic('(1 OR 2 AND 3')).toThrow(/unbalanced parentheses|mixed/);
-    expect(deploy((x) => x.replace('<operator>IsNull</operator>', '<operator>IsChanged</operator>'))).toThrow(/filter operator IsChanged is not supported/);
-    expect(deploy((x) => x.replace('<operator>IsNull</operator>\n            <value>\n                <booleanValue>false</booleanValue>', '<operator>IsNull</operator>\n            <value>\n                <stringValue>x</stringValue>'))).toThrow(/IsNull with stringValue is not supported/);
-    expect(deploy((x) => x.replace('<operator>NotEqualTo</operator>', '<operator>Contains</operator>'))).toThrow(/filter operator Contains is not supported/);
-    expect(deploy((x) => x.replace('<object>Case</object>', '<filterFormula>ISCHANGED({!$Record.Status})</filterFormula>\n        <object>Case</object>'))).toThrow(/start\.filterFormula is not supported/);
-    expect(deploy((x) => x.replace('<apiVersion>', '<decisions><name>D</name></decisions>\n    <apiVersion>'))).toThrow(/Flow\.decisions is not supported/);
+    expect(deploy((x) => x.replace('<operator>IsNull</operator>', '<operator>IsChanged</operator>'))).toThrow(
+      /filter operator IsChanged is not supported/,
+    );
+    expect(
+      deploy((x) =>
+        x.replace(
+          '<operator>IsNull</operator>\n            <value>\n                <booleanValue>false</booleanValue>',
+          '<operator>IsNull</operator>\n            <value>\n                <stringValue>x</stringValue>',
+        ),
+      ),
+    ).toThrow(/IsNull with stringValue is not supported/);
+    expect(deploy((x) => x.replace('<operator>NotEqualTo</operator>', '<operator>Contains</operator>'))).toThrow(
+      /filter operator Contains is not supported/,
+    );
+    expect(
+      deploy((x) =>
+        x.replace('<object>Case</object>', '<filterFormula>ISCHANGED({!$Record.Status})</filterFormula>\n        <object>Case</object>'),
+      ),
+    ).toThrow(/start\.filterFormula is not supported/);
+    expect(deploy((x) => x.replace('<apiVersion>', '<decisions><name>D</name></decisions>\n    <apiVersion>'))).toThrow(
+      /Flow\.decisions is not supported/,
+    );
     expect(deploy((x) => x.replace('RecordAfterSave', 'RecordBeforeSave'))).toThrow(/triggerType RecordBeforeSave/);
     expect(deploy((x) => x.replace('<field>LastModifiedById</field>', '<field>Nope__c</field>'))).toThrow(/no field Nope__c on Case/);
     expect(() => sim.deployMetadata([{ path: 'classes/Foo.cls', content: '' }])).toThrow(/not a workflow, flow or package\.xml file/);
   });
 
   it('is also reachable over the control API', async () => {
-    const res = await fetch(`${sim.url}/__sim/metadata`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ files: [{ path: 'flows/X.flow-meta.xml', content: '<Flow><processType>Screen</processType></Flow>' }] }) });
+    const res = await fetch(`${sim.url}/__sim/metadata`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ files: [{ path: 'flows/X.flow-meta.xml', content: '<Flow><processType>Screen</processType></Flow>' }] }),
+    });
     expect(res.status).toBe(400);
     expect(JSON.stringify(await res.json())).toContain('processType Screen is not supported');
   });
@@ -141,8 +170,16 @@ describe('the default org', () => {
   it("runs the generator's Flows for config/demo.yaml (only the Outbound Message names differ)", () => {
     const files = generated('https://broker.example.com').files;
     const pairs = [
-      ['flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml', 'Send_Case_to_Field_Nation', ['Case.Broker_demo_Case<', 'Case.Field_Nation_Case_Dispatch<']],
-      ['flows/Broker_demo_CaseComment_to_Field_Nation.flow-meta.xml', 'Send_Case_Comment_to_Field_Nation', ['CaseComment.Broker_demo_CaseComment<', 'CaseComment.Field_Nation_Case_Comment<']],
+      [
+        'flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml',
+        'Send_Case_to_Field_Nation',
+        ['Case.Broker_demo_Case<', 'Case.Field_Nation_Case_Dispatch<'],
+      ],
+      [
+        'flows/Broker_demo_CaseComment_to_Field_Nation.flow-meta.xml',
+        'Send_Case_Comment_to_Field_Nation',
+        ['CaseComment.Broker_demo_CaseComment<', 'CaseComment.Field_Nation_Case_Comment<'],
+      ],
     ] as const;
     for (const [gen, name, [from, to]] of pairs) {
       const committed = readFileSync(path.join(root, `apps/salesforce-sim/org/metadata/flows/${name}.flow-meta.xml`), 'utf8');

@@ -56,8 +56,12 @@ describe('Outbound Messages', () => {
     // Rendered by the soap package from the definition's WSDL: prefixes are soap's, so the contract is
     // checked by namespace, with the ingress's namespace-aware parser, not by Salesforce's exact bytes.
     const xml = req!.body;
-    expect(xml).toMatch(/^<\?xml version="1\.0" encoding="utf-8"\?><soapenv:Envelope xmlns:soapenv="http:\/\/schemas\.xmlsoap\.org\/soap\/envelope\/" xmlns:xsi="http:\/\/www\.w3\.org\/2001\/XMLSchema-instance" [^>]*><soapenv:Body><notifications xmlns="http:\/\/soap\.sforce\.com\/2005\/09\/outbound">/);
-    const order = ['<OrganizationId>', '<ActionId>', '<SessionId xsi:nil="true">', '<EnterpriseUrl>', '<PartnerUrl>', '<Notification>'].map((t) => xml.indexOf(t));
+    expect(xml).toMatch(
+      /^<\?xml version="1\.0" encoding="utf-8"\?><soapenv:Envelope xmlns:soapenv="http:\/\/schemas\.xmlsoap\.org\/soap\/envelope\/" xmlns:xsi="http:\/\/www\.w3\.org\/2001\/XMLSchema-instance" [^>]*><soapenv:Body><notifications xmlns="http:\/\/soap\.sforce\.com\/2005\/09\/outbound">/,
+    );
+    const order = ['<OrganizationId>', '<ActionId>', '<SessionId xsi:nil="true">', '<EnterpriseUrl>', '<PartnerUrl>', '<Notification>'].map(
+      (t) => xml.indexOf(t),
+    );
     expect(order.every((pos, i) => pos > 0 && (i === 0 || pos > order[i - 1]!))).toBe(true);
     expect(xml).toContain('<sObject xsi:type="sf:Case" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">');
 
@@ -89,7 +93,11 @@ describe('Outbound Messages', () => {
 
   it('ignores saves by the integration user and fires CaseComment flows for other users only', async () => {
     sim.updateRecord('Case', sim.ref('case_repair'), { Send_to_Field_Nation__c: true }, { as: 'integration@example.com' });
-    sim.createRecord('CaseComment', { ParentId: sim.ref('case_repair'), CommentBody: 'from the broker' }, { as: 'integration@example.com' });
+    sim.createRecord(
+      'CaseComment',
+      { ParentId: sim.ref('case_repair'), CommentBody: 'from the broker' },
+      { as: 'integration@example.com' },
+    );
     sim.createRecord('CaseComment', { ParentId: sim.ref('case_repair'), CommentBody: 'from a human' }, { as: 'dispatcher@example.com' });
     const [req] = await listener.waitFor(1);
     await sim.outboundIdle();
@@ -215,8 +223,20 @@ describe('Outbound Messages', () => {
   });
 
   it('fault mode duplicateAfterAck: the acknowledged batch comes again with the same ids', async () => {
-    sim.defineOutboundMessage({ name: 'Dup', object: 'Case', fields: ['Subject'], endpointUrl: listener.url, faults: { duplicateAfterAck: true } });
-    sim.defineFlow({ name: 'Dup_Flow', object: 'Case', trigger: 'update', condition: { field: 'Status', changedTo: 'Escalated' }, outboundMessage: 'Dup' });
+    sim.defineOutboundMessage({
+      name: 'Dup',
+      object: 'Case',
+      fields: ['Subject'],
+      endpointUrl: listener.url,
+      faults: { duplicateAfterAck: true },
+    });
+    sim.defineFlow({
+      name: 'Dup_Flow',
+      object: 'Case',
+      trigger: 'update',
+      condition: { field: 'Status', changedTo: 'Escalated' },
+      outboundMessage: 'Dup',
+    });
     sim.updateRecord('Case', sim.ref('case_repair'), { Status: 'Escalated' });
     const [one, two] = await listener.waitFor(2);
     expect(notificationIds(one!)).toEqual(notificationIds(two!));
@@ -228,7 +248,10 @@ describe('Outbound Messages', () => {
   });
 
   it('fault mode shuffle: a POST carries its notifications out of queue order (a plain definition keeps it)', async () => {
-    for (const [name, faults] of [['Plain', {}], ['Shuffled', { shuffle: true }]] as const) {
+    for (const [name, faults] of [
+      ['Plain', {}],
+      ['Shuffled', { shuffle: true }],
+    ] as const) {
       sim.defineOutboundMessage({ name, object: 'Case', fields: ['Subject'], endpointUrl: `${listener.url}/${name}`, faults });
       sim.defineFlow({ name: `${name}_Flow`, object: 'Case', trigger: 'create', outboundMessage: name });
     }
@@ -278,7 +301,13 @@ describe('Outbound Messages', () => {
   });
 
   it('fault mode delayMs: each POST leaves that much wall time late (a slow queue)', async () => {
-    sim.defineOutboundMessage({ name: 'Slow_Queue', object: 'Case', fields: ['Subject'], endpointUrl: listener.url, faults: { delayMs: 400 } });
+    sim.defineOutboundMessage({
+      name: 'Slow_Queue',
+      object: 'Case',
+      fields: ['Subject'],
+      endpointUrl: listener.url,
+      faults: { delayMs: 400 },
+    });
     sim.defineFlow({ name: 'Slow_Queue_Flow', object: 'Case', trigger: 'create', outboundMessage: 'Slow_Queue' });
     const saved = Date.now();
     sim.createRecord('Case', { Subject: 'queued a while' });
@@ -304,7 +333,12 @@ describe('Outbound Messages', () => {
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
     const timed = await startSalesforceSim({ port: 0, outboundAttemptTimeoutMs: 300, outboundRetryBaseMs: 1000 });
     try {
-      timed.defineOutboundMessage({ name: 'Slow_Endpoint', object: 'Case', fields: ['Subject'], endpointUrl: `http://127.0.0.1:${(slow.address() as net.AddressInfo).port}/` });
+      timed.defineOutboundMessage({
+        name: 'Slow_Endpoint',
+        object: 'Case',
+        fields: ['Subject'],
+        endpointUrl: `http://127.0.0.1:${(slow.address() as net.AddressInfo).port}/`,
+      });
       timed.defineFlow({ name: 'Slow_Endpoint_Flow', object: 'Case', trigger: 'create', outboundMessage: 'Slow_Endpoint' });
       const saved = Date.now();
       timed.createRecord('Case', { Subject: 'endpoint takes its time' });
@@ -328,7 +362,13 @@ describe('Outbound Messages', () => {
 
   it('flow condition changed: true fires on an update that changes the field, never on create', async () => {
     sim.defineOutboundMessage({ name: 'Priority_Changes', object: 'Case', fields: ['Priority'], endpointUrl: listener.url });
-    sim.defineFlow({ name: 'Priority_Flow', object: 'Case', trigger: 'createOrUpdate', condition: { field: 'Priority', changed: true }, outboundMessage: 'Priority_Changes' });
+    sim.defineFlow({
+      name: 'Priority_Flow',
+      object: 'Case',
+      trigger: 'createOrUpdate',
+      condition: { field: 'Priority', changed: true },
+      outboundMessage: 'Priority_Changes',
+    });
     const id = sim.createRecord('Case', { Subject: 'priority watch', Priority: 'Low' });
     sim.updateRecord('Case', id, { Subject: 'another field' });
     sim.updateRecord('Case', id, { Priority: 'Low' });
@@ -343,7 +383,14 @@ describe('Outbound Messages', () => {
   });
 
   it('sends the session id of the user to send as when asked, usable against the REST API', async () => {
-    sim.defineOutboundMessage({ name: 'With_Session', object: 'Account', fields: ['Name'], endpointUrl: listener.url, includeSessionId: true, integrationUser: 'integration@example.com' });
+    sim.defineOutboundMessage({
+      name: 'With_Session',
+      object: 'Account',
+      fields: ['Name'],
+      endpointUrl: listener.url,
+      includeSessionId: true,
+      integrationUser: 'integration@example.com',
+    });
     sim.defineFlow({ name: 'Account_Flow', object: 'Account', trigger: 'createOrUpdate', outboundMessage: 'With_Session' });
     sim.updateRecord('Account', sim.ref('acme'), { Phone: '+1 312 555 0000' });
     const [req] = await listener.waitFor(1);

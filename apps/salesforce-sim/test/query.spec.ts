@@ -29,16 +29,23 @@ describe('SOQL through jsforce', () => {
     expect(c.Account.attributes.type).toBe('Account');
     expect(c.Account.Name).toBe('Acme Facilities');
     expect(c.Account.Owner.Manager.Manager.Email).toBe('riley.vp@example.com');
-    expect(c.Account.Owner.Manager.attributes).toEqual({ type: 'User', url: `/services/data/v62.0/sobjects/User/${sim.ref('sales_manager')}` });
+    expect(c.Account.Owner.Manager.attributes).toEqual({
+      type: 'User',
+      url: `/services/data/v62.0/sobjects/User/${sim.ref('sales_manager')}`,
+    });
     expect(c.Contact.Account.Owner.Name).toBe('Sam Sales');
     expect(c.Contact.Account.Owner.Manager.Manager.Email).toBe('riley.vp@example.com');
   });
 
   it('returns JSON null for an empty parent and keeps the row', async () => {
-    const res = await conn.query<Row>(`SELECT Id, Account.Name, Account.Owner.Email, Contact.Email FROM Case WHERE Id = '${sim.ref('case_orphan')}'`);
+    const res = await conn.query<Row>(
+      `SELECT Id, Account.Name, Account.Owner.Email, Contact.Email FROM Case WHERE Id = '${sim.ref('case_orphan')}'`,
+    );
     expect(res.records[0]!.Account).toBeNull();
     expect(res.records[0]!.Contact).toBeNull();
-    const deep = await conn.query<Row>(`SELECT Name, Parent.Owner.Manager.Manager.Manager.Email FROM Account WHERE Name = 'Globex Retail West'`);
+    const deep = await conn.query<Row>(
+      `SELECT Name, Parent.Owner.Manager.Manager.Manager.Email FROM Account WHERE Name = 'Globex Retail West'`,
+    );
     // Parent → Owner (Sam) → Manager (Jordan) → Manager (Riley) → Manager (Casey)
     expect(deep.records[0]!.Parent.Owner.Manager.Manager.Manager.Email).toBe('casey.chief@example.com');
     const midNull = await conn.query<Row>(`SELECT Name, Manager.Manager.Email FROM User WHERE Username = 'riley.vp@example.com'`);
@@ -54,11 +61,16 @@ describe('SOQL through jsforce', () => {
     const names = async (soql: string) => (await conn.query<Row>(soql)).records.map((r) => r.Name as string).sort();
     expect(await names("SELECT Name FROM Account WHERE BillingCity = 'austin'")).toEqual(['Globex Retail', 'Initech']);
     expect(await names("SELECT Name FROM Account WHERE Name LIKE 'Glob%' AND NOT Name LIKE '%West'")).toEqual(['Globex Retail']);
-    expect(await names("SELECT Name FROM Account WHERE (BillingState = 'IL' OR BillingState = 'CA') AND ParentId != null")).toEqual(['Globex Retail West']);
+    expect(await names("SELECT Name FROM Account WHERE (BillingState = 'IL' OR BillingState = 'CA') AND ParentId != null")).toEqual([
+      'Globex Retail West',
+    ]);
     expect(await names("SELECT Name FROM Account WHERE Type IN ('Prospect', 'Customer - Direct')")).toEqual(['Acme Facilities', 'Initech']);
-    expect(await names("SELECT Name FROM Account WHERE Type NOT IN ('Prospect') AND ParentId = null")).toEqual(['Acme Facilities', 'Globex Retail']);
+    expect(await names("SELECT Name FROM Account WHERE Type NOT IN ('Prospect') AND ParentId = null")).toEqual([
+      'Acme Facilities',
+      'Globex Retail',
+    ]);
     expect(await names('SELECT Name FROM Account WHERE BillingLatitude > 41.5 AND BillingLongitude <= -87')).toEqual(['Acme Facilities']);
-    const bool = await conn.query("SELECT Id FROM CaseComment WHERE IsPublished = true");
+    const bool = await conn.query('SELECT Id FROM CaseComment WHERE IsPublished = true');
     expect(bool.totalSize).toBe(1);
     const mixed = await failure(conn.query("SELECT Id FROM Account WHERE Name = 'a' AND Name = 'b' OR Name = 'c'"));
     expect(mixed.errorCode).toBe('MALFORMED_QUERY');
@@ -113,8 +125,18 @@ describe('SOQL through jsforce', () => {
 
   it('orders with ASC/DESC and NULLS FIRST/LAST, then LIMIT and OFFSET', async () => {
     const q = async (soql: string) => (await conn.query<Row>(soql)).records.map((r) => r.LastName as string);
-    expect(await q('SELECT LastName FROM Contact ORDER BY AccountId NULLS FIRST, LastName')).toEqual(['Nobody', 'Coyote', 'Scorpio', 'Gibbons']);
-    expect(await q('SELECT LastName FROM Contact ORDER BY Account.Name DESC NULLS LAST')).toEqual(['Gibbons', 'Scorpio', 'Coyote', 'Nobody']);
+    expect(await q('SELECT LastName FROM Contact ORDER BY AccountId NULLS FIRST, LastName')).toEqual([
+      'Nobody',
+      'Coyote',
+      'Scorpio',
+      'Gibbons',
+    ]);
+    expect(await q('SELECT LastName FROM Contact ORDER BY Account.Name DESC NULLS LAST')).toEqual([
+      'Gibbons',
+      'Scorpio',
+      'Coyote',
+      'Nobody',
+    ]);
     expect(await q('SELECT LastName FROM Contact ORDER BY LastName LIMIT 2 OFFSET 1')).toEqual(['Gibbons', 'Nobody']);
     const count = await conn.query("SELECT COUNT() FROM Case WHERE Status = 'New'");
     expect(count.totalSize).toBe(3);
@@ -123,7 +145,8 @@ describe('SOQL through jsforce', () => {
 
   it('pages through nextRecordsUrl with queryMore and autoFetch', async () => {
     const ids = [];
-    for (let i = 0; i < 450; i++) ids.push(sim.createRecord('Site_Visit__c', { Name: `SV-${String(i).padStart(4, '0')}`, Case__c: sim.ref('case_repair') }));
+    for (let i = 0; i < 450; i++)
+      ids.push(sim.createRecord('Site_Visit__c', { Name: `SV-${String(i).padStart(4, '0')}`, Case__c: sim.ref('case_repair') }));
     const first = await conn.query<Row>('SELECT Id, Name, Case__r.Subject FROM Site_Visit__c ORDER BY Name');
     expect(first.totalSize).toBe(451);
     expect(first.done).toBe(false);
@@ -163,7 +186,9 @@ describe('SOQL through jsforce', () => {
 
   it('accepts 15-character ids in filters', async () => {
     const id18 = sim.ref('case_repair');
-    const res = await conn.query<Row>(`SELECT Id FROM Case WHERE Id = '${id18.slice(0, 15)}' OR AccountId IN ('${sim.ref('initech').slice(0, 15)}')`);
+    const res = await conn.query<Row>(
+      `SELECT Id FROM Case WHERE Id = '${id18.slice(0, 15)}' OR AccountId IN ('${sim.ref('initech').slice(0, 15)}')`,
+    );
     expect(res.records.map((r) => r.Id).sort()).toEqual([id18, sim.ref('case_maint')].sort());
   });
 

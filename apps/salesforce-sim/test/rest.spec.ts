@@ -40,9 +40,15 @@ describe('REST API through jsforce', () => {
     expect(Date.parse(String(afterHuman.LastModifiedDate))).toBeGreaterThan(Date.parse(String(rec.CreatedDate.replace('+0000', 'Z'))));
     expect(afterHuman.SystemModstamp).toBe(afterHuman.LastModifiedDate);
 
-    const upd = await conn.sobject('Case').update({ Id: created.id!.slice(0, 15), Field_Nation_Work_Order_Id__c: '12345', Technician_Arrived__c: '2026-03-01T15:30:00.000+0000' });
+    const upd = await conn.sobject('Case').update({
+      Id: created.id!.slice(0, 15),
+      Field_Nation_Work_Order_Id__c: '12345',
+      Technician_Arrived__c: '2026-03-01T15:30:00.000+0000',
+    });
     expect(upd).toEqual({ id: created.id!.slice(0, 15), success: true, errors: [] });
-    const partial = (await conn.request(`/sobjects/Case/${created.id}?fields=Field_Nation_Work_Order_Id__c,Technician_Arrived__c,LastModifiedById`)) as Row;
+    const partial = (await conn.request(
+      `/sobjects/Case/${created.id}?fields=Field_Nation_Work_Order_Id__c,Technician_Arrived__c,LastModifiedById`,
+    )) as Row;
     expect(partial).toEqual({
       attributes: { type: 'Case', url: `/services/data/v${VERSION}/sobjects/Case/${created.id}` },
       Field_Nation_Work_Order_Id__c: '12345',
@@ -81,9 +87,14 @@ describe('REST API through jsforce', () => {
   });
 
   it('runs sObject collections with partial success and allOrNone', async () => {
-    const created = await conn.sobject('Contact').create([{ LastName: 'One', AccountId: sim.ref('acme') }, { FirstName: 'NoLast' }, { LastName: 'Three' }]);
+    const created = await conn
+      .sobject('Contact')
+      .create([{ LastName: 'One', AccountId: sim.ref('acme') }, { FirstName: 'NoLast' }, { LastName: 'Three' }]);
     expect(created[0]!.success).toBe(true);
-    expect(created[1]).toEqual({ success: false, errors: [{ statusCode: 'REQUIRED_FIELD_MISSING', message: 'Required fields are missing: [LastName]', fields: ['LastName'] }] });
+    expect(created[1]).toEqual({
+      success: false,
+      errors: [{ statusCode: 'REQUIRED_FIELD_MISSING', message: 'Required fields are missing: [LastName]', fields: ['LastName'] }],
+    });
     expect(created[2]!.success).toBe(true);
 
     const before = sim.query('SELECT COUNT() FROM Contact').totalSize;
@@ -109,10 +120,24 @@ describe('REST API through jsforce', () => {
       allOrNone: false,
       compositeRequest: [
         { method: 'POST', url: `/services/data/v${VERSION}/sobjects/Account`, referenceId: 'acct', body: { Name: 'Composite Co' } },
-        { method: 'POST', url: `/services/data/v${VERSION}/sobjects/Case`, referenceId: 'case', body: { Subject: 'Composite case', AccountId: '@{acct.id}' } },
+        {
+          method: 'POST',
+          url: `/services/data/v${VERSION}/sobjects/Case`,
+          referenceId: 'case',
+          body: { Subject: 'Composite case', AccountId: '@{acct.id}' },
+        },
         { method: 'GET', url: `/services/data/v${VERSION}/sobjects/Case/@{case.id}?fields=Subject,AccountId`, referenceId: 'read' },
-        { method: 'GET', url: `/services/data/v${VERSION}/query?q=${encodeURIComponent("SELECT Id, Account.Name FROM Case WHERE Subject = 'Composite case'")}`, referenceId: 'q' },
-        { method: 'PATCH', url: `/services/data/v${VERSION}/sobjects/Case/@{q.records[0].Id}`, referenceId: 'patch', body: { Status: 'Working' } },
+        {
+          method: 'GET',
+          url: `/services/data/v${VERSION}/query?q=${encodeURIComponent("SELECT Id, Account.Name FROM Case WHERE Subject = 'Composite case'")}`,
+          referenceId: 'q',
+        },
+        {
+          method: 'PATCH',
+          url: `/services/data/v${VERSION}/sobjects/Case/@{q.records[0].Id}`,
+          referenceId: 'patch',
+          body: { Status: 'Working' },
+        },
       ],
     })) as { compositeResponse: { httpStatusCode: number; body: any; referenceId: string; httpHeaders: Record<string, string> }[] };
     const [acct, kase, read, q, patch] = res.compositeResponse;
@@ -128,7 +153,12 @@ describe('REST API through jsforce', () => {
       allOrNone: true,
       compositeRequest: [
         { method: 'POST', url: `/services/data/v${VERSION}/sobjects/Account`, referenceId: 'ok', body: { Name: 'Rolled back' } },
-        { method: 'POST', url: `/services/data/v${VERSION}/sobjects/Case`, referenceId: 'bad', body: { Status: 'Nope', AccountId: '@{ok.id}' } },
+        {
+          method: 'POST',
+          url: `/services/data/v${VERSION}/sobjects/Case`,
+          referenceId: 'bad',
+          body: { Status: 'Nope', AccountId: '@{ok.id}' },
+        },
         { method: 'GET', url: `/services/data/v${VERSION}/sobjects/Account/@{ok.id}`, referenceId: 'after' },
       ],
     })) as { compositeResponse: { httpStatusCode: number; body: any; referenceId: string }[] };
@@ -147,7 +177,16 @@ describe('REST API through jsforce', () => {
     expect(kase.keyPrefix).toBe('500');
     const field = (name: string) => kase.fields.find((f) => f.name === name)!;
     expect(field('Status').type).toBe('picklist');
-    expect(field('Status').picklistValues!.map((p) => p.value)).toEqual(['New', 'Working', 'Escalated', 'Technician Assigned', 'Technician On Site', 'Work Completed', 'Resolved', 'Closed']);
+    expect(field('Status').picklistValues!.map((p) => p.value)).toEqual([
+      'New',
+      'Working',
+      'Escalated',
+      'Technician Assigned',
+      'Technician On Site',
+      'Work Completed',
+      'Resolved',
+      'Closed',
+    ]);
     expect(field('Status').picklistValues![0]!.defaultValue).toBe(true);
     expect(field('Work_Type__c').picklistValues!.map((p) => p.value)).toEqual(['Installation', 'Repair', 'Maintenance', 'Survey']);
     expect(field('AccountId')).toMatchObject({ type: 'reference', referenceTo: ['Account'], relationshipName: 'Account' });
@@ -178,7 +217,12 @@ describe('REST API through jsforce', () => {
     expect(err.message).toBe('TotalRequests Limit exceeded.');
     const counters = sim.counters();
     expect(counters.apiCalls.total).toBe(5);
-    expect(counters.apiCalls.byEndpoint).toEqual({ 'GET /query': 1, 'POST /composite/sobjects': 1, 'GET /limits': 1, 'GET /sobjects/Case/{id}': 2 });
+    expect(counters.apiCalls.byEndpoint).toEqual({
+      'GET /query': 1,
+      'POST /composite/sobjects': 1,
+      'GET /limits': 1,
+      'GET /sobjects/Case/{id}': 2,
+    });
     expect(counters.logins.total).toBe(0);
     // The refused call still reports the usage, and jsforce picks it up.
     expect(conn.limitInfo).toEqual({ apiUsage: { used: 105, limit: 105 } });
@@ -190,7 +234,13 @@ describe('REST API through jsforce', () => {
     expect(locked.errorCode).toBe('UNABLE_TO_LOCK_ROW');
     expect((await conn.sobject('Case').update({ Id: sim.ref('case_install'), Subject: 'x' })).success).toBe(true);
 
-    sim.injectFault({ kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', method: 'POST', path: '/sobjects/CaseComment', message: 'Comments need a body', fields: ['CommentBody'] });
+    sim.injectFault({
+      kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION',
+      method: 'POST',
+      path: '/sobjects/CaseComment',
+      message: 'Comments need a body',
+      fields: ['CommentBody'],
+    });
     const invalid = await failure(conn.sobject('CaseComment').create({ ParentId: sim.ref('case_install') }));
     expect(invalid.errorCode).toBe('FIELD_CUSTOM_VALIDATION_EXCEPTION');
     expect(invalid.message).toBe('Comments need a body');
@@ -211,7 +261,11 @@ describe('REST API through jsforce', () => {
 
   it('HANG accepts requests and never answers them until its duration is over; logins too, composite subrequests never', async () => {
     const auth = { authorization: `Bearer ${conn.accessToken}` };
-    const query = (timeoutMs: number) => fetch(`${sim.url}/services/data/v${VERSION}/query?q=${encodeURIComponent('SELECT Id FROM Case')}`, { headers: auth, signal: AbortSignal.timeout(timeoutMs) });
+    const query = (timeoutMs: number) =>
+      fetch(`${sim.url}/services/data/v${VERSION}/query?q=${encodeURIComponent('SELECT Id FROM Case')}`, {
+        headers: auth,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
     const hang = sim.injectFault({ kind: 'HANG', path: '/query$', count: 0, durationMs: 1_500 });
     // A fault on a subrequest path: the composite still answers (HANG is about the HTTP exchange).
     sim.injectFault({ kind: 'HANG', method: 'PATCH', path: '/sobjects/Case/', count: 0, durationMs: 1_500 });
@@ -222,13 +276,32 @@ describe('REST API through jsforce', () => {
     const composite = await fetch(`${sim.url}/services/data/v${VERSION}/composite`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ allOrNone: false, compositeRequest: [{ method: 'PATCH', url: `/services/data/v${VERSION}/sobjects/Case/${sim.ref('case_install')}`, referenceId: 'c', body: { Subject: 'y' } }] }),
+      body: JSON.stringify({
+        allOrNone: false,
+        compositeRequest: [
+          {
+            method: 'PATCH',
+            url: `/services/data/v${VERSION}/sobjects/Case/${sim.ref('case_install')}`,
+            referenceId: 'c',
+            body: { Subject: 'y' },
+          },
+        ],
+      }),
       signal: AbortSignal.timeout(5_000),
     });
-    expect(((await composite.json()) as { compositeResponse: { httpStatusCode: number }[] }).compositeResponse[0]!.httpStatusCode).toBe(204);
+    expect(((await composite.json()) as { compositeResponse: { httpStatusCode: number }[] }).compositeResponse[0]!.httpStatusCode).toBe(
+      204,
+    );
     // A login that never answers: the client's timeout is the only way out.
     sim.injectFault({ kind: 'HANG', method: 'POST', path: '^/services/Soap/u/', count: 1 });
-    await expect(fetch(`${sim.url}/services/Soap/u/${VERSION}`, { method: 'POST', headers: { 'content-type': 'text/xml', soapaction: 'login' }, body: '<x/>', signal: AbortSignal.timeout(400) })).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(
+      fetch(`${sim.url}/services/Soap/u/${VERSION}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/xml', soapaction: 'login' },
+        body: '<x/>',
+        signal: AbortSignal.timeout(400),
+      }),
+    ).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(sim.faults().find((f) => f.id === hang.id)?.applied).toBe(2);
     // Over: the same query is answered again.
     await new Promise((r) => setTimeout(r, Math.max(0, 1_600 - (Date.now() - started))));

@@ -26,7 +26,13 @@ describe('wire protocol (raw HTTP)', () => {
     const res = await fetch(`${sim.url}/services/oauth2/token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', client_id: CLIENT_ID, client_secret: CLIENT_SECRET, username: USERNAME, password: PASSWORD + TOKEN }),
+      body: new URLSearchParams({
+        grant_type: 'password',
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        username: USERNAME,
+        password: PASSWORD + TOKEN,
+      }),
     });
     expect(res.status).toBe(200);
     token = ((await res.json()) as { access_token: string }).access_token;
@@ -45,12 +51,20 @@ describe('wire protocol (raw HTTP)', () => {
     await call('unknown version', `${sim.url}/services/data/v10.0/limits`, { headers: auth() });
     await call('no token', `${data}/limits`);
     await call('bad token', `${data}/limits`, { headers: { Authorization: 'Bearer nope' } });
-    await call('bad JSON, no token', `${data}/sobjects/Case`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{nope' });
+    await call('bad JSON, no token', `${data}/sobjects/Case`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{nope',
+    });
     await call('bad JSON', `${data}/sobjects/Case`, { method: 'POST', headers: auth(), body: '{nope' });
     // Counted, one each.
     await call('query', `${data}/query?q=${encodeURIComponent('SELECT Id FROM Case')}`, { headers: auth() });
     await call('create', `${data}/sobjects/Case`, { method: 'POST', headers: auth(), body: JSON.stringify({ Subject: 'limit info' }) });
-    await call('update', `${data}/sobjects/Case/${sim.ref('case_install')}`, { method: 'PATCH', headers: auth(), body: JSON.stringify({ Subject: 'x' }) });
+    await call('update', `${data}/sobjects/Case/${sim.ref('case_install')}`, {
+      method: 'PATCH',
+      headers: auth(),
+      body: JSON.stringify({ Subject: 'x' }),
+    });
     await call('bad SOQL', `${data}/query?q=${encodeURIComponent('SELECT FROM')}`, { headers: auth() });
     await call('missing record', `${data}/sobjects/Case/500000000000999AAA`, { headers: auth() });
     await call('wrong method', `${data}/sobjects/Case/${sim.ref('case_install')}`, { method: 'PUT', headers: auth(), body: '{}' });
@@ -118,7 +132,11 @@ describe('wire protocol (raw HTTP)', () => {
     await expectError(await fetch(`${data}/sobjects/Case`, { method: 'POST', headers: auth(), body: '{nope' }), 400, 'JSON_PARSER_ERROR');
     await expectError(await fetch(`${data}/nothing/here`, { headers: auth() }), 404, 'NOT_FOUND');
     await expectError(await fetch(`${sim.url}/services/data/v10.0/limits`, { headers: auth() }), 404, 'NOT_FOUND');
-    await expectError(await fetch(`${data}/sobjects/Case/${sim.ref('case_install')}`, { method: 'PUT', headers: auth(), body: '{}' }), 405, 'METHOD_NOT_ALLOWED');
+    await expectError(
+      await fetch(`${data}/sobjects/Case/${sim.ref('case_install')}`, { method: 'PUT', headers: auth(), body: '{}' }),
+      405,
+      'METHOD_NOT_ALLOWED',
+    );
     const versions = (await (await fetch(`${sim.url}/services/data`)).json()) as { version: string; url: string }[];
     expect(versions).toContainEqual({ label: 'v62.0', url: '/services/data/v62.0', version: '62.0' });
   });
@@ -127,20 +145,80 @@ describe('wire protocol (raw HTTP)', () => {
     const install = sim.ref('case_install');
     const cases: { name: string; method: string; path: string; body?: unknown; status: number; errorCode: string }[] = [
       { name: 'broken escape as a GET id', method: 'GET', path: '/sobjects/Case/%E0%A4%A', status: 404, errorCode: 'NOT_FOUND' },
-      { name: 'broken escape as a PATCH id', method: 'PATCH', path: '/sobjects/Case/%E0%A4%A', body: { Subject: 'x' }, status: 400, errorCode: 'MALFORMED_ID' },
+      {
+        name: 'broken escape as a PATCH id',
+        method: 'PATCH',
+        path: '/sobjects/Case/%E0%A4%A',
+        body: { Subject: 'x' },
+        status: 400,
+        errorCode: 'MALFORMED_ID',
+      },
       { name: 'broken escape as a DELETE id', method: 'DELETE', path: '/sobjects/Case/%E0%A4%A', status: 400, errorCode: 'MALFORMED_ID' },
       { name: 'broken escape as an object name', method: 'GET', path: '/sobjects/%E0%A4%A/describe', status: 404, errorCode: 'NOT_FOUND' },
       { name: 'broken escape as a query locator', method: 'GET', path: '/query/%E0%A4%A', status: 400, errorCode: 'INVALID_QUERY_LOCATOR' },
-      { name: 'null record in a collection create', method: 'POST', path: '/composite/sobjects', body: { records: [null] }, status: 400, errorCode: 'JSON_PARSER_ERROR' },
-      { name: 'scalar records in a collection create', method: 'POST', path: '/composite/sobjects', body: { records: [{ attributes: { type: 'Case' } }, 7] }, status: 400, errorCode: 'JSON_PARSER_ERROR' },
-      { name: 'null record in a collection update', method: 'PATCH', path: '/composite/sobjects', body: { records: [null] }, status: 400, errorCode: 'JSON_PARSER_ERROR' },
-      { name: 'array record in a collection update', method: 'PATCH', path: '/composite/sobjects', body: { records: [[install]] }, status: 400, errorCode: 'JSON_PARSER_ERROR' },
-      { name: 'array body for a record', method: 'POST', path: '/sobjects/Case', body: [{ Subject: 'x' }], status: 400, errorCode: 'JSON_PARSER_ERROR' },
-      { name: 'object in a string field', method: 'POST', path: '/sobjects/Case', body: { Subject: { text: 'x' } }, status: 400, errorCode: 'JSON_PARSER_ERROR' },
-      { name: 'null subrequest in composite', method: 'POST', path: '/composite', body: { compositeRequest: [null] }, status: 400, errorCode: 'JSON_PARSER_ERROR' },
+      {
+        name: 'null record in a collection create',
+        method: 'POST',
+        path: '/composite/sobjects',
+        body: { records: [null] },
+        status: 400,
+        errorCode: 'JSON_PARSER_ERROR',
+      },
+      {
+        name: 'scalar records in a collection create',
+        method: 'POST',
+        path: '/composite/sobjects',
+        body: { records: [{ attributes: { type: 'Case' } }, 7] },
+        status: 400,
+        errorCode: 'JSON_PARSER_ERROR',
+      },
+      {
+        name: 'null record in a collection update',
+        method: 'PATCH',
+        path: '/composite/sobjects',
+        body: { records: [null] },
+        status: 400,
+        errorCode: 'JSON_PARSER_ERROR',
+      },
+      {
+        name: 'array record in a collection update',
+        method: 'PATCH',
+        path: '/composite/sobjects',
+        body: { records: [[install]] },
+        status: 400,
+        errorCode: 'JSON_PARSER_ERROR',
+      },
+      {
+        name: 'array body for a record',
+        method: 'POST',
+        path: '/sobjects/Case',
+        body: [{ Subject: 'x' }],
+        status: 400,
+        errorCode: 'JSON_PARSER_ERROR',
+      },
+      {
+        name: 'object in a string field',
+        method: 'POST',
+        path: '/sobjects/Case',
+        body: { Subject: { text: 'x' } },
+        status: 400,
+        errorCode: 'JSON_PARSER_ERROR',
+      },
+      {
+        name: 'null subrequest in composite',
+        method: 'POST',
+        path: '/composite',
+        body: { compositeRequest: [null] },
+        status: 400,
+        errorCode: 'JSON_PARSER_ERROR',
+      },
     ];
     for (const c of cases) {
-      const res = await fetch(`${data}${c.path}`, { method: c.method, headers: auth(), body: c.body === undefined ? undefined : JSON.stringify(c.body) });
+      const res = await fetch(`${data}${c.path}`, {
+        method: c.method,
+        headers: auth(),
+        body: c.body === undefined ? undefined : JSON.stringify(c.body),
+      });
       const body = (await res.json()) as { errorCode: string }[];
       expect([res.status, body[0]?.errorCode], c.name).toEqual([c.status, c.errorCode]);
     }
@@ -151,7 +229,12 @@ describe('wire protocol (raw HTTP)', () => {
     const res = await fetch(`${data}/composite`, {
       method: 'POST',
       headers: auth(),
-      body: JSON.stringify({ compositeRequest: [{ method: 'GET', url: 'http://[broken', referenceId: 'bad' }, { method: 'GET', url: `/services/data/v${VERSION}/limits`, referenceId: 'ok' }] }),
+      body: JSON.stringify({
+        compositeRequest: [
+          { method: 'GET', url: 'http://[broken', referenceId: 'bad' },
+          { method: 'GET', url: `/services/data/v${VERSION}/limits`, referenceId: 'ok' },
+        ],
+      }),
     });
     expect(res.status).toBe(200);
     const composite = (await res.json()) as { compositeResponse: { httpStatusCode: number; body: { errorCode?: string }[] }[] };

@@ -10,7 +10,12 @@ await runWorkerApp({
   opsPort: 9104,
   setup: (app) => {
     const clients = createSalesforceClients(app.config.connections, app.logger, app.metrics);
-    const writes = consume(sfWriteQueue, { 'write-record': writeRecord }, { clients, store: app.store, locks: app.locks, redis: app.redis, prefix: app.prefix }, { failedStage: 'sf-written' });
+    const writes = consume(
+      sfWriteQueue,
+      { 'write-record': writeRecord },
+      { clients, store: app.store, locks: app.locks, redis: app.redis, prefix: app.prefix },
+      { failedStage: 'sf-written' },
+    );
     return { consumes: [writes] };
   },
 });

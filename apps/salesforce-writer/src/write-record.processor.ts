@@ -21,14 +21,32 @@ type WriteJob = Job<JobDataOf<typeof sfWriteQueue, 'write-record'>, unknown, 'wr
 const RETRYABLE = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'REQUEST_LIMIT_EXCEEDED']);
 
 /** The first real error of a composite answer (allOrNone marks the others PROCESSING_HALTED). */
-function compositeError(results: { httpStatusCode: number; body: unknown; referenceId: string }[]): { code: string; message: string; referenceId: string } | undefined {
+function compositeError(
+  results: { httpStatusCode: number; body: unknown; referenceId: string }[],
+): { code: string; message: string; referenceId: string } | undefined {
   const failed = results.filter((r) => r.httpStatusCode >= 400);
-  const errors = failed.flatMap((r) => (Array.isArray(r.body) ? (r.body as { errorCode?: string; message?: string }[]) : []).map((e) => ({ code: e.errorCode ?? 'UNKNOWN', message: e.message ?? '', referenceId: r.referenceId })));
-  return errors.find((e) => e.code !== 'PROCESSING_HALTED') ?? errors[0] ?? (failed[0] ? { code: `HTTP_${failed[0].httpStatusCode}`, message: 'request failed', referenceId: failed[0].referenceId } : undefined);
+  const errors = failed.flatMap((r) =>
+    (Array.isArray(r.body) ? (r.body as { errorCode?: string; message?: string }[]) : []).map((e) => ({
+      code: e.errorCode ?? 'UNKNOWN',
+      message: e.message ?? '',
+      referenceId: r.referenceId,
+    })),
+  );
+  return (
+    errors.find((e) => e.code !== 'PROCESSING_HALTED') ??
+    errors[0] ??
+    (failed[0] ? { code: `HTTP_${failed[0].httpStatusCode}`, message: 'request failed', referenceId: failed[0].referenceId } : undefined)
+  );
 }
 
 /** The id of a comment with this body the integration user wrote on the record since `since`. */
-async function findOwnComment(client: SfWriterClient, parentId: string, body: string, since: Date, userId: string | undefined): Promise<string | undefined> {
+async function findOwnComment(
+  client: SfWriterClient,
+  parentId: string,
+  body: string,
+  since: Date,
+  userId: string | undefined,
+): Promise<string | undefined> {
   // CommentBody is a long text area: SOQL cannot filter on it, so the text is compared here.
   const after = new Date(since.getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const byUser = userId && /^[a-zA-Z0-9]{15,18}$/.test(userId) ? ` AND CreatedById = '${userId}'` : '';
@@ -47,7 +65,8 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
   const d = job.data;
   const connection = ctx.connection();
   const client = ctx.connection(deps.clients);
-  const stage = (outcome: 'ok' | 'skipped' | 'retry', message: string, sfApiCalls = 0) => ctx.stage('sf-written', outcome, { message, sfApiCalls });
+  const stage = (outcome: 'ok' | 'skipped' | 'retry', message: string, sfApiCalls = 0) =>
+    ctx.stage('sf-written', outcome, { message, sfApiCalls });
 
   const release = await deps.locks.tryLock('sfw', d.connectionId, d.sfId);
   if (!release) return await ctx.delay(100 + Math.floor(Math.random() * 200));
@@ -77,7 +96,12 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
     let since = new Date(job.timestamp);
     const attemptKey = `${deps.prefix}:sfw-attempt:${job.id}`;
     if (comment?.fnMessageId && d.cause.workOrderId) {
-      const claimed = await deps.store.claimMessageLink({ connectionId: d.connectionId, direction: 'fn_to_sf', workOrderId: d.cause.workOrderId, fnMessageId: comment.fnMessageId });
+      const claimed = await deps.store.claimMessageLink({
+        connectionId: d.connectionId,
+        direction: 'fn_to_sf',
+        workOrderId: d.cause.workOrderId,
+        fnMessageId: comment.fnMessageId,
+      });
       if (claimed.link.caseCommentId) comment = undefined;
       else link = claimed.link;
       maybeWritten = !claimed.created;
@@ -98,9 +122,15 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
 
     const requests: CompositeSubrequest[] = [];
     const base = `/services/data/v${connection.salesforce.apiVersion}/sobjects`;
-    if (Object.keys(fields).length) requests.push({ method: 'PATCH', url: `${base}/${d.sfObject}/${d.sfId}`, referenceId: 'record', body: fields });
+    if (Object.keys(fields).length)
+      requests.push({ method: 'PATCH', url: `${base}/${d.sfObject}/${d.sfId}`, referenceId: 'record', body: fields });
     if (comment) {
-      requests.push({ method: 'POST', url: `${base}/CaseComment`, referenceId: 'comment', body: { ParentId: d.sfId, CommentBody: comment.body, IsPublished: comment.isPublished } });
+      requests.push({
+        method: 'POST',
+        url: `${base}/CaseComment`,
+        referenceId: 'comment',
+        body: { ParentId: d.sfId, CommentBody: comment.body, IsPublished: comment.isPublished },
+      });
     }
     if (requests.length === 0) {
       await stage('skipped', 'nothing left to write (older status, or comment already written)', searchCalls);
@@ -138,7 +168,13 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
     const commentId = (results.find((r) => r.referenceId === 'comment')?.body as { id?: string } | undefined)?.id;
     if (link && commentId) await deps.store.completeMessageLink(link.id, { caseCommentId: commentId });
     await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: `write-${job.id}`, sfId: d.sfId });
-    await stage('ok', [Object.keys(fields).length ? `fields ${Object.keys(fields).join(', ')}` : '', commentId ? `comment ${commentId}` : ''].filter(Boolean).join(' + '), 1 + searchCalls);
+    await stage(
+      'ok',
+      [Object.keys(fields).length ? `fields ${Object.keys(fields).join(', ')}` : '', commentId ? `comment ${commentId}` : '']
+        .filter(Boolean)
+        .join(' + '),
+      1 + searchCalls,
+    );
     return 'written';
   } finally {
     await release();

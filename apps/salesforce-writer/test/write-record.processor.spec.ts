@@ -37,19 +37,37 @@ afterAll(async () => {
 
 let n = 0;
 const job = (data: Record<string, unknown>) =>
-  ({ id: `sfw-${++n}-${Date.now()}`, queueName: 'sf.write', attemptsMade: 0, data: { connectionId: 'demo', sfObject: 'Case', sfId: sim.ref('case_repair'), fields: {}, cause: { kind: 'fn-event', id: `d${n}`, workOrderId: 5 }, ...data } }) as never;
+  ({
+    id: `sfw-${++n}-${Date.now()}`,
+    queueName: 'sf.write',
+    attemptsMade: 0,
+    data: {
+      connectionId: 'demo',
+      sfObject: 'Case',
+      sfId: sim.ref('case_repair'),
+      fields: {},
+      cause: { kind: 'fn-event', id: `d${n}`, workOrderId: 5 },
+      ...data,
+    },
+  }) as never;
 const run = (j: never) => writeRecord(j, deps, createJobContext(j, { log, connections, timeline: deps.store }));
 const countComments = (body: string, caseId = sim.ref('case_repair')) =>
-  (sim.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${caseId}'`).records as { CommentBody: string }[]).filter((c) => c.CommentBody === body).length;
+  (sim.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${caseId}'`).records as { CommentBody: string }[]).filter(
+    (c) => c.CommentBody === body,
+  ).length;
 
 describe('salesforce-writer', () => {
   it('writes fields and a CaseComment in one API call', async () => {
     await clients.get('demo')!.ensureSession();
     sim.resetCounters();
-    expect(await run(job({ fields: { Status: 'Technician Assigned' }, comment: { body: 'Tess is on the way', isPublished: false } }))).toBe('written');
+    expect(await run(job({ fields: { Status: 'Technician Assigned' }, comment: { body: 'Tess is on the way', isPublished: false } }))).toBe(
+      'written',
+    );
     expect(sim.counters().apiCalls.total).toBe(1);
     expect(sim.getRecord(sim.ref('case_repair'))!.Status).toBe('Technician Assigned');
-    const comments = sim.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${sim.ref('case_repair')}'`).records as { CommentBody: string }[];
+    const comments = sim.query(`SELECT CommentBody FROM CaseComment WHERE ParentId = '${sim.ref('case_repair')}'`).records as {
+      CommentBody: string;
+    }[];
     expect(comments.map((c) => c.CommentBody)).toContain('Tess is on the way');
   });
 
@@ -58,7 +76,13 @@ describe('salesforce-writer', () => {
     const locked = await run(job({ fields: { Status: 'Working' } })).catch((e: Error) => e);
     expect(locked).toBeInstanceOf(SalesforceApiError);
     expect((locked as SalesforceApiError).retryable).toBe(true);
-    sim.injectFault({ kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', method: 'POST', path: '/composite', message: 'Resolution is required', count: 1 });
+    sim.injectFault({
+      kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION',
+      method: 'POST',
+      path: '/composite',
+      message: 'Resolution is required',
+      count: 1,
+    });
     const invalid = await run(job({ fields: { Status: 'Resolved' } })).catch((e: Error) => e);
     expect(invalid).toBeInstanceOf(UnrecoverableError);
     expect((invalid as Error).message).toBe('FIELD_CUSTOM_VALIDATION_EXCEPTION: Resolution is required');
@@ -67,13 +91,18 @@ describe('salesforce-writer', () => {
   it('does not let an older status overwrite a newer one', async () => {
     const at = (m: number) => new Date(Date.UTC(2026, 10, 28, 12, m)).toISOString();
     await run(job({ fields: { Status: 'Work Completed' }, statusOrder: { at: at(30), rank: 60, fields: ['Status'] } }));
-    expect(await run(job({ fields: { Status: 'Technician On Site' }, statusOrder: { at: at(10), rank: 40, fields: ['Status'] } }))).toBe('nothing');
+    expect(await run(job({ fields: { Status: 'Technician On Site' }, statusOrder: { at: at(10), rank: 40, fields: ['Status'] } }))).toBe(
+      'nothing',
+    );
     expect(sim.getRecord(sim.ref('case_repair'))!.Status).toBe('Work Completed');
   });
 
   it('after a crash between Salesforce saving the comment and the link being stored, a retry finds the comment instead of posting it twice', async () => {
     const body = `Parts arrive tomorrow ${Date.now()}`;
-    const data = { comment: { body, isPublished: true, fnMessageId: `m-${Date.now()}` }, cause: { kind: 'fn-message', id: `dm${Date.now()}`, workOrderId: 77 } };
+    const data = {
+      comment: { body, isPublished: true, fnMessageId: `m-${Date.now()}` },
+      cause: { kind: 'fn-message', id: `dm${Date.now()}`, workOrderId: 77 },
+    };
     // The first attempt: the comment is saved, then the process dies before completing the link.
     const first = job(data) as { id: string };
     const realComplete = deps.store.completeMessageLink;
@@ -92,8 +121,17 @@ describe('salesforce-writer', () => {
 
     // A claimed link whose comment never reached Salesforce (e.g. a validation failure) posts on replay.
     const body2 = `Second visit needed ${Date.now()}`;
-    const data2 = { comment: { body: body2, isPublished: true, fnMessageId: `m2-${Date.now()}` }, cause: { kind: 'fn-message', id: `dm2${Date.now()}`, workOrderId: 77 } };
-    sim.injectFault({ kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', method: 'POST', path: '/composite', message: 'Closed cases take no comments', count: 1 });
+    const data2 = {
+      comment: { body: body2, isPublished: true, fnMessageId: `m2-${Date.now()}` },
+      cause: { kind: 'fn-message', id: `dm2${Date.now()}`, workOrderId: 77 },
+    };
+    sim.injectFault({
+      kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION',
+      method: 'POST',
+      path: '/composite',
+      message: 'Closed cases take no comments',
+      count: 1,
+    });
     await expect(run(job(data2))).rejects.toThrow('Closed cases take no comments');
     expect(await run(job(data2))).toBe('written');
     expect(countComments(body2)).toBe(1);
@@ -103,7 +141,13 @@ describe('salesforce-writer', () => {
     const caseId = sim.ref('case_repair');
     const before = sim.getRecord(caseId)!.Status;
     const body = `Inside composite ${Date.now()}`;
-    sim.injectFault({ kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', method: 'PATCH', path: '/sobjects/Case/', message: 'Status needs a resolution', count: 1 });
+    sim.injectFault({
+      kind: 'FIELD_CUSTOM_VALIDATION_EXCEPTION',
+      method: 'PATCH',
+      path: '/sobjects/Case/',
+      message: 'Status needs a resolution',
+      count: 1,
+    });
     const invalid = await run(job({ fields: { Status: 'Closed' }, comment: { body, isPublished: false } })).catch((e: Error) => e);
     expect(invalid).toBeInstanceOf(UnrecoverableError);
     expect((invalid as Error).message).toBe('FIELD_CUSTOM_VALIDATION_EXCEPTION: Status needs a resolution');
@@ -118,9 +162,12 @@ describe('salesforce-writer', () => {
     expect((locked as SalesforceApiError).errorCode).toBe('UNABLE_TO_LOCK_ROW');
   });
 
-  it('an event\'s comment is not written twice when the process died after Salesforce saved it', async () => {
+  it("an event's comment is not written twice when the process died after Salesforce saved it", async () => {
     const body = `Work order 5 was marked done ${Date.now()}`;
-    const first = { ...(job({ fields: { Status: 'Work Completed' }, comment: { body, isPublished: false } }) as object), timestamp: Date.now() - 1_000 };
+    const first = {
+      ...(job({ fields: { Status: 'Work Completed' }, comment: { body, isPublished: false } }) as object),
+      timestamp: Date.now() - 1_000,
+    };
     const realMark = deps.store.markInboundProcessed;
     deps.store.markInboundProcessed = () => Promise.reject(new Error('SIGKILL'));
     await expect(run(first as never)).rejects.toThrow('SIGKILL');

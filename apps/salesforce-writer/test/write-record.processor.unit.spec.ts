@@ -17,7 +17,15 @@ const connections = new Map([['demo', config.connections[0]!]]);
 const CASE = '500000000000001AAA';
 
 /** A Salesforce client that answers composite requests from a script and counts calls. */
-function fakeClient(answer: (requests: CompositeSubrequest[]) => CompositeResult[] = (rs) => rs.map((r) => ({ referenceId: r.referenceId, httpStatusCode: r.method === 'POST' ? 201 : 204, body: r.method === 'POST' ? { id: '00a000000000001AAA', success: true } : null, httpHeaders: {} }))) {
+function fakeClient(
+  answer: (requests: CompositeSubrequest[]) => CompositeResult[] = (rs) =>
+    rs.map((r) => ({
+      referenceId: r.referenceId,
+      httpStatusCode: r.method === 'POST' ? 201 : 204,
+      body: r.method === 'POST' ? { id: '00a000000000001AAA', success: true } : null,
+      httpHeaders: {},
+    })),
+) {
   const sent: CompositeSubrequest[][] = [];
   let budget: Error | undefined;
   const client: SfWriterClient & { sent: typeof sent; exhaust(err: Error): void } = {
@@ -45,9 +53,18 @@ function setup(client = fakeClient()) {
     claimMessageLink: async () => ({ link: { id: 1n, createdAt: new Date(), caseCommentId: null }, created: true }),
     completeMessageLink: async () => undefined,
   };
-  const deps = { clients: new Map([['demo', client]]), store: store as unknown as SfWriterDeps['store'], locks: memoryLocks(), redis: memoryKeyValue(), prefix: 'unit' };
+  const deps = {
+    clients: new Map([['demo', client]]),
+    store: store as unknown as SfWriterDeps['store'],
+    locks: memoryLocks(),
+    redis: memoryKeyValue(),
+    prefix: 'unit',
+  };
   const run = (data: Record<string, unknown>, id = `sfw-${Math.random()}`) => {
-    const job = fakeJob({ connectionId: 'demo', sfObject: 'Case', sfId: CASE, fields: {}, cause: { kind: 'fn-event', id: 'd1', workOrderId: 5 }, ...data }, { id, queueName: 'sf.write' });
+    const job = fakeJob(
+      { connectionId: 'demo', sfObject: 'Case', sfId: CASE, fields: {}, cause: { kind: 'fn-event', id: 'd1', workOrderId: 5 }, ...data },
+      { id, queueName: 'sf.write' },
+    );
     return { job, result: writeRecord(job as never, deps, createJobContext(job, { log, connections, timeline })) };
   };
   return { client, timeline, deps, run };
@@ -58,9 +75,14 @@ describe('salesforce-writer (unit)', () => {
     const { client, timeline, run } = setup();
     expect(await run({ fields: { Status: 'Working' }, comment: { body: 'On the way', isPublished: false } }).result).toBe('written');
     expect(client.sent).toHaveLength(1);
-    expect(client.sent[0]!.map((r) => [r.method, r.referenceId])).toEqual([['PATCH', 'record'], ['POST', 'comment']]);
+    expect(client.sent[0]!.map((r) => [r.method, r.referenceId])).toEqual([
+      ['PATCH', 'record'],
+      ['POST', 'comment'],
+    ]);
     expect(client.sent[0]![0]!.url).toBe(`/services/data/v${connections.get('demo')!.salesforce.apiVersion}/sobjects/Case/${CASE}`);
-    expect(timeline.of('sf-written', 'ok')).toMatchObject([{ connectionId: 'demo', sfId: CASE, workOrderId: 5, sfApiCalls: 1, queue: 'sf.write' }]);
+    expect(timeline.of('sf-written', 'ok')).toMatchObject([
+      { connectionId: 'demo', sfId: CASE, workOrderId: 5, sfApiCalls: 1, queue: 'sf.write' },
+    ]);
   });
 
   it('waits without spending an attempt while another job holds the record', async () => {
@@ -85,14 +107,22 @@ describe('salesforce-writer (unit)', () => {
   it('drops status fields older than the last status written, and sends nothing when nothing is left', async () => {
     const { client, deps, timeline, run } = setup();
     await deps.redis.set(`unit:sfstatus:demo:${CASE}`, '2026-11-28T12:30:00.000Z|60', 'EX', 60);
-    expect(await run({ fields: { Status: 'On Site' }, statusOrder: { at: '2026-11-28T12:10:00.000Z', rank: 40, fields: ['Status'] } }).result).toBe('nothing');
+    expect(
+      await run({ fields: { Status: 'On Site' }, statusOrder: { at: '2026-11-28T12:10:00.000Z', rank: 40, fields: ['Status'] } }).result,
+    ).toBe('nothing');
     expect(client.sent).toHaveLength(0);
     expect(timeline.of('sf-written', 'skipped')).toHaveLength(1);
   });
 
   it('fails a validation rule for good with its message, and retries lock contention', async () => {
-    const halted = (code: string, message: string) => (rs: CompositeSubrequest[]): CompositeResult[] =>
-      rs.map((r, i) => ({ referenceId: r.referenceId, httpStatusCode: 400, body: [i === 0 ? { errorCode: code, message } : { errorCode: 'PROCESSING_HALTED', message: 'halted' }] }));
+    const halted =
+      (code: string, message: string) =>
+      (rs: CompositeSubrequest[]): CompositeResult[] =>
+        rs.map((r, i) => ({
+          referenceId: r.referenceId,
+          httpStatusCode: 400,
+          body: [i === 0 ? { errorCode: code, message } : { errorCode: 'PROCESSING_HALTED', message: 'halted' }],
+        }));
     const invalid = setup(fakeClient(halted('FIELD_CUSTOM_VALIDATION_EXCEPTION', 'Resolution is required')));
     const err = await invalid.run({ fields: { Status: 'Resolved' } }).result.catch((e: Error) => e);
     expect(err).toBeInstanceOf(UnrecoverableError);

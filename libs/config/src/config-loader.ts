@@ -44,7 +44,10 @@ function interpolate(value: unknown, env: NodeJS.ProcessEnv, at: (string | numbe
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) {
-    throw new ConfigError(file, doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0]! })));
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0]! })),
+    );
   }
   const issues: ConfigError['issues'] = [];
   const raw = interpolate(doc.toJS(), env, [], issues);
@@ -102,6 +105,7 @@ export function salesforceJwtAudience(instance: string, explicit?: string): stri
   const host = url.hostname.toLowerCase();
   if (host.endsWith('.sandbox.my.salesforce.com') || host === 'test.salesforce.com') return 'https://test.salesforce.com';
   // Experience Cloud sites: <name>.my.site.com, or the older <name>.force.com with an optional path prefix.
-  if (host.endsWith('.my.site.com') || (host.endsWith('.force.com') && !host.endsWith('.lightning.force.com'))) return instance.replace(/\/$/, '');
+  if (host.endsWith('.my.site.com') || (host.endsWith('.force.com') && !host.endsWith('.lightning.force.com')))
+    return instance.replace(/\/$/, '');
   return 'https://login.salesforce.com';
 }

@@ -5,12 +5,14 @@ import { checkSoqlCondition, SoqlConditionError } from '@broker/salesforce';
 const sfId = z.string().regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, 'a 15- or 18-character Salesforce id');
 const url = z.string().url();
 // Values interpolated from ${ENV} arrive as text: numbers and booleans accept their text form.
-const num = (schema: z.ZodNumber = z.number()) => z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v), schema);
+const num = (schema: z.ZodNumber = z.number()) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v), schema);
 const bool = () => z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 /** 128 bits at least: 32 hex digits, or 22 characters of base64url (what `broker salesforce path-token` prints). */
 function checkPathToken(v: string, ctx: z.RefinementCtx): void {
   const fix = 'generate one with `broker salesforce path-token`';
-  if (!/^[A-Za-z0-9_-]+$/.test(v)) ctx.addIssue({ code: 'custom', message: `only letters, digits, - and _ (it is a URL path segment); ${fix}` });
+  if (!/^[A-Za-z0-9_-]+$/.test(v))
+    ctx.addIssue({ code: 'custom', message: `only letters, digits, - and _ (it is a URL path segment); ${fix}` });
   else if (/^[0-9a-fA-F]+$/.test(v) ? v.length < 32 : v.length < 22) {
     ctx.addIssue({ code: 'custom', message: `too short for 128 bits (32 hex digits or 22 base64url characters); ${fix}` });
   } else if (new Set(v).size < 8) ctx.addIssue({ code: 'custom', message: `too few distinct characters to be random; ${fix}` });
@@ -37,20 +39,22 @@ const salesforceAuth = z.discriminatedUnion('flow', [
     password: z.string().min(1),
     securityToken: z.string().default(''),
   }),
-  z.strictObject({
-    /** OAuth 2.0 JWT bearer flow: connected app + certificate. */
-    flow: z.literal('jwt'),
-    clientId: z.string().min(1),
-    username: z.string().min(1),
-    /** PEM private key (from an env var), or a file path in privateKeyFile. */
-    privateKey: z.string().min(1).optional(),
-    privateKeyFile: z.string().min(1).optional(),
-    /**
-     * The assertion's `aud`. Default: https://login.salesforce.com, or https://test.salesforce.com for
-     * `instance: test` and sandbox My Domains; an Experience Cloud site URL as `instance` is its own aud.
-     */
-    audience: url.optional(),
-  }).refine((v) => v.privateKey || v.privateKeyFile, { message: 'privateKey or privateKeyFile is required', path: ['privateKey'] }),
+  z
+    .strictObject({
+      /** OAuth 2.0 JWT bearer flow: connected app + certificate. */
+      flow: z.literal('jwt'),
+      clientId: z.string().min(1),
+      username: z.string().min(1),
+      /** PEM private key (from an env var), or a file path in privateKeyFile. */
+      privateKey: z.string().min(1).optional(),
+      privateKeyFile: z.string().min(1).optional(),
+      /**
+       * The assertion's `aud`. Default: https://login.salesforce.com, or https://test.salesforce.com for
+       * `instance: test` and sandbox My Domains; an Experience Cloud site URL as `instance` is its own aud.
+       */
+      audience: url.optional(),
+    })
+    .refine((v) => v.privateKey || v.privateKeyFile, { message: 'privateKey or privateKeyFile is required', path: ['privateKey'] }),
   z.strictObject({
     /** OAuth 2.0 client-credentials flow (runs as the connected app's integration user). */
     flow: z.literal('client-credentials'),
@@ -59,81 +63,105 @@ const salesforceAuth = z.discriminatedUnion('flow', [
   }),
 ]);
 
-export const salesforceSchema = z.strictObject({
-  /** `production` (login.salesforce.com), `test` (sandbox: test.salesforce.com), or a login URL. */
-  instance: z.union([z.enum(['production', 'test']), url]).default('production'),
-  apiVersion: z.string().regex(/^\d{2,3}\.0$/, 'like "62.0"').default('62.0'),
-  /** Outbound Messages from any other org are refused. */
-  organizationId: sfId,
-  auth: salesforceAuth,
-  /**
-   * Secret path segment: /salesforce/outbound/{connection}/{pathToken}. Outbound Messages carry no
-   * signature, so this unguessable URL is what tells Salesforce's requests from forged ones: at least
-   * 128 bits (`broker salesforce path-token` prints one). Required unless unsafeAllowNoPathToken.
-   */
-  pathToken: z.preprocess((v) => (v === '' ? undefined : v), z.string().superRefine(checkPathToken).optional()).optional(),
-  /** Accept Outbound Messages without a path token: anyone who knows the connection id can then post. */
-  unsafeAllowNoPathToken: bool().default(false),
-  /**
-   * Optional: only these source networks (CIDRs, e.g. Salesforce's published IP ranges) may post
-   * Outbound Messages. The source is the TCP peer, or the client ingress.trustProxy designates.
-   */
-  allowedSourceNetworks: z.array(cidr).min(1).optional(),
-  /**
-   * Optional: require the org's API client certificate on Outbound Messages (two-way TLS at the
-   * broker, or a trusted proxy's header, see ingress.clientCertificateHeader).
-   */
-  clientCertificate: z
-    .strictObject({
-      /** SHA-256 fingerprints of the accepted certificates (hex, colons optional). */
-      sha256Fingerprints: z.array(z.string().transform((v) => v.replace(/:/g, '').toLowerCase()).pipe(z.string().regex(/^[0-9a-f]{64}$/, '64 hex digits (SHA-256), colons optional'))).min(1).optional(),
-      /** The certificate's subject CN must equal this. */
-      subjectCN: z.string().min(1).optional(),
-    })
-    .refine((v) => v.sha256Fingerprints || v.subjectCN, { message: 'give sha256Fingerprints and/or subjectCN' })
-    .optional(),
-  /** The integration user's id, so the broker recognises its own writes (derived from login when absent). */
-  integrationUserId: sfId.optional(),
-  /** Every Salesforce call (logins included) gives up after these; a hung endpoint otherwise holds every job of the connection. */
-  timeouts: z
-    .strictObject({
-      /** TCP connection to the login or instance host. */
-      connectMs: num(z.number().int().min(100).max(120_000)).default(10_000),
-      /** Whole call: connect, send, and read the full answer. */
-      requestMs: num(z.number().int().min(100).max(600_000)).default(60_000),
-    })
-    .default({ connectMs: 10_000, requestMs: 60_000 }),
-  apiBudget: z
-    .strictObject({
-      /** Pause Salesforce calls of this connection when fewer than this share of the daily allowance remains. */
-      reservePercent: num(z.number().min(0).max(90)).default(10),
-      /** Slow down (spread calls) below this share. */
-      slowdownPercent: num(z.number().min(0).max(95)).default(25),
-      /** In the reserve, let one call through this often to see whether the usage has fallen. */
-      probeSeconds: num(z.number().int().min(1).max(3600)).default(60),
-    })
-    .default({ reservePercent: 10, slowdownPercent: 25, probeSeconds: 60 }),
-}).superRefine((sf, ctx) => {
-  const host = /^https?:\/\//.test(sf.instance) ? new URL(sf.instance).hostname.toLowerCase() : sf.instance;
-  if (sf.auth.flow === 'client-credentials' && ['production', 'test', 'login.salesforce.com', 'test.salesforce.com'].includes(host)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['instance'],
-      message:
-        'the client credentials flow only works on the org\'s My Domain (login.salesforce.com and test.salesforce.com refuse it): set salesforce.instance to https://<MyDomain>.my.salesforce.com (sandbox: https://<MyDomain>--<sandbox>.sandbox.my.salesforce.com), or use auth.flow jwt',
-    });
-  }
-  if (sf.auth.flow === 'password' && Number(sf.apiVersion) >= SOAP_LOGIN_RETIRED_FROM) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['apiVersion'],
-      message: `SOAP API login() (auth.flow password) does not exist in API version ${SOAP_LOGIN_RETIRED_FROM.toFixed(1)} and later: set salesforce.apiVersion to "64.0" or lower, or switch salesforce.auth.flow to jwt or client-credentials`,
-    });
-  }
-});
+export const salesforceSchema = z
+  .strictObject({
+    /** `production` (login.salesforce.com), `test` (sandbox: test.salesforce.com), or a login URL. */
+    instance: z.union([z.enum(['production', 'test']), url]).default('production'),
+    apiVersion: z
+      .string()
+      .regex(/^\d{2,3}\.0$/, 'like "62.0"')
+      .default('62.0'),
+    /** Outbound Messages from any other org are refused. */
+    organizationId: sfId,
+    auth: salesforceAuth,
+    /**
+     * Secret path segment: /salesforce/outbound/{connection}/{pathToken}. Outbound Messages carry no
+     * signature, so this unguessable URL is what tells Salesforce's requests from forged ones: at least
+     * 128 bits (`broker salesforce path-token` prints one). Required unless unsafeAllowNoPathToken.
+     */
+    pathToken: z.preprocess((v) => (v === '' ? undefined : v), z.string().superRefine(checkPathToken).optional()).optional(),
+    /** Accept Outbound Messages without a path token: anyone who knows the connection id can then post. */
+    unsafeAllowNoPathToken: bool().default(false),
+    /**
+     * Optional: only these source networks (CIDRs, e.g. Salesforce's published IP ranges) may post
+     * Outbound Messages. The source is the TCP peer, or the client ingress.trustProxy designates.
+     */
+    allowedSourceNetworks: z.array(cidr).min(1).optional(),
+    /**
+     * Optional: require the org's API client certificate on Outbound Messages (two-way TLS at the
+     * broker, or a trusted proxy's header, see ingress.clientCertificateHeader).
+     */
+    clientCertificate: z
+      .strictObject({
+        /** SHA-256 fingerprints of the accepted certificates (hex, colons optional). */
+        sha256Fingerprints: z
+          .array(
+            z
+              .string()
+              .transform((v) => v.replace(/:/g, '').toLowerCase())
+              .pipe(z.string().regex(/^[0-9a-f]{64}$/, '64 hex digits (SHA-256), colons optional')),
+          )
+          .min(1)
+          .optional(),
+        /** The certificate's subject CN must equal this. */
+        subjectCN: z.string().min(1).optional(),
+      })
+      .refine((v) => v.sha256Fingerprints || v.subjectCN, { message: 'give sha256Fingerprints and/or subjectCN' })
+      .optional(),
+    /** The integration user's id, so the broker recognises its own writes (derived from login when absent). */
+    integrationUserId: sfId.optional(),
+    /** Every Salesforce call (logins included) gives up after these; a hung endpoint otherwise holds every job of the connection. */
+    timeouts: z
+      .strictObject({
+        /** TCP connection to the login or instance host. */
+        connectMs: num(z.number().int().min(100).max(120_000)).default(10_000),
+        /** Whole call: connect, send, and read the full answer. */
+        requestMs: num(z.number().int().min(100).max(600_000)).default(60_000),
+      })
+      .default({ connectMs: 10_000, requestMs: 60_000 }),
+    apiBudget: z
+      .strictObject({
+        /** Pause Salesforce calls of this connection when fewer than this share of the daily allowance remains. */
+        reservePercent: num(z.number().min(0).max(90)).default(10),
+        /** Slow down (spread calls) below this share. */
+        slowdownPercent: num(z.number().min(0).max(95)).default(25),
+        /** In the reserve, let one call through this often to see whether the usage has fallen. */
+        probeSeconds: num(z.number().int().min(1).max(3600)).default(60),
+      })
+      .default({ reservePercent: 10, slowdownPercent: 25, probeSeconds: 60 }),
+  })
+  .superRefine((sf, ctx) => {
+    const host = /^https?:\/\//.test(sf.instance) ? new URL(sf.instance).hostname.toLowerCase() : sf.instance;
+    if (sf.auth.flow === 'client-credentials' && ['production', 'test', 'login.salesforce.com', 'test.salesforce.com'].includes(host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['instance'],
+        message:
+          "the client credentials flow only works on the org's My Domain (login.salesforce.com and test.salesforce.com refuse it): set salesforce.instance to https://<MyDomain>.my.salesforce.com (sandbox: https://<MyDomain>--<sandbox>.sandbox.my.salesforce.com), or use auth.flow jwt",
+      });
+    }
+    if (sf.auth.flow === 'password' && Number(sf.apiVersion) >= SOAP_LOGIN_RETIRED_FROM) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['apiVersion'],
+        message: `SOAP API login() (auth.flow password) does not exist in API version ${SOAP_LOGIN_RETIRED_FROM.toFixed(1)} and later: set salesforce.apiVersion to "64.0" or lower, or switch salesforce.auth.flow to jwt or client-credentials`,
+      });
+    }
+  });
 
 /** The message types rest-v2.yaml lists for `POST /workorders/{id}/messages` (a buyer posts the first seven sensibly). */
-export const FIELD_NATION_MESSAGE_TYPES = ['ASSIGNEDTECH', 'INTERNAL', 'STAFF_NOTE', 'ROUTEDTECHS', 'REQUESTEDTECHS', 'SPECIFICTECH', 'TECHTOMANAGER', 'FROMTECH', 'REPLY', 'REPLYTOTHREAD'] as const;
+export const FIELD_NATION_MESSAGE_TYPES = [
+  'ASSIGNEDTECH',
+  'INTERNAL',
+  'STAFF_NOTE',
+  'ROUTEDTECHS',
+  'REQUESTEDTECHS',
+  'SPECIFICTECH',
+  'TECHTOMANAGER',
+  'FROMTECH',
+  'REPLY',
+  'REPLYTOTHREAD',
+] as const;
 
 export const fieldNationSchema = z.strictObject({
   /** `sandbox`, `production`, or an explicit base URL (the simulator). */
@@ -149,7 +177,8 @@ export const fieldNationSchema = z.strictObject({
    * format (webhooks-v3.yaml `secret: format: uuid`). `broker fieldnation webhook` generates one.
    */
   webhookSecret: z.uuid({
-    error: "must be a UUID, the only secret format Field Nation's webhooks API accepts: run `broker fieldnation webhook` to generate one and store it where this key reads it (FN_WEBHOOK_SECRET in config/broker.example.yaml)",
+    error:
+      "must be a UUID, the only secret format Field Nation's webhooks API accepts: run `broker fieldnation webhook` to generate one and store it where this key reads it (FN_WEBHOOK_SECRET in config/broker.example.yaml)",
   }),
   /**
    * `type` of the messages the broker posts (WoMessagesCreatedDto.type in rest-v2.yaml), i.e. who sees
@@ -186,10 +215,9 @@ const objectSchema = z.strictObject({
   trigger: z.string().min(1).optional(),
   /** Where the Salesforce id travels on the work order, for crash recovery without duplicates. */
   correlation: z
-    .union([
-      z.strictObject({ customFieldId: num(z.number().int().positive()) }),
-      z.strictObject({ incidentId: z.literal(true) }),
-    ], { error: 'either { incidentId: true } or { customFieldId: <Field Nation custom field id> }' })
+    .union([z.strictObject({ customFieldId: num(z.number().int().positive()) }), z.strictObject({ incidentId: z.literal(true) })], {
+      error: 'either { incidentId: true } or { customFieldId: <Field Nation custom field id> }',
+    })
     .default({ incidentId: true }),
   afterCreate: z
     .strictObject({
@@ -227,7 +255,12 @@ export const connectionSchema = z.strictObject({
       /** Cron pattern of the sweep (BullMQ job scheduler). */
       every: z.string().default('*/15 * * * *'),
       /** Look-back window: records modified in the last N hours (Salesforce drops undelivered messages after 24). */
-      windowHours: num(z.number().positive().max(24 * 30)).default(26),
+      windowHours: num(
+        z
+          .number()
+          .positive()
+          .max(24 * 30),
+      ).default(26),
       /** Upper bound on Salesforce API calls one sweep may spend. */
       maxApiCalls: num(z.number().int().positive()).default(20),
       /** Records per query page (Salesforce allows 200-2,000); each page is one API call. */
@@ -250,7 +283,9 @@ export const retentionSchema = z
      * automatic webhook retries span about 21 minutes (a delivery retried by hand from its dead-letter
      * queue can come later: keep the default for that).
      */
-    inboundLedgerDays: num(z.number().int().min(2, 'at least 2 days: Salesforce redelivers an Outbound Message for up to 24 hours')).default(RETENTION_DEFAULTS.inboundLedgerDays),
+    inboundLedgerDays: num(
+      z.number().int().min(2, 'at least 2 days: Salesforce redelivers an Outbound Message for up to 24 hours'),
+    ).default(RETENTION_DEFAULTS.inboundLedgerDays),
     /** Cron pattern of the clean-up (BullMQ job scheduler). */
     every: z.string().min(1).default(RETENTION_DEFAULTS.every),
     /** Rows per DELETE statement: bounds each statement's locks and WAL burst. */
@@ -274,9 +309,16 @@ export const brokerConfigSchema = z
          * Header in which a TLS-terminating proxy passes the verified client certificate: its SHA-256
          * fingerprint (hex) or the URL-encoded PEM (nginx $ssl_client_escaped_cert). Needs trustProxy.
          */
-        clientCertificateHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name').transform((v) => v.toLowerCase()).optional(),
+        clientCertificateHeader: z
+          .string()
+          .regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name')
+          .transform((v) => v.toLowerCase())
+          .optional(),
       })
-      .refine((v) => !v.clientCertificateHeader || v.trustProxy !== undefined, { message: 'clientCertificateHeader needs trustProxy (only a trusted proxy may set it)', path: ['clientCertificateHeader'] })
+      .refine((v) => !v.clientCertificateHeader || v.trustProxy !== undefined, {
+        message: 'clientCertificateHeader needs trustProxy (only a trusted proxy may set it)',
+        path: ['clientCertificateHeader'],
+      })
       .optional(),
   })
   .superRefine((cfg, ctx) => {
@@ -287,7 +329,8 @@ export const brokerConfigSchema = z
       if (!c.salesforce.pathToken && !c.salesforce.unsafeAllowNoPathToken) {
         ctx.addIssue({
           code: 'custom',
-          message: 'required: Outbound Messages are unsigned, so the secret URL segment is what keeps forged ones out. Generate one with `broker salesforce path-token` (or set salesforce.unsafeAllowNoPathToken: true to accept anyone who knows the URL)',
+          message:
+            'required: Outbound Messages are unsigned, so the secret URL segment is what keeps forged ones out. Generate one with `broker salesforce path-token` (or set salesforce.unsafeAllowNoPathToken: true to accept anyone who knows the URL)',
           path: ['connections', i, 'salesforce', 'pathToken'],
         });
       }

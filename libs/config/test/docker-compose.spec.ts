@@ -71,22 +71,25 @@ describe('docker-compose.yml', () => {
     expect(running).toEqual(apps.map(([app]) => app).sort());
   });
 
-  it.each(apps)('%s starts after the migration and healthy Redis and PostgreSQL, and is health-checked on its port', (app, portVar, port) => {
-    const service = services[app]!;
-    expect(service.command).toEqual(['node', `dist/apps/${app}/main.mjs`]);
-    expect(service.depends_on).toMatchObject({
-      migrate: { condition: 'service_completed_successfully' },
-      redis: { condition: 'service_healthy' },
-      postgres: { condition: 'service_healthy' },
-    });
-    expect(service.environment?.[portVar]).toBe(String(port));
-    expect(service.environment?.REDIS_URL).toBe('redis://redis:6379');
-    const probe = service.healthcheck?.test.join(' ') ?? '';
-    expect(probe).toContain(`http://127.0.0.1:${port}/`);
-    expect(probe).toMatch(/\/(readyz|healthz)'/);
-    // SIGTERM's graceful shutdown (default deadline 25 s) must end before Docker's SIGKILL.
-    expect(Number.parseInt(service.stop_grace_period ?? '10s', 10)).toBeGreaterThan(25);
-  });
+  it.each(apps)(
+    '%s starts after the migration and healthy Redis and PostgreSQL, and is health-checked on its port',
+    (app, portVar, port) => {
+      const service = services[app]!;
+      expect(service.command).toEqual(['node', `dist/apps/${app}/main.mjs`]);
+      expect(service.depends_on).toMatchObject({
+        migrate: { condition: 'service_completed_successfully' },
+        redis: { condition: 'service_healthy' },
+        postgres: { condition: 'service_healthy' },
+      });
+      expect(service.environment?.[portVar]).toBe(String(port));
+      expect(service.environment?.REDIS_URL).toBe('redis://redis:6379');
+      const probe = service.healthcheck?.test.join(' ') ?? '';
+      expect(probe).toContain(`http://127.0.0.1:${port}/`);
+      expect(probe).toMatch(/\/(readyz|healthz)'/);
+      // SIGTERM's graceful shutdown (default deadline 25 s) must end before Docker's SIGKILL.
+      expect(Number.parseInt(service.stop_grace_period ?? '10s', 10)).toBeGreaterThan(25);
+    },
+  );
 
   it('keeps the simulators behind the demo profile', () => {
     expect(services['salesforce-sim']!.profiles).toEqual(['demo']);

@@ -4,9 +4,9 @@ import { sfFetchQueue, fnWriteQueue, type JobOf } from './index';
 
 describe('contracts', () => {
   it('rejects a bad payload naming each bad path', () => {
-    expect(() =>
-      parsePayload(sfFetchQueue, 'fetch-record', { connectionId: 'demo', sfObject: 'Case', sfId: 'short' }),
-    ).toThrowError(PayloadError);
+    expect(() => parsePayload(sfFetchQueue, 'fetch-record', { connectionId: 'demo', sfObject: 'Case', sfId: 'short' })).toThrowError(
+      PayloadError,
+    );
     try {
       parsePayload(sfFetchQueue, 'fetch-record', { connectionId: 'demo', sfObject: 'Case', sfId: 'short' });
     } catch (err) {
@@ -47,6 +47,11 @@ describe('contracts', () => {
           return job.data.body;
       }
     };
-    expect(describeJob({ name: 'post-message', data: { connectionId: 'c', sfId: 'x'.repeat(18), caseCommentId: 'y'.repeat(18), workOrderId: 1, body: 'hi' } })).toBe('hi');
+    expect(
+      describeJob({
+        name: 'post-message',
+        data: { connectionId: 'c', sfId: 'x'.repeat(18), caseCommentId: 'y'.repeat(18), workOrderId: 1, body: 'hi' },
+      }),
+    ).toBe('hi');
   });
 });

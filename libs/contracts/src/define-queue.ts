@@ -39,11 +39,7 @@ export class PayloadError extends Error {
 }
 
 /** Validate a payload against the contract; throws PayloadError naming each bad path. */
-export function parsePayload<Q extends QueueContract, N extends JobNameOf<Q>>(
-  contract: Q,
-  name: N,
-  data: unknown,
-): JobDataOf<Q, N> {
+export function parsePayload<Q extends QueueContract, N extends JobNameOf<Q>>(contract: Q, name: N, data: unknown): JobDataOf<Q, N> {
   const schema = contract.jobs[name];
   if (!schema) throw new PayloadError(contract.name, name, [`unknown job name "${name}"`]);
   const result = schema.safeParse(data);

@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { FieldNationWebhookBodySchema, FN_STATUS, fnStatusCode, FN_WEBHOOK_EVENTS } from './fieldnation-domain';
 import { FieldNationEventJob } from './queues';
 
-const openapi = parse(readFileSync(path.resolve(import.meta.dirname, '../../../apps/fieldnation-sim/openapi/webhooks-v3.yaml'), 'utf8')) as {
+const openapi = parse(
+  readFileSync(path.resolve(import.meta.dirname, '../../../apps/fieldnation-sim/openapi/webhooks-v3.yaml'), 'utf8'),
+) as {
   components: { schemas: Record<string, { properties?: { events?: { items?: { enum?: string[] } } } }> };
 };
 
@@ -17,7 +19,9 @@ const VECTOR =
 
 describe('Field Nation domain', () => {
   it('names exactly the events of the Webhooks v3 OpenAPI enum', () => {
-    const enums = Object.values(openapi.components.schemas).flatMap((s) => (s.properties?.events?.items?.enum ? [s.properties.events.items.enum] : []));
+    const enums = Object.values(openapi.components.schemas).flatMap((s) =>
+      s.properties?.events?.items?.enum ? [s.properties.events.items.enum] : [],
+    );
     expect(enums.length).toBeGreaterThan(0);
     for (const e of enums) expect([...e].sort()).toEqual([...FN_WEBHOOK_EVENTS].sort());
   });
@@ -33,15 +37,29 @@ describe('Field Nation domain', () => {
     const body = FieldNationWebhookBodySchema.parse(JSON.parse(VECTOR));
     expect(body.event.name).toBe('workorder.status.published');
     expect(body.workorder).toMatchObject({ id: 12345, title: 'Work Order Title', status: { id: 2, name: 'Published' } });
-    const job = FieldNationEventJob.safeParse({ connectionId: 'demo', deliveryId: 'd1', eventName: body.event.name, workOrderId: 12345, occurredAt: body.timestamp, receivedAt: body.timestamp, body });
+    const job = FieldNationEventJob.safeParse({
+      connectionId: 'demo',
+      deliveryId: 'd1',
+      eventName: body.event.name,
+      workOrderId: 12345,
+      occurredAt: body.timestamp,
+      receivedAt: body.timestamp,
+      body,
+    });
     expect(job.success).toBe(true);
   });
 
   it('takes work_order_id and ids as a number or a string (both renderings are documented)', () => {
-    expect(FieldNationWebhookBodySchema.safeParse({ event: { name: 'workorder.created', params: { work_order_id: '12345' } }, workorder: { id: '12345' }, triggered_by_user: { id: '1068' } }).success).toBe(true);
+    expect(
+      FieldNationWebhookBodySchema.safeParse({
+        event: { name: 'workorder.created', params: { work_order_id: '12345' } },
+        workorder: { id: '12345' },
+        triggered_by_user: { id: '1068' },
+      }).success,
+    ).toBe(true);
   });
 
-  it('refuses a body without an event name, or with the draft docs\' camelCase envelope', () => {
+  it("refuses a body without an event name, or with the draft docs' camelCase envelope", () => {
     expect(FieldNationWebhookBodySchema.safeParse({ workorder: { id: 1 } }).success).toBe(false);
     expect(FieldNationWebhookBodySchema.safeParse({ eventName: 'workorder.created', workOrderId: 1, data: {} }).success).toBe(false);
     expect(FieldNationWebhookBodySchema.safeParse({ event: { name: '' } }).success).toBe(false);

@@ -99,7 +99,17 @@ export interface WorkOrderPayload {
   client?: { id: number };
   manager?: { id: number };
   location?:
-    | { mode: 'custom'; display_name?: string; address1: string; address2?: string; city: string; state: string; zip: string; country: string; type?: { id: number } }
+    | {
+        mode: 'custom';
+        display_name?: string;
+        address1: string;
+        address2?: string;
+        city: string;
+        state: string;
+        zip: string;
+        country: string;
+        type?: { id: number };
+      }
     | { mode: 'location'; saved_location: { id: number } }
     | { mode: 'remote' };
   schedule?: {

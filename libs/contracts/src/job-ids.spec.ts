@@ -17,7 +17,15 @@ describe('job ids', () => {
 
   it('names every queue job in the table', () => {
     expect(new Set(JOB_IDS.map((r) => `${r.queue}/${r.job}`))).toEqual(
-      new Set(['sf.fetch/fetch-record', 'sf.reconcile/sweep', 'map/map-record', 'fn.event/fn-event', 'fn.write/write-work-order', 'fn.write/post-message', 'sf.write/write-record']),
+      new Set([
+        'sf.fetch/fetch-record',
+        'sf.reconcile/sweep',
+        'map/map-record',
+        'fn.event/fn-event',
+        'fn.write/write-work-order',
+        'fn.write/post-message',
+        'sf.write/write-record',
+      ]),
     );
   });
 
@@ -27,11 +35,18 @@ describe('job ids', () => {
     const long = fetchJobId.resync('c'.repeat(63), '500000000000001AAA', new Date(1_764_000_000_000));
     expect(long.length).toBeLessThanOrEqual(64);
     expect(FetchRecordJob.shape.notificationId.safeParse(long).success).toBe(true);
-    expect(fetchJobId.resync('demo', '500000000000001AAA', new Date(1_764_000_000_000))).toBe('resync-demo-500000000000001AAA-1764000000000');
+    expect(fetchJobId.resync('demo', '500000000000001AAA', new Date(1_764_000_000_000))).toBe(
+      'resync-demo-500000000000001AAA-1764000000000',
+    );
   });
 
   it('gives one scheduler per connection and object, and one retention scheduler', () => {
-    expect(schedulers.reconcile('demo', 'Case', '*/15 * * * *')).toEqual({ queue: 'sf.reconcile', id: 'reconcile-demo-Case', pattern: '*/15 * * * *', job: { name: 'sweep', data: { connectionId: 'demo', sfObject: 'Case' } } });
+    expect(schedulers.reconcile('demo', 'Case', '*/15 * * * *')).toEqual({
+      queue: 'sf.reconcile',
+      id: 'reconcile-demo-Case',
+      pattern: '*/15 * * * *',
+      job: { name: 'sweep', data: { connectionId: 'demo', sfObject: 'Case' } },
+    });
     expect(schedulers.retention('0 3 * * *').id).toBe('retention');
   });
 });

@@ -80,16 +80,56 @@ const render = (id: string) => id.replace(/9\d{12}/g, (m) => numbers.get(m) ?? m
 
 /** Every recipe, rendered with placeholders: the source of docs/architecture.md's job-id table. */
 export const JOB_IDS: JobIdRecipe[] = [
-  { queue: sfFetchQueue.name, job: 'fetch-record', producer: 'ingress (Outbound Message)', example: fetchJobId.outboundMessage('{connection}', '{notificationId}') },
-  { queue: sfFetchQueue.name, job: 'fetch-record', producer: 'salesforce-fetcher (reconciliation sweep)', example: fetchJobId.reconcile('{connection}', '{sfId}', n('modstampMs')) },
-  { queue: sfFetchQueue.name, job: 'fetch-record', producer: 'dashboard, CLI (re-sync; a connection id is shortened to keep it ≤ 64)', example: fetchJobId.resync('{connection}', '{sfId}', new Date(n('nowMs'))) },
-  { queue: sfReconcileQueue.name, job: 'sweep', producer: 'CLI `broker reconcile`', example: reconcileJobId.now('{connection}', '{object}', n('nowMs')) },
+  {
+    queue: sfFetchQueue.name,
+    job: 'fetch-record',
+    producer: 'ingress (Outbound Message)',
+    example: fetchJobId.outboundMessage('{connection}', '{notificationId}'),
+  },
+  {
+    queue: sfFetchQueue.name,
+    job: 'fetch-record',
+    producer: 'salesforce-fetcher (reconciliation sweep)',
+    example: fetchJobId.reconcile('{connection}', '{sfId}', n('modstampMs')),
+  },
+  {
+    queue: sfFetchQueue.name,
+    job: 'fetch-record',
+    producer: 'dashboard, CLI (re-sync; a connection id is shortened to keep it ≤ 64)',
+    example: fetchJobId.resync('{connection}', '{sfId}', new Date(n('nowMs'))),
+  },
+  {
+    queue: sfReconcileQueue.name,
+    job: 'sweep',
+    producer: 'CLI `broker reconcile`',
+    example: reconcileJobId.now('{connection}', '{object}', n('nowMs')),
+  },
   { queue: mapQueue.name, job: 'map-record', producer: 'salesforce-fetcher', example: mapJobId('{connection}', '{notificationId}') },
-  { queue: fnEventQueue.name, job: 'fn-event', producer: 'ingress (Field Nation webhook)', example: fieldNationEventJobId('{connection}', '{bodyHash}') },
-  { queue: fnWriteQueue.name, job: 'write-work-order', producer: 'mapper', example: fnWriteJobId.workOrder('{connection}', '{sfId}', n('modstampMs')) },
+  {
+    queue: fnEventQueue.name,
+    job: 'fn-event',
+    producer: 'ingress (Field Nation webhook)',
+    example: fieldNationEventJobId('{connection}', '{bodyHash}'),
+  },
+  {
+    queue: fnWriteQueue.name,
+    job: 'write-work-order',
+    producer: 'mapper',
+    example: fnWriteJobId.workOrder('{connection}', '{sfId}', n('modstampMs')),
+  },
   { queue: fnWriteQueue.name, job: 'post-message', producer: 'mapper', example: fnWriteJobId.message('{connection}', '{caseCommentId}') },
-  { queue: sfWriteQueue.name, job: 'write-record', producer: 'mapper (Field Nation event)', example: sfWriteJobId.event('{connection}', '{deliveryId}') },
-  { queue: sfWriteQueue.name, job: 'write-record', producer: 'fieldnation-writer (write-back)', example: sfWriteJobId.writeBack('{connection}', '{sfId}', n('workOrderId')) },
+  {
+    queue: sfWriteQueue.name,
+    job: 'write-record',
+    producer: 'mapper (Field Nation event)',
+    example: sfWriteJobId.event('{connection}', '{deliveryId}'),
+  },
+  {
+    queue: sfWriteQueue.name,
+    job: 'write-record',
+    producer: 'fieldnation-writer (write-back)',
+    example: sfWriteJobId.writeBack('{connection}', '{sfId}', n('workOrderId')),
+  },
 ].map((r) => ({ ...r, example: render(r.example) }));
 
 /** The schedulers' rows: their ids are persistent too. */

@@ -47,12 +47,16 @@ export const ReconcileJob = z.object({
   windowHours: z.number().positive().optional(),
 });
 
-export const sfReconcileQueue = defineQueue('sf.reconcile', { sweep: ReconcileJob }, {
-  attempts: 3,
-  backoff: { type: 'exponential', delay: 30_000 },
-  removeOnComplete: { count: 200 },
-  removeOnFail: { age: 14 * 24 * 3_600, count: 1_000 },
-});
+export const sfReconcileQueue = defineQueue(
+  'sf.reconcile',
+  { sweep: ReconcileJob },
+  {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 30_000 },
+    removeOnComplete: { count: 200 },
+    removeOnFail: { age: 14 * 24 * 3_600, count: 1_000 },
+  },
+);
 
 /** salesforce-fetcher → mapper: the record as read, with every mapped path. */
 export const MapRecordJob = z.object({
@@ -155,12 +159,16 @@ export const sfWriteQueue = defineQueue('sf.write', { 'write-record': Salesforce
  */
 export const RetentionSweepJob = z.object({});
 
-export const maintenanceQueue = defineQueue('maintenance', { 'retention-sweep': RetentionSweepJob }, {
-  attempts: 3,
-  backoff: { type: 'exponential', delay: 60_000 },
-  removeOnComplete: { count: 100 },
-  removeOnFail: { age: 14 * 24 * 3_600, count: 1_000 },
-});
+export const maintenanceQueue = defineQueue(
+  'maintenance',
+  { 'retention-sweep': RetentionSweepJob },
+  {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 60_000 },
+    removeOnComplete: { count: 100 },
+    removeOnFail: { age: 14 * 24 * 3_600, count: 1_000 },
+  },
+);
 
 /** Every queue, for the dashboard, replay and metrics. */
 export const allQueues = [sfFetchQueue, mapQueue, fnEventQueue, fnWriteQueue, sfWriteQueue, sfReconcileQueue, maintenanceQueue] as const;

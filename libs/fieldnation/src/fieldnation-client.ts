@@ -1,18 +1,21 @@
 import { FieldNationError } from './fieldnation-error';
-import type {
-  CustomFieldDefinition,
-  FnMessage,
-  Webhook,
-  WebhookInput,
-  WorkOrder,
-  WorkOrderWrite,
-} from './fieldnation.types';
+import type { CustomFieldDefinition, FnMessage, Webhook, WebhookInput, WorkOrder, WorkOrderWrite } from './fieldnation.types';
 import { customFieldValue } from './fieldnation.types';
 import { FieldNationTransport, type ClientStats, type FieldNationClientOptions, type RequestSpec } from './fieldnation-transport';
 
 /** One provider (`POST /route`), or several at once (`POST /mass-route`, whose body is `{ids}` in rest-v2.yaml). */
 /** `type` of `POST /workorders/{id}/messages` (WoMessagesCreatedDto in rest-v2.yaml). */
-export type FieldNationMessageType = 'ASSIGNEDTECH' | 'INTERNAL' | 'STAFF_NOTE' | 'ROUTEDTECHS' | 'REQUESTEDTECHS' | 'SPECIFICTECH' | 'TECHTOMANAGER' | 'FROMTECH' | 'REPLY' | 'REPLYTOTHREAD';
+export type FieldNationMessageType =
+  | 'ASSIGNEDTECH'
+  | 'INTERNAL'
+  | 'STAFF_NOTE'
+  | 'ROUTEDTECHS'
+  | 'REQUESTEDTECHS'
+  | 'SPECIFICTECH'
+  | 'TECHTOMANAGER'
+  | 'FROMTECH'
+  | 'REPLY'
+  | 'REPLYTOTHREAD';
 
 export type RouteTarget = { providerId: number } | { providerIds: number[] };
 
@@ -161,13 +164,31 @@ export class FieldNationClient {
    */
   routeWorkOrder(id: number, target: RouteTarget): Promise<unknown> {
     if ('providerId' in target) {
-      return this.v2({ method: 'POST', path: `/workorders/${id}/route`, route: '/workorders/:id/route', body: { technician: { id: target.providerId } }, idempotent: true });
+      return this.v2({
+        method: 'POST',
+        path: `/workorders/${id}/route`,
+        route: '/workorders/:id/route',
+        body: { technician: { id: target.providerId } },
+        idempotent: true,
+      });
     }
-    return this.v2({ method: 'POST', path: `/workorders/${id}/mass-route`, route: '/workorders/:id/mass-route', body: { ids: target.providerIds }, idempotent: true });
+    return this.v2({
+      method: 'POST',
+      path: `/workorders/${id}/mass-route`,
+      route: '/workorders/:id/mass-route',
+      body: { ids: target.providerIds },
+      idempotent: true,
+    });
   }
 
   assignWorkOrder(id: number, providerId: number): Promise<unknown> {
-    return this.v2({ method: 'POST', path: `/workorders/${id}/assignee`, route: '/workorders/:id/assignee', body: { user: { id: providerId } }, idempotent: true });
+    return this.v2({
+      method: 'POST',
+      path: `/workorders/${id}/assignee`,
+      route: '/workorders/:id/assignee',
+      body: { user: { id: providerId } },
+      idempotent: true,
+    });
   }
 
   approveWorkOrder(id: number): Promise<WorkOrder> {
@@ -176,16 +197,33 @@ export class FieldNationClient {
 
   /** `cancel_reason` travels as a query parameter (OAS-R). */
   cancelWorkOrder(id: number, options: { reason?: string | number } = {}): Promise<WorkOrder> {
-    return this.v2({ method: 'DELETE', path: `/workorders/${id}`, route: '/workorders/:id', query: { cancel_reason: options.reason }, idempotent: true });
+    return this.v2({
+      method: 'DELETE',
+      path: `/workorders/${id}`,
+      route: '/workorders/:id',
+      query: { cancel_reason: options.reason },
+      idempotent: true,
+    });
   }
 
   setCustomField(id: number, fieldId: number, value: string): Promise<unknown> {
-    return this.v2({ method: 'PUT', path: `/workorders/${id}/custom_fields/${fieldId}`, route: '/workorders/:id/custom_fields/:cfId', body: { value }, idempotent: true });
+    return this.v2({
+      method: 'PUT',
+      path: `/workorders/${id}/custom_fields/${fieldId}`,
+      route: '/workorders/:id/custom_fields/:cfId',
+      body: { value },
+      idempotent: true,
+    });
   }
 
   /** `GET /custom-fields` takes no query parameters (rest-v2.yaml): one call returns them all. */
   listCustomFields(): Promise<CustomFieldDefinition[]> {
-    return this.v2<{ results: CustomFieldDefinition[] }>({ method: 'GET', path: '/custom-fields', route: '/custom-fields', idempotent: true }).then((r) => r.results ?? []);
+    return this.v2<{ results: CustomFieldDefinition[] }>({
+      method: 'GET',
+      path: '/custom-fields',
+      route: '/custom-fields',
+      idempotent: true,
+    }).then((r) => r.results ?? []);
   }
 
   // ── Messages ───────────────────────────────────────────────────────────────────────────────
@@ -208,19 +246,37 @@ export class FieldNationClient {
     const userId = this.http.userId;
     const mine = all.filter((m) => m.message === input.message && (userId === undefined || Number(m.from?.id) === userId));
     const newest = (mine.length ? mine : all).sort(newestFirst)[0];
-    if (!newest) throw new FieldNationError('Field Nation accepted the message but returned no message id', { kind: 'http', status: 200, method: 'POST', route: '/workorders/:id/messages', retryable: false });
+    if (!newest)
+      throw new FieldNationError('Field Nation accepted the message but returned no message id', {
+        kind: 'http',
+        status: 200,
+        method: 'POST',
+        route: '/workorders/:id/messages',
+        retryable: false,
+      });
     return String(newest.msg_id);
   }
 
   /** Top-level messages, newest first, each with its `replies`. */
   listMessages(id: number): Promise<FnMessage[]> {
-    return this.v2<{ results: FnMessage[] }>({ method: 'GET', path: `/workorders/${id}/messages`, route: '/workorders/:id/messages', idempotent: true }).then((r) => r.results ?? []);
+    return this.v2<{ results: FnMessage[] }>({
+      method: 'GET',
+      path: `/workorders/${id}/messages`,
+      route: '/workorders/:id/messages',
+      idempotent: true,
+    }).then((r) => r.results ?? []);
   }
 
   // ── Webhooks v3 management ─────────────────────────────────────────────────────────────────
 
   createWebhook(input: WebhookInput): Promise<Webhook> {
-    return this.webhooks<Webhook>({ method: 'POST', path: '', route: '', body: { method: 'post', status: 'active', ...input }, idempotent: false });
+    return this.webhooks<Webhook>({
+      method: 'POST',
+      path: '',
+      route: '',
+      body: { method: 'post', status: 'active', ...input },
+      idempotent: false,
+    });
   }
 
   listWebhooks(): Promise<Webhook[]> {
@@ -237,7 +293,12 @@ export class FieldNationClient {
 
   /** Ask Field Nation to re-deliver a delivery (same uuid, next attempt). */
   retryWebhookDelivery(deliveryId: string): Promise<{ job_id: string }> {
-    return this.webhooks({ method: 'PATCH', path: `/delivery-logs/${deliveryId}/retry`, route: '/delivery-logs/:deliveryId/retry', idempotent: true });
+    return this.webhooks({
+      method: 'PATCH',
+      path: `/delivery-logs/${deliveryId}/retry`,
+      route: '/delivery-logs/:deliveryId/retry',
+      idempotent: true,
+    });
   }
 
   // ── Transport ──────────────────────────────────────────────────────────────────────────────
@@ -247,7 +308,12 @@ export class FieldNationClient {
   }
 
   private async webhooks<T>(spec: Omit<RequestSpec, 'auth'>): Promise<T> {
-    const res = await this.http.request<{ result: T }>({ ...spec, path: `/api/v1/webhooks${spec.path}`, route: `${spec.method} /webhooks${spec.route}`, auth: 'bearer' });
+    const res = await this.http.request<{ result: T }>({
+      ...spec,
+      path: `/api/v1/webhooks${spec.path}`,
+      route: `${spec.method} /webhooks${spec.route}`,
+      auth: 'bearer',
+    });
     return res.result;
   }
 }

@@ -1,14 +1,5 @@
 export type FieldNationErrorKind =
-  | 'network'
-  | 'timeout'
-  | 'auth'
-  | 'bad_request'
-  | 'validation'
-  | 'forbidden'
-  | 'not_found'
-  | 'rate_limited'
-  | 'server'
-  | 'http';
+  'network' | 'timeout' | 'auth' | 'bad_request' | 'validation' | 'forbidden' | 'not_found' | 'rate_limited' | 'server' | 'http';
 
 export interface FieldNationFieldError {
   field: string;
@@ -97,7 +88,9 @@ function fieldErrorsOf(body: unknown): FieldNationFieldError[] {
       if (!e || typeof e !== 'object') return typeof e === 'string' ? [{ field: '', message: e }] : [];
       const x = e as Record<string, unknown>;
       const message = String(x.message ?? x.detail ?? '');
-      const field = String(x.field ?? x.pointer ?? x.parameter ?? '').replace(/^\//, '').replaceAll('/', '.');
+      const field = String(x.field ?? x.pointer ?? x.parameter ?? '')
+        .replace(/^\//, '')
+        .replaceAll('/', '.');
       return message ? [{ field, message }] : [];
     });
   }
@@ -108,7 +101,10 @@ function messageOf(body: unknown, fallback: string): string {
   if (typeof body === 'string' && body.trim()) return body.trim().slice(0, 500);
   if (!body || typeof body !== 'object') return fallback;
   const b = body as Record<string, unknown>;
-  const first = Array.isArray(b.errors) && b.errors[0] && typeof b.errors[0] === 'object' ? (b.errors[0] as Record<string, unknown>).message : undefined;
+  const first =
+    Array.isArray(b.errors) && b.errors[0] && typeof b.errors[0] === 'object'
+      ? (b.errors[0] as Record<string, unknown>).message
+      : undefined;
   const text = b.message ?? b.detail ?? b.error_description ?? first ?? b.error ?? b.title;
   return typeof text === 'string' && text ? text : fallback;
 }

@@ -185,19 +185,35 @@ export class FieldNationTransport {
     if (spec.auth === 'query') url.searchParams.set('access_token', token);
     else headers.Authorization = `Bearer ${token}`;
     if (spec.body !== undefined) headers['Content-Type'] = 'application/json';
-    const { status, headers: resHeaders, body } = await this.fetchJson(spec.method, url, headers, spec.body, spec.route, attempt, !spec.idempotent);
+    const {
+      status,
+      headers: resHeaders,
+      body,
+    } = await this.fetchJson(spec.method, url, headers, spec.body, spec.route, attempt, !spec.idempotent);
     if (status >= 200 && status < 300) return body as T;
     throw errorFromResponse({ status, headers: resHeaders }, body, { method: spec.method, route: spec.route, idempotent: spec.idempotent });
   }
 
-  private async fetchJson(method: string, url: URL, headers: Record<string, string>, body: unknown, route: string, attempt: number, unsafe: boolean) {
+  private async fetchJson(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: unknown,
+    route: string,
+    attempt: number,
+    unsafe: boolean,
+  ) {
     await this.throttle();
     const started = Date.now();
     try {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const res = this.fetchImpl
         ? await this.viaFetch(this.fetchImpl, method, url, headers, payload)
-        : await exchangeHttp(url, { method, headers, body: payload }, { connectTimeoutMs: this.connectTimeoutMs, totalTimeoutMs: this.timeoutMs });
+        : await exchangeHttp(
+            url,
+            { method, headers, body: payload },
+            { connectTimeoutMs: this.connectTimeoutMs, totalTimeoutMs: this.timeoutMs },
+          );
       this.count(route, res.status, started, attempt, method);
       let parsed: unknown = res.text;
       try {
@@ -214,7 +230,11 @@ export class FieldNationTransport {
       const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
       // A refused or never-established connection never reached Field Nation, so even a create can be resent.
       const notSent = connectTimeout || code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
-      const what = connectTimeout ? `could not connect within ${this.connectTimeoutMs} ms` : timeout ? `timed out after ${this.timeoutMs} ms` : `network error: ${code ?? (err as Error).message}`;
+      const what = connectTimeout
+        ? `could not connect within ${this.connectTimeoutMs} ms`
+        : timeout
+          ? `timed out after ${this.timeoutMs} ms`
+          : `network error: ${code ?? (err as Error).message}`;
       throw new FieldNationError(`Field Nation ${route} ${what}`, {
         kind: timeout ? 'timeout' : 'network',
         status: 0,
@@ -228,7 +248,13 @@ export class FieldNationTransport {
   }
 
   /** An injected fetch (tests): the total timeout applies, the connect timeout is the fetch's own. */
-  private async viaFetch(fetchImpl: typeof fetch, method: string, url: URL, headers: Record<string, string>, body: string | undefined): Promise<HttpAnswer> {
+  private async viaFetch(
+    fetchImpl: typeof fetch,
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: string | undefined,
+  ): Promise<HttpAnswer> {
     const res = await fetchImpl(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
     return { status: res.status, headers: res.headers, text: await res.text() };
   }
@@ -250,10 +276,21 @@ export class FieldNationTransport {
     if (status >= 200 && status < 300 && typeof b.access_token === 'string') {
       return { accessToken: b.access_token, expiresInSeconds: Number(b.expires_in ?? 3600), userId: b.user?.id };
     }
-    const err = errorFromResponse({ status: status >= 200 && status < 300 ? 502 : status, headers }, body, { method: 'POST', route, idempotent: true });
+    const err = errorFromResponse({ status: status >= 200 && status < 300 ? 502 : status, headers }, body, {
+      method: 'POST',
+      route,
+      idempotent: true,
+    });
     // Bad credentials (400 invalid_grant, 401 invalid_client) are permanent until the config is fixed.
     if (status === 400 || status === 401) {
-      throw new FieldNationError(`Field Nation authentication failed: ${err.message}`, { kind: 'auth', status, method: 'POST', route, retryable: false, body });
+      throw new FieldNationError(`Field Nation authentication failed: ${err.message}`, {
+        kind: 'auth',
+        status,
+        method: 'POST',
+        route,
+        retryable: false,
+        body,
+      });
     }
     throw err;
   }
@@ -284,7 +321,11 @@ const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new htt
  * DependencyTimeoutError (which the workers treat as an outage: the job waits). Node's fetch cannot
  * bound the connection phase on its own (undici's dispatcher is not exposed), hence node:http.
  */
-export function exchangeHttp(url: URL, init: { method: string; headers: Record<string, string>; body?: string }, limits: { connectTimeoutMs: number; totalTimeoutMs: number }): Promise<HttpAnswer> {
+export function exchangeHttp(
+  url: URL,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  limits: { connectTimeoutMs: number; totalTimeoutMs: number },
+): Promise<HttpAnswer> {
   return new Promise<HttpAnswer>((resolve, reject) => {
     const transport = url.protocol === 'https:' ? https : http;
     const headers = { ...init.headers, ...(init.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(init.body)) } : {}) };
@@ -301,7 +342,14 @@ export function exchangeHttp(url: URL, init: { method: string; headers: Record<s
       } else resolve(answer!);
     };
     const totalTimer = setTimeout(
-      () => finish(new DependencyTimeoutError('fieldnation', `Field Nation ${init.method} ${url.pathname} got no complete answer within ${limits.totalTimeoutMs} ms`, { phase: 'total', timeoutMs: limits.totalTimeoutMs })),
+      () =>
+        finish(
+          new DependencyTimeoutError(
+            'fieldnation',
+            `Field Nation ${init.method} ${url.pathname} got no complete answer within ${limits.totalTimeoutMs} ms`,
+            { phase: 'total', timeoutMs: limits.totalTimeoutMs },
+          ),
+        ),
       limits.totalTimeoutMs,
     );
     const req = transport.request(url, { method: init.method, headers, agent: agents[url.protocol as 'http:' | 'https:'] }, (res) => {
@@ -318,7 +366,13 @@ export function exchangeHttp(url: URL, init: { method: string; headers: Record<s
       // A reused keep-alive socket is already connected.
       if (!socket.connecting) return;
       connectTimer = setTimeout(
-        () => finish(new DependencyTimeoutError('fieldnation', `Field Nation ${url.host}: no connection within ${limits.connectTimeoutMs} ms`, { phase: 'connect', timeoutMs: limits.connectTimeoutMs })),
+        () =>
+          finish(
+            new DependencyTimeoutError('fieldnation', `Field Nation ${url.host}: no connection within ${limits.connectTimeoutMs} ms`, {
+              phase: 'connect',
+              timeoutMs: limits.connectTimeoutMs,
+            }),
+          ),
         limits.connectTimeoutMs,
       );
       socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));

@@ -37,7 +37,12 @@ export class TokenProvider {
         // A margin longer than a short-lived token would make every call fetch a new one.
         const ttl = t.expiresInSeconds * 1000;
         const now = this.now();
-        this.token = { value: t.accessToken, expiresAt: now + ttl, renewAt: now + ttl - Math.min(this.marginMs, ttl / 2), userId: t.userId };
+        this.token = {
+          value: t.accessToken,
+          expiresAt: now + ttl,
+          renewAt: now + ttl - Math.min(this.marginMs, ttl / 2),
+          userId: t.userId,
+        };
         return this.token;
       })
       .finally(() => {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { checkWebhookTimestamp, parseDeliveryId, signWebhookBody, verifyLegacyHash, verifyWebhookSignature, WEBHOOK_MAX_AGE_MS, webhookBodyHash } from './webhook-verifier';
+import {
+  checkWebhookTimestamp,
+  parseDeliveryId,
+  signWebhookBody,
+  verifyLegacyHash,
+  verifyWebhookSignature,
+  WEBHOOK_MAX_AGE_MS,
+  webhookBodyHash,
+} from './webhook-verifier';
 
 // Test vector of reference/fieldnation.md §8.6.
 const SECRET = '01999f51-5c66-4449-b441-6b4a053fee6a';
@@ -29,7 +37,21 @@ describe('verifyWebhookSignature', () => {
   });
 
   it('returns false, never throws, for missing or malformed headers', () => {
-    for (const header of [undefined, null, '', 'sha256=', 'sha256', SIGNATURE.slice(7), 'sha1=815b8ad38477f5645f17d8f9c1829a6845efdc188b5a044fa8ebce3f66c2213a', `${SIGNATURE}00`, SIGNATURE.slice(0, -2), 'sha256=zz5b8ad38477f5645f17d8f9c1829a6845efdc188b5a044fa8ebce3f66c2213a', [], 42, {}]) {
+    for (const header of [
+      undefined,
+      null,
+      '',
+      'sha256=',
+      'sha256',
+      SIGNATURE.slice(7),
+      'sha1=815b8ad38477f5645f17d8f9c1829a6845efdc188b5a044fa8ebce3f66c2213a',
+      `${SIGNATURE}00`,
+      SIGNATURE.slice(0, -2),
+      'sha256=zz5b8ad38477f5645f17d8f9c1829a6845efdc188b5a044fa8ebce3f66c2213a',
+      [],
+      42,
+      {},
+    ]) {
       expect(verify(header)).toBe(false);
     }
     expect(verifyWebhookSignature({ rawBody: undefined as unknown as Buffer, signatureHeader: SIGNATURE, secret: SECRET })).toBe(false);
@@ -53,7 +75,18 @@ describe('parseDeliveryId', () => {
   });
 
   it('returns null for malformed values', () => {
-    for (const v of [undefined, null, '', ':1', 'abc:1', '3f2504e0-4f89-11d3-9a0c-0305e82c3301:', '3f2504e0-4f89-11d3-9a0c-0305e82c3301:0', '3f2504e0-4f89-11d3-9a0c-0305e82c3301:x', 'a b c d e f:1', 'x'.repeat(200)]) {
+    for (const v of [
+      undefined,
+      null,
+      '',
+      ':1',
+      'abc:1',
+      '3f2504e0-4f89-11d3-9a0c-0305e82c3301:',
+      '3f2504e0-4f89-11d3-9a0c-0305e82c3301:0',
+      '3f2504e0-4f89-11d3-9a0c-0305e82c3301:x',
+      'a b c d e f:1',
+      'x'.repeat(200),
+    ]) {
       expect(parseDeliveryId(v)).toBeNull();
     }
   });

@@ -93,9 +93,7 @@ export const WEBHOOK_MAX_AGE_MS = WEBHOOK_REPLAY_HORIZON_MS + 24 * 3_600_000;
 /** Clocks disagree a little; a timestamp further ahead than this is not a real delivery. */
 export const WEBHOOK_MAX_FUTURE_MS = 15 * 60_000;
 
-export type WebhookTimestamp =
-  | { ok: true; at: Date }
-  | { ok: false; reason: 'missing' | 'invalid' | 'stale' | 'future'; message: string };
+export type WebhookTimestamp = { ok: true; at: Date } | { ok: false; reason: 'missing' | 'invalid' | 'stale' | 'future'; message: string };
 
 /**
  * The payload's own `timestamp` (inside the signed bytes, unlike the X-FN-Request-Timestamp header):
@@ -103,14 +101,20 @@ export type WebhookTimestamp =
  * horizon is refused here, whatever delivery id it is sent under.
  */
 export function checkWebhookTimestamp(value: unknown, now = Date.now(), maxAgeMs = WEBHOOK_MAX_AGE_MS): WebhookTimestamp {
-  if (value === undefined || value === null || value === '') return { ok: false, reason: 'missing', message: 'the payload has no timestamp' };
+  if (value === undefined || value === null || value === '')
+    return { ok: false, reason: 'missing', message: 'the payload has no timestamp' };
   let ms = Number.NaN;
   if (typeof value === 'number') ms = value;
   else if (typeof value === 'string' && value.length <= 40) {
     ms = /^\d{1,16}$/.test(value) ? Number(value) : /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
   }
   if (!Number.isFinite(ms)) return { ok: false, reason: 'invalid', message: 'timestamp is not an ISO 8601 time or epoch milliseconds' };
-  if (ms < now - maxAgeMs) return { ok: false, reason: 'stale', message: `timestamp is older than ${Math.round(maxAgeMs / 3_600_000)} hours: not a delivery Field Nation would still send` };
+  if (ms < now - maxAgeMs)
+    return {
+      ok: false,
+      reason: 'stale',
+      message: `timestamp is older than ${Math.round(maxAgeMs / 3_600_000)} hours: not a delivery Field Nation would still send`,
+    };
   if (ms > now + WEBHOOK_MAX_FUTURE_MS) return { ok: false, reason: 'future', message: 'timestamp is in the future' };
   return { ok: true, at: new Date(ms) };
 }

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@broker/runtime';
 import { startListener, type Listener } from '@broker/testing';
 import { startFieldNationSim, type FieldNationSim } from '../../../apps/fieldnation-sim/src/index';
-import { FieldNationClient, FieldNationError, customFieldValue, verifyWebhookSignature, type FieldNationClientOptions, type RequestEvent } from '../src/index';
+import {
+  FieldNationClient,
+  FieldNationError,
+  customFieldValue,
+  verifyWebhookSignature,
+  type FieldNationClientOptions,
+  type RequestEvent,
+} from '../src/index';
 
 const logger = createLogger({ service: 'fieldnation-client-test', level: 'silent' });
 
@@ -137,7 +144,9 @@ describe('FieldNationClient against the simulator', () => {
 
     it('does not retry 422 validation errors and parses the messages', async () => {
       const fn = client();
-      const err = (await fn.createWorkOrder({ title: '', pay: { type: 'fixed', base: { amount: -5 } } }).catch((e: unknown) => e)) as FieldNationError;
+      const err = (await fn
+        .createWorkOrder({ title: '', pay: { type: 'fixed', base: { amount: -5 } } })
+        .catch((e: unknown) => e)) as FieldNationError;
       expect(err).toBeInstanceOf(FieldNationError);
       expect(err).toMatchObject({ kind: 'validation', status: 422, retryable: false });
       expect(err.validationMessages).toEqual(['title: must not be empty', 'pay.base.amount: must be greater than 0']);
@@ -160,7 +169,12 @@ describe('FieldNationClient against the simulator', () => {
     });
 
     it('reports network errors as retryable', async () => {
-      const fn = new FieldNationClient({ environment: 'http://127.0.0.1:1', credentials: sim.credentials, retry: { maxAttempts: 2, baseDelayMs: 1 }, rateLimit: false });
+      const fn = new FieldNationClient({
+        environment: 'http://127.0.0.1:1',
+        credentials: sim.credentials,
+        retry: { maxAttempts: 2, baseDelayMs: 1 },
+        rateLimit: false,
+      });
       const err = (await fn.getWorkOrder(1).catch((e: unknown) => e)) as FieldNationError;
       expect(err).toMatchObject({ kind: 'network', status: 0, retryable: true, attempts: 2 });
     });
@@ -182,12 +196,14 @@ describe('FieldNationClient against the simulator', () => {
     // Every query parameter GET /api/rest/v2/workorders documents (OAS-R rest-v2.yaml 48-101 and
     // the components they reference, 4274-4696).
     const DOCUMENTED = new Set(
-      ('list columns page per_page view sort order sticky stickyName f_ f_max_approval_time f_rating f_flightboard_tomorrow f_requests ' +
+      (
+        'list columns page per_page view sort order sticky stickyName f_ f_max_approval_time f_rating f_flightboard_tomorrow f_requests ' +
         'f_counter_offers f_work_order_id f_hourly f_fixed f_device f_pay f_templates f_type_of_work f_time_zone f_mode f_company ' +
         'f_worked_with f_manager f_client f_project f_approval_window f_review_window f_network f_auto_assign f_schedule f_created ' +
         'f_published f_routed f_published_routed f_completed f_approved_cancelled_date f_confirmed f_assigned f_saved_location ' +
         'f_saved_location_group f_city f_state f_postal_code f_country f_flags f_assignment f_confirmation f_financing ' +
-        'f_location_radius f_remote_work f_search acting_user_id access_token').split(' '),
+        'f_location_radius f_remote_work f_search acting_user_id access_token'
+      ).split(' '),
     );
     const recorded = () => {
       const urls: URL[] = [];
@@ -209,7 +225,9 @@ describe('FieldNationClient against the simulator', () => {
         expect(Object.fromEntries(url.searchParams)).toMatchObject({ sort: 'id', order: 'desc', per_page: '100', sticky: 'false' });
       }
       // The keyword search Field Nation documents does not cover incident ids (the old lookup's blind spot).
-      const bySearch = (await (await fetch(`${sim.restUrl}/workorders?f_search=INC-L1&access_token=${lists()[0]!.searchParams.get('access_token')}`)).json()) as { results: unknown[] };
+      const bySearch = (await (
+        await fetch(`${sim.restUrl}/workorders?f_search=INC-L1&access_token=${lists()[0]!.searchParams.get('access_token')}`)
+      ).json()) as { results: unknown[] };
       expect(bySearch.results).toEqual([]);
     });
 
@@ -220,14 +238,30 @@ describe('FieldNationClient against the simulator', () => {
       for (let i = 0; i < 150; i++) await fn.createWorkOrder(workOrder(`500Q${i}`));
       const key = { incidentId: '500P1' };
       // 151 work orders since the create: two pages of 100 hold them, one does not.
-      expect(await fn.findRecentWorkOrders({ key, createdSince, clockSkewMs: 0, maxPages: 1 })).toMatchObject({ found: [], complete: false, pagesRead: 1 });
-      expect(await fn.findRecentWorkOrders({ key, createdSince, clockSkewMs: 0, maxPages: 2 })).toMatchObject({ found: [expect.objectContaining({ id: target.id })], complete: true, pagesRead: 2 });
+      expect(await fn.findRecentWorkOrders({ key, createdSince, clockSkewMs: 0, maxPages: 1 })).toMatchObject({
+        found: [],
+        complete: false,
+        pagesRead: 1,
+      });
+      expect(await fn.findRecentWorkOrders({ key, createdSince, clockSkewMs: 0, maxPages: 2 })).toMatchObject({
+        found: [expect.objectContaining({ id: target.id })],
+        complete: true,
+        pagesRead: 2,
+      });
       // Created after all of them: the first page already reaches older work orders, so one page is enough.
       await new Promise((r) => setTimeout(r, 2_100));
       const lateSince = new Date();
       const late = await fn.createWorkOrder(workOrder('500P2', { incident_id: '500P2' }));
-      expect(await fn.findRecentWorkOrders({ key: { incidentId: '500P2' }, createdSince: lateSince, clockSkewMs: 0 })).toMatchObject({ found: [expect.objectContaining({ id: late.id })], complete: true, pagesRead: 1 });
-      expect(await fn.findRecentWorkOrders({ key: { incidentId: 'nobody' }, createdSince: lateSince, clockSkewMs: 0 })).toMatchObject({ found: [], complete: true, pagesRead: 1 });
+      expect(await fn.findRecentWorkOrders({ key: { incidentId: '500P2' }, createdSince: lateSince, clockSkewMs: 0 })).toMatchObject({
+        found: [expect.objectContaining({ id: late.id })],
+        complete: true,
+        pagesRead: 1,
+      });
+      expect(await fn.findRecentWorkOrders({ key: { incidentId: 'nobody' }, createdSince: lateSince, clockSkewMs: 0 })).toMatchObject({
+        found: [],
+        complete: true,
+        pagesRead: 1,
+      });
     });
   });
 
@@ -296,14 +330,30 @@ describe('FieldNationClient against the simulator', () => {
       const listener: Listener = await startListener();
       try {
         const fn = client();
-        const hook = await fn.createWebhook({ url: `${listener.url}/fn`, events: ['workorder.created'], secret: '3f0c1d2e-4b5a-4c6d-8e9f-0a1b2c3d4e5f' });
+        const hook = await fn.createWebhook({
+          url: `${listener.url}/fn`,
+          events: ['workorder.created'],
+          secret: '3f0c1d2e-4b5a-4c6d-8e9f-0a1b2c3d4e5f',
+        });
         expect(hook).toMatchObject({ url: `${listener.url}/fn`, status: 'active', method: 'post' });
         expect((await fn.listWebhooks()).map((h) => h.webhookId)).toEqual([hook.webhookId]);
         await fn.createWorkOrder(workOrder('500W'));
         await sim.waitForDeliveries();
         const [delivery] = listener.requests;
-        expect(verifyWebhookSignature({ rawBody: Buffer.from(delivery!.body), signatureHeader: delivery!.headers['x-fn-signature'], secret: '3f0c1d2e-4b5a-4c6d-8e9f-0a1b2c3d4e5f' })).toBe(true);
-        expect(verifyWebhookSignature({ rawBody: Buffer.from(delivery!.body), signatureHeader: delivery!.headers['x-fn-signature'], secret: 'wrong-secret' })).toBe(false);
+        expect(
+          verifyWebhookSignature({
+            rawBody: Buffer.from(delivery!.body),
+            signatureHeader: delivery!.headers['x-fn-signature'],
+            secret: '3f0c1d2e-4b5a-4c6d-8e9f-0a1b2c3d4e5f',
+          }),
+        ).toBe(true);
+        expect(
+          verifyWebhookSignature({
+            rawBody: Buffer.from(delivery!.body),
+            signatureHeader: delivery!.headers['x-fn-signature'],
+            secret: 'wrong-secret',
+          }),
+        ).toBe(false);
         expect((await fn.deleteWebhook(hook.webhookId)).webhookId).toBe(hook.webhookId);
         expect(await fn.listWebhooks()).toEqual([]);
       } finally {

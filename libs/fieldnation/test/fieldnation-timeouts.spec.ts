@@ -18,13 +18,21 @@ async function silentServer(hang: (req: http.IncomingMessage) => boolean) {
     res.end(JSON.stringify(req.url?.startsWith('/authentication') ? { access_token: 't', expires_in: 3600 } : { id: 1 }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => { server.closeAllConnections(); server.close(); });
+  cleanups.push(() => {
+    server.closeAllConnections();
+    server.close();
+  });
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 async function failure(p: Promise<unknown>): Promise<{ err: FieldNationError; ms: number }> {
   const t0 = Date.now();
-  const err = await p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e);
+  const err = await p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(FieldNationError);
   return { err: err as FieldNationError, ms: Date.now() - t0 };
 }
@@ -58,8 +66,18 @@ describe('Field Nation transport timeouts (real servers that accept and never an
     const held: net.Socket[] = [];
     const tcp = net.createServer((s) => held.push(s));
     await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
-    cleanups.push(() => { held.forEach((s) => s.destroy()); tcp.close(); });
-    const client = new FieldNationClient({ environment: `https://127.0.0.1:${(tcp.address() as AddressInfo).port}`, credentials, retry: false, rateLimit: false, connectTimeoutMs: 300, timeoutMs: 10_000 });
+    cleanups.push(() => {
+      held.forEach((s) => s.destroy());
+      tcp.close();
+    });
+    const client = new FieldNationClient({
+      environment: `https://127.0.0.1:${(tcp.address() as AddressInfo).port}`,
+      credentials,
+      retry: false,
+      rateLimit: false,
+      connectTimeoutMs: 300,
+      timeoutMs: 10_000,
+    });
     const { err, ms } = await failure(client.createWorkOrder({ title: 'x' } as never));
     expect(err.kind).toBe('timeout');
     expect(err.message).toMatch(/could not connect within 300 ms/);

@@ -42,7 +42,10 @@ describe('static values', () => {
     expect(m.mapSync!({})).toEqual({ a: null, b: 'd', c: '', e: 0, f: false });
     const required = compile({ a: { value: null, required: true }, b: { value: ' ', onEmpty: 'fail' } });
     for (let i = 0; i < 3; i++) {
-      expect(issuesOf(() => required.mapSync!({}))).toEqual(['a: required value is missing: the static value is null', 'b: required value is missing: the value is empty']);
+      expect(issuesOf(() => required.mapSync!({}))).toEqual([
+        'a: required value is missing: the static value is null',
+        'b: required value is missing: the value is empty',
+      ]);
     }
   });
   it('are the same frozen value in every payload', () => {
@@ -77,8 +80,22 @@ describe('templates and concatenations', () => {
     });
     expect(lenient.mapSync!({ A: '\u00a0', B: ' ' })).toEqual({ t2: null, t3: '-\u00a0', c1: null, c2: null, c3: '\u00a0- ', c4: null });
     expect(lenient.mapSync!({ A: 'x', B: 7 })).toEqual({ t2: ' x ', t3: '-x', c1: 'x 7', c2: 'x 7', c3: 'x-7', c4: 'x' });
-    expect(lenient.mapSync!({ A: '\u00a0y', B: null })).toEqual({ t2: ' \u00a0y ', t3: '-\u00a0y', c1: '\u00a0y', c2: '\u00a0y ', c3: '\u00a0y-', c4: '\u00a0y' });
-    expect(lenient.mapSync!({ A: { k: 1 }, B: true })).toEqual({ t2: ' {"k":1} ', t3: '-{"k":1}', c1: '[object Object] true', c2: '[object Object] true', c3: '[object Object]-true', c4: '[object Object]' });
+    expect(lenient.mapSync!({ A: '\u00a0y', B: null })).toEqual({
+      t2: ' \u00a0y ',
+      t3: '-\u00a0y',
+      c1: '\u00a0y',
+      c2: '\u00a0y ',
+      c3: '\u00a0y-',
+      c4: '\u00a0y',
+    });
+    expect(lenient.mapSync!({ A: { k: 1 }, B: true })).toEqual({
+      t2: ' {"k":1} ',
+      t3: '-{"k":1}',
+      c1: '[object Object] true',
+      c2: '[object Object] true',
+      c3: '[object Object]-true',
+      c4: '[object Object]',
+    });
   });
 });
 
@@ -112,7 +129,27 @@ describe('keepsNonBlank: the empty check after these steps is left out', () => {
     { date: { to: 'fn' } },
     { map: { a: ' ' }, fallback: 'keep' },
   ];
-  const VALUES: unknown[] = ['x', '  x', 'x  ', '\u00a0\u00a0x', ' a\nb ', 'ab  ', '1', ' 2 ', 'yes', 'a', 7, 0, true, false, [' '], ['a'], [null], { k: ' ' }, '2026-07-01T08:00:00Z'];
+  const VALUES: unknown[] = [
+    'x',
+    '  x',
+    'x  ',
+    '\u00a0\u00a0x',
+    ' a\nb ',
+    'ab  ',
+    '1',
+    ' 2 ',
+    'yes',
+    'a',
+    7,
+    0,
+    true,
+    false,
+    [' '],
+    ['a'],
+    [null],
+    { k: ' ' },
+    '2026-07-01T08:00:00Z',
+  ];
 
   it('holds for every combination of up to three steps over non-empty values', () => {
     const ctx = { kind: 'salesforce' as const, reads: new Set<string>(), issues: [], target: 't' };
@@ -156,7 +193,10 @@ describe('keepsNonBlank: the empty check after these steps is left out', () => {
   });
 
   it('an entry whose steps may empty the value still gets its empty policy', () => {
-    const m = compile({ a: { from: 'A', transform: [{ maxLength: 1 }], onEmpty: 'null' }, b: { from: 'A', transform: ['trim', 'html'], onEmpty: 'null' } });
+    const m = compile({
+      a: { from: 'A', transform: [{ maxLength: 1 }], onEmpty: 'null' },
+      b: { from: 'A', transform: ['trim', 'html'], onEmpty: 'null' },
+    });
     expect(m.mapSync!({ A: ' x' })).toEqual({ a: null, b: 'x' });
   });
 });

@@ -3,7 +3,8 @@ import { compileMapping } from './mapping-compiler';
 import { MappingError } from './mapping-types';
 import { minimalUpdate } from './minimal-update';
 
-const compile = (fields: Record<string, unknown>, extra: Record<string, unknown> = {}) => compileMapping({ object: 'Case', fields, ...extra });
+const compile = (fields: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  compileMapping({ object: 'Case', fields, ...extra });
 
 function compileErrors(source: object): string[] {
   try {
@@ -55,7 +56,9 @@ describe('createOnly inside nested fields:', () => {
     expect(dotted.createOnly).toEqual(nested.createOnly);
     const prev = dotted.mapSync!(record('1 Main', 'A'));
     for (const next of [record('1 Main', 'B'), record('2 Main', 'B')]) {
-      expect(minimalUpdate(prev, nested.mapSync!(next), nested.createOnly)).toEqual(minimalUpdate(prev, dotted.mapSync!(next), dotted.createOnly));
+      expect(minimalUpdate(prev, nested.mapSync!(next), nested.createOnly)).toEqual(
+        minimalUpdate(prev, dotted.mapSync!(next), dotted.createOnly),
+      );
     }
   });
 
@@ -66,7 +69,10 @@ describe('createOnly inside nested fields:', () => {
   });
 
   it('a create-only parent covers its children', () => {
-    const m = compile({ location: { createOnly: true, fields: { city: { from: 'Account.BillingCity', createOnly: true } } }, title: 'Subject' });
+    const m = compile({
+      location: { createOnly: true, fields: { city: { from: 'Account.BillingCity', createOnly: true } } },
+      title: 'Subject',
+    });
     expect(m.createOnly).toEqual(['location']);
     expect(minimalUpdate(undefined, m.mapSync!(record('x', 'y')), m.createOnly)).toEqual({ title: 's' });
   });
@@ -94,7 +100,11 @@ describe('createOnly inside nested fields:', () => {
   });
 
   it("inside a custom field's value it is refused at compile time", () => {
-    const lines = compileErrors({ object: 'Case', fields: {}, customFields: { '606': { fields: { a: 'A', b: { from: 'B', createOnly: true } } } } });
+    const lines = compileErrors({
+      object: 'Case',
+      fields: {},
+      customFields: { '606': { fields: { a: 'A', b: { from: 'B', createOnly: true } } } },
+    });
     expect(lines).toEqual([
       `mappings/x.yaml: custom_fields.606.b: createOnly inside a custom field's value cannot be honoured (the value is sent as one text); mark "custom_fields.606" createOnly instead`,
     ]);

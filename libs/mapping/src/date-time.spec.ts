@@ -6,7 +6,17 @@ const YEAR_1 = Date.parse('0001-01-01T00:00:00.000Z');
 
 describe('utcParts (hand-written UTC formatting)', () => {
   it('agrees with toISOString across centuries, leap days, month ends and day boundaries', () => {
-    const samples: number[] = [0, -1, 86_399_999, 86_400_000, Date.UTC(2000, 1, 29, 23, 59, 59), Date.UTC(1900, 1, 28), Date.UTC(2100, 2, 1), YEAR_1, Date.UTC(9999, 11, 31, 23, 59, 59, 999)];
+    const samples: number[] = [
+      0,
+      -1,
+      86_399_999,
+      86_400_000,
+      Date.UTC(2000, 1, 29, 23, 59, 59),
+      Date.UTC(1900, 1, 28),
+      Date.UTC(2100, 2, 1),
+      YEAR_1,
+      Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+    ];
     // Pseudo-random instants over 0001..9999 (deterministic), plus every hour of a leap year.
     let seed = 42;
     for (let i = 0; i < 20_000; i++) {

@@ -24,7 +24,6 @@ export interface DateConversion {
   toZone: string;
 }
 
-
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
 
 /** "00".."59": formatting goes without number-to-text conversions. */
@@ -72,7 +71,7 @@ function formatUtcFast(ms: number, to: string): string | number {
 const FAST_TARGETS = new Set(['fn', 'iso', 'date', 'epoch']);
 
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-const daysInMonth = (y: number, m: number) => (m === 2 && (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)) ? 29 : DAYS[m - 1]!);
+const daysInMonth = (y: number, m: number) => (m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : DAYS[m - 1]!);
 
 /** The two digits at `i` as a number; negative when either is not a digit (so range checks refuse it). */
 function twoDigits(s: string, i: number): number {
@@ -94,7 +93,8 @@ export function parseIsoWithOffset(s: string): number {
   const day = twoDigits(s, 8);
   const hour = twoDigits(s, 11);
   const minute = twoDigits(s, 14);
-  if (century < 0 || yy < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59) return Number.NaN;
+  if (century < 0 || yy < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59)
+    return Number.NaN;
   const year = century * 100 + yy;
   let i = 16;
   let second = 0;
@@ -158,7 +158,10 @@ function parseIsoCached(s: string): number {
  * a target of fn, iso, date or epoch, a fixed-length shift. Undefined otherwise. Compiled date steps
  * whose options allow it call this first, sparing convertDate's checks on every record.
  */
-export function fastUtcConversion(c: DateConversion, addMs: number | undefined): ((value: unknown) => string | number | undefined) | undefined {
+export function fastUtcConversion(
+  c: DateConversion,
+  addMs: number | undefined,
+): ((value: unknown) => string | number | undefined) | undefined {
   if (c.format || c.toZone !== 'UTC' || !FAST_TARGETS.has(c.to) || addMs === undefined || c.zone !== 'UTC') return undefined;
   const to = c.to;
   return (value) => {
@@ -187,7 +190,14 @@ function parse(value: unknown, c: DateConversion, zone: string): DateTime {
  * Convert one value. `zoneOverride` is the zone read from the record (e.g. the site's time zone)
  * and wins over the configured one when present.
  */
-const FIXED_MS: Record<string, number> = { weeks: 604_800_000, days: 86_400_000, hours: 3_600_000, minutes: 60_000, seconds: 1000, milliseconds: 1 };
+const FIXED_MS: Record<string, number> = {
+  weeks: 604_800_000,
+  days: 86_400_000,
+  hours: 3_600_000,
+  minutes: 60_000,
+  seconds: 1000,
+  milliseconds: 1,
+};
 
 /** Milliseconds of a duration made only of fixed-length units, else undefined (months and years vary). */
 export function fixedDurationMs(d: DurationLikeObject | undefined): number | undefined {
@@ -201,7 +211,12 @@ export function fixedDurationMs(d: DurationLikeObject | undefined): number | und
   return ms;
 }
 
-export function convertDate(value: unknown, c: DateConversion, zoneOverride?: string | null, addMs = fixedDurationMs(c.add)): string | number {
+export function convertDate(
+  value: unknown,
+  c: DateConversion,
+  zoneOverride?: string | null,
+  addMs = fixedDurationMs(c.add),
+): string | number {
   const zone = zoneOverride || c.zone;
   if (zoneOverride && !isValidZone(zoneOverride)) throw new EntryFailure(`unknown time zone "${zoneOverride}"`, zoneOverride);
   // Fast path: the value carries its offset (or is UTC) and the result is UTC, so a day is always 24 h.
@@ -214,7 +229,11 @@ export function convertDate(value: unknown, c: DateConversion, zoneOverride?: st
     }
   }
   let dt = parse(value, c, zone);
-  if (!dt.isValid) throw new EntryFailure(`not a valid date/time${c.format ? ` in format "${c.format}"` : ''} (${dt.invalidExplanation ?? dt.invalidReason})`, value);
+  if (!dt.isValid)
+    throw new EntryFailure(
+      `not a valid date/time${c.format ? ` in format "${c.format}"` : ''} (${dt.invalidExplanation ?? dt.invalidReason})`,
+      value,
+    );
   if (c.add) dt = dt.plus(c.add);
   if (c.toZone === 'UTC' && FAST_TARGETS.has(c.to)) return formatUtcFast(dt.toMillis(), c.to);
   dt = dt.setZone(c.toZone);

@@ -3,10 +3,13 @@ import { issuesOf } from './mapping-test-kit';
 import { isEmpty } from './empty';
 import { compileMapping } from './mapping-compiler';
 
-const compile = (fields: Record<string, unknown>, extra: Record<string, unknown> = {}) => compileMapping({ object: 'Case', fields, ...extra });
+const compile = (fields: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  compileMapping({ object: 'Case', fields, ...extra });
 
 /** Every UTF-16 code unit that JavaScript counts as whitespace (what trim() removes). */
-const UNICODE_SPACES = Array.from({ length: 0x10000 }, (_, c) => String.fromCharCode(c)).filter((ch) => ch.charCodeAt(0) > 32 && /^\s$/.test(ch));
+const UNICODE_SPACES = Array.from({ length: 0x10000 }, (_, c) => String.fromCharCode(c)).filter(
+  (ch) => ch.charCodeAt(0) > 32 && /^\s$/.test(ch),
+);
 
 describe('whitespace-only text is empty, whatever the whitespace', () => {
   it('isEmpty agrees with trim() on every code unit', () => {
@@ -28,13 +31,16 @@ describe('whitespace-only text is empty, whatever the whitespace', () => {
     { customFields: { '5': { from: 'V', required: true } } },
   );
 
-  it.each(UNICODE_SPACES.map((ch) => [ch.charCodeAt(0).toString(16).padStart(4, '0'), ch]))('U+%s only fails required (fast path)', (_, ch) => {
-    expect(issuesOf(() => required.mapSync!({ V: ch + ch }))).toEqual([
-      'a: required value is missing: the value is empty',
-      'b.c.d: required value is missing: the value is empty',
-      'custom_fields.5: required value is missing: the value is empty',
-    ]);
-  });
+  it.each(UNICODE_SPACES.map((ch) => [ch.charCodeAt(0).toString(16).padStart(4, '0'), ch]))(
+    'U+%s only fails required (fast path)',
+    (_, ch) => {
+      expect(issuesOf(() => required.mapSync!({ V: ch + ch }))).toEqual([
+        'a: required value is missing: the value is empty',
+        'b.c.d: required value is missing: the value is empty',
+        'custom_fields.5: required value is missing: the value is empty',
+      ]);
+    },
+  );
 
   it('non-breaking spaces follow onEmpty, default and when', () => {
     const nbsp = '\u00a0\u00a0';

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { checkTargetPath, findConflict, getterSource, makeGetter, makeProjector, makeSetter, type PathKind, type Setter } from './field-path';
+import {
+  checkTargetPath,
+  findConflict,
+  getterSource,
+  makeGetter,
+  makeProjector,
+  makeSetter,
+  type PathKind,
+  type Setter,
+} from './field-path';
 import { compileJsonata } from './jsonata-runner';
 import { checkJsonnet, prepareJsonnet, runJsonnet } from './jsonnet-runner';
 import { EntryObjectSchema, SOURCE_KEYS, type EmptyPolicy, type EntrySpec, type NullPolicy } from './mapping.schema';
@@ -70,7 +79,10 @@ function whyNull(record: unknown, path: string): string {
 
 export function compileEntry(raw: unknown, target: string, ctx: EntryContext): CompiledEntry | undefined {
   if (typeof raw !== 'string' && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
-    ctx.issues.push({ target, message: `must be a field path or an entry ({ from: ... }, { value: ... }, ...), got ${JSON.stringify(raw)}` });
+    ctx.issues.push({
+      target,
+      message: `must be a field path or an entry ({ from: ... }, { value: ... }, ...), got ${JSON.stringify(raw)}`,
+    });
     return undefined;
   }
   const spec: EntrySpec = typeof raw === 'string' ? { from: raw } : (raw as EntrySpec);
@@ -84,7 +96,10 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
   if (sources.length !== 1) {
     ctx.issues.push({
       target,
-      message: sources.length === 0 ? `needs one source: ${SOURCE_KEYS.join(', ')}` : `has several sources (${sources.join(', ')}); use exactly one`,
+      message:
+        sources.length === 0
+          ? `needs one source: ${SOURCE_KEYS.join(', ')}`
+          : `has several sources (${sources.join(', ')}); use exactly one`,
     });
     return undefined;
   }
@@ -145,7 +160,10 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
       // held back; saying so beats silently sending it.
       for (const x of ok) {
         for (const path of x.createOnly) {
-          ctx.issues.push({ target: path, message: `createOnly inside a list element cannot be honoured (the list is sent whole on update); mark "${target}" createOnly instead` });
+          ctx.issues.push({
+            target: path,
+            message: `createOnly inside a list element cannot be honoured (the list is sent whole on update); mark "${target}" createOnly instead`,
+          });
         }
       }
       hasExpressions = ok.some((x) => x.hasExpressions);
@@ -171,7 +189,10 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
       hasExpressions = true;
       const declared = e.reads;
       if (ctx.kind === 'salesforce' && (!declared || declared.length === 0)) {
-        ctx.issues.push({ target, message: `${source} entries must list the Salesforce fields they read in "reads:" (the fetcher queries exactly those)` });
+        ctx.issues.push({
+          target,
+          message: `${source} entries must list the Salesforce fields they read in "reads:" (the fetcher queries exactly those)`,
+        });
         break;
       }
       for (const p of declared ?? []) addRead(sourceCtx, p, 'reads');
@@ -189,7 +210,8 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
         if (ctx.kind === 'salesforce') {
           const roots = new Set((declared ?? []).map((p) => p.split('.')[0]));
           const undeclared = compiled.paths.filter((p) => !roots.has(p.split('.')[0]));
-          if (undeclared.length) ctx.issues.push({ target, message: `jsonata reads ${undeclared.join(', ')} but "reads:" does not declare it` });
+          if (undeclared.length)
+            ctx.issues.push({ target, message: `jsonata reads ${undeclared.join(', ')} but "reads:" does not declare it` });
         }
         const expr = compiled;
         asyncRead = async (r) => {
@@ -256,7 +278,10 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
         e.transform &&
         keepsNonBlank(
           e.transform,
-          source === 'template' || source === 'concat' || (source === 'from' && ctx.kind === 'salesforce') || (source === 'value' && (e.value === null || typeof e.value !== 'object')),
+          source === 'template' ||
+            source === 'concat' ||
+            (source === 'from' && ctx.kind === 'salesforce') ||
+            (source === 'value' && (e.value === null || typeof e.value !== 'object')),
         )
       ),
     nullReason,
@@ -291,7 +316,16 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
     if (probe.length === 0) constant = { value };
   }
   const createOnly = e.createOnly === true ? [target] : nestedCreateOnly;
-  return { target, async: Boolean(asyncRead), run, writes, createOnly, hasExpressions, ...(inline ? { inline } : {}), ...(constant ? { constant } : {}) };
+  return {
+    target,
+    async: Boolean(asyncRead),
+    run,
+    writes,
+    createOnly,
+    hasExpressions,
+    ...(inline ? { inline } : {}),
+    ...(constant ? { constant } : {}),
+  };
 }
 
 /** A `when:` guard's value that leaves the entry out. */
@@ -391,7 +425,8 @@ interface RunSpec {
 function generateRun(s: RunSpec): CompiledEntry['run'] {
   const scope: Record<string, unknown> = { OMIT, isEmpty, read: s.read, finish: s.finish, fail: s.fail };
   const lines: string[] = [];
-  if (s.when !== undefined) lines.push('{', getterSource(s.when, 'g'), `if (g === null || g === false || ${MAYBE_EMPTY('g')}) return OMIT;`, '}');
+  if (s.when !== undefined)
+    lines.push('{', getterSource(s.when, 'g'), `if (g === null || g === false || ${MAYBE_EMPTY('g')}) return OMIT;`, '}');
   if (s.source === 'from') {
     lines.push(getterSource(s.path!, 'v'));
     // A plain copy of a word or a number needs no policy: the hot path of declarative mappings.
@@ -400,7 +435,13 @@ function generateRun(s: RunSpec): CompiledEntry['run'] {
   } else if (s.code) {
     Object.assign(scope, s.code.scope);
     // Text building can only throw on odd input (a BigInt); it still becomes this entry's issue.
-    lines.push('let v, known;', 'try {', ...s.code.lines, '} catch (err) { return fail(err, issues); }', 'return finish(v, r, issues, known);');
+    lines.push(
+      'let v, known;',
+      'try {',
+      ...s.code.lines,
+      '} catch (err) { return fail(err, issues); }',
+      'return finish(v, r, issues, known);',
+    );
   } else {
     // Sources other than a field are user text and expressions: a throw becomes this entry's issue.
     lines.push('let v;', 'try { v = read(r, issues); } catch (err) { return fail(err, issues); }', 'return finish(v, r, issues, false);');
@@ -449,7 +490,13 @@ function templateCode(template: string, ctx: CompileContext): SourceCode {
   if (/\{\{|\}\}/.test(literals.join(''))) ctx.issues.push({ target: ctx.target, message: 'template: unbalanced {{ }} placeholder' });
   const lines = ['v = l0;', `known = ${literals.some(visibleText)};`];
   paths.forEach((p, i) => {
-    lines.push('{', getterSource(p, 'x'), `if (x !== null) { if (!known) known = ${VISIBLE('x')}; v += typeof x === 'object' ? JSON.stringify(x) : String(x); }`, '}', `v += l${i + 1};`);
+    lines.push(
+      '{',
+      getterSource(p, 'x'),
+      `if (x !== null) { if (!known) known = ${VISIBLE('x')}; v += typeof x === 'object' ? JSON.stringify(x) : String(x); }`,
+      '}',
+      `v += l${i + 1};`,
+    );
   });
   return { scope: Object.fromEntries(literals.map((l, i) => [`l${i}`, l])), lines };
 }
@@ -461,7 +508,10 @@ function concatCode(c: NonNullable<EntrySpec['concat']>, ctx: CompileContext): S
     if (typeof p === 'string') {
       addRead(ctx, p, 'concat');
       lines.push('{', getterSource(p, 'x'));
-      lines.push(`if (x !== null && x !== '') { if (!known) known = ${VISIBLE('x')}; const s = String(x); v = v === null ? s : v + sep + s; }`, '}');
+      lines.push(
+        `if (x !== null && x !== '') { if (!known) known = ${VISIBLE('x')}; const s = String(x); v = v === null ? s : v + sep + s; }`,
+        '}',
+      );
     } else {
       const literal = p.value == null || p.value === '' ? undefined : String(p.value);
       if (literal === undefined) return;
@@ -511,7 +561,10 @@ export function compileObject(fields: Record<string, unknown>, prefix: string, c
   const conflict = findConflict(targets);
   if (conflict) {
     const [a, b] = conflict;
-    ctx.issues.push({ target: prefix ? `${prefix}.${b}` : b, message: `conflicts with target "${a}": one path cannot be both a value and contain another` });
+    ctx.issues.push({
+      target: prefix ? `${prefix}.${b}` : b,
+      message: `conflicts with target "${a}": one path cannot be both a value and contain another`,
+    });
   }
   if (ctx.issues.length > before) return undefined;
 
@@ -581,6 +634,8 @@ function generateBuilder(entries: CompiledEntry[], targets: string[], prefix: st
     lines.push(`if (${v} !== OMIT) { ${store} }`);
   });
   lines.push('return any ? out : null;');
-  const factory = new Function(...names, `return function ${fnName('build', prefix)}(r, issues) {\n${lines.join('\n')}\n};`) as (...a: unknown[]) => Builder;
+  const factory = new Function(...names, `return function ${fnName('build', prefix)}(r, issues) {\n${lines.join('\n')}\n};`) as (
+    ...a: unknown[]
+  ) => Builder;
   return factory(...args);
 }

@@ -36,7 +36,12 @@ const COMMENT_MAX_BYTES = 4000;
 
 function compilePattern(pattern: string): (name: string) => boolean {
   if (!pattern.includes('*')) return (name) => name === pattern;
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^.]*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^.]*')}$`,
+  );
   return (name) => re.test(name);
 }
 
@@ -129,7 +134,8 @@ export function compileEventRules(source: string | object, options: CompileOptio
 
   async function apply(event: FieldNationWebhookBody): Promise<SalesforceChanges | null> {
     const eventName = event?.event?.name;
-    if (typeof eventName !== 'string') throw new MappingError([{ target: '(event)', message: 'webhook body has no event.name', input: event }], file);
+    if (typeof eventName !== 'string')
+      throw new MappingError([{ target: '(event)', message: 'webhook body has no event.name', input: event }], file);
     const problems: MappingIssue[] = [];
     const fields: Record<string, SalesforceValue> = {};
     const comments: string[] = [];
@@ -147,7 +153,11 @@ export function compileEventRules(source: string | object, options: CompileOptio
         const v = values[i];
         if (v === OMIT) return;
         if (v !== null && typeof v === 'object') {
-          problems.push({ target: f.entry.target, message: 'a Salesforce field value must be text, a number, true/false or null', input: v });
+          problems.push({
+            target: f.entry.target,
+            message: 'a Salesforce field value must be text, a number, true/false or null',
+            input: v,
+          });
           return;
         }
         fields[f.name] = v as SalesforceValue;
@@ -195,8 +205,9 @@ export interface WebhookMessage {
   source: string;
 }
 
-const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-const idText = (v: unknown) => (typeof v === 'string' && v !== '') || typeof v === 'number' ? String(v) : undefined;
+const obj = (v: unknown): Record<string, unknown> | undefined =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+const idText = (v: unknown) => ((typeof v === 'string' && v !== '') || typeof v === 'number' ? String(v) : undefined);
 const textOf = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 /** Reads one candidate layout: a REST-v2-like message object, or the same keys spread over params. */
@@ -262,7 +273,12 @@ export function withWebhookMessage(body: FieldNationWebhookBody, m: WebhookMessa
       ...event,
       params: {
         ...(event.params ?? {}),
-        message: { msg_id: m.id, message: m.text, from: { id: m.authorId, name: m.authorName }, ...(m.parentId ? { parent_id: m.parentId } : {}) },
+        message: {
+          msg_id: m.id,
+          message: m.text,
+          from: { id: m.authorId, name: m.authorName },
+          ...(m.parentId ? { parent_id: m.parentId } : {}),
+        },
       },
     },
   } as FieldNationWebhookBody;

@@ -35,7 +35,10 @@ describe('JSONata entries', () => {
     await expect(m.map({ Account: { Name: 'acme' }, CaseNumber: '7', Subject: 's' })).resolves.toEqual({ title: 'ACME / 7', plain: 's' });
   });
   it('transforms and null policies apply to the result; undefined is null', async () => {
-    const m = compile({ a: { jsonata: 'Missing__c', reads: ['Missing__c'], default: 'd' }, b: { jsonata: 'N * 2', reads: ['N'], transform: [{ prefix: '#' }] } });
+    const m = compile({
+      a: { jsonata: 'Missing__c', reads: ['Missing__c'], default: 'd' },
+      b: { jsonata: 'N * 2', reads: ['N'], transform: [{ prefix: '#' }] },
+    });
     await expect(m.map({ N: 4 })).resolves.toEqual({ a: 'd', b: '#8' });
   });
   it('$fnDate formats a date for Field Nation', async () => {
@@ -49,7 +52,9 @@ describe('JSONata entries', () => {
   it('compile errors: syntax, missing reads, undeclared roots', () => {
     expect(compileMessage({ a: { jsonata: 'Account.(', reads: ['Account.Name'] } })).toMatch(/^x\.yaml: a: jsonata: .* at position \d+/);
     expect(compileMessage({ a: { jsonata: 'Subject' } })).toMatch(/must list the Salesforce fields they read in "reads:"/);
-    expect(compileMessage({ a: { jsonata: 'Subject & Origin', reads: ['Subject'] } })).toMatch(/jsonata reads Origin but "reads:" does not declare it/);
+    expect(compileMessage({ a: { jsonata: 'Subject & Origin', reads: ['Subject'] } })).toMatch(
+      /jsonata reads Origin but "reads:" does not declare it/,
+    );
     expect(compileMessage({ a: { jsonata: 'Subject', reads: ['Bad Path'] } })).toMatch(/reads: "Bad Path" is not a Salesforce field path/);
   });
   it('runtime errors name the entry and show the input', async () => {
@@ -64,7 +69,10 @@ describe('JSONata entries', () => {
 describe('Jsonnet entries', () => {
   it('run with $.input and $.util like the Field Nation broker; stay synchronous', () => {
     const m = compile({
-      title: { jsonnet: "$.util.lookup_field($.input, 'Account.Name', 'none') + ' #' + $.input.CaseNumber", reads: ['Account.Name', 'CaseNumber'] },
+      title: {
+        jsonnet: "$.util.lookup_field($.input, 'Account.Name', 'none') + ' #' + $.input.CaseNumber",
+        reads: ['Account.Name', 'CaseNumber'],
+      },
     });
     expect(m.hasExpressions).toBe(true);
     expect(m.mapSync!({ Account: { Name: 'Acme' }, CaseNumber: '1' })).toEqual({ title: 'Acme #1' });
@@ -78,7 +86,9 @@ describe('Jsonnet entries', () => {
         reads: ['D'],
       },
     });
-    expect(m.mapSync!({ D: '2026-07-01T09:00:00-05:00' })).toEqual({ schedule: { service_window: { mode: 'exact', start: { utc: '2026-07-01 14:00:00' } } } });
+    expect(m.mapSync!({ D: '2026-07-01T09:00:00-05:00' })).toEqual({
+      schedule: { service_window: { mode: 'exact', start: { utc: '2026-07-01 14:00:00' } } },
+    });
   });
   it('syntax errors at compile time, runtime errors with the input', () => {
     expect(compileMessage({ a: { jsonnet: '{ a: ', reads: ['A'] } })).toMatch(/^x\.yaml: a: jsonnet: syntax error/);
@@ -95,7 +105,14 @@ describe('Jsonnet helper library', () => {
     expect(util("$.util.lookup_field($.input, 'a.b')", { a: null })).toBeNull();
   });
   it('lookup_custom_field reads Field Nation’s two-level custom fields', () => {
-    const input = { custom_fields: { results: [{ id: 1, results: [{ id: 835, value: 'X-1' }] }, { id: 2, results: [{ id: 9, value: null }] }] } };
+    const input = {
+      custom_fields: {
+        results: [
+          { id: 1, results: [{ id: 835, value: 'X-1' }] },
+          { id: 2, results: [{ id: 9, value: null }] },
+        ],
+      },
+    };
     expect(util("$.util.lookup_custom_field('835', $.input)", input)).toBe('X-1');
     expect(util("$.util.lookup_custom_field(9, $.input, 'none')", input)).toBe('none');
     expect(util("$.util.lookup_custom_field(1234, $.input, 'none')", {})).toBe('none');
@@ -107,20 +124,30 @@ describe('Jsonnet helper library', () => {
     expect(util("$.util.range_map(50, [{max: 5, value: 'a'}], 'z')")).toBe('z');
   });
   it('date_convert and date_add take moment-style formats and zones', () => {
-    expect(util("$.util.date_convert('07/01/2026 09:00', 'MM/DD/YYYY HH:mm', 'YYYY-MM-DD HH:mm:ss', 'America/Chicago', 'UTC')")).toBe('2026-07-01 14:00:00');
-    expect(util("$.util.date_convert('2026-07-01 14:00:00', 'YYYY-MM-DD HH:mm:ss', 'DD.MM.YYYY HH:mm', 'UTC', 'Europe/Berlin')")).toBe('01.07.2026 16:00');
-    expect(util("$.util.date_convert(null)")).toBeNull();
+    expect(util("$.util.date_convert('07/01/2026 09:00', 'MM/DD/YYYY HH:mm', 'YYYY-MM-DD HH:mm:ss', 'America/Chicago', 'UTC')")).toBe(
+      '2026-07-01 14:00:00',
+    );
+    expect(util("$.util.date_convert('2026-07-01 14:00:00', 'YYYY-MM-DD HH:mm:ss', 'DD.MM.YYYY HH:mm', 'UTC', 'Europe/Berlin')")).toBe(
+      '01.07.2026 16:00',
+    );
+    expect(util('$.util.date_convert(null)')).toBeNull();
     expect(util("$.util.date_add('2026-07-01 14:00:00', 2, 'day')")).toBe('2026-07-03 14:00:00');
     expect(() => util("$.util.date_convert('garbage', 'YYYY', 'YYYY')")).toThrow(/not a valid date/);
   });
   it('collections: array_sum, object_map_array, results_*, expenses', () => {
-    const expenses = { results: [{ amount: 10, status: 'approved' }, { amount: 5, status: 'pending' }, { amount: 2, approved: true }] };
+    const expenses = {
+      results: [
+        { amount: 10, status: 'approved' },
+        { amount: 5, status: 'pending' },
+        { amount: 2, approved: true },
+      ],
+    };
     expect(util('$.util.array_sum([1, 2, null, 3])')).toBe(6);
-    expect(util("$.util.object_map_array({a: 1})")).toEqual([{ key: 'a', value: 1 }]);
+    expect(util('$.util.object_map_array({a: 1})')).toEqual([{ key: 'a', value: 1 }]);
     expect(util("$.util.results_values($.input, 'amount')", expenses)).toEqual([10, 5, 2]);
     expect(util("$.util.results_values_unique({results: [{k: 'b'}, {k: 'a'}, {k: 'b'}]}, 'k')")).toEqual(['a', 'b']);
     expect(util("std.objectFields($.util.results_group_by($.input, 'status'))", expenses)).toEqual(['approved', 'pending']);
-    expect(util("$.util.sum_expense_field($.input)", expenses)).toBe(12);
+    expect(util('$.util.sum_expense_field($.input)', expenses)).toBe(12);
     expect(util("$.util.sum_expense_field($.input, 'amount', false)", expenses)).toBe(17);
   });
   it('the std library is available', () => {

@@ -1,5 +1,13 @@
 export { compileMapping, type CompiledMapping, type CompileOptions } from './mapping-compiler';
-export { compileEventRules, readWebhookMessage, withWebhookMessage, type CompiledEventRules, type SalesforceChanges, type SalesforceValue, type WebhookMessage } from './event-rules';
+export {
+  compileEventRules,
+  readWebhookMessage,
+  withWebhookMessage,
+  type CompiledEventRules,
+  type SalesforceChanges,
+  type SalesforceValue,
+  type WebhookMessage,
+} from './event-rules';
 export { loadMappingFile, loadEventRulesFile } from './mapping-loader';
 export { previewMapping, type PreviewResult } from './mapping-preview';
 export { minimalUpdate, payloadHash, canonicalJson, customFieldValues } from './minimal-update';
@@ -7,5 +15,12 @@ export { statusRank, isStatusEvent, STATUS_EVENT_RANKS } from './status-rank';
 export { truncateUtf8, utf8Length, TRUNCATION_MARKER } from './utf8';
 export { convertDate, FN_FORMAT, momentToLuxon } from './date-time';
 export { runJsonnet } from './jsonnet-runner';
-export { MappingError, formatIssue, type MappingIssue, type SalesforceRecord, type WorkOrderPayload, type FieldNationWebhookBody } from './mapping-types';
+export {
+  MappingError,
+  formatIssue,
+  type MappingIssue,
+  type SalesforceRecord,
+  type WorkOrderPayload,
+  type FieldNationWebhookBody,
+} from './mapping-types';
 export { MappingFileSchema, EventRulesFileSchema } from './mapping.schema';

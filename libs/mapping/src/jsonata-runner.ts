@@ -11,9 +11,8 @@ export interface CompiledJsonata {
 export function compileJsonata(expression: string): CompiledJsonata {
   const expr = jsonata(expression);
   // Field Nation's date format is the one conversion every mapping needs.
-  expr.registerFunction(
-    'fnDate',
-    (value: unknown, zone?: string) => (value == null ? undefined : convertDate(value, { zone: zone ?? 'UTC', to: 'fn', toZone: 'UTC' })),
+  expr.registerFunction('fnDate', (value: unknown, zone?: string) =>
+    value == null ? undefined : convertDate(value, { zone: zone ?? 'UTC', to: 'fn', toZone: 'UTC' }),
   );
   return {
     async evaluate(input) {

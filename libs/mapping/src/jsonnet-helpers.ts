@@ -26,7 +26,10 @@ const LOCALS: Record<string, Helper> = {
     if std.objectHas(r, 'error') then error r['error'] else r.value`,
     uses: [],
   },
-  rows: { code: `local rows(c) = if c == null then [] else if std.isObject(c) then (if std.objectHas(c, 'results') then c.results else []) else c`, uses: [] },
+  rows: {
+    code: `local rows(c) = if c == null then [] else if std.isObject(c) then (if std.objectHas(c, 'results') then c.results else []) else c`,
+    uses: [],
+  },
 };
 
 const HELPERS: Record<string, Helper> = {
@@ -76,7 +79,10 @@ const HELPERS: Record<string, Helper> = {
     code: `results_values(collection, field):: [r[field] for r in rows(collection) if std.isObject(r) && std.objectHas(r, field)]`,
     uses: ['rows'],
   },
-  results_values_unique: { code: `results_values_unique(collection, field):: std.set(util.results_values(collection, field))`, uses: ['results_values'] },
+  results_values_unique: {
+    code: `results_values_unique(collection, field):: std.set(util.results_values(collection, field))`,
+    uses: ['results_values'],
+  },
   results_group_by: {
     code: `results_group_by(collection, field)::
     local keyed = [r for r in rows(collection) if std.isObject(r) && std.objectHas(r, field)];
@@ -116,7 +122,9 @@ export function utilFor(script: string): string {
   };
   for (const name of JSONNET_HELPER_NAMES) if (new RegExp(`\\b${name}\\b`).test(script)) add(name);
   if (wanted.size === 0) return '{}';
-  const locals = Object.keys(LOCALS).filter((n) => wanted.has(n)).map((n) => `  ${LOCALS[n]!.code},`);
+  const locals = Object.keys(LOCALS)
+    .filter((n) => wanted.has(n))
+    .map((n) => `  ${LOCALS[n]!.code},`);
   const helpers = JSONNET_HELPER_NAMES.filter((n) => wanted.has(n)).map((n) => `  ${HELPERS[n]!.code},`);
   return `{\n  local util = self,\n${[...locals, ...helpers].join('\n')}\n}`;
 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { compileMapping } from './mapping-compiler';
 import { MappingError } from './mapping-types';
 
-const compile = (fields: Record<string, unknown>, extra: Record<string, unknown> = {}) => compileMapping({ object: 'Case', fields, ...extra });
+const compile = (fields: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  compileMapping({ object: 'Case', fields, ...extra });
 
 function compileErrors(source: string | object, file = 'mappings/x.yaml'): string[] {
   try {
@@ -84,7 +85,10 @@ describe('null and empty policies', () => {
     expect(compile({ b: { from: 'E', default: 'd', onEmpty: 'null' } }).mapSync!(rec)).toEqual({ b: null });
   });
   it('required / fail report which level was null', () => {
-    const m = compile({ city: { from: 'Account.BillingCity', required: true }, zip: { from: 'Account.BillingPostalCode', onNull: 'fail' } });
+    const m = compile({
+      city: { from: 'Account.BillingCity', required: true },
+      zip: { from: 'Account.BillingPostalCode', onNull: 'fail' },
+    });
     const err = mapErrors(m, { Account: null });
     expect(err.issues).toEqual([
       { target: 'city', message: 'required value is missing: Account is null' },
@@ -106,7 +110,10 @@ describe('null and empty policies', () => {
     expect(() => m.mapSync!({ Send: true, S: null })).toThrow(MappingError);
   });
   it('collects every problem of a record in one error', () => {
-    const m = compile({ a: { from: 'A', required: true }, b: { from: 'B', transform: ['number'] } }, { customFields: { '5': { from: 'C', required: true } } });
+    const m = compile(
+      { a: { from: 'A', required: true }, b: { from: 'B', transform: ['number'] } },
+      { customFields: { '5': { from: 'C', required: true } } },
+    );
     const err = mapErrors(m, { B: 'x' });
     expect(err.issues.map((i) => i.target)).toEqual(['a', 'b', 'custom_fields.5']);
     expect(err.message).toMatch(/^3 problems:/);
@@ -115,10 +122,23 @@ describe('null and empty policies', () => {
 
 describe('custom fields', () => {
   it('builds the two-level structure with text values', () => {
-    const m = compile({}, { customFields: { '606': 'CaseNumber', '12': { from: 'Amount__c' }, '7': { from: 'Missing' }, '8': { value: true } } });
+    const m = compile(
+      {},
+      { customFields: { '606': 'CaseNumber', '12': { from: 'Amount__c' }, '7': { from: 'Missing' }, '8': { value: true } } },
+    );
     expect(m.mapSync!({ CaseNumber: '00001', Amount__c: 12.5, Missing: null })).toEqual({
       // Numeric keys keep ascending order (JavaScript object key order).
-      custom_fields: { results: [{ results: [{ id: 8, value: 'true' }, { id: 12, value: '12.5' }, { id: 606, value: '00001' }] }] },
+      custom_fields: {
+        results: [
+          {
+            results: [
+              { id: 8, value: 'true' },
+              { id: 12, value: '12.5' },
+              { id: 606, value: '00001' },
+            ],
+          },
+        ],
+      },
     });
     expect(m.writes).toEqual(['custom_fields.12', 'custom_fields.606', 'custom_fields.7', 'custom_fields.8']);
   });
@@ -158,28 +178,44 @@ describe('validation errors name the file, the target and the problem', () => {
   });
   it('structure', () => {
     expect(compileErrors({ fields: {} })[0]).toMatch(/mappings\/x\.yaml: object: /);
-    expect(compileErrors({ object: 'Case', fields: { title: { from: 'Subject', colour: 'red' } } }).join('\n')).toMatch(/x\.yaml: title: .*colour/);
-    expect(compileErrors({ object: 'Case', fields: { title: { from: 'S', onNull: 'maybe' } } }).join('\n')).toMatch(/x\.yaml: title: onNull: /);
+    expect(compileErrors({ object: 'Case', fields: { title: { from: 'Subject', colour: 'red' } } }).join('\n')).toMatch(
+      /x\.yaml: title: .*colour/,
+    );
+    expect(compileErrors({ object: 'Case', fields: { title: { from: 'S', onNull: 'maybe' } } }).join('\n')).toMatch(
+      /x\.yaml: title: onNull: /,
+    );
     expect(compileErrors({ object: 'Case', fields: {}, customFields: { abc: 'X' } }).join('\n')).toMatch(/custom-field ids are numbers/);
   });
   it('sources', () => {
-    expect(compileErrors({ object: 'Case', fields: { t: {} } })[0]).toBe('mappings/x.yaml: t: needs one source: from, value, template, concat, jsonata, jsonnet, fields, list');
+    expect(compileErrors({ object: 'Case', fields: { t: {} } })[0]).toBe(
+      'mappings/x.yaml: t: needs one source: from, value, template, concat, jsonata, jsonnet, fields, list',
+    );
     expect(compileErrors({ object: 'Case', fields: { t: { from: 'A', value: 1 } } })[0]).toMatch(/several sources \(from, value\)/);
-    expect(compileErrors({ object: 'Case', fields: { t: { from: 'A', reads: ['B'] } } })[0]).toMatch(/"reads:" is only for jsonata and jsonnet/);
+    expect(compileErrors({ object: 'Case', fields: { t: { from: 'A', reads: ['B'] } } })[0]).toMatch(
+      /"reads:" is only for jsonata and jsonnet/,
+    );
   });
   it('paths', () => {
-    expect(compileErrors({ object: 'Case', fields: { t: 'A.B.C.D.E.F.G' } })[0]).toMatch(/x\.yaml: t: from: .*6 relationship levels; Salesforce allows at most 5/);
+    expect(compileErrors({ object: 'Case', fields: { t: 'A.B.C.D.E.F.G' } })[0]).toMatch(
+      /x\.yaml: t: from: .*6 relationship levels; Salesforce allows at most 5/,
+    );
     expect(compileErrors({ object: 'Case', fields: { t: 'Account.attributes.type' } })[0]).toMatch(/jsforce metadata/);
-    expect(compileErrors({ object: 'Case', fields: { t: "Subject FROM User" } })[0]).toMatch(/not a Salesforce field path/);
+    expect(compileErrors({ object: 'Case', fields: { t: 'Subject FROM User' } })[0]).toMatch(/not a Salesforce field path/);
     expect(compileErrors({ object: 'Case', fields: { 'bad-target': 'A' } })[0]).toMatch(/bad-target: .*not a target path/);
     expect(compileErrors({ object: 'Case', fields: { t: { template: 'x {{ A B }}' } } })[0]).toMatch(/unbalanced/);
     expect(compile({ t: 'A.B.C.D.E.F' }).reads).toEqual(['A.B.C.D.E.F']);
   });
   it('conflicting targets and policies', () => {
-    expect(compileErrors({ object: 'Case', fields: { location: { value: {} }, 'location.city': 'C' } })[0]).toMatch(/location\.city: conflicts with target "location"/);
+    expect(compileErrors({ object: 'Case', fields: { location: { value: {} }, 'location.city': 'C' } })[0]).toMatch(
+      /location\.city: conflicts with target "location"/,
+    );
     expect(compileErrors({ object: 'Case', fields: { t: { from: 'A', onNull: 'default' } } })[0]).toMatch(/no default is given/);
-    expect(compileErrors({ object: 'Case', fields: { t: { from: 'A', required: true, onNull: 'omit' } } })[0]).toMatch(/required conflicts with onNull: omit/);
-    expect(compileErrors({ object: 'Case', fields: { custom_fields: { value: {} } }, customFields: { '1': 'A' } })[0]).toMatch(/either in "customFields:"/);
+    expect(compileErrors({ object: 'Case', fields: { t: { from: 'A', required: true, onNull: 'omit' } } })[0]).toMatch(
+      /required conflicts with onNull: omit/,
+    );
+    expect(compileErrors({ object: 'Case', fields: { custom_fields: { value: {} } }, customFields: { '1': 'A' } })[0]).toMatch(
+      /either in "customFields:"/,
+    );
   });
   it('reports every problem at once', () => {
     const lines = compileErrors({ object: 'Case', fields: { a: {}, b: 'A..B', c: { from: 'C', transform: ['nope'] } } });

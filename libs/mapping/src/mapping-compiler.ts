@@ -71,7 +71,10 @@ export function compileMapping(source: string | object, options: CompileOptions 
 
   const customIds = Object.keys(m.customFields ?? {});
   if (customIds.length && 'custom_fields' in m.fields) {
-    issues.push({ target: 'custom_fields', message: 'set custom fields either in "customFields:" or as the custom_fields target, not both' });
+    issues.push({
+      target: 'custom_fields',
+      message: 'set custom fields either in "customFields:" or as the custom_fields target, not both',
+    });
   }
   const customs: { id: number; entry: CompiledEntry }[] = [];
   for (const id of customIds) {
@@ -80,7 +83,11 @@ export function compileMapping(source: string | object, options: CompileOptions 
     if (!entry) continue;
     // A custom field's value travels as one text, so a part of it cannot be held back on update.
     for (const path of entry.createOnly) {
-      if (path !== target) issues.push({ target: path, message: `createOnly inside a custom field's value cannot be honoured (the value is sent as one text); mark "${target}" createOnly instead` });
+      if (path !== target)
+        issues.push({
+          target: path,
+          message: `createOnly inside a custom field's value cannot be honoured (the value is sent as one text); mark "${target}" createOnly instead`,
+        });
     }
     customs.push({ id: Number(id), entry });
   }
@@ -127,7 +134,10 @@ export function compileMapping(source: string | object, options: CompileOptions 
 
   const mapAsync = async (record: SalesforceRecord): Promise<WorkOrderPayload> => {
     const problems: MappingIssue[] = [];
-    const [main, values] = await Promise.all([body.runAsync(record, problems), Promise.all(customRuns.map((run) => run(record, problems)))]);
+    const [main, values] = await Promise.all([
+      body.runAsync(record, problems),
+      Promise.all(customRuns.map((run) => run(record, problems))),
+    ]);
     const out = main ?? {};
     assembleCustom(out, values);
     if (problems.length) throw new MappingError(problems, file);

@@ -21,16 +21,28 @@ describe('previewMapping', () => {
     });
   });
   it('a readable error list for mapping and record problems', async () => {
-    await expect(previewMapping(yaml, {})).resolves.toEqual({ ok: false, errors: ['title: required value is missing: Subject is missing'] });
-    await expect(previewMapping('object: Case\nfields:\n  a: { nope: 1 }\n', {})).resolves.toMatchObject({ ok: false, errors: [expect.stringMatching(/^a: .*nope/)] });
+    await expect(previewMapping(yaml, {})).resolves.toEqual({
+      ok: false,
+      errors: ['title: required value is missing: Subject is missing'],
+    });
+    await expect(previewMapping('object: Case\nfields:\n  a: { nope: 1 }\n', {})).resolves.toMatchObject({
+      ok: false,
+      errors: [expect.stringMatching(/^a: .*nope/)],
+    });
   });
   it('a path is read from disk and named in errors', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mapping-'));
     const file = path.join(dir, 'm.yaml');
     writeFileSync(file, yaml);
     await expect(previewMapping(file, { Subject: 'x' })).resolves.toMatchObject({ ok: true, payload: { title: 'x' } });
-    await expect(previewMapping(file, {})).resolves.toEqual({ ok: false, errors: [`${file}: title: required value is missing: Subject is missing`] });
-    await expect(previewMapping(path.join(dir, 'missing.yaml'), {})).resolves.toEqual({ ok: false, errors: [`${path.join(dir, 'missing.yaml')}: (file): cannot read: ENOENT`] });
+    await expect(previewMapping(file, {})).resolves.toEqual({
+      ok: false,
+      errors: [`${file}: title: required value is missing: Subject is missing`],
+    });
+    await expect(previewMapping(path.join(dir, 'missing.yaml'), {})).resolves.toEqual({
+      ok: false,
+      errors: [`${path.join(dir, 'missing.yaml')}: (file): cannot read: ENOENT`],
+    });
   });
   it('loaders name the file', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mapping-'));

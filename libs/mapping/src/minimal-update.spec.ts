@@ -6,12 +6,23 @@ const base = {
   location: { mode: 'custom', address1: '1 Main', city: 'X' },
   pay: { type: 'fixed', base: { amount: 100, units: 1 } },
   types_of_work: [{ id: 62, isPrimary: true }],
-  custom_fields: { results: [{ results: [{ id: 606, value: 'C1' }, { id: 607, value: '500X' }] }] },
+  custom_fields: {
+    results: [
+      {
+        results: [
+          { id: 606, value: 'C1' },
+          { id: 607, value: '500X' },
+        ],
+      },
+    ],
+  },
 };
 
 describe('payloadHash', () => {
   it('is stable under key order and ignores undefined', () => {
-    expect(payloadHash({ a: 1, b: { c: 2, d: [1, { x: 1, y: 2 }] } })).toBe(payloadHash({ b: { d: [1, { y: 2, x: 1 }], c: 2 }, a: 1, z: undefined }));
+    expect(payloadHash({ a: 1, b: { c: 2, d: [1, { x: 1, y: 2 }] } })).toBe(
+      payloadHash({ b: { d: [1, { y: 2, x: 1 }], c: 2 }, a: 1, z: undefined }),
+    );
     expect(payloadHash({ a: 1 })).not.toBe(payloadHash({ a: 2 }));
     expect(payloadHash({ a: [1, 2] })).not.toBe(payloadHash({ a: [2, 1] }));
     expect(canonicalJson({ b: 1, a: 'x' })).toBe('{"a":"x","b":1}');
@@ -40,7 +51,9 @@ describe('minimalUpdate', () => {
     next.pay.base.units = 2;
     expect(minimalUpdate(base, next, ['title', 'custom_fields.607', 'pay.base.units'])).toBeNull();
     next.pay.base.amount = 150;
-    expect(minimalUpdate(base, next, ['title', 'custom_fields.607', 'pay.base.units'])).toEqual({ pay: { type: 'fixed', base: { amount: 150 } } });
+    expect(minimalUpdate(base, next, ['title', 'custom_fields.607', 'pay.base.units'])).toEqual({
+      pay: { type: 'fixed', base: { amount: 150 } },
+    });
   });
   it('without a previous payload sends everything except create-only paths', () => {
     expect(minimalUpdate(undefined, base, ['title', 'custom_fields.607', 'custom_fields.606', 'location'])).toEqual({
@@ -62,7 +75,18 @@ describe('minimalUpdate', () => {
       location: { mode: 'custom', address1: '1 Main', city: 'X', coordinates: { latitude: 1 }, correlation_id: 'abc' },
       pay: { type: 'fixed', base: { amount: '100', units: 1 }, labor_sum: 100 },
       types_of_work: [{ id: 62, isPrimary: true, name: 'Networking' }],
-      custom_fields: { results: [{ id: 1, name: 'Buyer', results: [{ id: 606, name: 'Case', value: 'C1', type: 'text' }, { id: 607, value: '500X' }] }] },
+      custom_fields: {
+        results: [
+          {
+            id: 1,
+            name: 'Buyer',
+            results: [
+              { id: 606, name: 'Case', value: 'C1', type: 'text' },
+              { id: 607, value: '500X' },
+            ],
+          },
+        ],
+      },
       actions: ['edit'],
     };
     expect(minimalUpdate(workOrder, base, [])).toBeNull();

@@ -106,7 +106,11 @@ function withoutCreateOnly(next: WorkOrderPayload, createOnly: readonly string[]
  * sent. A target the mapping now omits is left alone on Field Nation (omit means "don't touch");
  * send an explicit null (onNull: null) to clear a value.
  */
-export function minimalUpdate(previous: WorkOrderPayload | undefined, next: WorkOrderPayload, createOnly: readonly string[] = []): WorkOrderPayload | null {
+export function minimalUpdate(
+  previous: WorkOrderPayload | undefined,
+  next: WorkOrderPayload,
+  createOnly: readonly string[] = [],
+): WorkOrderPayload | null {
   const candidate = withoutCreateOnly(next, createOnly);
   if (previous === undefined) return Object.keys(candidate).length ? candidate : null;
   const out: Obj = {};

@@ -45,7 +45,8 @@ describe('string transforms', () => {
   it('html escapes and keeps line breaks', () => {
     expect(run(['html'], 'a < b & "c"\nd')).toBe('a &lt; b &amp; &quot;c&quot;<br>d');
     // Against the plain regular-expression definition, over strings dense in special characters.
-    const reference = (t: string) => t.replace(/[&<>"]|\r?\n/g, (m) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[m] ?? '<br>');
+    const reference = (t: string) =>
+      t.replace(/[&<>"]|\r?\n/g, (m) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[m] ?? '<br>');
     const alphabet = ['&', '<', '>', '"', '\n', '\r', '\r\n', 'a', ' ', 'é', '😀', '=', '?'];
     let seed = 3;
     for (let i = 0; i < 3000; i++) {
@@ -99,7 +100,11 @@ describe('value maps', () => {
     expect(run([{ map: { true: 'Y', false: 'N' } }], false)).toBe('N');
   });
   it('fallback rules: fail (default), keep, null, a number, {value}, {from}', () => {
-    expect(failure([{ map: { High: 1 } }], 'Odd').issues[0]).toEqual({ target: 'out', message: 'no value-map entry for this value and no fallback', input: 'Odd' });
+    expect(failure([{ map: { High: 1 } }], 'Odd').issues[0]).toEqual({
+      target: 'out',
+      message: 'no value-map entry for this value and no fallback',
+      input: 'Odd',
+    });
     expect(run([{ map: { High: 1 }, fallback: 'keep' }], 'Odd')).toBe('Odd');
     expect(run([{ map: { High: 1 }, fallback: null }], 'Odd', {}, { onNull: 'null' })).toBeNull();
     expect(run([{ map: { High: 1 }, fallback: 'null' }], 'Odd', {}, { default: 7 })).toBe(7);
@@ -120,7 +125,11 @@ describe('value maps', () => {
 });
 
 describe('range maps', () => {
-  const ranges = [{ max: 2, value: 'low' }, { min: 2, max: 5, value: 'mid' }, { min: 5, value: 'high' }];
+  const ranges = [
+    { max: 2, value: 'low' },
+    { min: 2, max: 5, value: 'mid' },
+    { min: 5, value: 'high' },
+  ];
   it('min inclusive, max exclusive, open ends', () => {
     expect(run([{ range: ranges }], 1.99)).toBe('low');
     expect(run([{ range: ranges }], 2)).toBe('mid');
@@ -153,9 +162,15 @@ describe('date/time', () => {
   });
   it('date-only values at a time of day in a zone, fixed or from the record', () => {
     expect(run([{ date: { zone: 'America/Chicago', time: '09:00' } }], '2026-07-01')).toBe('2026-07-01 14:00:00');
-    expect(run([{ date: { zone: 'America/Chicago', zoneFrom: 'Site_Time_Zone__c', time: '09:00' } }], '2026-01-15', { Site_Time_Zone__c: 'Europe/Berlin' })).toBe('2026-01-15 08:00:00');
+    expect(
+      run([{ date: { zone: 'America/Chicago', zoneFrom: 'Site_Time_Zone__c', time: '09:00' } }], '2026-01-15', {
+        Site_Time_Zone__c: 'Europe/Berlin',
+      }),
+    ).toBe('2026-01-15 08:00:00');
     // An empty zone field falls back to the configured zone.
-    expect(run([{ date: { zone: 'America/Chicago', zoneFrom: 'Site_Time_Zone__c', time: '09:00' } }], '2026-01-15', { Site_Time_Zone__c: null })).toBe('2026-01-15 15:00:00');
+    expect(
+      run([{ date: { zone: 'America/Chicago', zoneFrom: 'Site_Time_Zone__c', time: '09:00' } }], '2026-01-15', { Site_Time_Zone__c: null }),
+    ).toBe('2026-01-15 15:00:00');
     expect(run([{ date: { zoneFrom: 'Z', time: '09:00' } }], '2026-01-15')).toBe('2026-01-15 09:00:00');
   });
   it('custom input and output formats, output zone, add', () => {

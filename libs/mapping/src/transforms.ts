@@ -73,7 +73,19 @@ const makeFallbackGetter =
 
 // ── step schemas ────────────────────────────────────────────────────────────────────────────────
 
-const NAMED_STEPS = ['trim', 'upper', 'lower', 'string', 'number', 'integer', 'boolean', 'currency', 'typesOfWork', 'html', 'compact'] as const;
+const NAMED_STEPS = [
+  'trim',
+  'upper',
+  'lower',
+  'string',
+  'number',
+  'integer',
+  'boolean',
+  'currency',
+  'typesOfWork',
+  'html',
+  'compact',
+] as const;
 type NamedStep = (typeof NAMED_STEPS)[number];
 
 const DurationSchema = z
@@ -93,7 +105,10 @@ const DateSchema = z
     zone: z.string().optional(),
     zoneFrom: z.string().optional(),
     format: z.string().optional(),
-    time: z.string().regex(/^\d{2}:\d{2}(:\d{2})?$/, 'time is HH:mm').optional(),
+    time: z
+      .string()
+      .regex(/^\d{2}:\d{2}(:\d{2})?$/, 'time is HH:mm')
+      .optional(),
     add: DurationSchema.optional(),
     to: z.string().default('fn'),
     toZone: z.string().default('UTC'),
@@ -101,14 +116,10 @@ const DateSchema = z
   .strict();
 
 const STEP_SCHEMAS = {
-  map: z
-    .object({ map: z.record(z.string(), z.unknown()), fallback: z.unknown().optional(), ignoreCase: z.boolean().optional() })
-    .strict(),
+  map: z.object({ map: z.record(z.string(), z.unknown()), fallback: z.unknown().optional(), ignoreCase: z.boolean().optional() }).strict(),
   range: z
     .object({
-      range: z
-        .array(z.object({ min: z.number().optional(), max: z.number().optional(), value: z.unknown() }).strict())
-        .min(1),
+      range: z.array(z.object({ min: z.number().optional(), max: z.number().optional(), value: z.unknown() }).strict()).min(1),
       fallback: z.unknown().optional(),
     })
     .strict(),
@@ -120,7 +131,9 @@ const STEP_SCHEMAS = {
   clamp: z.object({ clamp: z.object({ min: z.number().optional(), max: z.number().optional() }).strict() }).strict(),
   split: z.object({ split: z.string().min(1), trim: z.boolean().optional() }).strict(),
   join: z.object({ join: z.string() }).strict(),
-  replace: z.object({ replace: z.object({ pattern: z.string().min(1), with: z.string(), flags: z.string().optional() }).strict() }).strict(),
+  replace: z
+    .object({ replace: z.object({ pattern: z.string().min(1), with: z.string(), flags: z.string().optional() }).strict() })
+    .strict(),
   prefix: z.object({ prefix: z.string() }).strict(),
   suffix: z.object({ suffix: z.string() }).strict(),
   each: z.object({ each: z.array(z.unknown()).min(1) }).strict(),
@@ -307,12 +320,18 @@ function chain(fns: StepFn[]): StepFn | undefined {
 function compileStep(raw: unknown, ctx: CompileContext, where: string): StepFn | undefined {
   if (typeof raw === 'string') {
     if ((NAMED_STEPS as readonly string[]).includes(raw)) return NAMED[raw as NamedStep];
-    ctx.issues.push({ target: ctx.target, message: `${where}: unknown transform "${raw}" (known: ${[...NAMED_STEPS, ...STEP_KINDS].join(', ')})` });
+    ctx.issues.push({
+      target: ctx.target,
+      message: `${where}: unknown transform "${raw}" (known: ${[...NAMED_STEPS, ...STEP_KINDS].join(', ')})`,
+    });
     return undefined;
   }
   const kind = stepKindOf(raw);
   if (!kind) {
-    ctx.issues.push({ target: ctx.target, message: `${where}: unknown transform ${JSON.stringify(raw)} (known: ${[...NAMED_STEPS, ...STEP_KINDS].join(', ')})` });
+    ctx.issues.push({
+      target: ctx.target,
+      message: `${where}: unknown transform ${JSON.stringify(raw)} (known: ${[...NAMED_STEPS, ...STEP_KINDS].join(', ')})`,
+    });
     return undefined;
   }
   const parsed = STEP_SCHEMAS[kind].safeParse(raw);
@@ -394,7 +413,11 @@ function compileStep(raw: unknown, ctx: CompileContext, where: string): StepFn |
   }
 }
 
-function compileValueMap(s: { map: Record<string, unknown>; fallback?: unknown; ignoreCase?: boolean }, ctx: CompileContext, where: string): StepFn {
+function compileValueMap(
+  s: { map: Record<string, unknown>; fallback?: unknown; ignoreCase?: boolean },
+  ctx: CompileContext,
+  where: string,
+): StepFn {
   const table = new Map<string, unknown>();
   for (const [k, v] of Object.entries(s.map)) table.set(s.ignoreCase ? k.toLowerCase() : k, v);
   const fallback = compileFallback(s.fallback, ctx, where, 'value-map entry');
@@ -406,7 +429,11 @@ function compileValueMap(s: { map: Record<string, unknown>; fallback?: unknown; 
   };
 }
 
-function compileRangeMap(s: { range: { min?: number; max?: number; value: unknown }[]; fallback?: unknown }, ctx: CompileContext, where: string): StepFn {
+function compileRangeMap(
+  s: { range: { min?: number; max?: number; value: unknown }[]; fallback?: unknown },
+  ctx: CompileContext,
+  where: string,
+): StepFn {
   const ranges = s.range.map((x) => ({ min: x.min ?? -Infinity, max: x.max ?? Infinity, value: x.value }));
   s.range.forEach((x, i) => {
     if (x.min !== undefined && x.max !== undefined && x.min >= x.max) {
@@ -429,7 +456,8 @@ function compileDate(d: z.infer<typeof DateSchema>, ctx: CompileContext, where: 
     ['zone', d.zone],
     ['toZone', d.toZone],
   ] as const) {
-    if (zone !== undefined && !isValidZone(zone)) ctx.issues.push({ target: ctx.target, message: `${where}.date.${key}: unknown time zone "${zone}"` });
+    if (zone !== undefined && !isValidZone(zone))
+      ctx.issues.push({ target: ctx.target, message: `${where}.date.${key}: unknown time zone "${zone}"` });
   }
   const conversion: DateConversion = { zone: d.zone ?? 'UTC', format: d.format, time: d.time, add: d.add, to: d.to, toZone: d.toZone };
   const addMs = fixedDurationMs(d.add);

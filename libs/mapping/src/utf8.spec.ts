@@ -24,7 +24,19 @@ describe('truncateUtf8', () => {
 
 describe('statusRank', () => {
   it('orders the lifecycle', () => {
-    const order = ['draft', 'published', 'routed', 'assigned', 'confirmed', 'on_my_way', 'checked_in', 'checked_out', 'work_done', 'approved', 'paid'];
+    const order = [
+      'draft',
+      'published',
+      'routed',
+      'assigned',
+      'confirmed',
+      'on_my_way',
+      'checked_in',
+      'checked_out',
+      'work_done',
+      'approved',
+      'paid',
+    ];
     const ranks = order.map((s) => statusRank(`workorder.status.${s}`)!);
     expect([...ranks].sort((a, b) => a - b)).toEqual(ranks);
     expect(statusRank('workorder.message_posted')).toBeUndefined();

@@ -21,7 +21,10 @@ interface Fixture {
 const load = (dir: string): Fixture[] =>
   readdirSync(path.join(fixtures, dir))
     .filter((f) => f.endsWith('.json'))
-    .map((f) => ({ name: f.replace(/\.json$/, ''), ...(JSON.parse(readFileSync(path.join(fixtures, dir, f), 'utf8')) as Omit<Fixture, 'name'>) }));
+    .map((f) => ({
+      name: f.replace(/\.json$/, ''),
+      ...(JSON.parse(readFileSync(path.join(fixtures, dir, f), 'utf8')) as Omit<Fixture, 'name'>),
+    }));
 
 describe('config/mappings/case-to-work-order.yaml', () => {
   const mapping = loadMappingFile(mappingFile);
@@ -107,6 +110,8 @@ describe('config/mappings/case-events.yaml', () => {
     expect(changes?.fields).toEqual({ Field_Nation_Status__c: 'Assigned' });
   });
   it('a message without text makes no comment', async () => {
-    await expect(rules.apply({ event: { name: 'workorder.message_posted', params: { message: { id: 1 } } }, workorder: { id: 1 } })).resolves.toBeNull();
+    await expect(
+      rules.apply({ event: { name: 'workorder.message_posted', params: { message: { id: 1 } } }, workorder: { id: 1 } }),
+    ).resolves.toBeNull();
   });
 });

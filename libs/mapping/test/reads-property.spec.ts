@@ -91,7 +91,8 @@ function fullRecord(paths: string[]): Record<string, unknown> {
 /** Every path string in a mapping source (superset of what it reads). */
 function mentionedPaths(source: unknown): string[] {
   const out = new Set<string>();
-  const re = /(?:^|[^A-Za-z0-9_.$'])((?:Account|Owner|Manager|Contact|Parent|Name|Email|Phone|City__c|Code__c|Subject|Status|Site_Time_Zone__c)(?:\.[A-Za-z_]+)*)/g;
+  const re =
+    /(?:^|[^A-Za-z0-9_.$'])((?:Account|Owner|Manager|Contact|Parent|Name|Email|Phone|City__c|Code__c|Subject|Status|Site_Time_Zone__c)(?:\.[A-Za-z_]+)*)/g;
   for (const m of JSON.stringify(source).matchAll(re)) out.add(m[1]!);
   return [...out];
 }

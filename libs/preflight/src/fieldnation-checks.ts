@@ -6,10 +6,38 @@ import { fail, ok, warn, type CheckResult } from './preflight.types';
 import { webhookEvents, webhookUrl, WebhookPlanError } from './webhook-plan';
 
 const CATALOGUES: { kind: RefKind; path: string; id: string; title: string; what: string; where: string }[] = [
-  { kind: 'typesOfWork', path: '/types-of-work', id: 'fieldnation.types-of-work', title: 'Types of work used by the mappings exist', what: 'type of work', where: 'Field Nation → Company settings → Types of work' },
-  { kind: 'customFields', path: '/custom-fields', id: 'fieldnation.custom-fields', title: 'Custom fields used by the mappings exist', what: 'custom field', where: 'Field Nation → Company settings → Custom fields' },
-  { kind: 'templates', path: '/templates', id: 'fieldnation.templates', title: 'Templates used by the mappings exist', what: 'template', where: 'Field Nation → Templates' },
-  { kind: 'projects', path: '/projects', id: 'fieldnation.projects', title: 'Projects used by the mappings exist', what: 'project', where: 'Field Nation → Projects' },
+  {
+    kind: 'typesOfWork',
+    path: '/types-of-work',
+    id: 'fieldnation.types-of-work',
+    title: 'Types of work used by the mappings exist',
+    what: 'type of work',
+    where: 'Field Nation → Company settings → Types of work',
+  },
+  {
+    kind: 'customFields',
+    path: '/custom-fields',
+    id: 'fieldnation.custom-fields',
+    title: 'Custom fields used by the mappings exist',
+    what: 'custom field',
+    where: 'Field Nation → Company settings → Custom fields',
+  },
+  {
+    kind: 'templates',
+    path: '/templates',
+    id: 'fieldnation.templates',
+    title: 'Templates used by the mappings exist',
+    what: 'template',
+    where: 'Field Nation → Templates',
+  },
+  {
+    kind: 'projects',
+    path: '/projects',
+    id: 'fieldnation.projects',
+    title: 'Projects used by the mappings exist',
+    what: 'project',
+    where: 'Field Nation → Projects',
+  },
 ];
 /**
  * Query parameters each catalogue's GET documents in rest-v2.yaml: types-of-work, custom-fields and
@@ -89,13 +117,24 @@ export async function fieldnationChecks(
       if (tokenFailed(err)) return { checks, requests };
       const e = err as FieldNationError;
       tokenOk();
-      checks.push(fail(cat.id, cat.title, `GET ${cat.path}: ${e.message}`, e.kind === 'forbidden' ? `the API user may not read ${cat.path}: ask Field Nation support for the permission` : 'retry; if it persists, check status.fieldnation.com or contact Field Nation support'));
+      checks.push(
+        fail(
+          cat.id,
+          cat.title,
+          `GET ${cat.path}: ${e.message}`,
+          e.kind === 'forbidden'
+            ? `the API user may not read ${cat.path}: ask Field Nation support for the permission`
+            : 'retry; if it persists, check status.fieldnation.com or contact Field Nation support',
+        ),
+      );
       continue;
     }
     tokenOk();
     if (used.size === 0 && dynamic.length === 0) continue;
     const missing = [...used].filter(([id]) => !known.has(id));
-    const dynamicNote = dynamic.length ? `; taken from Salesforce data or an expression, so not checkable here: ${dynamic.map((d) => d.where).join(', ')}` : '';
+    const dynamicNote = dynamic.length
+      ? `; taken from Salesforce data or an expression, so not checkable here: ${dynamic.map((d) => d.where).join(', ')}`
+      : '';
     if (missing.length) {
       checks.push(
         fail(
@@ -106,7 +145,14 @@ export async function fieldnationChecks(
         ),
       );
     } else if (dynamic.length && used.size === 0) {
-      checks.push(warn(cat.id, cat.title, `no constant ids${dynamicNote}`, `make sure the Salesforce values are ${cat.what} ids of this company, or map them to ids with a value map`));
+      checks.push(
+        warn(
+          cat.id,
+          cat.title,
+          `no constant ids${dynamicNote}`,
+          `make sure the Salesforce values are ${cat.what} ids of this company, or map them to ids with a value map`,
+        ),
+      );
     } else {
       checks.push(ok(cat.id, cat.title, `${used.size} id${used.size === 1 ? '' : 's'}: ${[...used.keys()].join(', ')}${dynamicNote}`));
     }
@@ -116,7 +162,12 @@ export async function fieldnationChecks(
   return { checks, requests };
 }
 
-async function webhookCheck(config: LoadedConfig, connection: ConnectionConfig, publicUrl: string | undefined, http: FieldNationTransport): Promise<CheckResult> {
+async function webhookCheck(
+  config: LoadedConfig,
+  connection: ConnectionConfig,
+  publicUrl: string | undefined,
+  http: FieldNationTransport,
+): Promise<CheckResult> {
   const id = 'fieldnation.webhook';
   const title = 'Webhook registered for exactly the events the rules use';
   if (!connection.eventRules) return ok(id, title, 'no eventRules: the connection uses no Field Nation events');
@@ -125,16 +176,36 @@ async function webhookCheck(config: LoadedConfig, connection: ConnectionConfig, 
     expected = webhookEvents(config, connection);
   } catch (err) {
     if (!(err instanceof WebhookPlanError)) throw err;
-    return fail(id, title, err.message, 'make the event rules listen to Field Nation events by their names (docs/mapping.md), or remove eventRules');
+    return fail(
+      id,
+      title,
+      err.message,
+      'make the event rules listen to Field Nation events by their names (docs/mapping.md), or remove eventRules',
+    );
   }
   const path = `/fieldnation/webhooks/${connection.id}`;
   const url = publicUrl ? webhookUrl(publicUrl, connection.id) : undefined;
   const apply = `broker fieldnation webhook --connection ${connection.id} --url ${publicUrl ?? '<public URL of the ingress>'} --apply`;
   let hooks: Webhook[];
   try {
-    hooks = (await http.request<{ result: Webhook[] }>({ method: 'GET', path: '/api/v1/webhooks', route: 'GET /webhooks', query: { perPage: 100 }, auth: 'bearer', idempotent: true })).result ?? [];
+    hooks =
+      (
+        await http.request<{ result: Webhook[] }>({
+          method: 'GET',
+          path: '/api/v1/webhooks',
+          route: 'GET /webhooks',
+          query: { perPage: 100 },
+          auth: 'bearer',
+          idempotent: true,
+        })
+      ).result ?? [];
   } catch (err) {
-    return fail(id, title, `GET /api/v1/webhooks: ${(err as Error).message}`, 'the API user must be allowed to manage webhooks: ask Field Nation support');
+    return fail(
+      id,
+      title,
+      `GET /api/v1/webhooks: ${(err as Error).message}`,
+      'the API user must be allowed to manage webhooks: ask Field Nation support',
+    );
   }
   const matching = hooks.filter((h) => (url ? h.url === url : safePath(h.url) === path));
   if (matching.length === 0) {
@@ -145,7 +216,12 @@ async function webhookCheck(config: LoadedConfig, connection: ConnectionConfig, 
     return fail(id, title, detail, `register it: ${apply}`);
   }
   if (matching.length > 1) {
-    return fail(id, title, `${matching.length} webhooks deliver to ${matching[0]!.url} (${matching.map((h) => h.webhookId).join(', ')}): every event arrives ${matching.length} times`, 'delete all but one on Field Nation (DELETE /api/v1/webhooks/{webhookId}), then run the --apply command');
+    return fail(
+      id,
+      title,
+      `${matching.length} webhooks deliver to ${matching[0]!.url} (${matching.map((h) => h.webhookId).join(', ')}): every event arrives ${matching.length} times`,
+      'delete all but one on Field Nation (DELETE /api/v1/webhooks/{webhookId}), then run the --apply command',
+    );
   }
   const hook = matching[0]!;
   const problems: string[] = [];
@@ -154,9 +230,16 @@ async function webhookCheck(config: LoadedConfig, connection: ConnectionConfig, 
   const extra = hook.events.filter((e) => !expected.includes(e));
   if (missing.length) problems.push(`missing events the rules use: ${missing.join(', ')}`);
   if (extra.length) problems.push(`extra events no rule uses (delivered, verified and skipped for nothing): ${extra.join(', ')}`);
-  if (problems.length) return fail(id, title, `webhook ${hook.webhookId} → ${hook.url}: ${problems.join('; ')}`, `bring it in line: ${apply}`);
+  if (problems.length)
+    return fail(id, title, `webhook ${hook.webhookId} → ${hook.url}: ${problems.join('; ')}`, `bring it in line: ${apply}`);
   const detail = `webhook ${hook.webhookId} → ${hook.url}, ${expected.length} events`;
-  if (!url) return warn(id, title, `${detail}; its host was not checked`, 'give the public base URL of the ingress (--url or PUBLIC_URL) to check the webhook points at this broker');
+  if (!url)
+    return warn(
+      id,
+      title,
+      `${detail}; its host was not checked`,
+      'give the public base URL of the ingress (--url or PUBLIC_URL) to check the webhook points at this broker',
+    );
   return ok(id, title, detail);
 }
 

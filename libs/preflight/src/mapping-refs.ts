@@ -56,7 +56,10 @@ function entryIds(entry: unknown): { ids: Set<number>; dynamic: boolean } {
 
 /** Read the Field Nation ids out of a connection's mapping files and its correlation settings. */
 export function fieldNationRefs(config: LoadedConfig, connection: ConnectionConfig): FieldNationRefs {
-  const refs: FieldNationRefs = { ids: { typesOfWork: new Map(), customFields: new Map(), templates: new Map(), projects: new Map() }, dynamic: [] };
+  const refs: FieldNationRefs = {
+    ids: { typesOfWork: new Map(), customFields: new Map(), templates: new Map(), projects: new Map() },
+    dynamic: [],
+  };
   const add = (kind: RefKind, id: number, where: string) => {
     const list = refs.ids[kind].get(id) ?? [];
     if (!list.includes(where)) list.push(where);
@@ -69,7 +72,8 @@ export function fieldNationRefs(config: LoadedConfig, connection: ConnectionConf
     const file = resolveConfigPath(config, settings.mapping);
     const doc = parseYaml(readFileSync(file, 'utf8')) as Raw;
     const label = path.basename(file);
-    for (const id of Object.keys(isObject(doc.customFields) ? doc.customFields : {})) add('customFields', Number(id), `${label}: customFields.${id}`);
+    for (const id of Object.keys(isObject(doc.customFields) ? doc.customFields : {}))
+      add('customFields', Number(id), `${label}: customFields.${id}`);
     const walk = (target: string, entry: unknown) => {
       if (isObject(entry) && isObject(entry.fields)) {
         for (const [k, sub] of Object.entries(entry.fields)) walk(`${target}.${k}`, sub);

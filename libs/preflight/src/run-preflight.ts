@@ -57,9 +57,27 @@ export async function runPreflight(config: LoadedConfig, connectionId: string, o
   }
   const title = 'Mapping and event-rules files compile';
   if (problems.length) {
-    return report([fail('config.mappings', title, problems.join('\n'), `fix the files (broker config validate ${config.file} shows every problem); nothing was checked against Salesforce or Field Nation`)], 0, 0);
+    return report(
+      [
+        fail(
+          'config.mappings',
+          title,
+          problems.join('\n'),
+          `fix the files (broker config validate ${config.file} shows every problem); nothing was checked against Salesforce or Field Nation`,
+        ),
+      ],
+      0,
+      0,
+    );
   }
   const files = Object.values(connection.objects).filter((o) => o.mapping).length + (connection.eventRules ? 1 : 0);
-  const [sf, fn] = await Promise.all([salesforceChecks(config, connection, logger), fieldnationChecks(config, connection, options.publicUrl, logger)]);
-  return report([ok('config.mappings', title, `${files} file${files === 1 ? '' : 's'}`), ...sf.checks, ...fn.checks], sf.apiCalls, fn.requests);
+  const [sf, fn] = await Promise.all([
+    salesforceChecks(config, connection, logger),
+    fieldnationChecks(config, connection, options.publicUrl, logger),
+  ]);
+  return report(
+    [ok('config.mappings', title, `${files} file${files === 1 ? '' : 's'}`), ...sf.checks, ...fn.checks],
+    sf.apiCalls,
+    fn.requests,
+  );
 }

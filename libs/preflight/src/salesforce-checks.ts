@@ -27,7 +27,8 @@ const API_OFF = new Set(['API_DISABLED_FOR_ORG', 'API_CURRENTLY_DISABLED', 'FUNC
 const MAX_LISTED = 10;
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-const listed = (items: string[]) => (items.length > MAX_LISTED ? `${items.slice(0, MAX_LISTED).join('; ')}; … ${items.length - MAX_LISTED} more` : items.join('; '));
+const listed = (items: string[]) =>
+  items.length > MAX_LISTED ? `${items.slice(0, MAX_LISTED).join('; ')}; … ${items.length - MAX_LISTED} more` : items.join('; ');
 
 function loginFix(flow: ConnectionConfig['salesforce']['auth']['flow'], err: SalesforceApiError, loginUrl: string): string {
   if (err.retryable || err.status === undefined) {
@@ -46,7 +47,10 @@ function loginFix(flow: ConnectionConfig['salesforce']['auth']['flow'], err: Sal
 }
 
 /** Field names of the Salesforce record the event rules write (their `fields:` keys), with the rules' object. */
-function eventRuleFields(config: LoadedConfig, connection: ConnectionConfig): { object: string; fields: string[]; comments: boolean } | undefined {
+function eventRuleFields(
+  config: LoadedConfig,
+  connection: ConnectionConfig,
+): { object: string; fields: string[]; comments: boolean } | undefined {
   if (!connection.eventRules) return undefined;
   const parsed = EventRulesFileSchema.parse(parseYaml(readFileSync(resolveConfigPath(config, connection.eventRules), 'utf8')));
   const fields = new Set<string>();
@@ -58,7 +62,11 @@ function eventRuleFields(config: LoadedConfig, connection: ConnectionConfig): { 
  * The Salesforce half of the preflight: a session with the configured flow, then describes and
  * `/limits` only (no query, no write). Returns the checks and the REST calls spent.
  */
-export async function salesforceChecks(config: LoadedConfig, connection: ConnectionConfig, logger: Logger): Promise<{ checks: CheckResult[]; apiCalls: number }> {
+export async function salesforceChecks(
+  config: LoadedConfig,
+  connection: ConnectionConfig,
+  logger: Logger,
+): Promise<{ checks: CheckResult[]; apiCalls: number }> {
   // The client loads jsforce at its first login, so importing it here costs the dashboard nothing until a preflight runs.
   const sf = connection.salesforce;
   const checks: CheckResult[] = [];
@@ -80,7 +88,14 @@ export async function salesforceChecks(config: LoadedConfig, connection: Connect
     await client.ensureSession();
   } catch (err) {
     const e = toSalesforceError(err);
-    checks.push(fail('salesforce.login', `Salesforce login (${sf.auth.flow} flow)`, `${e.errorCode}: ${e.message} — the other Salesforce checks need a session`, loginFix(sf.auth.flow, e, loginUrl)));
+    checks.push(
+      fail(
+        'salesforce.login',
+        `Salesforce login (${sf.auth.flow} flow)`,
+        `${e.errorCode}: ${e.message} — the other Salesforce checks need a session`,
+        loginFix(sf.auth.flow, e, loginUrl),
+      ),
+    );
     return { checks, apiCalls };
   }
   const who = 'username' in sf.auth ? sf.auth.username : `the connected app's run-as user`;
@@ -89,7 +104,14 @@ export async function salesforceChecks(config: LoadedConfig, connection: Connect
   // ── organization ──
   const orgId = client.conn.userInfo?.organizationId;
   if (!orgId) {
-    checks.push(warn('salesforce.organization', 'Organization id matches the config', 'the login did not report an organization id', 'compare salesforce.organizationId with Setup → Company Information → Salesforce.com Organization ID'));
+    checks.push(
+      warn(
+        'salesforce.organization',
+        'Organization id matches the config',
+        'the login did not report an organization id',
+        'compare salesforce.organizationId with Setup → Company Information → Salesforce.com Organization ID',
+      ),
+    );
   } else if (sameSalesforceId(orgId, sf.organizationId)) {
     checks.push(ok('salesforce.organization', 'Organization id matches the config', `organization ${orgId}`));
   } else {
@@ -119,7 +141,9 @@ export async function salesforceChecks(config: LoadedConfig, connection: Connect
           : limitsError.errorCode === 'NOT_FOUND'
             ? `the org does not serve API version ${sf.apiVersion}: set salesforce.apiVersion to one it supports (GET /services/data lists them)`
             : 'check that the org is reachable and the REST API answers (status.salesforce.com for incidents)';
-      checks.push(fail('salesforce.api', 'Salesforce REST API answers', `GET ${base}/limits: ${limitsError.errorCode}: ${limitsError.message}`, fix));
+      checks.push(
+        fail('salesforce.api', 'Salesforce REST API answers', `GET ${base}/limits: ${limitsError.errorCode}: ${limitsError.message}`, fix),
+      );
       return { checks, apiCalls };
     }
   }
@@ -137,7 +161,9 @@ export async function salesforceChecks(config: LoadedConfig, connection: Connect
     return describes.get(key)!;
   };
   const objectProblem = (name: string, err: SalesforceApiError) =>
-    err.errorCode === 'NOT_FOUND' ? `object ${name} does not exist or the integration user cannot see it` : `describe ${name}: ${err.errorCode}: ${err.message}`;
+    err.errorCode === 'NOT_FOUND'
+      ? `object ${name} does not exist or the integration user cannot see it`
+      : `describe ${name}: ${err.errorCode}: ${err.message}`;
 
   /** Undefined when the dotted path resolves to a field the user can read; else why not. */
   const pathProblem = async (root: string, path: string): Promise<string | undefined> => {
@@ -145,7 +171,14 @@ export async function salesforceChecks(config: LoadedConfig, connection: Connect
     let objects = [root];
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]!;
-      const results = await Promise.all(objects.map((o) => describe(o).then((d) => ({ d }), (err: SalesforceApiError) => ({ err, o }))));
+      const results = await Promise.all(
+        objects.map((o) =>
+          describe(o).then(
+            (d) => ({ d }),
+            (err: SalesforceApiError) => ({ err, o }),
+          ),
+        ),
+      );
       const described = results.flatMap((r) => ('d' in r ? [r.d] : []));
       if (described.length === 0) {
         const first = results[0] as { err: SalesforceApiError; o: string };
@@ -155,7 +188,9 @@ export async function salesforceChecks(config: LoadedConfig, connection: Connect
       if (i === parts.length - 1) {
         return described.some((d) => d.fields.some((f) => same(f.name, part))) ? undefined : `${path}: no field ${part} on ${via}`;
       }
-      const next = described.flatMap((d) => d.fields.filter((f) => f.relationshipName && same(f.relationshipName, part)).flatMap((f) => f.referenceTo ?? []));
+      const next = described.flatMap((d) =>
+        d.fields.filter((f) => f.relationshipName && same(f.relationshipName, part)).flatMap((f) => f.referenceTo ?? []),
+      );
       if (next.length === 0) return `${path}: no relationship ${part} on ${via}`;
       objects = [...new Set(next)];
     }
@@ -204,7 +239,14 @@ export async function salesforceChecks(config: LoadedConfig, connection: Connect
       d = await describe(object);
       describedOnce = true;
     } catch (err) {
-      checks.push(fail(`salesforce.write-back.${object}`, title, objectProblem(object, err as SalesforceApiError), 'check the object name in the config and the integration user\'s object permissions'));
+      checks.push(
+        fail(
+          `salesforce.write-back.${object}`,
+          title,
+          objectProblem(object, err as SalesforceApiError),
+          "check the object name in the config and the integration user's object permissions",
+        ),
+      );
       continue;
     }
     const problems = [...fields].flatMap((name) => {
@@ -213,7 +255,8 @@ export async function salesforceChecks(config: LoadedConfig, connection: Connect
       return f.updateable ? [] : [`${name}: not updateable`];
     });
     const source = `writeBack${rules?.object === object ? ' and event rules' : ''}`;
-    if (problems.length === 0) checks.push(ok(`salesforce.write-back.${object}`, title, `${fields.size} fields (${source}): ${[...fields].join(', ')}`));
+    if (problems.length === 0)
+      checks.push(ok(`salesforce.write-back.${object}`, title, `${fields.size} fields (${source}): ${[...fields].join(', ')}`));
     else {
       checks.push(
         fail(
@@ -229,7 +272,9 @@ export async function salesforceChecks(config: LoadedConfig, connection: Connect
   const messages = Object.entries(connection.objects).some(([name, o]) => name === 'CaseComment' && o.messages);
   if (messages || rules?.comments) {
     const title = 'Case comments can be created';
-    const why = [messages ? 'objects.CaseComment.messages is on' : '', rules?.comments ? 'event rules add comments' : ''].filter(Boolean).join(', ');
+    const why = [messages ? 'objects.CaseComment.messages is on' : '', rules?.comments ? 'event rules add comments' : '']
+      .filter(Boolean)
+      .join(', ');
     try {
       const d = await describe('CaseComment');
       describedOnce = true;
@@ -238,17 +283,36 @@ export async function salesforceChecks(config: LoadedConfig, connection: Connect
       if (d.createable === false) problems.unshift('the object');
       if (problems.length === 0) checks.push(ok('salesforce.comments', title, `CaseComment createable (${why})`));
       else {
-        checks.push(fail('salesforce.comments', title, `not createable by the integration user: ${problems.join(', ')} (${why})`, "give the integration user 'Create' on Cases' comments (Case object create/edit) and edit access to CaseComment fields, or turn messages and comment rules off"));
+        checks.push(
+          fail(
+            'salesforce.comments',
+            title,
+            `not createable by the integration user: ${problems.join(', ')} (${why})`,
+            "give the integration user 'Create' on Cases' comments (Case object create/edit) and edit access to CaseComment fields, or turn messages and comment rules off",
+          ),
+        );
       }
     } catch (err) {
-      checks.push(fail('salesforce.comments', title, objectProblem('CaseComment', err as SalesforceApiError), 'Case comments need the Case object and its comments visible to the integration user'));
+      checks.push(
+        fail(
+          'salesforce.comments',
+          title,
+          objectProblem('CaseComment', err as SalesforceApiError),
+          'Case comments need the Case object and its comments visible to the integration user',
+        ),
+      );
     }
   }
 
   if (limitsError && !describedOnce) {
     // /limits was refused (403) and no describe got through either: the API is not usable.
     const i = checks.findIndex((c) => c.id === 'salesforce.api');
-    checks[i] = fail('salesforce.api', 'Salesforce REST API answers', `GET ${base}/limits: ${limitsError.errorCode}: ${limitsError.message}`, "give the integration user 'API Enabled' and read access to the configured objects");
+    checks[i] = fail(
+      'salesforce.api',
+      'Salesforce REST API answers',
+      `GET ${base}/limits: ${limitsError.errorCode}: ${limitsError.message}`,
+      "give the integration user 'API Enabled' and read access to the configured objects",
+    );
   }
 
   // ── allowance ──
@@ -256,14 +320,25 @@ export async function salesforceChecks(config: LoadedConfig, connection: Connect
   const usage = daily ? { used: daily.Max - daily.Remaining, limit: daily.Max } : client.usage;
   const allowanceTitle = 'Daily API allowance left';
   if (!usage || usage.limit <= 0) {
-    checks.push(warn('salesforce.api-allowance', allowanceTitle, `unknown: ${limitsError ? `GET /limits refused (${limitsError.errorCode}) and ` : ''}no Sforce-Limit-Info header seen`, "give the integration user 'View Setup and Configuration' so /limits can be read, or watch the broker's sf_api_used metric"));
+    checks.push(
+      warn(
+        'salesforce.api-allowance',
+        allowanceTitle,
+        `unknown: ${limitsError ? `GET /limits refused (${limitsError.errorCode}) and ` : ''}no Sforce-Limit-Info header seen`,
+        "give the integration user 'View Setup and Configuration' so /limits can be read, or watch the broker's sf_api_used metric",
+      ),
+    );
   } else {
     const remaining = usage.limit - usage.used;
     const pct = (remaining / usage.limit) * 100;
     const detail = `${remaining.toLocaleString('en-US')} of ${usage.limit.toLocaleString('en-US')} calls left (${pct.toFixed(1)}%)${daily ? '' : ', from Sforce-Limit-Info'}; the broker pauses below ${sf.apiBudget.reservePercent}% and slows down below ${sf.apiBudget.slowdownPercent}%`;
-    const fix = 'find what spends the allowance (Setup → System Overview, API Usage reports), wait for the rolling 24-hour window, or buy more API calls; lowering salesforce.apiBudget.reservePercent only postpones the pause';
+    const fix =
+      'find what spends the allowance (Setup → System Overview, API Usage reports), wait for the rolling 24-hour window, or buy more API calls; lowering salesforce.apiBudget.reservePercent only postpones the pause';
     if (remaining <= 0) checks.push(fail('salesforce.api-allowance', allowanceTitle, detail, fix));
-    else if (pct <= sf.apiBudget.reservePercent) checks.push(warn('salesforce.api-allowance', allowanceTitle, `${detail}: in the reserve, the broker is pausing Salesforce calls`, fix));
+    else if (pct <= sf.apiBudget.reservePercent)
+      checks.push(
+        warn('salesforce.api-allowance', allowanceTitle, `${detail}: in the reserve, the broker is pausing Salesforce calls`, fix),
+      );
     else checks.push(ok('salesforce.api-allowance', allowanceTitle, detail));
   }
   return { checks, apiCalls };

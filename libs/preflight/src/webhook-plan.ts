@@ -30,15 +30,18 @@ export function webhookUrl(publicUrl: string, connectionId: string): string {
  * `workorder.created` alone doubles the deliveries per work order).
  */
 export function webhookPlan(config: LoadedConfig, connection: ConnectionConfig, publicUrl: string | undefined): WebhookPlan {
-  if (!publicUrl) throw new WebhookPlanError('give the ingress\'s public URL with --url or PUBLIC_URL (Field Nation must reach it)', 'no-url');
+  if (!publicUrl)
+    throw new WebhookPlanError("give the ingress's public URL with --url or PUBLIC_URL (Field Nation must reach it)", 'no-url');
   return { connectionId: connection.id, url: webhookUrl(publicUrl, connection.id), events: webhookEvents(config, connection) };
 }
 
 /** The Field Nation events the connection's rules listen to, in Field Nation's catalogue order. */
 export function webhookEvents(config: LoadedConfig, connection: ConnectionConfig): string[] {
-  if (!connection.eventRules) throw new WebhookPlanError(`connection ${connection.id} has no eventRules: nothing to subscribe to`, 'no-rules');
+  if (!connection.eventRules)
+    throw new WebhookPlanError(`connection ${connection.id} has no eventRules: nothing to subscribe to`, 'no-rules');
   const rules = loadEventRulesFile(resolveConfigPath(config, connection.eventRules));
   const events = FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e));
-  if (events.length === 0) throw new WebhookPlanError(`the event rules of ${connection.id} match no Field Nation event (${rules.events.join(', ')})`, 'no-events');
+  if (events.length === 0)
+    throw new WebhookPlanError(`the event rules of ${connection.id} match no Field Nation event (${rules.events.join(', ')})`, 'no-events');
   return events;
 }

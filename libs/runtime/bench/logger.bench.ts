@@ -4,8 +4,16 @@ import { Writable } from 'node:stream';
 import { createLogger } from '@broker/runtime';
 
 let bytes = 0;
-const destination = new Writable({ write(chunk, _e, cb) { bytes += chunk.length; cb(); } });
-const logger = createLogger({ service: 'bench', level: 'info', destination }).child({ queue: 'fn.write', jobId: 'wo-acme-500000000000001AAA-1700000000000' });
+const destination = new Writable({
+  write(chunk, _e, cb) {
+    bytes += chunk.length;
+    cb();
+  },
+});
+const logger = createLogger({ service: 'bench', level: 'info', destination }).child({
+  queue: 'fn.write',
+  jobId: 'wo-acme-500000000000001AAA-1700000000000',
+});
 
 const record: Record<string, unknown> = {};
 for (let i = 0; i < 31; i++) record[`Field_${i}__c`] = `value number ${i} with some ordinary text in it`;
@@ -13,7 +21,10 @@ const line = {
   connectionId: 'acme',
   sfId: '500000000000001AAA',
   record,
-  nested: { request: { method: 'POST', url: 'https://api.example.com/api/rest/v2/workorders?page=1', headers: { accept: 'application/json' } }, tags: ['a', 'b', 'c'] },
+  nested: {
+    request: { method: 'POST', url: 'https://api.example.com/api/rest/v2/workorders?page=1', headers: { accept: 'application/json' } },
+    tags: ['a', 'b', 'c'],
+  },
 };
 const size = JSON.stringify(line).length;
 

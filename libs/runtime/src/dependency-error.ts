@@ -52,9 +52,30 @@ export class DependencyUnavailableError extends Error {
 }
 
 /** Node socket and DNS failures: nothing answered (or the answer was cut off). */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ENOTCONN', 'ESOCKETTIMEDOUT', 'ETIMEDOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTCONN',
+  'ESOCKETTIMEDOUT',
+  'ETIMEDOUT',
+]);
 /** undici's (fetch's) transport failures; its argument and usage errors (UND_ERR_INVALID_ARG...) are bugs, not outages. */
-const UNDICI_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+const UNDICI_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+]);
 /** Prisma: database unreachable (P1001), timed out (P1002, P1008), connection closed (P1017), pool timeout (P2024). */
 const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
 /** Prisma driver-adapter kinds behind a P-code it does not map. */
@@ -63,7 +84,13 @@ const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'Sock
  * pg and pg-pool throw these without a code; they are pg's own fixed texts, matched whole (the
  * one place a message decides, because pg gives nothing else to go on).
  */
-const PG_MESSAGES = new Set(['Connection terminated unexpectedly', 'Connection terminated due to connection timeout', 'Connection terminated', 'timeout exceeded when trying to connect', 'Client has encountered a connection error and is not queryable']);
+const PG_MESSAGES = new Set([
+  'Connection terminated unexpectedly',
+  'Connection terminated due to connection timeout',
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error and is not queryable',
+]);
 /** ioredis' fixed texts for a closed connection or a refused offline queue (fail-fast producer connections). */
 const REDIS_MESSAGES = new Set(['Connection is closed.', "Stream isn't writeable and enableOfflineQueue options is false"]);
 const SALESFORCE_UNAVAILABLE = new Set(['SERVER_UNAVAILABLE', 'ERROR_HTTP_502', 'ERROR_HTTP_503', 'ERROR_HTTP_504']);
@@ -111,18 +138,23 @@ function outageOf(e: Loose): Omit<InfrastructureFailure, 'dependency'> | undefin
   const code = typeof e.code === 'string' ? e.code : undefined;
   if (e.name === 'DependencyTimeoutError') return { kind: 'timeout', code: `timeout-${String(e.phase ?? 'total')}` };
   if (e.name === 'DependencyUnavailableError') return { kind: 'unavailable', code: 'unavailable' };
-  if (code && NETWORK_CODES.has(code)) return { kind: code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT' ? 'timeout' : 'unreachable', code };
+  if (code && NETWORK_CODES.has(code))
+    return { kind: code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT' ? 'timeout' : 'unreachable', code };
   if (code && UNDICI_CODES.has(code)) return { kind: code.endsWith('TIMEOUT') ? 'timeout' : 'unreachable', code };
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return { kind: 'timeout', code: e.name };
   if (e.name === 'MaxRetriesPerRequestError') return { kind: 'unreachable', code: e.name };
-  if (code && /^[0-9A-Z]{5}$/.test(code) && (/^08/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code))) return { kind: 'unavailable', code };
+  if (code && /^[0-9A-Z]{5}$/.test(code) && (/^08/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code)))
+    return { kind: 'unavailable', code };
   if (typeof e.name === 'string' && e.name.startsWith('PrismaClient')) {
     const pcode = code ?? (typeof e.errorCode === 'string' ? e.errorCode : undefined);
-    if (pcode && PRISMA_CODES.has(pcode)) return { kind: pcode === 'P1002' || pcode === 'P1008' || pcode === 'P2024' ? 'timeout' : 'unreachable', code: pcode };
-    const kind = ((e.meta as { driverAdapterError?: { cause?: { kind?: unknown } } } | undefined)?.driverAdapterError?.cause?.kind);
-    if (typeof kind === 'string' && ADAPTER_KINDS.has(kind)) return { kind: kind === 'SocketTimeout' ? 'timeout' : 'unreachable', code: kind };
+    if (pcode && PRISMA_CODES.has(pcode))
+      return { kind: pcode === 'P1002' || pcode === 'P1008' || pcode === 'P2024' ? 'timeout' : 'unreachable', code: pcode };
+    const kind = (e.meta as { driverAdapterError?: { cause?: { kind?: unknown } } } | undefined)?.driverAdapterError?.cause?.kind;
+    if (typeof kind === 'string' && ADAPTER_KINDS.has(kind))
+      return { kind: kind === 'SocketTimeout' ? 'timeout' : 'unreachable', code: kind };
   }
-  if (typeof e.message === 'string' && (PG_MESSAGES.has(e.message) || REDIS_MESSAGES.has(e.message))) return { kind: 'unreachable', code: 'connection-closed' };
+  if (typeof e.message === 'string' && (PG_MESSAGES.has(e.message) || REDIS_MESSAGES.has(e.message)))
+    return { kind: 'unreachable', code: 'connection-closed' };
   if (e.name === 'FieldNationError') {
     if (e.kind === 'timeout') return { kind: 'timeout', code: 'timeout' };
     if (e.kind === 'network') return { kind: 'unreachable', code: 'network' };
@@ -130,7 +162,8 @@ function outageOf(e: Loose): Omit<InfrastructureFailure, 'dependency'> | undefin
   if (e.name === 'SalesforceApiError' || typeof e.errorCode === 'string') {
     const ec = e.errorCode as string | undefined;
     if (ec && SALESFORCE_UNAVAILABLE.has(ec)) return { kind: 'unavailable', code: ec };
-    if (ec && (NETWORK_CODES.has(ec) || UNDICI_CODES.has(ec))) return { kind: ec.includes('TIMEOUT') || ec === 'ETIMEDOUT' ? 'timeout' : 'unreachable', code: ec };
+    if (ec && (NETWORK_CODES.has(ec) || UNDICI_CODES.has(ec)))
+      return { kind: ec.includes('TIMEOUT') || ec === 'ETIMEDOUT' ? 'timeout' : 'unreachable', code: ec };
   }
   // 502/503/504 from an HTTP client error that says whose answer it is (status or jsforce's statusCode).
   const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;

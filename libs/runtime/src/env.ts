@@ -13,9 +13,16 @@ export const baseEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** `redis://…` / `rediss://…`, or Redis Cluster seed nodes: `redis-cluster://host:port[,redis-cluster://host:port…]`. */
-  REDIS_URL: z.string().refine(isRedisUrl, 'must be redis://, rediss://, or redis-cluster:// seed nodes separated by commas').default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .refine(isRedisUrl, 'must be redis://, rediss://, or redis-cluster:// seed nodes separated by commas')
+    .default('redis://127.0.0.1:6379'),
   /** Key prefix of every queue. On Redis Cluster it must hold a hash tag (`{broker}`) so a queue's keys share a slot. */
-  QUEUE_PREFIX: z.string().min(1).regex(/^[^:]+$/, 'must not contain ":"').default('broker'),
+  QUEUE_PREFIX: z
+    .string()
+    .min(1)
+    .regex(/^[^:]+$/, 'must not contain ":"')
+    .default('broker'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(25_000),
 });
 

@@ -69,8 +69,10 @@ const MAX_DEPTH = 12;
  *  5. JWTs (three base64url segments, the first a JSON header: `eyJ`).
  *  6. `<password>…<` and `<sessionId>…<` in SOAP/XML.
  */
-const PARAM_NAMES = 'access_token|refresh_token|id_token|client_secret|client_assertion|assertion|password|passwd|code|token|sid|session_?id|api_?key|secret|signature';
-const FIELD_NAMES = 'password|passwd|secret|client_?secret|clientSecret|token|access_?token|accessToken|refresh_?token|refreshToken|session_?id|sessionId|sid|assertion|api_?key|apiKey|private_?key|privateKey|authorization|cookie';
+const PARAM_NAMES =
+  'access_token|refresh_token|id_token|client_secret|client_assertion|assertion|password|passwd|code|token|sid|session_?id|api_?key|secret|signature';
+const FIELD_NAMES =
+  'password|passwd|secret|client_?secret|clientSecret|token|access_?token|accessToken|refresh_?token|refreshToken|session_?id|sessionId|sid|assertion|api_?key|apiKey|private_?key|privateKey|authorization|cookie';
 const SECRET_TEXT = new RegExp(
   [
     String.raw`\b(00D[A-Za-z0-9]{12,15})![A-Za-z0-9._-]{8,}`,
@@ -85,7 +87,15 @@ const SECRET_TEXT = new RegExp(
 /** Cheap pre-check: a string without any of these cannot hold a pattern above (most log strings). */
 const MAYBE_SECRET = /[=!'"<]|bearer|oauth|eyj/i;
 
-function replaceSecret(match: string, sfOrg?: string, scheme?: string, param?: string, quote?: string, field?: string, xmlTag?: string): string {
+function replaceSecret(
+  match: string,
+  sfOrg?: string,
+  scheme?: string,
+  param?: string,
+  quote?: string,
+  field?: string,
+  xmlTag?: string,
+): string {
   if (sfOrg) return `${sfOrg}!${CENSOR}`;
   if (scheme) return `${scheme} ${CENSOR}`;
   if (param) return `${param}=${CENSOR}`;

@@ -32,9 +32,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
         res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ok' : 'stopped' }));
       } else if (path === '/readyz') {
         const ok = await options.ready();
-        res
-          .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ status: ok ? 'ready' : 'not ready' }));
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'not ready' }));
       } else if (path === '/metrics') {
         const body = await options.registry.metrics();
         res.writeHead(200, { 'content-type': options.registry.contentType }).end(body);

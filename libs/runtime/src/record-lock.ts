@@ -8,7 +8,8 @@ const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call(
 export const RECORD_LOCK_TTL_MS = 15_000;
 
 /** The lock a record's Field Nation writes ('fnw') or Salesforce writes ('sfw') take. */
-export const recordLockKey = (prefix: string, writer: 'fnw' | 'sfw', connectionId: string, sfId: string): string => `${prefix}:lock:${writer}:${connectionId}:${sfId}`;
+export const recordLockKey = (prefix: string, writer: 'fnw' | 'sfw', connectionId: string, sfId: string): string =>
+  `${prefix}:lock:${writer}:${connectionId}:${sfId}`;
 
 /**
  * A per-record mutual exclusion in Redis (SET NX PX + compare-and-delete), so that two jobs for the
@@ -20,10 +21,13 @@ export async function tryLock(redis: Redis, key: string, ttlMs = RECORD_LOCK_TTL
   const token = randomUUID();
   const ok = await redis.set(key, token, 'PX', ttlMs, 'NX');
   if (ok !== 'OK') return null;
-  const renew = setInterval(() => {
-    // A failed renewal (Redis restarting) is retried on the next tick; the lease covers the gap.
-    redis.eval(EXTEND, 1, key, token, String(ttlMs)).catch(() => undefined);
-  }, Math.max(Math.floor(ttlMs / 3), 10));
+  const renew = setInterval(
+    () => {
+      // A failed renewal (Redis restarting) is retried on the next tick; the lease covers the gap.
+      redis.eval(EXTEND, 1, key, token, String(ttlMs)).catch(() => undefined);
+    },
+    Math.max(Math.floor(ttlMs / 3), 10),
+  );
   renew.unref();
   return async () => {
     clearInterval(renew);

@@ -5,7 +5,10 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
  * (`rediss-cluster://` for TLS), several separated by commas. Undefined for a plain `redis://` URL.
  */
 export function parseClusterUrl(url: string): { nodes: { host: string; port: number }[]; redisOptions: RedisOptions } | undefined {
-  const parts = url.split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = url
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (!parts.every((p) => /^rediss?-cluster:\/\//.test(p))) return undefined;
   const urls = parts.map((p) => new URL(p));
   const first = urls[0]!;
@@ -43,7 +46,9 @@ function connect(url: string, options: RedisOptions): Redis {
     enableOfflineQueue: options.enableOfflineQueue,
     clusterRetryStrategy: options.retryStrategy,
     // Managed clusters announce node addresses that TLS certificates name: resolve nothing ourselves.
-    ...(cluster.redisOptions.tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
+    ...(cluster.redisOptions.tls
+      ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) }
+      : {}),
   }) as unknown as Redis;
 }
 

@@ -65,7 +65,12 @@ export interface Consumer {
 }
 
 /** Declare a consumed queue (startWorker with the app's connection, store, metrics and dependency waits). */
-export function consume<Q extends QueueContract, Deps>(contract: Q, handlers: Handlers<Q, Deps>, deps: Deps, options: ConsumeOptions = {}): Consumer {
+export function consume<Q extends QueueContract, Deps>(
+  contract: Q,
+  handlers: Handlers<Q, Deps>,
+  deps: Deps,
+  options: ConsumeOptions = {},
+): Consumer {
   return {
     queue: contract.name,
     start: (app) =>
@@ -132,7 +137,12 @@ export async function runWorkerApp(definition: WorkerAppDefinition): Promise<voi
   shutdown.onSignals();
 }
 
-async function start(definition: WorkerAppDefinition, env: WorkerEnv, logger: Logger, shutdown: ReturnType<typeof createShutdown>): Promise<void> {
+async function start(
+  definition: WorkerAppDefinition,
+  env: WorkerEnv,
+  logger: Logger,
+  shutdown: ReturnType<typeof createShutdown>,
+): Promise<void> {
   const config = loadConfig(env.BROKER_CONFIG);
   const registry = createMetricsRegistry(definition.service);
   const metrics = createPipelineMetrics(registry);
@@ -165,10 +175,17 @@ async function start(definition: WorkerAppDefinition, env: WorkerEnv, logger: Lo
     mappings: () =>
       (mappings ??= new Map(
         config.connections.flatMap((c) =>
-          Object.entries(c.objects).flatMap(([object, oc]) => (oc.mapping ? [[`${c.id}/${object}`, loadMappingFile(resolveConfigPath(config, oc.mapping))] as const] : [])),
+          Object.entries(c.objects).flatMap(([object, oc]) =>
+            oc.mapping ? [[`${c.id}/${object}`, loadMappingFile(resolveConfigPath(config, oc.mapping))] as const] : [],
+          ),
         ),
       )),
-    eventRules: () => (eventRules ??= new Map(config.connections.flatMap((c) => (c.eventRules ? [[c.id, loadEventRulesFile(resolveConfigPath(config, c.eventRules))] as const] : [])))),
+    eventRules: () =>
+      (eventRules ??= new Map(
+        config.connections.flatMap((c) =>
+          c.eventRules ? [[c.id, loadEventRulesFile(resolveConfigPath(config, c.eventRules))] as const] : [],
+        ),
+      )),
     produce: (contract) => {
       const queue = openQueue(contract, redis, env.QUEUE_PREFIX);
       queue.on('error', (err) => logger.warn({ err: { message: err.message }, queue: contract.name }, 'queue error'));
@@ -192,7 +209,10 @@ async function start(definition: WorkerAppDefinition, env: WorkerEnv, logger: Lo
     live: running,
   });
   shutdown.add('http', () => ops.close());
-  logger.info({ opsPort: ops.port, concurrency: env.CONCURRENCY, queues: plan.consumes.map((c) => c.queue), ...plan.started }, `${definition.service} started`);
+  logger.info(
+    { opsPort: ops.port, concurrency: env.CONCURRENCY, queues: plan.consumes.map((c) => c.queue), ...plan.started },
+    `${definition.service} started`,
+  );
 }
 
 /**

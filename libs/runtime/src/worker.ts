@@ -30,7 +30,11 @@ export { UnrecoverableError };
  * A permanent failure (no retry), carrying the Salesforce API calls spent for the timeline and the
  * reason the failure metric counts it under (a Salesforce errorCode, `fieldnation-422`, `mapping`...).
  */
-export function permanentError(message: string, sfApiCalls = 0, reason = 'permanent'): UnrecoverableError & { sfApiCalls: number; reason: string } {
+export function permanentError(
+  message: string,
+  sfApiCalls = 0,
+  reason = 'permanent',
+): UnrecoverableError & { sfApiCalls: number; reason: string } {
   return Object.assign(new UnrecoverableError(message), { sfApiCalls, reason });
 }
 
@@ -107,7 +111,13 @@ export function startWorker<Q extends QueueContract, Deps>(
    * Delay the job without spending an attempt (moveToDelayed + DelayedError, as the API-budget
    * pause does). False when it has waited past `maxWaitMs`: then the error spends an attempt.
    */
-  const waitForDependency = async (job: Job, token: string, outage: NonNullable<ReturnType<typeof classifyInfrastructureError>>, err: unknown, jobLog: Logger): Promise<boolean> => {
+  const waitForDependency = async (
+    job: Job,
+    token: string,
+    outage: NonNullable<ReturnType<typeof classifyInfrastructureError>>,
+    err: unknown,
+    jobLog: Logger,
+  ): Promise<boolean> => {
     const now = Date.now();
     const raw = await redis.get(waitKey(job));
     const prior = raw ? (JSON.parse(raw) as StoredWait) : undefined;
@@ -118,7 +128,10 @@ export function startWorker<Q extends QueueContract, Deps>(
       delays: (prior?.delays ?? 0) + 1,
     };
     if (waitOptions.maxWaitMs > 0 && now - state.since > waitOptions.maxWaitMs) {
-      jobLog.error({ dependency: outage.dependency, code: outage.code, waitedMs: now - state.since, err }, 'waited for a dependency past maxWaitMs; this error now spends an attempt');
+      jobLog.error(
+        { dependency: outage.dependency, code: outage.code, waitedMs: now - state.since, err },
+        'waited for a dependency past maxWaitMs; this error now spends an attempt',
+      );
       return false;
     }
     const delayMs = dependencyDelay(state.delays - 1, waitOptions);
@@ -126,7 +139,15 @@ export function startWorker<Q extends QueueContract, Deps>(
     await redis.set(waitKey(job), JSON.stringify(state), 'PX', Math.max(waitOptions.maxWaitMs, 30 * 86_400_000) + 86_400_000);
     dependencyWaits.waited(trackKey(job), outage.dependency, state.since, delayMs, now);
     jobLog.warn(
-      { dependency: outage.dependency, kind: outage.kind, code: outage.code, delayMs, waitedMs: now - state.since, delays: state.delays, err },
+      {
+        dependency: outage.dependency,
+        kind: outage.kind,
+        code: outage.code,
+        delayMs,
+        waitedMs: now - state.since,
+        delays: state.delays,
+        err,
+      },
       `${DEPENDENCY_NAMES[outage.dependency]} unavailable; job waits ${delayMs} ms without spending an attempt`,
     );
     await job.moveToDelayed(now + delayMs, token);
@@ -184,7 +205,11 @@ export function startWorker<Q extends QueueContract, Deps>(
       const handler = (handlers as unknown as Record<string, (job: Job, deps: Deps, ctx: JobContext) => Promise<unknown>>)[job.name]!;
       let result: unknown;
       try {
-        result = await handler(job, deps, createJobContext(job, { log: jobLog, token, connections: options.connections, timeline: options.timeline }));
+        result = await handler(
+          job,
+          deps,
+          createJobContext(job, { log: jobLog, token, connections: options.connections, timeline: options.timeline }),
+        );
       } catch (err) {
         if (err instanceof DelayedError || (err as Error)?.name === 'DelayedError') throw err;
         const outage = classifyInfrastructureError(err);
@@ -222,9 +247,12 @@ export function startWorker<Q extends QueueContract, Deps>(
       void Promise.resolve(options.onFinalFailure(job, err)).catch((e) => log.error({ err: e }, 'onFinalFailure failed'));
     }
     if (final && options.failedStage && options.timeline) {
-      void recordFailure(options.timeline, typeof options.failedStage === 'function' ? options.failedStage(job) : options.failedStage, job, err).catch((e) =>
-        log.error({ err: e }, 'could not record the failure on the timeline'),
-      );
+      void recordFailure(
+        options.timeline,
+        typeof options.failedStage === 'function' ? options.failedStage(job) : options.failedStage,
+        job,
+        err,
+      ).catch((e) => log.error({ err: e }, 'could not record the failure on the timeline'));
     }
   });
   if (options.metrics) observeWorker(worker, options.metrics);

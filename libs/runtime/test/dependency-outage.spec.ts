@@ -32,7 +32,16 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const quietLogger = () => createLogger({ service: 'test', level: 'warn', destination: new Writable({ write(_c, _e, cb) { cb(); } }) });
+const quietLogger = () =>
+  createLogger({
+    service: 'test',
+    level: 'warn',
+    destination: new Writable({
+      write(_c, _e, cb) {
+        cb();
+      },
+    }),
+  });
 
 /** A port nothing listens on (bound, then released). */
 async function freePort(): Promise<number> {
@@ -65,9 +74,18 @@ async function timelineOf(dbUrl: string, sfId: string): Promise<{ stage: string;
  * The job's own retries are 8 attempts 20 ms apart (160 ms): any outage in these tests outlasts
  * them many times, so on code that spends attempts on outages the job is dead-lettered.
  */
-const contract = defineQueue('test.outage', { work: z.object({ connectionId: z.string(), sfId: z.string(), workOrderId: z.number().optional() }) }, { attempts: 8, backoff: { type: 'fixed', delay: 20 } });
+const contract = defineQueue(
+  'test.outage',
+  { work: z.object({ connectionId: z.string(), sfId: z.string(), workOrderId: z.number().optional() }) },
+  { attempts: 8, backoff: { type: 'fixed', delay: 20 } },
+);
 
-async function harness<Deps>(label: string, handler: Parameters<typeof startWorker<typeof contract, Deps>>[1]['work'], deps: Deps, store: ReturnType<typeof createStore>) {
+async function harness<Deps>(
+  label: string,
+  handler: Parameters<typeof startWorker<typeof contract, Deps>>[1]['work'],
+  deps: Deps,
+  store: ReturnType<typeof createStore>,
+) {
   const prefix = `t${label}${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
   const producer = createProducerConnection(redisUrl());
   const workerConn = createWorkerConnection(redisUrl());
@@ -115,7 +133,15 @@ describe('an outage delays jobs, it never dead-letters them (real Redis, Postgre
       'pg',
       async (job) => {
         runs++;
-        await store.recordStage({ connectionId: job.data.connectionId, sfId: job.data.sfId, stage: 'fetched', outcome: 'ok', queue: job.queueName, jobId: job.id, message: 'read' });
+        await store.recordStage({
+          connectionId: job.data.connectionId,
+          sfId: job.data.sfId,
+          stage: 'fetched',
+          outcome: 'ok',
+          queue: job.queueName,
+          jobId: job.id,
+          message: 'read',
+        });
         return 'done';
       },
       {},
@@ -174,7 +200,15 @@ describe('an outage delays jobs, it never dead-letters them (real Redis, Postgre
       async (job) => {
         runs++;
         const wo = await fn.getWorkOrder(job.data.workOrderId!);
-        await store.recordStage({ connectionId: job.data.connectionId, sfId: job.data.sfId, workOrderId: Number(wo.id), stage: 'written', outcome: 'ok', queue: job.queueName, jobId: job.id });
+        await store.recordStage({
+          connectionId: job.data.connectionId,
+          sfId: job.data.sfId,
+          workOrderId: Number(wo.id),
+          stage: 'written',
+          outcome: 'ok',
+          queue: job.queueName,
+          jobId: job.id,
+        });
         return wo.id;
       },
       {},
@@ -196,7 +230,13 @@ describe('an outage delays jobs, it never dead-letters them (real Redis, Postgre
       res.end(JSON.stringify({ message: 'work order not found' }));
     });
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    );
 
     expect(await job.waitUntilFinished(events, 20_000)).toBe(7);
     expect((await queue.getJob('fn-1'))?.attemptsMade).toBe(1);
@@ -227,9 +267,16 @@ describe('classifyInfrastructureError on errors the real clients throw', () => {
     const held = new Set<net.Socket>();
     const silent = net.createServer((s) => held.add(s));
     for (const s of [hangUp, silent]) await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    cleanups.push(async () => { hangUp.close(); for (const s of held) s.destroy(); silent.close(); });
+    cleanups.push(async () => {
+      hangUp.close();
+      for (const s of held) s.destroy();
+      silent.close();
+    });
     const cut = new pg.Pool({ connectionString: `postgresql://postgres@127.0.0.1:${(hangUp.address() as AddressInfo).port}/x` });
-    const slow = new pg.Pool({ connectionString: `postgresql://postgres@127.0.0.1:${(silent.address() as AddressInfo).port}/x`, connectionTimeoutMillis: 300 });
+    const slow = new pg.Pool({
+      connectionString: `postgresql://postgres@127.0.0.1:${(silent.address() as AddressInfo).port}/x`,
+      connectionTimeoutMillis: 300,
+    });
     for (const p of [cut, slow]) p.on('error', () => undefined);
     expect(classifyInfrastructureError(await cut.query('SELECT 1').catch((e: unknown) => e))?.dependency).toBe('postgres');
     expect(classifyInfrastructureError(await slow.query('SELECT 1').catch((e: unknown) => e))?.dependency).toBe('postgres');
@@ -249,7 +296,11 @@ describe('classifyInfrastructureError on errors the real clients throw', () => {
 
   it('Redis: a fail-fast connection that cannot reach it', async () => {
     const port = await freePort();
-    const conn = createProducerConnection(`redis://127.0.0.1:${port}`, { enableOfflineQueue: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+    const conn = createProducerConnection(`redis://127.0.0.1:${port}`, {
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => 50,
+    });
     conn.on('error', () => undefined);
     const err = await conn.get('x').catch((e: unknown) => e);
     conn.disconnect();
@@ -262,17 +313,33 @@ describe('classifyInfrastructureError on errors the real clients throw', () => {
     expect(classifyInfrastructureError(refused)).toMatchObject({ kind: 'unreachable', code: 'ECONNREFUSED' });
     const silent = http.createServer(() => undefined);
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const timedOut = await fetch(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/`, { signal: AbortSignal.timeout(200) }).catch((e: unknown) => e);
+    const timedOut = await fetch(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/`, { signal: AbortSignal.timeout(200) }).catch(
+      (e: unknown) => e,
+    );
     silent.closeAllConnections();
     silent.close();
     expect(classifyInfrastructureError(timedOut)).toMatchObject({ kind: 'timeout' });
 
-    expect(classifyInfrastructureError(new DependencyTimeoutError('salesforce', 'Salesforce query timed out after 60000 ms', { phase: 'total', timeoutMs: 60_000 }))).toEqual({ dependency: 'salesforce', kind: 'timeout', code: 'timeout-total' });
+    expect(
+      classifyInfrastructureError(
+        new DependencyTimeoutError('salesforce', 'Salesforce query timed out after 60000 ms', { phase: 'total', timeoutMs: 60_000 }),
+      ),
+    ).toEqual({ dependency: 'salesforce', kind: 'timeout', code: 'timeout-total' });
     // jsforce's errors as the Salesforce client converts them.
-    expect(classifyInfrastructureError(toSalesforceError({ errorCode: 'ERROR_HTTP_503', statusCode: 503, message: 'Service Unavailable' }))).toMatchObject({ dependency: 'salesforce', kind: 'unavailable' });
-    expect(classifyInfrastructureError(toSalesforceError(Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' })))).toMatchObject({ dependency: 'salesforce', kind: 'unreachable' });
-    expect(classifyInfrastructureError(toSalesforceError({ errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', statusCode: 400, message: 'no' }))).toBeUndefined();
-    expect(classifyInfrastructureError(toSalesforceError({ errorCode: 'ERROR_HTTP_500', statusCode: 500, message: 'boom' }))).toBeUndefined();
+    expect(
+      classifyInfrastructureError(toSalesforceError({ errorCode: 'ERROR_HTTP_503', statusCode: 503, message: 'Service Unavailable' })),
+    ).toMatchObject({ dependency: 'salesforce', kind: 'unavailable' });
+    expect(
+      classifyInfrastructureError(
+        toSalesforceError(Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' })),
+      ),
+    ).toMatchObject({ dependency: 'salesforce', kind: 'unreachable' });
+    expect(
+      classifyInfrastructureError(toSalesforceError({ errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', statusCode: 400, message: 'no' })),
+    ).toBeUndefined();
+    expect(
+      classifyInfrastructureError(toSalesforceError({ errorCode: 'ERROR_HTTP_500', statusCode: 500, message: 'boom' })),
+    ).toBeUndefined();
     expect(classifyInfrastructureError(toSalesforceError({ errorCode: 'UNABLE_TO_LOCK_ROW', message: 'locked' }))).toBeUndefined();
 
     const server = http.createServer((req, res) => {
@@ -282,8 +349,19 @@ describe('classifyInfrastructureError on errors the real clients throw', () => {
       res.end(JSON.stringify({ message: 'x' }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
-    const fn = new FieldNationClient({ environment: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, credentials: { clientId: 'c', clientSecret: 's', username: 'u', password: 'p' }, retry: false, rateLimit: false });
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    );
+    const fn = new FieldNationClient({
+      environment: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      credentials: { clientId: 'c', clientSecret: 's', username: 'u', password: 'p' },
+      retry: false,
+      rateLimit: false,
+    });
     const statusOf = async (status: number) => classifyInfrastructureError(await fn.getWorkOrder(status).catch((e: unknown) => e));
     expect(await statusOf(503)).toEqual({ dependency: 'fieldnation', kind: 'unavailable', code: 'HTTP_503' });
     expect(await statusOf(502)).toMatchObject({ dependency: 'fieldnation' });
@@ -295,6 +373,10 @@ describe('classifyInfrastructureError on errors the real clients throw', () => {
     expect(classifyInfrastructureError(permanentError('bad mapping', 0, 'mapping'))).toBeUndefined();
     expect(classifyInfrastructureError(new UnrecoverableError('x'))).toBeUndefined();
     expect(classifyInfrastructureError(new TypeError("Cannot read properties of undefined (reading 'id')"))).toBeUndefined();
-    expect(classifyInfrastructureError(new Error('wrapped', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }))).toMatchObject({ dependency: 'unknown', code: 'ECONNREFUSED' });
+    expect(
+      classifyInfrastructureError(
+        new Error('wrapped', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }),
+      ),
+    ).toMatchObject({ dependency: 'unknown', code: 'ECONNREFUSED' });
   });
 });

@@ -16,7 +16,12 @@ afterAll(async () => {
 
 function capture(service = 'test') {
   const lines: string[] = [];
-  const destination = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   return { lines, text: () => lines.join(''), logger: createLogger({ service, level: 'debug', destination }) };
 }
 
@@ -27,47 +32,87 @@ const sessionId = (tail: string) => `00D5g000004abcdEAA!AQ8AQH${tail}`;
 
 describe('secrets never reach the logs (canaries through every way the apps log)', () => {
   // Every service creates its logger the same way (apps/*/src/main.ts and the simulators).
-  const services = ['ingress', 'salesforce-fetcher', 'mapper', 'fieldnation-writer', 'salesforce-writer', 'dashboard', 'salesforce-sim', 'fieldnation-sim'];
+  const services = [
+    'ingress',
+    'salesforce-fetcher',
+    'mapper',
+    'fieldnation-writer',
+    'salesforce-writer',
+    'dashboard',
+    'salesforce-sim',
+    'fieldnation-sim',
+  ];
 
-  it.each(services)('%s: keys at any depth, values by pattern, in objects, arrays, messages, format arguments and child bindings', (service) => {
-    const c = {
-      pw: canary('pw'), deepPw: canary('deep'), bearer: canary('bearer'), at: canary('at'), rt: canary('rt'), cs: canary('cs'), code: canary('code'),
-      assertion: canary('as'), sid: canary('sid'), cookie: canary('ck'), jwtSig: canary('jwt'), session: canary('sess'), msgSession: canary('msess'),
-      bound: canary('bound'), grand: canary('grand'), fmt: canary('fmt'), xml: canary('xml'), json: canary('json'), url: canary('url'), list: canary('list'),
-    };
-    const { text, logger } = capture(service);
-    const child = logger.child({ connectionId: 'acme', instanceUrl: `https://acme.my.salesforce.com/?sid=${c.bound}` });
-    const grandchild = child.child({ jobId: 'j1', headers: { Authorization: `Bearer ${c.grand}` } });
-    let deep: Record<string, unknown> = { password: c.deepPw };
-    for (let i = 0; i < 9; i++) deep = { level: deep };
-    grandchild.info(
-      {
-        credentials: { username: 'u', password: c.pw },
-        deep,
-        request: { url: `https://api.fieldnation.com/api/rest/v2/workorders?access_token=${c.at}&page=1`, body: `grant_type=refresh_token&refresh_token=${c.rt}&client_secret=${c.cs}` },
-        callback: new URL(`https://broker.example.com/oauth/callback?code=${c.code}&state=x`),
-        form: `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=${jwt(c.assertion)}`,
-        list: [{ sid: c.sid }, `Cookie: sid=${c.cookie}; other=1`, [{ token: c.list }]],
-        soap: `<sf:sessionId>${sessionId(c.xml)}</sf:sessionId>`,
-        quoted: `{"access_token":"${c.json}","instance_url":"https://x"}`,
-        plain: `JWT ${jwt(c.jwtSig)} and ${sessionId(c.session)}`,
-        href: `https://acme.my.salesforce.com/secur/frontdoor.jsp?sid=${c.url}`,
-      },
-      `logged in with session ${sessionId(c.msgSession)}`,
-    );
-    grandchild.warn('token was %s', `Bearer ${c.fmt}`);
-    const out = text();
-    for (const [name, value] of Object.entries(c)) expect(out, `${name} leaked`).not.toContain(value);
-    // Still useful: the non-secret parts survive.
-    expect(out).toContain('"connectionId":"acme"');
-    expect(out).toContain('page=1');
-    expect(out).toContain('00D5g000004abcdEAA![REDACTED]');
-    expect(out).toContain('"username":"u"');
-    expect(JSON.parse(out.split('\n')[0]!).service).toBe(service);
-  });
+  it.each(services)(
+    '%s: keys at any depth, values by pattern, in objects, arrays, messages, format arguments and child bindings',
+    (service) => {
+      const c = {
+        pw: canary('pw'),
+        deepPw: canary('deep'),
+        bearer: canary('bearer'),
+        at: canary('at'),
+        rt: canary('rt'),
+        cs: canary('cs'),
+        code: canary('code'),
+        assertion: canary('as'),
+        sid: canary('sid'),
+        cookie: canary('ck'),
+        jwtSig: canary('jwt'),
+        session: canary('sess'),
+        msgSession: canary('msess'),
+        bound: canary('bound'),
+        grand: canary('grand'),
+        fmt: canary('fmt'),
+        xml: canary('xml'),
+        json: canary('json'),
+        url: canary('url'),
+        list: canary('list'),
+      };
+      const { text, logger } = capture(service);
+      const child = logger.child({ connectionId: 'acme', instanceUrl: `https://acme.my.salesforce.com/?sid=${c.bound}` });
+      const grandchild = child.child({ jobId: 'j1', headers: { Authorization: `Bearer ${c.grand}` } });
+      let deep: Record<string, unknown> = { password: c.deepPw };
+      for (let i = 0; i < 9; i++) deep = { level: deep };
+      grandchild.info(
+        {
+          credentials: { username: 'u', password: c.pw },
+          deep,
+          request: {
+            url: `https://api.fieldnation.com/api/rest/v2/workorders?access_token=${c.at}&page=1`,
+            body: `grant_type=refresh_token&refresh_token=${c.rt}&client_secret=${c.cs}`,
+          },
+          callback: new URL(`https://broker.example.com/oauth/callback?code=${c.code}&state=x`),
+          form: `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=${jwt(c.assertion)}`,
+          list: [{ sid: c.sid }, `Cookie: sid=${c.cookie}; other=1`, [{ token: c.list }]],
+          soap: `<sf:sessionId>${sessionId(c.xml)}</sf:sessionId>`,
+          quoted: `{"access_token":"${c.json}","instance_url":"https://x"}`,
+          plain: `JWT ${jwt(c.jwtSig)} and ${sessionId(c.session)}`,
+          href: `https://acme.my.salesforce.com/secur/frontdoor.jsp?sid=${c.url}`,
+        },
+        `logged in with session ${sessionId(c.msgSession)}`,
+      );
+      grandchild.warn('token was %s', `Bearer ${c.fmt}`);
+      const out = text();
+      for (const [name, value] of Object.entries(c)) expect(out, `${name} leaked`).not.toContain(value);
+      // Still useful: the non-secret parts survive.
+      expect(out).toContain('"connectionId":"acme"');
+      expect(out).toContain('page=1');
+      expect(out).toContain('00D5g000004abcdEAA![REDACTED]');
+      expect(out).toContain('"username":"u"');
+      expect(JSON.parse(out.split('\n')[0]!).service).toBe(service);
+    },
+  );
 
   it('errors: messages, stacks, own properties and the cause chain, logged as err, alone, nested, or as a plain { message }', () => {
-    const c = { msg: canary('m'), cause: canary('c'), causeCause: canary('cc'), prop: canary('p'), nested: canary('n'), plain: canary('pl'), agg: canary('ag') };
+    const c = {
+      msg: canary('m'),
+      cause: canary('c'),
+      causeCause: canary('cc'),
+      prop: canary('p'),
+      nested: canary('n'),
+      plain: canary('pl'),
+      agg: canary('ag'),
+    };
     const { text, logger } = capture();
     const root = new Error(`token request failed: grant_type=password&password=${c.causeCause}`);
     const cause = new Error(`POST https://login.salesforce.com/services/oauth2/token?assertion=${jwt(c.cause)}`, { cause: root });
@@ -98,9 +143,21 @@ describe('secrets never reach the logs (canaries through every way the apps log)
       res.end(`<html>503 upstream unavailable for GET ${req.url}</html>`);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    );
     const { text, logger } = capture('fieldnation-writer');
-    const fn = new FieldNationClient({ environment: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, credentials: { clientId: 'c', clientSecret: canary('cs'), username: 'u', password: canary('pw') }, retry: { maxAttempts: 2, baseDelayMs: 1 }, rateLimit: false, logger });
+    const fn = new FieldNationClient({
+      environment: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      credentials: { clientId: 'c', clientSecret: canary('cs'), username: 'u', password: canary('pw') },
+      retry: { maxAttempts: 2, baseDelayMs: 1 },
+      rateLimit: false,
+      logger,
+    });
 
     const contract = defineQueue('test.redact', { call: z.object({ n: z.number() }) }, { attempts: 1 });
     const prefix = `tred${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
@@ -108,9 +165,27 @@ describe('secrets never reach the logs (canaries through every way the apps log)
     const workerConn = createWorkerConnection(redisUrl());
     const queue = openQueue(contract, producer, prefix);
     let runs = 0;
-    const worker = startWorker(contract, { call: async () => { runs++; if (runs >= 3) return 'ok'; return fn.getWorkOrder(1); } }, {}, { connection: workerConn, prefix, logger, dependencyWait: { initialDelayMs: 20, maxDelayMs: 50 } });
+    const worker = startWorker(
+      contract,
+      {
+        call: async () => {
+          runs++;
+          if (runs >= 3) return 'ok';
+          return fn.getWorkOrder(1);
+        },
+      },
+      {},
+      { connection: workerConn, prefix, logger, dependencyWait: { initialDelayMs: 20, maxDelayMs: 50 } },
+    );
     const events = new QueueEvents(contract.name, { connection: createWorkerConnection(redisUrl()), prefix });
-    cleanups.push(async () => { await worker.close(); await events.close(); await queue.obliterate({ force: true }); await queue.close(); producer.disconnect(); workerConn.disconnect(); });
+    cleanups.push(async () => {
+      await worker.close();
+      await events.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      producer.disconnect();
+      workerConn.disconnect();
+    });
     await events.waitUntilReady();
     const job = await enqueue(queue, 'call', { n: 1 }, { jobId: 'r1' });
     expect(await job.waitUntilFinished(events, 15_000)).toBe('ok');

@@ -42,7 +42,26 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) {
     const port = await freePort();
     ports.push(port);
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    );
     nodes.push(child);
   }
   for (const port of ports) {
@@ -55,7 +74,9 @@ beforeAll(async () => {
       }
     }
   }
-  execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'pipe' });
+  execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
+    stdio: 'pipe',
+  });
   for (let i = 0; i < 100; i++) {
     if (execFileSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' }).includes('cluster_state:ok')) break;
     await new Promise((r) => setTimeout(r, 100));
@@ -73,8 +94,13 @@ const log = createLogger({ service: 'cluster-test', level: 'silent' });
 
 describe('Redis Cluster', () => {
   it('accepts cluster seed nodes in REDIS_URL and refuses anything else', () => {
-    expect(parseEnv(baseEnvSchema, { REDIS_URL: 'redis-cluster://:s3cret@10.0.0.1:6379,redis-cluster://10.0.0.2:6380' }).REDIS_URL).toContain('10.0.0.2');
-    expect(parseClusterUrl('rediss-cluster://user:pw@cache.example:6380')).toEqual({ nodes: [{ host: 'cache.example', port: 6380 }], redisOptions: { username: 'user', password: 'pw', tls: {} } });
+    expect(
+      parseEnv(baseEnvSchema, { REDIS_URL: 'redis-cluster://:s3cret@10.0.0.1:6379,redis-cluster://10.0.0.2:6380' }).REDIS_URL,
+    ).toContain('10.0.0.2');
+    expect(parseClusterUrl('rediss-cluster://user:pw@cache.example:6380')).toEqual({
+      nodes: [{ host: 'cache.example', port: 6380 }],
+      redisOptions: { username: 'user', password: 'pw', tls: {} },
+    });
     expect(parseClusterUrl('redis://127.0.0.1:6379')).toBeUndefined();
     expect(() => parseEnv(baseEnvSchema, { REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(/REDIS_URL/);
     expect(() => parseEnv(baseEnvSchema, { REDIS_URL: 'redis://a:1,redis://b:2' })).toThrow(/REDIS_URL/);
@@ -85,7 +111,9 @@ describe('Redis Cluster', () => {
     const worker = createWorkerConnection(clusterUrl);
     expect(isClusterConnection(producer)).toBe(true);
     expect(() => openQueue(pingQueue, producer, 'broker')).toThrow(/hash tag.*\{broker\}/);
-    expect(() => startWorker(pingQueue, { ping: async () => 'pong' }, {}, { connection: worker, prefix: 'broker', logger: log })).toThrow(/hash tag/);
+    expect(() => startWorker(pingQueue, { ping: async () => 'pong' }, {}, { connection: worker, prefix: 'broker', logger: log })).toThrow(
+      /hash tag/,
+    );
 
     const prefix = `{tc${Date.now().toString(36)}}`;
     const queue = openQueue(pingQueue, producer, prefix);

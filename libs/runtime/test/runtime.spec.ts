@@ -6,7 +6,20 @@ import { QueueEvents } from 'bullmq';
 import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineQueue, enqueue, jobId } from '@broker/contracts';
-import { createLogger, createProducerConnection, tryLock, createShutdown, createWorkerConnection, EnvError, openQueue, parseEnv, baseEnvSchema, redactText, startOpsServer, startWorker } from '@broker/runtime';
+import {
+  createLogger,
+  createProducerConnection,
+  tryLock,
+  createShutdown,
+  createWorkerConnection,
+  EnvError,
+  openQueue,
+  parseEnv,
+  baseEnvSchema,
+  redactText,
+  startOpsServer,
+  startWorker,
+} from '@broker/runtime';
 import { redisUrl } from '@broker/testing';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -18,7 +31,12 @@ afterAll(async () => {
 
 function captureLogger() {
   const lines: string[] = [];
-  const destination = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   return { lines, logger: createLogger({ service: 'test', level: 'debug', destination }) };
 }
 
@@ -39,8 +57,17 @@ describe('env parsing', () => {
   });
 
   const runLoadEnv = (env: Record<string, string>) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['REDIS_URL', 'QUEUE_PREFIX', 'PORT', 'LOG_LEVEL', 'NODE_ENV', 'SHUTDOWN_TIMEOUT_MS'].includes(k)));
-    return spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/load-env.ts')], { cwd: root, env: { ...clean, ...env }, encoding: 'utf8', timeout: 15_000 });
+    const clean = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([k]) => !['REDIS_URL', 'QUEUE_PREFIX', 'PORT', 'LOG_LEVEL', 'NODE_ENV', 'SHUTDOWN_TIMEOUT_MS'].includes(k),
+      ),
+    );
+    return spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/load-env.ts')], {
+      cwd: root,
+      env: { ...clean, ...env },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
   };
 
   it('loadEnv exits 78 (EX_CONFIG) naming every bad key on stderr', () => {
@@ -63,7 +90,10 @@ describe('env parsing', () => {
 describe('logger', () => {
   it('redacts secrets at any of the usual places and keeps service identity', () => {
     const { lines, logger } = captureLogger();
-    logger.info({ password: 'hunter2', auth: { clientSecret: 'cs-123', username: 'u' }, conn: { auth: { access_token: 'tok-9' } } }, 'login');
+    logger.info(
+      { password: 'hunter2', auth: { clientSecret: 'cs-123', username: 'u' }, conn: { auth: { access_token: 'tok-9' } } },
+      'login',
+    );
     logger.child({ jobId: 'j1' }).info({ req: { headers: { authorization: 'Bearer abc' } } }, 'request');
     const out = lines.join('');
     expect(out).not.toMatch(/hunter2|cs-123|tok-9|Bearer abc/);
@@ -75,11 +105,17 @@ describe('logger', () => {
   it('redacts secrets anywhere in a logged error: message, stack, cause and nested request config', () => {
     const { lines, logger } = captureLogger();
     const cause = new Error('login failed for password=hunter2');
-    const err = Object.assign(new Error('GET https://fn.example/api?access_token=tok-url-1 failed: {"access_token":"tok-body-2","expires_in":3600}', { cause }), {
-      status: 401,
-      config: { url: 'https://fn.example/api', headers: { authorization: 'Bearer tok-hdr-3', accept: 'application/json' } },
-      response: { config: { headers: { Authorization: 'Basic dXNlcjpwdw==' } }, data: { error: 'invalid_grant', refresh_token: 'tok-deep-4' } },
-    });
+    const err = Object.assign(
+      new Error('GET https://fn.example/api?access_token=tok-url-1 failed: {"access_token":"tok-body-2","expires_in":3600}', { cause }),
+      {
+        status: 401,
+        config: { url: 'https://fn.example/api', headers: { authorization: 'Bearer tok-hdr-3', accept: 'application/json' } },
+        response: {
+          config: { headers: { Authorization: 'Basic dXNlcjpwdw==' } },
+          data: { error: 'invalid_grant', refresh_token: 'tok-deep-4' },
+        },
+      },
+    );
     logger.error({ err }, 'request failed');
     logger.error(err, 'first argument');
     logger.warn({ err: { message: 'Bearer tok-plain-5 rejected', name: 'Error' } }, 'plain error object');
@@ -124,7 +160,11 @@ describe('redactText', () => {
 });
 
 describe('worker bootstrap (real Redis)', () => {
-  const contract = defineQueue('test.echo', { echo: z.object({ text: z.string().min(1) }) }, { attempts: 3, backoff: { type: 'fixed', delay: 10 } });
+  const contract = defineQueue(
+    'test.echo',
+    { echo: z.object({ text: z.string().min(1) }) },
+    { attempts: 3, backoff: { type: 'fixed', delay: 10 } },
+  );
 
   it('runs a typed handler and rejects a bad payload without retrying it', async () => {
     const prefix = `t${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
@@ -133,9 +173,26 @@ describe('worker bootstrap (real Redis)', () => {
     const workerConn = createWorkerConnection(redisUrl());
     const queue = openQueue(contract, producer, prefix);
     const seen: string[] = [];
-    const worker = startWorker(contract, { echo: async (job) => { seen.push(job.data.text); return job.data.text.toUpperCase(); } }, {}, { connection: workerConn, prefix, logger });
+    const worker = startWorker(
+      contract,
+      {
+        echo: async (job) => {
+          seen.push(job.data.text);
+          return job.data.text.toUpperCase();
+        },
+      },
+      {},
+      { connection: workerConn, prefix, logger },
+    );
     const events = new QueueEvents(contract.name, { connection: createWorkerConnection(redisUrl()), prefix });
-    cleanups.push(async () => { await worker.close(); await events.close(); await queue.obliterate({ force: true }); await queue.close(); producer.disconnect(); workerConn.disconnect(); });
+    cleanups.push(async () => {
+      await worker.close();
+      await events.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      producer.disconnect();
+      workerConn.disconnect();
+    });
     await events.waitUntilReady();
 
     const good = await enqueue(queue, 'echo', { text: 'hi' }, { jobId: jobId('echo', 1) });
@@ -155,7 +212,14 @@ describe('worker bootstrap (real Redis)', () => {
 
   it('refuses to start without a handler for every job name', () => {
     const { logger } = captureLogger();
-    expect(() => startWorker(contract, {} as never, {}, { connection: createWorkerConnection(redisUrl(), { lazyConnect: true }), prefix: 'x', logger })).toThrow(/no handler for: echo/);
+    expect(() =>
+      startWorker(
+        contract,
+        {} as never,
+        {},
+        { connection: createWorkerConnection(redisUrl(), { lazyConnect: true }), prefix: 'x', logger },
+      ),
+    ).toThrow(/no handler for: echo/);
   });
 
   it('finishes the in-flight job on SIGTERM and exits within the deadline', async () => {
@@ -178,7 +242,11 @@ describe('worker bootstrap (real Redis)', () => {
     await waitFor('ready', 15_000);
     const producer = createProducerConnection(redisUrl());
     const queue = openQueue(defineQueue('test.slow', { slow: z.object({ n: z.number() }) }), producer, prefix);
-    cleanups.push(async () => { await queue.obliterate({ force: true }); await queue.close(); producer.disconnect(); });
+    cleanups.push(async () => {
+      await queue.obliterate({ force: true });
+      await queue.close();
+      producer.disconnect();
+    });
     await enqueue(queue, 'slow', { n: 7 }, { jobId: 'slow-7' });
     await waitFor('started 7', 10_000);
     const t0 = Date.now();
@@ -214,7 +282,10 @@ describe('record lock (real Redis)', () => {
     const redis = createWorkerConnection(redisUrl());
     cleanups.push(async () => redis.disconnect());
     const k = key();
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/hold-lock.ts'), redisUrl(), k, '600'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/hold-lock.ts'), redisUrl(), k, '600'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const said = await new Promise<string>((resolve) => child.stdout!.once('data', (b: Buffer) => resolve(b.toString().trim())));
     expect(said).toBe('held');
     await new Promise((r) => setTimeout(r, 1_000)); // the holder keeps renewing
@@ -238,8 +309,12 @@ describe('shutdown', () => {
     const { logger } = captureLogger();
     const order: string[] = [];
     const s = createShutdown(logger, 1000);
-    s.add('http', () => { order.push('http'); });
-    s.add('workers', async () => { order.push('workers'); });
+    s.add('http', () => {
+      order.push('http');
+    });
+    s.add('workers', async () => {
+      order.push('workers');
+    });
     const a = s.run('test');
     const b = s.run('again');
     expect(a).toBe(b);
@@ -250,12 +325,14 @@ describe('shutdown', () => {
   it('closes by phase (HTTP, workers, queues, Prisma, Redis) whatever the registration order', async () => {
     const { lines, logger } = captureLogger();
     const events: string[] = [];
-    const closer = (name: string, ms: number, fail = false) => async () => {
-      events.push(`start ${name}`);
-      await new Promise((r) => setTimeout(r, ms));
-      events.push(`end ${name}`);
-      if (fail) throw new Error(`${name} broke`);
-    };
+    const closer =
+      (name: string, ms: number, fail = false) =>
+      async () => {
+        events.push(`start ${name}`);
+        await new Promise((r) => setTimeout(r, ms));
+        events.push(`end ${name}`);
+        if (fail) throw new Error(`${name} broke`);
+      };
     const s = createShutdown(logger, 2_000);
     s.add('redis', closer('redis', 5));
     s.add('prisma', closer('prisma', 5));
@@ -268,11 +345,18 @@ describe('shutdown', () => {
     expect(Date.now() - t0).toBeLessThan(1_000);
     // Each phase starts only when the previous one has ended; one phase's closers run together.
     expect(events).toEqual([
-      'start http', 'end http',
-      'start worker-b', 'start worker-a', 'end worker-b', 'end worker-a',
-      'start queues', 'end queues',
-      'start prisma', 'end prisma',
-      'start redis', 'end redis',
+      'start http',
+      'end http',
+      'start worker-b',
+      'start worker-a',
+      'end worker-b',
+      'end worker-a',
+      'start queues',
+      'end queues',
+      'start prisma',
+      'end prisma',
+      'start redis',
+      'end redis',
     ]);
     expect(lines.join('')).toMatch(/"phase":"queues".*shutdown step failed/);
   });
@@ -287,7 +371,11 @@ describe('shutdown', () => {
     const { logger } = captureLogger();
     const closed: string[] = [];
     const s = createShutdown(logger, 1_000);
-    s.add('workers', () => { s.add('http', () => { closed.push('late http'); }); });
+    s.add('workers', () => {
+      s.add('http', () => {
+        closed.push('late http');
+      });
+    });
     await s.run('test');
     expect(closed).toEqual(['late http']);
   });
@@ -296,7 +384,9 @@ describe('shutdown', () => {
     const { lines, logger } = captureLogger();
     const s = createShutdown(logger, 100);
     s.add('workers', () => new Promise(() => undefined));
-    s.add('redis', () => { throw new Error('must not run before the workers are done'); });
+    s.add('redis', () => {
+      throw new Error('must not run before the workers are done');
+    });
     const t0 = Date.now();
     await s.run('test');
     expect(Date.now() - t0).toBeLessThan(1000);

@@ -15,7 +15,11 @@ import { createTestDatabase, redisUrl, simConnectionYaml, type TestDatabase } fr
 
 const root = path.resolve(import.meta.dirname, '../../..');
 const fixture = path.join(import.meta.dirname, 'fixtures/worker-app.ts');
-const appQueue = defineQueue('test.app', { work: z.object({ connectionId: z.string(), sfId: z.string(), waitMs: z.number().default(0) }) }, { attempts: 1 });
+const appQueue = defineQueue(
+  'test.app',
+  { work: z.object({ connectionId: z.string(), sfId: z.string(), waitMs: z.number().default(0) }) },
+  { attempts: 1 },
+);
 let db: TestDatabase;
 let prisma: PrismaClient;
 const children: ChildProcess[] = [];
@@ -31,7 +35,11 @@ afterAll(async () => {
 });
 
 function startApp(env: Record<string, string>) {
-  const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [fixture], { cwd: root, env: { PATH: process.env.PATH, REDIS_URL: redisUrl(), DATABASE_URL: db.url, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [fixture], {
+    cwd: root,
+    env: { PATH: process.env.PATH, REDIS_URL: redisUrl(), DATABASE_URL: db.url, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -63,7 +71,11 @@ describe('runWorkerApp', () => {
   });
 
   it('exits 78 naming every bad environment variable', async () => {
-    const app = startApp({ BROKER_CONFIG: configFile(simConnectionYaml({ salesforceUrl: 'https://example.my.salesforce.com' })), DATABASE_URL: 'not a url', CONCURRENCY: '0' });
+    const app = startApp({
+      BROKER_CONFIG: configFile(simConnectionYaml({ salesforceUrl: 'https://example.my.salesforce.com' })),
+      DATABASE_URL: 'not a url',
+      CONCURRENCY: '0',
+    });
     expect(await app.exited).toBe(78);
     expect(app.output()).toMatch(/DATABASE_URL/);
     expect(app.output()).toMatch(/CONCURRENCY/);
@@ -71,7 +83,12 @@ describe('runWorkerApp', () => {
 
   it('serves /readyz and /metrics, runs jobs with a context (delay spends no attempt, stages and failures reach the timeline), and exits 0 on SIGTERM', async () => {
     const prefix = `wa${Date.now().toString(36)}`;
-    const app = startApp({ BROKER_CONFIG: configFile(simConnectionYaml({ salesforceUrl: 'https://example.my.salesforce.com' })), QUEUE_PREFIX: prefix, OPS_HOST: '127.0.0.1', LOG_LEVEL: 'info' });
+    const app = startApp({
+      BROKER_CONFIG: configFile(simConnectionYaml({ salesforceUrl: 'https://example.my.salesforce.com' })),
+      QUEUE_PREFIX: prefix,
+      OPS_HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    });
     const port = Number((await app.waitFor(/"opsPort":(\d+)/))[1]);
     const ready = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
     const end = Date.now() + 15_000;
@@ -99,7 +116,9 @@ describe('runWorkerApp', () => {
         ['demo', '500000000000001AAA', 'mapped', 'ok', 'w1', 'ran on demo after 2 start(s)'],
         ['gone', '500000000000002AAA', 'mapped', 'failed', 'w2', 'unknown connection gone'],
       ]);
-      expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/broker_job_failures_total\{[^}]*reason="config"[^}]*final="true"/);
+      expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(
+        /broker_job_failures_total\{[^}]*reason="config"[^}]*final="true"/,
+      );
     } finally {
       await events.close();
       await queue.obliterate({ force: true });

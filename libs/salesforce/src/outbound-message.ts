@@ -30,7 +30,10 @@ export type OutboundMessageFault = 'malformed' | 'limits' | 'wrong-org' | 'inval
 
 /** The message is not a valid Outbound Message; answered with a SOAP Client fault. */
 export class OutboundMessageError extends Error {
-  constructor(message: string, readonly reason: OutboundMessageFault = 'invalid') {
+  constructor(
+    message: string,
+    readonly reason: OutboundMessageFault = 'invalid',
+  ) {
     super(message);
     this.name = 'OutboundMessageError';
   }
@@ -52,7 +55,7 @@ export interface OutboundScan {
   notificationCount: number;
 }
 
-const isNameEnd = (c: number) => c === 32 || c === 9 || c === 10 || c === 13 || c === 47 /* / */ || c === 62 /* > */;
+const isNameEnd = (c: number) => c === 32 || c === 9 || c === 10 || c === 13 || c === 47 /* / */ || c === 62; /* > */
 const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
 const PATH = ['Envelope', 'Body', 'notifications'];
 
@@ -134,7 +137,8 @@ export function scanOutboundMessage(xml: string, limits: OutboundLimits = OUTBOU
       if (quote !== '"' && quote !== "'") throw malformed('unquoted attribute value');
       const close = xml.indexOf(quote, q + 1);
       if (close === -1) throw malformed('unterminated attribute value');
-      if (++own > limits.maxAttributesPerElement) throw new OutboundMessageError(`more than ${limits.maxAttributesPerElement} attributes on one element`, 'limits');
+      if (++own > limits.maxAttributesPerElement)
+        throw new OutboundMessageError(`more than ${limits.maxAttributesPerElement} attributes on one element`, 'limits');
       if (++attributes > limits.maxAttributes) throw new OutboundMessageError(`more than ${limits.maxAttributes} attributes`, 'limits');
       j = close + 1;
     }
@@ -272,7 +276,8 @@ export function parseOutboundMessage(xml: string, options: { organizationId?: st
     const sObject = sEntry[1] as XmlNode;
     const xsiType = sObject['@xsi:type'];
     const sObjectType = typeof xsiType === 'string' ? localName(xsiType) : '';
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(sObjectType)) throw new OutboundMessageError(`Notification ${index + 1} sObject has no valid xsi:type`);
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(sObjectType))
+      throw new OutboundMessageError(`Notification ${index + 1} sObject has no valid xsi:type`);
     const fields: Record<string, string | null> = {};
     for (const [k, v] of Object.entries(sObject)) {
       if (k.startsWith('@') || k.startsWith('#')) continue;
@@ -323,9 +328,11 @@ export function soapFault(code: 'Client' | 'Server', message: string): string {
 }
 
 /** Build an Outbound Message envelope (used by the simulator, tests and benchmarks). */
-export function buildOutboundMessage(message: Omit<OutboundMessage, 'notifications'> & {
-  notifications: { id: string; sObjectType: string; fields: Record<string, string | null | undefined> }[];
-}): string {
+export function buildOutboundMessage(
+  message: Omit<OutboundMessage, 'notifications'> & {
+    notifications: { id: string; sObjectType: string; fields: Record<string, string | null | undefined> }[];
+  },
+): string {
   const n = message.notifications
     .map((item) => {
       const fields = Object.entries(item.fields)

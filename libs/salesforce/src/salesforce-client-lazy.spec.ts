@@ -39,13 +39,25 @@ describe('jsforce is loaded at the first login, not at import', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'entry.ts'), ENTRY);
     await build({
-      entryPoints: [path.join(dir, 'entry.ts')], outfile: path.join(dir, 'main.mjs'), bundle: true, platform: 'node', format: 'esm',
-      target: 'node20', packages: 'external', tsconfig: path.join(root, 'tsconfig.base.json'), logLevel: 'error',
+      entryPoints: [path.join(dir, 'entry.ts')],
+      outfile: path.join(dir, 'main.mjs'),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      tsconfig: path.join(root, 'tsconfig.base.json'),
+      logLevel: 'error',
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     });
     const bundle = readFileSync(path.join(dir, 'main.mjs'), 'utf8');
     expect(bundle).not.toMatch(/^import .* from "jsforce/m);
-    const out = JSON.parse(execFileSync(process.execPath, [path.join(dir, 'main.mjs')], { encoding: 'utf8', timeout: 30_000 }).trim().split('\n').pop()!);
+    const out = JSON.parse(
+      execFileSync(process.execPath, [path.join(dir, 'main.mjs')], { encoding: 'utf8', timeout: 30_000 })
+        .trim()
+        .split('\n')
+        .pop()!,
+    );
     expect(out).toMatchObject({ atImport: false, afterCreate: false, usage: null, budgetDelay: 0, afterFirstCall: true });
     // The login reached jsforce's SOAP login through the deadline transport: refused, classified as a network error.
     expect(out.error).toMatchObject({ name: 'SalesforceApiError', errorCode: 'ECONNREFUSED' });

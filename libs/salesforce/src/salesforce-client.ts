@@ -46,8 +46,28 @@ export class ApiBudgetError extends Error {
   }
 }
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
-const RETRYABLE_CODES = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'REQUEST_LIMIT_EXCEEDED', 'ERROR_HTTP_500', 'ERROR_HTTP_502', 'ERROR_HTTP_503', 'ERROR_HTTP_504', ...NETWORK_CODES]);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+const RETRYABLE_CODES = new Set([
+  'UNABLE_TO_LOCK_ROW',
+  'SERVER_UNAVAILABLE',
+  'REQUEST_LIMIT_EXCEEDED',
+  'ERROR_HTTP_500',
+  'ERROR_HTTP_502',
+  'ERROR_HTTP_503',
+  'ERROR_HTTP_504',
+  ...NETWORK_CODES,
+]);
 
 /** Classify a jsforce/HTTP error: retryable ones are transient (lock contention, 5xx, network, timeouts). */
 export function toSalesforceError(err: unknown): SalesforceApiError {
@@ -56,8 +76,17 @@ export function toSalesforceError(err: unknown): SalesforceApiError {
   const networkCode = e.code && NETWORK_CODES.has(e.code) ? e.code : undefined;
   const code = e.errorCode ?? e.code ?? e.name ?? 'UNKNOWN';
   const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
-  const retryable = RETRYABLE_CODES.has(code) || (status !== undefined && status >= 500) || /socket hang up|ECONNRESET|ECONNREFUSED|ETIMEDOUT/.test(e.message ?? '');
-  return new SalesforceApiError(e.message ?? String(err), code, status, retryable, networkCode ? { cause: err, code: networkCode } : { cause: err });
+  const retryable =
+    RETRYABLE_CODES.has(code) ||
+    (status !== undefined && status >= 500) ||
+    /socket hang up|ECONNRESET|ECONNREFUSED|ETIMEDOUT/.test(e.message ?? '');
+  return new SalesforceApiError(
+    e.message ?? String(err),
+    code,
+    status,
+    retryable,
+    networkCode ? { cause: err, code: networkCode } : { cause: err },
+  );
 }
 
 export interface CompositeSubrequest {
@@ -86,10 +115,24 @@ function base64url(input: Buffer | string): string {
 }
 
 /** RS256 JWT for the OAuth 2.0 JWT bearer flow (aud = the login host). */
-export function jwtAssertion(options: { clientId: string; username: string; audience: string; privateKey: string; lifetimeSeconds?: number }): string {
+export function jwtAssertion(options: {
+  clientId: string;
+  username: string;
+  audience: string;
+  privateKey: string;
+  lifetimeSeconds?: number;
+}): string {
   const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
   const now = Math.floor(Date.now() / 1000);
-  const claims = base64url(JSON.stringify({ iss: options.clientId, sub: options.username, aud: options.audience, exp: now + (options.lifetimeSeconds ?? 180), jti: randomUUID() }));
+  const claims = base64url(
+    JSON.stringify({
+      iss: options.clientId,
+      sub: options.username,
+      aud: options.audience,
+      exp: now + (options.lifetimeSeconds ?? 180),
+      jti: randomUUID(),
+    }),
+  );
   const signature = createSign('RSA-SHA256').update(`${header}.${claims}`).sign(options.privateKey);
   return `${header}.${claims}.${base64url(signature)}`;
 }
@@ -174,7 +217,10 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
   const classify = (err: unknown): SalesforceApiError => {
     if (lastLoginError && /Unable to refresh session/.test((err as Error)?.message ?? '')) {
       const inner = toSalesforceError(lastLoginError);
-      return new SalesforceApiError((err as Error).message, inner.errorCode, inner.status, inner.retryable, { cause: lastLoginError, code: inner.code });
+      return new SalesforceApiError((err as Error).message, inner.errorCode, inner.status, inner.retryable, {
+        cause: lastLoginError,
+        code: inner.code,
+      });
     }
     return toSalesforceError(err);
   };
@@ -204,11 +250,16 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
     if (conn?.accessToken) return conn;
     const c = await connection();
     loggingIn ??= new Promise<void>((resolve, reject) => {
-      const guard = setTimeout(() => reject(new SalesforceTimeoutError('ETIMEDOUT', loginUrl, timeouts.requestMs)), timeouts.requestMs + 1_000);
-      login(c).then(resolve, (err: unknown) => {
-        lastLoginError = err;
-        reject(err);
-      }).finally(() => clearTimeout(guard));
+      const guard = setTimeout(
+        () => reject(new SalesforceTimeoutError('ETIMEDOUT', loginUrl, timeouts.requestMs)),
+        timeouts.requestMs + 1_000,
+      );
+      login(c)
+        .then(resolve, (err: unknown) => {
+          lastLoginError = err;
+          reject(err);
+        })
+        .finally(() => clearTimeout(guard));
     }).finally(() => {
       loggingIn = undefined;
     });
@@ -298,8 +349,14 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
       try {
         const c = await ensureSession();
         called = true;
-        const result = /\/query\/[^/\s]+$/.test(soqlOrLocator) ? await c.queryMore<T>(soqlOrLocator, opts) : await c.query<T>(soqlOrLocator, opts);
-        return { records: result.records as T[], totalSize: result.totalSize, nextRecordsUrl: result.done ? undefined : result.nextRecordsUrl };
+        const result = /\/query\/[^/\s]+$/.test(soqlOrLocator)
+          ? await c.queryMore<T>(soqlOrLocator, opts)
+          : await c.query<T>(soqlOrLocator, opts);
+        return {
+          records: result.records as T[],
+          totalSize: result.totalSize,
+          nextRecordsUrl: result.done ? undefined : result.nextRecordsUrl,
+        };
       } catch (err) {
         throw classify(err);
       } finally {
@@ -313,10 +370,10 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
       try {
         const c = await ensureSession();
         called = true;
-        const res = await c.requestPost<{ compositeResponse: CompositeResult[] }>(
-          `/services/data/v${config.apiVersion}/composite`,
-          { allOrNone, compositeRequest: requests },
-        );
+        const res = await c.requestPost<{ compositeResponse: CompositeResult[] }>(`/services/data/v${config.apiVersion}/composite`, {
+          allOrNone,
+          compositeRequest: requests,
+        });
         return res.compositeResponse;
       } catch (err) {
         throw classify(err);
@@ -337,7 +394,11 @@ interface ClientMetrics {
 }
 
 /** One client per connection, reporting calls, logins and usage to the app's metrics. */
-export function createSalesforceClients(connections: ConnectionConfig[], logger: Logger, metrics?: ClientMetrics): Map<string, SalesforceClient> {
+export function createSalesforceClients(
+  connections: ConnectionConfig[],
+  logger: Logger,
+  metrics?: ClientMetrics,
+): Map<string, SalesforceClient> {
   return new Map(
     connections.map((c) => [
       c.id,

@@ -47,7 +47,14 @@ interface Attempt {
   res: http.IncomingMessage;
 }
 
-function send(url: string, method: string, headers: Record<string, string>, body: Buffer | undefined, connectMs: number, signal: AbortSignal): Promise<Attempt> {
+function send(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+  connectMs: number,
+  signal: AbortSignal,
+): Promise<Attempt> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     const lib = target.protocol === 'https:' ? https : http;
@@ -78,7 +85,12 @@ async function readBody(input: NodeJS.ReadableStream | undefined): Promise<Buffe
 }
 
 /** One call with both deadlines, following redirects and retrying idempotent calls like jsforce's own transport. */
-function timedRequest(streams: typeof createHttpRequestHandlerStreams, timeouts: SalesforceTimeouts, req: HttpRequest, options: HttpRequestOptions = {}): Duplex {
+function timedRequest(
+  streams: typeof createHttpRequestHandlerStreams,
+  timeouts: SalesforceTimeouts,
+  req: HttpRequest,
+  options: HttpRequestOptions = {},
+): Duplex {
   const { input, output, stream } = streams(req, options);
   const controller = new AbortController();
   let finished = false;
@@ -98,7 +110,7 @@ function timedRequest(streams: typeof createHttpRequestHandlerStreams, timeouts:
     let method = req.method.toUpperCase();
     let headers = { ...(req.headers ?? {}) } as Record<string, string>;
     let payload = body;
-    for (let attempt = 0, redirects = 0; ; ) {
+    for (let attempt = 0, redirects = 0; ;) {
       let result: Attempt;
       try {
         result = await send(url, method, headers, payload, timeouts.connectMs, controller.signal);

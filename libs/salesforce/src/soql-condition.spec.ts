@@ -27,7 +27,7 @@ describe('SOQL condition check', () => {
     'CALENDAR_YEAR(CreatedDate) = 2026',
     'HOUR_IN_DAY(convertTimezone(CreatedDate)) > 8',
     "AccountId IN (SELECT Id FROM Account WHERE Type = 'Customer')",
-    "ContactId NOT IN (SELECT ContactId FROM Opportunity)",
+    'ContactId NOT IN (SELECT ContactId FROM Opportunity)',
     "Subject = 'O\\'Brien\\\\'",
     'Amount__c > -5.5 AND Amount__c <= 100',
     "Skills__c INCLUDES ('a;b', 'c')",
@@ -42,7 +42,7 @@ describe('SOQL condition check', () => {
 
   it.each([
     ['Send_to_Field_Nation__c = true; DELETE FROM Case', /";" is not SOQL/],
-    ["A__c = 1) OR (Id != null", /unbalanced "\)"/],
+    ['A__c = 1) OR (Id != null', /unbalanced "\)"/],
     ['(A__c = 1', /unbalanced "\(": it is never closed/],
     ["Subject = 'x", /not closed/],
     ['A__c = true LIMIT 1', /LIMIT is not allowed/],

@@ -28,14 +28,60 @@ interface Token {
   pos: number;
 }
 
-const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'like', 'includes', 'excludes', 'null', 'true', 'false', 'select', 'from', 'where', 'order', 'by', 'limit', 'offset', 'group', 'having', 'with', 'for', 'using', 'update', 'view', 'reference', 'tracking', 'all', 'rows', 'typeof']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'not',
+  'in',
+  'like',
+  'includes',
+  'excludes',
+  'null',
+  'true',
+  'false',
+  'select',
+  'from',
+  'where',
+  'order',
+  'by',
+  'limit',
+  'offset',
+  'group',
+  'having',
+  'with',
+  'for',
+  'using',
+  'update',
+  'view',
+  'reference',
+  'tracking',
+  'all',
+  'rows',
+  'typeof',
+]);
 /** Words that begin a clause a trigger must not carry. */
 const CLAUSES = new Set(['order', 'limit', 'offset', 'group', 'having', 'with', 'for', 'update', 'all', 'select', 'using']);
 const OPERATORS = ['<=', '>=', '!=', '<>', '=', '<', '>'];
 /** Date functions allowed around a field in a WHERE clause. */
-const DATE_FUNCTIONS = new Set(['calendar_month', 'calendar_quarter', 'calendar_year', 'day_in_month', 'day_in_week', 'day_in_year', 'day_only', 'fiscal_month', 'fiscal_quarter', 'fiscal_year', 'hour_in_day', 'week_in_month', 'week_in_year']);
-const DATE_LITERAL = /^(YESTERDAY|TODAY|TOMORROW|(LAST|THIS|NEXT)_(WEEK|MONTH|QUARTER|YEAR|FISCAL_QUARTER|FISCAL_YEAR)|(LAST|NEXT)_90_DAYS)$/i;
-const DATE_LITERAL_N = /^((LAST|NEXT)_N_(DAYS|WEEKS|MONTHS|QUARTERS|YEARS|FISCAL_QUARTERS|FISCAL_YEARS)|N_(DAYS|WEEKS|MONTHS|QUARTERS|YEARS|FISCAL_QUARTERS|FISCAL_YEARS)_AGO)$/i;
+const DATE_FUNCTIONS = new Set([
+  'calendar_month',
+  'calendar_quarter',
+  'calendar_year',
+  'day_in_month',
+  'day_in_week',
+  'day_in_year',
+  'day_only',
+  'fiscal_month',
+  'fiscal_quarter',
+  'fiscal_year',
+  'hour_in_day',
+  'week_in_month',
+  'week_in_year',
+]);
+const DATE_LITERAL =
+  /^(YESTERDAY|TODAY|TOMORROW|(LAST|THIS|NEXT)_(WEEK|MONTH|QUARTER|YEAR|FISCAL_QUARTER|FISCAL_YEAR)|(LAST|NEXT)_90_DAYS)$/i;
+const DATE_LITERAL_N =
+  /^((LAST|NEXT)_N_(DAYS|WEEKS|MONTHS|QUARTERS|YEARS|FISCAL_QUARTERS|FISCAL_YEARS)|N_(DAYS|WEEKS|MONTHS|QUARTERS|YEARS|FISCAL_QUARTERS|FISCAL_YEARS)_AGO)$/i;
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})/;
 const DATE = /^\d{4}-\d{2}-\d{2}(?![\dT])/;
 const NUMBER = /^[+-]?(\d+(\.\d+)?|\.\d+)(?![\w.])/;
@@ -63,7 +109,8 @@ function tokenize(text: string): Token[] {
       while (j < text.length && text[j] !== "'") {
         if (text[j] === '\\') {
           const e = text[j + 1];
-          if (e === undefined || !STRING_ESCAPES.has(e)) throw new SoqlConditionError(`invalid escape sequence "\\${e ?? ''}" in a string`, j);
+          if (e === undefined || !STRING_ESCAPES.has(e))
+            throw new SoqlConditionError(`invalid escape sequence "\\${e ?? ''}" in a string`, j);
           j += 2;
         } else if (text[j] === '\n' || text[j] === '\r') {
           throw new SoqlConditionError('a string literal runs past the end of a line (unbalanced quote?)', i);
@@ -135,7 +182,10 @@ class ConditionParser {
   }
   private fail(t: Token, expected: string): never {
     if (t.kind === 'ident' && CLAUSES.has(t.text.toLowerCase())) {
-      throw new SoqlConditionError(`${t.text.toUpperCase()} is not allowed: a trigger is a WHERE condition only (no ORDER BY, LIMIT or second statement)`, t.pos);
+      throw new SoqlConditionError(
+        `${t.text.toUpperCase()} is not allowed: a trigger is a WHERE condition only (no ORDER BY, LIMIT or second statement)`,
+        t.pos,
+      );
     }
     if (t.kind === 'punct' && t.text === ')') throw new SoqlConditionError('unbalanced ")"', t.pos);
     throw new SoqlConditionError(`expected ${expected}, found ${describe(t)}`, t.pos);
@@ -162,7 +212,10 @@ class ConditionParser {
     }
     const other = this.word();
     if (other === 'and' || other === 'or') {
-      throw new SoqlConditionError(`AND and OR are mixed without parentheses (Salesforce refuses that): group them, e.g. A AND (B OR C)`, this.peek().pos);
+      throw new SoqlConditionError(
+        `AND and OR are mixed without parentheses (Salesforce refuses that): group them, e.g. A AND (B OR C)`,
+        this.peek().pos,
+      );
     }
   }
 
@@ -208,7 +261,10 @@ class ConditionParser {
     const t = this.next();
     if (t.kind !== 'ident' || KEYWORDS.has(t.text.toLowerCase())) this.fail(t, 'a field name');
     if (t.text.split('.').length - 1 > MAX_RELATIONSHIP_DEPTH) {
-      throw new SoqlConditionError(`"${t.text}" goes ${t.text.split('.').length - 1} relationships deep; Salesforce allows ${MAX_RELATIONSHIP_DEPTH}`, t.pos);
+      throw new SoqlConditionError(
+        `"${t.text}" goes ${t.text.split('.').length - 1} relationships deep; Salesforce allows ${MAX_RELATIONSHIP_DEPTH}`,
+        t.pos,
+      );
     }
   }
 
@@ -245,7 +301,8 @@ class ConditionParser {
       if (this.word() !== 'from') this.fail(this.peek(), 'FROM (a semi-join selects one field)');
       this.next();
       const object = this.next();
-      if (object.kind !== 'ident' || object.text.includes('.') || KEYWORDS.has(object.text.toLowerCase())) this.fail(object, 'an object name');
+      if (object.kind !== 'ident' || object.text.includes('.') || KEYWORDS.has(object.text.toLowerCase()))
+        this.fail(object, 'an object name');
       if (this.word() === 'where') {
         this.next();
         this.condition();
@@ -287,7 +344,11 @@ class ConditionParser {
  */
 export function checkSoqlCondition(condition: string): string {
   if (!condition.trim()) throw new SoqlConditionError('the condition is empty', 0);
-  if (condition.length > MAX_CONDITION_LENGTH) throw new SoqlConditionError(`the condition has ${condition.length} characters; Salesforce allows ${MAX_CONDITION_LENGTH}`, MAX_CONDITION_LENGTH);
+  if (condition.length > MAX_CONDITION_LENGTH)
+    throw new SoqlConditionError(
+      `the condition has ${condition.length} characters; Salesforce allows ${MAX_CONDITION_LENGTH}`,
+      MAX_CONDITION_LENGTH,
+    );
   new ConditionParser(tokenize(condition)).parseAll();
   return condition;
 }

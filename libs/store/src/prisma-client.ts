@@ -39,7 +39,10 @@ export function databaseReadiness(prisma: PrismaClient, cacheMs = 5_000): () => 
     if (last && Date.now() - last.at < cacheMs) return last.ok;
     let timer: NodeJS.Timeout | undefined;
     const ok = await Promise.race([
-      pool.query('SELECT 1').then(() => true, () => false),
+      pool.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2_000))),
     ]);
     clearTimeout(timer);

@@ -36,10 +36,10 @@ export async function purgeOlderThan(
   let batches = 0;
   const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
   while (batches < maxBatches) {
-    const { rowCount } = await pool.query(
-      `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE ${column} < $1 LIMIT $2)`,
-      [before, options.batchSize],
-    );
+    const { rowCount } = await pool.query(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE ${column} < $1 LIMIT $2)`, [
+      before,
+      options.batchSize,
+    ]);
     batches++;
     deleted += rowCount ?? 0;
     if ((rowCount ?? 0) < options.batchSize) break;

@@ -122,7 +122,10 @@ export function createStore(prisma: PrismaClient) {
     },
 
     findCorrelationByWorkOrder(connectionId: string, workOrderId: number): Promise<Correlation | null> {
-      return one(`SELECT ${CORRELATION_COLUMNS} FROM correlation WHERE connection_id = $1 AND work_order_id = $2 LIMIT 1`, [connectionId, workOrderId]);
+      return one(`SELECT ${CORRELATION_COLUMNS} FROM correlation WHERE connection_id = $1 AND work_order_id = $2 LIMIT 1`, [
+        connectionId,
+        workOrderId,
+      ]);
     },
 
     /** Correlations for a Salesforce id or a work order id, in any connection (operator lookups). */
@@ -170,8 +173,19 @@ export function createStore(prisma: PrismaClient) {
       await pool.query(
         `INSERT INTO timeline_entry (connection_id, sf_id, work_order_id, stage, outcome, queue, job_id, message, sf_api_calls, detail, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)`,
-        [entry.connectionId, entry.sfId ?? null, entry.workOrderId ?? null, entry.stage, entry.outcome, entry.queue ?? null,
-          entry.jobId ?? null, entry.message?.slice(0, 4_000) ?? null, entry.sfApiCalls ?? 0, detail, entry.at ?? new Date()],
+        [
+          entry.connectionId,
+          entry.sfId ?? null,
+          entry.workOrderId ?? null,
+          entry.stage,
+          entry.outcome,
+          entry.queue ?? null,
+          entry.jobId ?? null,
+          entry.message?.slice(0, 4_000) ?? null,
+          entry.sfApiCalls ?? 0,
+          detail,
+          entry.at ?? new Date(),
+        ],
       );
     },
 
@@ -179,7 +193,14 @@ export function createStore(prisma: PrismaClient) {
      * Whether this job already wrote such a row for the record (optionally with this outcome and
      * message): a job that waited (API budget, an outage, a 429) runs again and asks before repeating it.
      */
-    async hasStage(entry: { connectionId: string; sfId: string; stage: string; jobId: string; outcome?: string; message?: string }): Promise<boolean> {
+    async hasStage(entry: {
+      connectionId: string;
+      sfId: string;
+      stage: string;
+      jobId: string;
+      outcome?: string;
+      message?: string;
+    }): Promise<boolean> {
       const { rows } = await pool.query(
         `SELECT 1 FROM timeline_entry WHERE connection_id = $1 AND sf_id = $2 AND stage = $3 AND job_id = $4
            AND ($5::text IS NULL OR outcome = $5) AND ($6::text IS NULL OR message = $6) LIMIT 1`,
@@ -227,9 +248,13 @@ export function createStore(prisma: PrismaClient) {
       return rows[0]?.processed_at != null;
     },
 
-    async markInboundProcessed(
-      entry: { connectionId: string; source: 'sf' | 'fn'; notificationId: string; sfId?: string; workOrderId?: number },
-    ): Promise<void> {
+    async markInboundProcessed(entry: {
+      connectionId: string;
+      source: 'sf' | 'fn';
+      notificationId: string;
+      sfId?: string;
+      workOrderId?: number;
+    }): Promise<void> {
       const now = new Date();
       await pool.query(
         `INSERT INTO inbound_ledger (connection_id, source, notification_id, sf_id, work_order_id, received_at, processed_at)

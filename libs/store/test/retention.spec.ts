@@ -63,9 +63,17 @@ describe('retention against PostgreSQL', () => {
   it('deletes no more than one batch per statement', async () => {
     await timelineRows(2_500, 100, 'bounded');
     const cutoff = new Date(now.getTime() - 90 * DAY);
-    expect(await purgeOlderThan(prisma, 'timeline_entry', cutoff, { batchSize: 1_000, maxBatches: 1 })).toEqual({ table: 'timeline_entry', deleted: 1_000, batches: 1 });
+    expect(await purgeOlderThan(prisma, 'timeline_entry', cutoff, { batchSize: 1_000, maxBatches: 1 })).toEqual({
+      table: 'timeline_entry',
+      deleted: 1_000,
+      batches: 1,
+    });
     expect(await count(`SELECT count(*) n FROM timeline_entry WHERE stage = 'bounded'`)).toBe(1_500);
-    expect(await purgeOlderThan(prisma, 'timeline_entry', cutoff, { batchSize: 1_000 })).toEqual({ table: 'timeline_entry', deleted: 1_500, batches: 2 });
+    expect(await purgeOlderThan(prisma, 'timeline_entry', cutoff, { batchSize: 1_000 })).toEqual({
+      table: 'timeline_entry',
+      deleted: 1_500,
+      batches: 2,
+    });
   });
 
   it('leaves the rows the pipeline depends on: a notification still in the ledger is still a duplicate', async () => {

@@ -48,7 +48,7 @@ describe('correlation store', () => {
       state: 'synced' as const,
       lastSfModstamp: new Date('2026-11-28T10:11:12.345Z'),
       lastPayloadHash: 'abc',
-      lastPayload: { title: 'Fix it', custom_fields: [{ id: 1, value: "O'Brien \"quoted\"" }], n: null },
+      lastPayload: { title: 'Fix it', custom_fields: [{ id: 1, value: 'O\'Brien "quoted"' }], n: null },
       lastFnStatusAt: new Date('2026-11-28T11:00:00.000Z'),
       lastFnStatus: '3:workorder.status.assigned',
       lastError: 'none',
@@ -90,8 +90,18 @@ describe('correlation store', () => {
   });
 
   it('claims a message link once', async () => {
-    const first = await store.claimMessageLink({ connectionId: 'demo', direction: 'sf_to_fn', workOrderId: 7, caseCommentId: '00a000000000001AAA' });
-    const second = await store.claimMessageLink({ connectionId: 'demo', direction: 'sf_to_fn', workOrderId: 7, caseCommentId: '00a000000000001AAA' });
+    const first = await store.claimMessageLink({
+      connectionId: 'demo',
+      direction: 'sf_to_fn',
+      workOrderId: 7,
+      caseCommentId: '00a000000000001AAA',
+    });
+    const second = await store.claimMessageLink({
+      connectionId: 'demo',
+      direction: 'sf_to_fn',
+      workOrderId: 7,
+      caseCommentId: '00a000000000001AAA',
+    });
     expect(first.created).toBe(true);
     expect(second.created).toBe(false);
     await store.completeMessageLink(first.link.id, { fnMessageId: '99' });

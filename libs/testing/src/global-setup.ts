@@ -31,7 +31,9 @@ export default async function globalSetup(): Promise<void> {
   try {
     // Several vitest processes start at once under `nx run-many`: one migrates, the others wait.
     await admin.query('SELECT pg_advisory_lock(727274)');
-    const migrations = readdirSync(path.join(root, 'prisma/migrations')).filter((d) => /^\d/.test(d)).sort();
+    const migrations = readdirSync(path.join(root, 'prisma/migrations'))
+      .filter((d) => /^\d/.test(d))
+      .sort();
     let current = false;
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE_DB]);
     if (exists.rowCount) {

@@ -54,9 +54,10 @@ export async function startListener(): Promise<Listener> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   listener.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  listener.close = () => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  listener.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return listener;
 }

@@ -10,7 +10,10 @@ export interface TestDatabase {
 
 /** A fresh, migrated database cloned from the template (cheap: a file copy inside PostgreSQL). */
 export async function createTestDatabase(label = 't'): Promise<TestDatabase> {
-  const name = `${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase().slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  const name = `${label
+    .replace(/[^a-z0-9_]/gi, '_')
+    .toLowerCase()
+    .slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl() });
   await admin.connect();
   try {

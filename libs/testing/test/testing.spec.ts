@@ -7,7 +7,9 @@ describe('test kit', () => {
     const db = await createTestDatabase('kit');
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
-    const tables = await client.query("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('correlation','timeline_entry','inbound_ledger','message_link')");
+    const tables = await client.query(
+      "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('correlation','timeline_entry','inbound_ledger','message_link')",
+    );
     await client.end();
     expect(tables.rows[0].n).toBe(4);
     await db.drop();

@@ -54,7 +54,11 @@ const untypedCollectionItem = (e: { errorCode?: string; path?: string; message?:
   e.errorCode === 'type.openapi.validation' && /\/results\/\d+$/.test(e.path ?? '') && e.message === 'must be string';
 
 const API_OF = (url: string): ContractViolation['api'] | undefined =>
-  url.startsWith('/api/v1/webhooks') ? 'webhooks-v3' : url.startsWith('/api/rest/v2') || url.startsWith('/authentication/') ? 'rest-v2' : undefined;
+  url.startsWith('/api/v1/webhooks')
+    ? 'webhooks-v3'
+    : url.startsWith('/api/rest/v2') || url.startsWith('/authentication/')
+      ? 'rest-v2'
+      : undefined;
 
 // One validator per definition and process: compiling rest-v2.yaml (18,000 lines) takes about two
 // seconds, and test files start several simulators.
@@ -72,7 +76,11 @@ function validatorFor(api: ContractViolation['api']): RequestHandler[] {
         allErrors: true,
         // A status the operation does not list (401, 404, 429, 503... on most operations) leaves the
         // definition silent: the error body is then not checked (docs/simulator-fieldnation.md).
-        onError: (err: Error & { status?: number; errors?: Array<{ errorCode?: string; path?: string; message?: string }> }, _body: unknown, req: Request) => {
+        onError: (
+          err: Error & { status?: number; errors?: Array<{ errorCode?: string; path?: string; message?: string }> },
+          _body: unknown,
+          req: Request,
+        ) => {
           const status = (req.res as Response | undefined)?.statusCode ?? 200;
           if (status >= 400 && /no schema defined for status code/.test(err.message)) return;
           // The response DTOs list every property as required (generated from the server's classes);

@@ -165,7 +165,8 @@ export class SimControl {
   /** Registers a webhook directly (no token needed); https-only rules are not applied here, the UUID secret rule is. */
   registerWebhook(input: RegisterWebhookInput): WebhookRecord {
     // Same rule as the API: a harness must not run with a secret Field Nation would refuse.
-    if (input.secret !== undefined && !UUID.test(input.secret)) throw new Error(`webhook secret must be a UUID (webhooks-v3.yaml), got ${input.secret.length} characters that are not one`);
+    if (input.secret !== undefined && !UUID.test(input.secret))
+      throw new Error(`webhook secret must be a UUID (webhooks-v3.yaml), got ${input.secret.length} characters that are not one`);
     return this.deps.registry.create({ ...input, events: input.events ?? EVENT_CATALOGUE.map((e) => e.name) });
   }
 

@@ -29,12 +29,32 @@ export function isoWithOffset(at: number, zone: string): string {
 }
 
 const STATE_ZONES: Record<string, string> = {
-  CA: 'America/Los_Angeles', WA: 'America/Los_Angeles', OR: 'America/Los_Angeles', NV: 'America/Los_Angeles',
-  AZ: 'America/Phoenix', CO: 'America/Denver', UT: 'America/Denver', NM: 'America/Denver', MT: 'America/Denver', ID: 'America/Denver',
-  NY: 'America/New_York', NJ: 'America/New_York', MA: 'America/New_York', PA: 'America/New_York', FL: 'America/New_York',
-  GA: 'America/New_York', NC: 'America/New_York', SC: 'America/New_York', VA: 'America/New_York', OH: 'America/New_York',
-  MI: 'America/Detroit', CT: 'America/New_York', MD: 'America/New_York', DC: 'America/New_York',
-  AK: 'America/Anchorage', HI: 'Pacific/Honolulu',
+  CA: 'America/Los_Angeles',
+  WA: 'America/Los_Angeles',
+  OR: 'America/Los_Angeles',
+  NV: 'America/Los_Angeles',
+  AZ: 'America/Phoenix',
+  CO: 'America/Denver',
+  UT: 'America/Denver',
+  NM: 'America/Denver',
+  MT: 'America/Denver',
+  ID: 'America/Denver',
+  NY: 'America/New_York',
+  NJ: 'America/New_York',
+  MA: 'America/New_York',
+  PA: 'America/New_York',
+  FL: 'America/New_York',
+  GA: 'America/New_York',
+  NC: 'America/New_York',
+  SC: 'America/New_York',
+  VA: 'America/New_York',
+  OH: 'America/New_York',
+  MI: 'America/Detroit',
+  CT: 'America/New_York',
+  MD: 'America/New_York',
+  DC: 'America/New_York',
+  AK: 'America/Anchorage',
+  HI: 'Pacific/Honolulu',
 };
 
 /** Coarse state → IANA zone; the rest of the US (and unknown) default to Central, the company's zone. */

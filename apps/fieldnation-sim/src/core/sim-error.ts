@@ -62,7 +62,10 @@ export function sendWebhookApiError(res: Response, err: SimError, path: string):
   res.set(err.headers);
   res.status(err.status).json({
     metadata: { timestamp: new Date().toISOString(), path },
-    errors: [{ code: err.status, message: err.message }, ...err.errors.map((e) => ({ code: err.status, message: `${e.field}: ${e.message}` }))],
+    errors: [
+      { code: err.status, message: err.message },
+      ...err.errors.map((e) => ({ code: err.status, message: `${e.field}: ${e.message}` })),
+    ],
     result: {},
   });
 }

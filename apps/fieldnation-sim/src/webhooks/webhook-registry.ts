@@ -113,9 +113,15 @@ export class WebhookRegistry {
     set('modelProperties', input.modelProperties);
     set('isIntegrationOnly', input.isIntegrationOnly);
     set('signatureMode', input.signatureMode);
-    if (input.webhookAttribute?.header) set('webhookAttribute', { header: { ...hook.webhookAttribute.header, ...input.webhookAttribute.header } });
+    if (input.webhookAttribute?.header)
+      set('webhookAttribute', { header: { ...hook.webhookAttribute.header, ...input.webhookAttribute.header } });
     hook.updatedAt = new Date().toISOString();
-    const action = Object.keys(changes).length === 1 && changes.status ? 'status_changed' : Object.keys(changes).length === 1 && changes.events ? 'events_updated' : 'updated';
+    const action =
+      Object.keys(changes).length === 1 && changes.status
+        ? 'status_changed'
+        : Object.keys(changes).length === 1 && changes.events
+          ? 'events_updated'
+          : 'updated';
     this.record(hook, userId, action, changes);
     return hook;
   }

@@ -97,7 +97,12 @@ export class WebhookSender {
         const envelope: FieldNationWebhookPayload = {
           event: { name: event.name, params: event.params },
           timestamp: isoWithOffset(batch.at, COMPANY.time_zone),
-          triggered_by_user: { id: batch.actor.id, first_name: batch.actor.first_name, last_name: batch.actor.last_name, role: batch.actor.role },
+          triggered_by_user: {
+            id: batch.actor.id,
+            first_name: batch.actor.first_name,
+            last_name: batch.actor.last_name,
+            role: batch.actor.role,
+          },
           workorder,
         };
         const body = JSON.stringify(envelope);
@@ -126,7 +131,9 @@ export class WebhookSender {
     }
   }
 
-  list(filter: { webhookId?: string; workOrderId?: number; eventName?: string; deliveryStatus?: string; deliveryId?: string } = {}): DeliveryRecord[] {
+  list(
+    filter: { webhookId?: string; workOrderId?: number; eventName?: string; deliveryStatus?: string; deliveryId?: string } = {},
+  ): DeliveryRecord[] {
     return this.deliveries.filter(
       (d) =>
         (!filter.webhookId || d.webhookId === filter.webhookId) &&
@@ -311,7 +318,14 @@ export class WebhookSender {
   private async attempt(record: DeliveryRecord, manual: boolean): Promise<Outcome> {
     const hook = this.deps.registry.get(record.webhookId);
     if (!hook) {
-      record.attempts.push({ attempt: record.attempts.length + 1, at: Date.now(), status: null, error: 'webhook deleted', durationMs: 0, manual });
+      record.attempts.push({
+        attempt: record.attempts.length + 1,
+        at: Date.now(),
+        status: null,
+        error: 'webhook deleted',
+        durationMs: 0,
+        manual,
+      });
       return 'failed';
     }
     // The number is taken and the delivery marked as sending in the same tick, before any await;
@@ -326,7 +340,10 @@ export class WebhookSender {
       result = await this.send(hook, record.body, headers);
       record.attempts.push({ attempt, at: started, status: result.status, error: result.error, durationMs: Date.now() - started, manual });
       ok = result.status !== null && result.status >= 200 && result.status < 300;
-      this.deps.logger.debug({ deliveryId: record.deliveryId, attempt, event: record.eventName, status: result.status, error: result.error }, 'webhook delivery attempt');
+      this.deps.logger.debug(
+        { deliveryId: record.deliveryId, attempt, event: record.eventName, status: result.status, error: result.error },
+        'webhook delivery attempt',
+      );
       if (ok && this.takeFault('duplicate')) {
         record.duplicatesSent += 1;
         await this.send(hook, record.body, headers);
@@ -339,12 +356,22 @@ export class WebhookSender {
     return result.status === null || result.status >= 500 ? 'retry' : 'failed';
   }
 
-  private async send(hook: WebhookRecord, body: string, headers: Record<string, string>): Promise<{ status: number | null; error: string | null }> {
+  private async send(
+    hook: WebhookRecord,
+    body: string,
+    headers: Record<string, string>,
+  ): Promise<{ status: number | null; error: string | null }> {
     const controller = new AbortController();
     this.controllers.add(controller);
     const timer = setTimeout(() => controller.abort(new Error('timeout')), this.deps.options().timeoutMs);
     try {
-      const res = await fetch(hook.url, { method: hook.method.toUpperCase(), headers, body, signal: controller.signal, redirect: 'manual' });
+      const res = await fetch(hook.url, {
+        method: hook.method.toUpperCase(),
+        headers,
+        body,
+        signal: controller.signal,
+        redirect: 'manual',
+      });
       await res.arrayBuffer().catch(() => undefined);
       return { status: res.status, error: null };
     } catch (err) {

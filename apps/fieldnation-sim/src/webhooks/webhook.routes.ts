@@ -26,13 +26,18 @@ export function parseWebhookInput(body: unknown, partial: boolean, allowHttp: We
         return false;
       }
     }, 'url must be a valid https URL'),
-    method: z.enum(['post', 'put', 'POST', 'PUT']).transform((m) => m.toLowerCase() as 'post' | 'put').optional(),
+    method: z
+      .enum(['post', 'put', 'POST', 'PUT'])
+      .transform((m) => m.toLowerCase() as 'post' | 'put')
+      .optional(),
     status: z.enum(['active', 'inactive', 'archived']).optional(),
     events: z
       .array(z.string().refine((e) => EVENT_NAMES.has(e), { error: (iss) => `unknown event '${String(iss.input)}'` }))
       .min(1, 'events must contain at least one event'),
     // webhooks-v3.yaml: `secret` has `format: uuid` (create and update); Field Nation generates one when omitted.
-    secret: z.uuid({ error: 'secret must be a UUID (e.g. 01999f51-5c66-4449-b441-6b4a053fee6a); omit it to have one generated' }).optional(),
+    secret: z
+      .uuid({ error: 'secret must be a UUID (e.g. 01999f51-5c66-4449-b441-6b4a053fee6a); omit it to have one generated' })
+      .optional(),
     notificationEmail: z.string().email().nullable().optional(),
     modelProperties: z.array(z.string()).optional(),
     isIntegrationOnly: z.boolean().optional(),
@@ -117,7 +122,12 @@ export function webhookRouter(deps: WebhookRoutesDeps): Router {
       })
       .slice()
       .reverse();
-    res.json(envelope(all.slice((page - 1) * perPage, page * perPage).map((d) => publicDelivery(d)), { count: Math.min(perPage, all.length), total: all.length, page, perPage }));
+    res.json(
+      envelope(
+        all.slice((page - 1) * perPage, page * perPage).map((d) => publicDelivery(d)),
+        { count: Math.min(perPage, all.length), total: all.length, page, perPage },
+      ),
+    );
   });
 
   router.get('/delivery-logs/:deliveryId', (req, res) => {
@@ -145,7 +155,12 @@ export function webhookRouter(deps: WebhookRoutesDeps): Router {
       .filter((h) => !search || h.url.toLowerCase().includes(search) || h.events.some((e) => e.includes(search)))
       .sort((a, b) => (String(a[sortBy]) < String(b[sortBy]) ? -direction : String(a[sortBy]) > String(b[sortBy]) ? direction : 0));
     const fields = str(req.query.fields);
-    res.json(envelope(hooks.slice((page - 1) * perPage, page * perPage).map((h) => webhookView(h, fields)), { count: Math.min(perPage, hooks.length), total: hooks.length, page, perPage }));
+    res.json(
+      envelope(
+        hooks.slice((page - 1) * perPage, page * perPage).map((h) => webhookView(h, fields)),
+        { count: Math.min(perPage, hooks.length), total: hooks.length, page, perPage },
+      ),
+    );
   });
 
   router.post('/', (req, res) => {

@@ -31,8 +31,22 @@ export const TALENT_POOLS = [
 ];
 
 export const TYPES_OF_WORK = [
-  { id: 62, name: 'Point of Sale', service_types: [{ id: 10, name: 'Installation' }, { id: 11, name: 'Repair' }] },
-  { id: 93, name: 'Networking', service_types: [{ id: 20, name: 'Cabling' }, { id: 21, name: 'Troubleshooting' }] },
+  {
+    id: 62,
+    name: 'Point of Sale',
+    service_types: [
+      { id: 10, name: 'Installation' },
+      { id: 11, name: 'Repair' },
+    ],
+  },
+  {
+    id: 93,
+    name: 'Networking',
+    service_types: [
+      { id: 20, name: 'Cabling' },
+      { id: 21, name: 'Troubleshooting' },
+    ],
+  },
   { id: 27, name: 'Desktop Support', service_types: [{ id: 30, name: 'Break/Fix' }] },
   { id: 45, name: 'Printers', service_types: [{ id: 40, name: 'Repair' }] },
   { id: 11, name: 'General Tasks', service_types: [{ id: 50, name: 'Site Survey' }] },
@@ -67,13 +81,73 @@ export interface CustomFieldDefinition {
 }
 
 export const CUSTOM_FIELDS: CustomFieldDefinition[] = [
-  { id: 606, name: 'Salesforce Case Id', tip: 'Id of the Salesforce record this work order came from', type: 'text', role: 'buyer', category: 1, options: [], flags: ['internal_id', 'shown_in_header'], order: 1 },
-  { id: 607, name: 'Salesforce Case Number', tip: 'Human-readable case number', type: 'text', role: 'buyer', category: 1, options: [], flags: ['seen_by_provider'], order: 2 },
-  { id: 608, name: 'Store Number', tip: 'Customer store number', type: 'text', role: 'buyer', category: 1, options: [], flags: ['seen_by_provider'], order: 3 },
+  {
+    id: 606,
+    name: 'Salesforce Case Id',
+    tip: 'Id of the Salesforce record this work order came from',
+    type: 'text',
+    role: 'buyer',
+    category: 1,
+    options: [],
+    flags: ['internal_id', 'shown_in_header'],
+    order: 1,
+  },
+  {
+    id: 607,
+    name: 'Salesforce Case Number',
+    tip: 'Human-readable case number',
+    type: 'text',
+    role: 'buyer',
+    category: 1,
+    options: [],
+    flags: ['seen_by_provider'],
+    order: 2,
+  },
+  {
+    id: 608,
+    name: 'Store Number',
+    tip: 'Customer store number',
+    type: 'text',
+    role: 'buyer',
+    category: 1,
+    options: [],
+    flags: ['seen_by_provider'],
+    order: 3,
+  },
   { id: 609, name: 'Customer PO', tip: 'Purchase order', type: 'text', role: 'buyer', category: 1, options: [], flags: [], order: 4 },
-  { id: 610, name: 'Priority', tip: 'Ticket priority', type: 'predefined', role: 'buyer', category: 1, options: ['Low', 'Medium', 'High', 'Critical'], flags: ['seen_by_provider'], order: 5 },
-  { id: 701, name: 'Serial Number Replaced', tip: 'Serial of the replaced unit', type: 'text', role: 'assigned_provider', category: 2, options: [], flags: ['required_during_checkin'], order: 1 },
-  { id: 702, name: 'Closeout Notes', tip: 'What the technician did', type: 'text', role: 'assigned_provider', category: 2, options: [], flags: [], order: 2 },
+  {
+    id: 610,
+    name: 'Priority',
+    tip: 'Ticket priority',
+    type: 'predefined',
+    role: 'buyer',
+    category: 1,
+    options: ['Low', 'Medium', 'High', 'Critical'],
+    flags: ['seen_by_provider'],
+    order: 5,
+  },
+  {
+    id: 701,
+    name: 'Serial Number Replaced',
+    tip: 'Serial of the replaced unit',
+    type: 'text',
+    role: 'assigned_provider',
+    category: 2,
+    options: [],
+    flags: ['required_during_checkin'],
+    order: 1,
+  },
+  {
+    id: 702,
+    name: 'Closeout Notes',
+    tip: 'What the technician did',
+    type: 'text',
+    role: 'assigned_provider',
+    category: 2,
+    options: [],
+    flags: [],
+    order: 2,
+  },
 ];
 
 export interface TemplateDefinition {

@@ -37,7 +37,9 @@ export function lookupRouter(): Router {
   const templates = TEMPLATES.map(({ id, name, defaults }) => ({ id, name, ...defaults }));
 
   router.get('/types-of-work', (req, res) => res.json(page(req, typesOfWork)));
-  router.get('/types-of-work/:id/service-types', (req, res) => res.json(page(req, byId(TYPES_OF_WORK, req.params.id, 'Type of work').service_types)));
+  router.get('/types-of-work/:id/service-types', (req, res) =>
+    res.json(page(req, byId(TYPES_OF_WORK, req.params.id, 'Type of work').service_types)),
+  );
   router.get('/templates', (req, res) => res.json(page(req, templates)));
   router.get('/templates/:id', (req, res) => res.json(byId(templates, req.params.id, 'Template')));
   router.get('/projects', (req, res) => res.json(page(req, PROJECTS)));

@@ -19,7 +19,12 @@ const LISTS: Record<string, StatusId[] | null> = {
 };
 
 const csv = (v: unknown): string[] =>
-  typeof v === 'string' && v !== '' ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
+  typeof v === 'string' && v !== ''
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 
 type Query = Record<string, unknown>;
 
@@ -43,7 +48,15 @@ function searchable(wo: WorkOrderRecord): string[] {
   return [
     wo.title,
     text(wo.description),
-    ...[location?.display_name, location?.address1, location?.address2, location?.city, location?.state, location?.zip, location?.country].map(text),
+    ...[
+      location?.display_name,
+      location?.address1,
+      location?.address2,
+      location?.city,
+      location?.state,
+      location?.zip,
+      location?.country,
+    ].map(text),
     ...(saved ? [saved.display_name, saved.address1, saved.city, saved.state, saved.zip] : []),
     ...wo.types_of_work.map((t) => TYPES_OF_WORK.find((x) => x.id === t.id)?.name ?? ''),
     COMPANY.name,
@@ -74,12 +87,27 @@ const FILTERS: Record<string, (wo: WorkOrderRecord, value: string) => boolean> =
     return searchable(wo).some((h) => h.toLowerCase().includes(needle));
   },
   f_created: createdWithin,
-  f_template: (wo, v) => csv(v).map(Number).includes(wo.template?.id ?? -1),
-  f_project: (wo, v) => csv(v).map(Number).includes(wo.project?.id ?? -1),
-  f_client: (wo, v) => csv(v).map(Number).includes(wo.client?.id ?? -1),
+  f_template: (wo, v) =>
+    csv(v)
+      .map(Number)
+      .includes(wo.template?.id ?? -1),
+  f_project: (wo, v) =>
+    csv(v)
+      .map(Number)
+      .includes(wo.project?.id ?? -1),
+  f_client: (wo, v) =>
+    csv(v)
+      .map(Number)
+      .includes(wo.client?.id ?? -1),
   f_type_of_work: (wo, v) => wo.types_of_work.some((t) => csv(v).map(Number).includes(t.id)),
-  f_assigned_provider: (wo, v) => csv(v).map(Number).includes(wo.assigneeId ?? -1),
-  f_state: (wo, v) => csv(v).map((s) => s.toUpperCase()).includes(wo.location?.state?.toUpperCase() ?? ''),
+  f_assigned_provider: (wo, v) =>
+    csv(v)
+      .map(Number)
+      .includes(wo.assigneeId ?? -1),
+  f_state: (wo, v) =>
+    csv(v)
+      .map((s) => s.toUpperCase())
+      .includes(wo.location?.state?.toUpperCase() ?? ''),
   f_city: (wo, v) => (wo.location?.city ?? '').toLowerCase() === v.toLowerCase(),
   f_zip: (wo, v) => csv(v).includes(wo.location?.zip ?? ''),
 };

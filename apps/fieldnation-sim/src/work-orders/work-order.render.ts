@@ -1,15 +1,5 @@
 import { fnDateTime, zoneForState } from '../core/date-time';
-import {
-  CLIENTS,
-  COMPANY,
-  CUSTOM_FIELDS,
-  PROJECTS,
-  SAVED_LOCATIONS,
-  TEMPLATES,
-  TYPES_OF_WORK,
-  findUser,
-  type SimUser,
-} from './catalogue';
+import { CLIENTS, COMPANY, CUSTOM_FIELDS, PROJECTS, SAVED_LOCATIONS, TEMPLATES, TYPES_OF_WORK, findUser, type SimUser } from './catalogue';
 import { availableActions, statusDisplay } from './state-machine';
 import { STATUS, STATUS_NAMES, statusCode, type MessageRecord, type WorkOrderRecord } from './work-order.model';
 
@@ -96,7 +86,10 @@ export function renderMessage(m: MessageRecord, all: MessageRecord[], zone: stri
 export function renderMessages(wo: WorkOrderRecord) {
   const zone = workOrderZone(wo);
   const top = wo.messages.filter((m) => m.parent_id === null).sort((a, b) => b.created - a.created || Number(b.msg_id) - Number(a.msg_id));
-  return collection(top.map((m) => renderMessage(m, wo.messages, zone)), ['add']);
+  return collection(
+    top.map((m) => renderMessage(m, wo.messages, zone)),
+    ['add'],
+  );
 }
 
 const named = (list: Array<{ id: number; name: string }>, id: number | undefined) => {
@@ -115,7 +108,8 @@ export function renderWorkOrder(wo: WorkOrderRecord, baseUrl: string): Record<st
     const u = findUser(id);
     return u ? userSummary(u) : { id };
   };
-  const savedLocation = wo.location?.mode === 'location' ? SAVED_LOCATIONS.find((l) => l.id === wo.location?.saved_location?.id) : undefined;
+  const savedLocation =
+    wo.location?.mode === 'location' ? SAVED_LOCATIONS.find((l) => l.id === wo.location?.saved_location?.id) : undefined;
   const window = wo.schedule?.service_window;
 
   const rendered: Record<string, unknown> = {
@@ -140,11 +134,27 @@ export function renderWorkOrder(wo: WorkOrderRecord, baseUrl: string): Record<st
     template: named(TEMPLATES, wo.template?.id),
     manager: manager ? userSummary(manager) : { id: wo.manager.id },
     assignee: assignee
-      ? { user: userSummary(assignee), role: 'provider', status_id: wo.statusId, work_order_id: wo.id, correlation_id: correlationId(), actions: [] }
+      ? {
+          user: userSummary(assignee),
+          role: 'provider',
+          status_id: wo.statusId,
+          work_order_id: wo.id,
+          correlation_id: correlationId(),
+          actions: [],
+        }
       : { user: { id: 0 }, work_order_id: wo.id, actions: [] },
     location: wo.location
       ? {
-          ...(savedLocation ? { display_name: savedLocation.display_name, address1: savedLocation.address1, city: savedLocation.city, state: savedLocation.state, zip: savedLocation.zip, country: savedLocation.country } : {}),
+          ...(savedLocation
+            ? {
+                display_name: savedLocation.display_name,
+                address1: savedLocation.address1,
+                city: savedLocation.city,
+                state: savedLocation.state,
+                zip: savedLocation.zip,
+                country: savedLocation.country,
+              }
+            : {}),
           ...wo.location,
           time_zone: { name: zone },
           work_order_id: wo.id,
@@ -180,7 +190,11 @@ export function renderWorkOrder(wo: WorkOrderRecord, baseUrl: string): Record<st
     time_logs: {
       ...collection(
         // A technician still on site has no check-out yet: `out` (an object in rest-v2.yaml) is left out, not null.
-        wo.timeLogs.map((l) => ({ id: l.id, in: { created: fnDateTime(l.in, zone) }, ...(l.out !== null ? { out: { created: fnDateTime(l.out, zone) } } : {}) })),
+        wo.timeLogs.map((l) => ({
+          id: l.id,
+          in: { created: fnDateTime(l.in, zone) },
+          ...(l.out !== null ? { out: { created: fnDateTime(l.out, zone) } } : {}),
+        })),
       ),
       hours: Math.round((wo.timeLogs.reduce((sum, l) => sum + ((l.out ?? l.in) - l.in), 0) / 3_600_000) * 100) / 100,
     },

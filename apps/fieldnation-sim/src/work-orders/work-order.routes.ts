@@ -98,7 +98,10 @@ export function workOrderRouter(deps: WorkOrderRoutesDeps): Router {
     if (Array.isArray(b.ids)) ids = b.ids.map(Number);
     else if (b.talent_pool_id !== undefined) {
       const pool = TALENT_POOLS.find((p) => p.id === Number(b.talent_pool_id));
-      if (!pool) throw validationError(deps.validationStatus(), [{ field: 'talent_pool_id', message: `unknown talent pool ${String(b.talent_pool_id)}` }]);
+      if (!pool)
+        throw validationError(deps.validationStatus(), [
+          { field: 'talent_pool_id', message: `unknown talent pool ${String(b.talent_pool_id)}` },
+        ]);
       ids = pool.provider_ids;
     }
     if (!ids.length) throw validationError(deps.validationStatus(), [{ field: 'ids', message: 'is required' }]);
@@ -151,7 +154,11 @@ export function workOrderRouter(deps: WorkOrderRoutesDeps): Router {
   router.post('/:id/messages', (req, res) => {
     const b = body(req);
     const id = idParam(req);
-    service.postMessage(id, { message: b.message as string, type: b.type as string | undefined, to: refId(b.to) ? { id: refId(b.to)! } : undefined }, actorOf(req, res));
+    service.postMessage(
+      id,
+      { message: b.message as string, type: b.type as string | undefined, to: refId(b.to) ? { id: refId(b.to)! } : undefined },
+      actorOf(req, res),
+    );
     res.json(renderMessages(service.get(id)));
   });
 

@@ -1,15 +1,7 @@
 import { z } from 'zod';
 import { parseFnUtc } from '../core/date-time';
 import { SimError, type FieldError } from '../core/sim-error';
-import {
-  BUYER_USERS,
-  CLIENTS,
-  CUSTOM_FIELDS,
-  PROJECTS,
-  SAVED_LOCATIONS,
-  TEMPLATES,
-  TYPES_OF_WORK,
-} from './catalogue';
+import { BUYER_USERS, CLIENTS, CUSTOM_FIELDS, PROJECTS, SAVED_LOCATIONS, TEMPLATES, TYPES_OF_WORK } from './catalogue';
 
 const need = (what: string) => ({
   error: (iss: { input: unknown }) => (iss.input === undefined ? 'is required' : `must be ${what}`),
@@ -22,10 +14,7 @@ const richText = z
   .transform((v) => ({ html: typeof v === 'string' ? v : v.html }));
 
 const dateTime = z
-  .looseObject(
-    { utc: z.string(need('a string "YYYY-MM-DD HH:MM:SS"')) },
-    need('a date-time object {utc: "YYYY-MM-DD HH:MM:SS"}'),
-  )
+  .looseObject({ utc: z.string(need('a string "YYYY-MM-DD HH:MM:SS"')) }, need('a date-time object {utc: "YYYY-MM-DD HH:MM:SS"}'))
   .transform((v, ctx) => {
     const parsed = parseFnUtc(v.utc);
     if (!parsed) {
@@ -90,8 +79,10 @@ const pay = z
     finance: ref.optional(),
   })
   .superRefine((p, ctx) => {
-    if (p.type === 'fixed' && p.base.units !== 1) ctx.addIssue({ code: 'custom', path: ['base', 'units'], message: "must be 1 for type 'fixed'" });
-    if (p.type === 'blended' && !p.additional) ctx.addIssue({ code: 'custom', path: ['additional'], message: "is required for type 'blended'" });
+    if (p.type === 'fixed' && p.base.units !== 1)
+      ctx.addIssue({ code: 'custom', path: ['base', 'units'], message: "must be 1 for type 'fixed'" });
+    if (p.type === 'blended' && !p.additional)
+      ctx.addIssue({ code: 'custom', path: ['additional'], message: "is required for type 'blended'" });
   });
 
 const typeOfWork = z
@@ -105,7 +96,10 @@ const customFieldValue = z.looseObject({
 const customFields = z.looseObject(
   {
     results: z.array(
-      z.looseObject({ id: z.number().optional(), results: z.array(customFieldValue, need('an array')) }, need('a category object {results: [...]}')),
+      z.looseObject(
+        { id: z.number().optional(), results: z.array(customFieldValue, need('an array')) },
+        need('a category object {results: [...]}'),
+      ),
       need('an array of categories'),
     ),
   },
@@ -169,7 +163,8 @@ function checkReferences(input: WorkOrderInput): FieldError[] {
   });
   const primaries = input.types_of_work?.filter((t) => t.isPrimary === true).length ?? 0;
   if (primaries > 1) errors.push({ field: 'types_of_work', message: 'only one type of work can be primary' });
-  if (!known(TYPES_OF_WORK, input.type_of_work?.id)) errors.push({ field: 'type_of_work.id', message: `unknown type of work ${input.type_of_work?.id}` });
+  if (!known(TYPES_OF_WORK, input.type_of_work?.id))
+    errors.push({ field: 'type_of_work.id', message: `unknown type of work ${input.type_of_work?.id}` });
   const serviceTypes = TYPES_OF_WORK.flatMap((t) => t.service_types);
   input.service_types?.forEach((s, i) => {
     if (!known(serviceTypes, s.id)) errors.push({ field: `service_types.${i}.id`, message: `unknown service type ${s.id}` });

@@ -1,16 +1,16 @@
 import { SimError, notFound } from '../core/sim-error';
-import {
-  API_USER_ID,
-  CANCEL_REASONS,
-  CUSTOM_FIELDS,
-  DEFAULT_PROVIDER_ID,
-  TEMPLATES,
-  findProvider,
-  type SimUser,
-} from './catalogue';
+import { API_USER_ID, CANCEL_REASONS, CUSTOM_FIELDS, DEFAULT_PROVIDER_ID, TEMPLATES, findProvider, type SimUser } from './catalogue';
 import { assertTransition, type WorkflowAction } from './state-machine';
 import type { EventSink, EventSpec } from './work-order-events';
-import { STATUS, statusCode, type MessageRecord, type StatusId, type SubStatus, type TaskRecord, type WorkOrderRecord } from './work-order.model';
+import {
+  STATUS,
+  statusCode,
+  type MessageRecord,
+  type StatusId,
+  type SubStatus,
+  type TaskRecord,
+  type WorkOrderRecord,
+} from './work-order.model';
 import { renderWorkOrder } from './work-order.render';
 import { checkCustomFieldValue, parseWorkOrderInput, validationError, type WorkOrderInput } from './work-order.schema';
 
@@ -114,7 +114,11 @@ export class WorkOrderService {
       pay: null,
       contacts: [],
       customFieldValues: new Map(),
-      tasks: [this.task('checkin', 'Check in', 1), this.task('checkout', 'Check out', 2), this.task('closeout_notes', 'Enter closeout notes', 3)],
+      tasks: [
+        this.task('checkin', 'Check in', 1),
+        this.task('checkout', 'Check out', 2),
+        this.task('closeout_notes', 'Enter closeout notes', 3),
+      ],
       messages: [],
       timeLogs: [],
       routes: [],
@@ -145,7 +149,10 @@ export class WorkOrderService {
   }
 
   /** Copy validated input onto the record; returns which event-worthy parts changed. */
-  private apply(wo: WorkOrderRecord, input: WorkOrderInput): { schedule: boolean; customFields: Array<{ id: number; previous: string; value: string }> } {
+  private apply(
+    wo: WorkOrderRecord,
+    input: WorkOrderInput,
+  ): { schedule: boolean; customFields: Array<{ id: number; previous: string; value: string }> } {
     if (input.title !== undefined) wo.title = input.title;
     for (const key of ['description', 'confidential', 'policy_and_procedures', 'standard_instructions'] as const) {
       if (input[key] !== undefined) wo[key] = input[key];
@@ -197,9 +204,16 @@ export class WorkOrderService {
     }
     if (input.pay) {
       const { type, base, additional, hours, finance } = input.pay;
-      wo.pay = { type, base: { amount: base.amount, units: base.units }, ...(additional ? { additional: { amount: additional.amount, units: additional.units } } : {}), ...(hours !== undefined ? { hours } : {}), ...(finance ? { finance: { id: finance.id } } : {}) };
+      wo.pay = {
+        type,
+        base: { amount: base.amount, units: base.units },
+        ...(additional ? { additional: { amount: additional.amount, units: additional.units } } : {}),
+        ...(hours !== undefined ? { hours } : {}),
+        ...(finance ? { finance: { id: finance.id } } : {}),
+      };
     }
-    if (input.contacts) wo.contacts = input.contacts.results.map(({ name, role, phone, ext, email, notes }) => ({ name, role, phone, ext, email, notes }));
+    if (input.contacts)
+      wo.contacts = input.contacts.results.map(({ name, role, phone, ext, email, notes }) => ({ name, role, phone, ext, email, notes }));
     const customFields: Array<{ id: number; previous: string; value: string }> = [];
     for (const category of input.custom_fields?.results ?? []) {
       for (const cf of category.results) {
@@ -268,7 +282,10 @@ export class WorkOrderService {
     return this.transition(id, 'publish', actor, (wo) => {
       const missing = this.options.requirePublishFields ? this.missingForPublish(wo) : [];
       if (missing.length) {
-        throw validationError(this.options.validationStatus, missing.map((field) => ({ field, message: 'is required to publish' })));
+        throw validationError(
+          this.options.validationStatus,
+          missing.map((field) => ({ field, message: 'is required to publish' })),
+        );
       }
       wo.publishedAt = Date.now();
       return [this.setStatus(wo, STATUS.PUBLISHED)];
@@ -305,7 +322,8 @@ export class WorkOrderService {
   request(id: number, providerId: number): WorkOrderRecord {
     const provider = this.provider(providerId);
     return this.transition(id, 'request', provider, (wo) => {
-      if (wo.requests.some((r) => r.provider_id === providerId)) throw new SimError(400, `Provider ${providerId} already requested work order ${id}`);
+      if (wo.requests.some((r) => r.provider_id === providerId))
+        throw new SimError(400, `Provider ${providerId} already requested work order ${id}`);
       wo.requests.push({ provider_id: providerId, at: Date.now() });
       return [{ name: 'workorder.requested', params: { provider_id: providerId, user: { id: providerId } } }];
     });
@@ -324,13 +342,15 @@ export class WorkOrderService {
   acceptRoute(id: number, providerId: number): WorkOrderRecord {
     const provider = this.provider(providerId);
     return this.transition(id, 'accept_route', provider, (wo) => {
-      if (!wo.routes.some((r) => r.provider_id === providerId)) throw new SimError(400, `Work order ${id} is not routed to provider ${providerId}`);
+      if (!wo.routes.some((r) => r.provider_id === providerId))
+        throw new SimError(400, `Work order ${id} is not routed to provider ${providerId}`);
       return [this.assignTo(wo, providerId)];
     });
   }
 
   assign(id: number, providerId: number, actor: SimUser): WorkOrderRecord {
-    if (!findProvider(providerId)) throw validationError(this.options.validationStatus, [{ field: 'user.id', message: `unknown provider ${providerId}` }]);
+    if (!findProvider(providerId))
+      throw validationError(this.options.validationStatus, [{ field: 'user.id', message: `unknown provider ${providerId}` }]);
     return this.transition(id, 'assign', actor, (wo) => [this.assignTo(wo, providerId)]);
   }
 
@@ -346,15 +366,24 @@ export class WorkOrderService {
       const providerId = wo.assigneeId;
       wo.assigneeId = null;
       wo.routes = wo.routes.filter((r) => r.provider_id !== providerId);
-      const cancelled: EventSpec = { name: 'workorder.status.assigned_cancelled', params: { provider_id: providerId, status_id: STATUS.ASSIGNED } };
+      const cancelled: EventSpec = {
+        name: 'workorder.status.assigned_cancelled',
+        params: { provider_id: providerId, status_id: STATUS.ASSIGNED },
+      };
       return [cancelled, this.setStatus(wo, wo.routes.length ? STATUS.ROUTED : STATUS.PUBLISHED)];
     });
   }
 
-  private providerAction(id: number, action: WorkflowAction, providerId: number | undefined, mutate: (wo: WorkOrderRecord) => EventSpec[]): WorkOrderRecord {
+  private providerAction(
+    id: number,
+    action: WorkflowAction,
+    providerId: number | undefined,
+    mutate: (wo: WorkOrderRecord) => EventSpec[],
+  ): WorkOrderRecord {
     const wo = this.get(id);
     const actorId = providerId ?? wo.assigneeId ?? DEFAULT_PROVIDER_ID;
-    if (wo.assigneeId !== null && actorId !== wo.assigneeId) throw new SimError(403, `Provider ${actorId} is not assigned to work order ${id}`);
+    if (wo.assigneeId !== null && actorId !== wo.assigneeId)
+      throw new SimError(403, `Provider ${actorId} is not assigned to work order ${id}`);
     return this.transition(id, action, this.provider(actorId), mutate);
   }
 
@@ -470,7 +499,11 @@ export class WorkOrderService {
     // The type is the audience (rest-v2.yaml WoMessagesCreatedDto): only ASSIGNEDTECH reaches the
     // assigned provider, SPECIFICTECH the one in `to`; INTERNAL/STAFF_NOTE stay with the buyer's staff.
     const to =
-      type === 'SPECIFICTECH' && input.to ? findProvider(input.to.id) : type === 'ASSIGNEDTECH' && wo.assigneeId !== null ? findProvider(wo.assigneeId) : undefined;
+      type === 'SPECIFICTECH' && input.to
+        ? findProvider(input.to.id)
+        : type === 'ASSIGNEDTECH' && wo.assigneeId !== null
+          ? findProvider(wo.assigneeId)
+          : undefined;
     const message: MessageRecord = {
       msg_id: String(this.nextMessageId++),
       parent_id: input.parentId ?? null,
@@ -490,7 +523,14 @@ export class WorkOrderService {
           message_id: message.msg_id,
           parent_id: message.parent_id,
           author: { id: actor.id, name: message.from.name, role: actor.role },
-          message: { msg_id: message.msg_id, parent_id: message.parent_id, from: message.from, to: message.to, type: message.type, message: message.message },
+          message: {
+            msg_id: message.msg_id,
+            parent_id: message.parent_id,
+            from: message.from,
+            to: message.to,
+            type: message.type,
+            message: message.message,
+          },
         },
       },
     ]);

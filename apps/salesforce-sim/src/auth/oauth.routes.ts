@@ -21,7 +21,15 @@ export function oauthRouter(getCtx: () => SimContext, options: { loginHost?: boo
   router.use(express.urlencoded({ extended: false, limit: '1mb' }));
 
   /** `fromRefreshToken`: the refresh token this session comes from (revoking it ends the session too). */
-  const grant = (ctx: SimContext, res: Response, user: RecordData, flow: LoginFlow, clientId: string, withRefresh: boolean, fromRefreshToken?: string) => {
+  const grant = (
+    ctx: SimContext,
+    res: Response,
+    user: RecordData,
+    flow: LoginFlow,
+    clientId: string,
+    withRefresh: boolean,
+    fromRefreshToken?: string,
+  ) => {
     ctx.counters.countLogin(flow, true);
     const refreshToken = withRefresh ? ctx.sessions.issueRefreshToken(String(user.Id), String(user.Username), clientId) : fromRefreshToken;
     const session = ctx.sessions.create(String(user.Id), String(user.Username), flow, refreshToken);
@@ -34,7 +42,9 @@ export function oauthRouter(getCtx: () => SimContext, options: { loginHost?: boo
       id,
       token_type: 'Bearer',
       issued_at: issuedAt,
-      signature: createHmac('sha256', clientId).update(id + issuedAt).digest('base64'),
+      signature: createHmac('sha256', clientId)
+        .update(id + issuedAt)
+        .digest('base64'),
       scope: 'api',
     };
     if (withRefresh && refreshToken) body.refresh_token = refreshToken;
@@ -46,11 +56,15 @@ export function oauthRouter(getCtx: () => SimContext, options: { loginHost?: boo
     const p = (req.body ?? {}) as Record<string, string | undefined>;
     const grantType = p.grant_type ?? '';
     const flow: LoginFlow | undefined =
-      grantType === 'password' ? 'password'
-      : grantType === 'refresh_token' ? 'refresh_token'
-      : grantType === 'client_credentials' ? 'client_credentials'
-      : grantType === JWT_BEARER ? 'jwt_bearer'
-      : undefined;
+      grantType === 'password'
+        ? 'password'
+        : grantType === 'refresh_token'
+          ? 'refresh_token'
+          : grantType === 'client_credentials'
+            ? 'client_credentials'
+            : grantType === JWT_BEARER
+              ? 'jwt_bearer'
+              : undefined;
     if (!flow) return oauthError(res, 'unsupported_grant_type', 'grant type not supported');
     const fail = (error: string, description: string, status = 400) => {
       ctx.counters.countLogin(flow, false);
@@ -67,14 +81,16 @@ export function oauthRouter(getCtx: () => SimContext, options: { loginHost?: boo
         const { clientId, username } = verifyJwtAssertion(String(p.assertion ?? ''), {
           // The login host of the org, even when the token is asked of the My Domain (help:
           // "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration"), or a configured site URL.
-          audiences: ctx.settings.jwtAudiences ?? [ctx.config.organization.sandbox ? 'https://test.salesforce.com' : 'https://login.salesforce.com'],
+          audiences: ctx.settings.jwtAudiences ?? [
+            ctx.config.organization.sandbox ? 'https://test.salesforce.com' : 'https://login.salesforce.com',
+          ],
           key: (cid) => {
             const app = ctx.config.connectedApps.find((a) => a.clientId === cid);
             return app?.certificate ? publicKeyFrom(app.certificate) : undefined;
           },
         });
         const user = activeUser(ctx, username);
-        if (!user) return fail('invalid_grant', 'user hasn\'t approved this consumer');
+        if (!user) return fail('invalid_grant', "user hasn't approved this consumer");
         return grant(ctx, res, user, flow, clientId, false);
       } catch (err) {
         if (err instanceof JwtError && err.message === 'invalid_client_id') return fail('invalid_client_id', 'client identifier invalid');

@@ -58,7 +58,11 @@ export function soapRouter(getCtx: () => SimContext): express.Router {
       // "SOAP API login() not available in API version 65.0 onwards"). Fault code [unverified].
       if (Number(version) >= 65) {
         ctx.counters.countLogin('soap', false);
-        fault(res, 'UNSUPPORTED_API_VERSION', `login() is not available in API version ${version}; use API version 64.0 or lower, or an OAuth 2.0 flow (JWT bearer or client credentials)`);
+        fault(
+          res,
+          'UNSUPPORTED_API_VERSION',
+          `login() is not available in API version ${version}; use API version 64.0 or lower, or an OAuth 2.0 flow (JWT bearer or client credentials)`,
+        );
         return;
       }
       const username = String(body.login.username ?? '');

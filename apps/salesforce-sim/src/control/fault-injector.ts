@@ -89,14 +89,22 @@ function outcome(f: Fault): FaultOutcome {
       return {
         response: {
           status: f.status ?? 400,
-          body: [{ message: f.message ?? 'unable to obtain exclusive access to this record', errorCode: 'UNABLE_TO_LOCK_ROW', fields: f.fields ?? [] }],
+          body: [
+            {
+              message: f.message ?? 'unable to obtain exclusive access to this record',
+              errorCode: 'UNABLE_TO_LOCK_ROW',
+              fields: f.fields ?? [],
+            },
+          ],
         },
       };
     case 'FIELD_CUSTOM_VALIDATION_EXCEPTION':
       return {
         response: {
           status: f.status ?? 400,
-          body: [{ message: f.message ?? 'Validation rule failed', errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', fields: f.fields ?? [] }],
+          body: [
+            { message: f.message ?? 'Validation rule failed', errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', fields: f.fields ?? [] },
+          ],
         },
       };
     case 'HTTP_5XX': {
@@ -105,7 +113,16 @@ function outcome(f: Fault): FaultOutcome {
       return {
         response: {
           status,
-          body: [{ message: f.message ?? (status === 503 ? 'Server is temporarily unavailable' : 'An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-12345 (-1234567890)'), errorCode }],
+          body: [
+            {
+              message:
+                f.message ??
+                (status === 503
+                  ? 'Server is temporarily unavailable'
+                  : 'An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-12345 (-1234567890)'),
+              errorCode,
+            },
+          ],
         },
       };
     }

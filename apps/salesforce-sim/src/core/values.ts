@@ -52,7 +52,9 @@ export function coerceFieldValue(field: FieldModel, raw: unknown): Value {
       return false;
     }
     if (field.picklist?.restricted && raw === null && field.required)
-      throw new SfError(400, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${field.label}: bad value for restricted picklist field: null`, [field.name]);
+      throw new SfError(400, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${field.label}: bad value for restricted picklist field: null`, [
+        field.name,
+      ]);
     return null;
   }
   switch (field.type) {
@@ -78,19 +80,22 @@ export function coerceFieldValue(field: FieldModel, raw: unknown): Value {
     }
     case 'reference': {
       const id = typeof raw === 'string' ? normaliseId(raw) : undefined;
-      if (!id)
-        throw new SfError(400, 'MALFORMED_ID', `${field.label}: id value of incorrect type: ${String(raw)}`, [field.name]);
+      if (!id) throw new SfError(400, 'MALFORMED_ID', `${field.label}: id value of incorrect type: ${String(raw)}`, [field.name]);
       return id;
     }
     default: {
       if (typeof raw === 'object') throw parserError('String', JSON.stringify(raw));
       const s = String(raw);
       if (field.length && s.length > field.length)
-        throw new SfError(400, 'STRING_TOO_LONG', `${field.label}: data value too large: ${s.slice(0, 80)} (max length=${field.length})`, [field.name]);
+        throw new SfError(400, 'STRING_TOO_LONG', `${field.label}: data value too large: ${s.slice(0, 80)} (max length=${field.length})`, [
+          field.name,
+        ]);
       if (field.type === 'email' && !EMAIL_RE.test(s))
         throw new SfError(400, 'INVALID_EMAIL_ADDRESS', `${field.label}: invalid email address: ${s}`, [field.name]);
       if (field.picklist?.restricted && !field.picklist.values.some((v) => v.value === s && v.active))
-        throw new SfError(400, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${field.label}: bad value for restricted picklist field: ${s}`, [field.name]);
+        throw new SfError(400, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${field.label}: bad value for restricted picklist field: ${s}`, [
+          field.name,
+        ]);
       return s;
     }
   }

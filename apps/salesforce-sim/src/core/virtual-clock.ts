@@ -10,7 +10,10 @@ export class VirtualClock extends EventEmitter {
   private readonly virtualStart: number;
   private offset = 0;
 
-  constructor(readonly timeFactor = 1, start = Date.now()) {
+  constructor(
+    readonly timeFactor = 1,
+    start = Date.now(),
+  ) {
     super();
     if (!(timeFactor > 0)) throw new Error('timeFactor must be > 0');
     this.realStart = Date.now();

@@ -16,8 +16,19 @@ describe('org loader', () => {
   it('names the path of each invalid entry', () => {
     expect(() =>
       validateOrg({
-        objects: [{ name: 'Thing__c', keyPrefix: 'a0', fields: [{ name: 'Kind__c', type: 'picklist' }, { name: 'Ref__c', type: 'reference' }] }],
+        objects: [
+          {
+            name: 'Thing__c',
+            keyPrefix: 'a0',
+            fields: [
+              { name: 'Kind__c', type: 'picklist' },
+              { name: 'Ref__c', type: 'reference' },
+            ],
+          },
+        ],
       }),
-    ).toThrow(/objects\.0\.keyPrefix: must be 3 letters or digits[\s\S]*objects\.0\.fields\.0\.values: picklist needs values[\s\S]*objects\.0\.fields\.1\.referenceTo/);
+    ).toThrow(
+      /objects\.0\.keyPrefix: must be 3 letters or digits[\s\S]*objects\.0\.fields\.0\.values: picklist needs values[\s\S]*objects\.0\.fields\.1\.referenceTo/,
+    );
   });
 });

@@ -132,9 +132,7 @@ function compileObject(def: ObjectDefinition): ObjectModel {
   }
 
   const byName = new Map(fields.map((f) => [f.name.toLowerCase(), f]));
-  const byRelationship = new Map(
-    fields.filter((f) => f.relationshipName).map((f) => [f.relationshipName!.toLowerCase(), f] as const),
-  );
+  const byRelationship = new Map(fields.filter((f) => f.relationshipName).map((f) => [f.relationshipName!.toLowerCase(), f] as const));
   return {
     name: def.name,
     label: def.label ?? humanise(def.name),
@@ -161,8 +159,7 @@ export class OrgModel {
     for (const o of this.objects) {
       for (const f of o.fields) {
         for (const target of f.referenceTo) {
-          if (!this.byName.has(target.toLowerCase()))
-            throw new Error(`${o.name}.${f.name} references unknown object ${target}`);
+          if (!this.byName.has(target.toLowerCase())) throw new Error(`${o.name}.${f.name} references unknown object ${target}`);
         }
       }
     }

@@ -151,10 +151,12 @@ export class OrgStore {
   /** Value of a field, computing formulas. */
   value(o: ObjectModel, record: RecordData, field: FieldModel): Value {
     if (field.type === 'formula' && field.formula) {
-      return field.formula.replace(/\{([A-Za-z0-9_.]+)\}/g, (_m, path: string) => {
-        const v = this.resolvePath(o, record, path.split('.'));
-        return v === null || v === undefined ? '' : String(v);
-      }).trim();
+      return field.formula
+        .replace(/\{([A-Za-z0-9_.]+)\}/g, (_m, path: string) => {
+          const v = this.resolvePath(o, record, path.split('.'));
+          return v === null || v === undefined ? '' : String(v);
+        })
+        .trim();
     }
     return record[field.name] ?? null;
   }
@@ -184,8 +186,7 @@ export class OrgStore {
     const target = this.model.objectForId(id);
     if (!target || !f.referenceTo.some((r) => r.toLowerCase() === target.name.toLowerCase()))
       throw new SfError(400, 'MALFORMED_ID', `${f.label}: id value of incorrect type: ${id}`, [f.name]);
-    if (!trusted && !this.get(id))
-      throw new SfError(400, 'INVALID_CROSS_REFERENCE_KEY', `invalid cross reference id`, [f.name]);
+    if (!trusted && !this.get(id)) throw new SfError(400, 'INVALID_CROSS_REFERENCE_KEY', `invalid cross reference id`, [f.name]);
   }
 
   private applyInput(o: ObjectModel, data: Record<string, unknown>, mode: 'create' | 'update', target: RecordData, trusted: boolean): void {
@@ -194,7 +195,8 @@ export class OrgStore {
       const f = o.field(key);
       if (!f) throw new SfError(400, 'INVALID_FIELD', `No such column '${key}' on sobject of type ${o.name}`);
       if (f.name === 'Id') {
-        if (mode === 'create' && !trusted) throw new SfError(400, 'INVALID_FIELD', 'The Id field should not be specified in the sobject data.');
+        if (mode === 'create' && !trusted)
+          throw new SfError(400, 'INVALID_FIELD', 'The Id field should not be specified in the sobject data.');
         if (mode === 'update' && normaliseId(String(raw)) !== target.Id)
           throw new SfError(400, 'INVALID_FIELD', 'The Id field should not be specified in the sobject data.');
         continue;
@@ -214,9 +216,16 @@ export class OrgStore {
   }
 
   private checkRequired(o: ObjectModel, record: RecordData): void {
-    const missing = o.fields.filter((f) => f.required && (record[f.name] === null || record[f.name] === undefined || record[f.name] === ''));
+    const missing = o.fields.filter(
+      (f) => f.required && (record[f.name] === null || record[f.name] === undefined || record[f.name] === ''),
+    );
     if (missing.length)
-      throw new SfError(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.map((f) => f.name).join(', ')}]`, missing.map((f) => f.name));
+      throw new SfError(
+        400,
+        'REQUIRED_FIELD_MISSING',
+        `Required fields are missing: [${missing.map((f) => f.name).join(', ')}]`,
+        missing.map((f) => f.name),
+      );
   }
 
   /**
@@ -260,7 +269,14 @@ export class OrgStore {
       if (!trusted || !('LastModifiedDate' in data)) next.LastModifiedDate = now;
       if (!trusted || !('LastModifiedById' in data)) next.LastModifiedById = userId;
       next.SystemModstamp = now;
-      this.write(o, before.Id as string, next, { op: 'update', object: o.name, id: before.Id as string, before: { ...before }, after: { ...next }, userId });
+      this.write(o, before.Id as string, next, {
+        op: 'update',
+        object: o.name,
+        id: before.Id as string,
+        before: { ...before },
+        after: { ...next },
+        userId,
+      });
     });
   }
 
@@ -278,7 +294,14 @@ export class OrgStore {
     this.transaction(() => {
       const now = this.clock.nowIso();
       const next: RecordData = { ...before, IsDeleted: true, LastModifiedDate: now, LastModifiedById: userId, SystemModstamp: now };
-      this.write(o, before.Id as string, next, { op: 'delete', object: o.name, id: before.Id as string, before: { ...before }, after: { ...next }, userId });
+      this.write(o, before.Id as string, next, {
+        op: 'delete',
+        object: o.name,
+        id: before.Id as string,
+        before: { ...before },
+        after: { ...next },
+        userId,
+      });
     });
   }
 

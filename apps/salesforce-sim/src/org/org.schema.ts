@@ -55,7 +55,8 @@ export const fieldSchema = z
   })
   .superRefine((f, ctx) => {
     if (f.type === 'picklist' && !f.values?.length) ctx.addIssue({ code: 'custom', message: 'picklist needs values', path: ['values'] });
-    if (f.type === 'reference' && !f.referenceTo) ctx.addIssue({ code: 'custom', message: 'reference needs referenceTo', path: ['referenceTo'] });
+    if (f.type === 'reference' && !f.referenceTo)
+      ctx.addIssue({ code: 'custom', message: 'reference needs referenceTo', path: ['referenceTo'] });
     if (f.type === 'reference' && !f.relationshipName)
       ctx.addIssue({ code: 'custom', message: 'reference needs relationshipName', path: ['relationshipName'] });
     if (f.type === 'formula' && !f.formula) ctx.addIssue({ code: 'custom', message: 'formula needs a template', path: ['formula'] });
@@ -130,7 +131,10 @@ export const outboundMessageSchema = z.object({
   includeSessionId: z.boolean().default(false),
   /** Username of the "User to send as". */
   integrationUser: z.string().optional(),
-  apiVersion: z.string().regex(/^\d+\.\d$/).default('62.0'),
+  apiVersion: z
+    .string()
+    .regex(/^\d+\.\d$/)
+    .default('62.0'),
   /** Parallel POSTs to the endpoint for this definition (Salesforce: one queue per definition). */
   concurrency: z.number().int().positive().optional(),
   faults: outboundFaultsSchema.optional(),

@@ -6,9 +6,22 @@ const env = (inner: string, extra = '') =>
 
 describe('isAck', () => {
   it('accepts the default-namespace and the prefixed forms', () => {
-    expect(isAck(env('<notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse>'))).toBe(true);
-    expect(isAck(env('<out:notificationsResponse><out:Ack>true</out:Ack></out:notificationsResponse>', ' xmlns:out="http://soap.sforce.com/2005/09/outbound"'))).toBe(true);
-    expect(isAck(`<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/">\n <S:Body>\n  <notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound">\n   <Ack> true </Ack>\n  </notificationsResponse>\n </S:Body>\n</S:Envelope>`)).toBe(true);
+    expect(
+      isAck(env('<notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse>')),
+    ).toBe(true);
+    expect(
+      isAck(
+        env(
+          '<out:notificationsResponse><out:Ack>true</out:Ack></out:notificationsResponse>',
+          ' xmlns:out="http://soap.sforce.com/2005/09/outbound"',
+        ),
+      ),
+    ).toBe(true);
+    expect(
+      isAck(
+        `<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/">\n <S:Body>\n  <notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound">\n   <Ack> true </Ack>\n  </notificationsResponse>\n </S:Body>\n</S:Envelope>`,
+      ),
+    ).toBe(true);
   });
 
   it('rejects everything else', () => {

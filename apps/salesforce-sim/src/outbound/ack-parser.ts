@@ -3,7 +3,13 @@ import { OUTBOUND_NS, SOAP_ENV_NS } from './om-envelope';
 
 type OrderedNode = Record<string, unknown> & { ':@'?: Record<string, string> };
 
-const parser = new XMLParser({ preserveOrder: true, ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, trimValues: true });
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  parseTagValue: false,
+  trimValues: true,
+});
 
 interface Element {
   ns: string | undefined;
@@ -22,7 +28,7 @@ function elements(nodes: OrderedNode[], parentScope: Map<string, string>): Eleme
       if (attr === '@_xmlns') scope.set('', value);
       else if (attr.startsWith('@_xmlns:')) scope.set(attr.slice('@_xmlns:'.length), value);
     }
-    const [prefix, local] = name.includes(':') ? name.split(':', 2) as [string, string] : ['', name];
+    const [prefix, local] = name.includes(':') ? (name.split(':', 2) as [string, string]) : ['', name];
     out.push({ ns: scope.get(prefix), local, children: (node[name] as OrderedNode[]) ?? [], scope });
   }
   return out;

@@ -37,7 +37,8 @@ export class Automation {
 
   defineOutboundMessage(def: OutboundMessageDefinition): OutboundMessage {
     const parsed = outboundMessageSchema.safeParse(def);
-    if (!parsed.success) throw new SfError(400, 'INVALID_INPUT', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!parsed.success)
+      throw new SfError(400, 'INVALID_INPUT', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const cfg = parsed.data;
     const o = this.ctx.model.object(cfg.object);
     if (!o) throw new SfError(400, 'INVALID_INPUT', `outbound message ${cfg.name}: unknown object ${cfg.object}`);
@@ -56,12 +57,14 @@ export class Automation {
 
   defineFlow(def: FlowDefinition): FlowConfig {
     const parsed = flowSchema.safeParse(def);
-    if (!parsed.success) throw new SfError(400, 'INVALID_INPUT', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!parsed.success)
+      throw new SfError(400, 'INVALID_INPUT', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const flow = parsed.data;
     const om = this.outboundMessage(flow.outboundMessage);
     const o = this.ctx.model.object(flow.object);
     if (!om || !o) throw new SfError(400, 'INVALID_INPUT', `flow ${flow.name}: unknown outbound message or object`);
-    if (om.object !== o.name) throw new SfError(400, 'INVALID_INPUT', `flow ${flow.name}: outbound message ${om.name} is on ${om.object}, not ${o.name}`);
+    if (om.object !== o.name)
+      throw new SfError(400, 'INVALID_INPUT', `flow ${flow.name}: outbound message ${om.name} is on ${om.object}, not ${o.name}`);
     this.checkCondition(flow.name, o.name, flow.condition);
     const stored = { ...flow, object: o.name, outboundMessage: om.name };
     this.flows.set(flow.name.toLowerCase(), stored);
@@ -75,10 +78,21 @@ export class Automation {
    */
   deployMetadata(files: { path: string; content: string }[]): { outboundMessages: string[]; flows: string[] } {
     const deployed = { outboundMessages: [] as string[], flows: [] as string[] };
-    const kind = (p: string) => (/(^|\/)workflows\/[^/]+\.workflow(-meta)?\.xml$/.test(p) ? 0 : /(^|\/)flows\/[^/]+\.flow(-meta)?\.xml$/.test(p) ? 1 : /(^|\/)package\.xml$/.test(p) ? 2 : -1);
-    for (const f of files) if (kind(f.path) < 0) throw new SfError(400, 'INVALID_INPUT', `${f.path}: not a workflow, flow or package.xml file`);
+    const kind = (p: string) =>
+      /(^|\/)workflows\/[^/]+\.workflow(-meta)?\.xml$/.test(p)
+        ? 0
+        : /(^|\/)flows\/[^/]+\.flow(-meta)?\.xml$/.test(p)
+          ? 1
+          : /(^|\/)package\.xml$/.test(p)
+            ? 2
+            : -1;
+    for (const f of files)
+      if (kind(f.path) < 0) throw new SfError(400, 'INVALID_INPUT', `${f.path}: not a workflow, flow or package.xml file`);
     for (const f of [...files].sort((a, b) => kind(a.path) - kind(b.path))) {
-      const base = f.path.split('/').pop()!.replace(/\.(workflow|flow)(-meta)?\.xml$/, '');
+      const base = f.path
+        .split('/')
+        .pop()!
+        .replace(/\.(workflow|flow)(-meta)?\.xml$/, '');
       if (kind(f.path) === 0) {
         for (const om of parseWorkflowMetadata(base, f.content)) deployed.outboundMessages.push(this.defineOutboundMessage(om).name);
       } else if (kind(f.path) === 1) {
@@ -93,7 +107,8 @@ export class Automation {
     const o = this.ctx.model.object(flow.object);
     if (!o) throw new SfError(400, 'INVALID_INPUT', `flow ${name}: unknown object ${flow.object}`);
     const om = this.outboundMessage(flow.outboundMessage);
-    if (!om || om.object !== o.name) throw new SfError(400, 'INVALID_INPUT', `flow ${name}: no outbound message ${flow.object}.${flow.outboundMessage}`);
+    if (!om || om.object !== o.name)
+      throw new SfError(400, 'INVALID_INPUT', `flow ${name}: no outbound message ${flow.object}.${flow.outboundMessage}`);
     const conditions = flow.conditions.map((c) => {
       const f = o.field(c.field);
       if (!f) throw new SfError(400, 'INVALID_INPUT', `flow ${name}: no field ${c.field} on ${o.name}`);
@@ -124,7 +139,14 @@ export class Automation {
     const trigger = { Create: 'create', Update: 'update', CreateAndUpdate: 'createOrUpdate' } as const;
     return [
       ...this.flows.values(),
-      ...[...this.metadataFlows.values()].map((f) => ({ name: f.name, object: f.object, trigger: trigger[f.recordTriggerType], outboundMessage: f.outboundMessage, active: f.active, metadata: true })),
+      ...[...this.metadataFlows.values()].map((f) => ({
+        name: f.name,
+        object: f.object,
+        trigger: trigger[f.recordTriggerType],
+        outboundMessage: f.outboundMessage,
+        active: f.active,
+        metadata: true,
+      })),
     ];
   }
 
@@ -134,8 +156,10 @@ export class Automation {
   }
 
   removeOutboundMessage(name: string): boolean {
-    for (const f of this.flows.values()) if (f.outboundMessage.toLowerCase() === name.toLowerCase()) this.flows.delete(f.name.toLowerCase());
-    for (const f of this.metadataFlows.values()) if (f.outboundMessage.toLowerCase() === name.toLowerCase()) this.metadataFlows.delete(f.name.toLowerCase());
+    for (const f of this.flows.values())
+      if (f.outboundMessage.toLowerCase() === name.toLowerCase()) this.flows.delete(f.name.toLowerCase());
+    for (const f of this.metadataFlows.values())
+      if (f.outboundMessage.toLowerCase() === name.toLowerCase()) this.metadataFlows.delete(f.name.toLowerCase());
     return this.oms.delete(name.toLowerCase());
   }
 

@@ -38,7 +38,12 @@ export interface MetadataFlow {
   active: boolean;
 }
 
-const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (name) => ['actionCalls', 'filters'].includes(name) });
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: true,
+  isArray: (name) => ['actionCalls', 'filters'].includes(name),
+});
 
 const FLOW_KEYS = new Set(['actionCalls', 'apiVersion', 'description', 'interviewLabel', 'label', 'processType', 'start', 'status']);
 const START_KEYS = new Set(['locationX', 'locationY', 'connector', 'filterLogic', 'filters', 'object', 'recordTriggerType', 'triggerType']);
@@ -119,7 +124,8 @@ export function parseFlowMetadata(name: string, xml: string): MetadataFlow {
   only(name, 'start', start, START_KEYS);
   if (text(start.triggerType) !== 'RecordAfterSave') refuse(name, `start.triggerType ${text(start.triggerType) || '(none)'}`);
   const recordTriggerType = text(start.recordTriggerType);
-  if (recordTriggerType !== 'Create' && recordTriggerType !== 'Update' && recordTriggerType !== 'CreateAndUpdate') refuse(name, `start.recordTriggerType ${recordTriggerType || '(none)'}`);
+  if (recordTriggerType !== 'Create' && recordTriggerType !== 'Update' && recordTriggerType !== 'CreateAndUpdate')
+    refuse(name, `start.recordTriggerType ${recordTriggerType || '(none)'}`);
   const object = text(start.object);
   if (!object) refuse(name, 'a start without an object');
 
@@ -135,10 +141,19 @@ export function parseFlowMetadata(name: string, xml: string): MetadataFlow {
     const kind = kinds[0]!;
     const raw = text(v[kind]);
     const value =
-      kind === 'booleanValue' ? (raw === 'true' ? true : raw === 'false' ? false : refuse(name, `booleanValue "${raw}"`))
-      : kind === 'numberValue' ? (Number.isFinite(Number(raw)) && raw !== '' ? Number(raw) : refuse(name, `numberValue "${raw}"`))
-      : kind === 'stringValue' ? raw
-      : refuse(name, `filter value ${kind}`);
+      kind === 'booleanValue'
+        ? raw === 'true'
+          ? true
+          : raw === 'false'
+            ? false
+            : refuse(name, `booleanValue "${raw}"`)
+        : kind === 'numberValue'
+          ? Number.isFinite(Number(raw)) && raw !== ''
+            ? Number(raw)
+            : refuse(name, `numberValue "${raw}"`)
+          : kind === 'stringValue'
+            ? raw
+            : refuse(name, `filter value ${kind}`);
     if (operator === 'IsNull' && typeof value !== 'boolean') refuse(name, `IsNull with ${kind}`);
     return { field: text(f.field), operator, value };
   });
@@ -147,11 +162,15 @@ export function parseFlowMetadata(name: string, xml: string): MetadataFlow {
   const logicText = text(start.filterLogic).trim();
   const all = conditions.map((_, i) => ({ condition: i }));
   const logic: FlowLogic =
-    logicText.toLowerCase() === 'and' ? { all }
-    : logicText.toLowerCase() === 'or' ? { any: all }
-    : filters.length === 0 ? { all: [] }
-    : /^[\d\s()]/.test(logicText) ? parseFilterLogic(name, logicText, conditions.length)
-    : refuse(name, `start.filterLogic "${logicText}"`);
+    logicText.toLowerCase() === 'and'
+      ? { all }
+      : logicText.toLowerCase() === 'or'
+        ? { any: all }
+        : filters.length === 0
+          ? { all: [] }
+          : /^[\d\s()]/.test(logicText)
+            ? parseFilterLogic(name, logicText, conditions.length)
+            : refuse(name, `start.filterLogic "${logicText}"`);
 
   const actions = (flow.actionCalls ?? []) as XmlNode[];
   if (actions.length !== 1) refuse(name, `${actions.length} actions (exactly one Outbound Message action is)`);
@@ -161,7 +180,8 @@ export function parseFlowMetadata(name: string, xml: string): MetadataFlow {
   if (text(start.connector?.targetReference) !== text(action.name)) refuse(name, 'a start that does not lead to the action');
   const [actionObject, omName, ...rest] = text(action.actionName).split('.');
   if (!omName || rest.length) refuse(name, `actionName "${text(action.actionName)}"`);
-  if (actionObject !== object) throw new SfError(400, 'INVALID_INPUT', `flow ${name}: the Outbound Message ${text(action.actionName)} is not on ${object}`);
+  if (actionObject !== object)
+    throw new SfError(400, 'INVALID_INPUT', `flow ${name}: the Outbound Message ${text(action.actionName)} is not on ${object}`);
 
   const status = text(flow.status) || 'Draft';
   return { name, object, recordTriggerType, conditions, logic, outboundMessage: omName, active: status === 'Active' };
@@ -188,10 +208,13 @@ export function flowStarts(flow: MetadataFlow, e: RecordEvent, isId: (field: str
     // Salesforce stores no empty text: '' is null.
     if (c.operator === 'IsNull') return (now === undefined || now === null || now === '') === c.value;
     const equal =
-      typeof c.value === 'boolean' ? (now ?? false) === c.value
-      : typeof c.value === 'number' ? now !== null && now !== undefined && Number(now) === c.value
-      : isId(c.field) ? sameId(now, c.value)
-      : norm(now) === c.value;
+      typeof c.value === 'boolean'
+        ? (now ?? false) === c.value
+        : typeof c.value === 'number'
+          ? now !== null && now !== undefined && Number(now) === c.value
+          : isId(c.field)
+            ? sameId(now, c.value)
+            : norm(now) === c.value;
     return c.operator === 'EqualTo' ? equal : !equal;
   };
   const run = (l: FlowLogic): boolean =>
@@ -200,7 +223,10 @@ export function flowStarts(flow: MetadataFlow, e: RecordEvent, isId: (field: str
 }
 
 /** The `<outboundMessages>` of a `workflows/<Object>.workflow-meta.xml` file, as simulator definitions. */
-export function parseWorkflowMetadata(object: string, xml: string): {
+export function parseWorkflowMetadata(
+  object: string,
+  xml: string,
+): {
   name: string;
   object: string;
   endpointUrl: string;
@@ -211,7 +237,12 @@ export function parseWorkflowMetadata(object: string, xml: string): {
 }[] {
   let doc: XmlNode;
   try {
-    doc = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (n) => ['outboundMessages', 'fields', 'rules', 'alerts', 'fieldUpdates', 'tasks'].includes(n) }).parse(xml);
+    doc = new XMLParser({
+      ignoreAttributes: true,
+      parseTagValue: false,
+      trimValues: true,
+      isArray: (n) => ['outboundMessages', 'fields', 'rules', 'alerts', 'fieldUpdates', 'tasks'].includes(n),
+    }).parse(xml);
   } catch (err) {
     throw new SfError(400, 'INVALID_INPUT', `workflow ${object}: not XML (${(err as Error).message})`);
   }

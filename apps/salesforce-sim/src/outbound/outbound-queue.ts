@@ -108,7 +108,9 @@ export class OutboundQueue {
 
   list(filter: { status?: NotificationStatus; outboundMessage?: string } = {}): OutboundNotification[] {
     return [...this.notifications.values()]
-      .filter((n) => (!filter.status || n.status === filter.status) && (!filter.outboundMessage || n.outboundMessage === filter.outboundMessage))
+      .filter(
+        (n) => (!filter.status || n.status === filter.status) && (!filter.outboundMessage || n.outboundMessage === filter.outboundMessage),
+      )
       .map((n) => ({ ...n, attempts: [...n.attempts] }));
   }
 
@@ -119,7 +121,8 @@ export class OutboundQueue {
   /** Make every pending notification due now and wait until the queue has nothing due or in flight. */
   async flush(): Promise<void> {
     const now = this.ctx.clock.now();
-    for (const n of this.notifications.values()) if (n.status === 'pending' && !n.inFlight) n.nextAttemptAt = Math.min(n.nextAttemptAt, now);
+    for (const n of this.notifications.values())
+      if (n.status === 'pending' && !n.inFlight) n.nextAttemptAt = Math.min(n.nextAttemptAt, now);
     this.pump();
     await this.idle();
   }
@@ -226,7 +229,8 @@ export class OutboundQueue {
     if (!om.includeSessionId) return undefined;
     const existing = this.omSessions.get(om.name);
     if (existing && this.ctx.sessions.use(existing)) return existing;
-    const user = this.ctx.store.findUser(om.integrationUser ?? '') ?? this.ctx.store.findUser(this.ctx.config.credentials[0]?.username ?? '');
+    const user =
+      this.ctx.store.findUser(om.integrationUser ?? '') ?? this.ctx.store.findUser(this.ctx.config.credentials[0]?.username ?? '');
     if (!user) return undefined;
     const session = this.ctx.sessions.create(String(user.Id), String(user.Username), 'outbound');
     this.omSessions.set(om.name, session.token);
@@ -266,7 +270,13 @@ export class OutboundQueue {
       const result: AttemptResult = faults.refuse
         ? { ok: false, error: 'ECONNREFUSED (simulated)', durationMs: 0 }
         : await postEnvelope(om.endpointUrl, xml, ctx.settings.outboundAttemptTimeoutMs);
-      const delivery = this.record(om, ordered.map((l) => l.n.id), at, result, false);
+      const delivery = this.record(
+        om,
+        ordered.map((l) => l.n.id),
+        at,
+        result,
+        false,
+      );
       for (const { n } of ordered) {
         n.attempts.push({ at, ok: result.ok, httpStatus: result.httpStatus, error: result.error, deliveryId: delivery.id });
         if (n.status !== 'pending') continue;
@@ -282,7 +292,13 @@ export class OutboundQueue {
       if (result.ok && faults.duplicateAfterAck && !this.closed) {
         // At-least-once: Salesforce may resend a batch it did not record as acknowledged.
         const again = await postEnvelope(om.endpointUrl, xml, ctx.settings.outboundAttemptTimeoutMs);
-        this.record(om, ordered.map((l) => l.n.id), ctx.clock.now(), again, true);
+        this.record(
+          om,
+          ordered.map((l) => l.n.id),
+          ctx.clock.now(),
+          again,
+          true,
+        );
       }
     } finally {
       for (const { n } of ordered) n.inFlight = false;

@@ -24,12 +24,23 @@ export async function postEnvelope(url: string, xml: string, timeoutMs: number):
     });
     const body = await res.text();
     const durationMs = Date.now() - started;
-    if (res.status !== 200) return { ok: false, httpStatus: res.status, error: `HTTP ${res.status}`, responseBody: body.slice(0, 2000), durationMs };
-    if (!isAck(body)) return { ok: false, httpStatus: res.status, error: 'response is not a valid notificationsResponse with Ack=true', responseBody: body.slice(0, 2000), durationMs };
+    if (res.status !== 200)
+      return { ok: false, httpStatus: res.status, error: `HTTP ${res.status}`, responseBody: body.slice(0, 2000), durationMs };
+    if (!isAck(body))
+      return {
+        ok: false,
+        httpStatus: res.status,
+        error: 'response is not a valid notificationsResponse with Ack=true',
+        responseBody: body.slice(0, 2000),
+        durationMs,
+      };
     return { ok: true, httpStatus: res.status, durationMs };
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
-    const reason = e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : (e.cause?.code ?? (e.cause?.message ? `${e.message}: ${e.cause.message}` : e.message));
+    const reason =
+      e.name === 'TimeoutError'
+        ? `timed out after ${timeoutMs} ms`
+        : (e.cause?.code ?? (e.cause?.message ? `${e.message}: ${e.cause.message}` : e.message));
     return { ok: false, error: reason, durationMs: Date.now() - started };
   }
 }

@@ -34,7 +34,11 @@ function runEach<T>(ctx: SimContext, items: T[], allOrNone: boolean, op: (item: 
       } catch (err) {
         if (!(err instanceof SfError)) throw err;
         const id = typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : undefined;
-        results.push({ ...(id ? { id } : {}), success: false, errors: [{ statusCode: err.errorCode, message: err.message, fields: err.fields }] });
+        results.push({
+          ...(id ? { id } : {}),
+          success: false,
+          errors: [{ statusCode: err.errorCode, message: err.message, fields: err.fields }],
+        });
       }
     }
     if (allOrNone && results.some((r) => !r.success)) throw new RollBack();
@@ -91,10 +95,15 @@ function deleteMany(ctx: SimContext, call: RestCall): RestResult {
   const ids = (call.query.ids ?? '').split(',').filter(Boolean);
   if (!ids.length) throw new SfError(400, 'MISSING_ARGUMENT', 'ids: no ids specified');
   if (ids.length > MAX_RECORDS) throw new SfError(400, 'EXCEEDED_ID_LIMIT', `Maximum number of records is ${MAX_RECORDS}`);
-  const results = runEach(ctx, ids.map((id) => ({ id })), call.query.allOrNone === 'true', ({ id }) => {
-    ctx.store.remove(undefined, id, call.session.userId);
-    return normaliseId(id)!;
-  });
+  const results = runEach(
+    ctx,
+    ids.map((id) => ({ id })),
+    call.query.allOrNone === 'true',
+    ({ id }) => {
+      ctx.store.remove(undefined, id, call.session.userId);
+      return normaliseId(id)!;
+    },
+  );
   return { status: 200, body: results };
 }
 
@@ -119,7 +128,13 @@ export const collectionRoutes: RestRoute[] = [
     method: 'GET',
     pattern: /^\/composite\/sobjects\/([^/]+)\/?$/,
     handler: (ctx, call, params) =>
-      retrieveMany(ctx, call, params, (call.query.ids ?? '').split(',').filter(Boolean), (call.query.fields ?? '').split(',').filter(Boolean)),
+      retrieveMany(
+        ctx,
+        call,
+        params,
+        (call.query.ids ?? '').split(',').filter(Boolean),
+        (call.query.fields ?? '').split(',').filter(Boolean),
+      ),
   },
   {
     method: 'POST',

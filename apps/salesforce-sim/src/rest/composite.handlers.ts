@@ -44,8 +44,7 @@ function lookup(results: Map<string, unknown>, expr: string): string {
 function substitute(value: unknown, results: Map<string, unknown>): unknown {
   if (typeof value === 'string') return value.replace(/@\{([^}]+)\}/g, (_m, expr: string) => lookup(results, expr));
   if (Array.isArray(value)) return value.map((v) => substitute(v, results));
-  if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, results)]));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, results)]));
   return value;
 }
 
@@ -78,8 +77,7 @@ export function compositeRoute(dispatch: (ctx: SimContext, call: RestCall) => Re
       for (const s of subs as SubRequest[]) {
         if (!s || typeof s.method !== 'string' || typeof s.url !== 'string' || typeof s.referenceId !== 'string')
           throw new SfError(400, 'JSON_PARSER_ERROR', 'each subrequest needs method, url and referenceId');
-        if (seen.has(s.referenceId))
-          throw new SfError(400, 'DUPLICATE_REFERENCE_ID', `Duplicate referenceId ${s.referenceId} provided.`);
+        if (seen.has(s.referenceId)) throw new SfError(400, 'DUPLICATE_REFERENCE_ID', `Duplicate referenceId ${s.referenceId} provided.`);
         seen.add(s.referenceId);
       }
       const allOrNone = body!.allOrNone === true;
@@ -95,26 +93,38 @@ export function compositeRoute(dispatch: (ctx: SimContext, call: RestCall) => Re
             // too, as a subrequest error in a 200 answer: that is how Salesforce reports a
             // validation rule or a locked row there.
             const fault = ctx.faults.take(s.method, `/services/data/v${sub.version}${sub.path}`, { subrequest: true });
-            res = fault?.response ?? dispatch(ctx, {
-              ...call,
-              method: s.method.toUpperCase(),
-              path: sub.path,
-              query: sub.query,
-              version: sub.version,
-              body: substitute(s.body, results),
-              headers: { ...call.headers, ...(s.httpHeaders ?? {}) },
-            });
+            res =
+              fault?.response ??
+              dispatch(ctx, {
+                ...call,
+                method: s.method.toUpperCase(),
+                path: sub.path,
+                query: sub.query,
+                version: sub.version,
+                body: substitute(s.body, results),
+                headers: { ...call.headers, ...(s.httpHeaders ?? {}) },
+              });
           } catch (err) {
             if (err instanceof UnresolvedReference)
               res = {
                 status: 400,
-                body: [{ errorCode: 'PROCESSING_HALTED', message: `Invalid reference specified. No value for ${err.message} found in ${err.message.split('.')[0]}. Provided referenceId ${err.message.split('.')[0]} is either missing or the subrequest failed.` }],
+                body: [
+                  {
+                    errorCode: 'PROCESSING_HALTED',
+                    message: `Invalid reference specified. No value for ${err.message} found in ${err.message.split('.')[0]}. Provided referenceId ${err.message.split('.')[0]} is either missing or the subrequest failed.`,
+                  },
+                ],
               };
             else if (err instanceof SfError) res = { status: err.status, body: err.toBody() };
             else throw err;
           }
           if (res.status < 400) results.set(s.referenceId, res.body ?? null);
-          responses.push({ body: res.body ?? null, httpHeaders: res.headers ?? {}, httpStatusCode: res.status, referenceId: s.referenceId });
+          responses.push({
+            body: res.body ?? null,
+            httpHeaders: res.headers ?? {},
+            httpStatusCode: res.status,
+            referenceId: s.referenceId,
+          });
           if (allOrNone && res.status >= 400) throw new RollBack();
         }
       };
@@ -124,7 +134,9 @@ export function compositeRoute(dispatch: (ctx: SimContext, call: RestCall) => Re
         if (!(err instanceof RollBack)) throw err;
         const failed = responses[responses.length - 1]!;
         const out = (subs as SubRequest[]).map((s): SubResponse =>
-          s.referenceId === failed.referenceId ? failed : { body: HALTED, httpHeaders: {}, httpStatusCode: 400, referenceId: s.referenceId },
+          s.referenceId === failed.referenceId
+            ? failed
+            : { body: HALTED, httpHeaders: {}, httpStatusCode: 400, referenceId: s.referenceId },
         );
         return { status: 200, body: { compositeResponse: out } };
       }

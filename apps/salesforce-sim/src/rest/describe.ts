@@ -32,7 +32,11 @@ export function describeField(f: FieldModel): Record<string, unknown> {
     custom: f.custom,
     defaultValue: f.type === 'boolean' ? (f.defaultValue ?? false) : null,
     defaultValueFormula: null,
-    defaultedOnCreate: f.defaultValue !== undefined || f.name === 'Id' || !!f.autoNumber || ['OwnerId', 'CreatedDate', 'CreatedById', 'LastModifiedDate', 'LastModifiedById', 'SystemModstamp', 'IsDeleted'].includes(f.name),
+    defaultedOnCreate:
+      f.defaultValue !== undefined ||
+      f.name === 'Id' ||
+      !!f.autoNumber ||
+      ['OwnerId', 'CreatedDate', 'CreatedById', 'LastModifiedDate', 'LastModifiedById', 'SystemModstamp', 'IsDeleted'].includes(f.name),
     dependentPicklist: false,
     digits: f.type === 'int' ? 9 : 0,
     externalId: f.externalId,
@@ -48,7 +52,13 @@ export function describeField(f: FieldModel): Record<string, unknown> {
     namePointing: f.type === 'reference' && f.referenceTo.length > 1,
     nillable: f.nillable,
     permissionable: f.custom && !f.required,
-    picklistValues: (f.picklist?.values ?? []).map((v) => ({ active: v.active, defaultValue: v.default, label: v.label, validFor: null, value: v.value })),
+    picklistValues: (f.picklist?.values ?? []).map((v) => ({
+      active: v.active,
+      defaultValue: v.default,
+      label: v.label,
+      validFor: null,
+      value: v.value,
+    })),
     polymorphicForeignKey: f.referenceTo.length > 1,
     precision: numeric && f.type !== 'int' ? f.precision : 0,
     referenceTargetField: null,

@@ -45,8 +45,7 @@ export class QueryCursors {
   more(locator: string, pageSize: number): Record<string, unknown> {
     const m = /^(01g[A-Za-z0-9]+)-(\d+)$/.exec(locator);
     const cursor = m ? this.cursors.get(m[1]!) : undefined;
-    if (!m || !cursor || Number(m[2]) > cursor.records.length)
-      throw new SfError(400, 'INVALID_QUERY_LOCATOR', 'invalid query locator');
+    if (!m || !cursor || Number(m[2]) > cursor.records.length) throw new SfError(400, 'INVALID_QUERY_LOCATOR', 'invalid query locator');
     cursor.lastUsed = Date.now();
     return this.page(cursor, pageSize, cursor.version, m[1], Number(m[2]));
   }

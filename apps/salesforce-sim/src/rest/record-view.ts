@@ -4,8 +4,16 @@ import type { ObjectModel, RecordData } from '../org/org-model';
 import type { OrgStore } from '../org/org-store';
 
 /** A record as REST returns it: `attributes` first, then the fields (all, or those asked for). */
-export function recordView(store: OrgStore, o: ObjectModel, record: RecordData, version: string, fields?: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = { attributes: { type: o.name, url: `/services/data/v${version}/sobjects/${o.name}/${String(record.Id)}` } };
+export function recordView(
+  store: OrgStore,
+  o: ObjectModel,
+  record: RecordData,
+  version: string,
+  fields?: string[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    attributes: { type: o.name, url: `/services/data/v${version}/sobjects/${o.name}/${String(record.Id)}` },
+  };
   const chosen = fields?.length
     ? fields.map((name) => {
         const f = o.field(name.trim());

@@ -65,7 +65,12 @@ export function dispatch(ctx: SimContext, call: RestCall): RestResult {
     if (matching.length)
       return {
         status: 405,
-        body: [{ errorCode: 'METHOD_NOT_ALLOWED', message: `HTTP Method '${call.method}' not allowed. Allowed are ${[...new Set(matching.map((r) => r.method))].join(',')}` }],
+        body: [
+          {
+            errorCode: 'METHOD_NOT_ALLOWED',
+            message: `HTTP Method '${call.method}' not allowed. Allowed are ${[...new Set(matching.map((r) => r.method))].join(',')}`,
+          },
+        ],
       };
     return { status: 404, body: notFound().toBody() };
   }

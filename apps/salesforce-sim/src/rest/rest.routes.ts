@@ -52,7 +52,10 @@ export function restRouter(getCtx: () => SimContext): express.Router {
   // The body is parsed before authentication, as in Salesforce: bad JSON is a 400 even without a session.
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (!err) return next();
-    send(res, getCtx(), { status: 400, body: [{ message: `Unexpected character in the request body: ${(err as Error).message}`, errorCode: 'JSON_PARSER_ERROR' }] });
+    send(res, getCtx(), {
+      status: 400,
+      body: [{ message: `Unexpected character in the request body: ${(err as Error).message}`, errorCode: 'JSON_PARSER_ERROR' }],
+    });
   });
   router.get('/', (_req, res) => send(res, getCtx(), { status: 200, body: versions() }));
   router.use(async (req: Request, res: Response) => {

@@ -12,7 +12,12 @@ function asObjectBody(body: unknown): Record<string, unknown> {
 }
 
 function splitFields(value: string | undefined): string[] | undefined {
-  return value ? value.split(',').map((f) => f.trim()).filter(Boolean) : undefined;
+  return value
+    ? value
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean)
+    : undefined;
 }
 
 export function createRecord(ctx: SimContext, type: string, data: Record<string, unknown>, call: RestCall): string {

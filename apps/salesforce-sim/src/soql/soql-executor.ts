@@ -57,7 +57,11 @@ export class SoqlExecutor {
 
     let rows = this.store.all(root, options.includeDeleted).filter(predicate);
     if (order.length) {
-      const keyed = rows.map((r, index) => ({ r, index, keys: order.map((o) => this.comparable(o.resolved, this.valueAt(root, r, o.resolved))) }));
+      const keyed = rows.map((r, index) => ({
+        r,
+        index,
+        keys: order.map((o) => this.comparable(o.resolved, this.valueAt(root, r, o.resolved))),
+      }));
       keyed.sort((a, b) => {
         for (const [i, o] of order.entries()) {
           const c = compareForSort(a.keys[i]!, b.keys[i]!, o.descending, o.nullsFirst);
@@ -81,7 +85,12 @@ export class SoqlExecutor {
         segments = segments.slice(1);
     }
     if (segments.length - 1 > MAX_RELATIONSHIP_DEPTH)
-      throw positioned(query.text, ref.pos, 'MALFORMED_QUERY', `${ref.path.join('.')}: a child-to-parent relationship path can follow at most ${MAX_RELATIONSHIP_DEPTH} relationships`);
+      throw positioned(
+        query.text,
+        ref.pos,
+        'MALFORMED_QUERY',
+        `${ref.path.join('.')}: a child-to-parent relationship path can follow at most ${MAX_RELATIONSHIP_DEPTH} relationships`,
+      );
     const rels: FieldModel[] = [];
     const objects: ObjectModel[] = [root];
     let current = root;
@@ -172,7 +181,13 @@ export class SoqlExecutor {
   }
 
   /** Convert a literal to the field's comparable form, rejecting mismatches as Salesforce does. */
-  private literal(query: SoqlQuery, path: ResolvedField, lit: Literal, pos: number, now: number): Comparable | [number, number] | [string, string] {
+  private literal(
+    query: SoqlQuery,
+    path: ResolvedField,
+    lit: Literal,
+    pos: number,
+    now: number,
+  ): Comparable | [number, number] | [string, string] {
     const f = path.field;
     const bad = (expected: string) =>
       positioned(
@@ -219,7 +234,10 @@ export class SoqlExecutor {
   }
 
   private project(root: ObjectModel, record: RecordData, selected: ResolvedField[], version: string): Record<string, unknown> {
-    const attributes = (o: ObjectModel, r: RecordData) => ({ type: o.name, url: `/services/data/v${version}/sobjects/${o.name}/${String(r.Id)}` });
+    const attributes = (o: ObjectModel, r: RecordData) => ({
+      type: o.name,
+      url: `/services/data/v${version}/sobjects/${o.name}/${String(r.Id)}`,
+    });
     const out: Record<string, unknown> = { attributes: attributes(root, record) };
     const sources = new Map<object, { obj: ObjectModel; rec: RecordData }>([[out, { obj: root, rec: record }]]);
     for (const path of selected) {

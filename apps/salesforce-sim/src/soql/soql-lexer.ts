@@ -26,7 +26,18 @@ export function syntaxError(soql: string, pos: number, message: string): Error {
   return malformedQuery(`${line}\n${' '.repeat(Math.max(0, col - 1))}^\nERROR at Row:${row}:Column:${col}\n${message}`);
 }
 
-const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', '"': '"', "'": "'", '\\': '\\', _: '\\_', '%': '\\%' };
+const ESCAPES: Record<string, string> = {
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  b: '\b',
+  f: '\f',
+  '"': '"',
+  "'": "'",
+  '\\': '\\',
+  _: '\\_',
+  '%': '\\%',
+};
 
 export function tokenize(soql: string): Token[] {
   const tokens: Token[] = [];
@@ -47,7 +58,12 @@ export function tokenize(soql: string): Token[] {
         if (c === '\\') {
           const next = soql[j + 1] ?? '';
           const mapped = ESCAPES[next];
-          if (mapped === undefined) throw syntaxError(soql, j, `Invalid string literal '${soql.slice(i, j + 2)}'. Illegal character sequence '\\${next}' in string literal.`);
+          if (mapped === undefined)
+            throw syntaxError(
+              soql,
+              j,
+              `Invalid string literal '${soql.slice(i, j + 2)}'. Illegal character sequence '\\${next}' in string literal.`,
+            );
           value += mapped;
           j += 2;
           continue;

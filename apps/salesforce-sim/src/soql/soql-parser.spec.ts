@@ -19,7 +19,9 @@ describe('parseSoql', () => {
   });
 
   it('unescapes string literals and reads datetime and date literals', () => {
-    const q = parseSoql("SELECT Id FROM Case WHERE Subject = 'O\\'Brien\\\\' AND CreatedDate >= 2026-01-02T03:04:05+01:00 AND ClosedDate < 2026-02-01");
+    const q = parseSoql(
+      "SELECT Id FROM Case WHERE Subject = 'O\\'Brien\\\\' AND CreatedDate >= 2026-01-02T03:04:05+01:00 AND ClosedDate < 2026-02-01",
+    );
     const items = (q.where as { items: { value: unknown }[] }).items;
     expect(items.map((i) => i.value)).toEqual([
       { kind: 'string', value: "O'Brien\\" },
@@ -29,7 +31,14 @@ describe('parseSoql', () => {
   });
 
   it('raises MALFORMED_QUERY with the position', () => {
-    for (const soql of ['SELECT', 'SELECT Id FROM Case WHERE Name =', "SELECT Id FROM Case WHERE Name = 'x' AND Id = 'y' OR Id = 'z'", 'SELECT Id FROM Case GROUP BY Id', 'SELECT Id FROM Case LIMIT -1', 'SELECT Id FROM Case #']) {
+    for (const soql of [
+      'SELECT',
+      'SELECT Id FROM Case WHERE Name =',
+      "SELECT Id FROM Case WHERE Name = 'x' AND Id = 'y' OR Id = 'z'",
+      'SELECT Id FROM Case GROUP BY Id',
+      'SELECT Id FROM Case LIMIT -1',
+      'SELECT Id FROM Case #',
+    ]) {
       let err: unknown;
       try {
         parseSoql(soql);

@@ -2,7 +2,33 @@ import type { Condition, FieldRef, Literal, OrderItem, SelectItem, SoqlQuery } f
 import { syntaxError, tokenize, type Token } from './soql-lexer';
 import { isDateLiteralName, dateLiteralTakesN } from './date-literals';
 
-const RESERVED = new Set(['select', 'from', 'where', 'and', 'or', 'not', 'in', 'like', 'order', 'by', 'limit', 'offset', 'null', 'true', 'false', 'group', 'having', 'nulls', 'asc', 'desc', 'with', 'for', 'using', 'includes', 'excludes']);
+const RESERVED = new Set([
+  'select',
+  'from',
+  'where',
+  'and',
+  'or',
+  'not',
+  'in',
+  'like',
+  'order',
+  'by',
+  'limit',
+  'offset',
+  'null',
+  'true',
+  'false',
+  'group',
+  'having',
+  'nulls',
+  'asc',
+  'desc',
+  'with',
+  'for',
+  'using',
+  'includes',
+  'excludes',
+]);
 const UNSUPPORTED_CLAUSES = new Set(['group', 'having', 'with', 'for', 'using', 'typeof', 'includes', 'excludes']);
 
 /** Recursive-descent parser for the SOQL subset the simulator serves. */
@@ -173,7 +199,8 @@ class Parser {
       this.next();
       this.expectPunct('(');
       const valuePos = this.peek().pos;
-      if (this.isKeyword('select')) this.fail(this.peek(), 'unexpected token: SELECT (semi-join subqueries are not supported by the simulator)');
+      if (this.isKeyword('select'))
+        this.fail(this.peek(), 'unexpected token: SELECT (semi-join subqueries are not supported by the simulator)');
       const values: Literal[] = [this.parseLiteral()];
       while (this.isPunct(',')) {
         this.next();
