@@ -226,6 +226,4 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
 }
 
 const htmlError = (status: number, message: string) =>
-  html`<h1>Error ${status}</h1>
-    <p class="error" role="alert">${message}</p>
-    <p><a href="/">Back</a></p>`;
+  html`<h1>Error ${status}</h1><p class="error" role="alert">${message}</p><p><a href="/">Back</a></p>`;

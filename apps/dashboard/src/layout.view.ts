@@ -18,27 +18,25 @@ input[type=search]{width:320px;padding:5px}
 
 export function layout(title: string, body: SafeHtml): string {
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <title>${title} · broker dashboard</title>
-        <style>
-          ${STYLE}
-        </style>
-      </head>
-      <body>
-        <header>
-          <strong>Salesforce ⇄ Field Nation broker</strong><a href="/">Timeline search</a><a href="/queues">Queues (Bull Board)</a>
-        </header>
-        <main>${body}</main>
-      </body>
-    </html>`.value;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${title} · broker dashboard</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header><strong>Salesforce ⇄ Field Nation broker</strong><a href="/">Timeline search</a><a href="/queues">Queues (Bull Board)</a></header>
+<main>
+${body}
+</main>
+</body>
+</html>`.value;
 }
 
 export function searchForm(value = ''): SafeHtml {
   return html`<form method="get" action="/timeline" role="search">
-    <label for="id">Salesforce id or work order id</label>
-    <input type="search" id="id" name="id" value="${value}" maxlength="64" required autofocus />
-    <button type="submit">Search</button>
-  </form>`;
+<label for="id">Salesforce id or work order id</label>
+<input type="search" id="id" name="id" value="${value}" maxlength="64" required autofocus>
+<button type="submit">Search</button>
+</form>`;
 }
