@@ -64,6 +64,9 @@ export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Pr
     }
   }
 
+  // Written after the job is queued, by when the writer may have written its row: it carries the time
+  // of the mapping, so the timeline keeps the order things happened in.
+  const mappedAt = new Date();
   await enqueue(
     deps.fnWriteQueue,
     'write-work-order',
@@ -80,11 +83,11 @@ export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Pr
     // One job per record state: a redelivered map job adds nothing; a newer state is a new job.
     { jobId: fnWriteJobId.workOrder(d.connectionId, d.sfId, Date.parse(modstamp)) },
   );
-  await stage(
-    'ok',
-    correlation?.workOrderId ? `update of work order ${correlation.workOrderId}` : 'new work order',
-    correlation?.workOrderId,
-  );
+  await ctx.stage('mapped', 'ok', {
+    message: correlation?.workOrderId ? `update of work order ${correlation.workOrderId}` : 'new work order',
+    workOrderId: correlation?.workOrderId,
+    at: mappedAt,
+  });
   return correlation?.workOrderId ? 'update' : 'create';
 }
 

@@ -127,6 +127,9 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
     }
     throw permanentError(`${e.errorCode ?? 'ERROR'}: ${e.message}`, 1, e.errorCode);
   }
+  // The row is written after the map job is queued, by when the mapper may have written its own: it
+  // carries the time the record was read, so the timeline keeps the order things happened in.
+  const fetchedAt = new Date();
   const record = records[0];
   if (!record && triggered) {
     // Salesforce answers the same for a record that does not match and one deleted or not visible:
@@ -164,6 +167,6 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
   // dies half-way covers nothing, and notifications received while it ran fetch again.
   await deps.redis.eval(MARK_IF_NEWER, 1, markKey, startedAt, 24 * 3600);
   await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
-  await stage('ok', `${reads.length} fields`, 1);
+  await ctx.stage('fetched', 'ok', { message: `${reads.length} fields`, sfApiCalls: 1, at: fetchedAt });
   return 'fetched';
 }
