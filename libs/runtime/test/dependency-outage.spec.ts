@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { QueueEvents, UnrecoverableError } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
 import pg from 'pg';
 import client from 'prom-client';
 import { z } from 'zod';
@@ -14,17 +14,16 @@ import {
   createLogger,
   createPipelineMetrics,
   createProducerConnection,
-  createWorkerConnection,
   DependencyTimeoutError,
-  openQueue,
   permanentError,
   recordDependencyWait,
   startWorker,
 } from '@broker/runtime';
 import { toSalesforceError } from '@broker/salesforce/client';
 import { createPrisma, createStore } from '@broker/store';
-import { adminUrl, createTestDatabase, redisUrl } from '@broker/testing';
+import { adminUrl, createTestDatabase } from '@broker/testing';
 import { startTcpProxy } from './fixtures/tcp-proxy';
+import { runTestWorker } from './worker-test-kit';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -87,28 +86,17 @@ async function harness<Deps>(
   store: ReturnType<typeof createStore>,
 ) {
   const prefix = `t${label}${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
-  const producer = createProducerConnection(redisUrl());
-  const workerConn = createWorkerConnection(redisUrl());
-  const queue = openQueue(contract, producer, prefix);
   const finalFailures: string[] = [];
-  const worker = startWorker(contract, { work: handler }, deps, {
-    connection: workerConn,
-    prefix,
-    logger: quietLogger(),
-    dependencyWait: { initialDelayMs: 50, maxDelayMs: 400 },
-    onDependencyWaitOver: recordDependencyWait(store),
-    onFinalFailure: (job, err) => void finalFailures.push(`${job.id}: ${err.message}`),
-  });
-  const events = new QueueEvents(contract.name, { connection: createWorkerConnection(redisUrl()), prefix });
-  cleanups.push(async () => {
-    await worker.close();
-    await events.close();
-    await queue.obliterate({ force: true });
-    await queue.close();
-    producer.disconnect();
-    workerConn.disconnect();
-  });
-  await events.waitUntilReady();
+  const { queue, events } = await runTestWorker(cleanups, contract, prefix, (connection) =>
+    startWorker(contract, { work: handler }, deps, {
+      connection,
+      prefix,
+      logger: quietLogger(),
+      dependencyWait: { initialDelayMs: 50, maxDelayMs: 400 },
+      onDependencyWaitOver: recordDependencyWait(store),
+      onFinalFailure: (job, err) => void finalFailures.push(`${job.id}: ${err.message}`),
+    }),
+  );
   return { queue, events, finalFailures };
 }
 

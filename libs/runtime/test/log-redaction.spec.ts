@@ -1,13 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { QueueEvents } from 'bullmq';
 import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineQueue, enqueue } from '@broker/contracts';
 import { FieldNationClient } from '@broker/fieldnation';
-import { createLogger, createProducerConnection, createWorkerConnection, openQueue, redactText, startWorker } from '@broker/runtime';
-import { redisUrl } from '@broker/testing';
+import { createLogger, redactText, startWorker } from '@broker/runtime';
+import { runTestWorker } from './worker-test-kit';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -161,32 +160,21 @@ describe('secrets never reach the logs (canaries through every way the apps log)
 
     const contract = defineQueue('test.redact', { call: z.object({ n: z.number() }) }, { attempts: 1 });
     const prefix = `tred${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
-    const producer = createProducerConnection(redisUrl());
-    const workerConn = createWorkerConnection(redisUrl());
-    const queue = openQueue(contract, producer, prefix);
     let runs = 0;
-    const worker = startWorker(
-      contract,
-      {
-        call: async () => {
-          runs++;
-          if (runs >= 3) return 'ok';
-          return fn.getWorkOrder(1);
+    const { queue, events } = await runTestWorker(cleanups, contract, prefix, (connection) =>
+      startWorker(
+        contract,
+        {
+          call: async () => {
+            runs++;
+            if (runs >= 3) return 'ok';
+            return fn.getWorkOrder(1);
+          },
         },
-      },
-      {},
-      { connection: workerConn, prefix, logger, dependencyWait: { initialDelayMs: 20, maxDelayMs: 50 } },
+        {},
+        { connection, prefix, logger, dependencyWait: { initialDelayMs: 20, maxDelayMs: 50 } },
+      ),
     );
-    const events = new QueueEvents(contract.name, { connection: createWorkerConnection(redisUrl()), prefix });
-    cleanups.push(async () => {
-      await worker.close();
-      await events.close();
-      await queue.obliterate({ force: true });
-      await queue.close();
-      producer.disconnect();
-      workerConn.disconnect();
-    });
-    await events.waitUntilReady();
     const job = await enqueue(queue, 'call', { n: 1 }, { jobId: 'r1' });
     expect(await job.waitUntilFinished(events, 15_000)).toBe('ok');
     const out = text();
