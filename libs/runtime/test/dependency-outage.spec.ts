@@ -23,7 +23,7 @@ import { toSalesforceError } from '@broker/salesforce/client';
 import { createPrisma, createStore } from '@broker/store';
 import { adminUrl, createTestDatabase } from '@broker/testing';
 import { startTcpProxy } from './fixtures/tcp-proxy';
-import { runTestWorker } from './worker-test-kit';
+import { runTestWorker, serveForTest } from './runtime-test-kit';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -210,20 +210,17 @@ describe('an outage delays jobs, it never dead-letters them (real Redis, Postgre
     expect((await queue.getJob('fn-1'))?.attemptsMade).toBe(0);
 
     // Field Nation comes back on the same port.
-    const server = http.createServer((req, res) => {
-      res.setHeader('content-type', 'application/json');
-      if (req.url?.startsWith('/authentication/api/oauth/token')) return res.end(JSON.stringify({ access_token: 'tok', expires_in: 3600 }));
-      if (req.url?.startsWith('/api/rest/v2/workorders/7')) return res.end(JSON.stringify({ id: 7 }));
-      res.statusCode = 404;
-      res.end(JSON.stringify({ message: 'work order not found' }));
-    });
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    cleanups.push(
-      () =>
-        new Promise<void>((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        }),
+    await serveForTest(
+      cleanups,
+      (req, res) => {
+        res.setHeader('content-type', 'application/json');
+        if (req.url?.startsWith('/authentication/api/oauth/token'))
+          return res.end(JSON.stringify({ access_token: 'tok', expires_in: 3600 }));
+        if (req.url?.startsWith('/api/rest/v2/workorders/7')) return res.end(JSON.stringify({ id: 7 }));
+        res.statusCode = 404;
+        res.end(JSON.stringify({ message: 'work order not found' }));
+      },
+      port,
     );
 
     expect(await job.waitUntilFinished(events, 20_000)).toBe(7);
@@ -330,22 +327,14 @@ describe('classifyInfrastructureError on errors the real clients throw', () => {
     ).toBeUndefined();
     expect(classifyInfrastructureError(toSalesforceError({ errorCode: 'UNABLE_TO_LOCK_ROW', message: 'locked' }))).toBeUndefined();
 
-    const server = http.createServer((req, res) => {
+    const url = await serveForTest(cleanups, (req, res) => {
       res.setHeader('content-type', 'application/json');
       if (req.url?.startsWith('/authentication')) return res.end(JSON.stringify({ access_token: 't', expires_in: 3600 }));
       res.statusCode = Number(new URL(req.url!, 'http://x').pathname.split('/').pop());
       res.end(JSON.stringify({ message: 'x' }));
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(
-      () =>
-        new Promise<void>((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        }),
-    );
     const fn = new FieldNationClient({
-      environment: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      environment: url,
       credentials: { clientId: 'c', clientSecret: 's', username: 'u', password: 'p' },
       retry: false,
       rateLimit: false,

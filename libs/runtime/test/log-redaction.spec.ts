@@ -1,12 +1,10 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineQueue, enqueue } from '@broker/contracts';
 import { FieldNationClient } from '@broker/fieldnation';
 import { createLogger, redactText, startWorker } from '@broker/runtime';
-import { runTestWorker } from './worker-test-kit';
+import { runTestWorker, serveForTest } from './runtime-test-kit';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -134,24 +132,16 @@ describe('secrets never reach the logs (canaries through every way the apps log)
 
   it('the worker wrapper logs an outage error whose body quotes a token (a proxy error page): redacted', async () => {
     const c = canary('page');
-    const server = http.createServer((req, res) => {
+    const url = await serveForTest(cleanups, (req, res) => {
       res.setHeader('content-type', req.url?.startsWith('/authentication') ? 'application/json' : 'text/html');
       if (req.url?.startsWith('/authentication')) return res.end(JSON.stringify({ access_token: c, expires_in: 3600 }));
       res.statusCode = 503;
       // An upstream error page that echoes the request line, token and all.
       res.end(`<html>503 upstream unavailable for GET ${req.url}</html>`);
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(
-      () =>
-        new Promise<void>((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        }),
-    );
     const { text, logger } = capture('fieldnation-writer');
     const fn = new FieldNationClient({
-      environment: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      environment: url,
       credentials: { clientId: 'c', clientSecret: canary('cs'), username: 'u', password: canary('pw') },
       retry: { maxAttempts: 2, baseDelayMs: 1 },
       rateLimit: false,

@@ -20,7 +20,7 @@ import {
   startWorker,
 } from '@broker/runtime';
 import { redisUrl } from '@broker/testing';
-import { runTestWorker } from './worker-test-kit';
+import { runTestWorker } from './runtime-test-kit';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { QueueEvents, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueueContract } from '@broker/contracts';
@@ -29,4 +31,18 @@ export async function runTestWorker<Q extends QueueContract>(
   });
   await events.waitUntilReady();
   return { queue, events, worker };
+}
+
+/** An HTTP server on 127.0.0.1 (port 0: a free one) that the cleanups close, open connections and all; its base URL. */
+export async function serveForTest(cleanups: (() => Promise<unknown>)[], handler: http.RequestListener, port = 0): Promise<string> {
+  const server = http.createServer(handler);
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
