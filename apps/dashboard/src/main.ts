@@ -4,15 +4,7 @@ import { z } from 'zod';
 import { loadConfig } from '@broker/config';
 import { allQueues, sfFetchQueue, type QueueOf } from '@broker/contracts';
 import { runPreflight } from '@broker/preflight';
-import {
-  baseEnvSchema,
-  createLogger,
-  createMetricsRegistry,
-  createProducerConnection,
-  createShutdown,
-  loadEnv,
-  openQueue,
-} from '@broker/runtime';
+import { baseEnvSchema, closeServer, createMetricsRegistry, openQueue, startHttpApp } from '@broker/runtime';
 import { createPrisma, createStore } from '@broker/store';
 import { authEnvSchema, AuthSettingsError, resolveAuthSettings, type AuthSettings } from './auth.settings';
 import { createCsrfTokens } from './csrf.middleware';
@@ -20,7 +12,8 @@ import { createDashboardApp } from './dashboard-app';
 import { isLoopbackAddress } from './loopback-host.middleware';
 import { registerQueueDepthGauge } from './queue-metrics';
 
-const env = loadEnv(
+const { env, logger, redis, shutdown } = startHttpApp(
+  'dashboard',
   baseEnvSchema.merge(authEnvSchema).extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(3100),
     /** Default 0.0.0.0; with DASHBOARD_INSECURE=true, 127.0.0.1 and nothing but a loopback address. */
@@ -34,7 +27,6 @@ const env = loadEnv(
     PUBLIC_URL: z.string().url().optional(),
   }),
 );
-const logger = createLogger({ service: 'dashboard', level: env.LOG_LEVEL });
 
 let auth: AuthSettings;
 try {
@@ -62,8 +54,6 @@ if (auth.mode === 'insecure') {
   logger.warn('dashboard running without authentication (DASHBOARD_INSECURE=true)');
 }
 
-const redis = createProducerConnection(env.REDIS_URL);
-redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
 const queues = allQueues.map((contract) => {
   const queue = openQueue(contract, redis, env.QUEUE_PREFIX);
   queue.on('error', (err) => logger.warn({ queue: contract.name, err: { message: err.message } }, 'queue error'));
@@ -123,16 +113,7 @@ const server: Server = app.listen(env.PORT, host, () => {
   logger.info({ host, port: env.PORT, prefix: env.QUEUE_PREFIX, auth: auth.mode }, 'dashboard listening');
 });
 
-const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
-shutdown.add(
-  'http',
-  () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    }),
-);
+shutdown.add('http', closeServer(server));
 shutdown.add('queues', () => Promise.all(queues.map((q) => q.close())));
 shutdown.add('prisma', () => prisma.$disconnect());
-shutdown.add('redis', () => redis.quit().catch(() => redis.disconnect()));
 shutdown.onSignals();

@@ -2,22 +2,14 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { fnEventQueue, sfFetchQueue } from '@broker/contracts';
 import { loadConfig, ConfigError } from '@broker/config';
-import {
-  baseEnvSchema,
-  createLogger,
-  createMetricsRegistry,
-  createProducerConnection,
-  createShutdown,
-  loadEnv,
-  openQueue,
-  startOpsServer,
-} from '@broker/runtime';
+import { baseEnvSchema, closeServer, createMetricsRegistry, openQueue, startHttpApp, startOpsServer } from '@broker/runtime';
 import { createIngressApp, OUTBOUND_MAX_BODY_BYTES, WEBHOOK_MAX_BODY_BYTES } from './ingress-app';
 import { createIngressMetrics } from './ingress-metrics';
 import { createIngressServer } from './ingress-server';
 import { createPayloadCapture } from './payload-capture';
 
-const env = loadEnv(
+const { env, logger, redis, shutdown } = startHttpApp(
+  'ingress',
   baseEnvSchema
     .extend({
       PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -48,7 +40,6 @@ const env = loadEnv(
       path: ['TLS_KEY_FILE'],
     }),
 );
-const logger = createLogger({ service: 'ingress', level: env.LOG_LEVEL });
 
 let config;
 try {
@@ -71,9 +62,7 @@ for (const c of config.connections) {
 
 const registry = createMetricsRegistry('ingress');
 const metrics = createIngressMetrics(registry);
-// Fail-fast connection: while Redis is down the endpoints answer a fault / 503 at once.
-const redis = createProducerConnection(env.REDIS_URL);
-redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+// Redis is fail-fast (startHttpApp): while it is down the endpoints answer a fault / 503 at once.
 const fetchQueue = openQueue(sfFetchQueue, redis, env.QUEUE_PREFIX);
 const eventQueue = openQueue(fnEventQueue, redis, env.QUEUE_PREFIX);
 fetchQueue.on('error', (err) => logger.warn({ err: { message: err.message } }, 'queue error'));
@@ -130,20 +119,11 @@ server.listen(env.PORT, env.HOST, () => {
 server.keepAliveTimeout = 65_000;
 const ops = await startOpsServer({ port: env.OPS_PORT, registry, ready: () => redis.status === 'ready' });
 
-const shutdown = createShutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
-shutdown.add(
-  'http',
-  () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    }),
-);
+shutdown.add('http', closeServer(server));
 shutdown.add('http', () => ops.close(), 'ops');
 if (capture) shutdown.add('queues', () => capture.drain(), 'capture');
 shutdown.add('queues', async () => {
   await fetchQueue.close();
   await eventQueue.close();
 });
-shutdown.add('redis', () => redis.quit().catch(() => redis.disconnect()));
 shutdown.onSignals();

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '@broker/config';
 import { createLogger } from '@broker/runtime';
 import { createSalesforceClients } from '@broker/salesforce/client';
+import { simConnectionYaml } from '@broker/testing';
 import { startSalesforceSim, type SalesforceSim } from '../../salesforce-sim/src/index';
 
 // The broker's own Salesforce client (not jsforce alone) through each login flow it offers.
@@ -23,22 +24,9 @@ afterAll(async () => {
 });
 
 function clientFor(auth: string) {
-  const config = parseConfig(
-    `connections:
-  - id: demo
-    salesforce:
-      instance: ${sim.url}
-      organizationId: 00D000000000001EAA
-      pathToken: tEsT-pAtH-t0ken_0123456789abcdef
-      auth: ${auth}
-    fieldnation:
-      auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: 2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5
-    objects: { Case: { mapping: x.yaml } }
-`,
-    '/tmp/c.yaml',
-    { SF_PRIVATE_KEY: readFileSync(path.join(fixtures, 'jwt-connected-app.key.pem'), 'utf8') },
-  );
+  const config = parseConfig(simConnectionYaml({ salesforceUrl: sim.url, auth }), '/tmp/c.yaml', {
+    SF_PRIVATE_KEY: readFileSync(path.join(fixtures, 'jwt-connected-app.key.pem'), 'utf8'),
+  });
   return createSalesforceClients(config.connections, log).get('demo')!;
 }
 

@@ -25,6 +25,20 @@ connections:
       Case: { mapping: mappings/case.yaml }
 `;
 
+/** What the shipped example configs read from the environment. */
+const exampleEnv = {
+  SF_ORG_ID: '00D000000000001AAA',
+  SF_CLIENT_ID: 'id',
+  SF_USERNAME: 'u',
+  SF_PRIVATE_KEY: 'k',
+  SF_OM_PATH_TOKEN: 'Zq8Rw2Lx5Vn7Kp4Hs9Jc_-abcdef01',
+  FN_CLIENT_ID: 'c',
+  FN_CLIENT_SECRET: 's',
+  FN_USERNAME: 'u',
+  FN_PASSWORD: 'p',
+  FN_WEBHOOK_SECRET: '0b8d6e4f-2a1c-4d3e-9f5a-7b9c1d3e5f7a',
+};
+
 function errorOf(fn: () => unknown): ConfigError {
   try {
     fn();
@@ -95,35 +109,14 @@ describe('config loader', () => {
   });
 
   it('loads the shipped example configs', () => {
-    const env = {
-      SF_ORG_ID: '00D000000000001AAA',
-      SF_CLIENT_ID: 'id',
-      SF_USERNAME: 'u',
-      SF_PRIVATE_KEY: 'k',
-      SF_OM_PATH_TOKEN: 'Zq8Rw2Lx5Vn7Kp4Hs9Jc_-abcdef01',
-      FN_CLIENT_ID: 'c',
-      FN_CLIENT_SECRET: 's',
-      FN_USERNAME: 'u',
-      FN_PASSWORD: 'p',
-      FN_WEBHOOK_SECRET: '0b8d6e4f-2a1c-4d3e-9f5a-7b9c1d3e5f7a',
-    };
+    const env = exampleEnv;
     expect(loadConfig(path.join(root, 'config/broker.example.yaml'), env).connections[0]!.id).toBe('acme');
     const demo = loadConfig(path.join(root, 'config/demo.yaml'), { SF_OM_PATH_TOKEN: 'Zq8Rw2Lx5Vn7Kp4Hs9Jc_-abcdef01' });
     expect(demo.connections[0]!.fieldnation.webhookSecret).toBe('5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f');
   });
 
   it("requires the example's path token, and refuses one too weak for 128 bits", () => {
-    const env = {
-      SF_ORG_ID: '00D000000000001AAA',
-      SF_CLIENT_ID: 'id',
-      SF_USERNAME: 'u',
-      SF_PRIVATE_KEY: 'k',
-      FN_CLIENT_ID: 'c',
-      FN_CLIENT_SECRET: 's',
-      FN_USERNAME: 'u',
-      FN_PASSWORD: 'p',
-      FN_WEBHOOK_SECRET: '0b8d6e4f-2a1c-4d3e-9f5a-7b9c1d3e5f7a',
-    };
+    const env = { ...exampleEnv, SF_OM_PATH_TOKEN: undefined };
     const file = path.join(root, 'config/broker.example.yaml');
     expect(errorOf(() => loadConfig(file, env)).issues).toEqual([
       { path: 'connections[0].salesforce.pathToken', message: 'environment variable SF_OM_PATH_TOKEN is not set' },
@@ -245,18 +238,7 @@ describe('unknown keys', () => {
   });
 
   it('accepts every config shipped in the repository', () => {
-    const env = {
-      SF_ORG_ID: '00D000000000001AAA',
-      SF_CLIENT_ID: 'id',
-      SF_USERNAME: 'u',
-      SF_PRIVATE_KEY: 'k',
-      SF_OM_PATH_TOKEN: 'Zq8Rw2Lx5Vn7Kp4Hs9Jc_-abcdef01',
-      FN_CLIENT_ID: 'c',
-      FN_CLIENT_SECRET: 's',
-      FN_USERNAME: 'u',
-      FN_PASSWORD: 'p',
-      FN_WEBHOOK_SECRET: '0b8d6e4f-2a1c-4d3e-9f5a-7b9c1d3e5f7a',
-    };
+    const env = exampleEnv;
     for (const file of ['config/broker.example.yaml', 'config/demo.yaml', 'deploy/k8s/overlays/example/config/broker.yaml']) {
       expect(loadConfig(path.join(root, file), env).connections.length, file).toBeGreaterThan(0);
     }

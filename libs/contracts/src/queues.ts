@@ -58,12 +58,12 @@ export const sfReconcileQueue = defineQueue(
   },
 );
 
+/** The record one Outbound Message notification named, as the jobs that carry that notification on name it. */
+const notifiedRecord = { connectionId, sfObject, sfId, notificationId: z.string().min(1) };
+
 /** salesforce-fetcher → mapper: the record as read, with every mapped path. */
 export const MapRecordJob = z.object({
-  connectionId,
-  sfObject,
-  sfId,
-  notificationId: z.string().min(1),
+  ...notifiedRecord,
   record: sfRecord,
   fetchedAt: isoTime,
   sfApiCalls: z.number().int().nonnegative(),
@@ -93,10 +93,7 @@ export const fnEventQueue = defineQueue('fn.event', { 'fn-event': FieldNationEve
  * serialises per record and ignores a state older than the last one written (sfModstamp).
  */
 export const WriteWorkOrderJob = z.object({
-  connectionId,
-  sfObject,
-  sfId,
-  notificationId: z.string().min(1),
+  ...notifiedRecord,
   /** SystemModstamp of the record as fetched: orders states of one record. */
   sfModstamp: isoTime,
   /** The full mapped work order (no secrets: built from record fields only). */

@@ -10,6 +10,21 @@ function equalHex(expectedHex: string, givenHex: string): boolean {
   return expected.length === given.length && expected.length > 0 && timingSafeEqual(expected, given);
 }
 
+/**
+ * Whether the header (trimmed, `format`'s group 1 the hex digest) carries the digest `expectedHex`
+ * computes, compared in constant time. False, never an exception, for a missing secret or a missing,
+ * malformed or wrong header.
+ */
+function headerMatches(value: HeaderValue, secret: string, format: RegExp, expectedHex: () => string): boolean {
+  try {
+    const given = format.exec(single(value)?.trim() ?? '')?.[1];
+    if (!given || !secret) return false;
+    return equalHex(expectedHex(), given.toLowerCase());
+  } catch {
+    return false;
+  }
+}
+
 export interface VerifySignatureInput {
   /** The exact request body bytes, before any JSON parsing. */
   rawBody: Buffer | string;
@@ -23,16 +38,9 @@ export interface VerifySignatureInput {
  * false (never an exception) for a missing, malformed or wrong signature.
  */
 export function verifyWebhookSignature(input: VerifySignatureInput): boolean {
-  try {
-    const header = single(input.signatureHeader)?.trim();
-    if (!header || !input.secret) return false;
-    const match = /^sha256=([0-9a-fA-F]{64})$/.exec(header);
-    if (!match) return false;
-    const expected = createHmac('sha256', input.secret).update(input.rawBody).digest('hex');
-    return equalHex(expected, match[1]!.toLowerCase());
-  } catch {
-    return false;
-  }
+  return headerMatches(input.signatureHeader, input.secret, /^sha256=([0-9a-fA-F]{64})$/, () =>
+    createHmac('sha256', input.secret).update(input.rawBody).digest('hex'),
+  );
 }
 
 export interface VerifyLegacyHashInput {
@@ -44,14 +52,9 @@ export interface VerifyLegacyHashInput {
 
 /** Legacy webhooks: `Fn-Hash: <hex md5(secret + raw body)>`. Same guarantees as {@link verifyWebhookSignature}. */
 export function verifyLegacyHash(input: VerifyLegacyHashInput): boolean {
-  try {
-    const header = single(input.hashHeader)?.trim();
-    if (!header || !input.secret || !/^[0-9a-fA-F]{32}$/.test(header)) return false;
-    const expected = createHash('md5').update(input.secret).update(input.rawBody).digest('hex');
-    return equalHex(expected, header.toLowerCase());
-  } catch {
-    return false;
-  }
+  return headerMatches(input.hashHeader, input.secret, /^([0-9a-fA-F]{32})$/, () =>
+    createHash('md5').update(input.secret).update(input.rawBody).digest('hex'),
+  );
 }
 
 /** Compute the v3 signature header value (setup scripts, tests). */

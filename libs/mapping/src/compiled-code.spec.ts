@@ -58,26 +58,19 @@ describe('static values', () => {
 
 describe('templates and concatenations', () => {
   it('apply the empty policy unless a visible literal or part went in', () => {
-    const m = compile({
-      t1: { template: '{{A}}{{B}}', required: true },
+    const lenientFields = {
       t2: { template: ' {{A}} ', onEmpty: 'null' },
       t3: { template: '-{{A}}' },
       c1: { concat: { parts: ['A', 'B'], separator: ' ' }, onEmpty: 'null' },
       c2: { concat: { parts: ['A', { value: ' ' }, 'B'] }, onEmpty: 'null' },
       c3: { concat: { parts: ['A', { value: '-' }, 'B'] }, onEmpty: 'null' },
       c4: { concat: { parts: [{ value: null }, 'A', { value: '' }] }, onEmpty: 'null' },
-    });
+    };
+    const m = compile({ t1: { template: '{{A}}{{B}}', required: true }, ...lenientFields });
     for (const blank of ['', ' ', '\u00a0', '\u3000\t']) {
       expect(issuesOf(() => m.mapSync!({ A: blank, B: blank }))).toEqual(['t1: required value is missing: the value is empty']);
     }
-    const lenient = compile({
-      t2: { template: ' {{A}} ', onEmpty: 'null' },
-      t3: { template: '-{{A}}' },
-      c1: { concat: { parts: ['A', 'B'], separator: ' ' }, onEmpty: 'null' },
-      c2: { concat: { parts: ['A', { value: ' ' }, 'B'] }, onEmpty: 'null' },
-      c3: { concat: { parts: ['A', { value: '-' }, 'B'] }, onEmpty: 'null' },
-      c4: { concat: { parts: [{ value: null }, 'A', { value: '' }] }, onEmpty: 'null' },
-    });
+    const lenient = compile(lenientFields);
     expect(lenient.mapSync!({ A: '\u00a0', B: ' ' })).toEqual({ t2: null, t3: '-\u00a0', c1: null, c2: null, c3: '\u00a0- ', c4: null });
     expect(lenient.mapSync!({ A: 'x', B: 7 })).toEqual({ t2: ' x ', t3: '-x', c1: 'x 7', c2: 'x 7', c3: 'x-7', c4: 'x' });
     expect(lenient.mapSync!({ A: '\u00a0y', B: null })).toEqual({

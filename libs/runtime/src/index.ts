@@ -3,6 +3,7 @@ export * from './env';
 export * from './redis';
 export * from './metrics';
 export * from './ops-server';
+export * from './http-app';
 export * from './shutdown';
 export * from './worker';
 export * from './pipeline-metrics';

@@ -2,91 +2,66 @@ import client from 'prom-client';
 import type { Job, Worker } from 'bullmq';
 import { DEPENDENCIES } from './dependency-error';
 import { dependencyWaits, type DependencyWaitTracker } from './dependency-wait';
+import { metricsIn } from './metrics';
 
 /** Job metrics every worker app exports: durations per stage and failures by reason. */
 export function createPipelineMetrics(registry: client.Registry, waits: DependencyWaitTracker = dependencyWaits) {
   const labels = [...DEPENDENCIES, 'unknown'] as const;
+  const { counter, gauge, histogram } = metricsIn(registry);
+  // Each scrape reads the tracker's current waits into a per-dependency gauge.
+  const perDependency = (value: (wait: { jobs: number; outageSeconds: number } | undefined) => number) =>
+    function (this: client.Gauge<'dependency'>) {
+      const now = waits.snapshot();
+      for (const d of labels) this.set({ dependency: d }, value(now.get(d)));
+    };
   return {
-    jobsWaitingOnDependency: new client.Gauge({
-      name: 'broker_jobs_waiting_on_dependency',
-      help: 'Jobs this process delayed because a dependency is unreachable or timing out (no attempt spent); alert when above 0 for minutes',
-      labelNames: ['dependency'],
-      registers: [registry],
-      collect() {
-        const now = waits.snapshot();
-        for (const d of labels) this.set({ dependency: d }, now.get(d)?.jobs ?? 0);
-      },
-    }),
-    dependencyOutageSeconds: new client.Gauge({
-      name: 'broker_dependency_outage_seconds',
-      help: 'Seconds since the longest-waiting job of this process first found the dependency down; 0 when none waits',
-      labelNames: ['dependency'],
-      registers: [registry],
-      collect() {
-        const now = waits.snapshot();
-        for (const d of labels) this.set({ dependency: d }, Math.round(now.get(d)?.outageSeconds ?? 0));
-      },
-    }),
-    dependencyDelays: new client.Counter({
-      name: 'broker_dependency_delays_total',
-      help: 'Times a job was delayed for an unavailable dependency',
-      labelNames: ['dependency'],
-      registers: [registry],
-      collect() {
+    jobsWaitingOnDependency: gauge(
+      'broker_jobs_waiting_on_dependency',
+      ['dependency'],
+      'Jobs this process delayed because a dependency is unreachable or timing out (no attempt spent); alert when above 0 for minutes',
+      perDependency((w) => w?.jobs ?? 0),
+    ),
+    dependencyOutageSeconds: gauge(
+      'broker_dependency_outage_seconds',
+      ['dependency'],
+      'Seconds since the longest-waiting job of this process first found the dependency down; 0 when none waits',
+      perDependency((w) => Math.round(w?.outageSeconds ?? 0)),
+    ),
+    dependencyDelays: counter(
+      'broker_dependency_delays_total',
+      ['dependency'],
+      'Times a job was delayed for an unavailable dependency',
+      function () {
         // The tracker holds the running totals; the counter mirrors them at each scrape.
         this.reset();
         for (const d of labels) this.inc({ dependency: d }, waits.delays.get(d) ?? 0);
       },
-    }),
-    jobSeconds: new client.Histogram({
-      name: 'broker_job_duration_seconds',
-      help: 'Processing time of jobs, by queue, job name and outcome',
-      labelNames: ['queue', 'job', 'outcome'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    }),
-    failures: new client.Counter({
-      name: 'broker_job_failures_total',
-      help: 'Job failures by queue and reason (Salesforce errorCode, fieldnation-<status>, mapping, config, ...); final = no retry left',
-      labelNames: ['queue', 'reason', 'final'],
-      registers: [registry],
-    }),
-    sfApiCalls: new client.Counter({
-      name: 'broker_salesforce_api_calls_total',
-      help: 'Salesforce API calls made by the broker (logins excluded)',
-      labelNames: ['connection', 'kind'],
-      registers: [registry],
-    }),
-    sfLogins: new client.Counter({
-      name: 'broker_salesforce_logins_total',
-      help: 'Salesforce logins (session creations and refreshes)',
-      labelNames: ['connection'],
-      registers: [registry],
-    }),
-    sfApiUsed: new client.Gauge({
-      name: 'broker_salesforce_api_usage',
-      help: 'Daily API requests used, as last reported by Sforce-Limit-Info',
-      labelNames: ['connection'],
-      registers: [registry],
-    }),
-    sfApiLimit: new client.Gauge({
-      name: 'broker_salesforce_api_limit',
-      help: 'Daily API request allowance, as last reported by Sforce-Limit-Info',
-      labelNames: ['connection'],
-      registers: [registry],
-    }),
-    fnCalls: new client.Counter({
-      name: 'broker_fieldnation_calls_total',
-      help: 'Field Nation API calls by route and status class',
-      labelNames: ['connection', 'route', 'status'],
-      registers: [registry],
-    }),
-    fnRateLimited: new client.Counter({
-      name: 'broker_fieldnation_429_total',
-      help: 'Field Nation 429 (rate limited) answers',
-      labelNames: ['connection'],
-      registers: [registry],
-    }),
+    ),
+    jobSeconds: histogram(
+      'broker_job_duration_seconds',
+      ['queue', 'job', 'outcome'],
+      [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      'Processing time of jobs, by queue, job name and outcome',
+    ),
+    failures: counter(
+      'broker_job_failures_total',
+      ['queue', 'reason', 'final'],
+      'Job failures by queue and reason (Salesforce errorCode, fieldnation-<status>, mapping, config, ...); final = no retry left',
+    ),
+    sfApiCalls: counter(
+      'broker_salesforce_api_calls_total',
+      ['connection', 'kind'],
+      'Salesforce API calls made by the broker (logins excluded)',
+    ),
+    sfLogins: counter('broker_salesforce_logins_total', ['connection'], 'Salesforce logins (session creations and refreshes)'),
+    sfApiUsed: gauge('broker_salesforce_api_usage', ['connection'], 'Daily API requests used, as last reported by Sforce-Limit-Info'),
+    sfApiLimit: gauge('broker_salesforce_api_limit', ['connection'], 'Daily API request allowance, as last reported by Sforce-Limit-Info'),
+    fnCalls: counter(
+      'broker_fieldnation_calls_total',
+      ['connection', 'route', 'status'],
+      'Field Nation API calls by route and status class',
+    ),
+    fnRateLimited: counter('broker_fieldnation_429_total', ['connection'], 'Field Nation 429 (rate limited) answers'),
   };
 }
 

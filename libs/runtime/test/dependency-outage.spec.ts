@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { QueueEvents, UnrecoverableError } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
 import pg from 'pg';
 import client from 'prom-client';
 import { z } from 'zod';
@@ -14,17 +14,16 @@ import {
   createLogger,
   createPipelineMetrics,
   createProducerConnection,
-  createWorkerConnection,
   DependencyTimeoutError,
-  openQueue,
   permanentError,
   recordDependencyWait,
   startWorker,
 } from '@broker/runtime';
 import { toSalesforceError } from '@broker/salesforce/client';
 import { createPrisma, createStore } from '@broker/store';
-import { adminUrl, createTestDatabase, redisUrl } from '@broker/testing';
+import { adminUrl, createTestDatabase } from '@broker/testing';
 import { startTcpProxy } from './fixtures/tcp-proxy';
+import { runTestWorker, serveForTest } from './runtime-test-kit';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -87,28 +86,17 @@ async function harness<Deps>(
   store: ReturnType<typeof createStore>,
 ) {
   const prefix = `t${label}${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
-  const producer = createProducerConnection(redisUrl());
-  const workerConn = createWorkerConnection(redisUrl());
-  const queue = openQueue(contract, producer, prefix);
   const finalFailures: string[] = [];
-  const worker = startWorker(contract, { work: handler }, deps, {
-    connection: workerConn,
-    prefix,
-    logger: quietLogger(),
-    dependencyWait: { initialDelayMs: 50, maxDelayMs: 400 },
-    onDependencyWaitOver: recordDependencyWait(store),
-    onFinalFailure: (job, err) => void finalFailures.push(`${job.id}: ${err.message}`),
-  });
-  const events = new QueueEvents(contract.name, { connection: createWorkerConnection(redisUrl()), prefix });
-  cleanups.push(async () => {
-    await worker.close();
-    await events.close();
-    await queue.obliterate({ force: true });
-    await queue.close();
-    producer.disconnect();
-    workerConn.disconnect();
-  });
-  await events.waitUntilReady();
+  const { queue, events } = await runTestWorker(cleanups, contract, prefix, (connection) =>
+    startWorker(contract, { work: handler }, deps, {
+      connection,
+      prefix,
+      logger: quietLogger(),
+      dependencyWait: { initialDelayMs: 50, maxDelayMs: 400 },
+      onDependencyWaitOver: recordDependencyWait(store),
+      onFinalFailure: (job, err) => void finalFailures.push(`${job.id}: ${err.message}`),
+    }),
+  );
   return { queue, events, finalFailures };
 }
 
@@ -222,20 +210,17 @@ describe('an outage delays jobs, it never dead-letters them (real Redis, Postgre
     expect((await queue.getJob('fn-1'))?.attemptsMade).toBe(0);
 
     // Field Nation comes back on the same port.
-    const server = http.createServer((req, res) => {
-      res.setHeader('content-type', 'application/json');
-      if (req.url?.startsWith('/authentication/api/oauth/token')) return res.end(JSON.stringify({ access_token: 'tok', expires_in: 3600 }));
-      if (req.url?.startsWith('/api/rest/v2/workorders/7')) return res.end(JSON.stringify({ id: 7 }));
-      res.statusCode = 404;
-      res.end(JSON.stringify({ message: 'work order not found' }));
-    });
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    cleanups.push(
-      () =>
-        new Promise<void>((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        }),
+    await serveForTest(
+      cleanups,
+      (req, res) => {
+        res.setHeader('content-type', 'application/json');
+        if (req.url?.startsWith('/authentication/api/oauth/token'))
+          return res.end(JSON.stringify({ access_token: 'tok', expires_in: 3600 }));
+        if (req.url?.startsWith('/api/rest/v2/workorders/7')) return res.end(JSON.stringify({ id: 7 }));
+        res.statusCode = 404;
+        res.end(JSON.stringify({ message: 'work order not found' }));
+      },
+      port,
     );
 
     expect(await job.waitUntilFinished(events, 20_000)).toBe(7);
@@ -342,22 +327,14 @@ describe('classifyInfrastructureError on errors the real clients throw', () => {
     ).toBeUndefined();
     expect(classifyInfrastructureError(toSalesforceError({ errorCode: 'UNABLE_TO_LOCK_ROW', message: 'locked' }))).toBeUndefined();
 
-    const server = http.createServer((req, res) => {
+    const url = await serveForTest(cleanups, (req, res) => {
       res.setHeader('content-type', 'application/json');
       if (req.url?.startsWith('/authentication')) return res.end(JSON.stringify({ access_token: 't', expires_in: 3600 }));
       res.statusCode = Number(new URL(req.url!, 'http://x').pathname.split('/').pop());
       res.end(JSON.stringify({ message: 'x' }));
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(
-      () =>
-        new Promise<void>((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        }),
-    );
     const fn = new FieldNationClient({
-      environment: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      environment: url,
       credentials: { clientId: 'c', clientSecret: 's', username: 'u', password: 'p' },
       retry: false,
       rateLimit: false,

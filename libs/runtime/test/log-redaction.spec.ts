@@ -1,13 +1,10 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { QueueEvents } from 'bullmq';
 import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineQueue, enqueue } from '@broker/contracts';
 import { FieldNationClient } from '@broker/fieldnation';
-import { createLogger, createProducerConnection, createWorkerConnection, openQueue, redactText, startWorker } from '@broker/runtime';
-import { redisUrl } from '@broker/testing';
+import { createLogger, redactText, startWorker } from '@broker/runtime';
+import { runTestWorker, serveForTest } from './runtime-test-kit';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -135,24 +132,16 @@ describe('secrets never reach the logs (canaries through every way the apps log)
 
   it('the worker wrapper logs an outage error whose body quotes a token (a proxy error page): redacted', async () => {
     const c = canary('page');
-    const server = http.createServer((req, res) => {
+    const url = await serveForTest(cleanups, (req, res) => {
       res.setHeader('content-type', req.url?.startsWith('/authentication') ? 'application/json' : 'text/html');
       if (req.url?.startsWith('/authentication')) return res.end(JSON.stringify({ access_token: c, expires_in: 3600 }));
       res.statusCode = 503;
       // An upstream error page that echoes the request line, token and all.
       res.end(`<html>503 upstream unavailable for GET ${req.url}</html>`);
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(
-      () =>
-        new Promise<void>((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        }),
-    );
     const { text, logger } = capture('fieldnation-writer');
     const fn = new FieldNationClient({
-      environment: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      environment: url,
       credentials: { clientId: 'c', clientSecret: canary('cs'), username: 'u', password: canary('pw') },
       retry: { maxAttempts: 2, baseDelayMs: 1 },
       rateLimit: false,
@@ -161,32 +150,21 @@ describe('secrets never reach the logs (canaries through every way the apps log)
 
     const contract = defineQueue('test.redact', { call: z.object({ n: z.number() }) }, { attempts: 1 });
     const prefix = `tred${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
-    const producer = createProducerConnection(redisUrl());
-    const workerConn = createWorkerConnection(redisUrl());
-    const queue = openQueue(contract, producer, prefix);
     let runs = 0;
-    const worker = startWorker(
-      contract,
-      {
-        call: async () => {
-          runs++;
-          if (runs >= 3) return 'ok';
-          return fn.getWorkOrder(1);
+    const { queue, events } = await runTestWorker(cleanups, contract, prefix, (connection) =>
+      startWorker(
+        contract,
+        {
+          call: async () => {
+            runs++;
+            if (runs >= 3) return 'ok';
+            return fn.getWorkOrder(1);
+          },
         },
-      },
-      {},
-      { connection: workerConn, prefix, logger, dependencyWait: { initialDelayMs: 20, maxDelayMs: 50 } },
+        {},
+        { connection, prefix, logger, dependencyWait: { initialDelayMs: 20, maxDelayMs: 50 } },
+      ),
     );
-    const events = new QueueEvents(contract.name, { connection: createWorkerConnection(redisUrl()), prefix });
-    cleanups.push(async () => {
-      await worker.close();
-      await events.close();
-      await queue.obliterate({ force: true });
-      await queue.close();
-      producer.disconnect();
-      workerConn.disconnect();
-    });
-    await events.waitUntilReady();
     const job = await enqueue(queue, 'call', { n: 1 }, { jobId: 'r1' });
     expect(await job.waitUntilFinished(events, 15_000)).toBe('ok');
     const out = text();

@@ -2,7 +2,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
-import { QueueEvents } from 'bullmq';
 import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineQueue, enqueue, jobId } from '@broker/contracts';
@@ -21,6 +20,7 @@ import {
   startWorker,
 } from '@broker/runtime';
 import { redisUrl } from '@broker/testing';
+import { runTestWorker } from './runtime-test-kit';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
@@ -169,31 +169,20 @@ describe('worker bootstrap (real Redis)', () => {
   it('runs a typed handler and rejects a bad payload without retrying it', async () => {
     const prefix = `t${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
     const { logger } = captureLogger();
-    const producer = createProducerConnection(redisUrl());
-    const workerConn = createWorkerConnection(redisUrl());
-    const queue = openQueue(contract, producer, prefix);
     const seen: string[] = [];
-    const worker = startWorker(
-      contract,
-      {
-        echo: async (job) => {
-          seen.push(job.data.text);
-          return job.data.text.toUpperCase();
+    const { queue, events } = await runTestWorker(cleanups, contract, prefix, (connection) =>
+      startWorker(
+        contract,
+        {
+          echo: async (job) => {
+            seen.push(job.data.text);
+            return job.data.text.toUpperCase();
+          },
         },
-      },
-      {},
-      { connection: workerConn, prefix, logger },
+        {},
+        { connection, prefix, logger },
+      ),
     );
-    const events = new QueueEvents(contract.name, { connection: createWorkerConnection(redisUrl()), prefix });
-    cleanups.push(async () => {
-      await worker.close();
-      await events.close();
-      await queue.obliterate({ force: true });
-      await queue.close();
-      producer.disconnect();
-      workerConn.disconnect();
-    });
-    await events.waitUntilReady();
 
     const good = await enqueue(queue, 'echo', { text: 'hi' }, { jobId: jobId('echo', 1) });
     expect(await good.waitUntilFinished(events, 10_000)).toBe('HI');

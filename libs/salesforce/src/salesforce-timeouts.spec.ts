@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '@broker/config';
 import { createLogger } from '@broker/runtime';
+import { SIM_PASSWORD_AUTH, simConnectionYaml } from '@broker/testing';
 import { startSalesforceSim, type SalesforceSim } from '../../../apps/salesforce-sim/src/index';
 import { createSalesforceClient, SalesforceApiError } from './salesforce-client';
 
@@ -34,26 +35,14 @@ afterAll(async () => {
 
 function client(instance: string, auth: string, requestMs: number) {
   const config = parseConfig(
-    `connections:
-  - id: demo
-    salesforce:
-      instance: ${instance}
-      organizationId: 00D000000000001EAA
-      pathToken: tEsT-pAtH-t0ken_0123456789abcdef
-      timeouts: { connectMs: 1000, requestMs: ${requestMs} }
-      auth: ${auth}
-    fieldnation:
-      auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: 2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5
-    objects: { Case: { mapping: x.yaml } }
-`,
+    simConnectionYaml({ salesforceUrl: instance, auth, salesforceExtra: `      timeouts: { connectMs: 1000, requestMs: ${requestMs} }` }),
     '/tmp/c.yaml',
     {},
   );
   return createSalesforceClient(config.connections[0]!.salesforce, { logger: log });
 }
 
-const PASSWORD = '{ flow: password, username: integration@example.com, password: sim-password, securityToken: SIMTOKEN }';
+const PASSWORD = SIM_PASSWORD_AUTH;
 
 describe('Salesforce timeouts', () => {
   it('a hung login fails every job waiting on it with ETIMEDOUT, and the next call logs in again', async () => {

@@ -6,6 +6,7 @@
 // What it refuses is what turns a condition into something else: a `;`, a comment, an unbalanced
 // parenthesis or quote, and any clause after the condition (ORDER BY, LIMIT, a second SELECT).
 import { MAX_RELATIONSHIP_DEPTH } from './soql-builder';
+import { SoqlTokenCursor } from './soql-token-cursor';
 
 /** Salesforce caps a WHERE clause at 4,000 characters. */
 export const MAX_CONDITION_LENGTH = 4_000;
@@ -160,25 +161,10 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
-class ConditionParser {
-  private i = 0;
-  constructor(private readonly tokens: Token[]) {}
-
-  private peek(offset = 0): Token {
-    return this.tokens[Math.min(this.i + offset, this.tokens.length - 1)]!;
-  }
-  private next(): Token {
-    const t = this.peek();
-    if (t.kind !== 'eof') this.i++;
-    return t;
-  }
+class ConditionParser extends SoqlTokenCursor<Token> {
   private word(offset = 0): string | undefined {
     const t = this.peek(offset);
     return t.kind === 'ident' ? t.text.toLowerCase() : undefined;
-  }
-  private isPunct(p: string): boolean {
-    const t = this.peek();
-    return t.kind === 'punct' && t.text === p;
   }
   private fail(t: Token, expected: string): never {
     if (t.kind === 'ident' && CLAUSES.has(t.text.toLowerCase())) {

@@ -14,6 +14,13 @@ const DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2
 const DATE_RE = /^\d{4}-\d{2}-\d{2}(?![\w:])/;
 const NUMBER_RE = /^-?\d+(\.\d+)?(?![\w])/;
 const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*/;
+/** Tried in this order: a datetime starts like a date, a date like a number. */
+const WORDS: [TokenKind, RegExp][] = [
+  ['datetime', DATETIME_RE],
+  ['date', DATE_RE],
+  ['number', NUMBER_RE],
+  ['ident', IDENT_RE],
+];
 const PUNCT = ['!=', '<>', '<=', '>=', '=', '<', '>', '(', ')', ',', ':'];
 
 /** Salesforce points at the offending token: the statement, a caret, then Row/Column. */
@@ -38,6 +45,14 @@ const ESCAPES: Record<string, string> = {
   _: '\\_',
   '%': '\\%',
 };
+
+function matchWord(rest: string): { kind: TokenKind; text: string } | undefined {
+  for (const [kind, re] of WORDS) {
+    const m = re.exec(rest);
+    if (m) return { kind, text: m[0] };
+  }
+  return undefined;
+}
 
 export function tokenize(soql: string): Token[] {
   const tokens: Token[] = [];
@@ -76,28 +91,10 @@ export function tokenize(soql: string): Token[] {
       i = j + 1;
       continue;
     }
-    let m = DATETIME_RE.exec(rest);
-    if (m) {
-      tokens.push({ kind: 'datetime', text: m[0], value: m[0], pos: i });
-      i += m[0].length;
-      continue;
-    }
-    m = DATE_RE.exec(rest);
-    if (m) {
-      tokens.push({ kind: 'date', text: m[0], value: m[0], pos: i });
-      i += m[0].length;
-      continue;
-    }
-    m = NUMBER_RE.exec(rest);
-    if (m) {
-      tokens.push({ kind: 'number', text: m[0], value: m[0], pos: i });
-      i += m[0].length;
-      continue;
-    }
-    m = IDENT_RE.exec(rest);
-    if (m) {
-      tokens.push({ kind: 'ident', text: m[0], value: m[0], pos: i });
-      i += m[0].length;
+    const word = matchWord(rest);
+    if (word) {
+      tokens.push({ ...word, value: word.text, pos: i });
+      i += word.text.length;
       continue;
     }
     const p = PUNCT.find((x) => rest.startsWith(x));

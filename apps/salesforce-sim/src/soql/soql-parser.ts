@@ -1,3 +1,4 @@
+import { SoqlTokenCursor } from '@broker/salesforce';
 import type { Condition, FieldRef, Literal, OrderItem, SelectItem, SoqlQuery } from './soql-ast';
 import { syntaxError, tokenize, type Token } from './soql-lexer';
 import { isDateLiteralName, dateLiteralTakesN } from './date-literals';
@@ -32,31 +33,17 @@ const RESERVED = new Set([
 const UNSUPPORTED_CLAUSES = new Set(['group', 'having', 'with', 'for', 'using', 'typeof', 'includes', 'excludes']);
 
 /** Recursive-descent parser for the SOQL subset the simulator serves. */
-class Parser {
-  private i = 0;
+class Parser extends SoqlTokenCursor<Token> {
   constructor(
     private readonly soql: string,
-    private readonly tokens: Token[],
-  ) {}
-
-  private peek(offset = 0): Token {
-    return this.tokens[Math.min(this.i + offset, this.tokens.length - 1)]!;
-  }
-
-  private next(): Token {
-    const t = this.peek();
-    if (t.kind !== 'eof') this.i++;
-    return t;
+    tokens: Token[],
+  ) {
+    super(tokens);
   }
 
   private isKeyword(word: string, offset = 0): boolean {
     const t = this.peek(offset);
     return t.kind === 'ident' && t.value.toLowerCase() === word;
-  }
-
-  private isPunct(p: string): boolean {
-    const t = this.peek();
-    return t.kind === 'punct' && t.value === p;
   }
 
   private fail(t: Token, message?: string): never {

@@ -1,0 +1,45 @@
+import type { Server } from 'node:http';
+import type { Redis } from 'ioredis';
+import type { z } from 'zod';
+import { baseEnvSchema, loadEnv } from './env';
+import { createLogger, type Logger } from './logger';
+import { createProducerConnection } from './redis';
+import { createShutdown, type Shutdown } from './shutdown';
+
+/** What an HTTP app (ingress, dashboard) opens before its own parts. */
+export interface HttpAppStart<Env> {
+  env: Env;
+  logger: Logger;
+  /** Fail-fast producer connection: while Redis is down, requests that need it fail at once instead of hanging. */
+  redis: Redis;
+  /** Closes `redis` last; the app adds its own closers and calls onSignals once it listens. */
+  shutdown: Shutdown;
+}
+
+/**
+ * The common start of an HTTP app: its env (exit 78 naming every bad key), a logger at LOG_LEVEL, and
+ * Redis with its errors logged, since an 'error' event nobody listens to would crash the process.
+ */
+export function startHttpApp<S extends z.ZodObject & { shape: typeof baseEnvSchema.shape }>(
+  service: string,
+  schema: S,
+): HttpAppStart<z.infer<S>> {
+  const env = loadEnv(schema);
+  // S's shape holds baseEnvSchema's, so these keys are parsed as the base parses them.
+  const base = env as z.infer<typeof baseEnvSchema>;
+  const logger = createLogger({ service, level: base.LOG_LEVEL });
+  const redis = createProducerConnection(base.REDIS_URL);
+  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+  const shutdown = createShutdown(logger, base.SHUTDOWN_TIMEOUT_MS);
+  shutdown.add('redis', () => redis.quit().catch(() => redis.disconnect()));
+  return { env, logger, redis, shutdown };
+}
+
+/** A shutdown closer for an HTTP server: stop accepting, and end idle keep-alive connections, which would hold close() open. */
+export function closeServer(server: Server): () => Promise<void> {
+  return () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+}
