@@ -1,11 +1,11 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../../../scripts/lib/broker-harness';
+import { createDispatchCase, PUBLISHED_CASE, startHarness, type Harness } from '../../../scripts/lib/broker-harness';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({
-    caseObject: 'Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true", afterCreate: { publish: true } }',
+    caseObject: PUBLISHED_CASE,
     salesforceSim: { outboundRetryBaseMs: 500 },
   });
 });
@@ -17,23 +17,8 @@ const dispatcher = { as: 'dispatcher@example.com' };
 const PROVIDER = 557;
 
 async function syncedCase(subject: string): Promise<{ caseId: string; workOrderId: number }> {
-  const caseId = h.sf.createRecord(
-    'Case',
-    {
-      Subject: subject,
-      AccountId: h.sf.ref('acme'),
-      ContactId: h.sf.ref('wile'),
-      Priority: 'High',
-      Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
-      Work_Type__c: 'Installation',
-      Send_to_Field_Nation__c: true,
-    },
-    dispatcher,
-  );
-  const c = await h.waitFor('synced', async () => {
-    const row = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-    return row?.state === 'synced' ? row : undefined;
-  });
+  const caseId = createDispatchCase(h.sf, subject);
+  const c = await h.waitForSynced(caseId);
   return { caseId, workOrderId: c.workOrderId! };
 }
 
