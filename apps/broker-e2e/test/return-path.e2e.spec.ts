@@ -23,6 +23,17 @@ async function syncedCase(subject: string): Promise<{ caseId: string; workOrderI
 }
 
 const caseOf = (id: string) => h.sf.getRecord(id)!;
+
+/** The harness's webhook secret (FN_WEBHOOK_SECRET default). */
+const WEBHOOK_SECRET = '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f';
+const sign = (secret: string, raw: string) => `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
+/** A webhook delivery as Field Nation posts one, with the signature given. */
+const postWebhook = (body: string, signature: string) =>
+  fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, {
+    method: 'POST',
+    body,
+    headers: { 'x-fn-signature': signature, 'x-fn-delivery-id': `${randomUUID()}:1` },
+  });
 const commentsOf = (caseId: string) =>
   h.sf.query(`SELECT Id, CommentBody, CreatedById FROM CaseComment WHERE ParentId = '${caseId}'`).records as {
     Id: string;
@@ -90,23 +101,9 @@ describe('Field Nation → Salesforce', () => {
       triggered_by_user: { id: 1069 },
       workorder: { id: workOrderId, status: { id: 5, name: 'Approved' } },
     });
-    const forged = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, {
-      method: 'POST',
-      body: raw,
-      headers: {
-        'x-fn-signature': `sha256=${createHmac('sha256', 'guessed-secret').update(raw).digest('hex')}`,
-        'x-fn-delivery-id': `${randomUUID()}:1`,
-      },
-    });
+    const forged = await postWebhook(raw, sign('guessed-secret', raw));
     expect(forged.status).toBe(401);
-    const tampered = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, {
-      method: 'POST',
-      body: raw.replace('approved', 'work_done'),
-      headers: {
-        'x-fn-signature': `sha256=${createHmac('sha256', '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f').update(raw).digest('hex')}`,
-        'x-fn-delivery-id': `${randomUUID()}:1`,
-      },
-    });
+    const tampered = await postWebhook(raw.replace('approved', 'work_done'), sign(WEBHOOK_SECRET, raw));
     expect(tampered.status).toBe(401);
     await new Promise((r) => setTimeout(r, 500));
     expect(caseOf(caseId).Status).not.toBe('Resolved');
@@ -139,14 +136,7 @@ describe('Field Nation → Salesforce', () => {
           closing_notes: 'ok',
         },
       });
-      const res = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, {
-        method: 'POST',
-        body: raw,
-        headers: {
-          'x-fn-signature': `sha256=${createHmac('sha256', '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f').update(raw).digest('hex')}`,
-          'x-fn-delivery-id': `${randomUUID()}:1`,
-        },
-      });
+      const res = await postWebhook(raw, sign(WEBHOOK_SECRET, raw));
       expect(res.status).toBe(200);
     };
     await send('workorder.status.work_done', t0 + 60_000);
