@@ -5,7 +5,7 @@
 // safety net for what Redis lost) and a reconciliation of both simulators with the store. Redis and
 // PostgreSQL are private instances started here (on free ports, in temp dirs) so that stopping them
 // disturbs nothing else.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import os from 'node:os';
@@ -14,8 +14,9 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { allQueues, enqueue, jobId, sfReconcileQueue } from '@broker/contracts';
 import { openQueue } from '@broker/runtime';
+import { startRedisServer } from '@broker/testing';
 import { signV3 } from '../apps/fieldnation-sim/src/index';
-import { freePort, prepareDatabase, startHarness, WORKER_APPS, type Harness } from '../scripts/lib/broker-harness';
+import { createDispatchCase, freePort, prepareDatabase, startHarness, WORKER_APPS, type Harness } from '../scripts/lib/broker-harness';
 import type { AppName } from '../scripts/lib/app-processes';
 
 export interface ChaosOptions {
@@ -79,41 +80,15 @@ function pgBin(name: string): string {
   return path.join('/usr/lib/postgresql', versions.at(-1)!, 'bin', name);
 }
 
-async function startRedis(dir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'everysec',
-      '--auto-aof-rewrite-percentage',
-      '0',
-      '--save',
-      '',
-      '--maxmemory-policy',
-      'noeviction',
-    ],
-    { stdio: 'ignore' },
-  );
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
-  probe.on('error', () => undefined);
-  for (let i = 0; i < 100; i++) {
-    try {
-      await probe.connect().catch(() => undefined);
-      if ((await probe.ping()) === 'PONG') break;
-    } catch {
-      await sleep(100);
-    }
-  }
-  probe.disconnect();
-  return child;
+/** Redis with the AOF once a second (its production setting), so that a kill can lose up to a second. */
+function startRedis(dir: string, port: number): Promise<ChildProcess> {
+  return startRedisServer({
+    port,
+    dir,
+    args: ['--appendonly', 'yes', '--appendfsync', 'everysec', '--auto-aof-rewrite-percentage', '0', '--maxmemory-policy', 'noeviction'],
+    // A restart replays the AOF first (PING answers LOADING until it is done).
+    readyTimeoutMs: 60_000,
+  });
 }
 
 const KILL_ROTATION: AppName[] = [...WORKER_APPS, 'ingress'];
@@ -184,19 +159,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const ids: string[] = [];
     const createCases = (n: number) => {
       for (let i = 0; i < n; i++) {
-        ids.push(
-          harness.sf.createRecord(
-            'Case',
-            {
-              Subject: `Chaos ${ids.length}`,
-              AccountId: harness.sf.ref('acme'),
-              Priority: 'Medium',
-              Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
-              Send_to_Field_Nation__c: true,
-            },
-            { as: 'dispatcher@example.com' },
-          ),
-        );
+        ids.push(createDispatchCase(harness.sf, `Chaos ${ids.length}`));
       }
     };
     // The return path under the same faults: a technician works a few synced orders per wave, and

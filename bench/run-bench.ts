@@ -17,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { startHarness, type Harness } from '../scripts/lib/broker-harness';
+import { createDispatchCase, deleteQueueKeys, PUBLISHED_CASE, startHarness, type Harness } from '../scripts/lib/broker-harness';
+import { runIngressLoad } from './ingress-load-runner';
 import { rssMb, root, type AppName } from '../scripts/lib/app-processes';
 import { cpuDelta, cpuSnapshot, type CpuSnapshot } from './cpu-sampler';
 import { runRawPipeline } from './raw-pipeline-bench';
@@ -56,8 +57,6 @@ function parseArgs(argv: string[]): Options {
 }
 
 const CONNECTION = 'demo';
-/** The organization id of config/demo.yaml (SF_ORG_ID default), used by the ingress load generator. */
-const ORG_ID = '00D000000000001EAA';
 const WORKER_APPS: AppName[] = ['salesforce-fetcher', 'mapper', 'fieldnation-writer', 'salesforce-writer'];
 
 // ---------------------------------------------------------------------------------------------
@@ -174,29 +173,14 @@ async function runPipeline(options: Options): Promise<PipelineResult> {
   const h = await startHarness({
     bundled: true,
     // Write-back off (as in the inbound-reliability e2e): a synced record costs its fetch, nothing else.
-    caseObject: 'Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true", afterCreate: { publish: true } }',
+    caseObject: PUBLISHED_CASE,
     // A large org's allowance, so the fetcher's budget guard never spaces calls out during the run.
     salesforceSim: { outboundRetryBaseMs: 500, dailyApiRequests: 10_000_000 },
     // The Field Nation simulator has no rate limit here; the broker's own limiter (50/s in the demo
     // config) would otherwise be the figure measured.
     env: { FN_REQUESTS_PER_SECOND: '1000' },
   });
-  const dispatcher = { as: 'dispatcher@example.com' };
-  const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
-  const newCase = (subject: string) =>
-    h.sf.createRecord(
-      'Case',
-      {
-        Subject: subject,
-        AccountId: h.sf.ref('acme'),
-        ContactId: h.sf.ref('wile'),
-        Priority: 'Medium',
-        Preferred_Service_Date__c: tomorrow,
-        Work_Type__c: 'Repair',
-        Send_to_Field_Nation__c: true,
-      },
-      dispatcher,
-    );
+  const newCase = (subject: string) => createDispatchCase(h.sf, subject);
   try {
     // Warm-up: logins, token, JIT and connection pools, outside the measurement.
     const warm = Array.from({ length: 20 }, (_, i) => newCase(`Warm-up ${i}`));
@@ -301,19 +285,6 @@ async function runPipeline(options: Options): Promise<PipelineResult> {
 // ---------------------------------------------------------------------------------------------
 // Ingress
 
-interface LoadResult {
-  messages: number;
-  failed: number;
-  notifications: number;
-  seconds: number;
-  messages_per_s: number;
-  notifications_per_s: number;
-  p50_ms: number;
-  p99_ms: number;
-  max_ms: number;
-  next_id: number;
-}
-
 interface IngressResult {
   ack_p50_ms: number;
   ack_p99_ms: number;
@@ -357,47 +328,10 @@ async function startBareAckServer(
   };
 }
 
-/** bench/ingress-load.ts in its own process, so that the load generator has its own core. */
-function load(args: {
-  url: string;
-  connections: number;
-  seconds: number;
-  batch: number;
-  rate?: number;
-  idBase: number;
-}): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(root, 'bench/ingress-load.ts'), JSON.stringify({ ...args, orgId: ORG_ID })],
-      {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (args.seconds + 60) * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      const line = out.trim().split('\n').at(-1);
-      if (code !== 0 || !line) return reject(new Error(`ingress-load exited with ${code}: ${err.slice(-2000)}`));
-      resolve(JSON.parse(line) as LoadResult);
-    });
-  });
-}
-
 /** Delete this run's jobs between load runs: Redis stays small and every run starts alike. */
 async function clearQueues(h: Harness): Promise<void> {
   const redis = new Redis(h.redisUrl);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${h.queuePrefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteQueueKeys(redis, h.queuePrefix);
   redis.disconnect();
 }
 
@@ -412,7 +346,7 @@ async function runIngress(options: Options): Promise<IngressResult> {
     const url = h.outboundUrl;
     let idBase = 1_000_000;
     const run = async (args: { seconds: number; batch: number; rate?: number }) => {
-      const r = await load({ url, connections, idBase, ...args });
+      const r = await runIngressLoad({ url, connections, idBase, ...args });
       idBase = r.next_id;
       await clearQueues(h);
       return r;
@@ -430,10 +364,10 @@ async function runIngress(options: Options): Promise<IngressResult> {
     const measureReference = async (script: 'bare-ack-server.ts' | 'soap-ack-server.ts') => {
       const server = await startBareAckServer(script);
       try {
-        await load({ url: server.url, connections, idBase, seconds: options.quick ? 1 : 3, batch: 1 });
+        await runIngressLoad({ url: server.url, connections, idBase, seconds: options.quick ? 1 : 3, batch: 1 });
         return {
-          batch1: await load({ url: server.url, connections, idBase, seconds, batch: 1 }),
-          batch100: await load({ url: server.url, connections, idBase, seconds, batch: 100 }),
+          batch1: await runIngressLoad({ url: server.url, connections, idBase, seconds, batch: 1 }),
+          batch100: await runIngressLoad({ url: server.url, connections, idBase, seconds, batch: 100 }),
         };
       } finally {
         await server.stop();

@@ -11,12 +11,12 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { deployedNodeOptions, root } from '../scripts/lib/app-processes';
-import { startHarness } from '../scripts/lib/broker-harness';
+import { deleteQueueKeys, startHarness } from '../scripts/lib/broker-harness';
+import { runIngressLoad, type LoadResult } from './ingress-load-runner';
 
 const rounds = Number(process.argv[2] ?? 5);
 const seconds = Number(process.argv[3] ?? 8);
 const connections = 16;
-const ORG_ID = '00D000000000001EAA';
 
 const esbuildOptions = (entry: string, outfile: string) => ({
   entryPoints: [entry],
@@ -36,43 +36,11 @@ await build(esbuildOptions(path.join(root, 'apps/ingress/src/main.ts'), path.joi
 const soapBundle = path.join(root, 'dist/bench/soap-ingress-server.mjs');
 await build(esbuildOptions(path.join(root, 'bench/soap-ingress-server.ts'), soapBundle));
 
-interface LoadResult {
-  messages: number;
-  failed: number;
-  notifications: number;
-  seconds: number;
-  messages_per_s: number;
-  notifications_per_s: number;
-  p50_ms: number;
-  p99_ms: number;
-  next_id: number;
-}
-
 let idBase = 1_000_000;
-function load(url: string, batch: number, secs: number): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(root, 'bench/ingress-load.ts'),
-        JSON.stringify({ url, connections, seconds: secs, batch, orgId: ORG_ID, idBase }),
-      ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('exit', (code) => {
-      const line = out.trim().split('\n').at(-1);
-      if (code !== 0 || !line) return reject(new Error(`ingress-load exited with ${code}: ${err.slice(-2000)}`));
-      const r = JSON.parse(line) as LoadResult;
-      idBase = r.next_id;
-      resolve(r);
-    });
-  });
+async function load(url: string, batch: number, secs: number): Promise<LoadResult> {
+  const r = await runIngressLoad({ url, connections, seconds: secs, batch, idBase });
+  idBase = r.next_id;
+  return r;
 }
 
 const h = await startHarness({ bundled: true, apps: ['ingress'] });
@@ -94,14 +62,7 @@ const targets = {
 
 const redis = new Redis(h.redisUrl);
 async function clearQueues(): Promise<void> {
-  for (const prefix of [h.queuePrefix, soapPrefix]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
+  for (const prefix of [h.queuePrefix, soapPrefix]) await deleteQueueKeys(redis, prefix);
 }
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 

@@ -11,12 +11,33 @@ import pg from 'pg';
 import { FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
 import { loadEventRulesFile } from '@broker/mapping';
 import { createLogger, type Logger } from '@broker/runtime';
-import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
+import { createPrisma, createStore, type Correlation, type PrismaClient, type Store } from '@broker/store';
 import { startFieldNationSim, type FieldNationSim, type FieldNationSimOptions } from '../../apps/fieldnation-sim/src/index';
 import { startSalesforceSim, type SalesforceSim, type SalesforceSimOptions } from '../../apps/salesforce-sim/src/index';
 import { APPS, root, startApp, stopApp, waitReady, type AppName, type AppProcess } from './app-processes';
 
 export const WORKER_APPS: AppName[] = ['salesforce-fetcher', 'mapper', 'fieldnation-writer', 'salesforce-writer'];
+
+/** `caseObject` for a Case sent by its checkbox and published after create, with no write-back. */
+export const PUBLISHED_CASE = 'Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true", afterCreate: { publish: true } }';
+
+/** A dispatcher's Case the demo mapping takes, checkbox set; `fields` add to or replace these. */
+export function createDispatchCase(sf: SalesforceSim, subject: string, fields: Record<string, unknown> = {}): string {
+  return sf.createRecord(
+    'Case',
+    {
+      Subject: subject,
+      AccountId: sf.ref('acme'),
+      ContactId: sf.ref('wile'),
+      Priority: 'High',
+      Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
+      Work_Type__c: 'Installation',
+      Send_to_Field_Nation__c: true,
+      ...fields,
+    },
+    { as: 'dispatcher@example.com' },
+  );
+}
 
 export interface HarnessOptions {
   /** Fixed ports (the demo); default: free ports. */
@@ -62,6 +83,9 @@ export interface Harness {
   store: Store;
   env: NodeJS.ProcessEnv;
   restart(name: AppName, signal?: NodeJS.Signals): Promise<void>;
+  /** The demo connection's correlation of a Salesforce record once it is synced, else undefined. */
+  synced(sfId: string): Promise<Correlation | undefined>;
+  waitForSynced(sfId: string, timeoutMs?: number): Promise<Correlation>;
   waitFor<T>(
     what: string,
     check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
@@ -79,6 +103,16 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** Delete every Redis key under a queue prefix (a run's queues). */
+export async function deleteQueueKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
 }
 
 /** Drop the database if it exists (the demo starts from nothing, like its in-memory simulators). */
@@ -241,6 +275,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       if (app) await stopApp(app, signal);
       await waitReady(launch(name), 60_000);
     },
+    async synced(sfId) {
+      const row = await store.getCorrelation({ connectionId: 'demo', sfId });
+      return row?.state === 'synced' ? row : undefined;
+    },
+    waitForSynced(sfId, timeoutMs) {
+      return harness.waitFor(`${sfId} synced`, () => harness.synced(sfId), timeoutMs);
+    },
     async waitFor(what, check, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       let last: unknown;
@@ -267,12 +308,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await prisma.$disconnect();
       // Remove this run's queues from Redis.
       const redis = new Redis(redisUrl);
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteQueueKeys(redis, queuePrefix);
       redis.disconnect();
       await dropDatabase?.();
       // Every app must end a SIGTERM with a clean shutdown (exit 0); a crash earlier shows here too.

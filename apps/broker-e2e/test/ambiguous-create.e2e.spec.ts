@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../../../scripts/lib/broker-harness';
+import { createDispatchCase, PUBLISHED_CASE, startHarness, type Harness } from '../../../scripts/lib/broker-harness';
 
 // Field Nation finishes a create after the broker stopped waiting for it. The simulator's f_search
 // covers only the documented fields (not incident ids), so only documented lookups can find it.
@@ -7,7 +7,7 @@ let h: Harness;
 const SETTLE_SECONDS = 4;
 beforeAll(async () => {
   h = await startHarness({
-    caseObject: 'Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true", afterCreate: { publish: true } }',
+    caseObject: PUBLISHED_CASE,
     env: { FN_CREATE_SETTLE_SECONDS: String(SETTLE_SECONDS) },
   });
 });
@@ -15,29 +15,10 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const dispatcher = { as: 'dispatcher@example.com' };
-const tomorrow = () => new Date(Date.now() + 86_400_000).toISOString();
-const newCase = (subject: string) =>
-  h.sf.createRecord(
-    'Case',
-    {
-      Subject: subject,
-      AccountId: h.sf.ref('acme'),
-      ContactId: h.sf.ref('wile'),
-      Priority: 'Medium',
-      Preferred_Service_Date__c: tomorrow(),
-      Work_Type__c: 'Repair',
-      Send_to_Field_Nation__c: true,
-    },
-    dispatcher,
-  );
+const newCase = (subject: string) => createDispatchCase(h.sf, subject);
 const workOrdersFor = (caseId: string) => h.fn.listWorkOrders().filter((w) => w.incident_id === caseId);
 const creates = () => h.fn.counters().routes['POST /api/rest/v2/workorders']?.calls ?? 0;
 const lookups = () => h.fn.counters().routes['GET /api/rest/v2/workorders']?.calls ?? 0;
-const synced = async (caseId: string) => {
-  const c = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-  return c?.state === 'synced' ? c : undefined;
-};
 
 describe('a create whose answer is lost', () => {
   it('committed by Field Nation after the broker gave up: early lookups do not create, the late work order is adopted, exactly one exists', async () => {
@@ -56,7 +37,7 @@ describe('a create whose answer is lost', () => {
       async () => (await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId }))?.ambiguousCreateAt,
       30_000,
     );
-    const correlation = await h.waitFor('sync', () => synced(caseId), 60_000);
+    const correlation = await h.waitFor('sync', () => h.synced(caseId), 60_000);
     await new Promise((r) => setTimeout(r, 1_500)); // any straggler would create now
     expect(workOrdersFor(caseId)).toHaveLength(1);
     expect(correlation).toMatchObject({ workOrderId: workOrdersFor(caseId)[0]!.id, ambiguousCreateAt: null });
@@ -81,7 +62,7 @@ describe('a create whose answer is lost', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, marked.getTime() + (SETTLE_SECONDS - 1.5) * 1000 - Date.now())));
     expect(creates() - createsBefore).toBe(1);
     expect(workOrdersFor(caseId)).toHaveLength(0);
-    const correlation = await h.waitFor('sync', () => synced(caseId), 60_000);
+    const correlation = await h.waitFor('sync', () => h.synced(caseId), 60_000);
     expect(creates() - createsBefore).toBe(2);
     expect(workOrdersFor(caseId)).toHaveLength(1);
     expect(correlation.workOrderId).toBe(workOrdersFor(caseId)[0]!.id);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMappingFile } from '@broker/mapping';
 import { buildRecordQuery } from '@broker/salesforce';
 import { root } from '../../../scripts/lib/app-processes';
-import { startHarness, type Harness } from '../../../scripts/lib/broker-harness';
+import { createDispatchCase, startHarness, type Harness } from '../../../scripts/lib/broker-harness';
 
 let h: Harness;
 let dir: string;
@@ -49,31 +49,13 @@ const stagesOf = (stdout: string) =>
   [...stdout.matchAll(/^\d{4}-\d\d-\d\dT[\d:.]+Z\s+demo\s+(\S+)\s+(\S+)/gm)].map((m) => `${m[1]} ${m[2]}`);
 
 const MAPPING = path.join(root, 'config/mappings/case-to-work-order.yaml');
-const dispatcher = { as: 'dispatcher@example.com' };
-
-function createCase(subject: string): string {
-  return h.sf.createRecord(
-    'Case',
-    {
-      Subject: subject,
-      AccountId: h.sf.ref('acme'),
-      ContactId: h.sf.ref('wile'),
-      Priority: 'High',
-      Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
-      Work_Type__c: 'Installation',
-      Send_to_Field_Nation__c: true,
-    },
-    dispatcher,
-  );
-}
+const createCase = (subject: string) => createDispatchCase(h.sf, subject);
 
 /** Synced and written back: the last stage of the forward path is done. */
 async function synced(caseId: string): Promise<number> {
-  const c = await h.waitFor(`${caseId} synced`, async () => {
-    const row = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-    return row?.state === 'synced' && (await h.store.timeline(caseId)).some((t) => t.stage === 'sf-written' && t.outcome === 'ok')
-      ? row
-      : undefined;
+  const c = await h.waitFor(`${caseId} synced and written back`, async () => {
+    const row = await h.synced(caseId);
+    return row && (await h.store.timeline(caseId)).some((t) => t.stage === 'sf-written' && t.outcome === 'ok') ? row : undefined;
   });
   return c.workOrderId!;
 }

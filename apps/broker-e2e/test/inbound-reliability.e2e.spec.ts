@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOutboundMessage } from '@broker/salesforce';
-import { startHarness, type Harness } from '../../../scripts/lib/broker-harness';
+import { createDispatchCase, PUBLISHED_CASE, startHarness, type Harness } from '../../../scripts/lib/broker-harness';
 
 // One broker for the file; write-back off so that each synced record costs exactly its fetch.
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({
-    caseObject: 'Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true", afterCreate: { publish: true } }',
+    caseObject: PUBLISHED_CASE,
     salesforceSim: { outboundRetryBaseMs: 500, timeFactor: 1 },
   });
 });
@@ -15,35 +15,14 @@ afterAll(async () => {
 });
 
 const dispatcher = { as: 'dispatcher@example.com' };
-const tomorrow = () => new Date(Date.now() + 86_400_000).toISOString();
-
-function newCase(subject: string, extra: Record<string, unknown> = {}): string {
-  return h.sf.createRecord(
-    'Case',
-    {
-      Subject: subject,
-      AccountId: h.sf.ref('acme'),
-      ContactId: h.sf.ref('wile'),
-      Priority: 'Medium',
-      Preferred_Service_Date__c: tomorrow(),
-      Work_Type__c: 'Repair',
-      Send_to_Field_Nation__c: true,
-      ...extra,
-    },
-    dispatcher,
-  );
-}
+const newCase = (subject: string, extra: Record<string, unknown> = {}) => createDispatchCase(h.sf, subject, extra);
 
 const workOrdersFor = (caseId: string) => h.fn.listWorkOrders().filter((w) => w.incident_id === caseId);
-const synced = async (caseId: string) => {
-  const c = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-  return c?.state === 'synced' ? c : undefined;
-};
 
 describe('inbound reliability', () => {
   it('collapses redelivered and duplicated Outbound Messages, and 50 updates in a second, into one work order in the last state', async () => {
     const caseId = newCase('Burst case');
-    const first = await h.waitFor('first sync', () => synced(caseId));
+    const first = await h.waitFor('first sync', () => h.synced(caseId));
     for (let i = 1; i <= 50; i++) h.sf.updateRecord('Case', caseId, { Subject: `Burst case v${i}` }, dispatcher);
     // The same notification sent again, by hand, twice (Salesforce redelivers with the same id).
     const notification = h.sf.outbound({}).find((n) => n.recordId === caseId)!;
@@ -76,7 +55,7 @@ describe('inbound reliability', () => {
     h.fn.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders$', status: 500, count: 6 });
     h.fn.injectFault({ method: 'POST', path: '/publish$', status: 429, retryAfterSeconds: 1, count: 4 });
     const ids = Array.from({ length: 5 }, (_, i) => newCase(`Storm ${i}`));
-    for (const id of ids) await h.waitFor(`sync of ${id}`, () => synced(id), 90_000);
+    for (const id of ids) await h.waitFor(`sync of ${id}`, () => h.synced(id), 90_000);
     for (const id of ids) expect(workOrdersFor(id)).toHaveLength(1);
     h.fn.clearFaults();
   });
@@ -85,7 +64,7 @@ describe('inbound reliability', () => {
     const loginsBefore = h.sf.loginCount();
     h.sf.expireSessions({});
     const id = newCase('After expiry');
-    await h.waitFor('sync after expiry', () => synced(id));
+    await h.waitFor('sync after expiry', () => h.synced(id));
     expect(h.sf.loginCount() - loginsBefore).toBe(1);
     const failed = (await h.store.timeline(id)).filter((t) => t.outcome === 'failed');
     expect(failed).toEqual([]);
@@ -96,7 +75,7 @@ describe('inbound reliability', () => {
     const ids = Array.from({ length: 3 }, (_, i) => newCase(`Kill ${i}`));
     await h.waitFor('fetch started', async () => (await h.store.timeline(ids[0]!)).some((t) => t.stage === 'received'), 20_000);
     await h.restart('salesforce-fetcher', 'SIGKILL');
-    for (const id of ids) await h.waitFor(`sync of ${id} after the kill`, () => synced(id), 90_000);
+    for (const id of ids) await h.waitFor(`sync of ${id} after the kill`, () => h.synced(id), 90_000);
     for (const id of ids) expect(workOrdersFor(id)).toHaveLength(1);
   });
 
@@ -105,7 +84,7 @@ describe('inbound reliability', () => {
     h.sf.resetCounters();
     const loginsBefore = h.sf.loginCount();
     const ids = Array.from({ length: 200 }, (_, i) => newCase(`Volume ${i}`));
-    for (const id of ids) await h.waitFor(`sync of ${id}`, () => synced(id), 120_000);
+    for (const id of ids) await h.waitFor(`sync of ${id}`, () => h.synced(id), 120_000);
     const calls = h.sf.counters().apiCalls.total;
     expect(calls / ids.length).toBeLessThanOrEqual(1.0);
     expect(h.sf.loginCount() - loginsBefore).toBe(0); // the session is reused across jobs

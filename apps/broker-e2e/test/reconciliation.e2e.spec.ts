@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sfReconcileQueue } from '@broker/contracts';
 import { createProducerConnection, openQueue } from '@broker/runtime';
 import { root } from '../../../scripts/lib/app-processes';
-import { startHarness, type Harness } from '../../../scripts/lib/broker-harness';
+import { createDispatchCase, PUBLISHED_CASE, startHarness, type Harness } from '../../../scripts/lib/broker-harness';
 
 let h: Harness;
 beforeAll(async () => {
@@ -23,7 +23,7 @@ beforeAll(async () => {
   h = await startHarness({
     queuePrefix: prefix,
     scheduledReconciliation: true,
-    caseObject: 'Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true", afterCreate: { publish: true } }',
+    caseObject: PUBLISHED_CASE,
   });
 });
 afterAll(async () => {
@@ -48,17 +48,7 @@ describe('reconciliation', () => {
   it('creates the work order of a dropped Outbound Message, at a bounded API cost', async () => {
     // Salesforce cannot reach the broker, then gives up on the message (24 h later, in reality).
     h.sf.setOutboundEndpoint('Field_Nation_Case_Dispatch', 'http://127.0.0.1:1/unreachable');
-    const caseId = h.sf.createRecord(
-      'Case',
-      {
-        Subject: 'Dropped',
-        AccountId: h.sf.ref('acme'),
-        Priority: 'Low',
-        Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
-        Send_to_Field_Nation__c: true,
-      },
-      { as: 'dispatcher@example.com' },
-    );
+    const caseId = createDispatchCase(h.sf, 'Dropped', { Priority: 'Low' });
     await h.waitFor('a failed delivery', () => h.sf.outbound({}).some((n) => n.recordId === caseId && n.attempts.length > 0));
     expect(h.sf.dropOutbound()).toBeGreaterThan(0);
     h.sf.setOutboundEndpoint('Field_Nation_Case_Dispatch', h.outboundUrl);
@@ -72,10 +62,7 @@ describe('reconciliation', () => {
     );
     expect(stdout).toMatch(/queued a reconciliation sweep of demo\/Case/);
 
-    const synced = await h.waitFor('reconciled work order', async () => {
-      const c = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-      return c?.state === 'synced' ? c : undefined;
-    });
+    const synced = await h.waitFor('reconciled work order', () => h.synced(caseId));
     expect(h.fn.listWorkOrders().filter((w) => w.incident_id === caseId)).toHaveLength(1);
     expect(synced.workOrderId).toBeGreaterThan(0);
     // One query for the sweep, one fetch per record it fed: the seeded Cases that match the trigger

@@ -1,11 +1,11 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../../../scripts/lib/broker-harness';
+import { createDispatchCase, PUBLISHED_CASE, startHarness, type Harness } from '../../../scripts/lib/broker-harness';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({
-    caseObject: 'Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true", afterCreate: { publish: true } }',
+    caseObject: PUBLISHED_CASE,
     salesforceSim: { outboundRetryBaseMs: 500 },
   });
 });
@@ -17,27 +17,23 @@ const dispatcher = { as: 'dispatcher@example.com' };
 const PROVIDER = 557;
 
 async function syncedCase(subject: string): Promise<{ caseId: string; workOrderId: number }> {
-  const caseId = h.sf.createRecord(
-    'Case',
-    {
-      Subject: subject,
-      AccountId: h.sf.ref('acme'),
-      ContactId: h.sf.ref('wile'),
-      Priority: 'High',
-      Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
-      Work_Type__c: 'Installation',
-      Send_to_Field_Nation__c: true,
-    },
-    dispatcher,
-  );
-  const c = await h.waitFor('synced', async () => {
-    const row = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-    return row?.state === 'synced' ? row : undefined;
-  });
+  const caseId = createDispatchCase(h.sf, subject);
+  const c = await h.waitForSynced(caseId);
   return { caseId, workOrderId: c.workOrderId! };
 }
 
 const caseOf = (id: string) => h.sf.getRecord(id)!;
+
+/** The harness's webhook secret (FN_WEBHOOK_SECRET default). */
+const WEBHOOK_SECRET = '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f';
+const sign = (secret: string, raw: string) => `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
+/** A webhook delivery as Field Nation posts one, with the signature given. */
+const postWebhook = (body: string, signature: string) =>
+  fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, {
+    method: 'POST',
+    body,
+    headers: { 'x-fn-signature': signature, 'x-fn-delivery-id': `${randomUUID()}:1` },
+  });
 const commentsOf = (caseId: string) =>
   h.sf.query(`SELECT Id, CommentBody, CreatedById FROM CaseComment WHERE ParentId = '${caseId}'`).records as {
     Id: string;
@@ -105,23 +101,9 @@ describe('Field Nation → Salesforce', () => {
       triggered_by_user: { id: 1069 },
       workorder: { id: workOrderId, status: { id: 5, name: 'Approved' } },
     });
-    const forged = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, {
-      method: 'POST',
-      body: raw,
-      headers: {
-        'x-fn-signature': `sha256=${createHmac('sha256', 'guessed-secret').update(raw).digest('hex')}`,
-        'x-fn-delivery-id': `${randomUUID()}:1`,
-      },
-    });
+    const forged = await postWebhook(raw, sign('guessed-secret', raw));
     expect(forged.status).toBe(401);
-    const tampered = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, {
-      method: 'POST',
-      body: raw.replace('approved', 'work_done'),
-      headers: {
-        'x-fn-signature': `sha256=${createHmac('sha256', '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f').update(raw).digest('hex')}`,
-        'x-fn-delivery-id': `${randomUUID()}:1`,
-      },
-    });
+    const tampered = await postWebhook(raw.replace('approved', 'work_done'), sign(WEBHOOK_SECRET, raw));
     expect(tampered.status).toBe(401);
     await new Promise((r) => setTimeout(r, 500));
     expect(caseOf(caseId).Status).not.toBe('Resolved');
@@ -154,14 +136,7 @@ describe('Field Nation → Salesforce', () => {
           closing_notes: 'ok',
         },
       });
-      const res = await fetch(`${h.ingressUrl}/fieldnation/webhooks/demo`, {
-        method: 'POST',
-        body: raw,
-        headers: {
-          'x-fn-signature': `sha256=${createHmac('sha256', '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f').update(raw).digest('hex')}`,
-          'x-fn-delivery-id': `${randomUUID()}:1`,
-        },
-      });
+      const res = await postWebhook(raw, sign(WEBHOOK_SECRET, raw));
       expect(res.status).toBe(200);
     };
     await send('workorder.status.work_done', t0 + 60_000);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOutboundMessage, makeId } from '@broker/salesforce';
 import { loadConfig } from '@broker/config';
-import { startHarness, type Harness } from '../../../scripts/lib/broker-harness';
+import { createDispatchCase, startHarness, type Harness } from '../../../scripts/lib/broker-harness';
 import { generateSalesforceMetadata } from '../../cli/src/salesforce-metadata.generator';
 
 // A well-formed Outbound Message proves nothing about the record: anyone who learns the endpoint
@@ -47,21 +47,7 @@ async function forge(sObjectType: string, recordId: string): Promise<string> {
   return notificationId;
 }
 
-function newCase(subject: string, checked: boolean): string {
-  return h.sf.createRecord(
-    'Case',
-    {
-      Subject: subject,
-      AccountId: h.sf.ref('acme'),
-      ContactId: h.sf.ref('wile'),
-      Priority: 'Medium',
-      Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
-      Work_Type__c: 'Repair',
-      Send_to_Field_Nation__c: checked,
-    },
-    dispatcher,
-  );
-}
+const newCase = (subject: string, checked: boolean) => createDispatchCase(h.sf, subject, { Send_to_Field_Nation__c: checked });
 
 const workOrdersFor = (caseId: string) => h.fn.listWorkOrders().filter((w) => w.incident_id === caseId);
 const timeline = (id: string) => h.store.timeline(id);
@@ -87,28 +73,14 @@ describe('the trigger is checked at the source', () => {
 
     // The dispatcher ticks the box: Salesforce's own message now creates the work order.
     h.sf.updateRecord('Case', caseId, { Send_to_Field_Nation__c: true }, dispatcher);
-    const c = await h.waitFor(
-      'work order',
-      async () => {
-        const x = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-        return x?.state === 'synced' && x;
-      },
-      60_000,
-    );
+    const c = await h.waitForSynced(caseId, 60_000);
     expect(workOrdersFor(caseId)).toHaveLength(1);
     expect(h.fn.getWorkOrder(c.workOrderId!)!.title).toContain('Not for Field Nation');
   });
 
   it('keeps updating a correlated Case after the write-back reset its checkbox', async () => {
     const caseId = newCase('Checkbox reset', true);
-    const c = await h.waitFor(
-      'first sync',
-      async () => {
-        const x = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-        return x?.state === 'synced' && x;
-      },
-      60_000,
-    );
+    const c = await h.waitForSynced(caseId, 60_000);
     await h.waitFor(
       'checkbox reset by the write-back',
       () =>
@@ -129,14 +101,7 @@ describe('the trigger is checked at the source', () => {
 
   it('posts no message for forged comment notifications: unpublished, or written by the integration user', async () => {
     const caseId = newCase('Comments', true);
-    const c = await h.waitFor(
-      'sync',
-      async () => {
-        const x = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-        return x?.state === 'synced' && x;
-      },
-      60_000,
-    );
+    const c = await h.waitForSynced(caseId, 60_000);
     const messages = () =>
       (h.fn.getWorkOrder(c.workOrderId!) as unknown as { messages: { metadata: { total: number } } }).messages.metadata.total;
     const before = messages();

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, WORKER_APPS, type Harness } from '../../../scripts/lib/broker-harness';
+import { createDispatchCase, startHarness, WORKER_APPS, type Harness } from '../../../scripts/lib/broker-harness';
 
 // Debian's package; CHROMIUM_PATH points elsewhere (another distribution's binary).
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -59,19 +59,7 @@ describe.skipIf(!hasChromium)(
         count: 0,
       });
       faultId = String(fault.id);
-      caseId = h.sf.createRecord(
-        'Case',
-        {
-          Subject: 'Browser replay',
-          AccountId: h.sf.ref('acme'),
-          ContactId: h.sf.ref('wile'),
-          Priority: 'High',
-          Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
-          Work_Type__c: 'Installation',
-          Send_to_Field_Nation__c: true,
-        },
-        { as: 'dispatcher@example.com' },
-      );
+      caseId = createDispatchCase(h.sf, 'Browser replay');
       const failed = await h.waitFor(
         'the write-back to fail',
         async () => (await h.store.timeline(caseId)).find((t) => t.stage === 'sf-written' && t.outcome === 'failed'),

@@ -4,7 +4,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dropDatabase, prepareDatabase, startHarness } from '../../../scripts/lib/broker-harness';
+import { createDispatchCase, dropDatabase, prepareDatabase, PUBLISHED_CASE, startHarness } from '../../../scripts/lib/broker-harness';
 import type { CapturedDelivery } from '../src/payload-capture';
 
 const out = path.resolve(process.argv[2] ?? 'apps/ingress/test/fixtures/captured');
@@ -13,33 +13,15 @@ const databaseUrl = `postgresql://postgres@127.0.0.1:5432/capture_${Date.now().t
 await prepareDatabase(databaseUrl);
 const h = await startHarness({
   databaseUrl,
-  caseObject: 'Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true", afterCreate: { publish: true } }',
+  caseObject: PUBLISHED_CASE,
   salesforceSim: { outboundRetryBaseMs: 500 },
   env: { CAPTURE_DIR: captureDir },
 });
 try {
-  const caseId = h.sf.createRecord(
-    'Case',
-    {
-      Subject: 'Printer on 3rd floor jams',
-      Description: 'Call Wile E. Coyote on +1 555 0100 before arriving',
-      AccountId: h.sf.ref('acme'),
-      ContactId: h.sf.ref('wile'),
-      Priority: 'High',
-      Preferred_Service_Date__c: new Date(Date.now() + 86_400_000).toISOString(),
-      Work_Type__c: 'Installation',
-      Send_to_Field_Nation__c: true,
-    },
-    { as: 'dispatcher@example.com' },
-  );
-  const c = await h.waitFor(
-    'synced',
-    async () => {
-      const row = await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId });
-      return row?.state === 'synced' ? row : undefined;
-    },
-    60_000,
-  );
+  const caseId = createDispatchCase(h.sf, 'Printer on 3rd floor jams', {
+    Description: 'Call Wile E. Coyote on +1 555 0100 before arriving',
+  });
+  const c = await h.waitForSynced(caseId, 60_000);
   h.fn.buyer.assign(c.workOrderId!, 557);
   await h.waitFor('assigned', () => h.sf.getRecord(caseId)!.Status === 'Technician Assigned', 60_000);
   const files = () =>

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineQueue, enqueue, jobId } from '@broker/contracts';
+import { startRedisServer } from '@broker/testing';
 import {
   baseEnvSchema,
   createLogger,
@@ -42,37 +43,13 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) {
     const port = await freePort();
     ports.push(port);
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        `nodes-${port}.conf`,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
+    nodes.push(
+      await startRedisServer({
+        port,
         dir,
-      ],
-      { stdio: 'ignore' },
+        args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--appendonly', 'no'],
+      }),
     );
-    nodes.push(child);
-  }
-  for (const port of ports) {
-    for (let i = 0; i < 50; i++) {
-      try {
-        execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
   }
   execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
     stdio: 'pipe',
