@@ -3,3 +3,4 @@ export * from './test-database';
 export * from './listener';
 export * from './test-config';
 export * from './fakes';
+export * from './processor-spec';
