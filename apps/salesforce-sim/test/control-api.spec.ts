@@ -36,8 +36,6 @@ describe('control API over HTTP', () => {
 
   beforeEach(async () => {
     expect((await api('POST', '/reset')).body).toEqual({ ok: true });
-    env.listener.requests.length = 0;
-    env.listener.respond = () => ({ status: 200, body: ACK, headers: { 'Content-Type': 'text/xml' } });
   });
 
   it('health and org describe the running simulator', async () => {

@@ -6,7 +6,7 @@ import { TEST_PATH_TOKEN } from '@broker/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { generateSalesforceMetadata } from '../../cli/src/salesforce-metadata.generator';
 import { startSalesforceSim } from '../src/index';
-import { failure, soapConnection, ackAll, simWithListener } from './helpers';
+import { failure, soapConnection, simWithListener } from './helpers';
 
 // The simulated org runs the Flows `broker salesforce metadata` writes, as XML, instead of a rule of
 // its own: what is tested here is what an admin deploys.
@@ -22,9 +22,6 @@ describe('generated Flow metadata in the simulated org', () => {
   const env = simWithListener({ outboundToListener: false });
 
   beforeEach(async () => {
-    await env.sim.reset();
-    env.listener.requests.length = 0;
-    env.listener.respond = ackAll;
     // Only the generated package: the org file's own Flows go.
     for (const f of env.sim.flows()) env.sim.removeFlow(f.name);
     expect(env.sim.ref('integration')).toBe(INTEGRATION_USER_ID);

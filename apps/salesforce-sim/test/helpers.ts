@@ -1,5 +1,5 @@
 import jsforce, { type Connection } from 'jsforce';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startListener, type Listener } from '@broker/testing';
 import { startSalesforceSim, type SalesforceSim } from '../src/index';
 
@@ -36,7 +36,8 @@ export const ackAll = () => ({ status: 200, body: ACK, headers: { 'Content-Type'
 
 /**
  * A simulator and a listener for the Outbound Messages it sends, started before the describe block's
- * tests and closed after them. `outboundToListener` makes the listener the org's default endpoint.
+ * tests and closed after them; before each test the org is reset and the listener forgets what it
+ * received and acknowledges everything. `outboundToListener` makes the listener the org's default endpoint.
  */
 export function simWithListener(options: { outboundToListener: boolean }): { readonly sim: SalesforceSim; readonly listener: Listener } {
   const env = {} as { sim: SalesforceSim; listener: Listener };
@@ -48,6 +49,11 @@ export function simWithListener(options: { outboundToListener: boolean }): { rea
   afterAll(async () => {
     await env.sim.close();
     await env.listener.close();
+  });
+  beforeEach(async () => {
+    await env.sim.reset();
+    env.listener.requests.length = 0;
+    env.listener.respond = ackAll;
   });
   return env;
 }

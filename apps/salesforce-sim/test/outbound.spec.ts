@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import jsforce from 'jsforce';
 import type { CapturedRequest } from '@broker/testing';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseOutboundMessage } from '@broker/salesforce';
 import { retryGap, startSalesforceSim } from '../src/index';
 import { ORG_ID, ORG_ID_15, soapConnection, VERSION, ACK, ackAll, simWithListener } from './helpers';
@@ -26,12 +26,6 @@ async function closedPort(): Promise<number> {
 
 describe('Outbound Messages', () => {
   const env = simWithListener({ outboundToListener: true });
-
-  beforeEach(async () => {
-    await env.sim.reset();
-    env.listener.requests.length = 0;
-    env.listener.respond = ackAll;
-  });
 
   it('sends the envelope of reference §1.2 when a dispatcher ticks Send_to_Field_Nation__c', async () => {
     const caseId = env.sim.ref('case_install');
