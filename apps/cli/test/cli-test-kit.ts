@@ -40,6 +40,11 @@ export const freshPrefix = (label = 'tc') => `${label}${Date.now().toString(36)}
 
 export const ORG_ID = '00D000000000001AAA';
 
+/** A connection's Field Nation block (credentials the CLI's config commands never use) with its webhook secret. */
+const fieldnationYaml = (webhookSecret: string) => `    fieldnation:
+      auth: { clientId: c, clientSecret: s, username: u, password: p }
+      webhookSecret: ${webhookSecret}`;
+
 /** A two-connection config; mapping paths point at the repo's example mappings. */
 export function testConfigYaml(mappingsDir: string): string {
   return `
@@ -50,9 +55,7 @@ connections:
       pathToken: tEsT-pAtH-t0ken_0123456789abcdef
       apiVersion: "61.0"
       auth: { flow: password, username: integration@example.com, password: p }
-    fieldnation:
-      auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: 5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f
+${fieldnationYaml('5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f')}
     objects:
       Case:
         mapping: ${mappingsDir}/case-to-work-order.yaml
@@ -68,9 +71,7 @@ connections:
       instance: https://locked.my.salesforce.com
       pathToken: a-secret-path-token-0123
       auth: { flow: client-credentials, clientId: c, clientSecret: s }
-    fieldnation:
-      auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: 8e4a2b6c-1d3f-4a5b-8c7d-9e0f1a2b3c4d
+${fieldnationYaml('8e4a2b6c-1d3f-4a5b-8c7d-9e0f1a2b3c4d')}
     objects:
       Opportunity:
         mapping: ${mappingsDir}/case-to-work-order.yaml

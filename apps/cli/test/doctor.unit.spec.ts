@@ -1,67 +1,40 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, type LoadedConfig } from '@broker/config';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { LoadedConfig } from '@broker/config';
 import { FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
 import { loadEventRulesFile } from '@broker/mapping';
 import { createLogger } from '@broker/runtime';
-import { TEST_PATH_TOKEN } from '@broker/testing';
-import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
-import { startSalesforceSim, type SalesforceSim } from '../../salesforce-sim/src/index';
+import { DEMO_MAPPINGS, DEMO_PUBLIC_URL, demoWebhook, loadDemoConfig, serversForFile, TEST_PATH_TOKEN } from '@broker/testing';
+import { startFieldNationSim } from '../../fieldnation-sim/src/index';
+import { startSalesforceSim } from '../../salesforce-sim/src/index';
 import { workspaceRoot } from '../../../vitest.shared';
 import { doctorCommand } from '../src/doctor.command';
 import { captureIo, tmpDir } from './cli-test-kit';
 
-// Referee: the demo connection (config/demo.yaml, the mappings the demo runs with) is known to work
-// end to end against both simulators (apps/broker-e2e); each broken variant below is one mistake.
-const mappings = path.join(workspaceRoot, 'config/mappings');
-const PUBLIC_URL = 'http://127.0.0.1:3000';
-const rules = loadEventRulesFile(path.join(mappings, 'case-events.yaml'));
+// Referee: the demo connection (loadDemoConfig) is known to work end to end against both simulators
+// (apps/broker-e2e); each broken variant below is one mistake.
+const PUBLIC_URL = DEMO_PUBLIC_URL;
+const rules = loadEventRulesFile(path.join(DEMO_MAPPINGS, 'case-events.yaml'));
 const ruleEvents = FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e));
 
-let sf: SalesforceSim;
-let fn: FieldNationSim;
-let dir: string;
-
-beforeAll(async () => {
-  const logger = createLogger({ service: 'sim', level: 'silent' });
-  sf = await startSalesforceSim({ port: 0, logger });
-  fn = await startFieldNationSim({ port: 0, logger, rateLimit: false });
-  dir = tmpDir('doctor');
+const logger = createLogger({ service: 'sim', level: 'silent' });
+const sims = serversForFile({
+  sf: () => startSalesforceSim({ port: 0, logger }),
+  fn: () => startFieldNationSim({ port: 0, logger, rateLimit: false }),
 });
 
-afterAll(async () => {
-  await sf?.close();
-  await fn?.close();
-});
-
-/** As `broker fieldnation webhook --apply` (and the e2e harness) registers it. */
-const registerWebhook = (events = ruleEvents, url = `${PUBLIC_URL}/fieldnation/webhooks/demo`) =>
-  fn.registerWebhook({ url, secret: '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f', events: [...events] });
+const registerWebhook = (events = ruleEvents, url?: string) => sims.fn.registerWebhook(demoWebhook(events, url));
 
 beforeEach(() => {
-  fn.reset();
+  sims.fn.reset();
   registerWebhook();
 });
 
-/** The demo config against these simulators; `editMapping` rewrites the case mapping's text, `editConfig` the config's. */
-function demoConfig(
-  options: { env?: NodeJS.ProcessEnv; editMapping?: (text: string) => string; editConfig?: (text: string) => string } = {},
-): LoadedConfig {
-  let mapping = path.join(mappings, 'case-to-work-order.yaml');
-  if (options.editMapping) {
-    const edited = options.editMapping(readFileSync(mapping, 'utf8'));
-    mapping = path.join(dir, `mapping-${Math.random().toString(36).slice(2)}.yaml`);
-    writeFileSync(mapping, edited);
-  }
-  const text = readFileSync(path.join(workspaceRoot, 'config/demo.yaml'), 'utf8')
-    .replace('mapping: mappings/case-to-work-order.yaml', `mapping: ${mapping}`)
-    .replace('eventRules: mappings/', `eventRules: ${mappings}/`);
-  const file = path.join(dir, `broker-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, options.editConfig ? options.editConfig(text) : text);
-  return loadConfig(file, { SF_LOGIN_URL: sf.url, FN_BASE_URL: fn.url, SF_OM_PATH_TOKEN: TEST_PATH_TOKEN, ...options.env });
-}
+/** The demo config against these simulators (see loadDemoConfig for the options). */
+const demoConfig = (options: Parameters<typeof loadDemoConfig>[1] = {}): LoadedConfig =>
+  loadDemoConfig({ salesforceUrl: sims.sf.url, fieldnationUrl: sims.fn.url }, options);
 
 async function doctor(config: LoadedConfig, options: { url?: string } = { url: PUBLIC_URL }) {
   const io = captureIo();
@@ -74,8 +47,8 @@ const line = (text: string, id: string) => text.split('\n').find((l) => l.includ
 
 describe('broker doctor', () => {
   it('passes against the demo connection, read-only, and counts the Salesforce API calls it spends', async () => {
-    const before = sf.counters();
-    const workOrdersBefore = fn.listWorkOrders().length;
+    const before = sims.sf.counters();
+    const workOrdersBefore = sims.fn.listWorkOrders().length;
     const { code, text } = await doctor(demoConfig());
     expect(text).toMatch(/✓ ready/);
     expect(code).toBe(0);
@@ -95,7 +68,7 @@ describe('broker doctor', () => {
     ]) {
       expect(line(text, id), id).toMatch(/^\s+✓/);
     }
-    const after = sf.counters();
+    const after = sims.sf.counters();
     const spent = Number(/spent (\d+) Salesforce API calls/.exec(text)?.[1]);
     expect(spent).toBeGreaterThan(0);
     // The simulator counts what the org was asked: the doctor's own count must agree.
@@ -104,8 +77,8 @@ describe('broker doctor', () => {
       (k) => !k.startsWith('GET') && (after.apiCalls.byEndpoint[k] ?? 0) !== (before.apiCalls.byEndpoint[k] ?? 0),
     );
     expect(writes).toEqual([]);
-    expect(fn.listWorkOrders()).toHaveLength(workOrdersBefore);
-    expect(Object.keys(fn.counters().routes ?? {}).filter((r) => !/^GET|oauth/.test(r))).toEqual([]);
+    expect(sims.fn.listWorkOrders()).toHaveLength(workOrdersBefore);
+    expect(Object.keys(sims.fn.counters().routes ?? {}).filter((r) => !/^GET|oauth/.test(r))).toEqual([]);
   });
 
   it('fails salesforce.login on a wrong password, with a fix hint, and still checks Field Nation', async () => {
@@ -156,7 +129,7 @@ describe('broker doctor', () => {
   });
 
   it('fails fieldnation.webhook when no webhook is registered, and tells the command that registers it', async () => {
-    fn.reset();
+    sims.fn.reset();
     const { code, text } = await doctor(demoConfig());
     expect(code).toBe(1);
     expect(line(text, 'fieldnation.webhook')).toMatch(/^\s+✗/);
@@ -165,14 +138,14 @@ describe('broker doctor', () => {
   });
 
   it('fails fieldnation.webhook for a webhook with an extra event, and for one missing an event', async () => {
-    fn.reset();
+    sims.fn.reset();
     registerWebhook([...ruleEvents, 'workorder.created']);
     const extra = await doctor(demoConfig());
     expect(extra.code).toBe(1);
     expect(line(extra.text, 'fieldnation.webhook')).toMatch(/^\s+✗/);
     expect(extra.text).toMatch(/extra events no rule uses \(delivered, verified and skipped for nothing\): workorder\.created/);
 
-    fn.reset();
+    sims.fn.reset();
     registerWebhook(ruleEvents.filter((e) => e !== 'workorder.message_posted'));
     const missing = await doctor(demoConfig());
     expect(missing.code).toBe(1);
@@ -208,16 +181,16 @@ describe('broker doctor', () => {
 
   it('warns on salesforce.api-allowance in the reserve and fails it when nothing is left', async () => {
     try {
-      sf.setApiUsage({ used: 14_000, max: 15_000 });
+      sims.sf.setApiUsage({ used: 14_000, max: 15_000 });
       const low = await doctor(demoConfig());
       expect(line(low.text, 'salesforce.api-allowance')).toMatch(/^\s+!/);
       expect(low.code).toBe(0);
-      sf.setApiUsage({ used: 15_000, max: 15_000 });
+      sims.sf.setApiUsage({ used: 15_000, max: 15_000 });
       const none = await doctor(demoConfig());
       expect(none.code).toBe(1);
       expect(none.text).toMatch(/✗ .*\[salesforce\.api\]|✗ .*\[salesforce\.api-allowance\]/);
     } finally {
-      sf.setApiUsage({ used: 0, max: 15_000 });
+      sims.sf.setApiUsage({ used: 0, max: 15_000 });
     }
   });
 
@@ -236,8 +209,8 @@ describe('broker doctor', () => {
               PATH: process.env.PATH,
               BROKER_CONFIG: config.file,
               SF_OM_PATH_TOKEN: TEST_PATH_TOKEN,
-              SF_LOGIN_URL: sf.url,
-              FN_BASE_URL: fn.url,
+              SF_LOGIN_URL: sims.sf.url,
+              FN_BASE_URL: sims.fn.url,
               PUBLIC_URL,
               ...env,
             },
@@ -269,7 +242,7 @@ describe('broker doctor', () => {
   });
 
   it('fails fieldnation.webhook (instead of crashing) when the event rules match no Field Nation event', async () => {
-    const rulesFile = path.join(dir, 'no-events.yaml');
+    const rulesFile = path.join(tmpDir('doctor'), 'no-events.yaml');
     writeFileSync(rulesFile, 'object: Case\nrules:\n  - on: workorder.not_an_event\n    fields: { Status: { value: New } }\n');
     const { code, text } = await doctor(demoConfig({ editConfig: (t) => t.replace(/eventRules: .*/, `eventRules: ${rulesFile}`) }));
     expect(code).toBe(1);

@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import type express from 'express';
 import { appRoutes } from '@bull-board/api/dist/routes.js';
 import { ExpressAdapter } from '@bull-board/express';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { allQueues } from '@broker/contracts';
-import { workspaceRoot } from '../../../vitest.shared';
 import { resolveAuthSettings } from '../src/auth.settings';
 import { authenticate } from '../src/auth.middleware';
+import { spawnDashboardMain } from './dashboard-process';
 import { basic, PASSWORD, startDashboard, TOKEN, USER, type DashboardUnderTest } from './dashboard-test-kit';
 
 let dash: DashboardUnderTest;
@@ -236,23 +234,9 @@ describe('auth settings', () => {
 });
 
 describe('main', () => {
-  const tsx = path.join(workspaceRoot, 'node_modules/.bin/tsx');
   const run = (env: Record<string, string>, untilStderr?: RegExp) =>
     new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(tsx, ['apps/dashboard/src/main.ts'], {
-        cwd: workspaceRoot,
-        env: {
-          PATH: process.env.PATH!,
-          DATABASE_URL: dash.db.url,
-          REDIS_URL: 'redis://127.0.0.1:6379',
-          QUEUE_PREFIX: dash.prefix,
-          PORT: '0',
-          HOST: '127.0.0.1',
-          LOG_LEVEL: 'silent',
-          ...env,
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawnDashboardMain(dash, { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env });
       let stderr = '';
       const timer = setTimeout(() => {
         child.kill('SIGKILL');

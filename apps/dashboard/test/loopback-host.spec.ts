@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
 import net from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workspaceRoot } from '../../../vitest.shared';
 import { isLoopbackHost } from '../src/loopback-host.middleware';
+import { spawnDashboardMain } from './dashboard-process';
 import { startDashboard, type DashboardUnderTest } from './dashboard-test-kit';
 
 // DNS rebinding, as an attacker runs it: the operator opens http://attacker.example:<port>/, the
@@ -105,7 +103,6 @@ describe('the insecure dashboard answers only at localhost', () => {
 });
 
 describe('the insecure dashboard process', () => {
-  const tsx = path.join(workspaceRoot, 'node_modules/.bin/tsx');
   const freePort = () =>
     new Promise<number>((resolve) => {
       const s = net.createServer().listen(0, '127.0.0.1', () => {
@@ -113,20 +110,7 @@ describe('the insecure dashboard process', () => {
         s.close(() => resolve(p));
       });
     });
-  const start = (env: Record<string, string>) =>
-    spawn(tsx, ['apps/dashboard/src/main.ts'], {
-      cwd: workspaceRoot,
-      env: {
-        PATH: process.env.PATH!,
-        DATABASE_URL: dash.db.url,
-        REDIS_URL: 'redis://127.0.0.1:6379',
-        QUEUE_PREFIX: dash.prefix,
-        LOG_LEVEL: 'info',
-        DASHBOARD_INSECURE: 'true',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  const start = (env: Record<string, string>) => spawnDashboardMain(dash, { LOG_LEVEL: 'info', DASHBOARD_INSECURE: 'true', ...env });
 
   it('refuses to listen on a non-loopback HOST', async () => {
     const child = start({ HOST: '0.0.0.0', PORT: '0' });

@@ -5,6 +5,18 @@ import { getToken, hmac, publishableWorkOrder, restApi, startSim, webhookApi, js
 
 const SECRET = '01999f51-5c66-4449-b441-6b4a053fee6a';
 
+/** The events of a work order from its creation until its technician is on the way, in order. */
+const UNTIL_ON_MY_WAY = [
+  'workorder.created',
+  'workorder.status.draft',
+  'workorder.status.published',
+  'workorder.routed',
+  'workorder.status.routed',
+  'workorder.status.assigned',
+  'workorder.status.confirmed',
+  'workorder.status.on_my_way',
+];
+
 describe('full work-order lifecycle over REST and the control API', () => {
   let sim: FieldNationSim;
   let listener: Listener;
@@ -78,14 +90,7 @@ describe('full work-order lifecycle over REST and the control API', () => {
 
     await sim.waitForDeliveries();
     const expected = [
-      'workorder.created',
-      'workorder.status.draft',
-      'workorder.status.published',
-      'workorder.routed',
-      'workorder.status.routed',
-      'workorder.status.assigned',
-      'workorder.status.confirmed',
-      'workorder.status.on_my_way',
+      ...UNTIL_ON_MY_WAY,
       'workorder.status.checked_in',
       'workorder.task_completed',
       'workorder.message_posted',
@@ -187,14 +192,7 @@ describe('delivery order in the default relaxed mode', () => {
     await sim.waitForDeliveries();
 
     const expected = [
-      'workorder.created',
-      'workorder.status.draft',
-      'workorder.status.published',
-      'workorder.routed',
-      'workorder.status.routed',
-      'workorder.status.assigned',
-      'workorder.status.confirmed',
-      'workorder.status.on_my_way',
+      ...UNTIL_ON_MY_WAY,
       'workorder.status.delayed',
       'workorder.status.checked_in',
       'workorder.task_completed',

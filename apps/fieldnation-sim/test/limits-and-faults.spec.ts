@@ -9,6 +9,9 @@ describe('rate limits, faults and counters', () => {
   });
   beforeEach(() => sim.reset());
   afterAll(async () => sim?.close());
+  /** Sets a fault through the control API, as a test tool outside this process would. */
+  const postFault = (fault: Record<string, unknown>) =>
+    fetch(`${sim.url}/__sim/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(fault) });
 
   it('answers 429 with Retry-After once the token bucket is empty', async () => {
     const api = restApi(sim, await getToken(sim));
@@ -49,11 +52,7 @@ describe('rate limits, faults and counters', () => {
   it('injects faults over a time window, latency and timeouts through the control API', async () => {
     sim.setRateLimit(false);
     const api = restApi(sim, await getToken(sim));
-    const res = await fetch(`${sim.url}/__sim/faults`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ path: '/types-of-work', status: 500, durationMs: 150 }),
-    });
+    const res = await postFault({ path: '/types-of-work', status: 500, durationMs: 150 });
     expect(res.status).toBe(200);
     expect((await api('GET', '/types-of-work')).status).toBe(500);
     await new Promise((r) => setTimeout(r, 200));
@@ -68,11 +67,7 @@ describe('rate limits, faults and counters', () => {
     const timedOut = await fetch(`${sim.restUrl}/clients`, { signal: AbortSignal.timeout(150) }).catch((err: Error) => err.name);
     expect(timedOut).toBe('TimeoutError');
 
-    const bad = await fetch(`${sim.url}/__sim/faults`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ path: '(' }),
-    });
+    const bad = await postFault({ path: '(' });
     expect(bad.status).toBe(400);
     expect((await json(await fetch(`${sim.url}/__sim/counters`))).routes['GET /api/rest/v2/clients']).toEqual({
       calls: 1,
@@ -85,11 +80,7 @@ describe('rate limits, faults and counters', () => {
   it('commits a create after the client has given up (late commit), set through the control API', async () => {
     sim.setRateLimit(false);
     const api = restApi(sim, await getToken(sim));
-    const res = await fetch(`${sim.url}/__sim/faults`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ method: 'POST', path: '^/api/rest/v2/workorders$', commitAfterMs: 400, hangMs: 100, count: 1 }),
-    });
+    const res = await postFault({ method: 'POST', path: '^/api/rest/v2/workorders$', commitAfterMs: 400, hangMs: 100, count: 1 });
     expect(res.status).toBe(200);
     const started = Date.now();
     const failed = await api('POST', '/workorders', { title: 'Late one', incident_id: 'INC-LATE' }).catch((err: Error) => err);

@@ -79,3 +79,15 @@ export const publishableWorkOrder = (extra: Record<string, unknown> = {}) => ({
 
 /** Response JSON without a cast at every call site. */
 export const json = (res: Response): Promise<any> => res.json();
+
+/** A listener answer that fails the first delivery of `eventName` once with `status`, and accepts the rest. */
+export function failFirstDelivery(eventName: string, status: number): (req: { body: string }) => { status: number } {
+  let failed = false;
+  return (req) => {
+    if (!failed && req.body.includes(`"${eventName}"`)) {
+      failed = true;
+      return { status };
+    }
+    return { status: 200 };
+  };
+}

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startListener, type Listener } from '@broker/testing';
 import type { FieldNationSim } from '../src/index';
 import type { DeliveryRecord } from '../src/webhooks/webhook-sender';
-import { getToken, restApi, startSim, webhookApi } from './sim-test-helpers';
+import { getToken, restApi, startSim, webhookApi, failFirstDelivery } from './sim-test-helpers';
 
 /** Polls until `pick` returns a value, for states reached between two HTTP round trips. */
 async function until<T>(pick: () => T | undefined, timeoutMs = 5_000): Promise<T> {
@@ -41,14 +41,7 @@ describe('manual retries next to automatic ones', () => {
       // A 1 s backoff leaves ample time to issue the manual retry while the automatic one waits.
       sim = await startSim({ timeFactor: 1, rateLimit: false, webhooks: { ordering, baseBackoffMs: 1_000, maxAttempts: 4 } });
       listener = await startListener();
-      let failed = false;
-      listener.respond = (req) => {
-        if (!failed && req.body.includes('"workorder.created"')) {
-          failed = true;
-          return { status: 500 };
-        }
-        return { status: 200 };
-      };
+      listener.respond = failFirstDelivery('workorder.created', 500);
       const token = await getToken(sim);
       sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.created', 'workorder.status.draft'] });
       await restApi(sim, token)('POST', '/workorders', { title: 'x' });

@@ -3,7 +3,17 @@ import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startListener, type Listener } from '@broker/testing';
 import type { FieldNationSim } from '../src/index';
-import { getToken, hmac, publishableWorkOrder, restApi, startSim, webhookApi, type ApiResponse, json } from './sim-test-helpers';
+import {
+  getToken,
+  hmac,
+  publishableWorkOrder,
+  restApi,
+  startSim,
+  webhookApi,
+  type ApiResponse,
+  json,
+  failFirstDelivery,
+} from './sim-test-helpers';
 
 describe('Webhooks v3', () => {
   let sim: FieldNationSim;
@@ -276,14 +286,7 @@ describe('Webhooks v3', () => {
 
   it('in relaxed ordering, a delivery waiting for its retry does not hold back later ones', async () => {
     sim.registerWebhook({ url: `${listener.url}/h`, events: ['workorder.created', 'workorder.status.draft'] });
-    let failed = false;
-    listener.respond = (req) => {
-      if (!failed && req.body.includes('"workorder.created"')) {
-        failed = true;
-        return { status: 502 };
-      }
-      return { status: 200 };
-    };
+    listener.respond = failFirstDelivery('workorder.created', 502);
     await createDraft();
     await sim.waitForDeliveries();
     const names = listener.requests.map((r) => `${JSON.parse(r.body).event.name}#${String(r.headers['x-fn-delivery-id']).split(':')[1]}`);

@@ -3,32 +3,19 @@ import { DelayedError, QueueEvents, UnrecoverableError } from 'bullmq';
 import { enqueue, fnWriteQueue, sfWriteQueue } from '@broker/contracts';
 import { parseConfig, type ConnectionConfig } from '@broker/config';
 import { FieldNationClient, FieldNationError } from '@broker/fieldnation';
-import {
-  createJobContext,
-  createLogger,
-  createProducerConnection,
-  createWorkerConnection,
-  openQueue,
-  recordDependencyWait,
-  redisRecordLocks,
-  startWorker,
-} from '@broker/runtime';
-import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
-import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
+import { createJobContext, createWorkerConnection, openQueue, recordDependencyWait, redisRecordLocks, startWorker } from '@broker/runtime';
+import type { Store } from '@broker/store';
+import { demoConnectionYaml, processorSpecEnv, redisUrl } from '@broker/testing';
 import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
 import { postMessage } from '../src/post-message.processor';
 import { AmbiguousCreateError, writeWorkOrder, type WriterDeps } from '../src/write-work-order.processor';
 
-let db: TestDatabase;
-let prisma: PrismaClient;
+const env = processorSpecEnv({ label: 'writer', prefixStem: 'tw', queue: sfWriteQueue });
+const { redis, prefix, queue, log } = env;
 let store: Store;
 let sim: FieldNationSim;
 let deps: WriterDeps;
 let connections: Map<string, ConnectionConfig>;
-const redis = createProducerConnection(redisUrl());
-const prefix = `tw${Date.now().toString(36)}`;
-const queue = openQueue(sfWriteQueue, redis, prefix);
-const log = createLogger({ service: 'writer-test', level: 'silent' });
 
 const payload = {
   title: 'Fix the printer',
@@ -39,22 +26,15 @@ const payload = {
 };
 
 beforeAll(async () => {
-  db = await createTestDatabase('writer');
-  prisma = createPrisma(db.url);
-  store = createStore(prisma);
+  store = env.store;
   sim = await startFieldNationSim({ port: 0, rateLimit: false, logger: log });
   const config = parseConfig(
-    `connections:
-  - id: demo
-    salesforce: { instance: "https://example.my.salesforce.com", organizationId: 00D000000000001EAA, pathToken: tEsT-pAtH-t0ken_0123456789abcdef, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
-    fieldnation:
-      environment: ${sim.url}
-      auth: { clientId: fn-sim-client, clientSecret: fn-sim-secret, username: buyer@example.com, password: sim-password }
-      webhookSecret: 2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5
-      createSettleSeconds: 3
-    objects:
-      Case: { mapping: x.yaml, afterCreate: { publish: true }, writeBack: { workOrderIdField: Field_Nation_Work_Order_Id__c } }
-`,
+    demoConnectionYaml({
+      fieldnationAuth: '{ clientId: fn-sim-client, clientSecret: fn-sim-secret, username: buyer@example.com, password: sim-password }',
+      fieldnationExtra: `      environment: ${sim.url}\n      createSettleSeconds: 3`,
+      objects:
+        '{ Case: { mapping: x.yaml, afterCreate: { publish: true }, writeBack: { workOrderIdField: Field_Nation_Work_Order_Id__c } } }',
+    }),
     '/tmp/c.yaml',
     {},
   );
@@ -68,11 +48,6 @@ beforeAll(async () => {
   deps = { clients: new Map([['demo', client]]), store, sfWriteQueue: queue, locks: redisRecordLocks(redis, prefix) };
 });
 afterAll(async () => {
-  await queue.obliterate({ force: true });
-  await queue.close();
-  redis.disconnect();
-  await prisma.$disconnect();
-  await db.drop();
   await sim.close();
 });
 

@@ -16,38 +16,41 @@ export const ORG_ID = '00D000000000001EAA';
 export const DEMO_TOKEN = 'dEm0-tok3n_Zq8Rw2Lx5Vn7Kp4Hs9Jc';
 export const DEMO_OUTBOUND = `/salesforce/outbound/demo/${DEMO_TOKEN}`;
 
+/** A connection of the test config with a path token: Salesforce password login, Field Nation's sandbox. */
+const tokenConnectionYaml = (c: {
+  id: string;
+  pathToken: string;
+  webhookSecret: string;
+  fieldnationExtra?: string;
+  objectsExtra?: string;
+}) => `
+  - id: ${c.id}
+    salesforce:
+      organizationId: ${ORG_ID}
+      pathToken: ${c.pathToken}
+      auth:
+        flow: password
+        username: u
+        password: p
+    fieldnation:
+      environment: sandbox
+      auth: { clientId: c, clientSecret: s, username: u, password: p }
+      webhookSecret: ${c.webhookSecret}${c.fieldnationExtra ?? ''}
+    objects:
+      Case: { mapping: mappings/case-to-work-order.yaml }${c.objectsExtra ?? ''}`;
+
 export const testConfigYaml = `
-connections:
-  - id: demo
-    salesforce:
-      organizationId: ${ORG_ID}
-      pathToken: ${DEMO_TOKEN}
-      auth:
-        flow: password
-        username: u
-        password: p
-    fieldnation:
-      environment: sandbox
-      auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: 5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f
-    objects:
-      Case: { mapping: mappings/case-to-work-order.yaml }
-      CaseComment: { messages: true }
-  - id: locked
-    salesforce:
-      organizationId: ${ORG_ID}
-      pathToken: a-secret-path-token-0123
-      auth:
-        flow: password
-        username: u
-        password: p
-    fieldnation:
-      environment: sandbox
-      auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: 8e4a2b6c-1d3f-4a5b-8c7d-9e0f1a2b3c4d
-      acceptLegacyHash: true
-    objects:
-      Case: { mapping: mappings/case-to-work-order.yaml }
+connections:${tokenConnectionYaml({
+  id: 'demo',
+  pathToken: DEMO_TOKEN,
+  webhookSecret: '5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f',
+  objectsExtra: '\n      CaseComment: { messages: true }',
+})}${tokenConnectionYaml({
+  id: 'locked',
+  pathToken: 'a-secret-path-token-0123',
+  webhookSecret: '8e4a2b6c-1d3f-4a5b-8c7d-9e0f1a2b3c4d',
+  fieldnationExtra: '\n      acceptLegacyHash: true',
+})}
   - id: open
     salesforce:
       organizationId: ${ORG_ID}

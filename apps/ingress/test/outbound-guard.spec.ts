@@ -93,24 +93,10 @@ describe('client certificate', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ingress-tls-'));
   const file = (name: string) => path.join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  /** `openssl req` arguments for a new P-256 key written to `<name>.key`. */
+  const newKey = (name: string) => ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`];
   const selfSigned = (name: string, cn: string) =>
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${cn}`,
-    );
+    openssl('req', '-x509', ...newKey(name), '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${cn}`);
   let fingerprint = '';
   const started: IngressUnderTest[] = [];
 
@@ -121,20 +107,7 @@ describe('client certificate', () => {
     selfSigned('org', 'proxy.salesforce.test');
     selfSigned('impostor', 'proxy.salesforce.test');
     selfSigned('ca', 'Test Client CA');
-    openssl(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'signed.key',
-      '-out',
-      'signed.csr',
-      '-subj',
-      '/CN=proxy.salesforce.test',
-    );
+    openssl('req', ...newKey('signed'), '-out', 'signed.csr', '-subj', '/CN=proxy.salesforce.test');
     openssl(
       'x509',
       '-req',

@@ -78,6 +78,12 @@ describe('Outbound Message endpoint', () => {
     expect(await jobCount()).toBe(before + 100);
   });
 
+  /** A well-formed notification (the `n`th) posted to a path no connection answers on. */
+  const unknownEndpoint = (label: string, path: string, n: number): [string, () => Promise<Response>, RegExp] => [
+    label,
+    () => post(path, envelope([{ id: makeId('04l', n), sfId: makeId('500', 4) }])),
+    /unknown endpoint/,
+  ];
   const bad: [string, () => Promise<Response>, RegExp][] = [
     [
       'a wrong organization id',
@@ -97,31 +103,11 @@ describe('Outbound Message endpoint', () => {
       () => post(DEMO_OUTBOUND, envelope([{ id: makeId('04l', 302), sfId: makeId('001', 4), type: 'Account' }])),
       /not configured/,
     ],
-    [
-      'an unknown connection',
-      () => post('/salesforce/outbound/nope', envelope([{ id: makeId('04l', 303), sfId: makeId('500', 4) }])),
-      /unknown endpoint/,
-    ],
-    [
-      'a missing path token (demo)',
-      () => post('/salesforce/outbound/demo', envelope([{ id: makeId('04l', 306), sfId: makeId('500', 4) }])),
-      /unknown endpoint/,
-    ],
-    [
-      'a wrong path token of the same length (demo)',
-      () => post(`/salesforce/outbound/demo/${DEMO_TOKEN.slice(0, -1)}X`, envelope([{ id: makeId('04l', 307), sfId: makeId('500', 4) }])),
-      /unknown endpoint/,
-    ],
-    [
-      'a missing path token',
-      () => post('/salesforce/outbound/locked', envelope([{ id: makeId('04l', 304), sfId: makeId('500', 4) }])),
-      /unknown endpoint/,
-    ],
-    [
-      'a wrong path token',
-      () => post('/salesforce/outbound/locked/a-secret-path-token-0124', envelope([{ id: makeId('04l', 305), sfId: makeId('500', 4) }])),
-      /unknown endpoint/,
-    ],
+    unknownEndpoint('an unknown connection', '/salesforce/outbound/nope', 303),
+    unknownEndpoint('a missing path token (demo)', '/salesforce/outbound/demo', 306),
+    unknownEndpoint('a wrong path token of the same length (demo)', `/salesforce/outbound/demo/${DEMO_TOKEN.slice(0, -1)}X`, 307),
+    unknownEndpoint('a missing path token', '/salesforce/outbound/locked', 304),
+    unknownEndpoint('a wrong path token', '/salesforce/outbound/locked/a-secret-path-token-0124', 305),
     ['non-UTF-8 bytes', () => post(DEMO_OUTBOUND, Buffer.from([0x3c, 0xff, 0xfe, 0x3e])), /UTF-8/],
     ['an empty body', () => post(DEMO_OUTBOUND, ''), /empty/],
   ];

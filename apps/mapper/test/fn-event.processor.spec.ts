@@ -5,53 +5,29 @@ import path from 'node:path';
 import { sfWriteQueue } from '@broker/contracts';
 import { parseConfig, type ConnectionConfig } from '@broker/config';
 import { loadEventRulesFile } from '@broker/mapping';
-import { createJobContext, createLogger, createProducerConnection, openQueue } from '@broker/runtime';
-import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
-import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
+import { createJobContext } from '@broker/runtime';
+import type { Store } from '@broker/store';
+import { demoConnectionYaml, processorSpecEnv } from '@broker/testing';
 import { FieldNationClient } from '@broker/fieldnation';
 import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
 import { handleFieldNationEvent, resolveMessage, type EventDeps } from '../src/fn-event.processor';
 
 const root = path.resolve(import.meta.dirname, '../../..');
-let db: TestDatabase;
-let prisma: PrismaClient;
+const env = processorSpecEnv({ label: 'mapper', prefixStem: 'tm', queue: sfWriteQueue });
+const { queue, log } = env;
 let store: Store;
 let deps: EventDeps;
 let connections: Map<string, ConnectionConfig>;
-const redis = createProducerConnection(redisUrl());
-const queue = openQueue(sfWriteQueue, redis, `tm${Date.now().toString(36)}`);
-const log = createLogger({ service: 'mapper-test', level: 'silent' });
 
 beforeAll(async () => {
-  db = await createTestDatabase('mapper');
-  prisma = createPrisma(db.url);
-  store = createStore(prisma);
-  const config = parseConfig(
-    `connections:
-  - id: demo
-    salesforce: { instance: "https://example.my.salesforce.com", organizationId: 00D000000000001EAA, pathToken: tEsT-pAtH-t0ken_0123456789abcdef, auth: { flow: client-credentials, clientId: a, clientSecret: b } }
-    fieldnation:
-      auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: 2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5
-      integrationUserId: 1068
-    objects: { Case: { mapping: x.yaml } }
-`,
-    '/tmp/c.yaml',
-    {},
-  );
+  store = env.store;
+  const config = parseConfig(demoConnectionYaml({ fieldnationExtra: '      integrationUserId: 1068' }), '/tmp/c.yaml', {});
   connections = new Map([['demo', config.connections[0]!]]);
   deps = {
     eventRules: new Map([['demo', loadEventRulesFile(path.join(root, 'config/mappings/case-events.yaml'))]]),
     store,
     sfWriteQueue: queue,
   };
-});
-afterAll(async () => {
-  await queue.obliterate({ force: true });
-  await queue.close();
-  redis.disconnect();
-  await prisma.$disconnect();
-  await db.drop();
 });
 
 let n = 0;

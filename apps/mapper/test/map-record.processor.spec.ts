@@ -1,65 +1,35 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { UnrecoverableError } from 'bullmq';
 import { fnWriteQueue } from '@broker/contracts';
 import { parseConfig, type ConnectionConfig } from '@broker/config';
 import { compileMapping, payloadHash } from '@broker/mapping';
-import {
-  createJobContext,
-  createLogger,
-  createProducerConnection,
-  openQueue,
-  recordLockKey,
-  redisRecordLocks,
-  tryLock,
-} from '@broker/runtime';
-import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
-import { createTestDatabase, redisUrl, type TestDatabase } from '@broker/testing';
+import { createJobContext, recordLockKey, redisRecordLocks, tryLock } from '@broker/runtime';
+import type { Store } from '@broker/store';
+import { demoConnectionYaml, processorSpecEnv } from '@broker/testing';
 import { mapRecord, type MapDeps } from '../src/map-record.processor';
 
-let db: TestDatabase;
-let prisma: PrismaClient;
+const env = processorSpecEnv({ label: 'maprecord', prefixStem: 'tmr', queue: fnWriteQueue });
+const { redis, prefix, queue, log } = env;
 let store: Store;
 let deps: MapDeps;
 let connections: Map<string, ConnectionConfig>;
-const redis = createProducerConnection(redisUrl());
-const prefix = `tmr${Date.now().toString(36)}`;
-const queue = openQueue(fnWriteQueue, redis, prefix);
-const log = createLogger({ service: 'map-test', level: 'silent' });
 const mapping = compileMapping(
   { object: 'Case', fields: { title: { from: 'Subject', required: true }, 'location.city': { from: 'Account.BillingCity' } } },
   { file: 'case.yaml' },
 );
 
 beforeAll(async () => {
-  db = await createTestDatabase('maprecord');
-  prisma = createPrisma(db.url);
-  store = createStore(prisma);
+  store = env.store;
   const config = parseConfig(
-    `connections:
-  - id: demo
-    salesforce:
-      instance: https://example.my.salesforce.com
-      organizationId: 00D000000000001EAA
-      pathToken: tEsT-pAtH-t0ken_0123456789abcdef
-      auth: { flow: client-credentials, clientId: a, clientSecret: b }
-      integrationUserId: "005000000000009"
-    fieldnation:
-      auth: { clientId: c, clientSecret: s, username: u, password: p }
-      webhookSecret: 2c9e7f1a-4b6d-4e8f-a1b3-c5d7e9f1a3b5
-    objects: { Case: { mapping: x.yaml }, CaseComment: { messages: true } }
-`,
+    demoConnectionYaml({
+      salesforceExtra: '      integrationUserId: "005000000000009"',
+      objects: '{ Case: { mapping: x.yaml }, CaseComment: { messages: true } }',
+    }),
     '/tmp/c.yaml',
     {},
   );
   connections = new Map([['demo', config.connections[0]!]]);
   deps = { mappings: new Map([['demo/Case', mapping]]), store, fnWriteQueue: queue, locks: redisRecordLocks(redis, prefix) };
-});
-afterAll(async () => {
-  await queue.obliterate({ force: true });
-  await queue.close();
-  redis.disconnect();
-  await prisma.$disconnect();
-  await db.drop();
 });
 
 let n = 0;

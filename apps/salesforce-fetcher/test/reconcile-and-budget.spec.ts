@@ -2,35 +2,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DelayedError, QueueEvents } from 'bullmq';
 import { enqueue, jobId, mapQueue, sfFetchQueue } from '@broker/contracts';
 import { parseConfig, type ConnectionConfig } from '@broker/config';
-import { createJobContext, createLogger, createProducerConnection, createWorkerConnection, openQueue, startWorker } from '@broker/runtime';
+import { createJobContext, createWorkerConnection, openQueue, startWorker } from '@broker/runtime';
 import { ApiBudgetError, createSalesforceClients, type SalesforceClient } from '@broker/salesforce/client';
-import { createPrisma, createStore, type PrismaClient, type Store } from '@broker/store';
-import { createTestDatabase, redisUrl, simConnectionYaml, type TestDatabase } from '@broker/testing';
+import type { Store } from '@broker/store';
+import { processorSpecEnv, redisUrl, simConnectionYaml } from '@broker/testing';
 import { startSalesforceSim, type SalesforceSim } from '../../salesforce-sim/src/index';
 import { reconcileSweep, type ReconcileDeps } from '../src/reconcile.processor';
 import { fetchRecord } from '../src/fetch-record.processor';
 
 let sim: SalesforceSim;
-let db: TestDatabase;
-let prisma: PrismaClient;
 let store: Store;
-const redis = createProducerConnection(redisUrl());
-const prefix = `trc${Date.now().toString(36)}`;
-const fetchQueue = openQueue(sfFetchQueue, redis, prefix);
-const log = createLogger({ service: 'reconcile-test', level: 'silent' });
+const env = processorSpecEnv({ label: 'reconcile', prefixStem: 'trc', queue: sfFetchQueue });
+const { redis, prefix, queue: fetchQueue, log } = env;
 
 beforeAll(async () => {
   sim = await startSalesforceSim({ port: 0, logger: log });
-  db = await createTestDatabase('reconcile');
-  prisma = createPrisma(db.url);
-  store = createStore(prisma);
+  store = env.store;
 });
 afterAll(async () => {
-  await fetchQueue.obliterate({ force: true });
-  await fetchQueue.close();
-  redis.disconnect();
-  await prisma?.$disconnect();
-  await db?.drop();
   await sim?.close();
 });
 

@@ -1,21 +1,17 @@
-import { startListener, type Listener } from '@broker/testing';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { parseOutboundMessage } from '@broker/salesforce';
-import { startSalesforceSim, type SalesforceSim } from '../src/index';
-import { CLIENT_ID, CLIENT_SECRET, ORG_ID, PASSWORD, TOKEN, USERNAME, VERSION } from './helpers';
+import { CLIENT_ID, CLIENT_SECRET, ORG_ID, PASSWORD, TOKEN, USERNAME, VERSION, ACK, simWithListener } from './helpers';
 
-const ACK = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>`;
 const HOUR = 3_600_000;
 
 type Json = any;
 
 /** The `/__sim` control API over HTTP, as the demo and tests in other languages use it. */
 describe('control API over HTTP', () => {
-  let sim: SalesforceSim;
-  let listener: Listener;
+  const env = simWithListener({ outboundToListener: true });
 
   const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> => {
-    const res = await fetch(`${sim.url}/__sim${path}`, {
+    const res = await fetch(`${env.sim.url}/__sim${path}`, {
       method,
       headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -23,7 +19,7 @@ describe('control API over HTTP', () => {
     return { status: res.status, body: await res.json() };
   };
   const tokenGrant = async (params: Record<string, string>): Promise<{ status: number; body: Json }> => {
-    const res = await fetch(`${sim.url}/services/oauth2/token`, {
+    const res = await fetch(`${env.sim.url}/services/oauth2/token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, ...params }),
@@ -33,27 +29,17 @@ describe('control API over HTTP', () => {
   const login = async (): Promise<string> =>
     (await tokenGrant({ grant_type: 'password', username: USERNAME, password: PASSWORD + TOKEN })).body.access_token as string;
   const rest = (token: string, path: string, init: RequestInit = {}) =>
-    fetch(`${sim.url}/services/data/v${VERSION}${path}`, {
+    fetch(`${env.sim.url}/services/data/v${VERSION}${path}`, {
       ...init,
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
     });
 
-  beforeAll(async () => {
-    listener = await startListener();
-    sim = await startSalesforceSim({ port: 0, outboundUrl: `${listener.url}/salesforce/outbound/default`, outboundRetryBaseMs: 1000 });
-  });
-  afterAll(async () => {
-    await sim.close();
-    await listener.close();
-  });
   beforeEach(async () => {
     expect((await api('POST', '/reset')).body).toEqual({ ok: true });
-    listener.requests.length = 0;
-    listener.respond = () => ({ status: 200, body: ACK, headers: { 'Content-Type': 'text/xml' } });
   });
 
   it('health and org describe the running simulator', async () => {
-    expect(await api('GET', '/health')).toEqual({ status: 200, body: { ok: true, url: sim.url } });
+    expect(await api('GET', '/health')).toEqual({ status: 200, body: { ok: true, url: env.sim.url } });
     const org = (await api('GET', '/org')).body;
     expect(org.organizationId).toBe(ORG_ID);
     expect(org.refs.case_install).toBe('500000000000001AAA');
@@ -87,7 +73,7 @@ describe('control API over HTTP', () => {
     expect((await api('POST', '/query', { soql: `SELECT Id FROM Case WHERE Id = '${id}'`, includeDeleted: true })).body.totalSize).toBe(1);
 
     // Salesforce's validation applies; the control API reports it as {error, errorCode, fields}.
-    const invalid = await api('PATCH', `/records/Case/${sim.ref('case_install')}`, { fields: { Status: 'Lost' } });
+    const invalid = await api('PATCH', `/records/Case/${env.sim.ref('case_install')}`, { fields: { Status: 'Lost' } });
     expect(invalid.status).toBe(400);
     expect(invalid.body).toMatchObject({ errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', fields: ['Status'] });
     expect((await api('POST', '/records/Nope__c', { fields: {} })).body.errorCode).toBe('NOT_FOUND');
@@ -117,7 +103,7 @@ describe('control API over HTTP', () => {
     expect(issued.body.refresh_token).toMatch(/^5Aep/);
     const granted = await tokenGrant({ grant_type: 'refresh_token', refresh_token: issued.body.refresh_token });
     expect(granted.status).toBe(200);
-    expect(granted.body.id).toBe(`${sim.url}/id/${ORG_ID}/005000000000002AAA`);
+    expect(granted.body.id).toBe(`${env.sim.url}/id/${ORG_ID}/005000000000002AAA`);
     expect((await rest(granted.body.access_token, '/limits')).status).toBe(200);
     const otherApp = await api('POST', '/oauth/refresh-tokens', { username: USERNAME, clientId: 'another-app' });
     expect((await tokenGrant({ grant_type: 'refresh_token', refresh_token: otherApp.body.refresh_token })).body.error).toBe(
@@ -133,7 +119,7 @@ describe('control API over HTTP', () => {
     const ok = await rest(token, '/limits');
     expect(ok.headers.get('sforce-limit-info')).toBe('api-usage=9/10');
     expect(((await ok.json()) as Json).DailyApiRequests).toEqual({ Max: 10, Remaining: 1 });
-    await rest(token, `/sobjects/Case/${sim.ref('case_install')}`);
+    await rest(token, `/sobjects/Case/${env.sim.ref('case_install')}`);
     const refused = await rest(token, '/limits');
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as Json)[0].errorCode).toBe('REQUEST_LIMIT_EXCEEDED');
@@ -159,7 +145,7 @@ describe('control API over HTTP', () => {
     const lock = await api('POST', '/faults', { kind: 'UNABLE_TO_LOCK_ROW', method: 'PATCH', path: '/sobjects/Case/', count: 1 });
     expect(lock.body).toMatchObject({ kind: 'UNABLE_TO_LOCK_ROW', count: 1, applied: 0, id: expect.any(String) });
     const patch = () =>
-      rest(token, `/sobjects/Case/${sim.ref('case_install')}`, { method: 'PATCH', body: JSON.stringify({ Subject: 'x' }) });
+      rest(token, `/sobjects/Case/${env.sim.ref('case_install')}`, { method: 'PATCH', body: JSON.stringify({ Subject: 'x' }) });
     const locked = await patch();
     expect(locked.status).toBe(400);
     expect(((await locked.json()) as Json)[0].errorCode).toBe('UNABLE_TO_LOCK_ROW');
@@ -194,7 +180,7 @@ describe('control API over HTTP', () => {
       name: 'Escalations',
       object: 'Case',
       fields: ['Subject', 'Status'],
-      endpointUrl: `${listener.url}/escalations`,
+      endpointUrl: `${env.listener.url}/escalations`,
     });
     expect(om.body).toMatchObject({
       name: 'Escalations',
@@ -213,8 +199,8 @@ describe('control API over HTTP', () => {
     expect((await api('GET', '/outbound-messages')).body.outboundMessages.map((o: Json) => o.name)).toContain('Escalations');
     expect((await api('GET', '/flows')).body.flows.map((f: Json) => f.name)).toContain('Escalated_Cases');
 
-    await api('PATCH', `/records/Case/${sim.ref('case_repair')}`, { fields: { Status: 'Escalated' } });
-    const [req] = await listener.waitFor(1);
+    await api('PATCH', `/records/Case/${env.sim.ref('case_repair')}`, { fields: { Status: 'Escalated' } });
+    const [req] = await env.listener.waitFor(1);
     expect(req!.url).toBe('/escalations');
     expect(parseOutboundMessage(req!.body).notifications[0]!.fields.Status).toBe('Escalated');
 
@@ -228,22 +214,22 @@ describe('control API over HTTP', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.errorCode).toBe('INVALID_INPUT');
     expect((await api('DELETE', '/flows/Escalated_Cases')).body).toEqual({ removed: true });
-    await api('PATCH', `/records/Case/${sim.ref('case_maint')}`, { fields: { Status: 'Escalated' } });
+    await api('PATCH', `/records/Case/${env.sim.ref('case_maint')}`, { fields: { Status: 'Escalated' } });
     await api('POST', '/outbound/flush');
-    expect(listener.requests).toHaveLength(1);
+    expect(env.listener.requests).toHaveLength(1);
     expect((await api('DELETE', '/outbound-messages/Escalations')).body).toEqual({ removed: true });
     expect((await api('DELETE', '/outbound-messages/Escalations')).body).toEqual({ removed: false });
   });
 
   it('outbound queue and clock: list, deliveries, flush, drop, advance', async () => {
-    listener.respond = () => ({ status: 500, body: 'down' });
+    env.listener.respond = () => ({ status: 500, body: 'down' });
     const created = await api('POST', '/records/Case', {
       as: 'dispatcher@example.com',
       fields: { Subject: 'via control', Send_to_Field_Nation__c: true },
     });
-    await listener.waitFor(1);
+    await env.listener.waitFor(1);
     expect((await api('POST', '/outbound/flush')).body).toEqual({ pending: 1 });
-    expect(listener.requests).toHaveLength(2);
+    expect(env.listener.requests).toHaveLength(2);
     const pending = (await api('GET', '/outbound?status=pending&outboundMessage=Field_Nation_Case_Dispatch')).body.notifications as Json[];
     expect(pending).toHaveLength(1);
     expect(pending[0]).toMatchObject({ recordId: created.body.id, flow: 'Send_Case_to_Field_Nation', status: 'pending' });
@@ -255,22 +241,22 @@ describe('control API over HTTP', () => {
     ]);
 
     // The clock runs the retry that became due.
-    listener.respond = () => ({ status: 200, body: ACK, headers: { 'Content-Type': 'text/xml' } });
+    env.listener.respond = () => ({ status: 200, body: ACK, headers: { 'Content-Type': 'text/xml' } });
     const before = (await api('GET', '/clock')).body;
     expect(before).toMatchObject({ timeFactor: 1, epochMs: expect.any(Number) });
     const advanced = (await api('POST', '/clock/advance', { seconds: 2 })).body;
     expect(advanced.epochMs - before.epochMs).toBeGreaterThanOrEqual(2000);
     expect(new Date(advanced.now).getTime()).toBe(advanced.epochMs);
-    expect(listener.requests).toHaveLength(3);
+    expect(env.listener.requests).toHaveLength(3);
     expect((await api('GET', '/outbound?status=delivered')).body.notifications.map((n: Json) => n.id)).toEqual([pending[0].id]);
 
-    listener.respond = () => ({ status: 500, body: 'down' });
+    env.listener.respond = () => ({ status: 500, body: 'down' });
     await api('POST', '/records/Case', { as: 'dispatcher@example.com', fields: { Subject: 'to drop', Send_to_Field_Nation__c: true } });
-    await listener.waitFor(4);
+    await env.listener.waitFor(4);
     const [toDrop] = (await api('GET', '/outbound?status=pending')).body.notifications as Json[];
     expect((await api('POST', '/outbound/drop', { ids: [toDrop.id] })).body).toEqual({ dropped: 1 });
     await api('POST', '/clock/advance', { hours: 1 });
-    expect(listener.requests).toHaveLength(4);
+    expect(env.listener.requests).toHaveLength(4);
     expect((await api('GET', '/outbound?status=dropped')).body.notifications.map((n: Json) => n.dropReason)).toEqual(['manual']);
     expect((await api('POST', '/outbound/drop', {})).body).toEqual({ dropped: 0 });
     expect((await api('GET', '/clock')).body.epochMs - before.epochMs).toBeGreaterThanOrEqual(HOUR);

@@ -2,16 +2,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '@broker/config';
 import { parseOutboundMessage } from '@broker/salesforce';
-import { startListener, TEST_PATH_TOKEN, type Listener } from '@broker/testing';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TEST_PATH_TOKEN } from '@broker/testing';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { generateSalesforceMetadata } from '../../cli/src/salesforce-metadata.generator';
-import { startSalesforceSim, type SalesforceSim } from '../src/index';
-import { failure, soapConnection } from './helpers';
+import { startSalesforceSim } from '../src/index';
+import { failure, soapConnection, simWithListener } from './helpers';
 
 // The simulated org runs the Flows `broker salesforce metadata` writes, as XML, instead of a rule of
 // its own: what is tested here is what an admin deploys.
 const root = path.resolve(import.meta.dirname, '../../..');
-const ACK = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>`;
 const INTEGRATION_USER_ID = '005000000000001AAA';
 
 function generated(endpoint: string, integrationUserId = INTEGRATION_USER_ID) {
@@ -20,107 +19,95 @@ function generated(endpoint: string, integrationUserId = INTEGRATION_USER_ID) {
 }
 
 describe('generated Flow metadata in the simulated org', () => {
-  let sim: SalesforceSim;
-  let listener: Listener;
+  const env = simWithListener({ outboundToListener: false });
 
-  beforeAll(async () => {
-    listener = await startListener();
-    sim = await startSalesforceSim({ port: 0, outboundRetryBaseMs: 1000 });
-  });
-  afterAll(async () => {
-    await sim.close();
-    await listener.close();
-  });
   beforeEach(async () => {
-    await sim.reset();
-    listener.requests.length = 0;
-    listener.respond = () => ({ status: 200, body: ACK, headers: { 'Content-Type': 'text/xml; charset=utf-8' } });
     // Only the generated package: the org file's own Flows go.
-    for (const f of sim.flows()) sim.removeFlow(f.name);
-    expect(sim.ref('integration')).toBe(INTEGRATION_USER_ID);
-    const { files } = generated(listener.url);
-    expect(sim.deployMetadata(files)).toEqual({
+    for (const f of env.sim.flows()) env.sim.removeFlow(f.name);
+    expect(env.sim.ref('integration')).toBe(INTEGRATION_USER_ID);
+    const { files } = generated(env.listener.url);
+    expect(env.sim.deployMetadata(files)).toEqual({
       outboundMessages: ['Broker_demo_Case', 'Broker_demo_CaseComment'],
       flows: ['Broker_demo_Case_to_Field_Nation', 'Broker_demo_CaseComment_to_Field_Nation'],
     });
   });
 
   it('a write-back by the integration user fires no Outbound Message; a user change does', async () => {
-    const broker = await soapConnection(sim); // the integration user, over REST as the broker writes
-    const caseId = sim.ref('case_install');
+    const broker = await soapConnection(env.sim); // the integration user, over REST as the broker writes
+    const caseId = env.sim.ref('case_install');
     // Ticked and written back by the broker: its own saves.
     await broker
       .sobject('Case')
       .update({ Id: caseId, Send_to_Field_Nation__c: true, Field_Nation_Work_Order_Id__c: '1234', Field_Nation_Sync_Status__c: 'Synced' });
     await broker.sobject('CaseComment').create({ ParentId: caseId, CommentBody: 'Technician checked in (from Field Nation)' });
-    await sim.outboundIdle();
-    expect(listener.requests).toHaveLength(0);
-    expect(sim.outbound({})).toHaveLength(0);
+    await env.sim.outboundIdle();
+    expect(env.listener.requests).toHaveLength(0);
+    expect(env.sim.outbound({})).toHaveLength(0);
 
     // A dispatcher edits the same case and comments: both are sent.
-    sim.updateRecord('Case', caseId, { Priority: 'High' }, { as: 'dispatcher@example.com' });
-    sim.createRecord('CaseComment', { ParentId: caseId, CommentBody: 'Gate code 4711' }, { as: 'dispatcher@example.com' });
-    const reqs = await listener.waitFor(2);
-    await sim.outboundIdle();
-    expect(listener.requests).toHaveLength(2);
+    env.sim.updateRecord('Case', caseId, { Priority: 'High' }, { as: 'dispatcher@example.com' });
+    env.sim.createRecord('CaseComment', { ParentId: caseId, CommentBody: 'Gate code 4711' }, { as: 'dispatcher@example.com' });
+    const reqs = await env.listener.waitFor(2);
+    await env.sim.outboundIdle();
+    expect(env.listener.requests).toHaveLength(2);
     const sent = reqs.flatMap((r) => parseOutboundMessage(r.body).notifications);
     expect(sent.map((n) => n.sObjectType).sort()).toEqual(['Case', 'CaseComment']);
     expect(sent.find((n) => n.sObjectType === 'Case')!.sfId).toBe(caseId);
     expect(
-      sim
+      env.sim
         .outbound({})
         .map((n) => n.flow)
         .sort(),
     ).toEqual(['Broker_demo_CaseComment_to_Field_Nation', 'Broker_demo_Case_to_Field_Nation']);
 
     // The entry condition still holds: an unticked case sends nothing, whoever saves it.
-    listener.requests.length = 0;
-    sim.updateRecord('Case', sim.ref('case_repair'), { Priority: 'Low' }, { as: 'dispatcher@example.com' });
-    await sim.outboundIdle();
-    expect(listener.requests).toHaveLength(0);
+    env.listener.requests.length = 0;
+    env.sim.updateRecord('Case', env.sim.ref('case_repair'), { Priority: 'Low' }, { as: 'dispatcher@example.com' });
+    await env.sim.outboundIdle();
+    expect(env.listener.requests).toHaveLength(0);
   });
 
   it('keeps sending a Case that has a work order after the broker reset its checkbox; an unticked Case without one sends nothing', async () => {
-    const broker = await soapConnection(sim);
-    const caseId = sim.ref('case_install');
+    const broker = await soapConnection(env.sim);
+    const caseId = env.sim.ref('case_install');
     // The first sync as the broker writes it back with writeBack.resetCheckbox: the id in, the box out.
-    sim.updateRecord('Case', caseId, { Send_to_Field_Nation__c: true }, { as: 'dispatcher@example.com' });
-    await listener.waitFor(1);
-    await sim.outboundIdle();
+    env.sim.updateRecord('Case', caseId, { Send_to_Field_Nation__c: true }, { as: 'dispatcher@example.com' });
+    await env.listener.waitFor(1);
+    await env.sim.outboundIdle();
     await broker.sobject('Case').update({ Id: caseId, Field_Nation_Work_Order_Id__c: '1234', Send_to_Field_Nation__c: false });
-    await sim.outboundIdle();
-    expect(listener.requests).toHaveLength(1);
+    await env.sim.outboundIdle();
+    expect(env.listener.requests).toHaveLength(1);
 
     // A dispatcher's later edit: the box is false, the work order id is set.
-    listener.requests.length = 0;
-    sim.updateRecord('Case', caseId, { Subject: 'Install 4 POS terminals' }, { as: 'dispatcher@example.com' });
-    const [req] = await listener.waitFor(1);
+    env.listener.requests.length = 0;
+    env.sim.updateRecord('Case', caseId, { Subject: 'Install 4 POS terminals' }, { as: 'dispatcher@example.com' });
+    const [req] = await env.listener.waitFor(1);
     expect(parseOutboundMessage(req!.body).notifications.map((n) => n.sfId)).toEqual([caseId]);
 
     // Neither the trigger nor a work order: nothing, whoever saves it; and the broker's own saves never.
-    listener.requests.length = 0;
-    const repair = sim.ref('case_repair');
-    expect(sim.getRecord(repair)).toMatchObject({ Send_to_Field_Nation__c: false, Field_Nation_Work_Order_Id__c: null });
-    sim.updateRecord('Case', repair, { Priority: 'Low' }, { as: 'dispatcher@example.com' });
+    env.listener.requests.length = 0;
+    const repair = env.sim.ref('case_repair');
+    expect(env.sim.getRecord(repair)).toMatchObject({ Send_to_Field_Nation__c: false, Field_Nation_Work_Order_Id__c: null });
+    env.sim.updateRecord('Case', repair, { Priority: 'Low' }, { as: 'dispatcher@example.com' });
     await broker.sobject('Case').update({ Id: caseId, Field_Nation_Sync_Status__c: 'Synced' });
     // '' is no work order id: Salesforce stores empty text as null.
-    sim.updateRecord('Case', repair, { Field_Nation_Work_Order_Id__c: '' }, { as: 'dispatcher@example.com' });
-    await sim.outboundIdle();
-    expect(listener.requests).toHaveLength(0);
+    env.sim.updateRecord('Case', repair, { Field_Nation_Work_Order_Id__c: '' }, { as: 'dispatcher@example.com' });
+    await env.sim.outboundIdle();
+    expect(env.listener.requests).toHaveLength(0);
   });
 
   it('compares the integration user id as Salesforce does: 15 or 18 characters', async () => {
-    for (const f of sim.flows()) sim.removeFlow(f.name);
-    sim.deployMetadata(generated(listener.url, INTEGRATION_USER_ID.slice(0, 15)).files);
-    sim.updateRecord('Case', sim.ref('case_install'), { Send_to_Field_Nation__c: true }, { as: 'integration@example.com' });
-    await sim.outboundIdle();
-    expect(listener.requests).toHaveLength(0);
+    for (const f of env.sim.flows()) env.sim.removeFlow(f.name);
+    env.sim.deployMetadata(generated(env.listener.url, INTEGRATION_USER_ID.slice(0, 15)).files);
+    env.sim.updateRecord('Case', env.sim.ref('case_install'), { Send_to_Field_Nation__c: true }, { as: 'integration@example.com' });
+    await env.sim.outboundIdle();
+    expect(env.listener.requests).toHaveLength(0);
   });
 
   it('refuses Flow XML it does not understand instead of guessing', () => {
-    const flow = generated(listener.url).files.find((f) => f.path === 'flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml')!;
+    const flow = generated(env.listener.url).files.find((f) => f.path === 'flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml')!;
     const deploy = (edit: (xml: string) => string) => () =>
-      sim.deployMetadata([{ path: 'flows/Edited.flow-meta.xml', content: edit(flow.content) }]);
+      env.sim.deployMetadata([{ path: 'flows/Edited.flow-meta.xml', content: edit(flow.content) }]);
     const logic = (l: string) => deploy((x) => x.replace('<filterLogic>(1 OR 2) AND 3</filterLogic>', `<filterLogic>${l}</filterLogic>`));
     expect(logic('formula_evaluates_to_true')).toThrow(/start\.filterLogic "formula_evaluates_to_true" is not supported/);
     expect(logic('1 OR 2 AND 3')).toThrow(/AND and OR mixed without parentheses/);
@@ -152,11 +139,11 @@ describe('generated Flow metadata in the simulated org', () => {
     );
     expect(deploy((x) => x.replace('RecordAfterSave', 'RecordBeforeSave'))).toThrow(/triggerType RecordBeforeSave/);
     expect(deploy((x) => x.replace('<field>LastModifiedById</field>', '<field>Nope__c</field>'))).toThrow(/no field Nope__c on Case/);
-    expect(() => sim.deployMetadata([{ path: 'classes/Foo.cls', content: '' }])).toThrow(/not a workflow, flow or package\.xml file/);
+    expect(() => env.sim.deployMetadata([{ path: 'classes/Foo.cls', content: '' }])).toThrow(/not a workflow, flow or package\.xml file/);
   });
 
   it('is also reachable over the control API', async () => {
-    const res = await fetch(`${sim.url}/__sim/metadata`, {
+    const res = await fetch(`${env.sim.url}/__sim/metadata`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ files: [{ path: 'flows/X.flow-meta.xml', content: '<Flow><processType>Screen</processType></Flow>' }] }),

@@ -56,6 +56,17 @@ const countComments = (body: string, caseId = sim.ref('case_repair')) =>
     (c) => c.CommentBody === body,
   ).length;
 
+/** Runs a job as a process that dies when it reaches the store's `step` (the step fails, the job with it). */
+async function runDyingAt<K extends 'completeMessageLink' | 'markInboundProcessed'>(step: K, j: never) {
+  const real = deps.store[step];
+  deps.store[step] = (() => Promise.reject(new Error('SIGKILL'))) as Store[K];
+  try {
+    await expect(run(j)).rejects.toThrow('SIGKILL');
+  } finally {
+    deps.store[step] = real;
+  }
+}
+
 describe('salesforce-writer', () => {
   it('writes fields and a CaseComment in one API call', async () => {
     await clients.get('demo')!.ensureSession();
@@ -105,10 +116,7 @@ describe('salesforce-writer', () => {
     };
     // The first attempt: the comment is saved, then the process dies before completing the link.
     const first = job(data) as { id: string };
-    const realComplete = deps.store.completeMessageLink;
-    deps.store.completeMessageLink = () => Promise.reject(new Error('SIGKILL'));
-    await expect(run(first as never)).rejects.toThrow('SIGKILL');
-    deps.store.completeMessageLink = realComplete;
+    await runDyingAt('completeMessageLink', first as never);
     expect(countComments(body)).toBe(1);
 
     sim.resetCounters();
@@ -168,10 +176,7 @@ describe('salesforce-writer', () => {
       ...(job({ fields: { Status: 'Work Completed' }, comment: { body, isPublished: false } }) as object),
       timestamp: Date.now() - 1_000,
     };
-    const realMark = deps.store.markInboundProcessed;
-    deps.store.markInboundProcessed = () => Promise.reject(new Error('SIGKILL'));
-    await expect(run(first as never)).rejects.toThrow('SIGKILL');
-    deps.store.markInboundProcessed = realMark;
+    await runDyingAt('markInboundProcessed', first as never);
     expect(countComments(body)).toBe(1);
     sim.resetCounters();
     expect(await run(first as never)).toBe('written'); // the fields again (idempotent), not the comment

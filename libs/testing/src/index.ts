@@ -4,3 +4,6 @@ export * from './listener';
 export * from './test-config';
 export * from './fakes';
 export * from './redis-server';
+export * from './processor-spec';
+export * from './demo-config';
+export * from './servers-for-file';

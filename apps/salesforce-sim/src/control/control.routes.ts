@@ -24,6 +24,27 @@ function asUser(req: Request): string | undefined {
   return typeof b.as === 'string' ? b.as : typeof q === 'string' ? q : undefined;
 }
 
+/** The org's automation collections: GET lists them, POST defines one, DELETE /:name removes one. */
+function namedCollection<B>(
+  r: express.Router,
+  path: string,
+  key: string,
+  ops: { list: () => unknown[]; define: (body: B) => unknown; remove: (name: string) => boolean },
+) {
+  r.get(
+    path,
+    route(() => ({ [key]: ops.list() })),
+  );
+  r.post(
+    path,
+    route((req) => ops.define(req.body as B)),
+  );
+  r.delete(
+    `${path}/:name`,
+    route((req) => ({ removed: ops.remove(String(req.params.name)) })),
+  );
+}
+
 /**
  * `/__sim`: the test and demo surface. Writes made here act as a named user and trigger flows; they
  * are not API calls and are not counted.
@@ -182,33 +203,19 @@ export function controlRouter(sim: SalesforceSim): express.Router {
     }),
   );
 
-  r.get(
-    '/outbound-messages',
-    route(() => ({ outboundMessages: sim.outboundMessages() })),
-  );
-  r.post(
-    '/outbound-messages',
-    route((req) => sim.defineOutboundMessage(req.body)),
-  );
-  r.delete(
-    '/outbound-messages/:name',
-    route((req) => ({ removed: sim.removeOutboundMessage(String(req.params.name)) })),
-  );
-  r.get(
-    '/flows',
-    route(() => ({ flows: sim.flows() })),
-  );
-  r.post(
-    '/flows',
-    route((req) => sim.defineFlow(req.body)),
-  );
+  namedCollection(r, '/outbound-messages', 'outboundMessages', {
+    list: () => sim.outboundMessages(),
+    define: (body: Parameters<SalesforceSim['defineOutboundMessage']>[0]) => sim.defineOutboundMessage(body),
+    remove: (name) => sim.removeOutboundMessage(name),
+  });
+  namedCollection(r, '/flows', 'flows', {
+    list: () => sim.flows(),
+    define: (body: Parameters<SalesforceSim['defineFlow']>[0]) => sim.defineFlow(body),
+    remove: (name) => sim.removeFlow(name),
+  });
   r.post(
     '/metadata',
     route((req) => sim.deployMetadata((req.body as { files?: { path: string; content: string }[] })?.files ?? [])),
-  );
-  r.delete(
-    '/flows/:name',
-    route((req) => ({ removed: sim.removeFlow(String(req.params.name)) })),
   );
 
   r.get(

@@ -126,6 +126,12 @@ export class OrgStore {
     this.pending.push(event);
   }
 
+  /** Writes `next` over an existing record, with the event carrying both versions. */
+  private writeChange(o: ObjectModel, op: 'update' | 'delete', before: RecordData, next: RecordData, userId: string): void {
+    const id = before.Id as string;
+    this.write(o, id, next, { op, object: o.name, id, before: { ...before }, after: { ...next }, userId });
+  }
+
   /** A live (not deleted) record by id, any object. */
   get(id: string, includeDeleted = false): { object: ObjectModel; record: RecordData } | undefined {
     const id18 = normaliseId(id);
@@ -269,14 +275,7 @@ export class OrgStore {
       if (!trusted || !('LastModifiedDate' in data)) next.LastModifiedDate = now;
       if (!trusted || !('LastModifiedById' in data)) next.LastModifiedById = userId;
       next.SystemModstamp = now;
-      this.write(o, before.Id as string, next, {
-        op: 'update',
-        object: o.name,
-        id: before.Id as string,
-        before: { ...before },
-        after: { ...next },
-        userId,
-      });
+      this.writeChange(o, 'update', before, next, userId);
     });
   }
 
@@ -294,14 +293,7 @@ export class OrgStore {
     this.transaction(() => {
       const now = this.clock.nowIso();
       const next: RecordData = { ...before, IsDeleted: true, LastModifiedDate: now, LastModifiedById: userId, SystemModstamp: now };
-      this.write(o, before.Id as string, next, {
-        op: 'delete',
-        object: o.name,
-        id: before.Id as string,
-        before: { ...before },
-        after: { ...next },
-        userId,
-      });
+      this.writeChange(o, 'delete', before, next, userId);
     });
   }
 
