@@ -1,8 +1,8 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { enqueue, mapJobId, type JobDataOf, type mapQueue, type QueueLike, type sfFetchQueue } from '@broker/contracts';
-import type { ObjectConfig } from '@broker/config';
-import { permanentError, type JobContext } from '@broker/runtime';
+import type { ConnectionConfig, ObjectConfig } from '@broker/config';
+import { permanentError, type JobContext, type RecordLocks } from '@broker/runtime';
 import { buildRecordQuery, soqlString, toId18 } from '@broker/salesforce';
 import { ApiBudgetError, type SalesforceClient } from '@broker/salesforce/client';
 import type { Store } from '@broker/store';
@@ -19,6 +19,8 @@ export interface FetchDeps {
   /** Coalescing marks live here (the worker connection). */
   redis: Pick<Redis, 'get' | 'eval'>;
   prefix: string;
+  /** One fetch of a record at a time, so a burst of notifications waits for it and is covered by it. */
+  locks: RecordLocks;
 }
 
 type FetchJob = Job<JobDataOf<typeof sfFetchQueue, 'fetch-record'>, unknown, 'fetch-record'>;
@@ -113,6 +115,42 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
     throw err;
   }
 
+  // Notifications of a burst arrive together and their jobs start together: while one fetch of the
+  // record runs, the others wait (no attempt spent) and then find themselves covered by its mark.
+  const release = await deps.locks.tryLock('sff', d.connectionId, d.sfId);
+  if (!release) return await ctx.delay(FETCH_IN_FLIGHT_WAIT_MS);
+  try {
+    return await fetchUnderLock(job, deps, ctx, { objectConfig, reads, client, connection, stage });
+  } finally {
+    await release();
+  }
+}
+
+const FETCH_IN_FLIGHT_WAIT_MS = 250;
+
+interface FetchState {
+  objectConfig: ObjectConfig;
+  reads: readonly string[];
+  client: SalesforceClient;
+  connection: ConnectionConfig;
+  stage: (outcome: 'ok' | 'skipped' | 'retry', message?: string, sfApiCalls?: number) => Promise<unknown>;
+}
+
+async function fetchUnderLock(
+  job: FetchJob,
+  deps: FetchDeps,
+  ctx: JobContext,
+  { objectConfig, reads, client, connection, stage }: FetchState,
+): Promise<string> {
+  const d = job.data;
+  const markKey = fetchMarkKey(deps.prefix, d.connectionId, d.sfId);
+  // The mark may have moved while this job waited for the lock.
+  const mark = await deps.redis.get(markKey);
+  if (mark && d.source !== 'resync' && Date.parse(mark) >= Date.parse(d.receivedAt)) {
+    await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
+    await stage('skipped', `covered by a fetch started at ${mark}`);
+    return 'coalesced';
+  }
   const { conditions, triggered } = await recordConditions(d, objectConfig, client, deps, connection.salesforce.integrationUserId);
   const startedAt = new Date().toISOString();
   const soql = buildRecordQuery(d.sfObject, [...reads], d.sfId, conditions);

@@ -2,6 +2,7 @@
 // (sweeps for records a dropped Outbound Message never announced, one scheduler per connection
 // and triggered object); produces map and sf.fetch. Start-up and shutdown: runWorkerApp.
 import { mapQueue, schedulers, sfFetchQueue, sfReconcileQueue } from '@broker/contracts';
+import { redisRecordLocks } from '@broker/runtime';
 import { consume, runWorkerApp } from '@broker/runtime/worker-app';
 import { createSalesforceClients } from '@broker/salesforce/client';
 import { fetchRecord } from './fetch-record.processor';
@@ -13,7 +14,15 @@ await runWorkerApp({
   setup: (app) => {
     const clients = createSalesforceClients(app.config.connections, app.logger, app.metrics);
     const reads = new Map([...app.mappings()].map(([key, m]) => [key, m.reads]));
-    const fetch = { clients, reads, store: app.store, mapQueue: app.produce(mapQueue), redis: app.redis, prefix: app.prefix };
+    const fetch = {
+      clients,
+      reads,
+      store: app.store,
+      mapQueue: app.produce(mapQueue),
+      redis: app.redis,
+      prefix: app.prefix,
+      locks: redisRecordLocks(app.redis, app.prefix),
+    };
     const sweeps = app.config.connections.flatMap((c) =>
       c.reconciliation.enabled
         ? Object.entries(c.objects).flatMap(([object, oc]) =>

@@ -4,7 +4,7 @@ import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll } from 'vitest';
 import { enqueue, fetchJobId, mapQueue, sfFetchQueue } from '@broker/contracts';
 import { parseConfig } from '@broker/config';
-import { createProducerConnection, createWorkerConnection, openQueue, startWorker, type Logger } from '@broker/runtime';
+import { createProducerConnection, createWorkerConnection, openQueue, startWorker, type Logger, redisRecordLocks } from '@broker/runtime';
 import { createSalesforceClients } from '@broker/salesforce/client';
 import { createPrisma, createStore, type PrismaClient } from '@broker/store';
 import { createTestDatabase, redisUrl, simConnectionYaml, type TestDatabase } from '@broker/testing';
@@ -63,7 +63,15 @@ export async function startFetcher(
   const worker = startWorker(
     sfFetchQueue,
     { 'fetch-record': fetchRecord },
-    { clients, reads: new Map([['demo/Case', options.reads]]), store, mapQueue: outQueue, redis: conn, prefix },
+    {
+      clients,
+      reads: new Map([['demo/Case', options.reads]]),
+      store,
+      mapQueue: outQueue,
+      redis: conn,
+      prefix,
+      locks: redisRecordLocks(conn, prefix),
+    },
     { connection: conn, prefix, logger, concurrency: options.concurrency, connections, timeline: store },
   );
   const events = new QueueEvents(sfFetchQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DelayedError, QueueEvents } from 'bullmq';
 import { enqueue, jobId, mapQueue, sfFetchQueue } from '@broker/contracts';
 import { parseConfig, type ConnectionConfig } from '@broker/config';
-import { createJobContext, createWorkerConnection, openQueue, startWorker } from '@broker/runtime';
+import { createJobContext, createWorkerConnection, openQueue, startWorker, redisRecordLocks } from '@broker/runtime';
 import { ApiBudgetError, createSalesforceClients, type SalesforceClient } from '@broker/salesforce/client';
 import type { Store } from '@broker/store';
 import { processorSpecEnv, redisUrl, simConnectionYaml } from '@broker/testing';
@@ -177,6 +177,7 @@ describe('API budget guard', () => {
         mapQueue: undefined as never,
         redis,
         prefix,
+        locks: redisRecordLocks(redis, prefix),
       };
       await expect(
         fetchRecord(job as never, deps, createJobContext(job, { log, connections: new Map([['demo', connection]]), timeline: store })),
@@ -200,6 +201,7 @@ describe('API budget guard', () => {
       mapQueue: outQueue,
       redis,
       prefix,
+      locks: redisRecordLocks(redis, prefix),
     };
     const worker = startWorker(sfFetchQueue, { 'fetch-record': fetchRecord }, deps, {
       connection: conn,

@@ -8,7 +8,7 @@ const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call(
 export const RECORD_LOCK_TTL_MS = 15_000;
 
 /** The lock a record's Field Nation writes ('fnw') or Salesforce writes ('sfw') take. */
-export const recordLockKey = (prefix: string, writer: 'fnw' | 'sfw', connectionId: string, sfId: string): string =>
+export const recordLockKey = (prefix: string, writer: RecordWriter, connectionId: string, sfId: string): string =>
   `${prefix}:lock:${writer}:${connectionId}:${sfId}`;
 
 /**
@@ -35,8 +35,8 @@ export async function tryLock(redis: Redis, key: string, ttlMs = RECORD_LOCK_TTL
   };
 }
 
-/** Which writer's lock: Field Nation writes ('fnw') or Salesforce writes ('sfw') of a record. */
-export type RecordWriter = 'fnw' | 'sfw';
+/** Whose lock: Field Nation writes ('fnw'), Salesforce writes ('sfw') or Salesforce fetches ('sff') of a record. */
+export type RecordWriter = 'fnw' | 'sfw' | 'sff';
 
 /**
  * The record locks a processor takes, by record: what processors depend on instead of a Redis
