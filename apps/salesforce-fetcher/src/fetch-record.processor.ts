@@ -97,13 +97,7 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
     return 'duplicate';
   }
 
-  const markKey = fetchMarkKey(deps.prefix, d.connectionId, d.sfId);
-  const mark = await deps.redis.get(markKey);
-  if (mark && d.source !== 'resync' && Date.parse(mark) >= Date.parse(d.receivedAt)) {
-    await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
-    await stage('skipped', `covered by a fetch started at ${mark}`);
-    return 'coalesced';
-  }
+  if (await coveredByLatestFetch(d, deps, stage)) return 'coalesced';
 
   try {
     await client.awaitBudget();
@@ -128,6 +122,18 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
 
 const FETCH_IN_FLIGHT_WAIT_MS = 250;
 
+/**
+ * A notification received before the latest fetch of its record started is covered by that fetch
+ * (Salesforce had committed the change before sending it): recorded as processed, no API call.
+ */
+async function coveredByLatestFetch(d: FetchJob['data'], deps: FetchDeps, stage: FetchState['stage']): Promise<boolean> {
+  const mark = await deps.redis.get(fetchMarkKey(deps.prefix, d.connectionId, d.sfId));
+  if (!mark || d.source === 'resync' || Date.parse(mark) < Date.parse(d.receivedAt)) return false;
+  await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
+  await stage('skipped', `covered by a fetch started at ${mark}`);
+  return true;
+}
+
 interface FetchState {
   objectConfig: ObjectConfig;
   reads: readonly string[];
@@ -143,14 +149,9 @@ async function fetchUnderLock(
   { objectConfig, reads, client, connection, stage }: FetchState,
 ): Promise<string> {
   const d = job.data;
-  const markKey = fetchMarkKey(deps.prefix, d.connectionId, d.sfId);
   // The mark may have moved while this job waited for the lock.
-  const mark = await deps.redis.get(markKey);
-  if (mark && d.source !== 'resync' && Date.parse(mark) >= Date.parse(d.receivedAt)) {
-    await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
-    await stage('skipped', `covered by a fetch started at ${mark}`);
-    return 'coalesced';
-  }
+  if (await coveredByLatestFetch(d, deps, stage)) return 'coalesced';
+  const markKey = fetchMarkKey(deps.prefix, d.connectionId, d.sfId);
   const { conditions, triggered } = await recordConditions(d, objectConfig, client, deps, connection.salesforce.integrationUserId);
   const startedAt = new Date().toISOString();
   const soql = buildRecordQuery(d.sfObject, [...reads], d.sfId, conditions);
