@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
-import { isSalesforceId, toId18 } from './sf-id';
+import { isSalesforceId, sameSalesforceId, toId18 } from './sf-id';
 
 export const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const OUTBOUND_NS = 'http://soap.sforce.com/2005/09/outbound';
@@ -230,7 +230,7 @@ function text(node: XmlNode, name: string, required: boolean): string | null {
 export function parseOutboundMessage(xml: string, options: { organizationId?: string; limits?: OutboundLimits } = {}): OutboundMessage {
   const scan = scanOutboundMessage(xml, options.limits);
   if (scan.organizationId === undefined) throw new OutboundMessageError('missing OrganizationId');
-  if (options.organizationId !== undefined && scan.organizationId.slice(0, 15) !== options.organizationId.slice(0, 15)) {
+  if (options.organizationId !== undefined && !sameSalesforceId(scan.organizationId, options.organizationId)) {
     throw new OutboundMessageError('organization id does not match this endpoint', 'wrong-org');
   }
   if (scan.notificationCount === 0) throw new OutboundMessageError('no Notification elements');
