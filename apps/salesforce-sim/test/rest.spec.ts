@@ -171,7 +171,15 @@ describe('REST API through jsforce', () => {
 
   it('describes the org and its objects', async () => {
     const global = await conn.describeGlobal();
-    expect(global.sobjects.map((s) => s.name)).toEqual(['User', 'Account', 'Contact', 'Case', 'CaseComment', 'Site_Visit__c']);
+    expect(global.sobjects.map((s) => s.name)).toEqual([
+      'User',
+      'Account',
+      'Contact',
+      'Case',
+      'CaseComment',
+      'Site_Visit__c',
+      'Service_Ticket__c',
+    ]);
     expect(global.sobjects.find((s) => s.name === 'Site_Visit__c')!).toMatchObject({ keyPrefix: 'a0X', custom: true });
     const kase = await conn.sobject('Case').describe();
     expect(kase.keyPrefix).toBe('500');

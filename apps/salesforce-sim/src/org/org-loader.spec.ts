@@ -4,7 +4,15 @@ import { interpolate, loadOrgFile, DEFAULT_ORG_FILE, validateOrg } from './org-l
 describe('org loader', () => {
   it('loads the default org', () => {
     const org = loadOrgFile(DEFAULT_ORG_FILE, {});
-    expect(org.objects.map((o) => o.name)).toEqual(['User', 'Account', 'Contact', 'Case', 'CaseComment', 'Site_Visit__c']);
+    expect(org.objects.map((o) => o.name)).toEqual([
+      'User',
+      'Account',
+      'Contact',
+      'Case',
+      'CaseComment',
+      'Site_Visit__c',
+      'Service_Ticket__c',
+    ]);
     expect(org.outboundMessages[0]!.endpointUrl).toBe('');
     expect(org.credentials[0]).toEqual({ username: 'integration@example.com', password: 'sim-password', securityToken: 'SIMTOKEN' });
   });
