@@ -3,7 +3,7 @@
 // broker); produces fn.write and sf.write. Start-up and shutdown: runWorkerApp.
 import { fnEventQueue, fnWriteQueue, maintenanceQueue, mapQueue, schedulers, sfWriteQueue } from '@broker/contracts';
 import { createFieldNationClients } from '@broker/fieldnation';
-import { consume, runWorkerApp } from '@broker/runtime/worker-app';
+import { consume, perVersion, runWorkerApp } from '@broker/runtime/worker-app';
 import { handleFieldNationEvent } from './fn-event.processor';
 import { mapRecord } from './map-record.processor';
 import { retentionSweep } from './retention-sweep.processor';
@@ -17,8 +17,8 @@ await runWorkerApp({
     const mappings = app.mappings();
     // Field Nation is read only for message events whose body carries no message text.
     const fieldNation = createFieldNationClients(app.config.connections, app.logger, app.metrics);
+    app.eventRules();
     const events = {
-      eventRules: app.eventRules(),
       store: app.store,
       sfWriteQueue: app.produce(sfWriteQueue),
       listMessages: (connectionId: string, workOrderId: number) => fieldNation.get(connectionId)!.listMessages(workOrderId),
@@ -28,20 +28,33 @@ await runWorkerApp({
         consume(
           mapQueue,
           { 'map-record': mapRecord },
-          { mappings, store: app.store, fnWriteQueue: app.produce(fnWriteQueue), locks: app.locks },
+          // Per configuration version: database mode swaps in new mappings and rules between jobs.
+          perVersion((config) => ({
+            mappings: config.mappings(),
+            store: app.store,
+            fnWriteQueue: app.produce(fnWriteQueue),
+            locks: app.locks,
+          })),
           { failedStage: 'mapped' },
         ),
-        consume(fnEventQueue, { 'fn-event': handleFieldNationEvent }, events, { failedStage: 'event' }),
+        consume(
+          fnEventQueue,
+          { 'fn-event': handleFieldNationEvent },
+          perVersion((config) => ({ ...events, eventRules: config.eventRules() })),
+          {
+            failedStage: 'event',
+          },
+        ),
         consume(
           maintenanceQueue,
           { 'retention-sweep': retentionSweep },
-          { prisma: app.prisma, retention: app.config.retention },
+          perVersion((config) => ({ prisma: app.prisma, retention: config.config.retention })),
           { concurrency: 1 },
         ),
       ],
       // Every replica upserts the same scheduler (one id): the clean-up runs once per period.
-      schedules: [
-        { queue: maintenanceQueue, schedulers: app.config.retention.enabled ? [schedulers.retention(app.config.retention.every)] : [] },
+      schedules: ({ config }) => [
+        { queue: maintenanceQueue, schedulers: config.retention.enabled ? [schedulers.retention(config.retention.every)] : [] },
       ],
       started: { mappings: [...mappings.keys()] },
     };

@@ -3,7 +3,7 @@
 // and triggered object); produces map and sf.fetch. Start-up and shutdown: runWorkerApp.
 import { mapQueue, schedulers, sfFetchQueue, sfReconcileQueue } from '@broker/contracts';
 import { redisRecordLocks } from '@broker/runtime';
-import { consume, runWorkerApp } from '@broker/runtime/worker-app';
+import { consume, perVersion, runWorkerApp, type AppConfig } from '@broker/runtime/worker-app';
 import { createSalesforceClients } from '@broker/salesforce/client';
 import { fetchRecord } from './fetch-record.processor';
 import { reconcileSweep } from './reconcile.processor';
@@ -13,26 +13,32 @@ await runWorkerApp({
   opsPort: 9101,
   setup: (app) => {
     const clients = createSalesforceClients(app.config.connections, app.logger, app.metrics);
-    const reads = new Map([...app.mappings()].map(([key, m]) => [key, m.reads]));
+    app.mappings(); // compiled at start-up: a broken mapping stops the app (exit 78)
     const fetch = {
       clients,
-      reads,
       store: app.store,
       mapQueue: app.produce(mapQueue),
       redis: app.redis,
       prefix: app.prefix,
       locks: redisRecordLocks(app.redis, app.prefix),
     };
-    const sweeps = app.config.connections.flatMap((c) =>
-      c.reconciliation.enabled
-        ? Object.entries(c.objects).flatMap(([object, oc]) =>
-            oc.trigger ? [schedulers.reconcile(c.id, object, c.reconciliation.every)] : [],
-          )
-        : [],
-    );
+    // The fields read and the sweeps follow the configuration version in force (database mode applies new ones live).
+    const sweeps = (config: AppConfig) =>
+      config.config.connections.flatMap((c) =>
+        c.reconciliation.enabled
+          ? Object.entries(c.objects).flatMap(([object, oc]) =>
+              oc.trigger ? [schedulers.reconcile(c.id, object, c.reconciliation.every)] : [],
+            )
+          : [],
+      );
     return {
       consumes: [
-        consume(sfFetchQueue, { 'fetch-record': fetchRecord }, fetch, { failedStage: 'fetched' }),
+        consume(
+          sfFetchQueue,
+          { 'fetch-record': fetchRecord },
+          perVersion((config) => ({ ...fetch, reads: new Map([...config.mappings()].map(([key, m]) => [key, m.reads])) })),
+          { failedStage: 'fetched' },
+        ),
         consume(
           sfReconcileQueue,
           { sweep: reconcileSweep },
@@ -40,7 +46,7 @@ await runWorkerApp({
           { concurrency: 1 },
         ),
       ],
-      schedules: [{ queue: sfReconcileQueue, schedulers: sweeps }],
+      schedules: (config) => [{ queue: sfReconcileQueue, schedulers: sweeps(config) }],
     };
   },
 });

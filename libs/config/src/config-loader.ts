@@ -17,6 +17,8 @@ export interface LoadedConfig extends BrokerConfig {
   /** Absolute path of the file, and its directory (mapping paths are relative to it). */
   file: string;
   dir: string;
+  /** A stored version's files (mappings, event rules) by relative path: read these, not the disk (readConfigFile). */
+  files?: Readonly<Record<string, string>>;
 }
 
 const formatPath = (p: readonly PropertyKey[]): string =>

@@ -1,2 +1,6 @@
 export * from './config.schema';
 export * from './config-loader';
+export * from './config-bundle';
+export * from './config-secrets';
+export * from './config-reload';
+export * from './config-source';

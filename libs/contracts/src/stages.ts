@@ -44,4 +44,6 @@ export interface StageRecord {
   /** Stored as JSON. */
   detail?: Record<string, unknown>;
   at?: Date;
+  /** The configuration the job ran with: a stored version ("7") or "file:<hash>" (timeline_entry.config_version). */
+  configVersion?: string | null;
 }

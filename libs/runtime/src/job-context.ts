@@ -23,6 +23,21 @@ export interface StageFields {
   at?: Date;
 }
 
+/**
+ * The configuration version a job runs with: read once when the job starts, so a job in flight
+ * finishes on the version it started with while the next one uses a newer version.
+ */
+export interface JobConfig {
+  /** What the job's timeline rows record: a stored version ("7") or "file:<hash>". */
+  label: string;
+  connections: ReadonlyMap<string, ConnectionConfig>;
+}
+
+/** The version each running job was pinned to (for the rows written after its handler: failures, waits). */
+const pinned = new WeakMap<object, JobConfig>();
+export const pinJobConfig = (job: object, config: JobConfig): void => void pinned.set(job, config);
+export const jobConfigOf = (job: object): JobConfig | undefined => pinned.get(job);
+
 /** The job's connection id is not in the configuration (a job queued before a connection was removed). */
 export class UnknownConnectionError extends UnrecoverableError {
   readonly reason = 'config';
@@ -50,6 +65,8 @@ export interface JobContext {
    */
   connection(): ConnectionConfig;
   connection<T>(perConnection: ReadonlyMap<string, T>): T;
+  /** The configuration version the job runs with (none outside runWorkerApp). */
+  readonly config?: JobConfig;
 }
 
 /** Record fields job payloads carry (every contract payload with a record names them alike). */
@@ -72,6 +89,8 @@ export interface JobContextOptions {
   token?: string;
   connections?: ReadonlyMap<string, ConnectionConfig>;
   timeline?: TimelineWriter;
+  /** The version the job is pinned to: its connections win over `connections`, its label goes on every stage row. */
+  config?: JobConfig;
 }
 
 type ContextJob = Pick<Job, 'id' | 'queueName' | 'data' | 'moveToDelayed'>;
@@ -83,13 +102,14 @@ export function createJobContext(job: ContextJob, options: JobContextOptions): J
   function connection(): ConnectionConfig;
   function connection<T>(perConnection: ReadonlyMap<string, T>): T;
   function connection<T>(perConnection?: ReadonlyMap<string, T>): T | ConnectionConfig {
-    const found = (perConnection ?? options.connections)?.get(connectionId);
+    const found = (perConnection ?? options.config?.connections ?? options.connections)?.get(connectionId);
     if (found === undefined) throw new UnknownConnectionError(connectionId);
     return found;
   }
   return {
     log: options.log,
     connection,
+    config: options.config,
     async delay(ms) {
       await job.moveToDelayed(Date.now() + Math.max(0, Math.round(ms)), options.token);
       throw new DelayedError();
@@ -108,6 +128,7 @@ export function createJobContext(job: ContextJob, options: JobContextOptions): J
         sfApiCalls: fields.sfApiCalls,
         detail: fields.detail,
         at: fields.at,
+        configVersion: options.config?.label,
       });
     },
   };

@@ -1,17 +1,32 @@
 // The one start-up of a worker app (salesforce-fetcher, mapper, fieldnation-writer,
 // salesforce-writer): an app's main.ts only says what it consumes and produces. Kept out of the
 // runtime's index because it loads the config, the mappings and the store (Prisma).
+//
+// The configuration is live in database mode (BROKER_CONFIG_SOURCE=database): a new version, announced
+// on Redis or found by the periodic check, is compiled beside the one in force and swapped in whole
+// between jobs (a job reads the version once, as it starts); one that fails to load here is logged
+// and the one in force kept. What the clients were built from at start-up waits for a restart
+// (settingsNeedingRestart). In file mode the file is read once, at start-up.
 import { z } from 'zod';
 import type { Job, Worker, WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { ConfigError, loadConfig, resolveConfigPath, type ConnectionConfig, type LoadedConfig } from '@broker/config';
+import { ConfigError, configSourceOf, settingsNeedingRestart, type ConnectionConfig, type LoadedConfig } from '@broker/config';
+import {
+  activeConfigOf,
+  compileConfigEventRules,
+  compileConfigMappings,
+  loadActiveConfig,
+  watchConfigVersions,
+  type ActiveConfig,
+} from '@broker/config-store';
 import type { JobScheduler, QueueContract, QueueOf, Stage } from '@broker/contracts';
-import { loadEventRulesFile, loadMappingFile, MappingError, type CompiledEventRules, type CompiledMapping } from '@broker/mapping';
+import { MappingError, type CompiledEventRules, type CompiledMapping } from '@broker/mapping';
 import { createPrisma, createStore, databaseReadiness, type PrismaClient, type Store } from '@broker/store';
+import type { JobConfig, JobContext } from './job-context';
 import { loadEnv } from './env';
 import { createLogger, type Logger } from './logger';
-import { createMetricsRegistry } from './metrics';
+import { createMetricsRegistry, metricsIn } from './metrics';
 import { startOpsServer } from './ops-server';
 import { createPipelineMetrics, type PipelineMetrics } from './pipeline-metrics';
 import { redisRecordLocks, type RecordLocks } from './record-lock';
@@ -25,9 +40,41 @@ export const EXIT_CONFIG = 78;
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 
+/** One configuration version as a worker app runs it: compiled once, swapped whole. */
+export interface AppConfig extends JobConfig {
+  /** What timeline rows record: the stored version ("7") or "file:<hash>". */
+  label: string;
+  /** The stored version (database mode), null for a file. */
+  version: number | null;
+  config: LoadedConfig;
+  connections: ReadonlyMap<string, ConnectionConfig>;
+  /** Compiled mappings by `${connectionId}/${sObject}` (compiled on first use, once per version). */
+  mappings(): Map<string, CompiledMapping>;
+  /** Compiled event rules by connection id. */
+  eventRules(): Map<string, CompiledEventRules>;
+}
+
+function appConfigOf(active: ActiveConfig): AppConfig & { raw: unknown } {
+  let mappings: Map<string, CompiledMapping> | undefined;
+  let eventRules: Map<string, CompiledEventRules> | undefined;
+  return {
+    label: active.label,
+    version: active.version,
+    config: active.config,
+    raw: active.raw,
+    connections: new Map(active.config.connections.map((c) => [c.id, c])),
+    mappings: () => (mappings ??= compileConfigMappings(active.config)),
+    eventRules: () => (eventRules ??= compileConfigEventRules(active.config)),
+  };
+}
+
 /** What `setup` gets: everything opened for the app, closed by its shutdown. */
 export interface WorkerAppContext {
   env: WorkerEnv;
+  /**
+   * The configuration at start-up: what clients are built from (their settings wait for a restart).
+   * Per-job settings come from `ctx.connection()` and from deps given as `(config) => deps`.
+   */
   config: LoadedConfig;
   logger: Logger;
   registry: Registry;
@@ -42,10 +89,12 @@ export interface WorkerAppContext {
   connections: ReadonlyMap<string, ConnectionConfig>;
   /** One value per configured connection (clients), by connection id. */
   perConnection<T>(make: (connection: ConnectionConfig) => T): Map<string, T>;
-  /** Compiled mappings by `${connectionId}/${sObject}`: a broken one stops the app (exit 78) naming file and entry. */
+  /** The start-up version's compiled mappings by `${connectionId}/${sObject}`: a broken one stops the app (exit 78) naming file and entry. */
   mappings(): Map<string, CompiledMapping>;
-  /** Compiled event rules by connection id. */
+  /** The start-up version's compiled event rules by connection id. */
   eventRules(): Map<string, CompiledEventRules>;
+  /** The configuration version in force now (database mode: the latest one this app accepted). */
+  current(): AppConfig;
   /** The producer side of a queue this app writes to (closed at shutdown, after the workers). */
   produce<Q extends QueueContract>(contract: Q): QueueOf<Q>;
 }
@@ -62,30 +111,78 @@ export interface ConsumeOptions {
 export interface Consumer {
   readonly queue: string;
   start(app: WorkerAppContext): Worker;
+  /** Build the deps of a new version before it is swapped in (a throw refuses the version). */
+  prepare(config: AppConfig): void;
 }
 
-/** Declare a consumed queue (startWorker with the app's connection, store, metrics and dependency waits). */
+const PER_VERSION = Symbol('deps per configuration version');
+
+/** Deps built from a configuration version (see perVersion). */
+export interface PerVersion<Deps> {
+  readonly [PER_VERSION]: (config: AppConfig) => Deps;
+}
+
+/**
+ * Deps that depend on the configuration (mappings, rules, settings): built once per version, and each
+ * job gets those of the version it started with (database mode swaps versions between jobs).
+ */
+export function perVersion<Deps>(build: (config: AppConfig) => Deps): PerVersion<Deps> {
+  return { [PER_VERSION]: build };
+}
+
+const isPerVersion = <Deps>(deps: Deps | PerVersion<Deps>): deps is PerVersion<Deps> =>
+  typeof deps === 'object' && deps !== null && PER_VERSION in deps;
+
+/**
+ * Declare a consumed queue (startWorker with the app's connection, store, metrics and dependency
+ * waits). Deps that follow the configuration are given as `perVersion((config) => deps)`.
+ */
 export function consume<Q extends QueueContract, Deps>(
   contract: Q,
   handlers: Handlers<Q, Deps>,
-  deps: Deps,
+  deps: Deps | PerVersion<Deps>,
   options: ConsumeOptions = {},
 ): Consumer {
+  const built = new WeakMap<AppConfig, Deps>();
+  const depsFor = isPerVersion(deps)
+    ? (config: AppConfig): Deps => {
+        let d = built.get(config);
+        if (d === undefined) built.set(config, (d = deps[PER_VERSION](config)));
+        return d;
+      }
+    : undefined;
+  type Handler = (job: Job, deps: Deps, ctx: JobContext) => Promise<unknown>;
   return {
     queue: contract.name,
+    prepare: (config) => void depsFor?.(config),
     start: (app) =>
-      startWorker(contract, handlers, deps, {
-        connection: app.redis,
-        prefix: app.prefix,
-        logger: app.logger,
-        concurrency: options.concurrency ?? app.env.CONCURRENCY,
-        connections: app.connections,
-        timeline: app.store,
-        metrics: app.metrics,
-        failedStage: options.failedStage,
-        onDependencyWaitOver: recordDependencyWait(app.store),
-        worker: options.worker,
-      }),
+      startWorker(
+        contract,
+        depsFor
+          ? (Object.fromEntries(
+              Object.entries(handlers as unknown as Record<string, Handler>).map(([name, handler]) => [
+                name,
+                // ctx.config is the AppConfig the worker pinned for this job (options.config below).
+                (job: Job, _deps: Deps, ctx: JobContext) =>
+                  handler(job, depsFor((ctx.config as AppConfig | undefined) ?? app.current()), ctx),
+              ]),
+            ) as unknown as Handlers<Q, Deps>)
+          : handlers,
+        depsFor ? (undefined as Deps) : (deps as Deps),
+        {
+          connection: app.redis,
+          prefix: app.prefix,
+          logger: app.logger,
+          concurrency: options.concurrency ?? app.env.CONCURRENCY,
+          connections: app.connections,
+          timeline: app.store,
+          metrics: app.metrics,
+          failedStage: options.failedStage,
+          onDependencyWaitOver: recordDependencyWait(app.store),
+          worker: options.worker,
+          config: app.current,
+        },
+      ),
   };
 }
 
@@ -98,7 +195,8 @@ export interface Schedules {
 
 export interface WorkerAppPlan {
   consumes: Consumer[];
-  schedules?: Schedules[];
+  /** As a function: re-synced when a new configuration version is applied. */
+  schedules?: Schedules[] | ((config: AppConfig) => Schedules[]);
   /** Extra fields for the "started" log line. */
   started?: Record<string, unknown>;
 }
@@ -143,13 +241,9 @@ async function start(
   logger: Logger,
   shutdown: ReturnType<typeof createShutdown>,
 ): Promise<void> {
-  const config = loadConfig(env.BROKER_CONFIG);
+  const source = configSourceOf(env);
   const registry = createMetricsRegistry(definition.service);
   const metrics = createPipelineMetrics(registry);
-  const connections = new Map(config.connections.map((c) => [c.id, c]));
-  const perConnection = <T>(make: (c: ConnectionConfig) => T) => new Map(config.connections.map((c) => [c.id, make(c)]));
-  let mappings: Map<string, CompiledMapping> | undefined;
-  let eventRules: Map<string, CompiledEventRules> | undefined;
 
   const redis = createWorkerConnection(env.REDIS_URL);
   shutdown.add('redis', () => redis.quit().catch(() => redis.disconnect()));
@@ -158,6 +252,13 @@ async function start(
   const store = createStore(prisma);
   const producers: QueueOf<QueueContract>[] = [];
   shutdown.add('queues', () => Promise.all(producers.map((q) => q.close())));
+
+  const startup = appConfigOf(await loadActiveConfig(source, { prisma }));
+  const config = startup.config;
+  let live: AppConfig = startup;
+  // What setup compiled at start-up is compiled for every new version before it is swapped in.
+  const used = { mappings: false, eventRules: false };
+  const perConnection = <T>(make: (c: ConnectionConfig) => T) => new Map(config.connections.map((c) => [c.id, make(c)]));
 
   const app: WorkerAppContext = {
     env,
@@ -170,22 +271,11 @@ async function start(
     prisma,
     store,
     locks: redisRecordLocks(redis, env.QUEUE_PREFIX),
-    connections,
+    connections: startup.connections,
     perConnection,
-    mappings: () =>
-      (mappings ??= new Map(
-        config.connections.flatMap((c) =>
-          Object.entries(c.objects).flatMap(([object, oc]) =>
-            oc.mapping ? [[`${c.id}/${object}`, loadMappingFile(resolveConfigPath(config, oc.mapping))] as const] : [],
-          ),
-        ),
-      )),
-    eventRules: () =>
-      (eventRules ??= new Map(
-        config.connections.flatMap((c) =>
-          c.eventRules ? [[c.id, loadEventRulesFile(resolveConfigPath(config, c.eventRules))] as const] : [],
-        ),
-      )),
+    mappings: () => ((used.mappings = true), startup.mappings()),
+    eventRules: () => ((used.eventRules = true), startup.eventRules()),
+    current: () => live,
     produce: (contract) => {
       const queue = openQueue(contract, redis, env.QUEUE_PREFIX);
       queue.on('error', (err) => logger.warn({ err: { message: err.message }, queue: contract.name }, 'queue error'));
@@ -195,7 +285,72 @@ async function start(
   };
 
   const plan = await definition.setup(app);
-  for (const s of plan.schedules ?? []) await syncSchedulers(app.produce(s.queue), s.schedulers);
+  for (const c of plan.consumes) c.prepare(startup);
+  const schedulesOf = (v: AppConfig) => (typeof plan.schedules === 'function' ? plan.schedules(v) : (plan.schedules ?? []));
+  for (const s of schedulesOf(startup)) await syncSchedulers(app.produce(s.queue), s.schedulers);
+
+  const gauges = metricsIn(registry);
+  const versionGauge = gauges.gauge('broker_config_version', [], 'The configuration version in force (0: a file, BROKER_CONFIG)');
+  const refusedCounter = gauges.counter(
+    'broker_config_versions_refused_total',
+    [],
+    'Configuration versions this process failed to load (it kept the one in force)',
+  );
+  versionGauge.set(startup.version ?? 0);
+
+  if (source.mode === 'database') {
+    const watch = watchConfigVersions({
+      prisma,
+      redis,
+      prefix: env.QUEUE_PREFIX,
+      intervalMs: env.BROKER_CONFIG_CHECK_SECONDS * 1000,
+      current: () => live.version,
+      logger,
+      apply: async (stored) => {
+        let next: ReturnType<typeof appConfigOf>;
+        try {
+          next = appConfigOf(activeConfigOf(stored));
+          if (used.mappings) next.mappings();
+          if (used.eventRules) next.eventRules();
+          for (const c of plan.consumes) c.prepare(next);
+        } catch (err) {
+          refusedCounter.inc();
+          logger.error(
+            { configVersion: stored.version, inForce: live.label, err: { message: (err as Error).message } },
+            `configuration version ${stored.version} REFUSED by ${definition.service}: it does not load here; version ${live.label} stays in force`,
+          );
+          throw err;
+        }
+        const previous = live;
+        live = next; // the swap: jobs that started before keep the version they pinned
+        versionGauge.set(next.version ?? 0);
+        const restart = settingsNeedingRestart(startup.raw, next.raw);
+        logger.info(
+          { configVersion: next.label, previous: previous.label, author: stored.createdBy },
+          `configuration version ${next.label} in force`,
+        );
+        if (restart.length) {
+          logger.warn(
+            { configVersion: next.label, restartNeeded: restart },
+            `configuration version ${next.label} changes settings that apply only after a restart of ${definition.service}; until then they keep their start-up values`,
+          );
+        }
+        if (typeof plan.schedules === 'function') {
+          try {
+            for (const s of schedulesOf(next)) await syncSchedulers(app.produce(s.queue), s.schedulers);
+          } catch (err) {
+            logger.warn(
+              { configVersion: next.label, err: { message: (err as Error).message } },
+              'job schedulers not updated; the next version or restart updates them',
+            );
+          }
+        }
+      },
+    });
+    // Before the workers close: no version is applied while jobs drain.
+    shutdown.add('http', () => watch.close(), 'config watch');
+  }
+
   const workers = plan.consumes.map((c) => c.start(app));
   shutdown.add('workers', () => Promise.all(workers.map((w) => w.close())));
 
@@ -210,7 +365,14 @@ async function start(
   });
   shutdown.add('http', () => ops.close());
   logger.info(
-    { opsPort: ops.port, concurrency: env.CONCURRENCY, queues: plan.consumes.map((c) => c.queue), ...plan.started },
+    {
+      opsPort: ops.port,
+      concurrency: env.CONCURRENCY,
+      queues: plan.consumes.map((c) => c.queue),
+      configSource: source.mode,
+      configVersion: startup.label,
+      ...plan.started,
+    },
     `${definition.service} started`,
   );
 }

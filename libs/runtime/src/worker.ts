@@ -11,7 +11,7 @@ import {
   type QueueOf,
   type Stage,
 } from '@broker/contracts';
-import { createJobContext, recordOf, type JobContext, type TimelineWriter } from './job-context';
+import { createJobContext, jobConfigOf, pinJobConfig, recordOf, type JobConfig, type JobContext, type TimelineWriter } from './job-context';
 import { observeWorker, type PipelineMetrics } from './pipeline-metrics';
 import { isClusterConnection } from './redis';
 import { classifyInfrastructureError, DEPENDENCY_NAMES } from './dependency-error';
@@ -70,6 +70,8 @@ export interface StartWorkerOptions {
   failedStage?: Stage | ((job: Job) => Stage);
   /** Job durations and failures are observed into these (observeWorker). */
   metrics?: PipelineMetrics;
+  /** The configuration version in force, read once as each job starts (runWorkerApp's live configuration). */
+  config?: () => JobConfig;
 }
 
 /** BullMQ's scripts touch several keys of a queue at once: on Redis Cluster they must share a slot. */
@@ -202,13 +204,15 @@ export function startWorker<Q extends QueueContract, Deps>(
         throw err;
       }
       job.data = data;
+      const config = options.config?.();
+      if (config) pinJobConfig(job, config);
       const handler = (handlers as unknown as Record<string, (job: Job, deps: Deps, ctx: JobContext) => Promise<unknown>>)[job.name]!;
       let result: unknown;
       try {
         result = await handler(
           job,
           deps,
-          createJobContext(job, { log: jobLog, token, connections: options.connections, timeline: options.timeline }),
+          createJobContext(job, { log: jobLog, token, connections: options.connections, timeline: options.timeline, config }),
         );
       } catch (err) {
         if (err instanceof DelayedError || (err as Error)?.name === 'DelayedError') throw err;
@@ -272,6 +276,7 @@ async function recordFailure(timeline: TimelineWriter, stage: Stage, job: Job, e
     jobId: job.id,
     message: err.message,
     sfApiCalls: (err as { sfApiCalls?: number }).sfApiCalls ?? 0,
+    configVersion: jobConfigOf(job)?.label,
   });
 }
 
@@ -294,6 +299,7 @@ export function recordDependencyWait(store: TimelineWriter): NonNullable<StartWo
       message: wait.message,
       detail: { dependencies: wait.dependencies, waitedMs: wait.waitedMs, delays: wait.delays },
       at: wait.since,
+      configVersion: jobConfigOf(job)?.label,
     });
   };
 }

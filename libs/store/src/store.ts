@@ -171,8 +171,8 @@ export function createStore(prisma: PrismaClient) {
     async recordStage(entry: StageEntry): Promise<void> {
       const detail = entry.detail === undefined ? null : JSON.stringify(entry.detail);
       await pool.query(
-        `INSERT INTO timeline_entry (connection_id, sf_id, work_order_id, stage, outcome, queue, job_id, message, sf_api_calls, detail, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)`,
+        `INSERT INTO timeline_entry (connection_id, sf_id, work_order_id, stage, outcome, queue, job_id, message, sf_api_calls, detail, at, config_version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)`,
         [
           entry.connectionId,
           entry.sfId ?? null,
@@ -185,6 +185,7 @@ export function createStore(prisma: PrismaClient) {
           entry.sfApiCalls ?? 0,
           detail,
           entry.at ?? new Date(),
+          entry.configVersion ?? null,
         ],
       );
     },

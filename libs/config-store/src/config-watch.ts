@@ -1,0 +1,109 @@
+// How the running apps learn of a new version: a Redis message when one is saved, and a periodic
+// check of the database in case the message was missed (Redis down at that moment, a save made by a
+// process without Redis, a subscriber reconnecting).
+import type { Cluster, Redis } from 'ioredis';
+import type { PrismaClient } from '@broker/store';
+import { createConfigStore, type ConfigVersion } from './config-store';
+
+/** The Redis channel a save is announced on (under the queue prefix, so test runs and deployments sharing a Redis stay apart). */
+export const configChannel = (prefix: string): string => `${prefix}:config-version`;
+
+/** Announce a stored version to the running apps. */
+export async function publishConfigVersion(redis: Redis | Cluster, prefix: string, version: number): Promise<void> {
+  await redis.publish(configChannel(prefix), String(version));
+}
+
+interface WatchLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface ConfigWatchOptions {
+  prisma: PrismaClient;
+  /** A connection to duplicate for the subscription (a subscribed connection can do nothing else). */
+  redis: Redis | Cluster;
+  prefix: string;
+  /** The periodic check (default 30 s). */
+  intervalMs?: number;
+  /** The version in force in this process. */
+  current(): number | null;
+  /**
+   * Make a newer version the one in force. A throw means this process refused it (it fails to load
+   * here): that version is not offered again, a later one is.
+   */
+  apply(version: ConfigVersion): Promise<void> | void;
+  logger: WatchLogger;
+}
+
+export interface ConfigWatch {
+  /** Look for a newer version now (also what a message and the timer do); resolves once it is applied or refused. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function watchConfigVersions(options: ConfigWatchOptions): ConfigWatch {
+  const store = createConfigStore(options.prisma);
+  const refused = new Set<number>();
+  let databaseDown = false;
+  let closed = false;
+
+  const checkOnce = async () => {
+    if (closed) return;
+    let newest: number | null;
+    try {
+      newest = (await options.prisma.configVersion.aggregate({ _max: { version: true } }))._max.version;
+      if (databaseDown) options.logger.info({}, 'configuration check: the database answers again');
+      databaseDown = false;
+    } catch (err) {
+      if (!databaseDown)
+        options.logger.warn({ err: { message: (err as Error).message } }, 'configuration check failed: keeping the version in force');
+      databaseDown = true;
+      return;
+    }
+    const current = options.current();
+    if (newest === null || (current !== null && newest <= current) || refused.has(newest)) return;
+    const version = await store.get(newest);
+    if (!version) return;
+    try {
+      await options.apply(version);
+    } catch {
+      refused.add(newest);
+    }
+  };
+
+  // One check at a time; a request during a check runs one more after it.
+  let running: Promise<void> | undefined;
+  let again = false;
+  const check = (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await checkOnce();
+      } while (again && !closed);
+    })().finally(() => (running = undefined));
+    return running;
+  };
+
+  const subscriber = options.redis.duplicate();
+  subscriber.on('error', () => undefined); // the periodic check covers a lost subscription
+  subscriber.on('message', (channel: string) => {
+    if (channel === configChannel(options.prefix)) void check();
+  });
+  void subscriber.subscribe(configChannel(options.prefix)).catch(() => undefined);
+  const timer = setInterval(() => void check(), options.intervalMs ?? 30_000);
+  timer.unref();
+
+  return {
+    check,
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      await running;
+      await subscriber.quit().catch(() => subscriber.disconnect());
+    },
+  };
+}
