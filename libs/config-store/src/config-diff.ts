@@ -40,10 +40,11 @@ function lineOps(a: string[], b: string[]): Op[] {
         middle.push({ kind: ' ', line: x[i]! });
         i++;
         j++;
-      } else if (j < y.length && (i === x.length || lcs[i * w + j + 1]! >= lcs[(i + 1) * w + j]!)) {
-        middle.push({ kind: '+', line: y[j++]! });
-      } else {
+      } else if (i < x.length && (j === y.length || lcs[(i + 1) * w + j]! >= lcs[i * w + j + 1]!)) {
+        // Removals before additions, as diff(1) prints them.
         middle.push({ kind: '-', line: x[i++]! });
+      } else {
+        middle.push({ kind: '+', line: y[j++]! });
       }
     }
   }

@@ -7,3 +7,4 @@ export * from './redis-server';
 export * from './processor-spec';
 export * from './demo-config';
 export * from './servers-for-file';
+export * from './config-versions';
