@@ -1,13 +1,22 @@
 #!/usr/bin/env node
 // The operator's command line: npm run broker -- <command>. Env: BROKER_CONFIG, DATABASE_URL,
-// REDIS_URL, QUEUE_PREFIX (the same variables the apps read).
-import { Command, Option } from 'commander';
+// REDIS_URL, QUEUE_PREFIX (the same variables the apps read); `config import` validates with this
+// environment's variables, as the apps will resolve them.
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { allQueues, sfFetchQueue, sfReconcileQueue, type QueueOf } from '@broker/contracts';
 import { loadConfig } from '@broker/config';
 import { createWorkerConnection, openQueue } from '@broker/runtime';
 import { createPrisma, createStore, type Store } from '@broker/store';
 import { parseCliEnv, requireConfigPath, requireDatabaseUrl, type CliEnv } from './cli-env';
 import { CliError, processIo, type CliIo } from './cli-io';
+import { createConfigStore, publishConfigVersion, type ConfigStore } from '@broker/config-store';
+import {
+  configExportCommand,
+  configHistoryCommand,
+  configImportCommand,
+  configRollbackCommand,
+  type SaveOptions,
+} from './config-store.command';
 import { configValidateCommand } from './config-validate.command';
 import { doctorCommand } from './doctor.command';
 import { fieldnationWebhookCommand, loadWebhookConfig } from './fieldnation-webhook.command';
@@ -54,6 +63,24 @@ async function withRedis<T>(env: CliEnv, fn: (connection: ReturnType<typeof crea
   }
 }
 
+/** The stored versions; a save is announced on Redis so that the workers apply it at once. */
+async function withConfigStore<T>(env: CliEnv, fn: (store: ConfigStore) => Promise<T>): Promise<T> {
+  const prisma = createPrisma(requireDatabaseUrl(env), { max: 2 });
+  const redis = createWorkerConnection(env.REDIS_URL, { maxRetriesPerRequest: 1, retryStrategy: (n) => (n > 2 ? null : n * 200) });
+  redis.on('error', () => undefined);
+  try {
+    return await fn(createConfigStore(prisma, { notify: (v) => publishConfigVersion(redis, env.QUEUE_PREFIX, v) }));
+  } finally {
+    await prisma.$disconnect();
+    redis.disconnect();
+  }
+}
+
+const positiveInt = (v: string): number => {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('a positive whole number');
+  return Number(v);
+};
+
 const program = new Command().name('broker').description('Operate the Salesforce ⇄ Field Nation integration broker').showHelpAfterError();
 
 const config = program.command('config').description('connection config');
@@ -62,6 +89,40 @@ config
   .description('validate the connection config (and compile its mappings) as the apps will at start-up')
   .argument('[file]', 'config file (default: $BROKER_CONFIG)')
   .action((file?: string) => run((env) => configValidateCommand(requireConfigPath(env, file), io)));
+const saveOptions = (c: Command) =>
+  c
+    .option('--author <name>', 'who saves it (default: cli:<login>)')
+    .option('-m, --message <text>', 'why')
+    .option('--allow-unset-env', 'validate without the variables this machine lacks (the settings they fill are not checked)');
+saveOptions(
+  config
+    .command('import')
+    .description(
+      'store a config file and the mapping/event-rule files it names as a new version in PostgreSQL (BROKER_CONFIG_SOURCE=database)',
+    )
+    .argument('<file>', 'config file'),
+).action((file: string, opts: SaveOptions) => run((env) => withConfigStore(env, (store) => configImportCommand(file, store, opts, io))));
+config
+  .command('export')
+  .description('print a stored version as YAML, or write it and its files to a folder (--out) for BROKER_CONFIG')
+  .option('--version <n>', 'version (default: the one in force)', positiveInt)
+  .option('--out <dir>', 'write broker.yaml and every file it names into this folder')
+  .action((opts: { version?: number; out?: string }) =>
+    run((env) => withConfigStore(env, (store) => configExportCommand(store, opts, io))),
+  );
+config
+  .command('history')
+  .description('the stored versions, newest first: who, when, why')
+  .option('--limit <n>', 'how many (default 20)', positiveInt)
+  .action((opts: { limit?: number }) => run((env) => withConfigStore(env, (store) => configHistoryCommand(store, opts, io))));
+saveOptions(
+  config
+    .command('rollback')
+    .description('store a new version with the content of an older one (the workers apply it between jobs)')
+    .argument('<version>', 'the version to restore', positiveInt),
+).action((version: number, opts: SaveOptions) =>
+  run((env) => withConfigStore(env, (store) => configRollbackCommand(version, store, opts, io))),
+);
 
 const mapping = program.command('mapping').description('mapping files');
 mapping

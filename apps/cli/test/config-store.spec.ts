@@ -1,0 +1,118 @@
+// broker config import / export / history / rollback against a real PostgreSQL (and Redis for the
+// announcement): files → database → files gives back the same text.
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { configChannel, createConfigStore, type ConfigStore } from '@broker/config-store';
+import { createPrisma, type PrismaClient } from '@broker/store';
+import { bundleOf, createTestDatabase, redisUrl, SECRETS_ENV, type TestDatabase } from '@broker/testing';
+import type { ConfigBundle } from '@broker/config';
+import { CliError } from '../src/cli-io';
+import { configExportCommand, configHistoryCommand, configImportCommand, configRollbackCommand } from '../src/config-store.command';
+import { captureIo, freshPrefix, tmpDir } from './cli-test-kit';
+
+const root = path.resolve(import.meta.dirname, '../../..');
+let db: TestDatabase;
+let prisma: PrismaClient;
+let store: ConfigStore;
+
+beforeAll(async () => {
+  db = await createTestDatabase('cliconfig');
+  prisma = createPrisma(db.url, { max: 2 });
+  store = createConfigStore(prisma);
+});
+afterAll(async () => {
+  await prisma.$disconnect();
+  await db.drop();
+});
+
+/** A config folder as an operator keeps it: broker.yaml and mappings/ beside it. */
+function writeFolder(bundle: ConfigBundle): string {
+  const dir = tmpDir('config');
+  writeFileSync(path.join(dir, 'broker.yaml'), bundle.main);
+  for (const [name, text] of Object.entries(bundle.files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), text);
+  }
+  return path.join(dir, 'broker.yaml');
+}
+
+describe('broker config import/export', () => {
+  it('imports a config folder as version 1 through the CLI and announces it on Redis', async () => {
+    const prefix = freshPrefix('ci');
+    const subscriber = new Redis(redisUrl());
+    const heard: string[] = [];
+    await subscriber.subscribe(configChannel(prefix));
+    subscriber.on('message', (_c, m: string) => heard.push(m));
+    try {
+      const { stdout } = await promisify(execFile)(
+        path.join(root, 'node_modules/.bin/tsx'),
+        ['apps/cli/src/main.ts', 'config', 'import', writeFolder(bundleOf('A')), '--author', 'ops', '-m', 'go live'],
+        { cwd: root, env: { PATH: process.env.PATH, DATABASE_URL: db.url, REDIS_URL: redisUrl(), QUEUE_PREFIX: prefix, ...SECRETS_ENV } },
+      );
+      expect(stdout).toMatch(/^stored configuration version 1 \([0-9a-f]{12}\) by ops\nthe running apps were told/);
+      const end = Date.now() + 2_000;
+      while (heard.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      expect(heard).toEqual(['1']);
+      expect(await store.current()).toMatchObject({ version: 1, createdBy: 'ops', message: 'go live', bundle: bundleOf('A') });
+    } finally {
+      subscriber.disconnect();
+    }
+  });
+
+  it('exports a version to a folder that imports back unchanged, and prints the YAML without --out', async () => {
+    const out = tmpDir('export');
+    const io = captureIo();
+    expect(await configExportCommand(store, { out }, io)).toBe(0);
+    expect(readFileSync(path.join(out, 'broker.yaml'), 'utf8')).toBe(bundleOf('A').main);
+    expect(readFileSync(path.join(out, 'mappings/case.yaml'), 'utf8')).toBe(bundleOf('A').files['mappings/case.yaml']);
+    const again = captureIo();
+    expect(await configImportCommand(path.join(out, 'broker.yaml'), store, { author: 'ops' }, again, SECRETS_ENV)).toBe(0);
+    expect(again.stdout).toEqual(['unchanged: version 1 (in force) already has this content; nothing stored']);
+
+    const printed = captureIo();
+    expect(await configExportCommand(store, { version: 1 }, printed)).toBe(0);
+    expect(printed.stdout).toEqual([bundleOf('A').main]);
+    expect(printed.stderr).toEqual(['version 1 also holds mappings/case.yaml, mappings/events.yaml: use --out <dir> to write them too']);
+  });
+
+  it('refuses a config with a secret written in it, and one whose mapping is broken: nothing stored, every problem named', async () => {
+    const literal = bundleOf('B');
+    literal.main = literal.main.replace('${CS_FN_PASSWORD}', 'fn-password-0123');
+    await expect(configImportCommand(writeFolder(literal), store, {}, captureIo(), SECRETS_ENV)).rejects.toThrow(
+      /connections\[0\]\.fieldnation\.auth\.password: a secret stays in the environment/,
+    );
+    const broken = bundleOf('B');
+    broken.files['mappings/case.yaml'] = 'object: Case\nfields:\n  title: { from: Subject, transform: [nope] }\n';
+    const err = await configImportCommand(writeFolder(broken), store, {}, captureIo(), SECRETS_ENV).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CliError);
+    expect((err as Error).message).toMatch(/mappings\/case\.yaml: title/);
+    expect((await store.current())!.version).toBe(1);
+  });
+
+  it('lists the history and rolls back', async () => {
+    expect(
+      await configImportCommand(
+        writeFolder(bundleOf('C', { username: 'x@example.com' })),
+        store,
+        { author: 'bob' },
+        captureIo(),
+        SECRETS_ENV,
+      ),
+    ).toBe(0);
+    const rolled = captureIo();
+    expect(await configRollbackCommand(1, store, { author: 'carol' }, rolled, SECRETS_ENV)).toBe(0);
+    expect(rolled.stdout[0]).toMatch(/^stored configuration version 3 \([0-9a-f]{12}\) by carol, restoring version 1$/);
+    expect(rolled.stderr).toEqual(['these settings apply only after the apps restart: connections[demo].salesforce.auth']);
+    const history = captureIo();
+    await configHistoryCommand(store, {}, history);
+    const lines = history.stdout[0]!.split('\n');
+    expect(lines[0]).toMatch(/^version\s+saved\s+by\s+hash\s+message\s+restart needed$/);
+    expect(lines.slice(2).map((l) => l.split(/\s{2,}/)[0])).toEqual(['3 (in force)', '2', '1']);
+    expect(lines[2]).toMatch(/carol .*rollback to version 1/);
+    await expect(configRollbackCommand(42, store, {}, captureIo(), SECRETS_ENV)).rejects.toThrow('there is no configuration version 42');
+  });
+});
