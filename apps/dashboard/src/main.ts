@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import { z } from 'zod';
-import { loadConfig } from '@broker/config';
+import { configSourceOf } from '@broker/config';
+import { loadActiveConfig } from '@broker/config-store';
 import { allQueues, sfFetchQueue, type QueueOf } from '@broker/contracts';
 import { runPreflight } from '@broker/preflight';
 import { baseEnvSchema, closeServer, createMetricsRegistry, openQueue, startHttpApp } from '@broker/runtime';
@@ -23,6 +24,8 @@ const { env, logger, redis, shutdown } = startHttpApp(
     DASHBOARD_ALLOWED_ORIGINS: z.string().default(''),
     /** Connection config: enables "Test connection" (the preflight of `broker doctor`). */
     BROKER_CONFIG: z.string().min(1).optional(),
+    /** `database`: the configuration is the latest version stored in PostgreSQL (docs/operations.md). */
+    BROKER_CONFIG_SOURCE: z.enum(['file', 'database']).optional(),
     /** Public URL of the ingress, which the Field Nation webhook must point at. */
     PUBLIC_URL: z.string().url().optional(),
   }),
@@ -79,9 +82,10 @@ const csrf = createCsrfTokens(
 // The dashboard is how an operator looks into a broken deployment, so a bad config disables the
 // button instead of the dashboard (the other apps refuse to start and show the same error).
 let preflight: Parameters<typeof createDashboardApp>[0]['preflight'];
-if (env.BROKER_CONFIG) {
+if (env.BROKER_CONFIG || env.BROKER_CONFIG_SOURCE === 'database') {
   try {
-    const config = loadConfig(env.BROKER_CONFIG);
+    // Read at start-up: Test connection uses the version in force then (restart the dashboard for a newer one).
+    const { config } = await loadActiveConfig(configSourceOf(env), { prisma });
     preflight = {
       connectionIds: config.connections.map((c) => c.id),
       run: (id) => runPreflight(config, id, { publicUrl: env.PUBLIC_URL, logger: logger.child({ connectionId: id, preflight: true }) }),

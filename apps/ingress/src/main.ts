@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { fnEventQueue, sfFetchQueue } from '@broker/contracts';
-import { loadConfig, ConfigError } from '@broker/config';
+import { ConfigError, configSourceOf } from '@broker/config';
+import { loadActiveConfig } from '@broker/config-store';
 import { baseEnvSchema, closeServer, createMetricsRegistry, openQueue, startHttpApp, startOpsServer } from '@broker/runtime';
 import { createIngressApp, OUTBOUND_MAX_BODY_BYTES, WEBHOOK_MAX_BODY_BYTES } from './ingress-app';
 import { createIngressMetrics } from './ingress-metrics';
@@ -16,7 +17,10 @@ const { env, logger, redis, shutdown } = startHttpApp(
       HOST: z.string().default('0.0.0.0'),
       /** /metrics (and /healthz, /readyz) for Prometheus: keep this port off the public network. */
       OPS_PORT: z.coerce.number().int().min(0).max(65535).default(9100),
-      BROKER_CONFIG: z.string().min(1),
+      /** The config file; or BROKER_CONFIG_SOURCE=database and DATABASE_URL (read once at start: the ingress's settings need a restart). */
+      BROKER_CONFIG: z.string().min(1).optional(),
+      BROKER_CONFIG_SOURCE: z.enum(['file', 'database']).default('file'),
+      DATABASE_URL: z.string().url().optional(),
       PUBLIC_URL: z.string().url().optional(),
       OUTBOUND_MAX_BODY_BYTES: z.coerce.number().int().positive().default(OUTBOUND_MAX_BODY_BYTES),
       WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(WEBHOOK_MAX_BODY_BYTES),
@@ -43,7 +47,7 @@ const { env, logger, redis, shutdown } = startHttpApp(
 
 let config;
 try {
-  config = loadConfig(env.BROKER_CONFIG);
+  config = (await loadActiveConfig(configSourceOf(env), { databaseUrl: env.DATABASE_URL })).config;
 } catch (err) {
   if (err instanceof ConfigError) {
     logger.fatal(err.message);

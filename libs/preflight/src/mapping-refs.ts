@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { resolveConfigPath, type ConnectionConfig, type LoadedConfig } from '@broker/config';
+import { readConfigFile, resolveConfigPath, type ConnectionConfig, type LoadedConfig } from '@broker/config';
 
 export type RefKind = 'typesOfWork' | 'customFields' | 'templates' | 'projects';
 
@@ -70,7 +69,7 @@ export function fieldNationRefs(config: LoadedConfig, connection: ConnectionConf
     if (!settings.mapping) continue;
     // The apps already compiled this file at start-up (and `config validate` does): it parses.
     const file = resolveConfigPath(config, settings.mapping);
-    const doc = parseYaml(readFileSync(file, 'utf8')) as Raw;
+    const doc = parseYaml(readConfigFile(config, settings.mapping)) as Raw;
     const label = path.basename(file);
     for (const id of Object.keys(isObject(doc.customFields) ? doc.customFields : {}))
       add('customFields', Number(id), `${label}: customFields.${id}`);

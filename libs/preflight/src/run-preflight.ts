@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino';
-import { resolveConfigPath, type LoadedConfig } from '@broker/config';
-import { loadEventRulesFile, loadMappingFile } from '@broker/mapping';
+import { readConfigFile, resolveConfigPath, type LoadedConfig } from '@broker/config';
+import { compileEventRules, compileMapping } from '@broker/mapping';
 import { fieldnationChecks } from './fieldnation-checks';
 import { fail, ok, type CheckResult, type PreflightReport } from './preflight.types';
 import { salesforceChecks } from './salesforce-checks';
@@ -43,14 +43,14 @@ export async function runPreflight(config: LoadedConfig, connectionId: string, o
   for (const [object, o] of Object.entries(connection.objects)) {
     if (!o.mapping) continue;
     try {
-      loadMappingFile(resolveConfigPath(config, o.mapping));
+      compileMapping(readConfigFile(config, o.mapping), { file: resolveConfigPath(config, o.mapping) });
     } catch (err) {
       problems.push(`objects.${object}.mapping: ${(err as Error).message}`);
     }
   }
   if (connection.eventRules) {
     try {
-      loadEventRulesFile(resolveConfigPath(config, connection.eventRules));
+      compileEventRules(readConfigFile(config, connection.eventRules), { file: resolveConfigPath(config, connection.eventRules) });
     } catch (err) {
       problems.push(`eventRules: ${(err as Error).message}`);
     }

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from 'pino';
-import { resolveConfigPath, salesforceLoginUrl, type ConnectionConfig, type LoadedConfig } from '@broker/config';
-import { EventRulesFileSchema, loadMappingFile } from '@broker/mapping';
+import { readConfigFile, resolveConfigPath, salesforceLoginUrl, type ConnectionConfig, type LoadedConfig } from '@broker/config';
+import { compileMapping, EventRulesFileSchema } from '@broker/mapping';
 import { sameSalesforceId } from '@broker/salesforce';
 import { createSalesforceClient, toSalesforceError, type SalesforceApiError } from '@broker/salesforce/client';
 import { fail, ok, warn, type CheckResult } from './preflight.types';
@@ -52,7 +51,7 @@ function eventRuleFields(
   connection: ConnectionConfig,
 ): { object: string; fields: string[]; comments: boolean } | undefined {
   if (!connection.eventRules) return undefined;
-  const parsed = EventRulesFileSchema.parse(parseYaml(readFileSync(resolveConfigPath(config, connection.eventRules), 'utf8')));
+  const parsed = EventRulesFileSchema.parse(parseYaml(readConfigFile(config, connection.eventRules)));
   const fields = new Set<string>();
   for (const rule of parsed.rules) for (const f of Object.keys(rule.fields ?? {})) fields.add(f);
   return { object: parsed.object, fields: [...fields], comments: parsed.rules.some((r) => r.comment) };
@@ -201,7 +200,7 @@ export async function salesforceChecks(
   for (const [object, settings] of Object.entries(connection.objects)) {
     if (!settings.mapping) continue;
     const file = resolveConfigPath(config, settings.mapping);
-    const reads = [...new Set(['Id', ...loadMappingFile(file).reads])];
+    const reads = [...new Set(['Id', ...compileMapping(readConfigFile(config, settings.mapping), { file }).reads])];
     const problems = (await Promise.all(reads.map((p) => pathProblem(object, p)))).filter((p): p is string => p !== undefined);
     describedOnce ||= problems.length < reads.length;
     const title = `Mapped ${object} fields exist and are readable`;

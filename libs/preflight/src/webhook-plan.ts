@@ -1,6 +1,6 @@
-import { resolveConfigPath, type ConnectionConfig, type LoadedConfig } from '@broker/config';
+import { readConfigFile, resolveConfigPath, type ConnectionConfig, type LoadedConfig } from '@broker/config';
 import { FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
-import { loadEventRulesFile } from '@broker/mapping';
+import { compileEventRules } from '@broker/mapping';
 
 export interface WebhookPlan {
   connectionId: string;
@@ -39,7 +39,9 @@ export function webhookPlan(config: LoadedConfig, connection: ConnectionConfig, 
 export function webhookEvents(config: LoadedConfig, connection: ConnectionConfig): string[] {
   if (!connection.eventRules)
     throw new WebhookPlanError(`connection ${connection.id} has no eventRules: nothing to subscribe to`, 'no-rules');
-  const rules = loadEventRulesFile(resolveConfigPath(config, connection.eventRules));
+  const rules = compileEventRules(readConfigFile(config, connection.eventRules), {
+    file: resolveConfigPath(config, connection.eventRules),
+  });
   const events = FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e));
   if (events.length === 0)
     throw new WebhookPlanError(`the event rules of ${connection.id} match no Field Nation event (${rules.events.join(', ')})`, 'no-events');
