@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { compileEventRules, type CompiledEventRules } from './event-rules';
 import { compileMapping, parseSource, type CompiledMapping, type CompileOptions } from './mapping-compiler';
-import { CATALOGUE_LABEL, findNameUses, type CatalogueEntry, type CatalogueKind, type NameCatalogues } from './mapping-names';
+import {
+  CATALOGUE_LABEL,
+  findNameUses,
+  isMissingCatalogueIssue,
+  type CatalogueEntry,
+  type CatalogueKind,
+  type NameCatalogues,
+} from './mapping-names';
 import { MappingError, type MappingIssue } from './mapping-types';
 
 // The only I/O of the engine: everything else works on strings and objects.
@@ -81,12 +88,22 @@ export interface LoadMappingOptions extends Omit<CompileOptions, 'catalogues'> {
 export async function validateMapping(source: string | object, options: LoadMappingOptions = {}): Promise<CompiledMapping> {
   const kinds = mappingNameKinds(source, options.file);
   let catalogues: NameCatalogues | undefined;
+  let unlisted: MappingIssue[] = [];
   if (kinds.length && options.lookup) {
     const fetched = await fetchCatalogues(kinds, options.lookup);
-    if (fetched.issues.length) throw new MappingError(fetched.issues, options.file);
     catalogues = fetched.catalogues;
+    unlisted = fetched.issues;
   }
-  const compiled = compileMapping(source, { file: options.file, targets: options.targets, catalogues });
+  let compiled: CompiledMapping;
+  try {
+    compiled = compileMapping(source, { file: options.file, targets: options.targets, catalogues });
+  } catch (err) {
+    // Every other problem is still reported; a catalogue that could not be listed replaces its names' issues.
+    if (unlisted.length && err instanceof MappingError)
+      throw new MappingError([...unlisted, ...err.issues.filter((i) => !isMissingCatalogueIssue(i))], options.file);
+    throw err;
+  }
+  if (unlisted.length) throw new MappingError(unlisted, options.file);
   const late = await compiled.checkExpressions();
   if (late.length) throw new MappingError(late, options.file);
   return compiled;

@@ -105,6 +105,10 @@ export function findNameUses(raw: unknown): NameUse[] {
   return uses;
 }
 
+/** Issues of names whose catalogue was not given (a caller that failed to fetch it reports that instead). */
+const WITHOUT_CATALOGUE = new WeakSet<MappingIssue>();
+export const isMissingCatalogueIssue = (issue: MappingIssue): boolean => WITHOUT_CATALOGUE.has(issue);
+
 const normal = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
 
 /** One name against a catalogue: the id, or the issue (unknown, ambiguous) with close candidates. */
@@ -148,11 +152,13 @@ export function resolveNames(raw: unknown, catalogues: NameCatalogues | undefine
     const entries = catalogues?.[use.kind];
     if (!entries) {
       const label = CATALOGUE_LABEL[use.kind];
-      issues.push({
+      const issue: MappingIssue = {
         target: use.target,
         message: `names the ${label.one} "${use.name}", which only Field Nation can turn into an id, and this load has no Field Nation lookup`,
         fix: `load the mapping through the connection (broker config validate, the apps do) or write the id (broker fieldnation lookup ${label.where} --search "${use.name}")`,
-      });
+      };
+      WITHOUT_CATALOGUE.add(issue);
+      issues.push(issue);
       // Null in its place: the target check then has nothing more to say about it.
       return use.kind === 'customFields' ? use.name : null;
     }
