@@ -7,10 +7,18 @@ import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { ConfigError, loadConfig, resolveConfigPath, type ConnectionConfig, type LoadedConfig } from '@broker/config';
 import type { JobScheduler, QueueContract, QueueOf, Stage } from '@broker/contracts';
-import { loadEventRulesFile, loadMappingFile, MappingError, type CompiledEventRules, type CompiledMapping } from '@broker/mapping';
+import {
+  loadEventRulesFile,
+  loadMappingFile,
+  MappingError,
+  type CompiledEventRules,
+  type CompiledMapping,
+  type NameLookup,
+} from '@broker/mapping';
 import { createPrisma, createStore, databaseReadiness, type PrismaClient, type Store } from '@broker/store';
 import { loadEnv } from './env';
 import { createLogger, type Logger } from './logger';
+import { mappingCatalogues } from './mapping-catalogues';
 import { createMetricsRegistry } from './metrics';
 import { startOpsServer } from './ops-server';
 import { createPipelineMetrics, type PipelineMetrics } from './pipeline-metrics';
@@ -110,6 +118,11 @@ export interface WorkerAppDefinition {
   /** PostgreSQL pool size for a CONCURRENCY; default CONCURRENCY + 2, at most 30. */
   databasePool?: (concurrency: number) => number;
   setup(app: WorkerAppContext): WorkerAppPlan | Promise<WorkerAppPlan>;
+  /**
+   * Where the names in a connection's mappings (`typeOfWork: "Point of Sale"`) are looked up: apps
+   * that compile mappings pass libs/fieldnation's connectionCatalogueLookup. Asked only for names.
+   */
+  mappingNames?: (connection: ConnectionConfig) => NameLookup;
 }
 
 const isConfigurationError = (err: unknown): err is Error => err instanceof ConfigError || err instanceof MappingError;
@@ -149,6 +162,8 @@ async function start(
   const connections = new Map(config.connections.map((c) => [c.id, c]));
   const perConnection = <T>(make: (c: ConnectionConfig) => T) => new Map(config.connections.map((c) => [c.id, make(c)]));
   let mappings: Map<string, CompiledMapping> | undefined;
+  // Names in mappings resolve against Field Nation once, here (mappings() compiles synchronously).
+  const catalogues = await mappingCatalogues(config, definition.mappingNames);
   let eventRules: Map<string, CompiledEventRules> | undefined;
 
   const redis = createWorkerConnection(env.REDIS_URL);
@@ -176,7 +191,14 @@ async function start(
       (mappings ??= new Map(
         config.connections.flatMap((c) =>
           Object.entries(c.objects).flatMap(([object, oc]) =>
-            oc.mapping ? [[`${c.id}/${object}`, loadMappingFile(resolveConfigPath(config, oc.mapping))] as const] : [],
+            oc.mapping
+              ? [
+                  [
+                    `${c.id}/${object}`,
+                    loadMappingFile(resolveConfigPath(config, oc.mapping), { catalogues: catalogues.get(c.id) }),
+                  ] as const,
+                ]
+              : [],
           ),
         ),
       )),
