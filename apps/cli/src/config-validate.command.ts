@@ -1,12 +1,25 @@
-import { ConfigError, loadConfig, resolveConfigPath } from '@broker/config';
-import { loadEventRulesFile, loadMappingFile } from '@broker/mapping';
+import { ConfigError, loadConfig, resolveConfigPath, type ConnectionConfig } from '@broker/config';
+import { connectionCatalogueLookup } from '@broker/fieldnation';
+import { loadEventRulesFile, loadMapping, type NameLookup } from '@broker/mapping';
 import type { CliIo } from './cli-io';
+
+export interface ConfigValidateOptions {
+  /** The name lookup of a connection (default: its Field Nation catalogues, asked only when a mapping names an entry). */
+  lookupFor?: (connection: ConnectionConfig) => NameLookup;
+}
 
 /**
  * Validate the connection config the way the apps will at start-up, and compile every mapping and
- * event-rules file it names, so a broken deploy is caught before it is rolled out.
+ * event-rules file it names (targets against Field Nation's work order, expression reads, names
+ * resolved through the connection's Field Nation catalogues when a mapping uses names), so a broken
+ * deploy is caught before it is rolled out.
  */
-export function configValidateCommand(file: string, io: CliIo, env: NodeJS.ProcessEnv = process.env): number {
+export async function configValidateCommand(
+  file: string,
+  io: CliIo,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ConfigValidateOptions = {},
+): Promise<number> {
   let config;
   try {
     config = loadConfig(file, env);
@@ -18,20 +31,26 @@ export function configValidateCommand(file: string, io: CliIo, env: NodeJS.Proce
     throw err;
   }
   const problems: string[] = [];
-  const compile = (at: string, path: string, load: (p: string) => unknown) => {
+  const compile = async (at: string, load: () => unknown) => {
     try {
-      load(path);
+      await load();
     } catch (err) {
       problems.push(`  ${at}: ${(err as Error).message.replace(/\n/g, '\n    ')}`);
     }
   };
-  config.connections.forEach((c, i) => {
+  for (const [i, c] of config.connections.entries()) {
+    const lookup = (options.lookupFor ?? ((x: ConnectionConfig) => connectionCatalogueLookup(x.fieldnation)))(c);
     for (const [object, settings] of Object.entries(c.objects)) {
-      if (settings.mapping)
-        compile(`connections[${i}].objects.${object}.mapping`, resolveConfigPath(config, settings.mapping), loadMappingFile);
+      if (settings.mapping) {
+        const path = resolveConfigPath(config, settings.mapping);
+        await compile(`connections[${i}].objects.${object}.mapping`, () => loadMapping(path, { lookup }));
+      }
     }
-    if (c.eventRules) compile(`connections[${i}].eventRules`, resolveConfigPath(config, c.eventRules), loadEventRulesFile);
-  });
+    if (c.eventRules) {
+      const path = resolveConfigPath(config, c.eventRules);
+      await compile(`connections[${i}].eventRules`, () => loadEventRulesFile(path));
+    }
+  }
   if (problems.length) {
     io.err(`invalid config ${file}:\n${problems.join('\n')}`);
     return 1;

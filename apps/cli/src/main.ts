@@ -2,7 +2,7 @@
 // The operator's command line: npm run broker -- <command>. Env: BROKER_CONFIG, DATABASE_URL,
 // REDIS_URL, QUEUE_PREFIX (the same variables the apps read); `config import` validates with this
 // environment's variables, as the apps will resolve them.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { allQueues, sfFetchQueue, sfReconcileQueue, type QueueOf } from '@broker/contracts';
 import { loadConfig } from '@broker/config';
 import { createWorkerConnection, openQueue } from '@broker/runtime';
@@ -19,8 +19,10 @@ import {
 } from './config-store.command';
 import { configValidateCommand } from './config-validate.command';
 import { doctorCommand } from './doctor.command';
+import { fieldnationLookupCommand, LOOKUP_KINDS } from './fieldnation-lookup.command';
 import { fieldnationWebhookCommand, loadWebhookConfig } from './fieldnation-webhook.command';
 import { mappingPreviewCommand } from './mapping-preview.command';
+import { mappingTargetsCommand } from './mapping-targets.command';
 import { parseSince, replayCommand } from './replay.command';
 import { reconcileCommand } from './reconcile.command';
 import { resyncCommand } from './resync.command';
@@ -86,7 +88,9 @@ const program = new Command().name('broker').description('Operate the Salesforce
 const config = program.command('config').description('connection config');
 config
   .command('validate')
-  .description('validate the connection config (and compile its mappings) as the apps will at start-up')
+  .description(
+    "validate the connection config and its mappings as the apps will at start-up: targets against Field Nation's work order, expression reads, names resolved on Field Nation",
+  )
   .argument('[file]', 'config file (default: $BROKER_CONFIG)')
   .action((file?: string) => run((env) => configValidateCommand(requireConfigPath(env, file), io)));
 const saveOptions = (c: Command) =>
@@ -131,6 +135,11 @@ mapping
   .argument('<mapping>', 'mapping file')
   .argument('<record.json>', 'a Salesforce record as JSON (as the REST API returns it)')
   .action((mappingFile: string, recordFile: string) => run(() => mappingPreviewCommand(mappingFile, recordFile, io)));
+mapping
+  .command('targets')
+  .description("the work-order paths a mapping may write, their types and values (from Field Nation's published definition)")
+  .option('--search <text>', 'only paths containing this')
+  .action((opts: { search?: string }) => run(() => mappingTargetsCommand(opts, io)));
 
 program
   .command('timeline')
@@ -193,6 +202,17 @@ fieldnation
     run((env) =>
       fieldnationWebhookCommand(loadWebhookConfig(requireConfigPath(env), io), { ...opts, url: opts.url ?? env.PUBLIC_URL }, io),
     ),
+  );
+
+fieldnation
+  .command('lookup')
+  .description('list a Field Nation catalogue of the connection: the names (and ids) mappings may use, e.g. typeOfWork: "Point of Sale"')
+  .addArgument(new Argument('<catalogue>', 'which catalogue').choices(Object.keys(LOOKUP_KINDS)))
+  .option('--search <text>', 'only entries whose name contains this (any case), or with this id')
+  .option('--connection <id>', 'connection (default: the only one)')
+  .option('--json', 'print JSON')
+  .action((what: string, opts: { search?: string; connection?: string; json?: boolean }) =>
+    run((env) => fieldnationLookupCommand(loadConfig(requireConfigPath(env)), what, opts, io)),
   );
 
 program

@@ -12,43 +12,43 @@ const mappings = path.join(workspaceRoot, 'config/mappings');
 const tsx = path.join(workspaceRoot, 'node_modules/.bin/tsx');
 
 describe('config validate', () => {
-  it('accepts a valid config, compiles its mappings and lists its connections', () => {
+  it('accepts a valid config, compiles its mappings and lists its connections', async () => {
     const dir = tmpDir('cfg');
     const file = path.join(dir, 'broker.yaml');
     writeFileSync(file, testConfigYaml(mappings));
     const io = captureIo();
-    expect(configValidateCommand(file, io, {})).toBe(0);
+    expect(await configValidateCommand(file, io, {})).toBe(0);
     expect(io.stdout.join('\n')).toMatch(
       /is valid: 2 connection\(s\)\n {2}demo: objects Case, Work_Request__c, CaseComment; event rules\n {2}locked: objects Opportunity/,
     );
   });
 
-  it('names the exact path that is wrong', () => {
+  it('names the exact path that is wrong', async () => {
     const dir = tmpDir('cfg');
     const file = path.join(dir, 'broker.yaml');
     writeFileSync(file, testConfigYaml(mappings).replace('organizationId: 00D000000000001AAA', 'organizationId: not-an-id'));
     const io = captureIo();
-    expect(configValidateCommand(file, io, {})).toBe(1);
+    expect(await configValidateCommand(file, io, {})).toBe(1);
     expect(io.stderr.join('\n')).toContain('connections[0].salesforce.organizationId: a 15- or 18-character Salesforce id');
   });
 
-  it('refuses a connection without an Outbound Message path token, naming the key and the command that makes one', () => {
+  it('refuses a connection without an Outbound Message path token, naming the key and the command that makes one', async () => {
     const dir = tmpDir('cfg');
     const file = path.join(dir, 'broker.yaml');
     writeFileSync(file, testConfigYaml(mappings).replace(/\n\s*pathToken: tEsT-pAtH-t0ken_0123456789abcdef/, ''));
     const io = captureIo();
-    expect(configValidateCommand(file, io, {})).toBe(1);
+    expect(await configValidateCommand(file, io, {})).toBe(1);
     expect(io.stderr.join('\n')).toMatch(
       /connections\[0\]\.salesforce\.pathToken: required: .*broker salesforce path-token.*unsafeAllowNoPathToken/,
     );
     // A weak one is refused too: 16 hex digits are 64 bits.
     writeFileSync(file, testConfigYaml(mappings).replace('pathToken: tEsT-pAtH-t0ken_0123456789abcdef', 'pathToken: 0123456789abcdef'));
     const weak = captureIo();
-    expect(configValidateCommand(file, weak, {})).toBe(1);
+    expect(await configValidateCommand(file, weak, {})).toBe(1);
     expect(weak.stderr.join('\n')).toMatch(/connections\[0\]\.salesforce\.pathToken: too short for 128 bits/);
   });
 
-  it('prints a fresh path token the config accepts', () => {
+  it('prints a fresh path token the config accepts', async () => {
     const a = captureIo();
     const b = captureIo();
     expect(pathTokenCommand(a)).toBe(0);
@@ -59,7 +59,7 @@ describe('config validate', () => {
     const dir = tmpDir('cfg');
     const file = path.join(dir, 'broker.yaml');
     writeFileSync(file, testConfigYaml(mappings).replace('pathToken: tEsT-pAtH-t0ken_0123456789abcdef', `pathToken: ${token}`));
-    expect(configValidateCommand(file, captureIo(), {})).toBe(0);
+    expect(await configValidateCommand(file, captureIo(), {})).toBe(0);
   });
 
   it.each([
@@ -78,16 +78,16 @@ describe('config validate', () => {
       (t: string) => t.replace('webhookSecret: 5d1f0a3c-7b2e-4c8d-9a6f-1e2b3c4d5e6f', 'webhookSecret: my-webhook-secret'),
       /connections\[0\]\.fieldnation\.webhookSecret: must be a UUID.*run `broker fieldnation webhook` to generate one/,
     ],
-  ])('rejects %s, naming the key and the fix', (_name, edit, message) => {
+  ])('rejects %s, naming the key and the fix', async (_name, edit, message) => {
     const dir = tmpDir('cfg');
     const file = path.join(dir, 'broker.yaml');
     writeFileSync(file, edit(testConfigYaml(mappings)));
     const io = captureIo();
-    expect(configValidateCommand(file, io, {})).toBe(1);
+    expect(await configValidateCommand(file, io, {})).toBe(1);
     expect(io.stderr.join('\n')).toMatch(message);
   });
 
-  it('compiles the mappings the config names and reports a broken one by its config path', () => {
+  it('compiles the mappings the config names and reports a broken one by its config path', async () => {
     const dir = tmpDir('cfg');
     const file = path.join(dir, 'broker.yaml');
     writeFileSync(path.join(dir, 'broken.yaml'), 'object: Case\nfields:\n  title: { concat: 5 }\n');
@@ -99,7 +99,7 @@ describe('config validate', () => {
       ),
     );
     const io = captureIo();
-    expect(configValidateCommand(file, io, {})).toBe(1);
+    expect(await configValidateCommand(file, io, {})).toBe(1);
     expect(io.stderr.join('\n')).toMatch(/connections\[1\]\.objects\.Opportunity\.mapping: .*broken\.yaml/);
   });
 

@@ -2,7 +2,7 @@
 // Nation webhooks through the event rules) and maintenance (retention, one scheduler for the whole
 // broker); produces fn.write and sf.write. Start-up and shutdown: runWorkerApp.
 import { fnEventQueue, fnWriteQueue, maintenanceQueue, mapQueue, schedulers, sfWriteQueue } from '@broker/contracts';
-import { createFieldNationClients } from '@broker/fieldnation';
+import { connectionCatalogueLookup, createFieldNationClients } from '@broker/fieldnation';
 import { consume, perVersion, runWorkerApp } from '@broker/runtime/worker-app';
 import { handleFieldNationEvent } from './fn-event.processor';
 import { mapRecord } from './map-record.processor';
@@ -11,6 +11,8 @@ import { retentionSweep } from './retention-sweep.processor';
 await runWorkerApp({
   service: 'mapper',
   opsPort: 9102,
+  // Names of Field Nation catalogue entries in the mappings resolve at start-up (cached per process).
+  mappingNames: (c) => connectionCatalogueLookup(c.fieldnation),
   databasePool: (concurrency) => Math.min(concurrency * 2 + 2, 40),
   setup: (app) => {
     // Mappings compile here: a broken one stops the app (exit 78) with the file and entry named.

@@ -2,6 +2,7 @@
 // (sweeps for records a dropped Outbound Message never announced, one scheduler per connection
 // and triggered object); produces map and sf.fetch. Start-up and shutdown: runWorkerApp.
 import { mapQueue, schedulers, sfFetchQueue, sfReconcileQueue } from '@broker/contracts';
+import { connectionCatalogueLookup } from '@broker/fieldnation';
 import { redisRecordLocks } from '@broker/runtime';
 import { consume, perVersion, runWorkerApp, type AppConfig } from '@broker/runtime/worker-app';
 import { createSalesforceClients } from '@broker/salesforce/client';
@@ -11,6 +12,8 @@ import { reconcileSweep } from './reconcile.processor';
 await runWorkerApp({
   service: 'salesforce-fetcher',
   opsPort: 9101,
+  // Names of Field Nation catalogue entries in the mappings resolve at start-up (cached per process).
+  mappingNames: (c) => connectionCatalogueLookup(c.fieldnation),
   setup: (app) => {
     const clients = createSalesforceClients(app.config.connections, app.logger, app.metrics);
     app.mappings(); // compiled at start-up: a broken mapping stops the app (exit 78)

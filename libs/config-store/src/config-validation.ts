@@ -13,18 +13,33 @@ import {
   type ConfigBundle,
   type LoadedConfig,
 } from '@broker/config';
-import { compileEventRules, compileMapping, MappingError, type CompiledEventRules, type CompiledMapping } from '@broker/mapping';
+import {
+  compileEventRules,
+  compileMapping,
+  MappingError,
+  type CompiledEventRules,
+  type CompiledMapping,
+  type NameCatalogues,
+} from '@broker/mapping';
 
 /** Where a config's file is named in messages: the stored version's name and the path. */
 const fileLabel = (config: LoadedConfig, file: string) => (config.files ? `${config.file.split('/')[1]}:${file}` : file);
 
 /** The mappings of a config, compiled, by `${connectionId}/${sObject}`; a broken one throws MappingError naming the file. */
-export function compileConfigMappings(config: LoadedConfig): Map<string, CompiledMapping> {
+export function compileConfigMappings(
+  config: LoadedConfig,
+  catalogues: ReadonlyMap<string, NameCatalogues> = new Map(),
+): Map<string, CompiledMapping> {
   return new Map(
     config.connections.flatMap((c) =>
       Object.entries(c.objects).flatMap(([object, oc]) =>
         oc.mapping
-          ? [[`${c.id}/${object}`, compileMapping(readText(config, oc.mapping), { file: fileLabel(config, oc.mapping) })] as const]
+          ? [
+              [
+                `${c.id}/${object}`,
+                compileMapping(readText(config, oc.mapping), { file: fileLabel(config, oc.mapping), catalogues: catalogues.get(c.id) }),
+              ] as const,
+            ]
           : [],
       ),
     ),

@@ -226,6 +226,11 @@ export class FieldNationClient {
     }).then((r) => r.results ?? []);
   }
 
+  /** A company catalogue's list (`GET /types-of-work`, `/templates`, …) with the query it documents; see fieldnation-catalogues.ts. */
+  getList(path: string, query: Record<string, number> = {}): Promise<{ results?: unknown; metadata?: unknown }> {
+    return this.v2({ method: 'GET', path, route: path, query, idempotent: true });
+  }
+
   // ── Messages ───────────────────────────────────────────────────────────────────────────────
 
   /**

@@ -1,5 +1,6 @@
 export * from './fieldnation-client';
 export * from './fieldnation-clients';
+export * from './fieldnation-catalogues';
 export * from './fieldnation-transport';
 export * from './fieldnation-error';
 export * from './fieldnation.types';

@@ -4,11 +4,11 @@ import { MappingError } from './mapping-types';
 import { minimalUpdate } from './minimal-update';
 
 const compile = (fields: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-  compileMapping({ object: 'Case', fields, ...extra });
+  compileMapping({ object: 'Case', fields, ...extra }, { targets: 'unchecked' });
 
 function compileErrors(source: object): string[] {
   try {
-    compileMapping(source, { file: 'mappings/x.yaml' });
+    compileMapping(source, { file: 'mappings/x.yaml', targets: 'unchecked' });
   } catch (err) {
     expect(err).toBeInstanceOf(MappingError);
     return (err as MappingError).message.split('\n');

@@ -4,7 +4,7 @@ import { isEmpty } from './empty';
 import { compileMapping } from './mapping-compiler';
 
 const compile = (fields: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-  compileMapping({ object: 'Case', fields, ...extra });
+  compileMapping({ object: 'Case', fields, ...extra }, { targets: 'unchecked' });
 
 /** Every UTF-16 code unit that JavaScript counts as whitespace (what trim() removes). */
 const UNICODE_SPACES = Array.from({ length: 0x10000 }, (_, c) => String.fromCharCode(c)).filter(

@@ -9,6 +9,7 @@ import {
   type PathKind,
   type Setter,
 } from './field-path';
+import { jsonnetReads, probeJsonata, probeJsonnet, undeclared } from './expression-reads';
 import { compileJsonata } from './jsonata-runner';
 import { checkJsonnet, prepareJsonnet, runJsonnet } from './jsonnet-runner';
 import { EntryObjectSchema, SOURCE_KEYS, type EmptyPolicy, type EntrySpec, type NullPolicy } from './mapping.schema';
@@ -49,6 +50,20 @@ export interface EntryContext {
   kind: PathKind;
   reads: Set<string>;
   issues: MappingIssue[];
+  /**
+   * Checks that need an evaluation (a JSONata expression whose reads are not all visible in its
+   * AST; JSONata evaluates asynchronously): run by CompiledMapping.checkExpressions.
+   */
+  probes?: (() => Promise<MappingIssue[]>)[];
+}
+
+/** An expression reading fields its `reads:` does not declare: at run time they would read null. */
+function undeclaredIssue(target: string, kind: string, missing: string[], declared: string[], probed = false): MappingIssue {
+  return {
+    target,
+    message: `${kind} reads ${missing.join(', ')}${probed ? ' (seen when evaluated against the declared fields)' : ''}, which "reads:" does not declare: the expression gets only the declared fields, so ${missing.length > 1 ? 'these would' : 'it would'} always be null`,
+    fix: `add ${missing.map((m) => `"${m}"`).join(', ')} to reads: (now [${declared.join(', ')}]), or correct the field name`,
+  };
 }
 
 function deepFreeze<T>(v: T): T {
@@ -207,13 +222,18 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
           ctx.issues.push({ target, message: `jsonata: ${x.message}${x.position !== undefined ? ` at position ${x.position}` : ''}` });
           break;
         }
-        if (ctx.kind === 'salesforce') {
-          const roots = new Set((declared ?? []).map((p) => p.split('.')[0]));
-          const undeclared = compiled.paths.filter((p) => !roots.has(p.split('.')[0]));
-          if (undeclared.length)
-            ctx.issues.push({ target, message: `jsonata reads ${undeclared.join(', ')} but "reads:" does not declare it` });
-        }
         const expr = compiled;
+        if (ctx.kind === 'salesforce') {
+          const missing = undeclared(compiled.reads.paths, declared!);
+          if (missing.length) ctx.issues.push(undeclaredIssue(target, 'jsonata', missing, declared!));
+          if (compiled.reads.dynamic && ctx.probes) {
+            const list = declared!;
+            ctx.probes.push(async () => {
+              const asked = await probeJsonata((input) => expr.evaluate(input), list);
+              return asked.length ? [undeclaredIssue(target, 'jsonata', asked, list, true)] : [];
+            });
+          }
+        }
         asyncRead = async (r) => {
           const input = project(r);
           try {
@@ -228,6 +248,19 @@ export function compileEntry(raw: unknown, target: string, ctx: EntryContext): C
         if (syntax) {
           ctx.issues.push({ target, message: `jsonnet: ${syntax}` });
           break;
+        }
+        if (ctx.kind === 'salesforce') {
+          const stat = jsonnetReads(script);
+          let missing = undeclared(stat.paths, declared!);
+          let probed = false;
+          if (!missing.length && stat.dynamic) {
+            missing = probeJsonnet(script, declared!);
+            probed = true;
+          }
+          if (missing.length) {
+            ctx.issues.push(undeclaredIssue(target, 'jsonnet', missing, declared!, probed));
+            break;
+          }
         }
         const prepared = prepareJsonnet(script);
         read = (r) => {

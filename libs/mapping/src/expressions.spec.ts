@@ -3,7 +3,7 @@ import { compileMapping } from './mapping-compiler';
 import { runJsonnet } from './jsonnet-runner';
 import { MappingError } from './mapping-types';
 
-const compile = (fields: Record<string, unknown>) => compileMapping({ object: 'Case', fields }, { file: 'x.yaml' });
+const compile = (fields: Record<string, unknown>) => compileMapping({ object: 'Case', fields }, { file: 'x.yaml', targets: 'unchecked' });
 
 async function mapError(m: ReturnType<typeof compile>, record: Record<string, unknown>): Promise<MappingError> {
   try {
@@ -46,14 +46,19 @@ describe('JSONata entries', () => {
     await expect(m.map({ D: '2026-07-01T09:00:00-05:00' })).resolves.toEqual({ d: '2026-07-01 14:00:00' });
   });
   it('an expression sees only what it declared', async () => {
-    const m = compile({ a: { jsonata: 'Account.Name & "/" & Account.Phone', reads: ['Account.Name'] } });
-    await expect(m.map({ Account: { Name: 'n', Phone: '555' } })).resolves.toEqual({ a: 'n/' });
+    const m = compile({ a: { jsonata: '$string($keys(Account))', reads: ['Account.Name'] } });
+    await expect(m.map({ Account: { Name: 'n', Phone: '555' } })).resolves.toEqual({ a: 'Name' });
+  });
+  it('reading an undeclared field is a compile error, not a null', () => {
+    expect(compileMessage({ a: { jsonata: 'Account.Name & "/" & Account.Phone', reads: ['Account.Name'] } })).toBe(
+      'x.yaml: a: jsonata reads Account.Phone, which "reads:" does not declare: the expression gets only the declared fields, so it would always be null — fix: add "Account.Phone" to reads: (now [Account.Name]), or correct the field name',
+    );
   });
   it('compile errors: syntax, missing reads, undeclared roots', () => {
     expect(compileMessage({ a: { jsonata: 'Account.(', reads: ['Account.Name'] } })).toMatch(/^x\.yaml: a: jsonata: .* at position \d+/);
     expect(compileMessage({ a: { jsonata: 'Subject' } })).toMatch(/must list the Salesforce fields they read in "reads:"/);
     expect(compileMessage({ a: { jsonata: 'Subject & Origin', reads: ['Subject'] } })).toMatch(
-      /jsonata reads Origin but "reads:" does not declare it/,
+      /jsonata reads Origin, which "reads:" does not declare/,
     );
     expect(compileMessage({ a: { jsonata: 'Subject', reads: ['Bad Path'] } })).toMatch(/reads: "Bad Path" is not a Salesforce field path/);
   });

@@ -8,7 +8,35 @@ export {
   type SalesforceValue,
   type WebhookMessage,
 } from './event-rules';
-export { loadMappingFile, loadEventRulesFile } from './mapping-loader';
+export {
+  loadMappingFile,
+  loadEventRulesFile,
+  loadMapping,
+  validateMapping,
+  mappingNameKinds,
+  fetchCatalogues,
+  type NameLookup,
+  type LoadMappingOptions,
+} from './mapping-loader';
+export {
+  CATALOGUE_LABEL,
+  findNameUses,
+  resolveName,
+  resolveNames,
+  type CatalogueEntry,
+  type CatalogueKind,
+  type NameCatalogues,
+  type NameUse,
+} from './mapping-names';
+export {
+  WORK_ORDER_TARGETS,
+  listTargets,
+  lookupTarget,
+  closest,
+  valueProblem,
+  type TargetNode,
+  type TargetInfo,
+} from './fieldnation-targets';
 export { previewMapping, type PreviewResult } from './mapping-preview';
 export { minimalUpdate, payloadHash, canonicalJson, customFieldValues } from './minimal-update';
 export { statusRank, isStatusEvent, STATUS_EVENT_RANKS } from './status-rank';

@@ -3,11 +3,11 @@ import { compileMapping } from './mapping-compiler';
 import { MappingError } from './mapping-types';
 
 const compile = (fields: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-  compileMapping({ object: 'Case', fields, ...extra });
+  compileMapping({ object: 'Case', fields, ...extra }, { targets: 'unchecked' });
 
 function compileErrors(source: string | object, file = 'mappings/x.yaml'): string[] {
   try {
-    compileMapping(source, { file });
+    compileMapping(source, { file, targets: 'unchecked' });
   } catch (err) {
     expect(err).toBeInstanceOf(MappingError);
     return (err as MappingError).message.split('\n');
@@ -184,7 +184,10 @@ describe('validation errors name the file, the target and the problem', () => {
     expect(compileErrors({ object: 'Case', fields: { title: { from: 'S', onNull: 'maybe' } } }).join('\n')).toMatch(
       /x\.yaml: title: onNull: /,
     );
-    expect(compileErrors({ object: 'Case', fields: {}, customFields: { abc: 'X' } }).join('\n')).toMatch(/custom-field ids are numbers/);
+    // A key that is not an id is a custom field's name: it needs Field Nation's catalogue to become one.
+    expect(compileErrors({ object: 'Case', fields: {}, customFields: { abc: 'X' } }).join('\n')).toMatch(
+      /custom_fields\.abc: names the custom field "abc", which only Field Nation can turn into an id/,
+    );
   });
   it('sources', () => {
     expect(compileErrors({ object: 'Case', fields: { t: {} } })[0]).toBe(

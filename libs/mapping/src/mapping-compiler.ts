@@ -2,7 +2,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { compileEntry, compileObject, OMIT, type CompiledEntry } from './entry-compiler';
 import { MappingFileSchema } from './mapping.schema';
+import { resolveNames, type NameCatalogues } from './mapping-names';
 import { MappingError, type MappingIssue, type SalesforceRecord, type WorkOrderPayload } from './mapping-types';
+import { checkTargets } from './target-check';
 
 export interface CompiledMapping {
   /** Salesforce object, e.g. `Case`. */
@@ -24,11 +26,24 @@ export interface CompiledMapping {
   mapSync?(record: SalesforceRecord): WorkOrderPayload;
   /** File the mapping came from, when known (used in error messages). */
   file?: string;
+  /**
+   * The read checks that need an evaluation (JSONata whose reads its AST does not show): each such
+   * expression runs once against a record of its declared fields that notes every other name asked.
+   * [] when there is nothing to check or nothing wrong. `loadMapping` and `previewMapping` run it.
+   */
+  checkExpressions(): Promise<MappingIssue[]>;
 }
 
 export interface CompileOptions {
   /** Named in every error message. */
   file?: string;
+  /**
+   * `fieldnation` (default): every target must be a field of Field Nation's work order, and every
+   * constant fit it (see target-check.ts). `unchecked`: any target path (engine tests, other sinks).
+   */
+  targets?: 'fieldnation' | 'unchecked';
+  /** Field Nation catalogues for the names the mapping uses (`{ typeOfWork: "Point of Sale" }`). */
+  catalogues?: NameCatalogues;
 }
 
 /** Parse YAML (JSON is YAML) into a plain object, naming the file and line on syntax errors. */
@@ -59,14 +74,16 @@ export function zodToIssues(error: z.ZodError, sectionsKeyedByTarget: string[]):
 
 export function compileMapping(source: string | object, options: CompileOptions = {}): CompiledMapping {
   const file = options.file;
-  const raw = parseSource(source, file);
-  const parsed = MappingFileSchema.safeParse(raw);
-  if (!parsed.success) throw new MappingError(zodToIssues(parsed.error, ['fields', 'customFields']), file);
+  const named = resolveNames(parseSource(source, file), options.catalogues);
+  const parsed = MappingFileSchema.safeParse(named.raw);
+  if (!parsed.success) throw new MappingError([...named.issues, ...zodToIssues(parsed.error, ['fields', 'customFields'])], file);
   const m = parsed.data;
 
-  const issues: MappingIssue[] = [];
+  const issues: MappingIssue[] = [...named.issues];
+  if (options.targets !== 'unchecked') checkTargets(m.fields, issues);
   const reads = new Set<string>();
-  const ctx = { kind: 'salesforce' as const, reads, issues };
+  const probes: (() => Promise<MappingIssue[]>)[] = [];
+  const ctx = { kind: 'salesforce' as const, reads, issues, probes };
   const body = compileObject(m.fields, '', ctx);
 
   const customIds = Object.keys(m.customFields ?? {});
@@ -78,6 +95,8 @@ export function compileMapping(source: string | object, options: CompileOptions 
   }
   const customs: { id: number; entry: CompiledEntry }[] = [];
   for (const id of customIds) {
+    // A name that did not resolve is already an issue.
+    if (!/^\d+$/.test(id)) continue;
     const target = `custom_fields.${id}`;
     const entry = compileEntry(m.customFields![id]!, target, ctx);
     if (!entry) continue;
@@ -153,5 +172,6 @@ export function compileMapping(source: string | object, options: CompileOptions 
     map: isAsync ? mapAsync : async (record) => mapSync(record),
     ...(isAsync ? {} : { mapSync }),
     ...(file ? { file } : {}),
+    checkExpressions: async () => (await Promise.all(probes.map((p) => p()))).flat(),
   };
 }

@@ -25,9 +25,9 @@ describe('previewMapping', () => {
       ok: false,
       errors: ['title: required value is missing: Subject is missing'],
     });
-    await expect(previewMapping('object: Case\nfields:\n  a: { nope: 1 }\n', {})).resolves.toMatchObject({
+    await expect(previewMapping('object: Case\nfields:\n  title: { nope: 1 }\n', {})).resolves.toMatchObject({
       ok: false,
-      errors: [expect.stringMatching(/^a: .*nope/)],
+      errors: [expect.stringMatching(/^title: .*nope/)],
     });
   });
   it('a path is read from disk and named in errors', async () => {

@@ -21,6 +21,8 @@ export interface MappingIssue {
   message: string;
   /** The value that failed, when there was one (shown to the user, truncated). */
   input?: unknown;
+  /** What to change to make it right (schema, read and name checks always say). */
+  fix?: string;
 }
 
 /**
@@ -40,7 +42,7 @@ export class MappingError extends Error {
 export function formatIssue(issue: MappingIssue, file?: string): string {
   const where = file ? `${file}: ${issue.target}` : issue.target;
   const input = issue.input === undefined ? '' : ` (input: ${preview(issue.input)})`;
-  return `${where}: ${issue.message}${input}`;
+  return `${where}: ${issue.message}${input}${issue.fix ? ` — fix: ${issue.fix}` : ''}`;
 }
 
 function formatIssues(issues: MappingIssue[], file?: string): string {

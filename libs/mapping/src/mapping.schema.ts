@@ -69,8 +69,11 @@ export const MappingFileSchema = z
     version: z.number().int().optional(),
     /** Work-order target path → entry. */
     fields: z.record(z.string(), z.unknown()).default({}),
-    /** Field Nation custom-field id → entry; assembled into the two-level `custom_fields` structure. */
-    customFields: z.record(z.string().regex(/^\d+$/, 'custom-field ids are numbers'), z.unknown()).optional(),
+    /**
+     * Field Nation custom-field id (or name, resolved at load) → entry; assembled into the two-level
+     * `custom_fields` structure.
+     */
+    customFields: z.record(z.string().trim().min(1, 'a custom-field id or name'), z.unknown()).optional(),
   })
   .strict();
 

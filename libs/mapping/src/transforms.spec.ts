@@ -4,7 +4,7 @@ import { MappingError } from './mapping-types';
 
 /** Map `{ v: value }` through one entry `out ← v` with the given transform steps. */
 function run(transform: unknown[], value: unknown, record: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
-  const m = compileMapping({ object: 'Case', fields: { out: { from: 'V', transform, ...extra } } });
+  const m = compileMapping({ object: 'Case', fields: { out: { from: 'V', transform, ...extra } } }, { targets: 'unchecked' });
   return m.mapSync!({ V: value, ...record }).out;
 }
 
@@ -19,7 +19,7 @@ function failure(transform: unknown[], value: unknown): MappingError {
 
 function compileError(transform: unknown[]): string {
   try {
-    compileMapping({ object: 'Case', fields: { out: { from: 'V', transform } } }, { file: 'm.yaml' });
+    compileMapping({ object: 'Case', fields: { out: { from: 'V', transform } } }, { file: 'm.yaml', targets: 'unchecked' });
   } catch (err) {
     expect(err).toBeInstanceOf(MappingError);
     return (err as Error).message;

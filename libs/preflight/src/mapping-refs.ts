@@ -71,8 +71,9 @@ export function fieldNationRefs(config: LoadedConfig, connection: ConnectionConf
     const file = resolveConfigPath(config, settings.mapping);
     const doc = parseYaml(readConfigFile(config, settings.mapping)) as Raw;
     const label = path.basename(file);
+    // A key that is not an id is a name, resolved against the catalogue itself when the mapping loads.
     for (const id of Object.keys(isObject(doc.customFields) ? doc.customFields : {}))
-      add('customFields', Number(id), `${label}: customFields.${id}`);
+      if (/^\d+$/.test(id)) add('customFields', Number(id), `${label}: customFields.${id}`);
     const walk = (target: string, entry: unknown) => {
       if (isObject(entry) && isObject(entry.fields)) {
         for (const [k, sub] of Object.entries(entry.fields)) walk(`${target}.${k}`, sub);

@@ -1,6 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { readConfigFile, resolveConfigPath, type LoadedConfig } from '@broker/config';
-import { compileEventRules, compileMapping } from '@broker/mapping';
+import { connectionCatalogueLookup } from '@broker/fieldnation';
+import { compileEventRules, validateMapping } from '@broker/mapping';
 import { fieldnationChecks } from './fieldnation-checks';
 import { fail, ok, type CheckResult, type PreflightReport } from './preflight.types';
 import { salesforceChecks } from './salesforce-checks';
@@ -43,7 +44,11 @@ export async function runPreflight(config: LoadedConfig, connectionId: string, o
   for (const [object, o] of Object.entries(connection.objects)) {
     if (!o.mapping) continue;
     try {
-      compileMapping(readConfigFile(config, o.mapping), { file: resolveConfigPath(config, o.mapping) });
+      // The full check (names resolved on Field Nation only when the mapping uses names).
+      await validateMapping(readConfigFile(config, o.mapping), {
+        file: resolveConfigPath(config, o.mapping),
+        lookup: connectionCatalogueLookup(connection.fieldnation, { logger }),
+      });
     } catch (err) {
       problems.push(`objects.${object}.mapping: ${(err as Error).message}`);
     }

@@ -1,7 +1,8 @@
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from 'pino';
 import { readConfigFile, resolveConfigPath, salesforceLoginUrl, type ConnectionConfig, type LoadedConfig } from '@broker/config';
-import { compileMapping, EventRulesFileSchema } from '@broker/mapping';
+import { EventRulesFileSchema, validateMapping } from '@broker/mapping';
+import { connectionCatalogueLookup } from '@broker/fieldnation';
 import { sameSalesforceId } from '@broker/salesforce';
 import { createSalesforceClient, toSalesforceError, type SalesforceApiError } from '@broker/salesforce/client';
 import { fail, ok, warn, type CheckResult } from './preflight.types';
@@ -200,7 +201,12 @@ export async function salesforceChecks(
   for (const [object, settings] of Object.entries(connection.objects)) {
     if (!settings.mapping) continue;
     const file = resolveConfigPath(config, settings.mapping);
-    const reads = [...new Set(['Id', ...compileMapping(readConfigFile(config, settings.mapping), { file }).reads])];
+    // Compiled already by runPreflight; names come from the catalogue cache it filled.
+    const mapping = await validateMapping(readConfigFile(config, settings.mapping), {
+      file,
+      lookup: connectionCatalogueLookup(connection.fieldnation),
+    });
+    const reads = [...new Set(['Id', ...mapping.reads])];
     const problems = (await Promise.all(reads.map((p) => pathProblem(object, p)))).filter((p): p is string => p !== undefined);
     describedOnce ||= problems.length < reads.length;
     const title = `Mapped ${object} fields exist and are readable`;

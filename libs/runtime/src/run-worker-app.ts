@@ -21,11 +21,12 @@ import {
   type ActiveConfig,
 } from '@broker/config-store';
 import type { JobScheduler, QueueContract, QueueOf, Stage } from '@broker/contracts';
-import { MappingError, type CompiledEventRules, type CompiledMapping } from '@broker/mapping';
+import { MappingError, type CompiledEventRules, type CompiledMapping, type NameCatalogues, type NameLookup } from '@broker/mapping';
 import { createPrisma, createStore, databaseReadiness, type PrismaClient, type Store } from '@broker/store';
 import type { JobConfig, JobContext } from './job-context';
 import { loadEnv } from './env';
 import { createLogger, type Logger } from './logger';
+import { mappingCatalogues } from './mapping-catalogues';
 import { createMetricsRegistry, metricsIn } from './metrics';
 import { startOpsServer } from './ops-server';
 import { createPipelineMetrics, type PipelineMetrics } from './pipeline-metrics';
@@ -54,7 +55,8 @@ export interface AppConfig extends JobConfig {
   eventRules(): Map<string, CompiledEventRules>;
 }
 
-function appConfigOf(active: ActiveConfig): AppConfig & { raw: unknown } {
+/** `catalogues`: the Field Nation names the version's mappings use, by connection (fetched before: compiling is synchronous). */
+function appConfigOf(active: ActiveConfig, catalogues: ReadonlyMap<string, NameCatalogues>): AppConfig & { raw: unknown } {
   let mappings: Map<string, CompiledMapping> | undefined;
   let eventRules: Map<string, CompiledEventRules> | undefined;
   return {
@@ -63,7 +65,7 @@ function appConfigOf(active: ActiveConfig): AppConfig & { raw: unknown } {
     config: active.config,
     raw: active.raw,
     connections: new Map(active.config.connections.map((c) => [c.id, c])),
-    mappings: () => (mappings ??= compileConfigMappings(active.config)),
+    mappings: () => (mappings ??= compileConfigMappings(active.config, catalogues)),
     eventRules: () => (eventRules ??= compileConfigEventRules(active.config)),
   };
 }
@@ -208,6 +210,11 @@ export interface WorkerAppDefinition {
   /** PostgreSQL pool size for a CONCURRENCY; default CONCURRENCY + 2, at most 30. */
   databasePool?: (concurrency: number) => number;
   setup(app: WorkerAppContext): WorkerAppPlan | Promise<WorkerAppPlan>;
+  /**
+   * Where the names in a connection's mappings (`typeOfWork: "Point of Sale"`) are looked up: apps
+   * that compile mappings pass libs/fieldnation's connectionCatalogueLookup. Asked only for names.
+   */
+  mappingNames?: (connection: ConnectionConfig) => NameLookup;
 }
 
 const isConfigurationError = (err: unknown): err is Error => err instanceof ConfigError || err instanceof MappingError;
@@ -253,7 +260,9 @@ async function start(
   const producers: QueueOf<QueueContract>[] = [];
   shutdown.add('queues', () => Promise.all(producers.map((q) => q.close())));
 
-  const startup = appConfigOf(await loadActiveConfig(source, { prisma }));
+  const startupActive = await loadActiveConfig(source, { prisma });
+  // Names in mappings resolve against Field Nation once per version, here (mappings() compiles synchronously).
+  const startup = appConfigOf(startupActive, await mappingCatalogues(startupActive.config, definition.mappingNames));
   const config = startup.config;
   let live: AppConfig = startup;
   // What setup compiled at start-up is compiled for every new version before it is swapped in.
@@ -309,7 +318,8 @@ async function start(
       apply: async (stored) => {
         let next: ReturnType<typeof appConfigOf>;
         try {
-          next = appConfigOf(activeConfigOf(stored));
+          const active = activeConfigOf(stored);
+          next = appConfigOf(active, await mappingCatalogues(active.config, definition.mappingNames));
           if (used.mappings) next.mappings();
           if (used.eventRules) next.eventRules();
           for (const c of plan.consumes) c.prepare(next);
