@@ -1,7 +1,9 @@
 import Jsonnet from '@arakoodev/jsonnet';
 import type { DurationLikeObject } from 'luxon';
 import { convertDate, momentToLuxon } from './date-time';
+import { compile, type CompiledScript, fromJs, portedStd, registerNative, run } from './jsonnet-engine';
 import { utilFor } from './jsonnet-helpers';
+import type { Node } from './jsonnet-parser';
 
 /**
  * Jsonnet through jrsonnet compiled to WebAssembly (@arakoodev/jsonnet): in process and far cheaper
@@ -19,6 +21,10 @@ function machine(): Jsonnet {
   vm = j;
   return j;
 }
+
+// The compile-once engine calls the same callbacks (jsonnet-engine.ts).
+registerNative('broker_date_convert', (args: string) => guarded(() => dateConvert(JSON.parse(args) as unknown[])));
+registerNative('broker_date_add', (args: string) => guarded(() => dateAdd(JSON.parse(args) as unknown[])));
 
 function guarded(fn: () => unknown): string {
   try {
@@ -63,23 +69,72 @@ export class JsonnetError extends Error {}
 export interface PreparedJsonnet {
   head: string;
   tail: string;
+  /** The wrapper parsed once by the compile-once engine; absent when the script is left to jrsonnet. */
+  compiled?: CompiledScript;
 }
 
-export function prepareJsonnet(script: string): PreparedJsonnet {
+/** Counts evaluations by engine, for the figures in docs/mapping.md and the tests. */
+export const jsonnetStats = { compiled: 0, jrsonnet: 0, fallbacks: 0 };
+
+/** `$.input` becomes a slot the record is put in as a value, instead of a JSON literal parsed per record. */
+function inputSlot(ast: Node): Node {
+  if (ast.t !== 'index' || ast.target.t !== 'obj') throw new Error('unexpected Jsonnet wrapper shape');
+  const input = ast.target.fields.find((f) => f.name === 'input');
+  if (!input) throw new Error('unexpected Jsonnet wrapper shape');
+  input.body = { t: 'external', slot: 0 };
+  return ast;
+}
+
+/** std functions named in the script that the engine hands to jrsonnet: such a script goes to jrsonnet outright. */
+function usesUnportedStd(script: string): boolean {
+  const ported = portedStd();
+  for (const m of script.matchAll(/\bstd\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)/g)) if (!ported.has(m[1]!)) return true;
+  return /\bstd\s*\[/.test(script);
+}
+
+function wrap(script: string): { head: string; tail: string } {
   // `$` inside the script is this outer object, so `$.input` and `$.util` work as in the Field Nation broker.
   return { head: '{ input: ', tail: `, util: ${utilFor(script)}, output: (\n${script}\n) }.output` };
 }
 
+export function prepareJsonnet(script: string): PreparedJsonnet {
+  const { head, tail } = wrap(script);
+  let compiled: CompiledScript | undefined;
+  if (!usesUnportedStd(script)) {
+    try {
+      compiled = compile(`${head}null${tail}`, inputSlot);
+    } catch {
+      // A construct the engine does not parse (imports, destructuring...): jrsonnet evaluates this script.
+      compiled = undefined;
+    }
+  }
+  return { head, tail, compiled };
+}
+
 /** Parse check at compile time: the snippet is parsed whole, but lazily evaluated, so nothing runs. */
 export function checkJsonnet(script: string): string | undefined {
-  const p = prepareJsonnet(script);
+  const p = wrap(script);
   const out = machine().evaluateSnippet(`local unused = ${p.head}null${p.tail}; null`);
   return out.trim() === 'null' ? undefined : out.trim();
 }
 
-/** Evaluate a script with `input` as `$.input`; throws JsonnetError with jrsonnet's message. */
+/**
+ * Evaluate a script with `input` as `$.input`; throws JsonnetError with jrsonnet's message. The
+ * compile-once engine answers when it can; on any error or construct it does not evaluate, jrsonnet
+ * evaluates the same record, so results and error messages are jrsonnet's.
+ */
 export function runJsonnet(script: string | PreparedJsonnet, input: unknown): unknown {
   const p = typeof script === 'string' ? prepareJsonnet(script) : script;
+  if (p.compiled) {
+    try {
+      const out = run(p.compiled, [fromJs(input)]);
+      jsonnetStats.compiled++;
+      return out;
+    } catch {
+      jsonnetStats.fallbacks++;
+    }
+  }
+  jsonnetStats.jrsonnet++;
   const out = machine().evaluateSnippet(p.head + JSON.stringify(input ?? null) + p.tail);
   // jrsonnet-wasm returns errors as text instead of throwing; a manifest is always valid JSON.
   try {
