@@ -65,6 +65,8 @@ export class JFunction {
     readonly body: Node | undefined,
     readonly env: Env | undefined,
     readonly native?: (args: (Lazy | undefined)[]) => Value,
+    /** A jrsonnet builtin not ported here: any use is handed to jrsonnet. */
+    readonly unported?: string,
   ) {}
 }
 
@@ -404,6 +406,7 @@ function bindLocals(binds: Bind[], env: Env): Env {
 // Functions
 
 export function call(fn: JFunction, args: Lazy[], named?: [string, Lazy][]): Value {
+  if (fn.unported) unsupported(`${fn.unported} is not ported`);
   const params = fn.params;
   if (args.length > params.length) fail(`too many arguments, function has ${params.length} parameter(s)`);
   if (fn.native) {
@@ -915,7 +918,7 @@ const BUILTINS: Record<string, Builtin> = {
       if (typeof x === 'string') return cpLength(x);
       if (x instanceof JArray) return x.items.length;
       if (x instanceof JObject) return objectFields(x, false).length;
-      if (x instanceof JFunction) return x.params.length;
+      if (x instanceof JFunction) return x.unported ? unsupported(`length of ${x.unported}`) : x.params.length;
       return fail(`length of ${typeOf(x)}`);
     },
   ],
@@ -1295,13 +1298,13 @@ const constField = (value: Value): LField => ({
 function makeGlobals(): Env {
   const fields = new Map<string, LField>();
   for (const [name, [params, impl]] of Object.entries(BUILTINS)) fields.set(name, constField(builtinFunction(params, impl)));
-  for (const name of NOT_PORTED) fields.set(name, constField(builtinFunction('', () => unsupported(`std.${name} is not ported`))));
+  for (const name of NOT_PORTED) fields.set(name, constField(new JFunction([], undefined, undefined, undefined, `std.${name}`)));
   const arakoo = new Map<string, LField>([
     ['native', constField(builtinFunction('x', (a) => nativeFunction(str(v(a[0]), 'native'))))],
     ['join', constField(builtinFunction('a,b', (a) => str(v(a[0]), 'join') + str(v(a[1]), 'join')))],
     ['includes', constField(builtinFunction('a,b', (a) => str(v(a[0]), 'includes').includes(str(v(a[1]), 'includes'))))],
-    ['regexMatch', constField(builtinFunction('a,b', () => unsupported('arakoo.regexMatch is not ported')))],
-    ['urlEncode', constField(builtinFunction('a', () => unsupported('arakoo.urlEncode is not ported')))],
+    ['regexMatch', constField(new JFunction([], undefined, undefined, undefined, 'arakoo.regexMatch'))],
+    ['urlEncode', constField(new JFunction([], undefined, undefined, undefined, 'arakoo.urlEncode'))],
   ]);
   const root = new Env(undefined, new Map(), undefined, 0, undefined);
   // std.jsonnet underneath, the builtins on top, as jrsonnet's stdlib_uncached builds it.
