@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { compile, engineStats, fmtNum, run } from './jsonnet-engine';
 import { JSONNET_HELPER_NAMES } from './jsonnet-helpers';
-import { jsonnetStats, prepareJsonnet, runJsonnet } from './jsonnet-runner';
+import { jrsonnetLimits, jrsonnetMemoryBytes, jsonnetStats, prepareJsonnet, runJsonnet } from './jsonnet-runner';
 
 /**
  * jrsonnet (the engine inside @arakoodev/jsonnet) is the referee: every snippet runs through both
@@ -445,6 +445,27 @@ describe('Jsonnet runner with the compile-once engine', () => {
     for (let i = 0; i < 200; i++) expect(runJsonnet(p, { Priority: `P${i}` })).toEqual({ v: `P${i}` });
     expect(engineStats.parses).toBe(parses);
     expect(jsonnetStats.compiled).toBe(before + 200);
+  });
+
+  it("keeps jrsonnet's WebAssembly memory bounded: an instance that grew past the limit is replaced", () => {
+    // jrsonnet-wasm keeps what every evaluation allocated (tens of KB for this script).
+    const p = prepareJsonnet("{ a: { b: [1, 2, 3], c: $.input.Priority }, d: $.util.lookup_field($.input, 'Tags') }");
+    const jr = { head: p.head, tail: p.tail };
+    const limit = jrsonnetLimits.wasmBytes;
+    jrsonnetLimits.wasmBytes = 4 * 2 ** 20;
+    try {
+      const instances = jsonnetStats.jrsonnetInstances;
+      let peak = 0;
+      for (let i = 0; i < 600; i++) {
+        expect(runJsonnet(jr, { ...record, Priority: `P${i}` })).toEqual({ a: { b: [1, 2, 3], c: `P${i}` }, d: ['a', 'b'] });
+        peak = Math.max(peak, jrsonnetMemoryBytes());
+      }
+      expect(jsonnetStats.jrsonnetInstances).toBeGreaterThan(instances + 1);
+      // The limit, plus what the one evaluation past it allocated.
+      expect(peak).toBeLessThan(jrsonnetLimits.wasmBytes + 2 ** 20);
+    } finally {
+      jrsonnetLimits.wasmBytes = limit;
+    }
   });
 
   it('takes the record as JSON.stringify would write it', () => {
