@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { convertDate, parseIsoWithOffset, utcParts } from './date-time';
+import { DateTime } from 'luxon';
+import { convertDate, FN_FORMAT, fromFnText, parseIsoWithOffset, utcParts } from './date-time';
 
 // Date.UTC maps years 0-99 to 1900-1999: the first instant of year 1 comes from an ISO string.
 const YEAR_1 = Date.parse('0001-01-01T00:00:00.000Z');
@@ -102,5 +103,35 @@ describe('parseIsoWithOffset (hand-written ISO 8601 parsing)', () => {
     ]);
     expect(() => convertDate('2026-02-30T08:00:00Z', fn)).toThrow(/not a valid date/);
     expect(convertDate(a, fn)).toBe('2026-07-01 08:00:00');
+  });
+});
+
+describe("fromFnText (Field Nation text without rebuilding luxon's parser)", () => {
+  it('gives what DateTime.fromFormat gives, in zones with DST gaps and for invalid dates', () => {
+    const texts = [
+      '2026-07-01 08:00:00',
+      '2024-02-29 23:59:59',
+      '2026-02-29 08:00:00',
+      '2026-02-30 08:00:00',
+      '2026-13-01 08:00:00',
+      '2026-00-10 08:00:00',
+      '2026-07-01 24:00:00',
+      '2026-07-01 23:60:00',
+      '2026-07-01 23:59:60',
+      '2026-03-08 02:30:00',
+      '2026-11-01 01:30:00',
+      '0001-01-01 00:00:00',
+      '9999-12-31 23:59:59',
+      '2026-7-01 08:00:00',
+      '2026-07-01T08:00:00',
+      ' 2026-07-01 08:00:00',
+    ];
+    for (const zone of ['UTC', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe']) {
+      for (const t of texts) {
+        const a = fromFnText(t, zone);
+        const b = DateTime.fromFormat(t, FN_FORMAT, { zone });
+        expect([t, zone, a.isValid, a.toISO(), a.invalidReason]).toEqual([t, zone, b.isValid, b.toISO(), b.invalidReason]);
+      }
+    }
   });
 });
