@@ -101,7 +101,7 @@ describe('Salesforce Files over REST (ContentVersion, ContentDocument, ContentDo
   it('refuses bad input with Salesforce error bodies, and a missing session', async () => {
     const { base, headers } = await session();
     const caseId = env.sim.ref('case_install');
-    const post = (body: BodyInit, type = 'multipart/form-data; boundary=boundary_string', h: Record<string, string> = headers) =>
+    const post = (body: Buffer | string, type = 'multipart/form-data; boundary=boundary_string', h: Record<string, string> = headers) =>
       fetch(`${base}/sobjects/ContentVersion`, { method: 'POST', headers: { ...h, 'Content-Type': type }, body });
 
     const noPath = await post(multipart({ FirstPublishLocationId: caseId }, { name: 'a.pdf', content: 'x' }));
