@@ -79,6 +79,8 @@ export interface DispatcherActions {
   cancel(workOrderId: number, options?: BuyerUserOptions & { reason?: string | number }): WorkOrderJson;
   setCustomField(workOrderId: number, fieldId: number, value: string, options?: BuyerUserOptions): WorkOrderJson;
   postMessage(workOrderId: number, message: string, options?: BuyerUserOptions & { parentId?: string }): string;
+  /** A dispatcher adds a file in the Field Nation UI (no webhook event: not a provider upload). Returns the attachment id. */
+  upload(workOrderId: number, file: SimUpload, options?: BuyerUserOptions & { folder?: string }): number;
 }
 
 export interface RegisterWebhookInput extends Omit<WebhookInput, 'events'> {
@@ -145,6 +147,11 @@ export class SimControl {
       cancel: (id, o) => json(service.cancel(id, o?.reason, buyer(o))),
       setCustomField: (id, fieldId, value, o) => json(service.setCustomField(id, fieldId, value, buyer(o))),
       postMessage: (id, message, o) => service.postMessage(id, { message, parentId: o?.parentId }, buyer(o)).msg_id,
+      upload: (id, file, o) => {
+        const folder = deps.attachments.folderNamed(id, o?.folder ?? 'Documents');
+        const input = { name: file.name, mime: file.mime, notes: file.notes, content: file.content, tmpPath: file.path };
+        return deps.attachments.addFile(id, folder.id, input, buyer(o)).id;
+      },
     };
   }
 
