@@ -194,6 +194,12 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
     renderError(req, res, new SimError(404, `No route for ${req.method} ${req.path}`));
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // The client went away mid-request (a writer killed during an upload): no answer can reach it,
+    // and an unfinished body breaks no contract.
+    if (req.destroyed || req.socket.destroyed) {
+      res.destroy();
+      return;
+    }
     const violation = asContractViolation(err, req);
     if (violation) {
       contract.record(violation);
