@@ -196,7 +196,7 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     // The client went away mid-request (a writer killed during an upload): no answer can reach it,
     // and an unfinished body breaks no contract.
-    if (req.destroyed || req.socket.destroyed) {
+    if (req.socket.destroyed) {
       res.destroy();
       return;
     }
