@@ -57,6 +57,8 @@ export interface HarnessOptions {
   salesforceTimeouts?: { connectMs: number; requestMs: number };
   /** Replace keys of the demo connection's objects.Case entry (YAML flow map), e.g. `writeBack: {}`. */
   caseObject?: string;
+  /** Webhook events subscribed besides those the event rules use (e.g. `workorder.provider_upload` for files). */
+  extraWebhookEvents?: string[];
   apps?: AppName[];
   bundled?: boolean;
   echo?: boolean;
@@ -187,7 +189,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   fn.registerWebhook({
     url: `${ingressUrl}/fieldnation/webhooks/demo`,
     secret: webhookSecret,
-    events: FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e)),
+    events: FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e) || options.extraWebhookEvents?.includes(e)),
   });
 
   // The demo connection, pointed at these simulators.

@@ -25,6 +25,8 @@ import { findUser } from './work-orders/catalogue';
 import { lookupRouter } from './work-orders/lookup.routes';
 import { WorkOrderService } from './work-orders/work-order.service';
 import { workOrderRouter } from './work-orders/work-order.routes';
+import { AttachmentStore } from './work-orders/attachments';
+import { attachmentRouter, downloadRouter } from './work-orders/attachment.routes';
 
 /** A running simulator: the HTTP server plus typed in-process helpers mirroring `/__sim`. */
 export class FieldNationSim extends SimControl {
@@ -102,6 +104,12 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
     baseUrl: () => state.baseUrl,
     emit: (batch) => sender.publish(batch),
   });
+  const attachments = new AttachmentStore({
+    service,
+    emit: (batch) => sender.publish(batch),
+    baseUrl: () => state.baseUrl,
+    maxBytes: () => options.attachmentMaxBytes,
+  });
 
   const renderError = (req: Request, res: Response, err: SimError) => {
     if (isWebhookApi(req)) return sendWebhookApiError(res, err, webhookErrorPath(req));
@@ -170,11 +178,13 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
 
   const json = express.json({ limit: '5mb' });
   app.use('/api/rest/v2', json, authenticate);
+  app.use('/api/rest/v2/workorders', attachmentRouter({ service, attachments, validationStatus: () => options.validationStatus }));
   app.use('/api/rest/v2/workorders', workOrderRouter({ service, validationStatus: () => options.validationStatus }));
+  app.use('/downloads', downloadRouter(attachments));
   app.use('/api/rest/v2', lookupRouter());
   app.use('/api/v1/webhooks', authenticate, webhookRouter({ registry, sender, options: () => options.webhooks }));
 
-  const control = new SimControl({ service, registry, sender, faults, counters, tokens, rateLimiter, state });
+  const control = new SimControl({ service, attachments, registry, sender, faults, counters, tokens, rateLimiter, state });
   app.use(
     '/__sim',
     controlRouter(control, () => options.webhooks),
@@ -184,6 +194,12 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
     renderError(req, res, new SimError(404, `No route for ${req.method} ${req.path}`));
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // The client went away mid-request (a writer killed during an upload): no answer can reach it,
+    // and an unfinished body breaks no contract.
+    if (req.socket.destroyed) {
+      res.destroy();
+      return;
+    }
     const violation = asContractViolation(err, req);
     if (violation) {
       contract.record(violation);
@@ -246,6 +262,7 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
     (closing ??= new Promise<void>((resolve) => {
       sender.close();
       faults.releaseAll();
+      attachments.close();
       server.close(() => resolve());
       server.closeAllConnections();
     }));
@@ -253,7 +270,7 @@ export async function startFieldNationSim(input: FieldNationSimOptions = {}): Pr
   return new FieldNationSim({
     url: state.baseUrl,
     options,
-    control: { service, registry, sender, faults, counters, tokens, rateLimiter, state },
+    control: { service, attachments, registry, sender, faults, counters, tokens, rateLimiter, state },
     contract,
     close,
   });

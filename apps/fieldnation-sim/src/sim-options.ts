@@ -67,6 +67,8 @@ export interface FieldNationSimOptions {
    * FN_SIM_CONTRACT_VALIDATION=on.
    */
   contractValidation?: boolean;
+  /** Largest attachment accepted (bytes): a larger upload answers 413. Default 100 MB [I]: Field Nation documents no limit. */
+  attachmentMaxBytes?: number;
 }
 
 export interface ResolvedSimOptions {
@@ -83,6 +85,7 @@ export interface ResolvedSimOptions {
   firstWorkOrderId: number;
   webhooks: WebhookDeliveryOptions;
   contractValidation: boolean;
+  attachmentMaxBytes: number;
 }
 
 export const DEFAULT_CREDENTIALS: SimCredentials = {
@@ -113,6 +116,7 @@ export function resolveOptions(options: FieldNationSimOptions = {}): ResolvedSim
     allowClientCredentials: options.allowClientCredentials ?? false,
     firstWorkOrderId: options.firstWorkOrderId ?? 100000,
     contractValidation: options.contractValidation ?? true,
+    attachmentMaxBytes: options.attachmentMaxBytes ?? 100 * 1024 * 1024,
     webhooks: {
       maxAttempts: 8,
       baseBackoffMs: 10_000,

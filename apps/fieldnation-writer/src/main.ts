@@ -1,9 +1,13 @@
 // fieldnation-writer: consumes fn.write (make the work order match the record's mapped state, post
-// Salesforce comments as work-order messages); produces sf.write (the write-back). Start-up and
-// shutdown: runWorkerApp.
-import { fnWriteQueue, sfWriteQueue } from '@broker/contracts';
+// Salesforce comments as work-order messages) and fn.file (a Salesforce file uploaded to the work
+// order); produces sf.write (the write-back). Start-up and shutdown: runWorkerApp.
+import { fnFileQueue, fnWriteQueue, sfWriteQueue } from '@broker/contracts';
 import { createFieldNationClients } from '@broker/fieldnation';
+import { tryLock } from '@broker/runtime';
 import { consume, runWorkerApp } from '@broker/runtime/worker-app';
+import { createSalesforceClients } from '@broker/salesforce/client';
+import { createFileLinks } from '@broker/store';
+import { copyFile } from './copy-file.processor';
 import { postMessage } from './post-message.processor';
 import { writeWorkOrder } from './write-work-order.processor';
 
@@ -18,8 +22,28 @@ await runWorkerApp({
       locks: app.locks,
     };
     const handlers = { 'write-work-order': writeWorkOrder, 'post-message': postMessage };
+    // Files stream through (never held whole): two at a time bounds the sockets and buffers in use.
+    // The Salesforce client (jsforce, loaded at its first login) is made only for connections that copy files.
+    const files = consume(
+      fnFileQueue,
+      { 'copy-file': copyFile },
+      {
+        sf: createSalesforceClients(
+          app.config.connections.filter((c) => c.files.toFieldNation),
+          app.logger,
+          app.metrics,
+        ),
+        fn: deps.clients,
+        fileLinks: createFileLinks(app.prisma),
+        tryLock: (key: string) => tryLock(app.redis, `${app.prefix}:lock:${key}`),
+      },
+      { failedStage: 'file', concurrency: 2 },
+    );
     return {
-      consumes: [consume(fnWriteQueue, handlers, deps, { failedStage: (job) => (job.name === 'post-message' ? 'message' : 'written') })],
+      consumes: [
+        consume(fnWriteQueue, handlers, deps, { failedStage: (job) => (job.name === 'post-message' ? 'message' : 'written') }),
+        files,
+      ],
     };
   },
 });

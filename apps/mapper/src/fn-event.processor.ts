@@ -9,6 +9,7 @@ import {
 } from '@broker/mapping';
 import { permanentError, type JobContext } from '@broker/runtime';
 import type { Store } from '@broker/store';
+import { queueAttachmentCopy, type FileEventDeps } from './file-events';
 
 export interface EventDeps {
   eventRules: ReadonlyMap<string, CompiledEventRules>;
@@ -24,6 +25,8 @@ export interface EventDeps {
   sfWriteQueue: QueueLike<typeof sfWriteQueue>;
   /** `GET /workorders/{id}/messages` of the connection: the fallback when a message event's body has no message text. */
   listMessages?: (connectionId: string, workOrderId: number) => Promise<ListedMessage[]>;
+  /** Where provider uploads and completions queue the copy of attachments to Salesforce Files (file-events.ts). */
+  sfFileQueue?: FileEventDeps['sfFileQueue'];
 }
 
 type EventJob = Job<JobDataOf<typeof fnEventQueue, 'fn-event'>, unknown, 'fn-event'>;
@@ -105,6 +108,8 @@ export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx
     ctx.log.info({ workOrderId: d.workOrderId, event: d.eventName }, 'delivery already processed: dropped');
     return 'already-processed';
   }
+  // Files first: an upload event that no rule listens to still brings its attachments over.
+  await queueAttachmentCopy(job, deps, ctx);
   const outcome = await applyFieldNationEvent(job, deps, ctx);
   await deps.store.markInboundProcessed({
     connectionId: d.connectionId,

@@ -1,7 +1,7 @@
 // mapper: consumes map (a fetched record becomes a work-order state or a message), fn.event (Field
 // Nation webhooks through the event rules) and maintenance (retention, one scheduler for the whole
 // broker); produces fn.write and sf.write. Start-up and shutdown: runWorkerApp.
-import { fnEventQueue, fnWriteQueue, maintenanceQueue, mapQueue, schedulers, sfWriteQueue } from '@broker/contracts';
+import { fnEventQueue, fnWriteQueue, maintenanceQueue, mapQueue, schedulers, sfFileQueue, sfWriteQueue } from '@broker/contracts';
 import { connectionCatalogueLookup, createFieldNationClients } from '@broker/fieldnation';
 import { consume, perVersion, runWorkerApp } from '@broker/runtime/worker-app';
 import { handleFieldNationEvent } from './fn-event.processor';
@@ -24,6 +24,7 @@ await runWorkerApp({
       store: app.store,
       sfWriteQueue: app.produce(sfWriteQueue),
       listMessages: (connectionId: string, workOrderId: number) => fieldNation.get(connectionId)!.listMessages(workOrderId),
+      sfFileQueue: app.produce(sfFileQueue),
     };
     return {
       consumes: [

@@ -1,12 +1,14 @@
 // salesforce-fetcher: consumes sf.fetch (read a notified record with one query) and sf.reconcile
 // (sweeps for records a dropped Outbound Message never announced, one scheduler per connection
 // and triggered object); produces map and sf.fetch. Start-up and shutdown: runWorkerApp.
-import { mapQueue, schedulers, sfFetchQueue, sfReconcileQueue } from '@broker/contracts';
+import { fnFileQueue, mapQueue, schedulers, sfFetchQueue, sfFilePollQueue, sfReconcileQueue } from '@broker/contracts';
 import { connectionCatalogueLookup } from '@broker/fieldnation';
 import { redisRecordLocks } from '@broker/runtime';
 import { consume, perVersion, runWorkerApp, type AppConfig } from '@broker/runtime/worker-app';
 import { createSalesforceClients } from '@broker/salesforce/client';
 import { fetchRecord } from './fetch-record.processor';
+import { createFileLinks } from '@broker/store';
+import { pollFiles } from './poll-files.processor';
 import { reconcileSweep } from './reconcile.processor';
 
 await runWorkerApp({
@@ -34,6 +36,17 @@ await runWorkerApp({
             )
           : [],
       );
+    // Files attached in Salesforce: one poll query per connection that copies them to Field Nation.
+    const filePolls = (config: AppConfig) =>
+      config.config.connections.flatMap((c) => (c.files.toFieldNation ? [schedulers.filePoll(c.id, c.files.toFieldNation.pollEvery)] : []));
+    const polls = {
+      clients,
+      store: app.store,
+      fileLinks: createFileLinks(app.prisma),
+      fnFileQueue: app.produce(fnFileQueue),
+      kv: app.redis,
+      prefix: app.prefix,
+    };
     return {
       consumes: [
         consume(
@@ -48,8 +61,12 @@ await runWorkerApp({
           { clients, store: app.store, fetchQueue: app.produce(sfFetchQueue) },
           { concurrency: 1 },
         ),
+        consume(sfFilePollQueue, { 'poll-files': pollFiles }, polls, { concurrency: 1 }),
       ],
-      schedules: (config) => [{ queue: sfReconcileQueue, schedulers: sweeps(config) }],
+      schedules: (config) => [
+        { queue: sfReconcileQueue, schedulers: sweeps(config) },
+        { queue: sfFilePollQueue, schedulers: filePolls(config) },
+      ],
     };
   },
 });

@@ -1,3 +1,4 @@
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -20,6 +21,7 @@ import { Automation, type OutboundMessage } from './outbound/automation';
 import { OutboundQueue, type DeliveryRecord, type NotificationStatus, type OutboundNotification } from './outbound/outbound-queue';
 import { QueryCursors } from './rest/query-cursors';
 import { restRouter } from './rest/rest.routes';
+import { contentRouter, insertContentVersion, newBlobPath, removeContentBlobs, versionDataPath } from './rest/content.routes';
 import type { SimContext, SimSettings } from './sim-context';
 import type { SalesforceSimOptions } from './sim-options';
 import { parseSoql } from './soql/soql-parser';
@@ -143,6 +145,7 @@ export class SalesforceSim {
     // prefix, since a test reaches one address: the root is the org's My Domain.
     app.use(`${LOGIN_HOST_PREFIX}/services/Soap`, soapRouter(get));
     app.use(`${LOGIN_HOST_PREFIX}/services/oauth2`, oauthRouter(get, { loginHost: true }));
+    app.use('/services/data', contentRouter(get));
     app.use('/services/data', restRouter(get));
     app.get('/id/:orgId/:userId', identityHandler(get));
     app.use((_req, res) => {
@@ -165,6 +168,7 @@ export class SalesforceSim {
 
   async close(): Promise<void> {
     await this.ctxRef.outbound.close();
+    removeContentBlobs(this.ctxRef);
     const server = this.server;
     if (!server) return;
     this.server = undefined;
@@ -178,6 +182,7 @@ export class SalesforceSim {
   async reset(): Promise<void> {
     const old = this.ctxRef;
     await old.outbound.close();
+    removeContentBlobs(old);
     this.ctxRef = this.build();
   }
 
@@ -215,6 +220,60 @@ export class SalesforceSim {
 
   deleteRecord(object: string, id: string, opts: RecordWriteOptions = {}): void {
     this.ctxRef.store.remove(object, id, this.actingUserId(opts.as));
+  }
+
+  /**
+   * A Salesforce user attaches a file to a record (the Files related list): a ContentVersion with the
+   * record as FirstPublishLocationId, its ContentDocument and the ContentDocumentLink. `path` is moved
+   * into the simulator; `content` is written there. Not an API call.
+   */
+  attachFile(
+    recordId: string,
+    file: { name: string; content?: Buffer | string; path?: string; title?: string; description?: string },
+    opts: RecordWriteOptions = {},
+  ): { contentVersionId: string; contentDocumentId: string } {
+    const ctx = this.ctxRef;
+    const blob = newBlobPath(ctx);
+    if (file.path) {
+      copyFileSync(file.path, blob);
+      rmSync(file.path, { force: true });
+    } else writeFileSync(blob, file.content ?? '');
+    const entity: Record<string, unknown> = { PathOnClient: file.name, FirstPublishLocationId: recordId };
+    if (file.title) entity.Title = file.title;
+    if (file.description) entity.Description = file.description;
+    const contentVersionId = insertContentVersion(ctx, entity, blob, this.actingUserId(opts.as));
+    return { contentVersionId, contentDocumentId: String(ctx.store.get(contentVersionId)!.record.ContentDocumentId) };
+  }
+
+  /** The files shared with a record (through ContentDocumentLink), each latest version with where its bytes are. */
+  filesOf(recordId: string): Array<{
+    contentVersionId: string;
+    contentDocumentId: string;
+    title: string;
+    pathOnClient: string;
+    description: string | null;
+    size: number;
+    createdById: string;
+    path: string;
+  }> {
+    const ctx = this.ctxRef;
+    const id = String(ctx.store.get(recordId)?.record.Id ?? recordId);
+    const links = ctx.store.all(ctx.store.objectOrThrow('ContentDocumentLink')).filter((l) => l.LinkedEntityId === id);
+    const versions = ctx.store.all(ctx.store.objectOrThrow('ContentVersion'));
+    return links.flatMap((l) =>
+      versions
+        .filter((v) => v.ContentDocumentId === l.ContentDocumentId && v.IsLatest)
+        .map((v) => ({
+          contentVersionId: String(v.Id),
+          contentDocumentId: String(v.ContentDocumentId),
+          title: String(v.Title),
+          pathOnClient: String(v.PathOnClient),
+          description: (v.Description as string | null) ?? null,
+          size: Number(v.ContentSize),
+          createdById: String(v.CreatedById),
+          path: versionDataPath(ctx, String(v.Id)) ?? '',
+        })),
+    );
   }
 
   getRecord(id: string): RecordData | undefined {

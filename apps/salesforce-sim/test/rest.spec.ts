@@ -179,6 +179,9 @@ describe('REST API through jsforce', () => {
       'CaseComment',
       'Site_Visit__c',
       'Service_Ticket__c',
+      'ContentVersion',
+      'ContentDocument',
+      'ContentDocumentLink',
     ]);
     expect(global.sobjects.find((s) => s.name === 'Site_Visit__c')!).toMatchObject({ keyPrefix: 'a0X', custom: true });
     const kase = await conn.sobject('Case').describe();

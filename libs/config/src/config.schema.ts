@@ -242,6 +242,78 @@ const objectSchema = z.strictObject({
   publishedCommentsOnly: bool().default(true),
 });
 
+/** File types copied by default: documents and pictures a technician delivers (extensions, lower case). */
+export const DEFAULT_FILE_TYPES = [
+  'pdf',
+  'jpg',
+  'jpeg',
+  'png',
+  'gif',
+  'heic',
+  'webp',
+  'tif',
+  'tiff',
+  'txt',
+  'csv',
+  'doc',
+  'docx',
+  'xls',
+  'xlsx',
+];
+const FILE_DEFAULTS = { maxBytes: 100 * 1024 * 1024, allowedTypes: DEFAULT_FILE_TYPES };
+
+/**
+ * Files both ways (issue 15): attachments uploaded on the work order → Salesforce Files on the record,
+ * and optionally files attached to the record → the work order's folder. Every copy is streamed (never
+ * held whole in memory), checked against `maxBytes` and `allowedTypes`, and made once per file.
+ */
+export const filesSchema = z
+  .strictObject({
+    /** Copy attachments from Field Nation (provider uploads, deliverables at completion) to Salesforce Files. */
+    toSalesforce: bool().default(false),
+    /** Copy files attached to the record in Salesforce to the work order (absent: off). */
+    toFieldNation: z
+      .strictObject({
+        /** Name of the work order's attachment folder the files go to (made when missing). */
+        folder: z.string().min(1).max(100).default('Salesforce files'),
+        /**
+         * Cron pattern of the poll for new Salesforce files (one SOQL query per poll and connection,
+         * whatever the number of records; 6 fields for seconds). See docs/architecture.md, "Files".
+         */
+        pollEvery: z.string().min(1).default('*/5 * * * *'),
+        /** On the first poll, look this far back for files (later polls continue from the last seen). */
+        lookBackHours: num(
+          z
+            .number()
+            .positive()
+            .max(24 * 30),
+        ).default(24),
+      })
+      .optional(),
+    /** Largest file copied (bytes; default 100 MB): checked from the metadata before the download, enforced while streaming. */
+    maxBytes: num(
+      z
+        .number()
+        .int()
+        .min(1)
+        .max(2 * 1024 * 1024 * 1024, 'at most 2 GB: the largest ContentVersion Salesforce accepts'),
+    ).default(FILE_DEFAULTS.maxBytes),
+    /**
+     * File types copied: extensions (`pdf`) and/or MIME types (`image/png`, `image/*`). A file matches
+     * by its name's extension or its declared type; anything else is skipped (timeline row `file`).
+     */
+    allowedTypes: z
+      .array(
+        z
+          .string()
+          .regex(/^(\.?[A-Za-z0-9]{1,20}|[a-z]+\/([a-z0-9.+-]+|\*))$/i, 'an extension (pdf) or a MIME type (image/png, image/*)')
+          .transform((v) => v.toLowerCase().replace(/^\./, '')),
+      )
+      .min(1)
+      .default(FILE_DEFAULTS.allowedTypes),
+  })
+  .default({ toSalesforce: false, ...FILE_DEFAULTS });
+
 export const connectionSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'letters, digits, _ and - (max 63)'),
   salesforce: salesforceSchema,
@@ -249,6 +321,8 @@ export const connectionSchema = z.strictObject({
   objects: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a Salesforce object API name'), objectSchema),
   /** Event rules file (Field Nation → Salesforce), relative to the config file. */
   eventRules: z.string().min(1).optional(),
+  /** Files both ways between the work order and the record (off unless configured). */
+  files: filesSchema,
   reconciliation: z
     .strictObject({
       enabled: bool().default(true),
@@ -360,3 +434,4 @@ export type ConnectionConfig = z.infer<typeof connectionSchema>;
 export type ObjectConfig = z.infer<typeof objectSchema>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;
 export type IngressConfig = NonNullable<BrokerConfig['ingress']>;
+export type FilesConfig = z.infer<typeof filesSchema>;

@@ -4,3 +4,4 @@ export * from './config-bundle';
 export * from './config-secrets';
 export * from './config-reload';
 export * from './config-source';
+export * from './files-policy';

@@ -25,6 +25,8 @@ describe('job ids', () => {
         'fn.write/write-work-order',
         'fn.write/post-message',
         'sf.write/write-record',
+        'sf.file/copy-attachments',
+        'fn.file/copy-file',
       ]),
     );
   });

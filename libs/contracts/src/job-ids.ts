@@ -1,5 +1,5 @@
 import { jobId } from './define-queue';
-import { fnEventQueue, fnWriteQueue, mapQueue, sfFetchQueue, sfReconcileQueue, sfWriteQueue } from './queues';
+import { fnEventQueue, fnFileQueue, fnWriteQueue, mapQueue, sfFetchQueue, sfFileQueue, sfReconcileQueue, sfWriteQueue } from './queues';
 import { schedulers } from './schedulers';
 
 // ─────────────────────────────────────────────────────────────────────────────────────────────
@@ -55,6 +55,14 @@ export const sfWriteJobId = {
   event: (connectionId: string, deliveryId: string) => jobId('sfw', connectionId, deliveryId),
   /** The write-back after a create: one per record and work order. */
   writeBack: (connectionId: string, sfId: string, workOrderId: number) => jobId('wb', connectionId, sfId, workOrderId),
+} as const;
+
+/** Files (`sf.file`, `fn.file`). */
+export const fileJobId = {
+  /** mapper: one per Field Nation delivery that may bring attachments (provider upload, work done). */
+  toSalesforce: (connectionId: string, deliveryId: string) => jobId('fnf', connectionId, deliveryId),
+  /** salesforce-fetcher's file poll: one per ContentVersion, however often a poll sees it. */
+  toFieldNation: (connectionId: string, contentVersionId: string) => jobId('sff', connectionId, contentVersionId),
 } as const;
 
 /** One row of the job-id table: which queue and job, who adds it, and the recipe with placeholders. */
@@ -130,12 +138,25 @@ export const JOB_IDS: JobIdRecipe[] = [
     producer: 'fieldnation-writer (write-back)',
     example: sfWriteJobId.writeBack('{connection}', '{sfId}', n('workOrderId')),
   },
+  {
+    queue: sfFileQueue.name,
+    job: 'copy-attachments',
+    producer: 'mapper (provider upload or work done event)',
+    example: fileJobId.toSalesforce('{connection}', '{deliveryId}'),
+  },
+  {
+    queue: fnFileQueue.name,
+    job: 'copy-file',
+    producer: 'salesforce-fetcher (file poll)',
+    example: fileJobId.toFieldNation('{connection}', '{contentVersionId}'),
+  },
 ].map((r) => ({ ...r, example: render(r.example) }));
 
 /** The schedulers' rows: their ids are persistent too. */
 const SCHEDULER_ROWS = [
   { s: schedulers.reconcile('{connection}', '{object}', ''), producer: 'salesforce-fetcher (per connection and triggered object)' },
   { s: schedulers.retention(''), producer: 'mapper (one for the broker)' },
+  { s: schedulers.filePoll('{connection}', ''), producer: 'salesforce-fetcher (per connection copying files to Field Nation)' },
 ];
 
 /** The markdown table docs/architecture.md carries between its job-id markers. */

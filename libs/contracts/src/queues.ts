@@ -167,5 +167,70 @@ export const maintenanceQueue = defineQueue(
   },
 );
 
+// ── Files (issue 15, part 5) ─────────────────────────────────────────────────────────────────
+// Jobs carry ids and file metadata only: never a file body (Redis holds ids) and never a download
+// link (Field Nation's links may be pre-signed, i.e. credentials): the writers read them afresh.
+
+/** What caused a copy of a work order's attachments to Salesforce. */
+const fileCause = z.object({ eventName: z.string().min(1), deliveryId: z.string().min(1).max(128) });
+
+/**
+ * mapper → salesforce-writer: copy the work order's attachments that Salesforce does not have yet to
+ * Salesforce Files on the record (after `workorder.provider_upload`, and after completion for
+ * deliverables uploaded before). The writer lists the attachments: the event's params are not documented.
+ */
+export const CopyAttachmentsToSalesforceJob = z.object({
+  connectionId,
+  sfObject,
+  sfId,
+  workOrderId,
+  cause: fileCause,
+});
+
+export const sfFileQueue = defineQueue('sf.file', { 'copy-attachments': CopyAttachmentsToSalesforceJob }, retryDefaults);
+
+/** Scheduler → salesforce-fetcher: look for files added to synced records in Salesforce (one query). */
+export const PollSalesforceFilesJob = z.object({ connectionId });
+
+export const sfFilePollQueue = defineQueue(
+  'sf.file-poll',
+  { 'poll-files': PollSalesforceFilesJob },
+  {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 10_000 },
+    removeOnComplete: { count: 200 },
+    removeOnFail: { age: 14 * 24 * 3_600, count: 1_000 },
+  },
+);
+
+/** salesforce-fetcher → fieldnation-writer: one Salesforce file (ContentVersion) to upload to the work order. */
+export const CopyFileToFieldNationJob = z.object({
+  connectionId,
+  sfObject,
+  sfId,
+  workOrderId,
+  contentVersionId: sfId,
+  contentDocumentId: sfId,
+  title: z.string().max(255),
+  /** PathOnClient's name part: the file name Field Nation shows. */
+  fileName: z.string().min(1).max(255),
+  fileExtension: z.string().max(40).nullable(),
+  /** Bytes, as ContentVersion.ContentSize says: checked against the connection's cap before the download. */
+  contentSize: z.number().int().nonnegative(),
+});
+
+export const fnFileQueue = defineQueue('fn.file', { 'copy-file': CopyFileToFieldNationJob }, retryDefaults);
+
 /** Every queue, for the dashboard, replay and metrics. */
-export const allQueues = [sfFetchQueue, mapQueue, fnEventQueue, fnWriteQueue, sfWriteQueue, sfReconcileQueue, maintenanceQueue] as const;
+export const allQueues = [
+  sfFetchQueue,
+  mapQueue,
+  fnEventQueue,
+  fnWriteQueue,
+  sfWriteQueue,
+  sfReconcileQueue,
+  maintenanceQueue,
+  sfFileQueue,
+  sfFilePollQueue,
+  fnFileQueue,
+] as const;

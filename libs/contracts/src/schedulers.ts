@@ -1,5 +1,12 @@
 import { jobId } from './define-queue';
-import { maintenanceQueue, sfReconcileQueue, type ReconcileJob, type RetentionSweepJob } from './queues';
+import {
+  maintenanceQueue,
+  sfFilePollQueue,
+  sfReconcileQueue,
+  type PollSalesforceFilesJob,
+  type ReconcileJob,
+  type RetentionSweepJob,
+} from './queues';
 import type { z } from 'zod';
 
 /**
@@ -29,5 +36,12 @@ export const schedulers = {
     id: 'retention',
     pattern,
     job: { name: 'retention-sweep', data: {} },
+  }),
+  /** salesforce-fetcher: the poll for new Salesforce files, one per connection with `files.toFieldNation`. */
+  filePoll: (connectionId: string, pattern: string): JobScheduler<'poll-files', z.input<typeof PollSalesforceFilesJob>> => ({
+    queue: sfFilePollQueue.name,
+    id: jobId('file-poll', connectionId),
+    pattern,
+    job: { name: 'poll-files', data: { connectionId } },
   }),
 } as const;

@@ -16,6 +16,7 @@ export const STAGES = {
   waited: 'any worker: the job waited for an unavailable dependency without spending attempts',
   'replay-requested': 'dashboard: an operator sent a failed job back to its queue',
   'resync-requested': 'dashboard, CLI: an operator asked for the record to be fetched again',
+  file: 'salesforce-writer, fieldnation-writer: a file was copied between the work order and the record (or skipped: too large, type not allowed, an echo)',
 } as const satisfies Record<string, string>;
 
 export type Stage = keyof typeof STAGES;

@@ -1,3 +1,6 @@
+import type { IncomingMessage } from 'node:http';
+import { multipartStream } from '@broker/salesforce';
+import type { FnAttachmentFolder } from './fieldnation-attachments.types';
 import { FieldNationError } from './fieldnation-error';
 import type { CustomFieldDefinition, FnMessage, Webhook, WebhookInput, WorkOrder, WorkOrderWrite } from './fieldnation.types';
 import { customFieldValue } from './fieldnation.types';
@@ -272,6 +275,77 @@ export class FieldNationClient {
     }).then((r) => r.results ?? []);
   }
 
+  // ── Attachments ────────────────────────────────────────────────────────────────────────────
+
+  /** `GET /workorders/{id}/attachments`: the folders, each with its files (AttachmentsDto). */
+  listAttachments(id: number): Promise<FnAttachmentFolder[]> {
+    return this.v2<{ results?: FnAttachmentFolder[] }>({
+      method: 'GET',
+      path: `/workorders/${id}/attachments`,
+      route: '/workorders/:id/attachments',
+      idempotent: true,
+    }).then((r) => r.results ?? []);
+  }
+
+  /** `POST /workorders/{id}/attachments` `{ name }`: answers the work order; its folders when it carries them. */
+  async createAttachmentFolder(id: number, name: string): Promise<FnAttachmentFolder[] | undefined> {
+    const wo = await this.v2<{ attachments?: { results?: FnAttachmentFolder[] } }>({
+      method: 'POST',
+      path: `/workorders/${id}/attachments`,
+      route: '/workorders/:id/attachments',
+      body: { name },
+      idempotent: false,
+    });
+    return wo.attachments?.results;
+  }
+
+  /**
+   * `POST /workorders/{id}/attachments/{folder_id}` as multipart/form-data (`file`, `notes`:
+   * FileUploadRequestDto), the file's bytes streamed from `stream` as they are sent. One attempt (a
+   * stream cannot be sent twice): a failure is the caller's to retry, after looking for the upload.
+   * Answers the work order; its folders when it carries them.
+   */
+  async uploadAttachment(
+    id: number,
+    folderId: number,
+    file: { filename: string; contentType: string; stream: AsyncIterable<Uint8Array>; notes?: string },
+  ): Promise<FnAttachmentFolder[] | undefined> {
+    const parts = [
+      ...(file.notes ? [{ name: 'notes', value: file.notes }] : []),
+      { name: 'file', filename: file.filename, contentType: file.contentType, stream: file.stream },
+    ];
+    const { body, contentType } = multipartStream(parts);
+    const res = await this.http.stream({
+      method: 'POST',
+      url: new URL(`${this.origin}/api/rest/v2/workorders/${id}/attachments/${folderId}`),
+      route: 'POST /workorders/:id/attachments/:folderId',
+      auth: 'query',
+      headers: { 'Content-Type': contentType },
+      body,
+    });
+    const text = await readAll(res);
+    try {
+      return (JSON.parse(text) as { attachments?: { results?: FnAttachmentFolder[] } }).attachments?.results;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The bytes behind an attachment's `file.link`, as a stream. The access token goes along only when
+   * the link is on the API's own origin: a storage URL elsewhere is taken to be pre-signed [I].
+   */
+  downloadAttachment(link: string): Promise<IncomingMessage> {
+    const url = new URL(link, this.origin);
+    return this.http.stream({
+      method: 'GET',
+      url,
+      route: 'GET attachment file link',
+      auth: url.origin === new URL(this.origin).origin ? 'query' : 'none',
+      headers: { Accept: '*/*' },
+    });
+  }
+
   // ── Webhooks v3 management ─────────────────────────────────────────────────────────────────
 
   createWebhook(input: WebhookInput): Promise<Webhook> {
@@ -321,6 +395,12 @@ export class FieldNationClient {
     });
     return res.result;
   }
+}
+
+async function readAll(res: IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of res) text += (chunk as Buffer).toString('utf8');
+  return text;
 }
 
 function flattenMessages(messages: FnMessage[]): FnMessage[] {

@@ -1,6 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import { DependencyTimeoutError, type Logger } from '@broker/runtime';
+import { readSmallBody, streamExchange } from '@broker/salesforce';
 import { FieldNationError, errorFromResponse } from './fieldnation-error';
 import { TokenBucket } from './token-bucket';
 import { TokenProvider, type FieldNationCredentials } from './token-provider';
@@ -257,6 +259,72 @@ export class FieldNationTransport {
   ): Promise<HttpAnswer> {
     const res = await fetchImpl(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
     return { status: res.status, headers: res.headers, text: await res.text() };
+  }
+
+  /**
+   * One streamed exchange (attachment uploads and downloads): throttled, counted, the token in the
+   * query when `auth` is 'query' (never sent to another origin: a download link elsewhere goes
+   * without it). One attempt: the body is a stream, so a failure is the job's to retry; a 401 drops
+   * the token first. Past the connection a silence of `timeoutMs` ends it (no whole-call deadline:
+   * a large file takes as long as it takes while bytes move).
+   */
+  async stream(spec: {
+    method: 'GET' | 'POST';
+    url: URL;
+    route: string;
+    auth: 'query' | 'none';
+    headers?: Record<string, string>;
+    body?: Readable;
+  }): Promise<http.IncomingMessage> {
+    const url = new URL(spec.url);
+    const token = spec.auth === 'query' ? (await this.tokens.get()).value : undefined;
+    if (token) url.searchParams.set('access_token', token);
+    await this.throttle();
+    const started = Date.now();
+    let res: http.IncomingMessage;
+    try {
+      res = await streamExchange(
+        url,
+        { method: spec.method, headers: { Accept: 'application/json', ...spec.headers }, body: spec.body },
+        { connectTimeoutMs: this.connectTimeoutMs, idleTimeoutMs: this.timeoutMs },
+        (phase, ms) =>
+          new DependencyTimeoutError(
+            'fieldnation',
+            `Field Nation ${spec.route}: ${phase === 'connect' ? 'no connection' : 'no progress'} within ${ms} ms`,
+            {
+              phase: phase === 'connect' ? 'connect' : 'total',
+              timeoutMs: ms,
+            },
+          ),
+      );
+    } catch (err) {
+      this.count(spec.route, 0, started, 1, spec.method);
+      if (err instanceof FieldNationError) throw err;
+      const code = (err as { code?: string }).code;
+      throw new FieldNationError(`Field Nation ${spec.route} failed: ${code ?? (err as Error).message}`, {
+        kind: err instanceof DependencyTimeoutError ? 'timeout' : 'network',
+        status: 0,
+        method: spec.method,
+        route: spec.route,
+        retryable: true,
+        ambiguous: spec.method !== 'GET',
+        cause: err,
+      });
+    }
+    const status = res.statusCode ?? 0;
+    this.count(spec.route, status, started, 1, spec.method);
+    if (status >= 200 && status < 300) return res;
+    const text = await readSmallBody(res);
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      // an HTML page from a proxy: kept as text
+    }
+    if (status === 401 && token) this.tokens.invalidate(token);
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+    throw errorFromResponse({ status, headers }, body, { method: spec.method, route: spec.route, idempotent: spec.method === 'GET' });
   }
 
   private async requestToken(): Promise<{ accessToken: string; expiresInSeconds: number; userId?: number }> {

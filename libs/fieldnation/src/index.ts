@@ -7,3 +7,4 @@ export * from './fieldnation.types';
 export * from './token-bucket';
 export { TokenProvider, type FieldNationCredentials } from './token-provider';
 export * from './webhook-verifier';
+export * from './fieldnation-attachments.types';

@@ -35,14 +35,18 @@ export function webhookPlan(config: LoadedConfig, connection: ConnectionConfig, 
   return { connectionId: connection.id, url: webhookUrl(publicUrl, connection.id), events: webhookEvents(config, connection) };
 }
 
-/** The Field Nation events the connection's rules listen to, in Field Nation's catalogue order. */
+/** Events that bring attachments over when the connection copies files to Salesforce (apps/mapper/src/file-events.ts). */
+const FILE_EVENTS: readonly string[] = ['workorder.provider_upload', 'workorder.status.work_done'];
+
+/** The Field Nation events the connection's rules listen to (and its file copies need), in Field Nation's catalogue order. */
 export function webhookEvents(config: LoadedConfig, connection: ConnectionConfig): string[] {
   if (!connection.eventRules)
     throw new WebhookPlanError(`connection ${connection.id} has no eventRules: nothing to subscribe to`, 'no-rules');
   const rules = compileEventRules(readConfigFile(config, connection.eventRules), {
     file: resolveConfigPath(config, connection.eventRules),
   });
-  const events = FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e));
+  const files = connection.files.toSalesforce;
+  const events = FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e) || (files && FILE_EVENTS.includes(e)));
   if (events.length === 0)
     throw new WebhookPlanError(`the event rules of ${connection.id} match no Field Nation event (${rules.events.join(', ')})`, 'no-events');
   return events;

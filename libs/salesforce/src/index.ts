@@ -7,3 +7,6 @@ export * from './soql-token-cursor';
 // simulators need ids and Outbound Messages only, and jsforce costs ~35 MB of memory to load. The
 // client itself imports jsforce at its first login (a static import would be hoisted to the top of
 // every esbuild bundle that reaches the module: the dashboard and the CLI, through the preflight).
+// Streamed uploads and downloads (files both ways): no jsforce, no buffering of bodies.
+export * from './multipart-stream';
+export * from './stream-exchange';

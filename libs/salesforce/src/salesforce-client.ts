@@ -4,7 +4,10 @@ import type { Connection } from 'jsforce';
 import type { Logger } from 'pino';
 import type { ConnectionConfig } from '@broker/config';
 import { salesforceJwtAudience, salesforceLoginUrl } from '@broker/config';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import { cjsExport, createTimeoutTransport, SalesforceTimeoutError } from './salesforce-transport';
+import { readSmallBody, streamExchange } from './stream-exchange';
 
 export { SalesforceTimeoutError } from './salesforce-transport';
 
@@ -361,6 +364,57 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
         throw classify(err);
       } finally {
         if (called) track('query');
+      }
+    },
+
+    /**
+     * A streamed request or download outside jsforce (files): one API call, with the session's token.
+     * A 401 drops the session so the next call logs in; the body being a stream, it is not resent
+     * here (the job's retry sends it again). Non-2xx answers become SalesforceApiErrors.
+     */
+    async stream(
+      method: 'GET' | 'POST',
+      path: string,
+      body?: { stream: Readable; contentType: string },
+    ): Promise<{ res: IncomingMessage; status: number }> {
+      let called = false;
+      try {
+        const c = await ensureSession();
+        const token = c.accessToken!;
+        const url = new URL(`${c.instanceUrl}/services/data/v${config.apiVersion}${path}`);
+        const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
+        if (body) headers['Content-Type'] = body.contentType;
+        called = true;
+        const res = await streamExchange(
+          url,
+          { method, headers, body: body?.stream },
+          { connectTimeoutMs: timeouts.connectMs, idleTimeoutMs: timeouts.requestMs },
+          (phase, ms) => new SalesforceTimeoutError(phase === 'connect' ? 'UND_ERR_CONNECT_TIMEOUT' : 'ETIMEDOUT', url.toString(), ms),
+        );
+        const usage = /api-usage=(\d+)\/(\d+)/.exec(String(res.headers['sforce-limit-info'] ?? ''));
+        if (usage && conn)
+          (conn as unknown as { limitInfo: { apiUsage: ApiUsage } }).limitInfo = {
+            apiUsage: { used: Number(usage[1]), limit: Number(usage[2]) },
+          };
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) return { res, status };
+        const text = await readSmallBody(res);
+        let errorCode = `ERROR_HTTP_${status}`;
+        let message = text.slice(0, 500);
+        try {
+          const first = (JSON.parse(text) as Array<{ errorCode?: string; message?: string }>)[0];
+          if (first?.errorCode) errorCode = first.errorCode;
+          if (first?.message) message = first.message;
+        } catch {
+          // not Salesforce's JSON error array (a proxy's page): the status says it
+        }
+        if (status === 401 && conn?.accessToken === token) (conn as unknown as { accessToken: string | null }).accessToken = null;
+        const retryable = status === 401 || status >= 500 || RETRYABLE_CODES.has(errorCode);
+        throw new SalesforceApiError(`${method} ${path}: ${message}`, errorCode, status, retryable);
+      } catch (err) {
+        throw classify(err);
+      } finally {
+        if (called) track('other');
       }
     },
 

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
@@ -60,6 +61,9 @@ const API_OF = (url: string): ContractViolation['api'] | undefined =>
       ? 'rest-v2'
       : undefined;
 
+/** Where multipart uploads are streamed to while they are checked (never held in memory). */
+export const UPLOAD_DIR = path.join(os.tmpdir(), 'fn-sim-uploads');
+
 // One validator per definition and process: compiling rest-v2.yaml (18,000 lines) takes about two
 // seconds, and test files start several simulators.
 const validators = new Map<ContractViolation['api'], RequestHandler[]>();
@@ -101,6 +105,8 @@ function validatorFor(api: ContractViolation['api']): RequestHandler[] {
       ignoreUndocumented: false,
       ignorePaths: (p: string) => !prefix.test(p),
       formats: EXTRA_FORMATS,
+      // Uploads (POST /workorders/{id}/attachments/{folder_id}) go to disk, as the route's own parser does.
+      fileUploader: { dest: UPLOAD_DIR, limits: { fileSize: 2 * 1024 ** 3 } },
     }) as unknown as RequestHandler[];
     validators.set(api, handlers);
   }

@@ -130,6 +130,14 @@ export function controlRouter(control: SimControl, webhookOptions: () => Webhook
       'check-out': () => t.checkOut(id, o),
       complete: () => t.complete(id, { ...o, closeoutNotes: str(body.closeoutNotes) }),
       message: () => ({ msg_id: t.postMessage(id, String(body.message ?? ''), { ...o, parentId: str(body.parentId) }) }),
+      // A small file as text (the demo, curl): { name, content, mime?, folder?, notes? }.
+      upload: () => ({
+        attachment_id: t.upload(
+          id,
+          { name: String(body.name ?? 'upload.txt'), content: String(body.content ?? ''), mime: str(body.mime), notes: str(body.notes) },
+          { ...o, folder: str(body.folder) },
+        ),
+      }),
     };
     const run = actions[req.params.action];
     if (!run) throw new SimError(404, `unknown provider action '${req.params.action}'`);

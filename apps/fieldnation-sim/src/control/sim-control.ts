@@ -7,6 +7,7 @@ import type { TokenStore } from '../auth/token-store';
 import { API_USER_ID, DEFAULT_PROVIDER_ID, DISPATCHER_USER_ID, findUser, type SimUser } from '../work-orders/catalogue';
 import { EVENT_CATALOGUE } from '../work-orders/work-order-events';
 import type { WorkOrderService } from '../work-orders/work-order.service';
+import type { AttachmentRecord, AttachmentStore } from '../work-orders/attachments';
 import type { WebhookInput, WebhookRecord, WebhookRegistry } from '../webhooks/webhook-registry';
 import type { DeliveryFaultSpec, DeliveryRecord, WebhookSender } from '../webhooks/webhook-sender';
 
@@ -33,6 +34,34 @@ export interface TechnicianActions {
   complete(workOrderId: number, options?: ProviderOptions & { closeoutNotes?: string }): WorkOrderJson;
   /** Returns the new message id. */
   postMessage(workOrderId: number, message: string, options?: ProviderOptions & { parentId?: string }): string;
+  /**
+   * Upload a file from the provider app (emits `workorder.provider_upload`); into `folder` (default
+   * "Deliverables", made when missing). Returns the attachment id.
+   */
+  upload(workOrderId: number, file: SimUpload, options?: ProviderOptions & { folder?: string }): number;
+}
+
+/** A file an in-process helper uploads: its bytes, or a file on disk (moved into the simulator). */
+export interface SimUpload {
+  name: string;
+  mime?: string;
+  content?: Buffer | string;
+  path?: string;
+  notes?: string;
+}
+
+/** An attachment as the simulator keeps it (for assertions): metadata, and where its bytes are. */
+export interface AttachmentInfo {
+  id: number;
+  folderId: number;
+  folder: string;
+  name: string;
+  mime: string;
+  size: number;
+  notes: string;
+  authorId: number;
+  /** The bytes on disk (read them in a test with fs). */
+  path: string;
 }
 
 export interface BuyerUserOptions {
@@ -50,6 +79,8 @@ export interface DispatcherActions {
   cancel(workOrderId: number, options?: BuyerUserOptions & { reason?: string | number }): WorkOrderJson;
   setCustomField(workOrderId: number, fieldId: number, value: string, options?: BuyerUserOptions): WorkOrderJson;
   postMessage(workOrderId: number, message: string, options?: BuyerUserOptions & { parentId?: string }): string;
+  /** A dispatcher adds a file in the Field Nation UI (no webhook event: not a provider upload). Returns the attachment id. */
+  upload(workOrderId: number, file: SimUpload, options?: BuyerUserOptions & { folder?: string }): number;
 }
 
 export interface RegisterWebhookInput extends Omit<WebhookInput, 'events'> {
@@ -59,6 +90,7 @@ export interface RegisterWebhookInput extends Omit<WebhookInput, 'events'> {
 
 export interface ControlDeps {
   service: WorkOrderService;
+  attachments: AttachmentStore;
   registry: WebhookRegistry;
   sender: WebhookSender;
   faults: FaultInjector;
@@ -92,6 +124,14 @@ export class SimControl {
         if (!provider || provider.role !== 'provider') throw new SimError(404, `Provider ${o?.providerId} not found`);
         return service.postMessage(id, { message, parentId: o?.parentId, type: o?.parentId ? undefined : 'FROMTECH' }, provider).msg_id;
       },
+      upload: (id, file, o) => {
+        const wo = service.get(id);
+        const provider = findUser(o?.providerId ?? wo.assigneeId ?? DEFAULT_PROVIDER_ID);
+        if (!provider || provider.role !== 'provider') throw new SimError(404, `Provider ${o?.providerId} not found`);
+        const folder = deps.attachments.folderNamed(id, o?.folder ?? 'Deliverables');
+        const input = { name: file.name, mime: file.mime, notes: file.notes, content: file.content, tmpPath: file.path };
+        return deps.attachments.addFile(id, folder.id, input, provider).id;
+      },
     };
     const buyer = (o?: BuyerUserOptions): SimUser => {
       const user = findUser(o?.userId ?? DISPATCHER_USER_ID);
@@ -107,6 +147,11 @@ export class SimControl {
       cancel: (id, o) => json(service.cancel(id, o?.reason, buyer(o))),
       setCustomField: (id, fieldId, value, o) => json(service.setCustomField(id, fieldId, value, buyer(o))),
       postMessage: (id, message, o) => service.postMessage(id, { message, parentId: o?.parentId }, buyer(o)).msg_id,
+      upload: (id, file, o) => {
+        const folder = deps.attachments.folderNamed(id, o?.folder ?? 'Documents');
+        const input = { name: file.name, mime: file.mime, notes: file.notes, content: file.content, tmpPath: file.path };
+        return deps.attachments.addFile(id, folder.id, input, buyer(o)).id;
+      },
     };
   }
 
@@ -130,6 +175,23 @@ export class SimControl {
 
   listWorkOrders(): WorkOrderJson[] {
     return this.deps.service.all().map((wo) => this.deps.service.render(wo) as WorkOrderJson);
+  }
+
+  /** Every attachment of a work order, folder by folder. */
+  attachmentsOf(workOrderId: number): AttachmentInfo[] {
+    return this.deps.attachments.folderList(workOrderId).flatMap((f) =>
+      f.files.map((a: AttachmentRecord) => ({
+        id: a.id,
+        folderId: f.id,
+        folder: f.name,
+        name: a.name,
+        mime: a.mime,
+        size: a.size,
+        notes: a.notes,
+        authorId: a.author.id,
+        path: a.blobPath,
+      })),
+    );
   }
 
   counters(): CountersSnapshot {
@@ -209,6 +271,7 @@ export class SimControl {
   /** Forget work orders, webhooks, deliveries, tokens, faults and counters. */
   reset(): void {
     this.deps.service.reset();
+    this.deps.attachments.reset();
     this.deps.registry.reset();
     this.deps.sender.reset();
     this.deps.faults.clear();

@@ -12,6 +12,9 @@ describe('org loader', () => {
       'CaseComment',
       'Site_Visit__c',
       'Service_Ticket__c',
+      'ContentVersion',
+      'ContentDocument',
+      'ContentDocumentLink',
     ]);
     expect(org.outboundMessages[0]!.endpointUrl).toBe('');
     expect(org.credentials[0]).toEqual({ username: 'integration@example.com', password: 'sim-password', securityToken: 'SIMTOKEN' });
