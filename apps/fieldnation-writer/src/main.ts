@@ -3,7 +3,9 @@
 // shutdown: runWorkerApp.
 import { fnWriteQueue, sfWriteQueue } from '@broker/contracts';
 import { createFieldNationClients } from '@broker/fieldnation';
+import { syncFailureFeedback } from '@broker/runtime';
 import { consume, runWorkerApp } from '@broker/runtime/worker-app';
+import { cancelWorkOrder } from './cancel-work-order.processor';
 import { postMessage } from './post-message.processor';
 import { writeWorkOrder } from './write-work-order.processor';
 
@@ -17,9 +19,15 @@ await runWorkerApp({
       sfWriteQueue: app.produce(sfWriteQueue),
       locks: app.locks,
     };
-    const handlers = { 'write-work-order': writeWorkOrder, 'post-message': postMessage };
+    const handlers = { 'write-work-order': writeWorkOrder, 'post-message': postMessage, 'cancel-work-order': cancelWorkOrder };
     return {
-      consumes: [consume(fnWriteQueue, handlers, deps, { failedStage: (job) => (job.name === 'post-message' ? 'message' : 'written') })],
+      consumes: [
+        consume(fnWriteQueue, handlers, deps, {
+          failedStage: (job) => (job.name === 'post-message' ? 'message' : 'written'),
+          // A work order that could not be written or cancelled: a failed outcome on the record.
+          finalFailure: syncFailureFeedback(deps.sfWriteQueue, app.connections, { jobs: ['write-work-order', 'cancel-work-order'] }),
+        }),
+      ],
     };
   },
 });

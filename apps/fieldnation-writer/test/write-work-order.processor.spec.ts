@@ -7,6 +7,7 @@ import { createJobContext, createWorkerConnection, openQueue, recordDependencyWa
 import type { Store } from '@broker/store';
 import { demoConnectionYaml, processorSpecEnv, redisUrl } from '@broker/testing';
 import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
+import { cancelWorkOrder } from '../src/cancel-work-order.processor';
 import { postMessage } from '../src/post-message.processor';
 import { AmbiguousCreateError, writeWorkOrder, type WriterDeps } from '../src/write-work-order.processor';
 
@@ -268,7 +269,7 @@ describe('fieldnation-writer', () => {
     sim.injectFault({ method: 'PUT', path: `^/api/rest/v2/workorders/${workOrderId}$`, status: 503, count: 4 });
     const conn = createWorkerConnection(redisUrl());
     const writeQueue = openQueue(fnWriteQueue, redis, prefix);
-    const worker = startWorker(fnWriteQueue, { 'write-work-order': writeWorkOrder, 'post-message': postMessage }, deps, {
+    const worker = startWorker(fnWriteQueue, { 'write-work-order': writeWorkOrder, 'post-message': postMessage, 'cancel-work-order': cancelWorkOrder }, deps, {
       connection: conn,
       prefix,
       logger: log,

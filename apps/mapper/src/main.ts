@@ -3,6 +3,7 @@
 // broker); produces fn.write and sf.write. Start-up and shutdown: runWorkerApp.
 import { fnEventQueue, fnWriteQueue, maintenanceQueue, mapQueue, schedulers, sfWriteQueue } from '@broker/contracts';
 import { createFieldNationClients } from '@broker/fieldnation';
+import { syncFailureFeedback } from '@broker/runtime';
 import { consume, runWorkerApp } from '@broker/runtime/worker-app';
 import { handleFieldNationEvent } from './fn-event.processor';
 import { mapRecord } from './map-record.processor';
@@ -17,10 +18,11 @@ await runWorkerApp({
     const mappings = app.mappings();
     // Field Nation is read only for message events whose body carries no message text.
     const fieldNation = createFieldNationClients(app.config.connections, app.logger, app.metrics);
+    const sfWrite = app.produce(sfWriteQueue);
     const events = {
       eventRules: app.eventRules(),
       store: app.store,
-      sfWriteQueue: app.produce(sfWriteQueue),
+      sfWriteQueue: sfWrite,
       listMessages: (connectionId: string, workOrderId: number) => fieldNation.get(connectionId)!.listMessages(workOrderId),
     };
     return {
@@ -28,8 +30,9 @@ await runWorkerApp({
         consume(
           mapQueue,
           { 'map-record': mapRecord },
-          { mappings, store: app.store, fnWriteQueue: app.produce(fnWriteQueue), locks: app.locks },
-          { failedStage: 'mapped' },
+          { mappings, store: app.store, fnWriteQueue: app.produce(fnWriteQueue), sfWriteQueue: sfWrite, locks: app.locks },
+          // A record the mapping cannot turn into a work order: a failed outcome on the record.
+          { failedStage: 'mapped', finalFailure: syncFailureFeedback(sfWrite, app.connections) },
         ),
         consume(fnEventQueue, { 'fn-event': handleFieldNationEvent }, events, { failedStage: 'event' }),
         consume(

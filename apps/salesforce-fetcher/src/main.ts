@@ -1,8 +1,8 @@
 // salesforce-fetcher: consumes sf.fetch (read a notified record with one query) and sf.reconcile
 // (sweeps for records a dropped Outbound Message never announced, one scheduler per connection
 // and triggered object); produces map and sf.fetch. Start-up and shutdown: runWorkerApp.
-import { mapQueue, schedulers, sfFetchQueue, sfReconcileQueue } from '@broker/contracts';
-import { redisRecordLocks } from '@broker/runtime';
+import { mapQueue, schedulers, sfFetchQueue, sfReconcileQueue, sfWriteQueue } from '@broker/contracts';
+import { redisRecordLocks, syncFailureFeedback } from '@broker/runtime';
 import { consume, runWorkerApp } from '@broker/runtime/worker-app';
 import { createSalesforceClients } from '@broker/salesforce/client';
 import { fetchRecord } from './fetch-record.processor';
@@ -19,6 +19,7 @@ await runWorkerApp({
       reads,
       store: app.store,
       mapQueue: app.produce(mapQueue),
+      sfWriteQueue: app.produce(sfWriteQueue),
       redis: app.redis,
       prefix: app.prefix,
       locks: redisRecordLocks(app.redis, app.prefix),
@@ -32,7 +33,13 @@ await runWorkerApp({
     );
     return {
       consumes: [
-        consume(sfFetchQueue, { 'fetch-record': fetchRecord }, fetch, { failedStage: 'fetched' }),
+        consume(sfFetchQueue, { 'fetch-record': fetchRecord }, fetch, {
+          failedStage: 'fetched',
+          // A record that cannot be read (a gone one excepted): a failed outcome on the record.
+          finalFailure: syncFailureFeedback(fetch.sfWriteQueue, app.connections, {
+            skip: (err) => (err as { reason?: string }).reason === 'record-not-found',
+          }),
+        }),
         consume(
           sfReconcileQueue,
           { sweep: reconcileSweep },
