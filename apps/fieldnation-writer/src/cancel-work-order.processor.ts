@@ -2,13 +2,8 @@ import type { Job } from 'bullmq';
 import type { fnWriteQueue, JobDataOf } from '@broker/contracts';
 import { FN_STATUS, FN_STATUS_NAMES, fnStatusCode, type FnStatusId } from '@broker/contracts/fieldnation';
 import { permanentError, queueSyncFeedback, type JobContext } from '@broker/runtime';
-import { FieldNationError, type FieldNationClient } from '@broker/fieldnation';
+import { FieldNationError } from '@broker/fieldnation';
 import { rethrowFieldNation, type WriterDeps } from './write-work-order.processor';
-
-/** What cancelling calls on Field Nation. */
-export type CancelClient = Pick<FieldNationClient, 'getWorkOrder' | 'cancelWorkOrder'>;
-
-export type CancelDeps = Omit<WriterDeps, 'clients'> & { clients: ReadonlyMap<string, CancelClient> };
 
 type CancelJob = Job<JobDataOf<typeof fnWriteQueue, 'cancel-work-order'>, unknown, 'cancel-work-order'>;
 
@@ -21,7 +16,7 @@ const statusName = (id: number | undefined) => (id !== undefined && id in FN_STA
  * a buyer cancel in (or the object's allowedStatuses leave out) becomes a failed outcome saying why.
  * Once cancelled, the correlation says so: later changes of the record are not sent.
  */
-export async function cancelWorkOrder(job: CancelJob, deps: CancelDeps, ctx: JobContext): Promise<string> {
+export async function cancelWorkOrder(job: CancelJob, deps: WriterDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
   const connection = ctx.connection();
   const client = ctx.connection(deps.clients);

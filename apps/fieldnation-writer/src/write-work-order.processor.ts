@@ -17,6 +17,7 @@ export type WriterClient = Pick<
   | 'publishWorkOrder'
   | 'listMessages'
   | 'postMessage'
+  | 'cancelWorkOrder'
 >;
 
 export interface WriterDeps {

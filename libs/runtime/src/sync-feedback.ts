@@ -137,7 +137,8 @@ export function syncFailureFeedback(
       queue,
       { connection, sfObject: record.sfObject, sfId: record.sfId },
       { status: 'failed', reason: feedbackReason(err), workOrderId: record.workOrderId },
-      `f${at.getTime()}`,
+      // Each final failure of a job is its own outcome (a replayed job that fails again is a new one).
+      `f${at.getTime()}-${job.id}`,
       at,
     );
   };
