@@ -89,9 +89,9 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
       }
     }
 
-    // A sync outcome older than the one on the record, or the failure the record already shows, is
-    // not written (feedback jobs of one record can run out of order; a repeated failure would cost
-    // a call each time, and a loop if someone's automation sent the record back on our write).
+    // A sync outcome older than the one on the record, or the one it already shows, is not written
+    // (feedback jobs of one record can run out of order; a repeated outcome would cost a call each
+    // time, and a loop if someone's automation sent the record back on our write).
     const outcomeKey = `${deps.prefix}:sfoutcome:${d.connectionId}:${d.sfId}`;
     if (d.outcome) {
       const last = await deps.redis.get(outcomeKey);
@@ -100,10 +100,12 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
       const why =
         Date.parse(d.outcome.at) < lastAt
           ? `a newer sync outcome is already on the record (${last!.slice(0, sep)})`
-          : d.outcome.status === 'failed' && last?.slice(sep + 1) === d.outcome.signature
-            ? 'the record already shows this failure'
+          : !d.outcome.rewrite && last?.slice(sep + 1) === d.outcome.signature
+            ? `the record already shows this outcome (${d.outcome.status})`
             : undefined;
       if (why) {
+        // The record shows this outcome as of now: an older one arriving later must not replace it.
+        if (!(Date.parse(d.outcome.at) < lastAt)) await deps.redis.set(outcomeKey, `${d.outcome.at}|${d.outcome.signature}`, 'EX', 90 * 24 * 3600);
         for (const f of Object.keys(d.fields)) delete fields[f];
         if (!d.comment) {
           await stage('skipped', why);

@@ -38,14 +38,20 @@ function setup(answer?: (rs: CompositeSubrequest[]) => CompositeResult[]) {
     prefix: 'unit',
   };
   let n = 0;
-  const write = (status: 'synced' | 'failed' | 'cancelled', at: string, fields: Record<string, unknown>, signature = `${status}|7|`) => {
+  const write = (
+    status: 'synced' | 'failed' | 'cancelled',
+    at: string,
+    fields: Record<string, unknown>,
+    signature = `${status}|7|`,
+    rewrite = status === 'synced',
+  ) => {
     const job = fakeJob(
       {
         connectionId: 'demo',
         sfObject: 'Service_Ticket__c',
         sfId: TICKET,
         fields,
-        outcome: { status, at, signature },
+        outcome: { status, at, signature, rewrite },
         cause: { kind: 'sync-feedback', id: `k${++n}` },
       },
       { id: `fb-${n}`, queueName: 'sf.write' },
@@ -70,7 +76,7 @@ describe('salesforce-writer: sync outcomes', () => {
     expect(timeline.of('sf-written', 'ok').map((r) => r.sfApiCalls)).toEqual([1, 1]);
   });
 
-  it('writes a failure the record already shows once; after a success the same failure is written again', async () => {
+  it('writes an outcome the record already shows once (a failure, a plain success); a rewritten success always', async () => {
     const { sent, write } = setup();
     const sig = 'failed||Not triggered';
     expect(await write('failed', '2026-12-04T10:00:00.000Z', failed, sig)).toBe('written');
@@ -78,10 +84,19 @@ describe('salesforce-writer: sync outcomes', () => {
     expect(sent).toHaveLength(1);
     expect(await write('synced', '2026-12-04T10:02:00.000Z', synced)).toBe('written');
     expect(await write('failed', '2026-12-04T10:03:00.000Z', failed, sig)).toBe('written');
-    // Success is always written: it stamps the time and resets the checkbox.
+    // A success that stamps the time or resets the checkbox is always written; one that only says
+    // Synced and the work order id is written when the record does not show it yet.
     expect(await write('synced', '2026-12-04T10:04:00.000Z', synced)).toBe('written');
     expect(await write('synced', '2026-12-04T10:05:00.000Z', synced)).toBe('written');
     expect(sent).toHaveLength(5);
+    const plain = { Field_Nation_Sync_Status__c: 'Synced', Field_Nation_Work_Order_Id__c: '7' };
+    expect(await write('synced', '2026-12-04T10:06:00.000Z', plain, 'synced|7|', false)).toBe('outcome-unchanged');
+    expect(await write('synced', '2026-12-04T10:07:00.000Z', plain, 'synced|8|', false)).toBe('written');
+    expect(sent).toHaveLength(6);
+    // A skipped outcome still dates what the record shows: a failure decided before it stays out.
+    expect(await write('synced', '2026-12-04T10:09:00.000Z', plain, 'synced|8|', false)).toBe('outcome-unchanged');
+    expect(await write('failed', '2026-12-04T10:08:00.000Z', failed, 'failed|8|late')).toBe('outcome-unchanged');
+    expect(sent).toHaveLength(6);
   });
 
   it('skips the outcome of a record that is gone, but fails other errors for good', async () => {

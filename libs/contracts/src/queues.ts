@@ -152,15 +152,17 @@ export const SalesforceWriteJob = z.object({
   statusOrder: z.object({ at: isoTime, rank: z.number(), fields: z.array(z.string()) }).optional(),
   /**
    * A sync outcome reported on the record (the write-back's fields): the writer never lets an older
-   * outcome overwrite a newer one, and does not write a failure the record already shows.
+   * outcome overwrite a newer one, and does not write again what the record already shows.
    */
   outcome: z
     .object({
       status: z.enum(['synced', 'failed', 'cancelled']),
       /** When the outcome was decided: orders the outcomes of one record. */
       at: isoTime,
-      /** Status, work order and reason: equal signatures of a failure are written once. */
+      /** Status, work order and reason: an outcome the record already shows is not written again. */
       signature: z.string().min(1).max(2_000),
+      /** Write it even when the record shows the same outcome (it stamps the sync time or resets the checkbox). */
+      rewrite: z.boolean().default(false),
     })
     .optional(),
   cause: z.object({

@@ -84,6 +84,8 @@ export async function queueSyncFeedback(
         status: outcome.status,
         at: at.toISOString(),
         signature: `${outcome.status}|${workOrderId ?? ''}|${boundedReason(reason, 1_900)}`,
+        // Synced stamps a new time and resets a checkbox someone may have ticked again: always written.
+        rewrite: outcome.status === 'synced' && Boolean(wb?.syncedAtField || wb?.resetCheckbox),
       },
       cause: { kind: 'sync-feedback', id: key, ...(workOrderId ? { workOrderId } : {}) },
     },

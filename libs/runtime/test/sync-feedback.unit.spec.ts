@@ -76,7 +76,7 @@ describe('queueSyncFeedback', () => {
     expect(queue.jobs[0]!.data).toMatchObject({
       sfObject: 'Service_Ticket__c',
       fields: { Status__c: 'Failed', Msg__c: 'Not triggered' },
-      outcome: { status: 'failed', at: at.toISOString(), signature: 'failed||Not triggered' },
+      outcome: { status: 'failed', at: at.toISOString(), signature: 'failed||Not triggered', rewrite: false },
       cause: { kind: 'sync-feedback', id: 'nt1' },
     });
     const bare = connectionWith('{ Case: { mapping: x.yaml } }');
