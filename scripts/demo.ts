@@ -99,7 +99,13 @@ say(`» created ${cases.length} Cases in Salesforce with "Send to Field Nation" 
 // says so on the Case, with the reason.
 const broken = h.sf.createRecord(
   'Case',
-  { Subject: 'Site survey, date to be agreed', AccountId: h.sf.ref('acme'), Priority: 'Low', Work_Type__c: 'Survey', Send_to_Field_Nation__c: true },
+  {
+    Subject: 'Site survey, date to be agreed',
+    AccountId: h.sf.ref('acme'),
+    Priority: 'Low',
+    Work_Type__c: 'Survey',
+    Send_to_Field_Nation__c: true,
+  },
   dispatcher,
 );
 say(`» created Case ${broken} without a preferred service date (the mapping requires one): it fails on purpose`);

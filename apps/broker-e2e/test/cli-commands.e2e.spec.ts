@@ -194,13 +194,7 @@ describe('broker CLI on real data', () => {
         .filter((t) => t.stage !== 'sf-written')
         .map((t) => `${t.stage} ${t.outcome}`)
         .sort(),
-    ).toEqual([
-      'fetched ok',
-      'mapped ok',
-      'received ok',
-      'resync-requested ok',
-      'written ok',
-    ]);
+    ).toEqual(['fetched ok', 'mapped ok', 'received ok', 'resync-requested ok', 'written ok']);
     expect(rows.find((t) => t.stage === 'fetched')).toMatchObject({ jobId, sfApiCalls: 1 });
     expect(rows.at(-1)!.message).toBe(`work order ${workOrderId} updated`);
     expect(h.fn.listWorkOrders().filter((w) => w.incident_id === caseId)).toHaveLength(1);

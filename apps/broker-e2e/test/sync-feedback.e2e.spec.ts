@@ -114,9 +114,17 @@ describe('sync feedback on a custom object', () => {
     const first = String(ticket(id).Field_Nation_Last_Sync__c);
     const calls = await apiCalls(id);
     await new Promise((r) => setTimeout(r, 20));
-    h.sf.updateRecord('Service_Ticket__c', id, { Subject__c: 'Replace the badge reader and its cable', Send_to_Field_Nation__c: true }, dispatcher);
+    h.sf.updateRecord(
+      'Service_Ticket__c',
+      id,
+      { Subject__c: 'Replace the badge reader and its cable', Send_to_Field_Nation__c: true },
+      dispatcher,
+    );
     await h.waitFor('work order updated', () => String(h.fn.getWorkOrder(workOrderId)!.title).endsWith('and its cable'), 60_000);
-    await h.waitFor('outcome rewritten', () => String(ticket(id).Field_Nation_Last_Sync__c) > first && ticket(id).Send_to_Field_Nation__c === false);
+    await h.waitFor(
+      'outcome rewritten',
+      () => String(ticket(id).Field_Nation_Last_Sync__c) > first && ticket(id).Send_to_Field_Nation__c === false,
+    );
     await quiet(id);
     expect(ticket(id).Field_Nation_Sync_Status__c).toBe('Synced');
     expect((await apiCalls(id)) - calls).toBe(2);
@@ -140,7 +148,7 @@ describe('sync feedback on a custom object', () => {
     expect(ticket(id)).toMatchObject({ Field_Nation_Sync_Message__c: null, Send_to_Field_Nation__c: false });
   });
 
-  it("a Field Nation 422 shows its validation message; a replay of the failed job ends in Synced, the message cleared", async () => {
+  it('a Field Nation 422 shows its validation message; a replay of the failed job ends in Synced, the message cleared', async () => {
     const { id, workOrderId } = await syncedTicket();
     h.fn.injectFault({
       method: 'PUT',
@@ -179,7 +187,10 @@ describe('cancellation by a condition on the record', () => {
     // Reason 59, mapped from Status__c = Closed; the status event carries it, caused by the broker's user.
     const cancelled = h.fn.deliveries({ workOrderId, eventName: 'workorder.status.cancelled' });
     expect(cancelled).toHaveLength(1);
-    expect(JSON.parse(cancelled[0]!.body)).toMatchObject({ event: { params: { cancel_reason: 'Duplicate work order' } }, triggered_by_user: { id: 1068 } });
+    expect(JSON.parse(cancelled[0]!.body)).toMatchObject({
+      event: { params: { cancel_reason: 'Duplicate work order' } },
+      triggered_by_user: { id: 1068 },
+    });
     expect((await h.store.getCorrelation({ connectionId: 'demo', sfId: id }))!.state).toBe('cancelled');
     await quiet(id);
     expect((await apiCalls(id)) - calls).toBe(2);

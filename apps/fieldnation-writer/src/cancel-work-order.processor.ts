@@ -7,7 +7,8 @@ import { rethrowFieldNation, type WriterDeps } from './write-work-order.processo
 
 type CancelJob = Job<JobDataOf<typeof fnWriteQueue, 'cancel-work-order'>, unknown, 'cancel-work-order'>;
 
-const statusName = (id: number | undefined) => (id !== undefined && id in FN_STATUS_NAMES ? FN_STATUS_NAMES[id as FnStatusId] : `status ${id}`);
+const statusName = (id: number | undefined) =>
+  id !== undefined && id in FN_STATUS_NAMES ? FN_STATUS_NAMES[id as FnStatusId] : `status ${id}`;
 
 /**
  * Cancel the record's work order (its cancel condition holds), once. Under the record's write lock:
@@ -54,12 +55,7 @@ export async function cancelWorkOrder(job: CancelJob, deps: WriterDeps, ctx: Job
       return 'cancelled';
     };
     const refuse = async (reason: string) => {
-      await queueSyncFeedback(
-        deps.sfWriteQueue,
-        target,
-        { status: 'failed', reason, workOrderId: d.workOrderId },
-        `f${Date.now()}`,
-      );
+      await queueSyncFeedback(deps.sfWriteQueue, target, { status: 'failed', reason, workOrderId: d.workOrderId }, `f${Date.now()}`);
       await ctx.stage('written', 'failed', { workOrderId: d.workOrderId, message: reason, detail: { fieldNationCalls: fnCalls } });
       return 'refused';
     };
@@ -73,7 +69,9 @@ export async function cancelWorkOrder(job: CancelJob, deps: WriterDeps, ctx: Job
       if (!code || !(cancel.allowedStatuses as readonly string[]).includes(code)) {
         return await refuse(
           `Not cancelled: work order ${d.workOrderId} is ${statusName(status)}` +
-            (status === FN_STATUS.PAID ? ', and Field Nation cancels only before payment' : '; cancelling is allowed when it is ' + cancel.allowedStatuses.join(', ')),
+            (status === FN_STATUS.PAID
+              ? ', and Field Nation cancels only before payment'
+              : '; cancelling is allowed when it is ' + cancel.allowedStatuses.join(', ')),
         );
       }
       fnCalls++;

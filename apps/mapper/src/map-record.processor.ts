@@ -1,5 +1,13 @@
 import type { Job } from 'bullmq';
-import { enqueue, fnWriteJobId, type fnWriteQueue, type JobDataOf, type mapQueue, type QueueLike, type sfWriteQueue } from '@broker/contracts';
+import {
+  enqueue,
+  fnWriteJobId,
+  type fnWriteQueue,
+  type JobDataOf,
+  type mapQueue,
+  type QueueLike,
+  type sfWriteQueue,
+} from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { MappingError, payloadHash, type CompiledMapping } from '@broker/mapping';
 import { permanentError, withFeedback, type JobContext, type RecordLocks } from '@broker/runtime';
@@ -43,7 +51,11 @@ export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Pr
   }
 
   if (correlation?.state === 'cancelled') {
-    await stage('skipped', `work order ${correlation.workOrderId} was cancelled: the record's changes are not sent`, correlation.workOrderId);
+    await stage(
+      'skipped',
+      `work order ${correlation.workOrderId} was cancelled: the record's changes are not sent`,
+      correlation.workOrderId,
+    );
     return 'cancelled';
   }
   // The record matches its cancel condition: cancel instead of updating.

@@ -42,7 +42,13 @@ function setup(correlations: Partial<Correlation>[] = []) {
   const queue = memoryQueue(fnWriteQueue);
   const timeline = memoryTimeline();
   const locks = memoryLocks();
-  const deps: MapDeps = { mappings: new Map([['demo/Case', mapping]]), store, fnWriteQueue: queue, sfWriteQueue: memoryQueue(sfWriteQueue), locks };
+  const deps: MapDeps = {
+    mappings: new Map([['demo/Case', mapping]]),
+    store,
+    fnWriteQueue: queue,
+    sfWriteQueue: memoryQueue(sfWriteQueue),
+    locks,
+  };
   const run = (data: Partial<JobDataOf<typeof mapQueue, 'map-record'>>) => {
     const job = fakeJob(
       { connectionId: 'demo', sfObject: 'Case', sfId: CASE, notificationId: 'n1', fetchedAt: at(59), sfApiCalls: 1, record: {}, ...data },

@@ -194,7 +194,10 @@ async function fetchUnderLock(
       await queueSyncFeedback(
         deps.sfWriteQueue,
         { connection, sfObject: d.sfObject, sfId: d.sfId },
-        { status: 'failed', reason: `Not triggered: the record does not match ${conditions.join(' AND ')}; nothing was sent to Field Nation` },
+        {
+          status: 'failed',
+          reason: `Not triggered: the record does not match ${conditions.join(' AND ')}; nothing was sent to Field Nation`,
+        },
         `nt${Date.parse(startedAt)}`,
       );
     }
@@ -258,7 +261,12 @@ async function queryWithCancelCondition(
     const e = (Array.isArray(r?.body) ? (r!.body as { errorCode?: string; message?: string }[]) : [])[0];
     const code = e?.errorCode ?? `HTTP_${r?.httpStatusCode ?? '?'}`;
     const what = ref === 'cancel' ? 'the cancel condition: ' : '';
-    throw new SalesforceApiError(`${what}${e?.message ?? 'query failed'}`, code, r?.httpStatusCode, RETRYABLE_QUERY_ERRORS.has(code) || /^HTTP_5/.test(code));
+    throw new SalesforceApiError(
+      `${what}${e?.message ?? 'query failed'}`,
+      code,
+      r?.httpStatusCode,
+      RETRYABLE_QUERY_ERRORS.has(code) || /^HTTP_5/.test(code),
+    );
   };
   const records = bodyOf('record').records ?? [];
   return { records, cancelRequested: (bodyOf('cancel').records ?? []).length > 0 };

@@ -105,7 +105,8 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
             : undefined;
       if (why) {
         // The record shows this outcome as of now: an older one arriving later must not replace it.
-        if (!(Date.parse(d.outcome.at) < lastAt)) await deps.redis.set(outcomeKey, `${d.outcome.at}|${d.outcome.signature}`, 'EX', 90 * 24 * 3600);
+        if (!(Date.parse(d.outcome.at) < lastAt))
+          await deps.redis.set(outcomeKey, `${d.outcome.at}|${d.outcome.signature}`, 'EX', 90 * 24 * 3600);
         for (const f of Object.keys(d.fields)) delete fields[f];
         if (!d.comment) {
           await stage('skipped', why);

@@ -22,7 +22,9 @@ function setup(answer?: (rs: CompositeSubrequest[]) => CompositeResult[]) {
     query: async () => ({ records: [], totalSize: 0 }),
     composite: async (requests: CompositeSubrequest[]) => {
       sent.push(requests);
-      return answer ? answer(requests) : requests.map((r) => ({ referenceId: r.referenceId, httpStatusCode: 204, body: null, httpHeaders: {} }));
+      return answer
+        ? answer(requests)
+        : requests.map((r) => ({ referenceId: r.referenceId, httpStatusCode: 204, body: null, httpHeaders: {} }));
     },
   } as unknown as SfWriterClient;
   const timeline = memoryTimeline();
@@ -62,7 +64,11 @@ function setup(answer?: (rs: CompositeSubrequest[]) => CompositeResult[]) {
 }
 
 const failed = { Field_Nation_Sync_Status__c: 'Failed', Field_Nation_Sync_Message__c: 'Field Nation refused it (422): title: is required' };
-const synced = { Field_Nation_Sync_Status__c: 'Synced', Field_Nation_Sync_Message__c: null, Field_Nation_Last_Sync__c: '2026-12-04T10:00:05.000Z' };
+const synced = {
+  Field_Nation_Sync_Status__c: 'Synced',
+  Field_Nation_Sync_Message__c: null,
+  Field_Nation_Last_Sync__c: '2026-12-04T10:00:05.000Z',
+};
 
 describe('salesforce-writer: sync outcomes', () => {
   it('writes each outcome in one composite call, and never lets an older outcome overwrite a newer one', async () => {
@@ -101,12 +107,22 @@ describe('salesforce-writer: sync outcomes', () => {
 
   it('skips the outcome of a record that is gone, but fails other errors for good', async () => {
     const gone = setup((rs) =>
-      rs.map((r) => ({ referenceId: r.referenceId, httpStatusCode: 404, body: [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }], httpHeaders: {} })),
+      rs.map((r) => ({
+        referenceId: r.referenceId,
+        httpStatusCode: 404,
+        body: [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }],
+        httpHeaders: {},
+      })),
     );
     expect(await gone.write('failed', '2026-12-04T10:00:00.000Z', failed)).toBe('record-gone');
     expect(gone.timeline.of('sf-written', 'skipped')[0]).toMatchObject({ sfApiCalls: 1 });
     const invalid = setup((rs) =>
-      rs.map((r) => ({ referenceId: r.referenceId, httpStatusCode: 400, body: [{ errorCode: 'INVALID_FIELD', message: 'No such column' }], httpHeaders: {} })),
+      rs.map((r) => ({
+        referenceId: r.referenceId,
+        httpStatusCode: 400,
+        body: [{ errorCode: 'INVALID_FIELD', message: 'No such column' }],
+        httpHeaders: {},
+      })),
     );
     await expect(invalid.write('synced', '2026-12-04T10:00:00.000Z', synced)).rejects.toBeInstanceOf(UnrecoverableError);
   });

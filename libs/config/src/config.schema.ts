@@ -417,7 +417,11 @@ export const brokerConfigSchema = z
         checkCondition(obj.trigger, 'trigger', 'Send_to_Field_Nation__c = true', ['trigger']);
         checkCondition(obj.cancel?.condition, 'cancel condition', 'Cancel_Work_Order__c = true', ['cancel', 'condition']);
         if (obj.cancel && name === 'CaseComment') {
-          ctx.addIssue({ code: 'custom', message: 'a CaseComment has no work order to cancel', path: ['connections', i, 'objects', name, 'cancel'] });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'a CaseComment has no work order to cancel',
+            path: ['connections', i, 'objects', name, 'cancel'],
+          });
         }
       }
     });

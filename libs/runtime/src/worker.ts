@@ -223,7 +223,10 @@ export function startWorker<Q extends QueueContract, Deps>(
           if (await waitForDependency(job, token, outage, err, jobLog)) throw new DelayedError();
           throw err; // past maxWaitMs: spends an attempt, and the wait goes on counting
         }
-        const final = err instanceof UnrecoverableError || (err as Error)?.name === 'UnrecoverableError' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        const final =
+          err instanceof UnrecoverableError ||
+          (err as Error)?.name === 'UnrecoverableError' ||
+          job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         if (final && options.finalFailure) {
           try {
             await options.finalFailure(job, err as Error);

@@ -13,19 +13,28 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
 
-const contract = defineQueue('test.final', { work: z.object({ kind: z.string() }) }, { attempts: 3, backoff: { type: 'fixed', delay: 20 } });
+const contract = defineQueue(
+  'test.final',
+  { work: z.object({ kind: z.string() }) },
+  { attempts: 3, backoff: { type: 'fixed', delay: 20 } },
+);
 const logger = createLogger({ service: 'test', level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 
 async function run(handler: () => Promise<unknown>, hook: (jobId: string, message: string, attemptsMade: number) => Promise<void>) {
   const prefix = `tff${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
   return runTestWorker(cleanups, contract, prefix, (connection) =>
-    startWorker(contract, { work: handler }, {}, {
-      connection,
-      prefix,
-      logger,
-      dependencyWait: { initialDelayMs: 30, maxDelayMs: 60 },
-      finalFailure: (job, err) => hook(job.id!, err.message, job.attemptsMade),
-    }),
+    startWorker(
+      contract,
+      { work: handler },
+      {},
+      {
+        connection,
+        prefix,
+        logger,
+        dependencyWait: { initialDelayMs: 30, maxDelayMs: 60 },
+        finalFailure: (job, err) => hook(job.id!, err.message, job.attemptsMade),
+      },
+    ),
   );
 }
 

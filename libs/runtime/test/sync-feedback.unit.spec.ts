@@ -27,7 +27,11 @@ describe('sync feedback fields', () => {
   });
 
   it('failed: status and the reason cut to the field length; id, time and checkbox left as they are', () => {
-    const fields = syncFeedbackFields(wb, { status: 'failed', reason: 'Field Nation refused it (422): title: is required, and much more' }, at);
+    const fields = syncFeedbackFields(
+      wb,
+      { status: 'failed', reason: 'Field Nation refused it (422): title: is required, and much more' },
+      at,
+    );
     expect(fields).toEqual({ Status__c: 'Failed', Msg__c: 'Field Nation refused it (422): title:…' });
     expect((fields.Msg__c as string).length).toBeLessThanOrEqual(40);
   });
@@ -41,8 +45,14 @@ describe('sync feedback fields', () => {
   });
 
   it('writes only the configured fields; the old write-back keys alone still work; custom status values', () => {
-    const old = connectionWith('{ Case: { mapping: x.yaml, writeBack: { workOrderIdField: WO__c, syncStatusField: S__c, resetCheckbox: Send__c } } }');
-    expect(syncFeedbackFields(old.objects.Case!.writeBack, { status: 'synced', workOrderId: 7 }, at)).toEqual({ WO__c: '7', S__c: 'Synced', Send__c: false });
+    const old = connectionWith(
+      '{ Case: { mapping: x.yaml, writeBack: { workOrderIdField: WO__c, syncStatusField: S__c, resetCheckbox: Send__c } } }',
+    );
+    expect(syncFeedbackFields(old.objects.Case!.writeBack, { status: 'synced', workOrderId: 7 }, at)).toEqual({
+      WO__c: '7',
+      S__c: 'Synced',
+      Send__c: false,
+    });
     expect(syncFeedbackFields(old.objects.Case!.writeBack, { status: 'failed', reason: 'x' }, at)).toEqual({ S__c: 'Failed' });
     expect(syncFeedbackFields(undefined, { status: 'synced', workOrderId: 7 }, at)).toEqual({});
     const custom = connectionWith('{ Case: { mapping: x.yaml, writeBack: { syncStatusField: S__c, statusValues: { failed: Error } } } }');
@@ -80,9 +90,9 @@ describe('queueSyncFeedback', () => {
       cause: { kind: 'sync-feedback', id: 'nt1' },
     });
     const bare = connectionWith('{ Case: { mapping: x.yaml } }');
-    expect(await queueSyncFeedback(queue, { connection: bare, sfObject: 'Case', sfId: TICKET }, { status: 'synced', workOrderId: 1 }, 'k')).toBe(
-      false,
-    );
+    expect(
+      await queueSyncFeedback(queue, { connection: bare, sfObject: 'Case', sfId: TICKET }, { status: 'synced', workOrderId: 1 }, 'k'),
+    ).toBe(false);
     expect(queue.jobs).toHaveLength(1);
   });
 });
@@ -96,7 +106,10 @@ describe('syncFailureFeedback (the failure hook)', () => {
   it("uses the error's short reason, else its message, and the job's work order", async () => {
     const queue = memoryQueue(sfWriteQueue);
     const hook = syncFailureFeedback(queue, connections);
-    await hook(job('map-record', { sfObject: 'Service_Ticket__c' }) as never, withFeedback(permanentError('mapping failed: /x.yaml: t: required'), 'Mapping: t: required'));
+    await hook(
+      job('map-record', { sfObject: 'Service_Ticket__c' }) as never,
+      withFeedback(permanentError('mapping failed: /x.yaml: t: required'), 'Mapping: t: required'),
+    );
     await hook(job('cancel-work-order', { sfObject: 'Service_Ticket__c', workOrderId: 9 }) as never, new UnrecoverableError('boom'));
     expect(queue.jobs.map((j) => (j.data as { fields: Record<string, unknown> }).fields.Msg__c)).toEqual(['Mapping: t: required', 'boom']);
     expect((queue.jobs[1]!.data as { cause: { workOrderId?: number } }).cause.workOrderId).toBe(9);
@@ -117,7 +130,9 @@ describe('syncFailureFeedback (the failure hook)', () => {
 
 describe('cancel settings at config load', () => {
   it('checks the condition like the trigger, defaults the allowed statuses, refuses a paid status and CaseComment', () => {
-    const ok = connectionWith("{ Case: { mapping: x.yaml, cancel: { condition: \"Status = 'Closed' AND IsDone__c = false\", reason: 58 } } }");
+    const ok = connectionWith(
+      '{ Case: { mapping: x.yaml, cancel: { condition: "Status = \'Closed\' AND IsDone__c = false", reason: 58 } } }',
+    );
     expect(ok.objects.Case!.cancel).toEqual({
       condition: "Status = 'Closed' AND IsDone__c = false",
       reason: 58,
@@ -126,11 +141,15 @@ describe('cancel settings at config load', () => {
     expect(() => connectionWith('{ Case: { mapping: x.yaml, cancel: { condition: "X__c = true LIMIT 1", reason: 58 } } }')).toThrow(
       /cancel condition is not one SOQL WHERE condition/,
     );
-    expect(() => connectionWith('{ Case: { mapping: x.yaml, cancel: { condition: "X__c = true); DELETE", reason: 58 } } }')).toThrow(ConfigError);
-    expect(() => connectionWith('{ Case: { mapping: x.yaml, cancel: { condition: "X__c = true" } } }')).toThrow(/reason/);
-    expect(() => connectionWith('{ Case: { mapping: x.yaml, cancel: { condition: "X__c = true", reason: 58, allowedStatuses: [paid] } } }')).toThrow(
+    expect(() => connectionWith('{ Case: { mapping: x.yaml, cancel: { condition: "X__c = true); DELETE", reason: 58 } } }')).toThrow(
       ConfigError,
     );
-    expect(() => connectionWith('{ CaseComment: { messages: true, cancel: { condition: "X__c = true", reason: 58 } } }')).toThrow(/no work order to cancel/);
+    expect(() => connectionWith('{ Case: { mapping: x.yaml, cancel: { condition: "X__c = true" } } }')).toThrow(/reason/);
+    expect(() =>
+      connectionWith('{ Case: { mapping: x.yaml, cancel: { condition: "X__c = true", reason: 58, allowedStatuses: [paid] } } }'),
+    ).toThrow(ConfigError);
+    expect(() => connectionWith('{ CaseComment: { messages: true, cancel: { condition: "X__c = true", reason: 58 } } }')).toThrow(
+      /no work order to cancel/,
+    );
   });
 });
