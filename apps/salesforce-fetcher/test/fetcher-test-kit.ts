@@ -83,8 +83,10 @@ export async function startFetcher(
     await events.close();
     await fetchQueue.obliterate({ force: true });
     await outQueue.obliterate({ force: true });
+    await writeQueue.obliterate({ force: true });
     await fetchQueue.close();
     await outQueue.close();
+    await writeQueue.close();
     conn.disconnect();
     producer.disconnect();
   });
@@ -98,5 +100,5 @@ export async function startFetcher(
     );
     return job.waitUntilFinished(events, 15_000);
   };
-  return { run, outQueue, clients, store };
+  return { run, outQueue, writeQueue, clients, store };
 }
