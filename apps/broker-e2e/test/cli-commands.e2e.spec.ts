@@ -196,7 +196,7 @@ describe('broker CLI on real data', () => {
         .sort(),
     ).toEqual(['fetched ok', 'mapped ok', 'received ok', 'resync-requested ok', 'written ok']);
     expect(rows.find((t) => t.stage === 'fetched')).toMatchObject({ jobId, sfApiCalls: 1 });
-    expect(rows.at(-1)!.message).toBe(`work order ${workOrderId} updated`);
+    expect(rows.filter((t) => t.stage === 'written').at(-1)!.message).toBe(`work order ${workOrderId} updated`);
     expect(h.fn.listWorkOrders().filter((w) => w.incident_id === caseId)).toHaveLength(1);
   });
 
