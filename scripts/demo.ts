@@ -95,6 +95,21 @@ const cases = [
 );
 say(`» created ${cases.length} Cases in Salesforce with "Send to Field Nation" checked: ${cases.join(', ')}`);
 
+// One Case fails on purpose: no preferred service date, which the mapping requires. Its sync status
+// says so on the Case, with the reason.
+const broken = h.sf.createRecord(
+  'Case',
+  {
+    Subject: 'Site survey, date to be agreed',
+    AccountId: h.sf.ref('acme'),
+    Priority: 'Low',
+    Work_Type__c: 'Survey',
+    Send_to_Field_Nation__c: true,
+  },
+  dispatcher,
+);
+say(`» created Case ${broken} without a preferred service date (the mapping requires one): it fails on purpose`);
+
 const workOrders = new Map<string, number>();
 for (const caseId of cases) {
   const c = await h.waitFor(
@@ -109,6 +124,14 @@ for (const caseId of cases) {
   const wo = h.fn.getWorkOrder(c.workOrderId!)!;
   say(`  ✓ Case ${caseId} → work order ${c.workOrderId} "${String(wo.title)}" (${(wo.status as { name: string }).name})`);
 }
+
+const failed = await h.waitFor('the failed sync status', () => {
+  const r = h.sf.getRecord(broken)!;
+  return r.Field_Nation_Sync_Status__c === 'Failed' && r;
+});
+say(`  ✗ Case ${broken}: Field Nation Sync Status = ${String(failed.Field_Nation_Sync_Status__c)}`);
+say(`      Field Nation Sync Message = ${String(failed.Field_Nation_Sync_Message__c)}`);
+say(`      (set Preferred_Service_Date__c on the Case and save it: the next sync clears the message)`);
 
 // The return path: a technician takes the first work order through its lifecycle.
 const [firstCase] = cases;

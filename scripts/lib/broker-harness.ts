@@ -59,6 +59,8 @@ export interface HarnessOptions {
   caseObject?: string;
   /** Webhook events subscribed besides those the event rules use (e.g. `workorder.provider_upload` for files). */
   extraWebhookEvents?: string[];
+  /** The demo connection's event rules file instead of config/mappings/case-events.yaml (absolute, or relative to config/). */
+  eventRules?: string;
   apps?: AppName[];
   bundled?: boolean;
   echo?: boolean;
@@ -199,6 +201,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   if (options.caseObject) {
     const entry = options.caseObject.replace('MAPPING', path.join(root, 'config/mappings/case-to-work-order.yaml'));
     configText = configText.replace(/\n      Case:\n[\s\S]*?(\n      CaseComment:)/, `\n      ${entry}$1`);
+  }
+  if (options.eventRules) {
+    configText = configText.replace(/eventRules: \S+/, `eventRules: ${path.resolve(root, 'config', options.eventRules)}`);
   }
   if (options.salesforceTimeouts) {
     const { connectMs, requestMs } = options.salesforceTimeouts;

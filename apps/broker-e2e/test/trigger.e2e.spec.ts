@@ -53,7 +53,7 @@ const workOrdersFor = (caseId: string) => h.fn.listWorkOrders().filter((w) => w.
 const timeline = (id: string) => h.store.timeline(id);
 
 describe('the trigger is checked at the source', () => {
-  it('turns a forged message for a Case whose trigger is false into a not-triggered row, one SOQL call, no work order; the real trigger then syncs it', async () => {
+  it('turns a forged message for a Case whose trigger is false into a not-triggered row and outcome, no work order; the real trigger then syncs it', async () => {
     const caseId = newCase('Not for Field Nation', false);
     await h.sf.flushOutbound();
     expect(h.sf.outbound({}).filter((n) => n.recordId === caseId)).toEqual([]); // the org sent nothing
@@ -63,11 +63,15 @@ describe('the trigger is checked at the source', () => {
     const row = await h.waitFor('not-triggered row', async () => (await timeline(caseId)).find((t) => t.stage === 'not-triggered'));
     expect(row.outcome).toBe('skipped');
     expect(row.message).toMatch(/^not triggered: .*Send_to_Field_Nation__c = true/);
-    await new Promise((r) => setTimeout(r, 1_500)); // nothing may follow
+    // The Case shows the failed outcome (writeBack.notTriggered, on by default): one SOQL call to
+    // read it, one composite call to say so; `notTriggered: false` keeps it to the query.
+    await h.waitFor('not-triggered outcome', () => h.sf.getRecord(caseId)!.Field_Nation_Sync_Status__c === 'Failed');
+    await new Promise((r) => setTimeout(r, 1_500)); // nothing may follow (the Flow skips the broker's own save)
     const rows = await timeline(caseId);
-    expect(rows.map((t) => `${t.stage} ${t.outcome}`)).toEqual(['received ok', 'not-triggered skipped']);
-    expect(rows.reduce((n, t) => n + t.sfApiCalls, 0)).toBe(1);
+    expect(rows.map((t) => `${t.stage} ${t.outcome}`)).toEqual(['received ok', 'not-triggered skipped', 'sf-written ok']);
+    expect(rows.reduce((n, t) => n + t.sfApiCalls, 0)).toBe(2);
     expect(h.sf.counters().apiCalls.byEndpoint['GET /query'] ?? 0).toBe(1);
+    expect(h.sf.getRecord(caseId)!.Field_Nation_Work_Order_Id__c ?? null).toBeNull();
     expect(workOrdersFor(caseId)).toEqual([]);
     expect(await h.store.getCorrelation({ connectionId: 'demo', sfId: caseId })).toBeNull();
 
@@ -76,6 +80,7 @@ describe('the trigger is checked at the source', () => {
     const c = await h.waitForSynced(caseId, 60_000);
     expect(workOrdersFor(caseId)).toHaveLength(1);
     expect(h.fn.getWorkOrder(c.workOrderId!)!.title).toContain('Not for Field Nation');
+    await h.waitFor('synced outcome', () => h.sf.getRecord(caseId)!.Field_Nation_Sync_Status__c === 'Synced');
   });
 
   it('keeps updating a correlated Case after the write-back reset its checkbox', async () => {

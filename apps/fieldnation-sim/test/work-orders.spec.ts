@@ -180,7 +180,7 @@ describe('REST v2 work orders', () => {
       await api('POST', `/workorders/${wo.id}/approve`);
       sim.pay(wo.id);
       expect((await api('PUT', `/workorders/${wo.id}`, { title: 'late edit' })).status).toBe(400);
-      const cancelPaid = await api('DELETE', `/workorders/${wo.id}`);
+      const cancelPaid = await api('DELETE', `/workorders/${wo.id}?cancel_reason=58`);
       expect(cancelPaid.status).toBe(400);
       expect(cancelPaid.body.message).toBe(`Cannot cancel work order ${wo.id}: its status is Paid`);
     });
@@ -212,6 +212,13 @@ describe('REST v2 work orders', () => {
       const b = (await api('POST', '/workorders', publishableWorkOrder())).body;
       expect((await api('DELETE', `/workorders/${a.id}?cancel_reason=59`)).body.status.id).toBe(7);
       expect((await api('DELETE', `/workorders/${b.id}`, { cancel_reason: 58, notes: 'n' })).body.status.name).toBe('Cancelled');
+      const noReason = await api('DELETE', `/workorders/${a.id}`);
+      expect(noReason.status).toBe(422);
+      expect(noReason.body.errors).toEqual([{ field: 'cancel_reason', message: 'is required' }]);
+      expect((await api('DELETE', `/workorders/${a.id}?cancel_reason=%20`)).status).toBe(422);
+      const again = await api('DELETE', `/workorders/${a.id}?cancel_reason=59`);
+      expect(again.status).toBe(400);
+      expect(again.body.message).toBe(`Cannot cancel work order ${a.id}: its status is Cancelled`);
       const c = (await api('POST', '/workorders', publishableWorkOrder())).body;
       await api('POST', `/workorders/${c.id}/publish`);
       expect((await api('DELETE', `/workorders/${c.id}/publish`)).body.status.id).toBe(1);

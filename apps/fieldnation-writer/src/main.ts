@@ -3,10 +3,11 @@
 // order); produces sf.write (the write-back). Start-up and shutdown: runWorkerApp.
 import { fnFileQueue, fnWriteQueue, sfWriteQueue } from '@broker/contracts';
 import { createFieldNationClients } from '@broker/fieldnation';
-import { tryLock } from '@broker/runtime';
+import { syncFailureFeedback, tryLock } from '@broker/runtime';
 import { consume, runWorkerApp } from '@broker/runtime/worker-app';
 import { createSalesforceClients } from '@broker/salesforce/client';
 import { createFileLinks } from '@broker/store';
+import { cancelWorkOrder } from './cancel-work-order.processor';
 import { copyFile } from './copy-file.processor';
 import { postMessage } from './post-message.processor';
 import { writeWorkOrder } from './write-work-order.processor';
@@ -21,7 +22,7 @@ await runWorkerApp({
       sfWriteQueue: app.produce(sfWriteQueue),
       locks: app.locks,
     };
-    const handlers = { 'write-work-order': writeWorkOrder, 'post-message': postMessage };
+    const handlers = { 'write-work-order': writeWorkOrder, 'post-message': postMessage, 'cancel-work-order': cancelWorkOrder };
     // Files stream through (never held whole): two at a time bounds the sockets and buffers in use.
     // The Salesforce client (jsforce, loaded at its first login) is made only for connections that copy files.
     const files = consume(
@@ -41,7 +42,11 @@ await runWorkerApp({
     );
     return {
       consumes: [
-        consume(fnWriteQueue, handlers, deps, { failedStage: (job) => (job.name === 'post-message' ? 'message' : 'written') }),
+        consume(fnWriteQueue, handlers, deps, {
+          failedStage: (job) => (job.name === 'post-message' ? 'message' : 'written'),
+          // A work order that could not be written or cancelled: a failed outcome on the record.
+          finalFailure: syncFailureFeedback(deps.sfWriteQueue, app.connections, { jobs: ['write-work-order', 'cancel-work-order'] }),
+        }),
         files,
       ],
     };

@@ -1,8 +1,8 @@
 import { DelayedError, type Job } from 'bullmq';
-import { enqueue, sfWriteJobId, type fnWriteQueue, type JobDataOf, type QueueLike, type sfWriteQueue } from '@broker/contracts';
+import type { fnWriteQueue, JobDataOf, QueueLike, sfWriteQueue } from '@broker/contracts';
 import type { ObjectConfig } from '@broker/config';
 import { minimalUpdate } from '@broker/mapping';
-import { permanentError, type JobContext, type RecordLocks } from '@broker/runtime';
+import { permanentError, queueSyncFeedback, withFeedback, type JobContext, type RecordLocks } from '@broker/runtime';
 import type { Correlation, Store } from '@broker/store';
 import { FieldNationError, FN_STATUS, type FieldNationClient, type WorkOrderKey } from '@broker/fieldnation';
 
@@ -17,6 +17,7 @@ export type WriterClient = Pick<
   | 'publishWorkOrder'
   | 'listMessages'
   | 'postMessage'
+  | 'cancelWorkOrder'
 >;
 
 export interface WriterDeps {
@@ -33,7 +34,10 @@ export async function rethrowFieldNation(err: unknown, ctx: JobContext): Promise
   const f = err instanceof FieldNationError ? err : undefined;
   if (f?.status === 429) return await ctx.delay(Math.max(f.retryAfterMs ?? 1_000, 250));
   if (f && !f.retryable)
-    throw permanentError(`Field Nation rejected the request (${f.status ?? '?'}): ${f.message}`, 0, `fieldnation-${f.status ?? 'error'}`);
+    throw withFeedback(
+      permanentError(`Field Nation rejected the request (${f.status ?? '?'}): ${f.message}`, 0, `fieldnation-${f.status ?? 'error'}`),
+      f.validationMessages.length ? `Field Nation refused it (${f.status}): ${f.validationMessages.join('; ')}` : f.message,
+    );
   throw err;
 }
 
@@ -135,6 +139,14 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
         message: 'a newer state of the record was already written',
       });
       return 'stale';
+    }
+
+    if (correlation.state === 'cancelled') {
+      await ctx.stage('written', 'skipped', {
+        workOrderId: correlation.workOrderId,
+        message: `work order ${correlation.workOrderId} was cancelled: the record's changes are not sent`,
+      });
+      return 'cancelled';
     }
 
     const save = async (changes: Parameters<Store['updateCorrelation']>[2]): Promise<Correlation> => {
@@ -244,27 +256,15 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
       return await rethrowFieldNation(err, ctx);
     }
 
-    // The write-back is queued before the row says 'synced': a crash in between queues it again on
-    // the retry (same job id), where queuing it after could lose it for good.
-    const wb = objectConfig.writeBack;
-    if (correlation.state !== 'synced' && wb && (wb.workOrderIdField || wb.syncStatusField || wb.resetCheckbox)) {
-      const fields: Record<string, string | boolean> = {};
-      if (wb.workOrderIdField) fields[wb.workOrderIdField] = String(correlation.workOrderId);
-      if (wb.syncStatusField) fields[wb.syncStatusField] = 'Synced';
-      if (wb.resetCheckbox) fields[wb.resetCheckbox] = false;
-      await enqueue(
-        deps.sfWriteQueue,
-        'write-record',
-        {
-          connectionId: d.connectionId,
-          sfObject: d.sfObject,
-          sfId: d.sfId,
-          fields,
-          cause: { kind: 'write-back', id: String(correlation.workOrderId), workOrderId: correlation.workOrderId! },
-        },
-        { jobId: sfWriteJobId.writeBack(d.connectionId, d.sfId, correlation.workOrderId!) },
-      );
-    }
+    // Every sync of a record state ends in a synced outcome on the record (work order id, time, no
+    // message, checkbox reset), queued before the row says 'synced': a crash in between queues it
+    // again on the retry (same job id: one per record state), where queuing it after could lose it.
+    await queueSyncFeedback(
+      deps.sfWriteQueue,
+      { connection, sfObject: d.sfObject, sfId: d.sfId },
+      { status: 'synced', workOrderId: correlation.workOrderId! },
+      `ok${modstamp.getTime()}`,
+    );
     correlation = await save({
       state: 'synced',
       lastSfModstamp: modstamp,

@@ -7,6 +7,7 @@ import { createJobContext, createWorkerConnection, openQueue, recordDependencyWa
 import type { Store } from '@broker/store';
 import { demoConnectionYaml, processorSpecEnv, redisUrl } from '@broker/testing';
 import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
+import { cancelWorkOrder } from '../src/cancel-work-order.processor';
 import { postMessage } from '../src/post-message.processor';
 import { AmbiguousCreateError, writeWorkOrder, type WriterDeps } from '../src/write-work-order.processor';
 
@@ -74,6 +75,8 @@ const job = (sfId: string, data: Record<string, unknown> = {}, attemptsMade = 0)
     moveToDelayed: async (at: number) => void delayedUntil.set(id, at),
   } as never;
 };
+const outcomesOf = async (sfId: string) =>
+  (await queue.getJobs(['waiting', 'prioritized', 'delayed'])).filter((j) => j.data.sfId === sfId && j.data.cause.kind === 'sync-feedback');
 const runWith = (j: never, conns: Map<string, ConnectionConfig>) =>
   writeWorkOrder(j, deps, createJobContext(j, { log, connections: conns, timeline: store }));
 const run = (j: never) => runWith(j, connections);
@@ -87,20 +90,24 @@ const markCreateSent = async (sfId: string, at = new Date()) => {
 };
 
 describe('fieldnation-writer', () => {
-  it('creates, publishes, correlates and asks for the write-back once', async () => {
+  it('creates, publishes, correlates and asks for the synced outcome of every record state written', async () => {
     const sfId = '500000000000011AAA';
-    expect(await run(job(sfId))).toBe('created');
+    const first = job(sfId);
+    expect(await run(first)).toBe('created');
     const c = await store.getCorrelation({ connectionId: 'demo', sfId });
     expect(c).toMatchObject({ state: 'synced', workOrderId: forCase(sfId)[0]!.id });
     expect((forCase(sfId)[0]!.status as { id: number }).id).toBe(2);
-    expect((await queue.getJob(`wb-demo-${sfId}-${c!.workOrderId}`))?.data.fields).toEqual({
-      Field_Nation_Work_Order_Id__c: String(c!.workOrderId),
+    const modstamp = Date.parse((first as { data: { sfModstamp: string } }).data.sfModstamp);
+    expect(await queue.getJob(`fb-demo-${sfId}-ok${modstamp}`)).toMatchObject({
+      data: { fields: { Field_Nation_Work_Order_Id__c: String(c!.workOrderId) }, outcome: { status: 'synced', rewrite: false } },
     });
-    // An older state of the same record is ignored.
+    // An older state of the same record is ignored, and says nothing.
     expect(await run(job(sfId, { sfModstamp: '2020-01-01T00:00:00.000Z' }))).toBe('stale');
-    // A newer one sends only what changed.
+    expect(await outcomesOf(sfId)).toHaveLength(1);
+    // A newer one sends only what changed, and has its own outcome.
     expect(await run(job(sfId, { payload: { ...payload, title: 'Fix two printers' } }))).toBe('updated');
     expect(forCase(sfId)[0]!.title).toBe('Fix two printers');
+    expect(await outcomesOf(sfId)).toHaveLength(2);
   });
 
   it('recovers a work order created before a crash instead of creating a second', async () => {
@@ -144,9 +151,7 @@ describe('fieldnation-writer', () => {
     store.recordStage = realStage;
     const c = await store.getCorrelation({ connectionId: 'demo', sfId });
     expect(c?.state).toBe('synced');
-    expect((await queue.getJob(`wb-demo-${sfId}-${c!.workOrderId}`))?.data.fields).toEqual({
-      Field_Nation_Work_Order_Id__c: String(c!.workOrderId),
-    });
+    expect((await outcomesOf(sfId)).map((j) => j.data.fields)).toEqual([{ Field_Nation_Work_Order_Id__c: String(c!.workOrderId) }]);
     expect(forCase(sfId)).toHaveLength(1);
   });
 
@@ -268,16 +273,21 @@ describe('fieldnation-writer', () => {
     sim.injectFault({ method: 'PUT', path: `^/api/rest/v2/workorders/${workOrderId}$`, status: 503, count: 4 });
     const conn = createWorkerConnection(redisUrl());
     const writeQueue = openQueue(fnWriteQueue, redis, prefix);
-    const worker = startWorker(fnWriteQueue, { 'write-work-order': writeWorkOrder, 'post-message': postMessage }, deps, {
-      connection: conn,
-      prefix,
-      logger: log,
-      concurrency: 1,
-      connections,
-      timeline: store,
-      dependencyWait: { initialDelayMs: 100, maxDelayMs: 200 },
-      onDependencyWaitOver: recordDependencyWait(store),
-    });
+    const worker = startWorker(
+      fnWriteQueue,
+      { 'write-work-order': writeWorkOrder, 'post-message': postMessage, 'cancel-work-order': cancelWorkOrder },
+      deps,
+      {
+        connection: conn,
+        prefix,
+        logger: log,
+        concurrency: 1,
+        connections,
+        timeline: store,
+        dependencyWait: { initialDelayMs: 100, maxDelayMs: 200 },
+        onDependencyWaitOver: recordDependencyWait(store),
+      },
+    );
     const events = new QueueEvents(fnWriteQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
     try {
       await events.waitUntilReady();

@@ -3,6 +3,7 @@
 // broker); produces fn.write and sf.write. Start-up and shutdown: runWorkerApp.
 import { fnEventQueue, fnWriteQueue, maintenanceQueue, mapQueue, schedulers, sfFileQueue, sfWriteQueue } from '@broker/contracts';
 import { connectionCatalogueLookup, createFieldNationClients } from '@broker/fieldnation';
+import { syncFailureFeedback } from '@broker/runtime';
 import { consume, perVersion, runWorkerApp } from '@broker/runtime/worker-app';
 import { handleFieldNationEvent } from './fn-event.processor';
 import { mapRecord } from './map-record.processor';
@@ -20,9 +21,10 @@ await runWorkerApp({
     // Field Nation is read only for message events whose body carries no message text.
     const fieldNation = createFieldNationClients(app.config.connections, app.logger, app.metrics);
     app.eventRules();
+    const sfWrite = app.produce(sfWriteQueue);
     const events = {
       store: app.store,
-      sfWriteQueue: app.produce(sfWriteQueue),
+      sfWriteQueue: sfWrite,
       listMessages: (connectionId: string, workOrderId: number) => fieldNation.get(connectionId)!.listMessages(workOrderId),
       sfFileQueue: app.produce(sfFileQueue),
     };
@@ -36,9 +38,11 @@ await runWorkerApp({
             mappings: config.mappings(),
             store: app.store,
             fnWriteQueue: app.produce(fnWriteQueue),
+            sfWriteQueue: sfWrite,
             locks: app.locks,
           })),
-          { failedStage: 'mapped' },
+          // A record the mapping cannot turn into a work order: a failed outcome on the record.
+          { failedStage: 'mapped', finalFailure: syncFailureFeedback(sfWrite, app.connections) },
         ),
         consume(
           fnEventQueue,

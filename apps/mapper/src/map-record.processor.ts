@@ -1,8 +1,17 @@
 import type { Job } from 'bullmq';
-import { enqueue, fnWriteJobId, type fnWriteQueue, type JobDataOf, type mapQueue, type QueueLike } from '@broker/contracts';
+import {
+  enqueue,
+  fnWriteJobId,
+  type fnWriteQueue,
+  type JobDataOf,
+  type mapQueue,
+  type QueueLike,
+  type sfWriteQueue,
+} from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { MappingError, payloadHash, type CompiledMapping } from '@broker/mapping';
-import { permanentError, type JobContext, type RecordLocks } from '@broker/runtime';
+import { permanentError, withFeedback, type JobContext, type RecordLocks } from '@broker/runtime';
+import { requestCancel } from './cancel-request';
 import { sameSalesforceId } from '@broker/salesforce';
 import type { Store } from '@broker/store';
 
@@ -11,6 +20,8 @@ export interface MapDeps {
   mappings: ReadonlyMap<string, CompiledMapping>;
   store: Pick<Store, 'getCorrelation' | 'advanceSyncedModstamp' | 'findMessageLinkByComment'>;
   fnWriteQueue: QueueLike<typeof fnWriteQueue>;
+  /** Sync outcomes (a cancel asked of a record with no work order). */
+  sfWriteQueue: QueueLike<typeof sfWriteQueue>;
   /** The fieldnation-writer's record locks (Redis in the app). */
   locks: RecordLocks;
 }
@@ -39,11 +50,27 @@ export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Pr
     return 'unchanged';
   }
 
+  if (correlation?.state === 'cancelled') {
+    await stage(
+      'skipped',
+      `work order ${correlation.workOrderId} was cancelled: the record's changes are not sent`,
+      correlation.workOrderId,
+    );
+    return 'cancelled';
+  }
+  // The record matches its cancel condition: cancel instead of updating.
+  if (d.cancelRequested) return requestCancel(job, deps, connection, correlation, modstamp, ctx);
+
   let payload: Record<string, unknown>;
   try {
     payload = (mapping.mapSync ? mapping.mapSync(d.record) : await mapping.map(d.record)) as Record<string, unknown>;
   } catch (err) {
-    if (err instanceof MappingError) throw permanentError(`mapping failed: ${err.message}`, 0, 'mapping');
+    if (err instanceof MappingError) {
+      throw withFeedback(
+        permanentError(`mapping failed: ${err.message}`, 0, 'mapping'),
+        `Mapping: ${err.issues.map((i) => `${i.target}: ${i.message}`).join('; ')}`,
+      );
+    }
     throw err;
   }
   const hash = payloadHash(payload);

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UnrecoverableError } from 'bullmq';
-import { fnWriteQueue } from '@broker/contracts';
+import { fnWriteQueue, sfWriteQueue } from '@broker/contracts';
 import { parseConfig, type ConnectionConfig } from '@broker/config';
 import { compileMapping, payloadHash } from '@broker/mapping';
-import { createJobContext, recordLockKey, redisRecordLocks, tryLock } from '@broker/runtime';
+import { createJobContext, openQueue, recordLockKey, redisRecordLocks, tryLock } from '@broker/runtime';
 import type { Store } from '@broker/store';
 import { demoConnectionYaml, processorSpecEnv } from '@broker/testing';
 import { mapRecord, type MapDeps } from '../src/map-record.processor';
@@ -29,7 +29,13 @@ beforeAll(async () => {
     {},
   );
   connections = new Map([['demo', config.connections[0]!]]);
-  deps = { mappings: new Map([['demo/Case', mapping]]), store, fnWriteQueue: queue, locks: redisRecordLocks(redis, prefix) };
+  deps = {
+    mappings: new Map([['demo/Case', mapping]]),
+    store,
+    fnWriteQueue: queue,
+    sfWriteQueue: openQueue(sfWriteQueue, redis, prefix),
+    locks: redisRecordLocks(redis, prefix),
+  };
 });
 
 let n = 0;

@@ -3,7 +3,7 @@
 // against the real store and Redis locks.
 import { describe, expect, it } from 'vitest';
 import { UnrecoverableError } from 'bullmq';
-import { fnWriteQueue, type JobDataOf, type mapQueue } from '@broker/contracts';
+import { fnWriteQueue, sfWriteQueue, type JobDataOf, type mapQueue } from '@broker/contracts';
 import { parseConfig } from '@broker/config';
 import { compileMapping, payloadHash } from '@broker/mapping';
 import { createJobContext, createLogger, UnknownConnectionError } from '@broker/runtime';
@@ -42,7 +42,13 @@ function setup(correlations: Partial<Correlation>[] = []) {
   const queue = memoryQueue(fnWriteQueue);
   const timeline = memoryTimeline();
   const locks = memoryLocks();
-  const deps: MapDeps = { mappings: new Map([['demo/Case', mapping]]), store, fnWriteQueue: queue, locks };
+  const deps: MapDeps = {
+    mappings: new Map([['demo/Case', mapping]]),
+    store,
+    fnWriteQueue: queue,
+    sfWriteQueue: memoryQueue(sfWriteQueue),
+    locks,
+  };
   const run = (data: Partial<JobDataOf<typeof mapQueue, 'map-record'>>) => {
     const job = fakeJob(
       { connectionId: 'demo', sfObject: 'Case', sfId: CASE, notificationId: 'n1', fetchedAt: at(59), sfApiCalls: 1, record: {}, ...data },

@@ -1,10 +1,10 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { enqueue, mapJobId, type JobDataOf, type mapQueue, type QueueLike, type sfFetchQueue } from '@broker/contracts';
+import { enqueue, mapJobId, type JobDataOf, type mapQueue, type QueueLike, type sfFetchQueue, type sfWriteQueue } from '@broker/contracts';
 import type { ConnectionConfig, ObjectConfig } from '@broker/config';
-import { permanentError, type JobContext, type RecordLocks } from '@broker/runtime';
+import { permanentError, queueSyncFeedback, type JobContext, type RecordLocks } from '@broker/runtime';
 import { buildRecordQuery, soqlString, toId18 } from '@broker/salesforce';
-import { ApiBudgetError, type SalesforceClient } from '@broker/salesforce/client';
+import { ApiBudgetError, SalesforceApiError, type SalesforceClient } from '@broker/salesforce/client';
 import type { Store } from '@broker/store';
 
 /** Fields a CaseComment is read with: enough to post it and to recognise the broker's own comments. */
@@ -16,6 +16,8 @@ export interface FetchDeps {
   reads: ReadonlyMap<string, readonly string[]>;
   store: Pick<Store, 'getCorrelation' | 'wasInboundProcessed' | 'markInboundProcessed' | 'hasStage'>;
   mapQueue: QueueLike<typeof mapQueue>;
+  /** A record that is not triggered gets that outcome (writeBack.notTriggered). */
+  sfWriteQueue: QueueLike<typeof sfWriteQueue>;
   /** Coalescing marks live here (the worker connection). */
   redis: Pick<Redis, 'get' | 'eval'>;
   prefix: string;
@@ -154,10 +156,16 @@ async function fetchUnderLock(
   const markKey = fetchMarkKey(deps.prefix, d.connectionId, d.sfId);
   const { conditions, triggered } = await recordConditions(d, objectConfig, client, deps, connection.salesforce.integrationUserId);
   const startedAt = new Date().toISOString();
-  const soql = buildRecordQuery(d.sfObject, [...reads], d.sfId, conditions);
+  const cancel = d.sfObject === 'CaseComment' ? undefined : objectConfig.cancel;
+  const soql = buildRecordQuery(d.sfObject, cancel?.reasonField ? [...reads, cancel.reasonField] : [...reads], d.sfId, conditions);
   let records: Record<string, unknown>[];
+  let cancelRequested: boolean | undefined;
   try {
-    ({ records } = await client.query(soql));
+    if (cancel) {
+      ({ records, cancelRequested } = await queryWithCancelCondition(client, connection, soql, d.sfObject, d.sfId, cancel.condition));
+    } else {
+      ({ records } = await client.query(soql));
+    }
   } catch (err) {
     const e = err as { errorCode?: string; retryable?: boolean; message: string };
     if (e.retryable) {
@@ -181,6 +189,18 @@ async function fetchUnderLock(
       detail: { source: d.source, notificationId: d.notificationId, conditions },
     });
     ctx.log.info({ sfObject: d.sfObject, sfId: d.sfId, source: d.source }, 'record does not match its trigger; not synced');
+    if (objectConfig.writeBack?.notTriggered && d.sfObject !== 'CaseComment') {
+      // One outcome per notification; a record that is gone is skipped by the writer.
+      await queueSyncFeedback(
+        deps.sfWriteQueue,
+        { connection, sfObject: d.sfObject, sfId: d.sfId },
+        {
+          status: 'failed',
+          reason: `Not triggered: the record does not match ${conditions.join(' AND ')}; nothing was sent to Field Nation`,
+        },
+        `nt${Date.parse(startedAt)}`,
+      );
+    }
     return 'not-triggered';
   }
   if (!record) {
@@ -199,6 +219,7 @@ async function fetchUnderLock(
       fetchedAt: startedAt,
       sfApiCalls: 1,
       integrationUserId: client.userId,
+      ...(cancelRequested !== undefined ? { cancelRequested } : {}),
     },
     { jobId: mapJobId(d.connectionId, d.notificationId) },
   );
@@ -208,4 +229,45 @@ async function fetchUnderLock(
   await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
   await ctx.stage('fetched', 'ok', { message: `${reads.length} fields`, sfApiCalls: 1, at: fetchedAt });
   return 'fetched';
+}
+
+const RETRYABLE_QUERY_ERRORS = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'REQUEST_LIMIT_EXCEEDED', 'QUERY_TIMEOUT']);
+
+/**
+ * The record query and its cancel condition in one API call: a composite request of two query
+ * subrequests (Salesforce counts a composite request as one call, and evaluates the condition
+ * itself, exactly as written). SOQL cannot select a condition's truth, so the second subrequest
+ * selects the record's Id only where the condition holds.
+ */
+async function queryWithCancelCondition(
+  client: SalesforceClient,
+  connection: ConnectionConfig,
+  soql: string,
+  sfObject: string,
+  sfId: string,
+  condition: string,
+): Promise<{ records: Record<string, unknown>[]; cancelRequested: boolean }> {
+  const url = (q: string) => `/services/data/v${connection.salesforce.apiVersion}/query?q=${encodeURIComponent(q)}`;
+  const results = await client.composite(
+    [
+      { method: 'GET', url: url(soql), referenceId: 'record' },
+      { method: 'GET', url: url(buildRecordQuery(sfObject, [], sfId, [condition])), referenceId: 'cancel' },
+    ],
+    false,
+  );
+  const bodyOf = (ref: string) => {
+    const r = results.find((x) => x.referenceId === ref);
+    if (r && r.httpStatusCode < 400) return r.body as { records?: Record<string, unknown>[] };
+    const e = (Array.isArray(r?.body) ? (r!.body as { errorCode?: string; message?: string }[]) : [])[0];
+    const code = e?.errorCode ?? `HTTP_${r?.httpStatusCode ?? '?'}`;
+    const what = ref === 'cancel' ? 'the cancel condition: ' : '';
+    throw new SalesforceApiError(
+      `${what}${e?.message ?? 'query failed'}`,
+      code,
+      r?.httpStatusCode,
+      RETRYABLE_QUERY_ERRORS.has(code) || /^HTTP_5/.test(code),
+    );
+  };
+  const records = bodyOf('record').records ?? [];
+  return { records, cancelRequested: (bodyOf('cancel').records ?? []).length > 0 };
 }

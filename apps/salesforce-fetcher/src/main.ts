@@ -1,9 +1,9 @@
 // salesforce-fetcher: consumes sf.fetch (read a notified record with one query) and sf.reconcile
 // (sweeps for records a dropped Outbound Message never announced, one scheduler per connection
 // and triggered object); produces map and sf.fetch. Start-up and shutdown: runWorkerApp.
-import { fnFileQueue, mapQueue, schedulers, sfFetchQueue, sfFilePollQueue, sfReconcileQueue } from '@broker/contracts';
+import { fnFileQueue, mapQueue, schedulers, sfFetchQueue, sfFilePollQueue, sfReconcileQueue, sfWriteQueue } from '@broker/contracts';
 import { connectionCatalogueLookup } from '@broker/fieldnation';
-import { redisRecordLocks } from '@broker/runtime';
+import { redisRecordLocks, syncFailureFeedback } from '@broker/runtime';
 import { consume, perVersion, runWorkerApp, type AppConfig } from '@broker/runtime/worker-app';
 import { createSalesforceClients } from '@broker/salesforce/client';
 import { fetchRecord } from './fetch-record.processor';
@@ -23,6 +23,7 @@ await runWorkerApp({
       clients,
       store: app.store,
       mapQueue: app.produce(mapQueue),
+      sfWriteQueue: app.produce(sfWriteQueue),
       redis: app.redis,
       prefix: app.prefix,
       locks: redisRecordLocks(app.redis, app.prefix),
@@ -53,7 +54,13 @@ await runWorkerApp({
           sfFetchQueue,
           { 'fetch-record': fetchRecord },
           perVersion((config) => ({ ...fetch, reads: new Map([...config.mappings()].map(([key, m]) => [key, m.reads])) })),
-          { failedStage: 'fetched' },
+          {
+            failedStage: 'fetched',
+            // A record that cannot be read (a gone one excepted): a failed outcome on the record.
+            finalFailure: syncFailureFeedback(fetch.sfWriteQueue, app.connections, {
+              skip: (err) => (err as { reason?: string }).reason === 'record-not-found',
+            }),
+          },
         ),
         consume(
           sfReconcileQueue,

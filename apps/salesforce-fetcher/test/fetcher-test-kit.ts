@@ -2,7 +2,7 @@
 // real fetch worker on Redis (its own prefix) per test, with the queues it reads and writes.
 import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll } from 'vitest';
-import { enqueue, fetchJobId, mapQueue, sfFetchQueue } from '@broker/contracts';
+import { enqueue, fetchJobId, mapQueue, sfFetchQueue, sfWriteQueue } from '@broker/contracts';
 import { parseConfig } from '@broker/config';
 import { createProducerConnection, createWorkerConnection, openQueue, startWorker, type Logger, redisRecordLocks } from '@broker/runtime';
 import { createSalesforceClients } from '@broker/salesforce/client';
@@ -59,6 +59,7 @@ export async function startFetcher(
   const producer = createProducerConnection(redisUrl());
   const fetchQueue = openQueue(sfFetchQueue, producer, prefix);
   const outQueue = openQueue(mapQueue, conn, prefix);
+  const writeQueue = openQueue(sfWriteQueue, conn, prefix);
   const store = createStore(suite.prisma);
   const worker = startWorker(
     sfFetchQueue,
@@ -68,6 +69,7 @@ export async function startFetcher(
       reads: new Map([['demo/Case', options.reads]]),
       store,
       mapQueue: outQueue,
+      sfWriteQueue: writeQueue,
       redis: conn,
       prefix,
       locks: redisRecordLocks(conn, prefix),
@@ -81,8 +83,10 @@ export async function startFetcher(
     await events.close();
     await fetchQueue.obliterate({ force: true });
     await outQueue.obliterate({ force: true });
+    await writeQueue.obliterate({ force: true });
     await fetchQueue.close();
     await outQueue.close();
+    await writeQueue.close();
     conn.disconnect();
     producer.disconnect();
   });
@@ -96,5 +100,5 @@ export async function startFetcher(
     );
     return job.waitUntilFinished(events, 15_000);
   };
-  return { run, outQueue, clients, store };
+  return { run, outQueue, writeQueue, clients, store };
 }

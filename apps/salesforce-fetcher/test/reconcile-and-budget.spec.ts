@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DelayedError, QueueEvents } from 'bullmq';
-import { enqueue, jobId, mapQueue, sfFetchQueue } from '@broker/contracts';
+import { enqueue, jobId, mapQueue, sfFetchQueue, sfWriteQueue } from '@broker/contracts';
 import { parseConfig, type ConnectionConfig } from '@broker/config';
 import { createJobContext, createWorkerConnection, openQueue, startWorker, redisRecordLocks } from '@broker/runtime';
 import { ApiBudgetError, createSalesforceClients, type SalesforceClient } from '@broker/salesforce/client';
@@ -175,6 +175,7 @@ describe('API budget guard', () => {
         reads: new Map([['demo/Case', ['Subject']]]),
         store,
         mapQueue: undefined as never,
+        sfWriteQueue: undefined as never,
         redis,
         prefix,
         locks: redisRecordLocks(redis, prefix),
@@ -199,6 +200,7 @@ describe('API budget guard', () => {
       reads: new Map([['demo/Case', ['Subject']]]),
       store,
       mapQueue: outQueue,
+      sfWriteQueue: openQueue(sfWriteQueue, conn, prefix),
       redis,
       prefix,
       locks: redisRecordLocks(redis, prefix),

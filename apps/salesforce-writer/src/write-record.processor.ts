@@ -19,6 +19,8 @@ export interface SfWriterDeps {
 type WriteJob = Job<JobDataOf<typeof sfWriteQueue, 'write-record'>, unknown, 'write-record'>;
 
 const RETRYABLE = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'REQUEST_LIMIT_EXCEEDED']);
+/** What Salesforce answers for a record id that is deleted or was never there (or not visible). */
+const RECORD_GONE = new Set(['ENTITY_IS_DELETED', 'NOT_FOUND', 'INVALID_CROSS_REFERENCE_KEY', 'MALFORMED_ID']);
 
 /** The first real error of a composite answer (allOrNone marks the others PROCESSING_HALTED). */
 function compositeError(
@@ -83,6 +85,32 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
         const mine = Date.parse(d.statusOrder.at);
         if (mine < lastAt || (mine === lastAt && d.statusOrder.rank < Number(rank))) {
           for (const f of d.statusOrder.fields) delete fields[f];
+        }
+      }
+    }
+
+    // A sync outcome older than the one on the record, or the one it already shows, is not written
+    // (feedback jobs of one record can run out of order; a repeated outcome would cost a call each
+    // time, and a loop if someone's automation sent the record back on our write).
+    const outcomeKey = `${deps.prefix}:sfoutcome:${d.connectionId}:${d.sfId}`;
+    if (d.outcome) {
+      const last = await deps.redis.get(outcomeKey);
+      const sep = last?.indexOf('|') ?? -1;
+      const lastAt = last && sep > 0 ? Date.parse(last.slice(0, sep)) : NaN;
+      const why =
+        Date.parse(d.outcome.at) < lastAt
+          ? `a newer sync outcome is already on the record (${last!.slice(0, sep)})`
+          : !d.outcome.rewrite && last?.slice(sep + 1) === d.outcome.signature
+            ? `the record already shows this outcome (${d.outcome.status})`
+            : undefined;
+      if (why) {
+        // The record shows this outcome as of now: an older one arriving later must not replace it.
+        if (!(Date.parse(d.outcome.at) < lastAt))
+          await deps.redis.set(outcomeKey, `${d.outcome.at}|${d.outcome.signature}`, 'EX', 90 * 24 * 3600);
+        for (const f of Object.keys(d.fields)) delete fields[f];
+        if (!d.comment) {
+          await stage('skipped', why);
+          return 'outcome-unchanged';
         }
       }
     }
@@ -161,9 +189,15 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
         await stage('retry', text, 1 + searchCalls);
         throw new SalesforceApiError(text, failure.code, undefined, true);
       }
+      if (d.cause.kind === 'sync-feedback' && RECORD_GONE.has(failure.code)) {
+        // A failed outcome for a notification about a record that is gone (deleted, never visible).
+        await stage('skipped', `the record is gone, its sync outcome is not written (${text})`, 1 + searchCalls);
+        return 'record-gone';
+      }
       throw permanentError(text, 1 + searchCalls, failure.code);
     }
 
+    if (d.outcome) await deps.redis.set(outcomeKey, `${d.outcome.at}|${d.outcome.signature}`, 'EX', 90 * 24 * 3600);
     if (d.statusOrder) await deps.redis.set(statusKey, `${d.statusOrder.at}|${d.statusOrder.rank}`, 'EX', 90 * 24 * 3600);
     const commentId = (results.find((r) => r.referenceId === 'comment')?.body as { id?: string } | undefined)?.id;
     if (link && commentId) await deps.store.completeMessageLink(link.id, { caseCommentId: commentId });

@@ -204,6 +204,65 @@ export const fieldNationSchema = z.strictObject({
   createSettleSeconds: num(z.number().int().min(0).max(3600)).default(120),
 });
 
+const sfField = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a Salesforce field API name');
+
+/**
+ * The outcome of every sync attempt that reaches a final state (synced, failed for good, cancelled),
+ * written onto the record by the salesforce-writer in the composite call of its cause. Every field is
+ * optional; workOrderIdField, syncStatusField and resetCheckbox are the write-back's older keys.
+ */
+const syncFeedbackKeys = {
+  /** Text field for the reason of a failure (cleared by the next successful sync). */
+  syncMessageField: sfField.optional(),
+  /** The field's length: longer reasons are cut to it (255, a Text(255) field, by default). */
+  syncMessageMaxLength: num(z.number().int().min(20).max(131_072)).default(255),
+  /** Date/time field: when the record was last synced successfully (a failure leaves it). */
+  syncedAtField: sfField.optional(),
+  /** The values syncStatusField receives. */
+  statusValues: z
+    .strictObject({
+      synced: z.string().min(1).default('Synced'),
+      failed: z.string().min(1).default('Failed'),
+      cancelled: z.string().min(1).default('Cancelled'),
+    })
+    .default({ synced: 'Synced', failed: 'Failed', cancelled: 'Cancelled' }),
+  /**
+   * A notification for a record with no work order that does not match the trigger is a failed
+   * outcome ("not triggered") on the record. False: only the timeline shows it (no write-back call).
+   */
+  notTriggered: bool().default(true),
+};
+
+/** Field Nation statuses in which a buyer may cancel: every one before payment (reference §4.3). */
+export const CANCELLABLE_STATUSES = ['draft', 'published', 'routed', 'assigned', 'work_done', 'approved'] as const;
+
+const cancelReason = z.union([num(z.number().int().positive()), z.string().min(1).max(255)]);
+
+const cancelSchema = z.strictObject({
+  /**
+   * SOQL condition that asks for the work order to be cancelled, e.g. Cancel_Work_Order__c = true or
+   * Status__c = 'Closed' AND Work_Completed__c = false. Checked as one SOQL WHERE condition at load,
+   * like the trigger; Salesforce evaluates it in the fetcher's one API call (a second query
+   * subrequest of a composite request).
+   */
+  condition: z.string().min(1),
+  /** Field Nation's `cancel_reason` (DELETE /workorders/{id}): a reason id or text. */
+  reason: cancelReason,
+  /** Optional: a record field whose value picks the reason in `reasons` (else `reason`). */
+  reasonField: sfField.optional(),
+  /** Record value (of reasonField) → Field Nation cancel reason. */
+  reasons: z.record(z.string(), cancelReason).optional(),
+  /**
+   * Field Nation statuses in which the broker cancels. Default: every status before payment, where
+   * Field Nation allows a buyer to cancel (reference §4.3; fees may apply once assigned). In any other
+   * status the record gets a failed outcome saying why, and nothing is sent.
+   */
+  allowedStatuses: z
+    .array(z.enum(CANCELLABLE_STATUSES))
+    .min(1)
+    .default([...CANCELLABLE_STATUSES]),
+});
+
 const objectSchema = z.strictObject({
   /** Mapping file (relative to the config file) turning this object into a work order. */
   mapping: z.string().min(1).optional(),
@@ -231,8 +290,11 @@ const objectSchema = z.strictObject({
       syncStatusField: z.string().optional(),
       /** Checkbox reset to false after a successful sync (so the Flow can fire again). */
       resetCheckbox: z.string().optional(),
+      ...syncFeedbackKeys,
     })
     .optional(),
+  /** Cancel the work order when the record matches a condition (docs/mapping.md, "Cancellation"). */
+  cancel: cancelSchema.optional(),
   /** CaseComment only: comments by Salesforce users become work-order messages. */
   messages: bool().default(false),
   /**
@@ -412,18 +474,28 @@ export const brokerConfigSchema = z
         if (name !== 'CaseComment' && !obj.mapping) {
           ctx.addIssue({ code: 'custom', message: 'a mapping file is required', path: ['connections', i, 'objects', name, 'mapping'] });
         }
-        if (obj.trigger !== undefined) {
+        const checkCondition = (condition: string | undefined, what: string, example: string, path: (string | number)[]) => {
+          if (condition === undefined) return;
           try {
-            checkSoqlCondition(obj.trigger);
+            checkSoqlCondition(condition);
           } catch (err) {
             if (!(err instanceof SoqlConditionError)) throw err;
-            const near = obj.trigger.slice(err.position, err.position + 20);
+            const near = condition.slice(err.position, err.position + 20);
             ctx.addIssue({
               code: 'custom',
-              message: `connection "${c.id}", object ${name}: the trigger is not one SOQL WHERE condition: ${err.message} (at character ${err.position + 1}${near ? `, near "${near}"` : ''}). Write a condition only, e.g. "Send_to_Field_Nation__c = true"`,
-              path: ['connections', i, 'objects', name, 'trigger'],
+              message: `connection "${c.id}", object ${name}: the ${what} is not one SOQL WHERE condition: ${err.message} (at character ${err.position + 1}${near ? `, near "${near}"` : ''}). Write a condition only, e.g. "${example}"`,
+              path: ['connections', i, 'objects', name, ...path],
             });
           }
+        };
+        checkCondition(obj.trigger, 'trigger', 'Send_to_Field_Nation__c = true', ['trigger']);
+        checkCondition(obj.cancel?.condition, 'cancel condition', 'Cancel_Work_Order__c = true', ['cancel', 'condition']);
+        if (obj.cancel && name === 'CaseComment') {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'a CaseComment has no work order to cancel',
+            path: ['connections', i, 'objects', name, 'cancel'],
+          });
         }
       }
     });
@@ -432,6 +504,8 @@ export const brokerConfigSchema = z
 export type BrokerConfig = z.infer<typeof brokerConfigSchema>;
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 export type ObjectConfig = z.infer<typeof objectSchema>;
+export type WriteBackConfig = NonNullable<ObjectConfig['writeBack']>;
+export type CancelConfig = NonNullable<ObjectConfig['cancel']>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;
 export type IngressConfig = NonNullable<BrokerConfig['ingress']>;
 export type FilesConfig = z.infer<typeof filesSchema>;

@@ -45,6 +45,8 @@ describe('contracts', () => {
           return job.data.payloadHash;
         case 'post-message':
           return job.data.body;
+        case 'cancel-work-order':
+          return String(job.data.reason);
       }
     };
     expect(

@@ -24,6 +24,7 @@ describe('job ids', () => {
         'fn.event/fn-event',
         'fn.write/write-work-order',
         'fn.write/post-message',
+        'fn.write/cancel-work-order',
         'sf.write/write-record',
         'sf.file/copy-attachments',
         'fn.file/copy-file',

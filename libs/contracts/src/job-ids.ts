@@ -47,14 +47,26 @@ export const fnWriteJobId = {
   workOrder: (connectionId: string, sfId: string, systemModstampMs: number) => jobId('wo', connectionId, sfId, systemModstampMs),
   /** One per CaseComment. */
   message: (connectionId: string, caseCommentId: string) => jobId('msg', connectionId, caseCommentId),
+  /**
+   * One per work order and record state: a redelivered map job adds nothing; a later save asks again
+   * (a refused cancel may be allowed by then). Never cancelling twice is the writer's status check.
+   */
+  cancel: (connectionId: string, sfId: string, workOrderId: number, systemModstampMs: number) =>
+    jobId('cancel', connectionId, sfId, workOrderId, systemModstampMs),
 } as const;
 
 /** `sf.write` / `write-record`. */
 export const sfWriteJobId = {
   /** One per Field Nation delivery (the fn.event job's delivery id). */
   event: (connectionId: string, deliveryId: string) => jobId('sfw', connectionId, deliveryId),
-  /** The write-back after a create: one per record and work order. */
+  /** The write-back after a create: one per record and work order (before every outcome had its own). */
   writeBack: (connectionId: string, sfId: string, workOrderId: number) => jobId('wb', connectionId, sfId, workOrderId),
+  /**
+   * A sync outcome on the record: `ok{modstampMs}` for a synced record state (a retry of the write
+   * adds nothing), `cx{workOrderId}` for a cancellation, `f{decidedAtMs}` for a failure (a failure is
+   * decided once per failing job; the writer drops a repeated one).
+   */
+  feedback: (connectionId: string, sfId: string, key: string) => jobId('fb', connectionId, sfId, key),
 } as const;
 
 /** Files (`sf.file`, `fn.file`). */
@@ -133,9 +145,15 @@ export const JOB_IDS: JobIdRecipe[] = [
     example: sfWriteJobId.event('{connection}', '{deliveryId}'),
   },
   {
+    queue: fnWriteQueue.name,
+    job: 'cancel-work-order',
+    producer: 'mapper (cancel condition)',
+    example: fnWriteJobId.cancel('{connection}', '{sfId}', n('workOrderId'), n('modstampMs')),
+  },
+  {
     queue: sfWriteQueue.name,
     job: 'write-record',
-    producer: 'fieldnation-writer (write-back)',
+    producer: 'fieldnation-writer (write-back, before sync outcomes)',
     example: sfWriteJobId.writeBack('{connection}', '{sfId}', n('workOrderId')),
   },
   {
@@ -149,6 +167,12 @@ export const JOB_IDS: JobIdRecipe[] = [
     job: 'copy-file',
     producer: 'salesforce-fetcher (file poll)',
     example: fileJobId.toFieldNation('{connection}', '{contentVersionId}'),
+  },
+  {
+    queue: sfWriteQueue.name,
+    job: 'write-record',
+    producer: 'any worker (sync outcome: synced, failed, cancelled)',
+    example: sfWriteJobId.feedback('{connection}', '{sfId}', '{outcomeKey}'),
   },
 ].map((r) => ({ ...r, example: render(r.example) }));
 

@@ -69,6 +69,8 @@ export const MapRecordJob = z.object({
   sfApiCalls: z.number().int().nonnegative(),
   /** Id of the user the broker is logged in as: its own writes are never synced back. */
   integrationUserId: z.string().optional(),
+  /** The record matched its object's cancel condition (evaluated by Salesforce in the fetch's one call). */
+  cancelRequested: z.boolean().optional(),
 });
 
 export const mapQueue = defineQueue('map', { 'map-record': MapRecordJob }, retryDefaults);
@@ -113,9 +115,17 @@ export const PostMessageJob = z.object({
   authorName: z.string().optional(),
 });
 
+/** mapper → fieldnation-writer: the record asks for its work order to be cancelled (its cancel condition). */
+export const CancelWorkOrderJob = z.object({
+  ...notifiedRecord,
+  workOrderId,
+  /** Field Nation's `cancel_reason` (an id or text), as the object's cancel settings map it. */
+  reason: z.union([z.number().int().positive(), z.string().min(1).max(255)]),
+});
+
 export const fnWriteQueue = defineQueue(
   'fn.write',
-  { 'write-work-order': WriteWorkOrderJob, 'post-message': PostMessageJob },
+  { 'write-work-order': WriteWorkOrderJob, 'post-message': PostMessageJob, 'cancel-work-order': CancelWorkOrderJob },
   retryDefaults,
 );
 
@@ -140,8 +150,23 @@ export const SalesforceWriteJob = z.object({
    * older status overwrite a newer one on the record (events can arrive and run out of order).
    */
   statusOrder: z.object({ at: isoTime, rank: z.number(), fields: z.array(z.string()) }).optional(),
+  /**
+   * A sync outcome reported on the record (the write-back's fields): the writer never lets an older
+   * outcome overwrite a newer one, and does not write again what the record already shows.
+   */
+  outcome: z
+    .object({
+      status: z.enum(['synced', 'failed', 'cancelled']),
+      /** When the outcome was decided: orders the outcomes of one record. */
+      at: isoTime,
+      /** Status, work order and reason: an outcome the record already shows is not written again. */
+      signature: z.string().min(1).max(2_000),
+      /** Write it even when the record shows the same outcome (it stamps the sync time or resets the checkbox). */
+      rewrite: z.boolean().default(false),
+    })
+    .optional(),
   cause: z.object({
-    kind: z.enum(['write-back', 'fn-event', 'fn-message']),
+    kind: z.enum(['write-back', 'fn-event', 'fn-message', 'sync-feedback']),
     id: z.string().min(1),
     workOrderId: workOrderId.optional(),
     eventName: z.string().optional(),

@@ -235,6 +235,8 @@ export async function salesforceChecks(
     addWritable(object, settings.writeBack?.workOrderIdField);
     addWritable(object, settings.writeBack?.syncStatusField);
     addWritable(object, settings.writeBack?.resetCheckbox);
+    addWritable(object, settings.writeBack?.syncMessageField);
+    addWritable(object, settings.writeBack?.syncedAtField);
   }
   for (const f of rules?.fields ?? []) addWritable(rules!.object, f);
   for (const [object, fields] of writable) {

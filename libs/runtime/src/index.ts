@@ -12,3 +12,4 @@ export * from './worker-app';
 export * from './dependency-error';
 export * from './dependency-wait';
 export * from './job-context';
+export * from './sync-feedback';

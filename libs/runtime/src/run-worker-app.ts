@@ -107,6 +107,8 @@ export interface ConsumeOptions {
   /** The stage a job that fails for good is recorded under. */
   failedStage?: Stage | ((job: Job) => Stage);
   worker?: Partial<WorkerOptions>;
+  /** Awaited before a job fails for good (see StartWorkerOptions.finalFailure): the record's failed outcome. */
+  finalFailure?: (job: Job, err: Error) => Promise<void>;
 }
 
 /** One consumed queue: its handlers and their deps. */
@@ -180,6 +182,7 @@ export function consume<Q extends QueueContract, Deps>(
           timeline: app.store,
           metrics: app.metrics,
           failedStage: options.failedStage,
+          finalFailure: options.finalFailure,
           onDependencyWaitOver: recordDependencyWait(app.store),
           worker: options.worker,
           config: app.current,

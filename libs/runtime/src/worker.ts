@@ -53,6 +53,12 @@ export interface StartWorkerOptions {
   /** Called when a job ends failed for good (attempts exhausted or unrecoverable). */
   onFinalFailure?: (job: Job, err: Error) => Promise<void> | void;
   /**
+   * Awaited before a job fails for good (unrecoverable, or its last attempt), so that what it queues
+   * (a failed outcome for the record) cannot be lost to a crash: the job fails only once it resolves.
+   * An outage while it runs delays the job as any outage does; the job then runs (and fails) again.
+   */
+  finalFailure?: (job: Job, err: Error) => Promise<void>;
+  /**
    * A job that waited for a dependency (see `dependencyWait`) ran through, or failed for another
    * reason: the dependencies are back, so this is where the wait goes on the timeline.
    */
@@ -220,6 +226,19 @@ export function startWorker<Q extends QueueContract, Deps>(
         if (outage && token) {
           if (await waitForDependency(job, token, outage, err, jobLog)) throw new DelayedError();
           throw err; // past maxWaitMs: spends an attempt, and the wait goes on counting
+        }
+        const final =
+          err instanceof UnrecoverableError ||
+          (err as Error)?.name === 'UnrecoverableError' ||
+          job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        if (final && options.finalFailure) {
+          try {
+            await options.finalFailure(job, err as Error);
+          } catch (hookErr) {
+            const hookOutage = classifyInfrastructureError(hookErr);
+            if (hookOutage && token && (await waitForDependency(job, token, hookOutage, hookErr, jobLog))) throw new DelayedError();
+            jobLog.error({ err: hookErr }, 'could not record the final failure (finalFailure hook)');
+          }
         }
         await endWait(job, jobLog);
         throw err;

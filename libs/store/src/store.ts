@@ -8,7 +8,7 @@ export type Correlation = Prisma.CorrelationGetPayload<object>;
 export type TimelineRow = Omit<Prisma.TimelineEntryGetPayload<object>, 'stage' | 'outcome'> & { stage: Stage; outcome: StageOutcome };
 export type MessageLinkRow = Prisma.MessageLinkGetPayload<object>;
 
-export type CorrelationState = 'claimed' | 'created' | 'synced' | 'failed';
+export type CorrelationState = 'claimed' | 'created' | 'synced' | 'failed' | 'cancelled';
 
 /** The columns a pipeline stage may change on a correlation (the version is bumped by the store). */
 export interface CorrelationChanges {

@@ -66,9 +66,13 @@ export function workOrderRouter(deps: WorkOrderRoutesDeps): Router {
     res.json(service.render(service.update(idParam(req), req.body, actorOf(req, res))));
   });
 
-  // cancel_reason arrives as a query string (OAS-R/N) or a JSON body field (legacy docs/app); both accepted.
+  // cancel_reason arrives as a query string (OAS-R/N) or a JSON body field (legacy docs/app); both
+  // accepted. rest-v2.yaml marks it required: a cancel without one is refused.
   router.delete('/:id', (req, res) => {
     const reason = req.query.cancel_reason ?? body(req).cancel_reason;
+    if (reason === undefined || reason === null || (typeof reason === 'string' && !reason.trim())) {
+      throw validationError(deps.validationStatus(), [{ field: 'cancel_reason', message: 'is required' }]);
+    }
     res.json(service.render(service.cancel(idParam(req), reason, actorOf(req, res))));
   });
 
