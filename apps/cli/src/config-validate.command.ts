@@ -29,8 +29,12 @@ export function configValidateCommand(file: string, io: CliIo, env: NodeJS.Proce
     for (const [object, settings] of Object.entries(c.objects)) {
       if (settings.mapping)
         compile(`connections[${i}].objects.${object}.mapping`, resolveConfigPath(config, settings.mapping), loadMappingFile);
+      if (settings.eventRules)
+        compile(`connections[${i}].objects.${object}.eventRules`, resolveConfigPath(config, settings.eventRules), (p) =>
+          loadEventRulesFile(p, { object }),
+        );
     }
-    if (c.eventRules) compile(`connections[${i}].eventRules`, resolveConfigPath(config, c.eventRules), loadEventRulesFile);
+    if (c.eventRules) compile(`connections[${i}].eventRules`, resolveConfigPath(config, c.eventRules), (p) => loadEventRulesFile(p));
   });
   if (problems.length) {
     io.err(`invalid config ${file}:\n${problems.join('\n')}`);
@@ -38,7 +42,10 @@ export function configValidateCommand(file: string, io: CliIo, env: NodeJS.Proce
   }
   io.out(`config ${file} is valid: ${config.connections.length} connection(s)`);
   for (const c of config.connections) {
-    io.out(`  ${c.id}: objects ${Object.keys(c.objects).join(', ')}${c.eventRules ? '; event rules' : ''}`);
+    const own = Object.entries(c.objects).filter(([, o]) => o.eventRules).map(([name]) => name);
+    io.out(
+      `  ${c.id}: objects ${Object.keys(c.objects).join(', ')}${c.eventRules ? '; event rules' : ''}${own.length ? `; own event rules: ${own.join(', ')}` : ''}`,
+    );
   }
   return 0;
 }

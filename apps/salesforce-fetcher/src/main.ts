@@ -1,10 +1,14 @@
-// salesforce-fetcher: consumes sf.fetch (read a notified record with one query) and sf.reconcile
+// salesforce-fetcher: consumes sf.fetch (read a notified record with one query), sf.reconcile
 // (sweeps for records a dropped Outbound Message never announced, one scheduler per connection
-// and triggered object); produces map and sf.fetch. Start-up and shutdown: runWorkerApp.
-import { mapQueue, schedulers, sfFetchQueue, sfReconcileQueue } from '@broker/contracts';
+// and triggered object) and sf.chatter (Chatter posts and replies, one scheduler per connection with
+// a Chatter object); produces map and sf.fetch. Start-up and shutdown: runWorkerApp.
+import { mapQueue, schedulers, sfChatterQueue, sfFetchQueue, sfReconcileQueue } from '@broker/contracts';
+import { chatterObjects } from '@broker/config';
 import { redisRecordLocks } from '@broker/runtime';
 import { consume, runWorkerApp } from '@broker/runtime/worker-app';
 import { createSalesforceClients } from '@broker/salesforce/client';
+import { createChatterStore } from '@broker/store';
+import { chatterSweep } from './chatter-sweep.processor';
 import { fetchRecord } from './fetch-record.processor';
 import { reconcileSweep } from './reconcile.processor';
 
@@ -30,6 +34,7 @@ await runWorkerApp({
           )
         : [],
     );
+    const chatter = app.config.connections.flatMap((c) => (chatterObjects(c).length ? [schedulers.chatter(c.id, c.chatterSweep.every)] : []));
     return {
       consumes: [
         consume(sfFetchQueue, { 'fetch-record': fetchRecord }, fetch, { failedStage: 'fetched' }),
@@ -39,8 +44,17 @@ await runWorkerApp({
           { clients, store: app.store, fetchQueue: app.produce(sfFetchQueue) },
           { concurrency: 1 },
         ),
+        consume(
+          sfChatterQueue,
+          { 'chatter-sweep': chatterSweep },
+          { clients, chatter: createChatterStore(app.prisma), mapQueue: fetch.mapQueue, locks: fetch.locks },
+          { concurrency: 1 },
+        ),
       ],
-      schedules: [{ queue: sfReconcileQueue, schedulers: sweeps }],
+      schedules: [
+        { queue: sfReconcileQueue, schedulers: sweeps },
+        { queue: sfChatterQueue, schedulers: chatter },
+      ],
     };
   },
 });

@@ -41,11 +41,19 @@ export async function runPreflight(config: LoadedConfig, connectionId: string, o
   // The live checks read the mappings: a file that does not compile is reported alone.
   const problems: string[] = [];
   for (const [object, o] of Object.entries(connection.objects)) {
-    if (!o.mapping) continue;
-    try {
-      loadMappingFile(resolveConfigPath(config, o.mapping));
-    } catch (err) {
-      problems.push(`objects.${object}.mapping: ${(err as Error).message}`);
+    if (o.mapping) {
+      try {
+        loadMappingFile(resolveConfigPath(config, o.mapping));
+      } catch (err) {
+        problems.push(`objects.${object}.mapping: ${(err as Error).message}`);
+      }
+    }
+    if (o.eventRules) {
+      try {
+        loadEventRulesFile(resolveConfigPath(config, o.eventRules), { object });
+      } catch (err) {
+        problems.push(`objects.${object}.eventRules: ${(err as Error).message}`);
+      }
     }
   }
   if (connection.eventRules) {
@@ -70,7 +78,8 @@ export async function runPreflight(config: LoadedConfig, connectionId: string, o
       0,
     );
   }
-  const files = Object.values(connection.objects).filter((o) => o.mapping).length + (connection.eventRules ? 1 : 0);
+  const files =
+    Object.values(connection.objects).reduce((n, o) => n + (o.mapping ? 1 : 0) + (o.eventRules ? 1 : 0), 0) + (connection.eventRules ? 1 : 0);
   const [sf, fn] = await Promise.all([
     salesforceChecks(config, connection, logger),
     fieldnationChecks(config, connection, options.publicUrl, logger),

@@ -37,11 +37,18 @@ export function webhookPlan(config: LoadedConfig, connection: ConnectionConfig, 
 
 /** The Field Nation events the connection's rules listen to, in Field Nation's catalogue order. */
 export function webhookEvents(config: LoadedConfig, connection: ConnectionConfig): string[] {
-  if (!connection.eventRules)
-    throw new WebhookPlanError(`connection ${connection.id} has no eventRules: nothing to subscribe to`, 'no-rules');
-  const rules = loadEventRulesFile(resolveConfigPath(config, connection.eventRules));
-  const events = FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e));
+  // The connection's rules and every object's own: one webhook carries the events of all of them.
+  const files = [
+    ...(connection.eventRules ? [{ file: connection.eventRules, object: undefined as string | undefined }] : []),
+    ...Object.entries(connection.objects).flatMap(([object, o]) => (o.eventRules ? [{ file: o.eventRules, object }] : [])),
+  ];
+  if (files.length === 0) throw new WebhookPlanError(`connection ${connection.id} has no eventRules: nothing to subscribe to`, 'no-rules');
+  const rules = files.map((f) => loadEventRulesFile(resolveConfigPath(config, f.file), { object: f.object }));
+  const events = FN_WEBHOOK_EVENTS.filter((e) => rules.some((r) => r.listensTo(e)));
   if (events.length === 0)
-    throw new WebhookPlanError(`the event rules of ${connection.id} match no Field Nation event (${rules.events.join(', ')})`, 'no-events');
+    throw new WebhookPlanError(
+      `the event rules of ${connection.id} match no Field Nation event (${rules.flatMap((r) => r.events).join(', ')})`,
+      'no-events',
+    );
   return events;
 }

@@ -44,7 +44,7 @@ export interface WorkerAppContext {
   perConnection<T>(make: (connection: ConnectionConfig) => T): Map<string, T>;
   /** Compiled mappings by `${connectionId}/${sObject}`: a broken one stops the app (exit 78) naming file and entry. */
   mappings(): Map<string, CompiledMapping>;
-  /** Compiled event rules by connection id. */
+  /** Compiled event rules by connection id, and an object's own by `${connectionId}/${sObject}`. */
   eventRules(): Map<string, CompiledEventRules>;
   /** The producer side of a queue this app writes to (closed at shutdown, after the workers). */
   produce<Q extends QueueContract>(contract: Q): QueueOf<Q>;
@@ -182,9 +182,13 @@ async function start(
       )),
     eventRules: () =>
       (eventRules ??= new Map(
-        config.connections.flatMap((c) =>
-          c.eventRules ? [[c.id, loadEventRulesFile(resolveConfigPath(config, c.eventRules))] as const] : [],
-        ),
+        config.connections.flatMap((c) => [
+          ...(c.eventRules ? [[c.id, loadEventRulesFile(resolveConfigPath(config, c.eventRules))] as const] : []),
+          // An object's own rules, chosen by the correlated record's object (fn-event.processor.ts).
+          ...Object.entries(c.objects).flatMap(([object, o]) =>
+            o.eventRules ? [[`${c.id}/${object}`, loadEventRulesFile(resolveConfigPath(config, o.eventRules), { object })] as const] : [],
+          ),
+        ]),
       )),
     produce: (contract) => {
       const queue = openQueue(contract, redis, env.QUEUE_PREFIX);
