@@ -57,6 +57,8 @@ export interface HarnessOptions {
   salesforceTimeouts?: { connectMs: number; requestMs: number };
   /** Replace keys of the demo connection's objects.Case entry (YAML flow map), e.g. `writeBack: {}`. */
   caseObject?: string;
+  /** More entries under the demo connection's `objects:` (YAML, 6-space indented); `mappings/` paths are config/mappings. */
+  extraObjects?: string;
   apps?: AppName[];
   bundled?: boolean;
   echo?: boolean;
@@ -197,6 +199,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   if (options.caseObject) {
     const entry = options.caseObject.replace('MAPPING', path.join(root, 'config/mappings/case-to-work-order.yaml'));
     configText = configText.replace(/\n      Case:\n[\s\S]*?(\n      CaseComment:)/, `\n      ${entry}$1`);
+  }
+  if (options.extraObjects) {
+    const extra = options.extraObjects.replace(/(mapping|eventRules): mappings\//g, `$1: ${path.join(root, 'config/mappings')}/`);
+    configText = configText.replace(/\n    objects:\n/, (m) => `${m}${extra.replace(/\n?$/, '\n')}`);
   }
   if (options.salesforceTimeouts) {
     const { connectMs, requestMs } = options.salesforceTimeouts;

@@ -42,7 +42,9 @@ export function configValidateCommand(file: string, io: CliIo, env: NodeJS.Proce
   }
   io.out(`config ${file} is valid: ${config.connections.length} connection(s)`);
   for (const c of config.connections) {
-    const own = Object.entries(c.objects).filter(([, o]) => o.eventRules).map(([name]) => name);
+    const own = Object.entries(c.objects)
+      .filter(([, o]) => o.eventRules)
+      .map(([name]) => name);
     io.out(
       `  ${c.id}: objects ${Object.keys(c.objects).join(', ')}${c.eventRules ? '; event rules' : ''}${own.length ? `; own event rules: ${own.join(', ')}` : ''}`,
     );

@@ -38,7 +38,9 @@ export async function postMessage(job: PostJob, deps: WriterDeps, ctx: JobContex
     // A Chatter reply to a post linked to a message is a reply in that message's thread (its audience).
     messageId ??= await client.postMessage(
       d.workOrderId,
-      d.replyToMessageId ? { message: text, parentId: d.replyToMessageId } : { message: text, type: ctx.connection().fieldnation.messageType },
+      d.replyToMessageId
+        ? { message: text, parentId: d.replyToMessageId }
+        : { message: text, type: ctx.connection().fieldnation.messageType },
     );
   } catch (err) {
     return await rethrowFieldNation(err, ctx);

@@ -58,7 +58,8 @@ export async function mapFeedMessage(job: MapJob, deps: FeedMessageDeps, connect
   const what = d.sfObject === 'FeedItem' ? 'Chatter post' : 'Chatter reply';
   const integrationUser = connection.salesforce.integrationUserId ?? d.integrationUserId;
   if (sameSalesforceId(r.CreatedById, integrationUser)) return skip(`${what} ${d.sfId} was written by the broker (no echo)`);
-  if (await deps.store.findMessageLinkByComment(d.connectionId, d.sfId)) return skip(`${what} ${d.sfId} is already linked to a work-order message`);
+  if (await deps.store.findMessageLinkByComment(d.connectionId, d.sfId))
+    return skip(`${what} ${d.sfId} is already linked to a work-order message`);
   if (!r.ParentId) return skip(`${what} ${d.sfId} has no parent record`);
   const correlation = await deps.store.getCorrelation({ connectionId: d.connectionId, sfId: r.ParentId });
   if (!correlation?.workOrderId) return skip(`record ${r.ParentId} has no work order`);

@@ -4,8 +4,14 @@ import type { ChatterCursor } from '@broker/store';
 /** The Chatter post types whose Body is a user's text (TrackedChange and system posts are not messages). */
 export const MESSAGE_POST_TYPES = ['TextPost', 'LinkPost', 'QuestionPost', 'ContentPost'] as const;
 
-/** A SOQL datetime literal (UTC, second precision: CreatedDate has no finer one worth trusting). */
-export const soqlDateTime = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/**
+ * A SOQL datetime literal (UTC, whole seconds: the documented literal has no fraction). A window's
+ * start rounds down and its end up, so rounding only ever reads more.
+ */
+export const soqlDateTime = (d: Date, round: 'down' | 'up' = 'down') =>
+  new Date(round === 'up' ? Math.ceil(d.getTime() / 1000) * 1000 : Math.floor(d.getTime() / 1000) * 1000)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z');
 
 export interface FeedQueryInput {
   phase: 'items' | 'comments';
@@ -31,7 +37,7 @@ export function feedQuery(q: FeedQueryInput): string {
   const where = [`ParentId IN (${q.parentIds.map((id) => soqlString(toId18(id))).join(', ')})`];
   if (q.phase === 'items') where.push(`Type IN (${MESSAGE_POST_TYPES.map((t) => `'${t}'`).join(', ')})`);
   if (q.integrationUserId) where.push(`CreatedById != ${soqlString(toId18(q.integrationUserId))}`);
-  where.push(`CreatedDate >= ${soqlDateTime(q.from)}`, `CreatedDate <= ${soqlDateTime(q.until)}`);
+  where.push(`CreatedDate >= ${soqlDateTime(q.from)}`, `CreatedDate <= ${soqlDateTime(q.until, 'up')}`);
   return `SELECT ${fields.join(', ')} FROM ${q.phase === 'items' ? 'FeedItem' : 'FeedComment'} WHERE ${where.join(' AND ')} ORDER BY CreatedDate ASC, Id ASC`;
 }
 

@@ -59,7 +59,6 @@ interface FeedRow extends Record<string, unknown> {
 export async function chatterSweep(job: SweepJob, deps: ChatterSweepDeps, ctx: JobContext): Promise<ChatterSweepResult> {
   const d = job.data;
   const connection = ctx.connection();
-  const settings = connection.chatterSweep;
   const objects = chatterObjects(connection);
   const result: ChatterSweepResult = { apiCalls: 0, read: 0, queued: 0, records: 0, complete: false };
   if (objects.length === 0) return { ...result, complete: true };
@@ -72,7 +71,12 @@ export async function chatterSweep(job: SweepJob, deps: ChatterSweepDeps, ctx: J
   }
 }
 
-async function sweepUnderLock(job: SweepJob, deps: ChatterSweepDeps, ctx: JobContext, result: ChatterSweepResult): Promise<ChatterSweepResult> {
+async function sweepUnderLock(
+  job: SweepJob,
+  deps: ChatterSweepDeps,
+  ctx: JobContext,
+  result: ChatterSweepResult,
+): Promise<ChatterSweepResult> {
   const d = job.data;
   const connection = ctx.connection();
   const settings = connection.chatterSweep;

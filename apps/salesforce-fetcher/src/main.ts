@@ -34,7 +34,9 @@ await runWorkerApp({
           )
         : [],
     );
-    const chatter = app.config.connections.flatMap((c) => (chatterObjects(c).length ? [schedulers.chatter(c.id, c.chatterSweep.every)] : []));
+    const chatter = app.config.connections.flatMap((c) =>
+      chatterObjects(c).length ? [schedulers.chatter(c.id, c.chatterSweep.every)] : [],
+    );
     return {
       consumes: [
         consume(sfFetchQueue, { 'fetch-record': fetchRecord }, fetch, { failedStage: 'fetched' }),

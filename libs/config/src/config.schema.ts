@@ -299,7 +299,13 @@ const chatterSweepSchema = z
     /** Rows per query page (200-2,000); each further page is one more call. */
     pageSize: num(z.number().int().min(200).max(2000)).default(CHATTER_SWEEP_DEFAULTS.pageSize),
     /** How far back the very first sweep of a connection looks. */
-    firstLookbackMinutes: num(z.number().int().min(0).max(7 * 24 * 60)).default(CHATTER_SWEEP_DEFAULTS.firstLookbackMinutes),
+    firstLookbackMinutes: num(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 24 * 60),
+    ).default(CHATTER_SWEEP_DEFAULTS.firstLookbackMinutes),
   })
   .default(CHATTER_SWEEP_DEFAULTS);
 
@@ -408,7 +414,11 @@ export const brokerConfigSchema = z
             path: at('messageChannel'),
           });
         if (obj.messageChannel === 'chatter' && !obj.mapping)
-          ctx.addIssue({ code: 'custom', message: 'Chatter messages follow the records of an object with a mapping', path: at('messageChannel') });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'Chatter messages follow the records of an object with a mapping',
+            path: at('messageChannel'),
+          });
         if (obj.chatter && obj.messageChannel !== 'chatter')
           ctx.addIssue({ code: 'custom', message: 'chatter settings need messageChannel: chatter', path: at('chatter') });
         if (obj.eventRules && !obj.mapping)

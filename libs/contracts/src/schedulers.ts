@@ -1,5 +1,12 @@
 import { jobId } from './define-queue';
-import { maintenanceQueue, sfChatterQueue, sfReconcileQueue, type ChatterSweepJob, type ReconcileJob, type RetentionSweepJob } from './queues';
+import {
+  maintenanceQueue,
+  sfChatterQueue,
+  sfReconcileQueue,
+  type ChatterSweepJob,
+  type ReconcileJob,
+  type RetentionSweepJob,
+} from './queues';
 import type { z } from 'zod';
 
 /**

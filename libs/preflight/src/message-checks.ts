@@ -36,7 +36,12 @@ export function eventRuleWrites(config: LoadedConfig, connection: ConnectionConf
   }
   if (connection.eventRules) {
     const r = readRules(config, connection.eventRules);
-    const objects = new Set([r.object, ...Object.entries(connection.objects).filter(([, o]) => o.mapping).map(([name]) => name)]);
+    const objects = new Set([
+      r.object,
+      ...Object.entries(connection.objects)
+        .filter(([, o]) => o.mapping)
+        .map(([name]) => name),
+    ]);
     for (const object of objects) {
       if (!withOwn.has(object)) out.push({ object, fields: r.fields, comments: r.comments, source: connection.eventRules });
     }
@@ -119,7 +124,8 @@ export async function messageChannelChecks(
         return f.createable ? [] : [`${name}: not createable`];
       });
       if (d.createable === false) problems.unshift(`${need.object}: not createable`);
-      if (problems.length === 0) checks.push(ok(`salesforce.chatter.${need.object}`, title, `${need.object}: ${[...need.fields].join(', ')}`));
+      if (problems.length === 0)
+        checks.push(ok(`salesforce.chatter.${need.object}`, title, `${need.object}: ${[...need.fields].join(', ')}`));
       else {
         checks.push(
           fail(
@@ -132,7 +138,12 @@ export async function messageChannelChecks(
       }
     } catch (err) {
       checks.push(
-        fail(`salesforce.chatter.${need.object}`, title, problemOf(need.object, err), 'Chatter must be on in the org (Setup → Chatter Settings)'),
+        fail(
+          `salesforce.chatter.${need.object}`,
+          title,
+          problemOf(need.object, err),
+          'Chatter must be on in the org (Setup → Chatter Settings)',
+        ),
       );
     }
   }

@@ -79,7 +79,8 @@ export async function runPreflight(config: LoadedConfig, connectionId: string, o
     );
   }
   const files =
-    Object.values(connection.objects).reduce((n, o) => n + (o.mapping ? 1 : 0) + (o.eventRules ? 1 : 0), 0) + (connection.eventRules ? 1 : 0);
+    Object.values(connection.objects).reduce((n, o) => n + (o.mapping ? 1 : 0) + (o.eventRules ? 1 : 0), 0) +
+    (connection.eventRules ? 1 : 0);
   const [sf, fn] = await Promise.all([
     salesforceChecks(config, connection, logger),
     fieldnationChecks(config, connection, options.publicUrl, logger),

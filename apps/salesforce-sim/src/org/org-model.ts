@@ -165,7 +165,10 @@ export class OrgModel {
       const tracked = this.objects.filter((o) => o.feedEnabled).map((o) => o.name.toLowerCase());
       const targets = feedParent.referenceTo.map((r) => r.toLowerCase());
       const odd = [...tracked.filter((t) => !targets.includes(t)), ...targets.filter((t) => !tracked.includes(t))];
-      if (odd.length) throw new Error(`FeedItem.ParentId.referenceTo must list exactly the objects with feedEnabled: true (differs on ${odd.join(', ')})`);
+      if (odd.length)
+        throw new Error(
+          `FeedItem.ParentId.referenceTo must list exactly the objects with feedEnabled: true (differs on ${odd.join(', ')})`,
+        );
     }
     for (const o of this.objects) {
       for (const f of o.fields) {
