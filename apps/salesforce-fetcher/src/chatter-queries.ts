@@ -20,6 +20,8 @@ export interface FeedQueryInput {
   bodyFields: readonly string[];
   from: Date;
   until: Date;
+  /** Resume after this row (keyset: the rows are ordered by CreatedDate, then Id). */
+  after?: { createdDate: Date; id: string };
   /** The broker's own posts are never read back (no echo). */
   integrationUserId?: string;
 }
@@ -37,7 +39,11 @@ export function feedQuery(q: FeedQueryInput): string {
   const where = [`ParentId IN (${q.parentIds.map((id) => soqlString(toId18(id))).join(', ')})`];
   if (q.phase === 'items') where.push(`Type IN (${MESSAGE_POST_TYPES.map((t) => `'${t}'`).join(', ')})`);
   if (q.integrationUserId) where.push(`CreatedById != ${soqlString(toId18(q.integrationUserId))}`);
-  where.push(`CreatedDate >= ${soqlDateTime(q.from)}`, `CreatedDate <= ${soqlDateTime(q.until, 'up')}`);
+  if (q.after) {
+    const at = soqlDateTime(q.after.createdDate);
+    where.push(`(CreatedDate > ${at} OR (CreatedDate = ${at} AND Id > ${soqlString(toId18(q.after.id))}))`);
+  } else where.push(`CreatedDate >= ${soqlDateTime(q.from)}`);
+  where.push(`CreatedDate <= ${soqlDateTime(q.until, 'up')}`);
   return `SELECT ${fields.join(', ')} FROM ${q.phase === 'items' ? 'FeedItem' : 'FeedComment'} WHERE ${where.join(' AND ')} ORDER BY CreatedDate ASC, Id ASC`;
 }
 
@@ -63,6 +69,7 @@ export function planWindow(connectionId: string, cursor: ChatterCursor | null, n
     afterParentId: null,
     chunkPhase: null,
     chunkFrom: null,
+    chunkAfterId: null,
   };
 }
 
@@ -77,5 +84,6 @@ export function closeWindow(cursor: ChatterCursor): ChatterCursor {
     afterParentId: null,
     chunkPhase: null,
     chunkFrom: null,
+    chunkAfterId: null,
   };
 }

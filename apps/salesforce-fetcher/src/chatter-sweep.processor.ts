@@ -53,8 +53,8 @@ interface FeedRow extends Record<string, unknown> {
  * records of the connection's Chatter objects that have a work order, `parentIdsPerQuery` records
  * per query, written by anyone but the integration user. New ones (no message link yet) go to the
  * mapper as records. At most `maxApiCalls` query pages per sweep; the cursor in PostgreSQL records
- * where a stopped sweep was, after every page, so a restart neither skips nor re-reads more than a
- * page. No record with a work order: no call at all.
+ * where a stopped sweep was (the last row read, by CreatedDate and Id), so a restart neither skips
+ * nor reads a row twice within a window. No record with a work order: no call at all.
  */
 export async function chatterSweep(job: SweepJob, deps: ChatterSweepDeps, ctx: JobContext): Promise<ChatterSweepResult> {
   const d = job.data;
@@ -112,12 +112,14 @@ async function sweepUnderLock(
         await client.ensureSession(); // a login, not an API call
         integrationUserId = client.userId;
       }
+      const resume = cursor.chunkPhase === phase && cursor.chunkFrom && cursor.chunkAfterId;
       let next: string | undefined = feedQuery({
         phase,
         parentIds: parents,
         bodyFields: phase === 'items' ? itemFields : commentFields,
-        from: cursor.chunkPhase === phase && cursor.chunkFrom ? cursor.chunkFrom : cursor.windowFrom!,
+        from: cursor.windowFrom!,
         until: cursor.windowUntil!,
+        after: resume ? { createdDate: cursor.chunkFrom!, id: cursor.chunkAfterId! } : undefined,
         integrationUserId,
       });
       while (next) {
@@ -133,15 +135,17 @@ async function sweepUnderLock(
         result.read += page.records.length;
         result.queued += await feed(d.connectionId, phase, page.records, integrationUserId, deps, ctx);
         next = page.nextRecordsUrl;
-        // Rows are oldest first: what is older than the last one read is done (its ties are read again).
-        const last = page.records.at(-1)?.CreatedDate;
-        cursor = { ...cursor, chunkPhase: phase, chunkFrom: last && next ? new Date(Date.parse(last)) : cursor.chunkFrom };
-        if (next) await deps.chatter.saveChatterCursor(cursor);
+        // Rows come by CreatedDate, then Id: the last one read is where a stopped sweep resumes, exactly.
+        const last = page.records.at(-1);
+        if (next && last?.CreatedDate) {
+          cursor = { ...cursor, chunkPhase: phase, chunkFrom: new Date(Date.parse(last.CreatedDate)), chunkAfterId: last.Id };
+          await deps.chatter.saveChatterCursor(cursor);
+        }
       }
-      cursor = { ...cursor, chunkPhase: null, chunkFrom: null };
+      cursor = { ...cursor, chunkPhase: null, chunkFrom: null, chunkAfterId: null };
       if (phase !== phases.at(-1)) cursor = { ...cursor, chunkPhase: phases[phases.indexOf(phase) + 1]! };
     }
-    cursor = { ...cursor, afterParentId: parents.at(-1)!, chunkPhase: null, chunkFrom: null };
+    cursor = { ...cursor, afterParentId: parents.at(-1)!, chunkPhase: null, chunkFrom: null, chunkAfterId: null };
     await deps.chatter.saveChatterCursor(cursor);
     if (parents.length < settings.parentIdsPerQuery) break;
   }

@@ -13,12 +13,13 @@ export interface ChatterCursor {
   windowStartedAt: Date | null;
   /** Record ids up to this one are done for the window in progress. */
   afterParentId: string | null;
-  /** In the next chunk of records: the phase and the CreatedDate reached. */
+  /** In the next chunk of records: the phase, and the last row read in it (its CreatedDate and Id). */
   chunkPhase: 'items' | 'comments' | null;
   chunkFrom: Date | null;
+  chunkAfterId: string | null;
 }
 
-const COLUMNS = `connection_id, watermark, window_from, window_until, window_started_at, after_parent_id, chunk_phase, chunk_from`;
+const COLUMNS = `connection_id, watermark, window_from, window_until, window_started_at, after_parent_id, chunk_phase, chunk_from, chunk_after_id`;
 
 function toCursor(r: Record<string, unknown>): ChatterCursor {
   return {
@@ -30,6 +31,7 @@ function toCursor(r: Record<string, unknown>): ChatterCursor {
     afterParentId: (r.after_parent_id as string | null) ?? null,
     chunkPhase: (r.chunk_phase as ChatterCursor['chunkPhase']) ?? null,
     chunkFrom: (r.chunk_from as Date | null) ?? null,
+    chunkAfterId: (r.chunk_after_id as string | null) ?? null,
   };
 }
 
@@ -44,10 +46,20 @@ export function createChatterStore(prisma: PrismaClient) {
 
     async saveChatterCursor(c: ChatterCursor): Promise<void> {
       await pool.query(
-        `INSERT INTO chatter_cursor (${COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+        `INSERT INTO chatter_cursor (${COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
          ON CONFLICT (connection_id) DO UPDATE SET watermark = $2, window_from = $3, window_until = $4, window_started_at = $5,
-           after_parent_id = $6, chunk_phase = $7, chunk_from = $8, updated_at = now()`,
-        [c.connectionId, c.watermark, c.windowFrom, c.windowUntil, c.windowStartedAt, c.afterParentId, c.chunkPhase, c.chunkFrom],
+           after_parent_id = $6, chunk_phase = $7, chunk_from = $8, chunk_after_id = $9, updated_at = now()`,
+        [
+          c.connectionId,
+          c.watermark,
+          c.windowFrom,
+          c.windowUntil,
+          c.windowStartedAt,
+          c.afterParentId,
+          c.chunkPhase,
+          c.chunkFrom,
+          c.chunkAfterId,
+        ],
       );
     },
 

@@ -1,7 +1,7 @@
 -- Where each connection's Chatter sweep is (docs/operations.md, "Chatter messages"): the posts and
 -- replies created before `watermark` have been read. A sweep reads [window_from, window_until], and one
 -- stopped by its API-call budget keeps its window and where it stopped (record ids up to
--- after_parent_id done, and in the next record chunk the phase and the CreatedDate reached), so the next
+-- after_parent_id done, and in the next record chunk the phase and the last row read, by CreatedDate and Id), so the next
 -- sweep resumes it and nothing is read for nothing or skipped across restarts.
 CREATE TABLE "chatter_cursor" (
     "connection_id" TEXT NOT NULL,
@@ -12,6 +12,7 @@ CREATE TABLE "chatter_cursor" (
     "after_parent_id" CHAR(18),
     "chunk_phase" TEXT,
     "chunk_from" TIMESTAMPTZ(3),
+    "chunk_after_id" CHAR(18),
     "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "chatter_cursor_pkey" PRIMARY KEY ("connection_id")

@@ -16,6 +16,11 @@ export function applyFeedRules(
 ): void {
   const name = o.name.toLowerCase();
   if (name !== 'feeditem' && name !== 'feedcomment') return;
+  // Salesforce's datetimes come back in whole seconds (.000): posts of one second tie on CreatedDate.
+  for (const f of ['CreatedDate', 'LastModifiedDate', 'SystemModstamp']) {
+    const v = record[f];
+    if (typeof v === 'string' && /\.\d{3}Z$/.test(v)) record[f] = v.replace(/\.\d{3}Z$/, '.000Z');
+  }
   if (o.field('InsertedById')) record.InsertedById ??= userId;
   if (name === 'feeditem') {
     record.Type ??= 'TextPost';
@@ -23,7 +28,8 @@ export function applyFeedRules(
       throw new SfError(400, 'REQUIRED_FIELD_MISSING', 'Required fields are missing: [Body]', ['Body']);
     return;
   }
-  const post = typeof record.FeedItemId === 'string' ? get(record.FeedItemId) : undefined;
+  if (typeof record.FeedItemId !== 'string') return; // REQUIRED_FIELD_MISSING, from the required-field check
+  const post = get(record.FeedItemId);
   if (!post) throw new SfError(400, 'INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', ['FeedItemId']);
   record.ParentId = post.record.ParentId ?? null;
   record.CommentType ??= 'TextComment';
