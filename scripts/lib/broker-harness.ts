@@ -61,6 +61,8 @@ export interface HarnessOptions {
   extraWebhookEvents?: string[];
   /** The demo connection's event rules file instead of config/mappings/case-events.yaml (absolute, or relative to config/). */
   eventRules?: string;
+  /** More entries under the demo connection's `objects:` (YAML, 6-space indented); `mappings/` paths are config/mappings. */
+  extraObjects?: string;
   apps?: AppName[];
   bundled?: boolean;
   echo?: boolean;
@@ -204,6 +206,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   }
   if (options.eventRules) {
     configText = configText.replace(/eventRules: \S+/, `eventRules: ${path.resolve(root, 'config', options.eventRules)}`);
+  }
+  if (options.extraObjects) {
+    const extra = options.extraObjects.replace(/(mapping|eventRules): mappings\//g, `$1: ${path.join(root, 'config/mappings')}/`);
+    configText = configText.replace(/\n    objects:\n/, (m) => `${m}${extra.replace(/\n?$/, '\n')}`);
   }
   if (options.salesforceTimeouts) {
     const { connectMs, requestMs } = options.salesforceTimeouts;

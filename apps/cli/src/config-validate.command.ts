@@ -45,6 +45,10 @@ export async function configValidateCommand(
         const path = resolveConfigPath(config, settings.mapping);
         await compile(`connections[${i}].objects.${object}.mapping`, () => loadMapping(path, { lookup }));
       }
+      if (settings.eventRules) {
+        const path = resolveConfigPath(config, settings.eventRules);
+        await compile(`connections[${i}].objects.${object}.eventRules`, () => loadEventRulesFile(path, { object }));
+      }
     }
     if (c.eventRules) {
       const path = resolveConfigPath(config, c.eventRules);
@@ -57,7 +61,12 @@ export async function configValidateCommand(
   }
   io.out(`config ${file} is valid: ${config.connections.length} connection(s)`);
   for (const c of config.connections) {
-    io.out(`  ${c.id}: objects ${Object.keys(c.objects).join(', ')}${c.eventRules ? '; event rules' : ''}`);
+    const own = Object.entries(c.objects)
+      .filter(([, o]) => o.eventRules)
+      .map(([name]) => name);
+    io.out(
+      `  ${c.id}: objects ${Object.keys(c.objects).join(', ')}${c.eventRules ? '; event rules' : ''}${own.length ? `; own event rules: ${own.join(', ')}` : ''}`,
+    );
   }
   return 0;
 }

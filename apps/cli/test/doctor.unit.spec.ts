@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { LoadedConfig } from '@broker/config';
@@ -91,6 +91,44 @@ describe('broker doctor', () => {
     expect(line(text, 'fieldnation.webhook')).toMatch(/^\s+✓/);
     expect(line(text, 'salesforce.fields.Case')).toBe(''); // needs a session: not run
     expect(text).toMatch(/✗ 1 check failed/);
+  });
+
+  /** The demo config with a Service_Ticket__c beside the Case: its own mapping and rules, messages through Chatter. */
+  const withTicket = (options: { rules?: (t: string) => string; ticket?: string } = {}) => {
+    let rules = path.join(DEMO_MAPPINGS, 'ticket-events.yaml');
+    if (options.rules) {
+      rules = path.join(tmpDir('doctor-ticket'), 'ticket-events.yaml');
+      writeFileSync(rules, options.rules(readFileSync(path.join(DEMO_MAPPINGS, 'ticket-events.yaml'), 'utf8')));
+    }
+    const entry = `      Service_Ticket__c: { mapping: ${path.join(DEMO_MAPPINGS, 'ticket-to-work-order.yaml')}, eventRules: ${rules}, messageChannel: chatter${options.ticket ?? ''} }\n`;
+    return demoConfig({ editConfig: (t) => t.replace(/\n    objects:\n/, (m) => `${m}${entry}`) });
+  };
+
+  it("checks a custom object's own event rules against its describe, and its Chatter feed and text fields", async () => {
+    const good = await doctor(withTicket());
+    expect(good.code).toBe(0);
+    for (const id of [
+      'salesforce.fields.Service_Ticket__c',
+      'salesforce.write-back.Service_Ticket__c',
+      'salesforce.chatter.Service_Ticket__c',
+      'salesforce.chatter.FeedItem',
+      'salesforce.chatter.FeedComment',
+    ]) {
+      expect(line(good.text, id), id).toMatch(/^\s+✓/);
+    }
+    // A rule writing a field the ticket does not have (it is a Case field): the ticket's check fails, naming it.
+    const bad = await doctor(withTicket({ rules: (t) => t.replace('Status__c: { value: Scheduled }', 'Status: { value: Scheduled }') }));
+    expect(bad.code).toBe(1);
+    expect(line(bad.text, 'salesforce.write-back.Service_Ticket__c')).toMatch(/^\s+✗/);
+    expect(bad.text).toContain('Status: no such field');
+    expect(line(bad.text, 'salesforce.write-back.Case')).toMatch(/^\s+✓/);
+  });
+
+  it('fails salesforce.chatter.FeedItem for a body field FeedItem does not have', async () => {
+    const { code, text } = await doctor(withTicket({ ticket: ', chatter: { bodyField: Message__c }' }));
+    expect(code).toBe(1);
+    expect(line(text, 'salesforce.chatter.FeedItem')).toMatch(/^\s+✗/);
+    expect(text).toContain('Message__c: no such field');
   });
 
   it('fails salesforce.fields.<Object> for a mapped field that does not exist, naming the path', async () => {

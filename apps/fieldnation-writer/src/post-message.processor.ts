@@ -11,7 +11,8 @@ export function messageText(body: string, authorName?: string): string {
 }
 
 /**
- * Post a Salesforce user's CaseComment as a work-order message, once. The message link is claimed
+ * Post a Salesforce user's CaseComment or Chatter post as a work-order message (a Chatter reply as a
+ * reply when its post is linked to a message), once. The message link is claimed
  * first; when a claim already exists without a message id (a crash after posting), the work order's
  * messages are searched before posting again.
  */
@@ -34,11 +35,19 @@ export async function postMessage(job: PostJob, deps: WriterDeps, ctx: JobContex
       const existing = await client.listMessages(d.workOrderId);
       messageId = existing.flatMap((m) => [m, ...(m.replies ?? [])]).find((m) => m.message === text)?.msg_id;
     }
-    messageId ??= await client.postMessage(d.workOrderId, { message: text, type: ctx.connection().fieldnation.messageType });
+    // A Chatter reply to a post linked to a message is a reply in that message's thread (its audience).
+    messageId ??= await client.postMessage(
+      d.workOrderId,
+      d.replyToMessageId
+        ? { message: text, parentId: d.replyToMessageId }
+        : { message: text, type: ctx.connection().fieldnation.messageType },
+    );
   } catch (err) {
     return await rethrowFieldNation(err, ctx);
   }
   await deps.store.completeMessageLink(link.id, { fnMessageId: messageId });
-  await ctx.stage('message', 'ok', { message: `comment ${d.caseCommentId} posted as message ${messageId}` });
+  await ctx.stage('message', 'ok', {
+    message: `${d.caseCommentId.startsWith('00a') ? 'comment' : 'Chatter'} ${d.caseCommentId} posted as ${d.replyToMessageId ? `reply to ${d.replyToMessageId}: ` : ''}message ${messageId}`,
+  });
   return 'posted';
 }

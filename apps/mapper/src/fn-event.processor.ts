@@ -10,8 +10,10 @@ import {
 import { permanentError, type JobContext } from '@broker/runtime';
 import type { Store } from '@broker/store';
 import { queueAttachmentCopy, type FileEventDeps } from './file-events';
+import { commentDestination } from './comment-destination';
 
 export interface EventDeps {
+  /** Compiled event rules: an object's own by `${connectionId}/${sObject}`, the connection's by its id. */
   eventRules: ReadonlyMap<string, CompiledEventRules>;
   store: Pick<
     Store,
@@ -136,7 +138,8 @@ async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobCon
     await record('skipped', 'work order is not known to the broker');
     return 'unknown-work-order';
   }
-  const rules = deps.eventRules.get(d.connectionId);
+  // The correlated record's object chooses the rules: its own file, else the connection's.
+  const rules = deps.eventRules.get(`${d.connectionId}/${correlation.sfObject}`) ?? deps.eventRules.get(d.connectionId);
   if (!rules) {
     await record('skipped', 'no event rules configured', correlation.sfId);
     return 'no-rules';
@@ -152,11 +155,13 @@ async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobCon
   }
 
   let fnMessageId: string | undefined;
+  let parentMessageId: string | undefined;
   let body: FieldNationWebhookBody = d.body;
   if (d.eventName === 'workorder.message_posted') {
     const message = await resolveMessage(d, deps);
     body = withWebhookMessage(d.body, message);
     fnMessageId = message.id;
+    parentMessageId = message.parentId;
     const byUs = us !== undefined && (message.authorId === us || (message.authorId === undefined && triggeredBy === us));
     const linked = fnMessageId !== undefined && (await deps.store.findMessageLinkByFnMessage(d.connectionId, d.workOrderId, fnMessageId));
     if (byUs || linked) {
@@ -174,6 +179,17 @@ async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobCon
   if (!changes || (Object.keys(changes.fields).length === 0 && !changes.comment)) {
     await record('skipped', 'no rule matches', correlation.sfId);
     return 'no-match';
+  }
+  const destination = changes.comment
+    ? await commentDestination(connection, correlation.sfObject, deps.store, { workOrderId: d.workOrderId, parentMessageId })
+    : undefined;
+  if (changes.comment && destination === null) {
+    ctx.log.warn({ sfObject: correlation.sfObject, event: d.eventName }, 'comment dropped: the object has no message channel');
+    delete changes.comment;
+    if (Object.keys(changes.fields).length === 0) {
+      await record('skipped', `a comment only, and ${correlation.sfObject} has no message channel (messageChannel)`, correlation.sfId);
+      return 'no-channel';
+    }
   }
 
   let statusOrder: { at: string; rank: number; fields: string[] } | undefined;
@@ -218,7 +234,7 @@ async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobCon
       sfObject: correlation.sfObject,
       sfId: correlation.sfId,
       fields,
-      comment: changes.comment ? { ...changes.comment, ...(fnMessageId ? { fnMessageId } : {}) } : undefined,
+      comment: changes.comment ? { ...changes.comment, ...(fnMessageId ? { fnMessageId } : {}), ...destination } : undefined,
       statusOrder,
       cause: { kind: fnMessageId ? 'fn-message' : 'fn-event', id: d.deliveryId, workOrderId: d.workOrderId, eventName: d.eventName },
     },

@@ -14,6 +14,7 @@ import { permanentError, withFeedback, type JobContext, type RecordLocks } from 
 import { requestCancel } from './cancel-request';
 import { sameSalesforceId } from '@broker/salesforce';
 import type { Store } from '@broker/store';
+import { mapFeedMessage } from './feed-message';
 
 export interface MapDeps {
   /** Compiled mapping per `${connectionId}/${sObject}`. */
@@ -39,6 +40,7 @@ export async function mapRecord(job: MapJob, deps: MapDeps, ctx: JobContext): Pr
     ctx.stage('mapped', outcome, { message, workOrderId });
 
   if (d.sfObject === 'CaseComment') return mapCaseComment(job, deps, connection, ctx);
+  if (d.sfObject === 'FeedItem' || d.sfObject === 'FeedComment') return mapFeedMessage(job, deps, connection, ctx);
 
   const mapping = deps.mappings.get(`${d.connectionId}/${d.sfObject}`);
   if (!mapping) throw permanentError(`no mapping for ${d.connectionId}/${d.sfObject}`, 0, 'config');

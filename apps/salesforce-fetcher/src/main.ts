@@ -1,13 +1,25 @@
-// salesforce-fetcher: consumes sf.fetch (read a notified record with one query) and sf.reconcile
+// salesforce-fetcher: consumes sf.fetch (read a notified record with one query), sf.reconcile
 // (sweeps for records a dropped Outbound Message never announced, one scheduler per connection
-// and triggered object); produces map and sf.fetch. Start-up and shutdown: runWorkerApp.
-import { fnFileQueue, mapQueue, schedulers, sfFetchQueue, sfFilePollQueue, sfReconcileQueue, sfWriteQueue } from '@broker/contracts';
+// and triggered object) and sf.chatter (Chatter posts and replies, one scheduler per connection with
+// a Chatter object); produces map and sf.fetch. Start-up and shutdown: runWorkerApp.
+import {
+  fnFileQueue,
+  mapQueue,
+  schedulers,
+  sfChatterQueue,
+  sfFetchQueue,
+  sfFilePollQueue,
+  sfReconcileQueue,
+  sfWriteQueue,
+} from '@broker/contracts';
+import { chatterObjects } from '@broker/config';
 import { connectionCatalogueLookup } from '@broker/fieldnation';
 import { redisRecordLocks, syncFailureFeedback } from '@broker/runtime';
 import { consume, perVersion, runWorkerApp, type AppConfig } from '@broker/runtime/worker-app';
 import { createSalesforceClients } from '@broker/salesforce/client';
+import { chatterSweep } from './chatter-sweep.processor';
 import { fetchRecord } from './fetch-record.processor';
-import { createFileLinks } from '@broker/store';
+import { createChatterStore, createFileLinks } from '@broker/store';
 import { pollFiles } from './poll-files.processor';
 import { reconcileSweep } from './reconcile.processor';
 
@@ -48,6 +60,8 @@ await runWorkerApp({
       kv: app.redis,
       prefix: app.prefix,
     };
+    const chatter = (config: AppConfig) =>
+      config.config.connections.flatMap((c) => (chatterObjects(c).length ? [schedulers.chatter(c.id, c.chatterSweep.every)] : []));
     return {
       consumes: [
         consume(
@@ -69,10 +83,17 @@ await runWorkerApp({
           { concurrency: 1 },
         ),
         consume(sfFilePollQueue, { 'poll-files': pollFiles }, polls, { concurrency: 1 }),
+        consume(
+          sfChatterQueue,
+          { 'chatter-sweep': chatterSweep },
+          { clients, chatter: createChatterStore(app.prisma), mapQueue: fetch.mapQueue, locks: fetch.locks },
+          { concurrency: 1 },
+        ),
       ],
       schedules: (config) => [
         { queue: sfReconcileQueue, schedulers: sweeps(config) },
         { queue: sfFilePollQueue, schedulers: filePolls(config) },
+        { queue: sfChatterQueue, schedulers: chatter(config) },
       ],
     };
   },

@@ -177,6 +177,8 @@ describe('REST API through jsforce', () => {
       'Contact',
       'Case',
       'CaseComment',
+      'FeedItem',
+      'FeedComment',
       'Site_Visit__c',
       'Service_Ticket__c',
       'ContentVersion',

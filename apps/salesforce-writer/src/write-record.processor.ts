@@ -3,6 +3,7 @@ import type { JobDataOf, sfWriteQueue } from '@broker/contracts';
 import { permanentError, type JobContext, type KeyValueStore, type RecordLocks } from '@broker/runtime';
 import { ApiBudgetError, SalesforceApiError, type CompositeSubrequest, type SalesforceClient } from '@broker/salesforce/client';
 import type { Store } from '@broker/store';
+import { findOwnMessage, messageRequest } from './message-target';
 
 /** What the writer calls on Salesforce. */
 export type SfWriterClient = Pick<SalesforceClient, 'query' | 'awaitBudget' | 'composite' | 'userId'>;
@@ -39,23 +40,6 @@ function compositeError(
     errors[0] ??
     (failed[0] ? { code: `HTTP_${failed[0].httpStatusCode}`, message: 'request failed', referenceId: failed[0].referenceId } : undefined)
   );
-}
-
-/** The id of a comment with this body the integration user wrote on the record since `since`. */
-async function findOwnComment(
-  client: SfWriterClient,
-  parentId: string,
-  body: string,
-  since: Date,
-  userId: string | undefined,
-): Promise<string | undefined> {
-  // CommentBody is a long text area: SOQL cannot filter on it, so the text is compared here.
-  const after = new Date(since.getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const byUser = userId && /^[a-zA-Z0-9]{15,18}$/.test(userId) ? ` AND CreatedById = '${userId}'` : '';
-  const { records } = await client.query<{ Id: string; CommentBody?: string | null }>(
-    `SELECT Id, CommentBody FROM CaseComment WHERE ParentId = '${parentId}'${byUser} AND CreatedDate >= ${after} ORDER BY CreatedDate DESC LIMIT 200`,
-  );
-  return records.find((r) => r.CommentBody === body)?.Id;
 }
 
 /**
@@ -140,7 +124,7 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
     if (comment && maybeWritten) {
       // Look for it (one query, only on this path) rather than post it twice.
       searchCalls = 1;
-      const existing = await findOwnComment(client, d.sfId, comment.body, since, connection.salesforce.integrationUserId ?? client.userId);
+      const existing = await findOwnMessage(client, d.sfId, comment, since, connection.salesforce.integrationUserId ?? client.userId);
       if (existing) {
         if (link) await deps.store.completeMessageLink(link.id, { caseCommentId: existing });
         comment = undefined;
@@ -152,14 +136,7 @@ export async function writeRecord(job: WriteJob, deps: SfWriterDeps, ctx: JobCon
     const base = `/services/data/v${connection.salesforce.apiVersion}/sobjects`;
     if (Object.keys(fields).length)
       requests.push({ method: 'PATCH', url: `${base}/${d.sfObject}/${d.sfId}`, referenceId: 'record', body: fields });
-    if (comment) {
-      requests.push({
-        method: 'POST',
-        url: `${base}/CaseComment`,
-        referenceId: 'comment',
-        body: { ParentId: d.sfId, CommentBody: comment.body, IsPublished: comment.isPublished },
-      });
-    }
+    if (comment) requests.push(messageRequest(base, d.sfId, comment));
     if (requests.length === 0) {
       await stage('skipped', 'nothing left to write (older status, or comment already written)', searchCalls);
       return 'nothing';

@@ -17,6 +17,7 @@ import {
   compileEventRules,
   compileMapping,
   MappingError,
+  compileObjectEventRules,
   type CompiledEventRules,
   type CompiledMapping,
   type NameCatalogues,
@@ -46,12 +47,25 @@ export function compileConfigMappings(
   );
 }
 
-/** The event rules of a config, compiled, by connection id. */
+/** The event rules of a config, compiled: the connection's by its id, an object's own by `${connectionId}/${sObject}`. */
 export function compileConfigEventRules(config: LoadedConfig): Map<string, CompiledEventRules> {
   return new Map(
-    config.connections.flatMap((c) =>
-      c.eventRules ? [[c.id, compileEventRules(readText(config, c.eventRules), { file: fileLabel(config, c.eventRules) })] as const] : [],
-    ),
+    config.connections.flatMap((c) => [
+      ...(c.eventRules
+        ? [[c.id, compileEventRules(readText(config, c.eventRules), { file: fileLabel(config, c.eventRules) })] as const]
+        : []),
+      // An object's own rules, chosen by the correlated record's object (the mapper's fn-event.processor.ts).
+      ...Object.entries(c.objects).flatMap(([object, o]) =>
+        o.eventRules
+          ? [
+              [
+                `${c.id}/${object}`,
+                compileObjectEventRules(readText(config, o.eventRules), { file: fileLabel(config, o.eventRules), object }),
+              ] as const,
+            ]
+          : [],
+      ),
+    ]),
   );
 }
 

@@ -37,6 +37,8 @@ export function fileReferences(raw: unknown): FileReference[] {
     for (const [name, o] of Object.entries(asRecord(connection?.objects) ?? {})) {
       const mapping = asRecord(o)?.mapping;
       if (typeof mapping === 'string') refs.push({ at: `connections[${i}].objects.${name}.mapping`, file: mapping });
+      const rules = asRecord(o)?.eventRules;
+      if (typeof rules === 'string') refs.push({ at: `connections[${i}].objects.${name}.eventRules`, file: rules });
     }
     if (typeof connection?.eventRules === 'string') refs.push({ at: `connections[${i}].eventRules`, file: connection.eventRules });
   });

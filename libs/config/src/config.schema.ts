@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { checkSoqlCondition, SoqlConditionError } from '@broker/salesforce';
 
+const apiName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a Salesforce API name');
 const sfId = z.string().regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, 'a 15- or 18-character Salesforce id');
 const url = z.string().url();
 // Values interpolated from ${ENV} arrive as text: numbers and booleans accept their text form.
@@ -302,6 +303,28 @@ const objectSchema = z.strictObject({
    * customer) become messages; false sends internal comments to the technician too.
    */
   publishedCommentsOnly: bool().default(true),
+  /**
+   * Event rules file for work orders of this object's records (relative to the config file); objects
+   * without one use the connection's `eventRules`. Its `object:` must name this object.
+   */
+  eventRules: z.string().min(1).optional(),
+  /**
+   * Where the messages of this object's records go, both ways: `CaseComment` (Case only, the default
+   * for Case: objects.CaseComment.messages sends them) or `chatter` (posts on the record's feed,
+   * replies as comments; any feed-tracked object; read by the connection's chatterSweep).
+   */
+  messageChannel: z.enum(['CaseComment', 'chatter']).optional(),
+  /** With messageChannel chatter: which fields carry the text (as Field Nation's connector lets the admin pick). */
+  chatter: z
+    .strictObject({
+      /** FeedItem field of a post's text. */
+      bodyField: apiName.default('Body'),
+      /** FeedComment field of a reply's text. */
+      commentBodyField: apiName.default('CommentBody'),
+      /** Also read replies (FeedComment): one more query per sweep. */
+      replies: bool().default(true),
+    })
+    .optional(),
 });
 
 /** File types copied by default: documents and pictures a technician delivers (extensions, lower case). */
@@ -376,15 +399,61 @@ export const filesSchema = z
   })
   .default({ toSalesforce: false, ...FILE_DEFAULTS });
 
+export const CHATTER_DEFAULTS = { bodyField: 'Body', commentBodyField: 'CommentBody', replies: true } as const;
+
+const CHATTER_SWEEP_DEFAULTS = {
+  every: '* * * * *',
+  maxApiCalls: 4,
+  overlapSeconds: 300,
+  parentIdsPerQuery: 300,
+  pageSize: 2000,
+  firstLookbackMinutes: 60,
+};
+
+/**
+ * The Chatter sweep of a connection (objects with messageChannel chatter): Salesforce cannot send a
+ * Chatter post by Outbound Message, so the fetcher asks for new posts and replies on the records that
+ * have a work order. Its cost is bounded: at most `maxApiCalls` queries per sweep, none when no such
+ * record exists (docs/operations.md, "Chatter messages").
+ */
+const chatterSweepSchema = z
+  .strictObject({
+    /** Cron pattern of the sweep (BullMQ job scheduler). One call or two per run while records are dispatched. */
+    every: z.string().min(1).default(CHATTER_SWEEP_DEFAULTS.every),
+    /** Upper bound on the queries one sweep spends; the next sweep resumes where it stopped. */
+    maxApiCalls: num(z.number().int().min(1).max(200)).default(CHATTER_SWEEP_DEFAULTS.maxApiCalls),
+    /**
+     * Each sweep reads again this far behind the last one: a post saved in a transaction that commits
+     * after a later one (CreatedDate is the save's start) and clock differences are not missed; what
+     * is read twice is recognised by its message link.
+     */
+    overlapSeconds: num(z.number().int().min(0).max(3600)).default(CHATTER_SWEEP_DEFAULTS.overlapSeconds),
+    /** Record ids per query (`ParentId IN (…)`); the query URL must stay under Salesforce's URI limit. */
+    parentIdsPerQuery: num(z.number().int().min(1).max(500)).default(CHATTER_SWEEP_DEFAULTS.parentIdsPerQuery),
+    /** Rows per query page (200-2,000); each further page is one more call. */
+    pageSize: num(z.number().int().min(200).max(2000)).default(CHATTER_SWEEP_DEFAULTS.pageSize),
+    /** How far back the very first sweep of a connection looks. */
+    firstLookbackMinutes: num(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 24 * 60),
+    ).default(CHATTER_SWEEP_DEFAULTS.firstLookbackMinutes),
+  })
+  .default(CHATTER_SWEEP_DEFAULTS);
+
 export const connectionSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'letters, digits, _ and - (max 63)'),
   salesforce: salesforceSchema,
   fieldnation: fieldNationSchema,
   objects: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a Salesforce object API name'), objectSchema),
-  /** Event rules file (Field Nation → Salesforce), relative to the config file. */
+  /** Event rules file (Field Nation → Salesforce), relative to the config file; an object's own `eventRules` wins. */
   eventRules: z.string().min(1).optional(),
   /** Files both ways between the work order and the record (off unless configured). */
   files: filesSchema,
+
+  chatterSweep: chatterSweepSchema,
   reconciliation: z
     .strictObject({
       enabled: bool().default(true),
@@ -474,6 +543,23 @@ export const brokerConfigSchema = z
         if (name !== 'CaseComment' && !obj.mapping) {
           ctx.addIssue({ code: 'custom', message: 'a mapping file is required', path: ['connections', i, 'objects', name, 'mapping'] });
         }
+        const at = (key: string) => ['connections', i, 'objects', name, key];
+        if (obj.messageChannel === 'CaseComment' && name !== 'Case')
+          ctx.addIssue({
+            code: 'custom',
+            message: `CaseComments belong to Cases only: ${name} can use messageChannel chatter (its feed must be tracked)`,
+            path: at('messageChannel'),
+          });
+        if (obj.messageChannel === 'chatter' && !obj.mapping)
+          ctx.addIssue({
+            code: 'custom',
+            message: 'Chatter messages follow the records of an object with a mapping',
+            path: at('messageChannel'),
+          });
+        if (obj.chatter && obj.messageChannel !== 'chatter')
+          ctx.addIssue({ code: 'custom', message: 'chatter settings need messageChannel: chatter', path: at('chatter') });
+        if (obj.eventRules && !obj.mapping)
+          ctx.addIssue({ code: 'custom', message: 'event rules follow the records of an object with a mapping', path: at('eventRules') });
         const checkCondition = (condition: string | undefined, what: string, example: string, path: (string | number)[]) => {
           if (condition === undefined) return;
           try {

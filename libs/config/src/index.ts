@@ -5,3 +5,4 @@ export * from './config-secrets';
 export * from './config-reload';
 export * from './config-source';
 export * from './files-policy';
+export * from './message-channel';

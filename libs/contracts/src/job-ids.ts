@@ -38,6 +38,9 @@ export const reconcileJobId = {
 /** `map` / `map-record`: one per notification (a redelivered fetch job adds nothing). */
 export const mapJobId = (connectionId: string, notificationId: string) => jobId('map', connectionId, notificationId);
 
+/** The notification id of a Chatter post or reply the sweep found: one per Salesforce id, however often it is read. */
+export const chatterNotificationId = (sfId: string) => jobId('chatter', sfId);
+
 /** `fn.event` / `fn-event`: one per signed webhook body (its SHA-256), whatever the delivery attempt. */
 export const fieldNationEventJobId = (connectionId: string, bodyHash: string) => jobId('fn', connectionId, bodyHash);
 
@@ -126,6 +129,12 @@ export const JOB_IDS: JobIdRecipe[] = [
   },
   { queue: mapQueue.name, job: 'map-record', producer: 'salesforce-fetcher', example: mapJobId('{connection}', '{notificationId}') },
   {
+    queue: mapQueue.name,
+    job: 'map-record',
+    producer: 'salesforce-fetcher (Chatter sweep: a FeedItem or FeedComment)',
+    example: mapJobId('{connection}', chatterNotificationId('{feedId}')),
+  },
+  {
     queue: fnEventQueue.name,
     job: 'fn-event',
     producer: 'ingress (Field Nation webhook)',
@@ -181,6 +190,7 @@ const SCHEDULER_ROWS = [
   { s: schedulers.reconcile('{connection}', '{object}', ''), producer: 'salesforce-fetcher (per connection and triggered object)' },
   { s: schedulers.retention(''), producer: 'mapper (one for the broker)' },
   { s: schedulers.filePoll('{connection}', ''), producer: 'salesforce-fetcher (per connection copying files to Field Nation)' },
+  { s: schedulers.chatter('{connection}', ''), producer: 'salesforce-fetcher (per connection with a Chatter object)' },
 ];
 
 /** The markdown table docs/architecture.md carries between its job-id markers. */

@@ -105,7 +105,11 @@ export const WriteWorkOrderJob = z.object({
   createOnly: z.array(z.string()).default([]),
 });
 
-/** mapper → fieldnation-writer: a CaseComment written by a Salesforce user, to post as a message. */
+/**
+ * mapper → fieldnation-writer: a CaseComment, Chatter post (FeedItem) or Chatter reply (FeedComment)
+ * written by a Salesforce user, to post as a message. `caseCommentId` is the Salesforce id of whichever
+ * it is (the name predates Chatter; the message link keys on it).
+ */
 export const PostMessageJob = z.object({
   connectionId,
   sfId,
@@ -113,6 +117,8 @@ export const PostMessageJob = z.object({
   workOrderId,
   body: z.string().min(1).max(20_000),
   authorName: z.string().optional(),
+  /** Field Nation message to reply to (a Chatter reply whose post is linked to that message). */
+  replyToMessageId: z.string().min(1).max(64).optional(),
 });
 
 /** mapper → fieldnation-writer: the record asks for its work order to be cancelled (its cancel condition). */
@@ -143,6 +149,17 @@ export const SalesforceWriteJob = z.object({
       isPublished: z.boolean().default(false),
       /** Field Nation message id, stored as a message link so the comment never echoes back. */
       fnMessageId: z.string().min(1).max(64).optional(),
+      /**
+       * Where the text goes (absent: CaseComment, Case only): a Chatter post on the record (FeedItem),
+       * or a Chatter reply (FeedComment) on `feedItemId`, the post linked to the message replied to.
+       */
+      channel: z.enum(['CaseComment', 'FeedItem', 'FeedComment']).optional(),
+      feedItemId: sfId.optional(),
+      /** The message object's field that takes the text (the connection's chatter.bodyField / commentBodyField). */
+      bodyField: z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9_]*$/)
+        .optional(),
     })
     .optional(),
   /**
@@ -174,6 +191,23 @@ export const SalesforceWriteJob = z.object({
 });
 
 export const sfWriteQueue = defineQueue('sf.write', { 'write-record': SalesforceWriteJob }, retryDefaults);
+
+/**
+ * Scheduler → salesforce-fetcher: read the Chatter posts and replies written since the last sweep on
+ * the records of the connection's Chatter objects that have a work order (bounded API calls).
+ */
+export const ChatterSweepJob = z.object({ connectionId });
+
+export const sfChatterQueue = defineQueue(
+  'sf.chatter',
+  { 'chatter-sweep': ChatterSweepJob },
+  {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 10_000 },
+    removeOnComplete: { count: 200 },
+    removeOnFail: { age: 14 * 24 * 3_600, count: 1_000 },
+  },
+);
 
 /**
  * Scheduler → mapper: delete timeline and inbound-ledger rows older than the config's `retention`
@@ -258,4 +292,5 @@ export const allQueues = [
   sfFileQueue,
   sfFilePollQueue,
   fnFileQueue,
+  sfChatterQueue,
 ] as const;

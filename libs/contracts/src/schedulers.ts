@@ -1,8 +1,10 @@
 import { jobId } from './define-queue';
 import {
   maintenanceQueue,
+  sfChatterQueue,
   sfFilePollQueue,
   sfReconcileQueue,
+  type ChatterSweepJob,
   type PollSalesforceFilesJob,
   type ReconcileJob,
   type RetentionSweepJob,
@@ -29,6 +31,13 @@ export const schedulers = {
     id: jobId('reconcile', connectionId, sfObject),
     pattern,
     job: { name: 'sweep', data: { connectionId, sfObject } },
+  }),
+  /** salesforce-fetcher: the Chatter sweep of one connection (its objects with `messageChannel: chatter`). */
+  chatter: (connectionId: string, pattern: string): JobScheduler<'chatter-sweep', z.input<typeof ChatterSweepJob>> => ({
+    queue: sfChatterQueue.name,
+    id: jobId('chatter', connectionId),
+    pattern,
+    job: { name: 'chatter-sweep', data: { connectionId } },
   }),
   /** mapper: the retention clean-up, one for the whole broker whatever the number of replicas. */
   retention: (pattern: string): JobScheduler<'retention-sweep', z.input<typeof RetentionSweepJob>> => ({

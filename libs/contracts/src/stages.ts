@@ -4,12 +4,12 @@
  * CLI read them. Stored rows keep their text, so a stage is never renamed, only added.
  */
 export const STAGES = {
-  received: 'salesforce-fetcher: a notification arrived (Outbound Message, reconciliation or re-sync)',
+  received: 'salesforce-fetcher: a notification arrived (Outbound Message, reconciliation or re-sync), or the Chatter sweep found a post',
   fetched: 'salesforce-fetcher: the record was read with one query (or skipped: redelivery, covered by a later fetch)',
   'not-triggered': "salesforce-fetcher: the record does not match its object's trigger; nothing goes to Field Nation",
   reconciled: 'salesforce-fetcher: a reconciliation sweep found the record unsynced or changed, and queued a fetch',
   mapped: 'mapper: the record became a work-order state (or was unchanged since the last sync)',
-  message: 'mapper, fieldnation-writer: a CaseComment became a work-order message (or was skipped as an echo)',
+  message: 'mapper, fieldnation-writer: a CaseComment or Chatter post became a work-order message (or was skipped as an echo)',
   written: 'fieldnation-writer: the work order was created, updated or found unchanged',
   event: 'mapper: a Field Nation webhook event went through the event rules',
   'sf-written': 'salesforce-writer: fields or a comment were written to the Salesforce record',

@@ -11,6 +11,7 @@ export {
 export {
   loadMappingFile,
   loadEventRulesFile,
+  compileObjectEventRules,
   loadMapping,
   validateMapping,
   mappingNameKinds,

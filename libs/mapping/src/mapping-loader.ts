@@ -31,9 +31,25 @@ export function loadMappingFile(path: string, options: Omit<CompileOptions, 'fil
   return compileMapping(readText(path), { ...options, file: path });
 }
 
-/** Read and compile an event-rules file; every error names the file. */
-export function loadEventRulesFile(path: string): CompiledEventRules {
-  return compileEventRules(readText(path), { file: path });
+/**
+ * Read and compile an event-rules file; every error names the file. With `object` (the rules of one
+ * object, `objects.<name>.eventRules`), the file's `object:` must name it: rules written for another
+ * object would write fields it does not have.
+ */
+export function loadEventRulesFile(path: string, expect: { object?: string } = {}): CompiledEventRules {
+  return compileObjectEventRules(readText(path), { file: path, object: expect.object });
+}
+
+/** Compile event rules (text) that must apply to `object` when one is given (see loadEventRulesFile). */
+export function compileObjectEventRules(text: string, options: { file: string; object?: string }): CompiledEventRules {
+  const rules = compileEventRules(text, { file: options.file });
+  if (options.object && rules.object !== options.object) {
+    throw new MappingError(
+      [{ target: 'object', message: `the rules are for ${rules.object}, but objects.${options.object}.eventRules names this file` }],
+      options.file,
+    );
+  }
+  return rules;
 }
 
 /** Where names are looked up: Field Nation's catalogues (libs/fieldnation's CatalogueLookup, cached). */

@@ -170,7 +170,8 @@ async function webhookCheck(
 ): Promise<CheckResult> {
   const id = 'fieldnation.webhook';
   const title = 'Webhook registered for exactly the events the rules use';
-  if (!connection.eventRules) return ok(id, title, 'no eventRules: the connection uses no Field Nation events');
+  if (!connection.eventRules && !Object.values(connection.objects).some((o) => o.eventRules))
+    return ok(id, title, 'no eventRules: the connection uses no Field Nation events');
   let expected: string[];
   try {
     expected = webhookEvents(config, connection);

@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { readConfigFile, resolveConfigPath, type LoadedConfig } from '@broker/config';
 import { connectionCatalogueLookup } from '@broker/fieldnation';
-import { compileEventRules, validateMapping } from '@broker/mapping';
+import { compileEventRules, compileObjectEventRules, validateMapping } from '@broker/mapping';
 import { fieldnationChecks } from './fieldnation-checks';
 import { fail, ok, type CheckResult, type PreflightReport } from './preflight.types';
 import { salesforceChecks } from './salesforce-checks';
@@ -42,15 +42,23 @@ export async function runPreflight(config: LoadedConfig, connectionId: string, o
   // The live checks read the mappings: a file that does not compile is reported alone.
   const problems: string[] = [];
   for (const [object, o] of Object.entries(connection.objects)) {
-    if (!o.mapping) continue;
-    try {
-      // The full check (names resolved on Field Nation only when the mapping uses names).
-      await validateMapping(readConfigFile(config, o.mapping), {
-        file: resolveConfigPath(config, o.mapping),
-        lookup: connectionCatalogueLookup(connection.fieldnation, { logger }),
-      });
-    } catch (err) {
-      problems.push(`objects.${object}.mapping: ${(err as Error).message}`);
+    if (o.mapping) {
+      try {
+        // The full check (names resolved on Field Nation only when the mapping uses names).
+        await validateMapping(readConfigFile(config, o.mapping), {
+          file: resolveConfigPath(config, o.mapping),
+          lookup: connectionCatalogueLookup(connection.fieldnation, { logger }),
+        });
+      } catch (err) {
+        problems.push(`objects.${object}.mapping: ${(err as Error).message}`);
+      }
+    }
+    if (o.eventRules) {
+      try {
+        compileObjectEventRules(readConfigFile(config, o.eventRules), { file: resolveConfigPath(config, o.eventRules), object });
+      } catch (err) {
+        problems.push(`objects.${object}.eventRules: ${(err as Error).message}`);
+      }
     }
   }
   if (connection.eventRules) {
@@ -75,7 +83,9 @@ export async function runPreflight(config: LoadedConfig, connectionId: string, o
       0,
     );
   }
-  const files = Object.values(connection.objects).filter((o) => o.mapping).length + (connection.eventRules ? 1 : 0);
+  const files =
+    Object.values(connection.objects).reduce((n, o) => n + (o.mapping ? 1 : 0) + (o.eventRules ? 1 : 0), 0) +
+    (connection.eventRules ? 1 : 0);
   const [sf, fn] = await Promise.all([
     salesforceChecks(config, connection, logger),
     fieldnationChecks(config, connection, options.publicUrl, logger),

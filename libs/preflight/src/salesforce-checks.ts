@@ -1,8 +1,15 @@
-import { parse as parseYaml } from 'yaml';
 import type { Logger } from 'pino';
-import { readConfigFile, resolveConfigPath, salesforceLoginUrl, type ConnectionConfig, type LoadedConfig } from '@broker/config';
-import { EventRulesFileSchema, validateMapping } from '@broker/mapping';
+import {
+  messageChannelOf,
+  readConfigFile,
+  resolveConfigPath,
+  salesforceLoginUrl,
+  type ConnectionConfig,
+  type LoadedConfig,
+} from '@broker/config';
+import { validateMapping } from '@broker/mapping';
 import { connectionCatalogueLookup } from '@broker/fieldnation';
+import { eventRuleWrites, messageChannelChecks } from './message-checks';
 import { sameSalesforceId } from '@broker/salesforce';
 import { createSalesforceClient, toSalesforceError, type SalesforceApiError } from '@broker/salesforce/client';
 import { fail, ok, warn, type CheckResult } from './preflight.types';
@@ -17,6 +24,7 @@ interface DescribeField {
 interface Describe {
   name: string;
   createable?: boolean;
+  feedEnabled?: boolean;
   fields: DescribeField[];
 }
 interface Limits {
@@ -44,18 +52,6 @@ function loginFix(flow: ConnectionConfig['salesforce']['auth']['flow'], err: Sal
     case 'client-credentials':
       return "enable 'Client Credentials Flow' on the connected app and set its Run As user, check clientId and clientSecret, and set salesforce.instance to the org's My Domain URL (login.salesforce.com does not serve this flow)";
   }
-}
-
-/** Field names of the Salesforce record the event rules write (their `fields:` keys), with the rules' object. */
-function eventRuleFields(
-  config: LoadedConfig,
-  connection: ConnectionConfig,
-): { object: string; fields: string[]; comments: boolean } | undefined {
-  if (!connection.eventRules) return undefined;
-  const parsed = EventRulesFileSchema.parse(parseYaml(readConfigFile(config, connection.eventRules)));
-  const fields = new Set<string>();
-  for (const rule of parsed.rules) for (const f of Object.keys(rule.fields ?? {})) fields.add(f);
-  return { object: parsed.object, fields: [...fields], comments: parsed.rules.some((r) => r.comment) };
 }
 
 /**
@@ -223,7 +219,8 @@ export async function salesforceChecks(
     }
   }
 
-  const rules = eventRuleFields(config, connection);
+  const ruleWrites = eventRuleWrites(config, connection);
+  const ruleObjects = new Set(ruleWrites.filter((w) => w.fields.length).map((w) => w.object));
   const writable = new Map<string, Set<string>>();
   const addWritable = (object: string, field: string | undefined) => {
     if (!field) return;
@@ -238,7 +235,8 @@ export async function salesforceChecks(
     addWritable(object, settings.writeBack?.syncMessageField);
     addWritable(object, settings.writeBack?.syncedAtField);
   }
-  for (const f of rules?.fields ?? []) addWritable(rules!.object, f);
+  // Every field a rule writes must exist on the object the rules apply to, and be updateable there.
+  for (const w of ruleWrites) for (const f of w.fields) addWritable(w.object, f);
   for (const [object, fields] of writable) {
     const title = `Fields the broker writes on ${object} are updateable`;
     let d: Describe;
@@ -261,7 +259,7 @@ export async function salesforceChecks(
       if (!f) return [`${name}: no such field (or hidden from the integration user)`];
       return f.updateable ? [] : [`${name}: not updateable`];
     });
-    const source = `writeBack${rules?.object === object ? ' and event rules' : ''}`;
+    const source = `writeBack${ruleObjects.has(object) ? ' and event rules' : ''}`;
     if (problems.length === 0)
       checks.push(ok(`salesforce.write-back.${object}`, title, `${fields.size} fields (${source}): ${[...fields].join(', ')}`));
     else {
@@ -277,9 +275,10 @@ export async function salesforceChecks(
   }
 
   const messages = Object.entries(connection.objects).some(([name, o]) => name === 'CaseComment' && o.messages);
-  if (messages || rules?.comments) {
+  const caseCommentRules = ruleWrites.some((w) => w.comments && messageChannelOf(connection, w.object) === 'CaseComment');
+  if (messages || caseCommentRules) {
     const title = 'Case comments can be created';
-    const why = [messages ? 'objects.CaseComment.messages is on' : '', rules?.comments ? 'event rules add comments' : '']
+    const why = [messages ? 'objects.CaseComment.messages is on' : '', caseCommentRules ? 'event rules add comments' : '']
       .filter(Boolean)
       .join(', ');
     try {
@@ -310,6 +309,12 @@ export async function salesforceChecks(
       );
     }
   }
+
+  const channelChecks = await messageChannelChecks(connection, ruleWrites, describe, (name, err) =>
+    objectProblem(name, err as SalesforceApiError),
+  );
+  describedOnce ||= channelChecks.some((c) => c.status === 'ok');
+  checks.push(...channelChecks);
 
   if (limitsError && !describedOnce) {
     // /limits was refused (403) and no describe got through either: the API is not usable.

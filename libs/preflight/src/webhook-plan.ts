@@ -1,6 +1,6 @@
 import { readConfigFile, resolveConfigPath, type ConnectionConfig, type LoadedConfig } from '@broker/config';
 import { FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
-import { compileEventRules } from '@broker/mapping';
+import { compileObjectEventRules } from '@broker/mapping';
 
 export interface WebhookPlan {
   connectionId: string;
@@ -40,14 +40,22 @@ const FILE_EVENTS: readonly string[] = ['workorder.provider_upload', 'workorder.
 
 /** The Field Nation events the connection's rules listen to (and its file copies need), in Field Nation's catalogue order. */
 export function webhookEvents(config: LoadedConfig, connection: ConnectionConfig): string[] {
-  if (!connection.eventRules)
+  // The connection's rules and every object's own: one webhook carries the events of all of them.
+  const ruleFiles = [
+    ...(connection.eventRules ? [{ file: connection.eventRules, object: undefined as string | undefined }] : []),
+    ...Object.entries(connection.objects).flatMap(([object, o]) => (o.eventRules ? [{ file: o.eventRules, object }] : [])),
+  ];
+  if (ruleFiles.length === 0)
     throw new WebhookPlanError(`connection ${connection.id} has no eventRules: nothing to subscribe to`, 'no-rules');
-  const rules = compileEventRules(readConfigFile(config, connection.eventRules), {
-    file: resolveConfigPath(config, connection.eventRules),
-  });
+  const rules = ruleFiles.map((f) =>
+    compileObjectEventRules(readConfigFile(config, f.file), { file: resolveConfigPath(config, f.file), object: f.object }),
+  );
   const files = connection.files.toSalesforce;
-  const events = FN_WEBHOOK_EVENTS.filter((e) => rules.listensTo(e) || (files && FILE_EVENTS.includes(e)));
+  const events = FN_WEBHOOK_EVENTS.filter((e) => rules.some((r) => r.listensTo(e)) || (files && FILE_EVENTS.includes(e)));
   if (events.length === 0)
-    throw new WebhookPlanError(`the event rules of ${connection.id} match no Field Nation event (${rules.events.join(', ')})`, 'no-events');
+    throw new WebhookPlanError(
+      `the event rules of ${connection.id} match no Field Nation event (${rules.flatMap((r) => r.events).join(', ')})`,
+      'no-events',
+    );
   return events;
 }

@@ -35,8 +35,11 @@ export async function tryLock(redis: Redis, key: string, ttlMs = RECORD_LOCK_TTL
   };
 }
 
-/** Whose lock: Field Nation writes ('fnw'), Salesforce writes ('sfw') or Salesforce fetches ('sff') of a record. */
-export type RecordWriter = 'fnw' | 'sfw' | 'sff';
+/**
+ * Whose lock: Field Nation writes ('fnw'), Salesforce writes ('sfw') or Salesforce fetches ('sff') of a
+ * record, or a connection's Chatter sweep ('chs', one per connection).
+ */
+export type RecordWriter = 'fnw' | 'sfw' | 'sff' | 'chs';
 
 /**
  * The record locks a processor takes, by record: what processors depend on instead of a Redis

@@ -93,7 +93,7 @@ export interface WorkerAppContext {
   perConnection<T>(make: (connection: ConnectionConfig) => T): Map<string, T>;
   /** The start-up version's compiled mappings by `${connectionId}/${sObject}`: a broken one stops the app (exit 78) naming file and entry. */
   mappings(): Map<string, CompiledMapping>;
-  /** The start-up version's compiled event rules by connection id. */
+  /** The start-up version's compiled event rules by connection id, and an object's own by `${connectionId}/${sObject}`. */
   eventRules(): Map<string, CompiledEventRules>;
   /** The configuration version in force now (database mode: the latest one this app accepted). */
   current(): AppConfig;

@@ -2,3 +2,4 @@ export * from './prisma-client';
 export * from './store';
 export * from './retention';
 export * from './file-links';
+export * from './chatter-store';

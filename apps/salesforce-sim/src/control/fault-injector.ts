@@ -5,9 +5,11 @@ export const faultSchema = z.object({
   /**
    * What to do: a Salesforce error, a bare 5xx, extra latency before the normal answer, or HANG:
    * accept the request and never answer it (the connection stays open until the client gives up
-   * or the simulator closes), as a stuck endpoint behind a load balancer does.
+   * or the simulator closes), as a stuck endpoint behind a load balancer does. LOST_RESPONSE: carry
+   * the request out (the save commits) and then close the connection without an answer, as when a
+   * network path or the client dies after Salesforce saved: the client cannot tell it was saved.
    */
-  kind: z.enum(['UNABLE_TO_LOCK_ROW', 'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'HTTP_5XX', 'LATENCY', 'ERROR', 'HANG']),
+  kind: z.enum(['UNABLE_TO_LOCK_ROW', 'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'HTTP_5XX', 'LATENCY', 'ERROR', 'HANG', 'LOST_RESPONSE']),
   /** HTTP method to match (any when absent). */
   method: z.string().optional(),
   /** Regular expression tested against the request path (e.g. `/sobjects/Case/`). Any when absent. */
@@ -34,6 +36,8 @@ export type Fault = z.output<typeof faultSchema> & { id: string; matched: number
 export interface FaultOutcome {
   /** Leave the request unanswered. */
   hang?: boolean;
+  /** Carry the request out, then close the connection without answering. */
+  loseResponse?: boolean;
   latencyMs?: number;
   response?: { status: number; body: unknown };
 }
@@ -65,7 +69,7 @@ export class FaultInjector {
   take(method: string, path: string, options: { subrequest?: boolean } = {}): FaultOutcome | undefined {
     const now = Date.now();
     for (const f of this.faults) {
-      if (options.subrequest && f.kind === 'HANG') continue;
+      if (options.subrequest && (f.kind === 'HANG' || f.kind === 'LOST_RESPONSE')) continue;
       if (f.durationMs !== undefined && now - f.createdAt >= f.durationMs) continue;
       if (f.method && f.method.toUpperCase() !== method.toUpperCase()) continue;
       if (f.path && !new RegExp(f.path).test(path)) continue;
@@ -83,6 +87,8 @@ function outcome(f: Fault): FaultOutcome {
   switch (f.kind) {
     case 'HANG':
       return { hang: true };
+    case 'LOST_RESPONSE':
+      return { loseResponse: true };
     case 'LATENCY':
       return { latencyMs: f.latencyMs ?? 1000 };
     case 'UNABLE_TO_LOCK_ROW':

@@ -10,6 +10,8 @@ describe('org loader', () => {
       'Contact',
       'Case',
       'CaseComment',
+      'FeedItem',
+      'FeedComment',
       'Site_Visit__c',
       'Service_Ticket__c',
       'ContentVersion',

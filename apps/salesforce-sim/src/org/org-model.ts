@@ -38,6 +38,8 @@ export interface ObjectModel {
   labelPlural: string;
   keyPrefix: string;
   custom: boolean;
+  /** Feed tracking on: FeedItem.ParentId may point at its records. */
+  feedEnabled: boolean;
   fields: FieldModel[];
   field(name: string): FieldModel | undefined;
   /** Reference field by relationship name (`Account` → AccountId), case-insensitive. */
@@ -139,6 +141,7 @@ function compileObject(def: ObjectDefinition): ObjectModel {
     labelPlural: def.labelPlural ?? `${def.label ?? humanise(def.name)}s`,
     keyPrefix: def.keyPrefix,
     custom,
+    feedEnabled: def.feedEnabled ?? false,
     fields,
     field: (name) => byName.get(name.toLowerCase()),
     relationship: (name) => byRelationship.get(name.toLowerCase()),
@@ -156,6 +159,17 @@ export class OrgModel {
     this.byName = new Map(this.objects.map((o) => [o.name.toLowerCase(), o]));
     this.byPrefix = new Map(this.objects.map((o) => [o.keyPrefix, o]));
     if (this.byPrefix.size !== this.objects.length) throw new Error('two objects share a key prefix');
+    // A Chatter post's parent is any feed-tracked object, and only those (FeedItem.ParentId is polymorphic).
+    const feedParent = this.byName.get('feeditem')?.field('ParentId');
+    if (feedParent) {
+      const tracked = this.objects.filter((o) => o.feedEnabled).map((o) => o.name.toLowerCase());
+      const targets = feedParent.referenceTo.map((r) => r.toLowerCase());
+      const odd = [...tracked.filter((t) => !targets.includes(t)), ...targets.filter((t) => !tracked.includes(t))];
+      if (odd.length)
+        throw new Error(
+          `FeedItem.ParentId.referenceTo must list exactly the objects with feedEnabled: true (differs on ${odd.join(', ')})`,
+        );
+    }
     for (const o of this.objects) {
       for (const f of o.fields) {
         for (const target of f.referenceTo) {

@@ -2,6 +2,7 @@ import { makeId } from '@broker/salesforce';
 import { SfError, notFound } from '../core/sf-error';
 import { coerceFieldValue, normaliseId } from '../core/values';
 import type { VirtualClock } from '../core/virtual-clock';
+import { applyFeedRules } from './feed-rules';
 import { SYSTEM_FIELD_NAMES, type FieldModel, type ObjectModel, type OrgModel, type RecordData, type Value } from './org-model';
 
 /** A committed change, handed to automation (flows) after the transaction commits. */
@@ -258,6 +259,7 @@ export class OrgStore {
       record.LastModifiedById ??= record.CreatedById;
       record.SystemModstamp ??= record.LastModifiedDate;
       if (o.field('OwnerId') && record.OwnerId == null) record.OwnerId = userId;
+      applyFeedRules(o, record, userId, (ref) => this.get(ref));
       if (!trusted) this.checkRequired(o, record);
       this.write(o, id, record, { op: 'create', object: o.name, id, after: { ...record }, userId });
       return id;

@@ -67,6 +67,8 @@ export const objectSchema = z.object({
   label: z.string().optional(),
   labelPlural: z.string().optional(),
   keyPrefix: z.string().regex(/^[a-zA-Z0-9]{3}$/, 'must be 3 letters or digits'),
+  /** Feed tracking is on (describe `feedEnabled`): Chatter posts (FeedItem) may have a record of this object as parent. */
+  feedEnabled: z.boolean().optional(),
   fields: z.array(fieldSchema),
 });
 export type ObjectDefinition = z.infer<typeof objectSchema>;

@@ -84,7 +84,7 @@ function flags(o: ObjectModel): Record<string, boolean> {
     customSetting: false,
     deletable: true,
     deprecatedAndHidden: false,
-    feedEnabled: false,
+    feedEnabled: o.feedEnabled,
     hasSubtypes: false,
     isSubtype: false,
     layoutable: true,

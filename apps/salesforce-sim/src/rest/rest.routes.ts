@@ -95,6 +95,10 @@ export function restRouter(getCtx: () => SimContext): express.Router {
       session,
       headers: { 'sforce-query-options': req.get('sforce-query-options') },
     });
+    if (fault?.loseResponse) {
+      req.socket.destroy();
+      return;
+    }
     send(res, ctx, result);
   });
   return router;
