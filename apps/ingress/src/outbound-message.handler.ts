@@ -55,7 +55,8 @@ export const MAX_SNAPSHOT_BYTES = 4_096;
 export function cappedSnapshot(fields: Record<string, string | null>): Record<string, string | null> {
   const snapshot: Record<string, string | null> = {};
   let bytes = 2;
-  for (const [k, v] of Object.entries(fields)) {
+  for (const k in fields) {
+    const v = fields[k] as string | null;
     if (v !== null && v.length > MAX_SNAPSHOT_VALUE) continue;
     // JSON size of "k":"v", (escapes aside, which the margin covers).
     const size = Buffer.byteLength(k) + (v === null ? 4 : Buffer.byteLength(v) + 2) + 4;

@@ -171,6 +171,26 @@ const prefixOf = (name: string): string => {
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 /** An XML name (optionally prefixed): letters, digits and . - _ · after a letter or _. */
 const XML_NAME = /^[\p{L}_][\p{L}\p{N}_.\-\u00B7]*(?::[\p{L}_][\p{L}\p{N}_.\-\u00B7]*)?$/u;
+/** An ASCII XML name (the common case), checked by char codes; anything else goes to {@link XML_NAME}. */
+function isXmlName(name: string): boolean {
+  const len = name.length;
+  if (len === 0) return false;
+  let colon = -1;
+  for (let k = 0; k < len; k++) {
+    const c = name.charCodeAt(k);
+    const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+    if (letter) continue;
+    if (c >= 128) return XML_NAME.test(name);
+    if (c === 58 /* : */) {
+      if (colon !== -1 || k === 0 || k === len - 1) return false;
+      colon = k;
+      continue;
+    }
+    const digitOrPunct = (c >= 48 && c <= 57) || c === 45 || c === 46;
+    if (!digitOrPunct || k === 0 || k === colon + 1) return false;
+  }
+  return true;
+}
 /** Salesforce API names of objects and fields. */
 const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
@@ -396,7 +416,7 @@ function readOutboundMessage(xml: string): OutboundMessage {
     let j = i + 1;
     while (j < n && !isNameEnd(xml.charCodeAt(j))) j++;
     const name = xml.slice(i + 1, j);
-    if (!XML_NAME.test(name)) throw malformed(`invalid element name <${name.slice(0, 40)}>`);
+    if (!isXmlName(name)) throw malformed(`invalid element name <${name.slice(0, 40)}>`);
     let ns: Map<string, string> | undefined;
     let attrs: string[] | undefined;
     let selfClosing = false;
@@ -414,7 +434,7 @@ function readOutboundMessage(xml: string): OutboundMessage {
       let eq = j;
       while (eq < n && !isNameEnd(xml.charCodeAt(eq)) && xml.charCodeAt(eq) !== 61 /* = */) eq++;
       const attr = xml.slice(j, eq);
-      if (!XML_NAME.test(attr)) throw malformed(`invalid attribute name ${attr.slice(0, 40)}`);
+      if (!isXmlName(attr)) throw malformed(`invalid attribute name ${attr.slice(0, 40)}`);
       while (eq < n && isSpace(xml.charCodeAt(eq))) eq++;
       if (xml.charCodeAt(eq) !== 61) throw malformed('attribute without a value');
       let q = eq + 1;
