@@ -1,7 +1,8 @@
+import type { RequestListener } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { soapFault } from '@broker/salesforce';
 import type { IngressConfig } from '@broker/config';
-import { outboundGate, outboundMessageHandler, outboundWsdlHandler, type OutboundDeps } from './outbound-message.handler';
+import { outboundGate, outboundMessagePost, outboundWsdlHandler, type OutboundDeps } from './outbound-message.handler';
 import { fieldNationWebhookHandler, type WebhookDeps } from './fieldnation-webhook.handler';
 import { createOutboundGuard } from './outbound-guard';
 import type { PayloadCapture } from './payload-capture';
@@ -27,10 +28,27 @@ export interface IngressAppDeps extends Omit<OutboundDeps, 'guard'>, Omit<Webhoo
 }
 
 /**
- * The public HTTP edge. Admin surfaces (dashboard, replay) and /metrics are not served here: the
- * metrics are on the ops listener (OPS_PORT), which is not exposed.
+ * The Outbound Message POST, matched as Express matched its route (case-insensitive, optional
+ * trailing slash, any query string); the path token is optional in the pattern so that a request
+ * without it is refused by the guard, not answered 404.
  */
-export function createIngressApp(deps: IngressAppDeps): express.Express {
+const OUTBOUND_POST = /^\/salesforce\/outbound\/([^/?#]+)(?:\/([^/?#]+))?\/?(?:\?.*)?$/i;
+
+const decodeParam = (value: string | undefined): string | undefined => {
+  if (value === undefined || !value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return '';
+  }
+};
+
+/**
+ * The public HTTP edge. Admin surfaces (dashboard, replay) and /metrics are not served here: the
+ * metrics are on the ops listener (OPS_PORT), which is not exposed. The Outbound Message POST is
+ * served on the plain Node request (outboundMessagePost); everything else goes through Express.
+ */
+export function createIngressApp(deps: IngressAppDeps): RequestListener {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -38,8 +56,7 @@ export function createIngressApp(deps: IngressAppDeps): express.Express {
   if (deps.ingress?.trustProxy !== undefined) app.set('trust proxy', deps.ingress.trustProxy);
   const outbound: OutboundDeps = { ...deps, guard: createOutboundGuard(deps.connections, deps.ingress) };
 
-  // Raw bytes for both endpoints: the SOAP parser wants the exact text and the webhook HMAC the exact bytes.
-  const outboundRaw = express.raw({ type: () => true, limit: deps.outboundMaxBodyBytes });
+  // Raw bytes: the webhook HMAC is over the exact bytes.
   const webhookRaw = express.raw({ type: () => true, limit: deps.webhookMaxBodyBytes });
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
@@ -52,8 +69,7 @@ export function createIngressApp(deps: IngressAppDeps): express.Express {
   // The gate runs before the body parser: a request without the token costs a header read.
   app.get(outboundPaths, outboundGate(outbound), outboundWsdlHandler(outbound));
   // Capture sits after authentication: the gate for Outbound Messages, the signature check (in the handler) for webhooks.
-  const capture = (kind: 'outbound-message' | 'fieldnation-webhook') => (deps.capture ? [deps.capture.middleware(kind)] : []);
-  app.post(outboundPaths, outboundGate(outbound), outboundRaw, ...capture('outbound-message'), outboundMessageHandler(outbound));
+  const capture = (kind: 'fieldnation-webhook') => (deps.capture ? [deps.capture.middleware(kind)] : []);
   app.post('/fieldnation/webhooks/:connectionId', webhookRaw, ...capture('fieldnation-webhook'), fieldNationWebhookHandler(deps));
 
   app.use((_req, res) => void res.status(404).json({ error: 'not found' }));
@@ -83,5 +99,15 @@ export function createIngressApp(deps: IngressAppDeps): express.Express {
       res.status(status).json({ error: reason });
     }
   });
-  return app;
+
+  const post = outboundMessagePost(outbound, {
+    maxBodyBytes: deps.outboundMaxBodyBytes,
+    trustProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
+    capture: deps.capture,
+  });
+  return (req, res) => {
+    const match = req.method === 'POST' ? OUTBOUND_POST.exec(req.url ?? '') : null;
+    if (match) post(req, res, decodeParam(match[1]) ?? '', decodeParam(match[2]));
+    else app(req, res);
+  };
 }

@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual, X509Certificate } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { Request } from 'express';
 import type { ConnectionConfig, IngressConfig } from '@broker/config';
 
 /**
@@ -9,6 +10,19 @@ import type { ConnectionConfig, IngressConfig } from '@broker/config';
  * token, its source network, its client certificate. Salesforce signs nothing, so these (with the
  * organization id) are all that tells its requests from anyone else's.
  */
+/**
+ * What the checks read of a request: the Express request of the WSDL route and the plain Node
+ * request of the Outbound Message POST (apps/ingress/src/ingress-app.ts) both provide it.
+ */
+export interface GuardRequest {
+  /** The client: the TCP peer, or (with ingress.trustProxy) the address the trusted proxies name. */
+  readonly ip: string | undefined;
+  readonly socket: Socket;
+  readonly headers: IncomingHttpHeaders;
+  /** Express's compiled `trust proxy` setting (`app.get('trust proxy fn')`). */
+  trustProxy(address: string, hop: number): boolean;
+}
+
 export type GuardVerdict = { ok: true } | { ok: false; reason: 'unknown-endpoint' | 'source-not-allowed' | 'client-certificate' };
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
@@ -85,7 +99,7 @@ function commonName(subject: string): string | undefined {
  * Where the client certificate comes from: the TLS socket when the ingress terminates TLS itself,
  * else the configured header, believed only from a trusted proxy (never from the internet).
  */
-function presentedCertificate(req: Request, ingress: IngressConfig | undefined): PresentedCertificate | undefined {
+function presentedCertificate(req: GuardRequest, ingress: IngressConfig | undefined): PresentedCertificate | undefined {
   const socket = req.socket as TLSSocket;
   if (socket.encrypted) {
     const cert = socket.getPeerCertificate();
@@ -95,8 +109,7 @@ function presentedCertificate(req: Request, ingress: IngressConfig | undefined):
   }
   const header = ingress?.clientCertificateHeader;
   if (!header) return undefined;
-  const trusted = req.app.get('trust proxy fn') as (address: string, hop: number) => boolean;
-  if (!req.socket.remoteAddress || !trusted(req.socket.remoteAddress, 0)) return undefined;
+  if (!req.socket.remoteAddress || !req.trustProxy(req.socket.remoteAddress, 0)) return undefined;
   const value = req.headers[header];
   const text = Array.isArray(value) ? value[0] : value;
   return text ? certificateFromHeader(text) : undefined;
@@ -117,18 +130,26 @@ export function certificateAccepted(
 }
 
 export interface OutboundGuard {
-  check(req: Request, connection: ConnectionConfig | undefined, pathToken: string | undefined): GuardVerdict;
+  check(req: GuardRequest, connection: ConnectionConfig | undefined, pathToken: string | undefined): GuardVerdict;
 }
 
 export function createOutboundGuard(connections: Map<string, ConnectionConfig>, ingress: IngressConfig | undefined): OutboundGuard {
   const networks = new Map<string, BlockList>();
+  // The expected tokens' digests, computed once (one hash per request instead of two).
+  const tokenDigests = new Map<string, Buffer>();
   for (const c of connections.values()) {
     if (c.salesforce.allowedSourceNetworks) networks.set(c.id, networkList(c.salesforce.allowedSourceNetworks));
+    if (c.salesforce.pathToken !== undefined) tokenDigests.set(c.id, sha256(c.salesforce.pathToken));
   }
+  const tokenMatches = (connection: ConnectionConfig, given: string | undefined) => {
+    const expected = tokenDigests.get(connection.id);
+    if (expected === undefined || given === undefined) return pathTokenMatches(connection.salesforce.pathToken, given);
+    return timingSafeEqual(expected, sha256(given));
+  };
   return {
     check(req, connection, pathToken) {
       // Unknown connection and wrong token answer alike: the endpoint reveals nothing.
-      if (!connection || !pathTokenMatches(connection.salesforce.pathToken, pathToken)) return { ok: false, reason: 'unknown-endpoint' };
+      if (!connection || !tokenMatches(connection, pathToken)) return { ok: false, reason: 'unknown-endpoint' };
       const allowed = networks.get(connection.id);
       // req.ip is the TCP peer, or (with ingress.trustProxy) the client the trusted proxies name.
       if (allowed && !inNetworks(allowed, req.ip)) return { ok: false, reason: 'source-not-allowed' };

@@ -1,10 +1,14 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import proxyaddr from 'proxy-addr';
 import { enqueueBulk, fetchJobId, type QueueOf, type sfFetchQueue } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { ACK_ENVELOPE, OutboundMessageError, outboundMessageWsdl, parseOutboundMessage, soapFault } from '@broker/salesforce';
 import type { IngressMetrics } from './ingress-metrics';
-import type { OutboundGuard } from './outbound-guard';
+import type { GuardRequest, OutboundGuard } from './outbound-guard';
+import type { PayloadCapture } from './payload-capture';
+import { readBody } from './request-body';
 
 export interface OutboundDeps {
   connections: Map<string, ConnectionConfig>;
@@ -51,7 +55,8 @@ export const MAX_SNAPSHOT_BYTES = 4_096;
 export function cappedSnapshot(fields: Record<string, string | null>): Record<string, string | null> {
   const snapshot: Record<string, string | null> = {};
   let bytes = 2;
-  for (const [k, v] of Object.entries(fields)) {
+  for (const k in fields) {
+    const v = fields[k] as string | null;
     if (v !== null && v.length > MAX_SNAPSHOT_VALUE) continue;
     // JSON size of "k":"v", (escapes aside, which the margin covers).
     const size = Buffer.byteLength(k) + (v === null ? 4 : Buffer.byteLength(v) + 2) + 4;
@@ -68,30 +73,58 @@ const GUARD_MESSAGES = {
   'client-certificate': 'client certificate missing or not accepted for this endpoint',
 } as const;
 
-function fault(res: Response, deps: OutboundDeps, reason: string, code: 'Client' | 'Server', message: string): void {
+type TrustProxy = GuardRequest['trustProxy'];
+
+/** One write: status line, headers and the XML (Express's send wrote headers and body apart). */
+function sendXml(res: ServerResponse, status: number, xml: string): void {
+  res.writeHead(status, { 'content-type': XML, 'content-length': Buffer.byteLength(xml) });
+  res.end(xml);
+}
+
+function fault(res: ServerResponse, deps: OutboundDeps, reason: string, code: 'Client' | 'Server', message: string): void {
   deps.metrics.rejected.inc({ endpoint: 'outbound', reason });
-  res.status(500).type(XML).send(soapFault(code, message));
+  sendXml(res, 500, soapFault(code, message));
 }
 
 /**
- * Before the body parser: refuse a request without the connection's path token (or from outside its
- * networks, or without its client certificate) for the price of a header read. The socket is closed
- * with the answer, so an unread body is not drained on a keep-alive connection.
+ * The guard's verdict on a request, and the refusal when it fails: unknown endpoint and wrong token
+ * answer alike. The socket is closed with the answer, so an unread body is not drained on a
+ * keep-alive connection.
  */
+function refused(
+  deps: OutboundDeps,
+  req: GuardRequest,
+  res: ServerResponse,
+  connectionId: string,
+  pathToken: string | undefined,
+  method: string,
+): boolean {
+  const connection = deps.connections.get(connectionId);
+  const verdict = deps.guard.check(req, connection, pathToken);
+  if (verdict.ok) return false;
+  if (verdict.reason !== 'unknown-endpoint')
+    deps.logger.warn({ connectionId: connection?.id, reason: verdict.reason, source: req.ip }, 'outbound message refused');
+  res.setHeader('connection', 'close');
+  if (method === 'GET') {
+    deps.metrics.rejected.inc({ endpoint: 'outbound', reason: verdict.reason });
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('not found');
+  } else fault(res, deps, verdict.reason, 'Client', GUARD_MESSAGES[verdict.reason]);
+  return true;
+}
+
+/** Before the WSDL handler: refuse a request without the connection's path token (or from outside its networks, or without its client certificate). */
 export function outboundGate(deps: OutboundDeps) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const connection = deps.connections.get(String(req.params.connectionId));
-    const verdict = deps.guard.check(req, connection, req.params.pathToken as string | undefined);
-    if (verdict.ok) return next();
-    if (verdict.reason !== 'unknown-endpoint')
-      deps.logger.warn({ connectionId: connection?.id, reason: verdict.reason, source: req.ip }, 'outbound message refused');
-    res.set('connection', 'close');
-    if (req.method === 'GET') {
-      deps.metrics.rejected.inc({ endpoint: 'outbound', reason: verdict.reason });
-      res.status(404).type('text/plain').send('not found');
-      return;
-    }
-    fault(res, deps, verdict.reason, 'Client', GUARD_MESSAGES[verdict.reason]);
+    const client: GuardRequest = {
+      get ip() {
+        return req.ip;
+      },
+      socket: req.socket,
+      headers: req.headers,
+      trustProxy: req.app.get('trust proxy fn') as TrustProxy,
+    };
+    if (!refused(deps, client, res, String(req.params.connectionId), req.params.pathToken as string | undefined, req.method)) next();
   };
 }
 
@@ -112,80 +145,116 @@ export function outboundWsdlHandler(deps: OutboundDeps) {
   };
 }
 
+export interface OutboundPostOptions {
+  maxBodyBytes: number;
+  /** Express's compiled `trust proxy` setting: req.ip is computed as Express computes it. */
+  trustProxy: TrustProxy;
+  capture?: PayloadCapture;
+}
+
 /**
- * POST /salesforce/outbound/{connectionId}/{pathToken} (after outboundGate): a bounded scan checks
- * the org and the notification count, then the full parse, one sf.fetch job per notification, and
- * only then the acknowledgement. Any failure is a SOAP fault (HTTP 500): Salesforce keeps the
- * message and retries.
+ * POST /salesforce/outbound/{connectionId}/{pathToken}, served on the plain Node request (the
+ * ingress's busiest route; Express's routing and body parser cost more than storing the message):
+ * the guard before a byte of the body is read, then the bounded body, a bounded scan of the org and
+ * the notification count, the parse, one sf.fetch job per notification, and only then the
+ * acknowledgement. Any failure is a SOAP fault (HTTP 500): Salesforce keeps the message and retries.
  */
-export function outboundMessageHandler(deps: OutboundDeps) {
-  return async (req: Request, res: Response): Promise<void> => {
-    const connection = deps.connections.get(String(req.params.connectionId));
-    if (!connection) return fault(res, deps, 'unknown-endpoint', 'Client', 'unknown endpoint');
-    const body: unknown = req.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) return fault(res, deps, 'empty', 'Client', 'empty request body');
-
-    let xml: string;
-    try {
-      xml = utf8.decode(body);
-    } catch {
-      return fault(res, deps, 'encoding', 'Client', 'body is not valid UTF-8');
-    }
-
-    let message;
-    try {
-      message = parseOutboundMessage(xml, { organizationId: connection.salesforce.organizationId });
-    } catch (err) {
-      if (err instanceof OutboundMessageError) {
-        deps.logger.warn(
-          { connectionId: connection.id, reason: err.message },
-          err.reason === 'wrong-org' ? 'outbound message from another org' : 'invalid outbound message',
-        );
-        return fault(res, deps, err.reason, 'Client', err.message);
-      }
-      throw err;
-    }
-    const unknown = message.notifications.find((n) => !connection.objects[n.sObjectType]);
-    if (unknown) {
-      return fault(
-        res,
-        deps,
-        'unknown-object',
-        'Client',
-        `object ${unknown.sObjectType} is not configured for connection ${connection.id}`,
-      );
-    }
-
-    const receivedAt = new Date().toISOString();
-    const jobs = message.notifications.map((n) => ({
-      name: 'fetch-record' as const,
-      data: {
-        connectionId: connection.id,
-        sfObject: n.sObjectType,
-        sfId: n.sfId,
-        notificationId: n.id,
-        source: 'outbound-message' as const,
-        receivedAt,
-        snapshot: cappedSnapshot(n.fields),
+export function outboundMessagePost(deps: OutboundDeps, options: OutboundPostOptions) {
+  const { maxBodyBytes, trustProxy, capture } = options;
+  return (req: IncomingMessage, res: ServerResponse, connectionId: string, pathToken: string | undefined): void => {
+    const client: GuardRequest = {
+      get ip() {
+        return proxyaddr(req, trustProxy);
       },
-      // Salesforce redelivers with the same notification id: same job id, stored once.
-      opts: { jobId: fetchJobId.outboundMessage(connection.id, n.id) },
-    }));
-
-    const stop = deps.metrics.storeSeconds.startTimer({ endpoint: 'outbound' });
-    try {
-      if (!deps.storeReady()) throw new Error('Redis is not connected');
-      await withDeadline(enqueueBulk(deps.fetchQueue, jobs), deps.storeTimeoutMs);
-    } catch (err) {
-      deps.logger.error(
-        { connectionId: connection.id, err: { message: (err as Error).message } },
-        'could not store notifications; not acknowledging',
-      );
-      return fault(res, deps, 'store-unavailable', 'Server', 'temporarily unable to store the notifications; retry later');
-    } finally {
-      stop();
-    }
-    for (const n of message.notifications) deps.metrics.notifications.inc({ connection: connection.id, object: n.sObjectType });
-    res.status(200).type(XML).send(ACK_ENVELOPE);
+      socket: req.socket,
+      headers: req.headers,
+      trustProxy,
+    };
+    if (refused(deps, client, res, connectionId, pathToken, 'POST')) return;
+    const connection = deps.connections.get(connectionId)!;
+    readBody(req, maxBodyBytes, (err, body) => {
+      if (err) {
+        // The path token is a credential: it never reaches the logs.
+        deps.logger.warn(
+          { path: `/salesforce/outbound/${connection.id}/[redacted]`, reason: err.reason, err: { message: err.message } },
+          'request rejected',
+        );
+        return fault(
+          res,
+          deps,
+          err.reason,
+          err.status < 500 ? 'Client' : 'Server',
+          err.reason === 'too-large' ? `request body exceeds ${maxBodyBytes} bytes` : 'request could not be read',
+        );
+      }
+      if (capture && body!.length > 0) capture.watch('outbound-message', { req, res, connectionId: connection.id, body: body! });
+      storeAndAck(deps, connection, body!, res).catch((e: unknown) => {
+        deps.logger.error({ connectionId: connection.id, err: { message: (e as Error).message } }, 'outbound message handler failed');
+        if (!res.headersSent) fault(res, deps, 'error', 'Server', 'request could not be processed');
+      });
+    });
   };
+}
+
+async function storeAndAck(deps: OutboundDeps, connection: ConnectionConfig, body: Buffer, res: ServerResponse): Promise<void> {
+  if (body.length === 0) return fault(res, deps, 'empty', 'Client', 'empty request body');
+  let xml: string;
+  try {
+    xml = utf8.decode(body);
+  } catch {
+    return fault(res, deps, 'encoding', 'Client', 'body is not valid UTF-8');
+  }
+
+  let message;
+  try {
+    message = parseOutboundMessage(xml, { organizationId: connection.salesforce.organizationId });
+  } catch (err) {
+    if (err instanceof OutboundMessageError) {
+      deps.logger.warn(
+        { connectionId: connection.id, reason: err.message },
+        err.reason === 'wrong-org' ? 'outbound message from another org' : 'invalid outbound message',
+      );
+      return fault(res, deps, err.reason, 'Client', err.message);
+    }
+    throw err;
+  }
+  const unknown = message.notifications.find((n) => !connection.objects[n.sObjectType]);
+  if (unknown) {
+    return fault(res, deps, 'unknown-object', 'Client', `object ${unknown.sObjectType} is not configured for connection ${connection.id}`);
+  }
+
+  const receivedAt = new Date().toISOString();
+  const jobs = message.notifications.map((n) => ({
+    name: 'fetch-record' as const,
+    data: {
+      connectionId: connection.id,
+      sfObject: n.sObjectType,
+      sfId: n.sfId,
+      notificationId: n.id,
+      source: 'outbound-message' as const,
+      receivedAt,
+      snapshot: cappedSnapshot(n.fields),
+    },
+    // Salesforce redelivers with the same notification id: same job id, stored once.
+    opts: { jobId: fetchJobId.outboundMessage(connection.id, n.id) },
+  }));
+
+  const stop = deps.metrics.storeSeconds.startTimer({ endpoint: 'outbound' });
+  try {
+    if (!deps.storeReady()) throw new Error('Redis is not connected');
+    await withDeadline(enqueueBulk(deps.fetchQueue, jobs), deps.storeTimeoutMs);
+  } catch (err) {
+    deps.logger.error(
+      { connectionId: connection.id, err: { message: (err as Error).message } },
+      'could not store notifications; not acknowledging',
+    );
+    return fault(res, deps, 'store-unavailable', 'Server', 'temporarily unable to store the notifications; retry later');
+  } finally {
+    stop();
+  }
+  // One increment per object of the message, not per notification.
+  const perObject = new Map<string, number>();
+  for (const n of message.notifications) perObject.set(n.sObjectType, (perObject.get(n.sObjectType) ?? 0) + 1);
+  for (const [object, count] of perObject) deps.metrics.notifications.inc({ connection: connection.id, object }, count);
+  sendXml(res, 200, ACK_ENVELOPE);
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
@@ -55,6 +56,8 @@ export interface PayloadCaptureOptions {
 export interface PayloadCapture {
   /** Express middleware placed after authentication: captures the request once its answer is sent. */
   middleware(kind: CaptureKind): (req: Request, res: Response, next: NextFunction) => void;
+  /** The same for a request served without Express (the Outbound Message POST), once its body is read. */
+  watch(kind: CaptureKind, request: { req: IncomingMessage; res: ServerResponse; connectionId: string; body: Buffer }): void;
   /** Resolves when the deliveries queued so far are written (shutdown, tests). */
   drain(): Promise<void>;
 }
@@ -65,7 +68,7 @@ interface Pending {
   capturedAt: string;
   method: string;
   path: string;
-  headers: Request['headers'];
+  headers: IncomingMessage['headers'];
   body: Buffer;
   status: number;
 }
@@ -216,7 +219,23 @@ export function createPayloadCapture(options: PayloadCaptureOptions): PayloadCap
     });
   }
 
+  const watch: PayloadCapture['watch'] = (kind, { req, res, connectionId, body }) => {
+    res.on('finish', () => {
+      offer({
+        kind,
+        connectionId,
+        capturedAt: new Date().toISOString(),
+        method: req.method ?? 'POST',
+        path: (req.url ?? '').split('?')[0]!.replace(/^(\/salesforce\/outbound\/[^/]+\/)[^/]+/, '$1[path-token]'),
+        headers: req.headers,
+        body,
+        status: res.statusCode,
+      });
+    });
+  };
+
   return {
+    watch,
     middleware(kind) {
       return (req, res, next) => {
         res.on('finish', () => {

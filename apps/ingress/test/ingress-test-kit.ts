@@ -91,7 +91,8 @@ export async function startIngress(
 ): Promise<IngressUnderTest> {
   const config = parseConfig(options.configYaml ?? testConfigYaml, '/tmp/test-config.yaml', {});
   const prefix = `ti${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  const redis = createProducerConnection(options.redisUrl ?? redisUrl());
+  // As main.ts opens it: auto-pipelined.
+  const redis = createProducerConnection(options.redisUrl ?? redisUrl(), { enableAutoPipelining: true });
   redis.on('error', () => undefined);
   const fetchQueue = openQueue(sfFetchQueue, redis, prefix);
   const eventQueue = openQueue(fnEventQueue, redis, prefix);

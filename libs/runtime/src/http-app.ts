@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { z } from 'zod';
 import { baseEnvSchema, loadEnv } from './env';
 import { createLogger, type Logger } from './logger';
@@ -23,12 +23,14 @@ export interface HttpAppStart<Env> {
 export function startHttpApp<S extends z.ZodObject & { shape: typeof baseEnvSchema.shape }>(
   service: string,
   schema: S,
+  /** Extra options of the producer connection (the ingress turns on auto-pipelining). */
+  redisOptions: RedisOptions = {},
 ): HttpAppStart<z.infer<S>> {
   const env = loadEnv(schema);
   // S's shape holds baseEnvSchema's, so these keys are parsed as the base parses them.
   const base = env as z.infer<typeof baseEnvSchema>;
   const logger = createLogger({ service, level: base.LOG_LEVEL });
-  const redis = createProducerConnection(base.REDIS_URL);
+  const redis = createProducerConnection(base.REDIS_URL, redisOptions);
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
   const shutdown = createShutdown(logger, base.SHUTDOWN_TIMEOUT_MS);
   shutdown.add('redis', () => redis.quit().catch(() => redis.disconnect()));

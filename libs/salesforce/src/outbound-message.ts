@@ -1,4 +1,3 @@
-import { XMLParser } from 'fast-xml-parser';
 import { isSalesforceId, sameSalesforceId, toId18 } from './sf-id';
 
 export const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
@@ -161,63 +160,384 @@ export function scanOutboundMessage(xml: string, limits: OutboundLimits = OUTBOU
   return { organizationId, notificationCount };
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  // Entities are never expanded: DOCTYPEs are refused before parsing, and &lt; style entities
-  // are decoded by processEntities below for text values only.
-  processEntities: true,
-  htmlEntities: false,
-  removeNSPrefix: false,
-  isArray: (name) => name === 'Notification' || name.endsWith(':Notification'),
-  // No path strings built per element for callbacks that do not use them (a measurable share of the parse).
-  jPath: false,
-});
-
-type XmlNode = Record<string, unknown>;
-
 function localName(key: string): string {
   return key.slice(key.indexOf(':') + 1);
 }
-const prefixOf = (key: string): string => (key.includes(':') ? key.slice(0, key.indexOf(':')) : '');
+const prefixOf = (name: string): string => {
+  const colon = name.indexOf(':');
+  return colon === -1 ? '' : name.slice(0, colon);
+};
 
-/** Namespace URI of an element key, looking up xmlns declarations on it and its ancestors. */
-function namespaceOf(key: string, node: XmlNode, scopes: XmlNode[]): string | undefined {
-  const prefix = prefixOf(key);
-  const attr = prefix ? `@xmlns:${prefix}` : '@xmlns';
-  for (const scope of [node, ...scopes]) {
-    const v = scope?.[attr];
-    if (typeof v === 'string') return v;
+const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+/** An XML name (optionally prefixed): letters, digits and . - _ · after a letter or _. */
+const XML_NAME = /^[\p{L}_][\p{L}\p{N}_.\-\u00B7]*(?::[\p{L}_][\p{L}\p{N}_.\-\u00B7]*)?$/u;
+/** An ASCII XML name (the common case), checked by char codes; anything else goes to {@link XML_NAME}. */
+function isXmlName(name: string): boolean {
+  const len = name.length;
+  if (len === 0) return false;
+  let colon = -1;
+  for (let k = 0; k < len; k++) {
+    const c = name.charCodeAt(k);
+    const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+    if (letter) continue;
+    if (c >= 128) return XML_NAME.test(name);
+    if (c === 58 /* : */) {
+      if (colon !== -1 || k === 0 || k === len - 1) return false;
+      colon = k;
+      continue;
+    }
+    const digitOrPunct = (c >= 48 && c <= 57) || c === 45 || c === 46;
+    if (!digitOrPunct || k === 0 || k === colon + 1) return false;
+  }
+  return true;
+}
+/** Salesforce API names of objects and fields. */
+const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
+const REFERENCE = /&(?:#(\d{1,7})|#x([0-9A-Fa-f]{1,6})|([\p{L}_][\p{L}\p{N}_.\-]*));/uy;
+
+/**
+ * Character data with its references decoded: the five predefined entities and numeric character
+ * references. Any other well-formed `&name;` is kept as written (there is no DTD to define it); a
+ * bare `&` or a reference to a code point XML forbids is malformed.
+ */
+function decodeText(raw: string): string {
+  let amp = raw.indexOf('&');
+  if (amp === -1) return raw;
+  let out = '';
+  let from = 0;
+  while (amp !== -1) {
+    REFERENCE.lastIndex = amp;
+    const m = REFERENCE.exec(raw);
+    if (!m) throw new OutboundMessageError('malformed XML: a bare & in text', 'malformed');
+    let decoded: string;
+    if (m[3] !== undefined) decoded = PREDEFINED[m[3]] ?? m[0];
+    else {
+      const code = m[1] !== undefined ? Number(m[1]) : parseInt(m[2]!, 16);
+      const allowed =
+        code === 9 ||
+        code === 10 ||
+        code === 13 ||
+        (code >= 0x20 && code <= 0xd7ff) ||
+        (code >= 0xe000 && code <= 0xfffd) ||
+        (code >= 0x10000 && code <= 0x10ffff);
+      if (!allowed) throw new OutboundMessageError(`malformed XML: character reference ${m[0]} is not allowed`, 'malformed');
+      decoded = String.fromCodePoint(code);
+    }
+    out += raw.slice(from, amp) + decoded;
+    from = amp + m[0].length;
+    amp = raw.indexOf('&', from);
+  }
+  return out + raw.slice(from);
+}
+
+/** What the reader keeps of an open element. */
+interface Frame {
+  name: string;
+  /** xmlns declarations on this element (prefix → URI, '' for the default namespace). */
+  ns: Map<string, string> | undefined;
+  role: Role;
+  /** Direct character data, for the elements whose text is read. */
+  text: string;
+  nil: boolean;
+  /** Child elements seen (a text element with children is not plain text). */
+  children: number;
+}
+
+const enum Role {
+  Other,
+  Envelope,
+  Body,
+  Notifications,
+  /** OrganizationId, ActionId, SessionId, EnterpriseUrl, PartnerUrl. */
+  HeaderText,
+  Notification,
+  NotificationId,
+  SObject,
+  Field,
+}
+
+const HEADER_TEXT = new Set(['OrganizationId', 'ActionId', 'SessionId', 'EnterpriseUrl', 'PartnerUrl']);
+
+interface NotificationDraft {
+  index: number;
+  id: string | null | undefined;
+  sObjectType: string | undefined;
+  fields: Record<string, string | null> | undefined;
+  repeated: Set<string> | undefined;
+}
+
+function namespaceOf(name: string, stack: Frame[], own: Map<string, string> | undefined): string | undefined {
+  const prefix = prefixOf(name);
+  const found = own?.get(prefix);
+  if (found !== undefined) return found;
+  for (let k = stack.length - 1; k >= 0; k--) {
+    const v = stack[k]!.ns?.get(prefix);
+    if (v !== undefined) return v;
   }
   return undefined;
 }
 
-function child(node: XmlNode, name: string): [string, unknown] | undefined {
-  for (const [k, v] of Object.entries(node)) {
-    if (!k.startsWith('@') && localName(k) === name) return [k, v];
-  }
-  return undefined;
+/** An xsi:nil / xsi:type attribute: its prefix bound to the XML Schema instance namespace (or the usual `xsi` left undeclared). */
+function isXsi(attr: string, local: string, stack: Frame[], own: Map<string, string> | undefined): boolean {
+  if (localName(attr) !== local || !attr.includes(':')) return false;
+  const ns = namespaceOf(attr, stack, own);
+  return ns === XSI_NS || (ns === undefined && prefixOf(attr) === 'xsi');
 }
 
-function text(node: XmlNode, name: string, required: boolean): string | null {
-  const found = child(node, name);
-  if (!found) {
-    if (required) throw new OutboundMessageError(`missing ${name}`);
-    return null;
+/**
+ * The reader behind {@link parseOutboundMessage}: one pass over a document {@link scanOutboundMessage}
+ * has already bounded and balanced, reading only the known shape (reference/salesforce.md 1.2):
+ * Envelope › Body › notifications › (OrganizationId, ActionId, SessionId, EnterpriseUrl, PartnerUrl,
+ * Notification › (Id, sObject › fields)). No tree is built: the notifications are assembled as
+ * their elements close. Still a well-formedness check of its own: names, attribute syntax and
+ * uniqueness, references, a single root, no text outside it.
+ */
+function readOutboundMessage(xml: string): OutboundMessage {
+  const malformed = (what: string) => new OutboundMessageError(`malformed XML: ${what}`, 'malformed');
+  const stack: Frame[] = [];
+  const header: Record<string, string | null> = {};
+  const notifications: OutboundNotification[] = [];
+  const seenIds = new Set<string>();
+  let roots = 0;
+  let body = false;
+  let notificationsSeen = false;
+  let draft: NotificationDraft | undefined;
+  let count = 0;
+  const n = xml.length;
+  let textFrom = 0;
+  let i = xml.indexOf('<');
+
+  /** Character data between tags: kept for a text element, white space only outside the root. */
+  const takeText = (to: number) => {
+    if (to <= textFrom) return;
+    const top = stack[stack.length - 1];
+    if (!top) {
+      if (xml.slice(textFrom, to).trim() !== '') throw malformed('text outside the root element');
+      return;
+    }
+    if (top.role >= Role.HeaderText && top.role !== Role.Notification && top.role !== Role.SObject)
+      top.text += decodeText(xml.slice(textFrom, to));
+    else if (xml.indexOf('&', textFrom) !== -1 && xml.indexOf('&', textFrom) < to) decodeText(xml.slice(textFrom, to));
+  };
+
+  const textValue = (f: Frame, what: string, required: boolean): string | null => {
+    if (f.nil) return null;
+    const v = f.text.trim();
+    if (f.children > 0 && v === '') {
+      if (required) throw new OutboundMessageError(`${what} is not a text element`);
+      return null;
+    }
+    return v;
+  };
+
+  const close = (f: Frame) => {
+    switch (f.role) {
+      case Role.HeaderText: {
+        const local = localName(f.name);
+        header[local] = textValue(f, local, local === 'OrganizationId' || local === 'ActionId');
+        break;
+      }
+      case Role.NotificationId:
+        draft!.id = textValue(f, 'Id', true);
+        break;
+      case Role.Field: {
+        const d = draft!;
+        const name = localName(f.name);
+        // A field sent twice is ambiguous: neither value is kept (as a tree parser turning it into a list did).
+        if (d.repeated?.has(name)) break;
+        if (Object.prototype.hasOwnProperty.call(d.fields, name)) {
+          delete d.fields![name];
+          (d.repeated ??= new Set()).add(name);
+          break;
+        }
+        d.fields![name] = f.nil ? null : f.text.trim();
+        break;
+      }
+      case Role.Notification: {
+        const d = draft!;
+        draft = undefined;
+        const at = `Notification ${d.index}`;
+        if (f.children === 0) throw new OutboundMessageError(`${at} is empty`);
+        if (d.id === undefined) throw new OutboundMessageError('missing Id');
+        if (!d.id || !isSalesforceId(d.id)) throw new OutboundMessageError(`${at} Id is not a Salesforce id`);
+        if (!d.fields) throw new OutboundMessageError(`${at} has no sObject`);
+        if (!d.sObjectType || !API_NAME.test(d.sObjectType)) throw new OutboundMessageError(`${at} sObject has no valid xsi:type`);
+        const rawId = d.fields.Id;
+        if (!rawId || !isSalesforceId(rawId)) throw new OutboundMessageError(`${at} sObject has no valid Id`);
+        const key = toId18(d.id);
+        if (seenIds.has(key)) throw new OutboundMessageError(`Notification id ${d.id} appears twice`);
+        seenIds.add(key);
+        notifications.push({ id: key, sObjectType: d.sObjectType, sfId: toId18(rawId), fields: d.fields });
+        break;
+      }
+    }
+  };
+
+  while (i !== -1) {
+    takeText(i);
+    const c = xml.charCodeAt(i + 1);
+    if (c === 63 /* ? */) {
+      const end = xml.indexOf('?>', i + 2);
+      if (end === -1) throw malformed('unterminated processing instruction');
+      textFrom = end + 2;
+      i = xml.indexOf('<', textFrom);
+      continue;
+    }
+    if (c === 33 /* ! */) {
+      if (xml.startsWith('<!--', i)) {
+        const end = xml.indexOf('-->', i + 4);
+        if (end === -1) throw malformed('unterminated comment');
+        textFrom = end + 3;
+      } else if (xml.startsWith('<![CDATA[', i)) {
+        const end = xml.indexOf(']]>', i + 9);
+        if (end === -1) throw malformed('unterminated CDATA section');
+        const top = stack[stack.length - 1];
+        if (!top) throw malformed('CDATA outside the root element');
+        if (top.role >= Role.HeaderText && top.role !== Role.Notification && top.role !== Role.SObject) top.text += xml.slice(i + 9, end);
+        textFrom = end + 3;
+      } else throw new OutboundMessageError('DTDs and entity declarations are not allowed', 'malformed');
+      i = xml.indexOf('<', textFrom);
+      continue;
+    }
+    if (c === 47 /* / */) {
+      const end = xml.indexOf('>', i + 2);
+      if (end === -1) throw malformed('unterminated end tag');
+      const name = xml.slice(i + 2, end).trimEnd();
+      const f = stack.pop();
+      if (!f || f.name !== name) throw malformed(`unexpected </${name.slice(0, 40)}>`);
+      close(f);
+      textFrom = end + 1;
+      i = xml.indexOf('<', textFrom);
+      continue;
+    }
+
+    // A start tag.
+    let j = i + 1;
+    while (j < n && !isNameEnd(xml.charCodeAt(j))) j++;
+    const name = xml.slice(i + 1, j);
+    if (!isXmlName(name)) throw malformed(`invalid element name <${name.slice(0, 40)}>`);
+    let ns: Map<string, string> | undefined;
+    let attrs: string[] | undefined;
+    let selfClosing = false;
+    for (;;) {
+      while (j < n && isSpace(xml.charCodeAt(j))) j++;
+      if (j >= n) throw malformed('unterminated start tag');
+      const ch = xml.charCodeAt(j);
+      if (ch === 62 /* > */) break;
+      if (ch === 47 /* / */) {
+        if (xml.charCodeAt(j + 1) !== 62) throw malformed('stray / in a start tag');
+        selfClosing = true;
+        j++;
+        break;
+      }
+      let eq = j;
+      while (eq < n && !isNameEnd(xml.charCodeAt(eq)) && xml.charCodeAt(eq) !== 61 /* = */) eq++;
+      const attr = xml.slice(j, eq);
+      if (!isXmlName(attr)) throw malformed(`invalid attribute name ${attr.slice(0, 40)}`);
+      while (eq < n && isSpace(xml.charCodeAt(eq))) eq++;
+      if (xml.charCodeAt(eq) !== 61) throw malformed('attribute without a value');
+      let q = eq + 1;
+      while (q < n && isSpace(xml.charCodeAt(q))) q++;
+      const quote = xml[q];
+      if (quote !== '"' && quote !== "'") throw malformed('unquoted attribute value');
+      const closeQuote = xml.indexOf(quote, q + 1);
+      if (closeQuote === -1) throw malformed('unterminated attribute value');
+      const raw = xml.slice(q + 1, closeQuote);
+      if (raw.includes('<')) throw malformed('< in an attribute value');
+      const value = decodeText(raw);
+      if (attrs) {
+        for (let k = 0; k < attrs.length; k += 2) if (attrs[k] === attr) throw malformed(`attribute ${attr.slice(0, 40)} is repeated`);
+        attrs.push(attr, value);
+      } else attrs = [attr, value];
+      if (attr === 'xmlns' || attr.startsWith('xmlns:')) (ns ??= new Map()).set(attr === 'xmlns' ? '' : attr.slice(6), value);
+      j = closeQuote + 1;
+    }
+
+    const parent = stack[stack.length - 1];
+    if (parent) parent.children++;
+    else if (++roots > 1) throw malformed('more than one root element');
+    const local = localName(name);
+    let role = Role.Other;
+    let nil = false;
+    switch (parent?.role) {
+      case undefined:
+        if (local !== 'Envelope') throw new OutboundMessageError('not a SOAP envelope');
+        if (namespaceOf(name, stack, ns) !== SOAP_ENV_NS) throw new OutboundMessageError('Envelope is not in the SOAP 1.1 namespace');
+        role = Role.Envelope;
+        break;
+      case Role.Envelope:
+        if (local !== 'Body') break;
+        if (body) throw new OutboundMessageError('more than one SOAP Body');
+        if (namespaceOf(name, stack, ns) !== SOAP_ENV_NS) throw new OutboundMessageError('Body is not in the SOAP 1.1 namespace');
+        body = true;
+        role = Role.Body;
+        break;
+      case Role.Body:
+        if (local !== 'notifications') break;
+        if (notificationsSeen) throw new OutboundMessageError('more than one notifications element');
+        if (namespaceOf(name, stack, ns) !== OUTBOUND_NS)
+          throw new OutboundMessageError(`notifications must be in namespace ${OUTBOUND_NS}`);
+        notificationsSeen = true;
+        role = Role.Notifications;
+        break;
+      case Role.Notifications:
+        if (local === 'Notification') {
+          if (++count > MAX_NOTIFICATIONS) throw new OutboundMessageError(`more than ${MAX_NOTIFICATIONS} notifications in one message`);
+          draft = { index: count, id: undefined, sObjectType: undefined, fields: undefined, repeated: undefined };
+          role = Role.Notification;
+        } else if (HEADER_TEXT.has(local)) {
+          if (local in header) throw new OutboundMessageError(`more than one ${local}`);
+          header[local] = null;
+          role = Role.HeaderText;
+        }
+        break;
+      case Role.Notification:
+        if (local === 'Id') {
+          if (draft!.id !== undefined) throw new OutboundMessageError(`Notification ${draft!.index} has more than one Id`);
+          draft!.id = null;
+          role = Role.NotificationId;
+        } else if (local === 'sObject') {
+          if (draft!.fields) throw new OutboundMessageError(`Notification ${draft!.index} has more than one sObject`);
+          draft!.fields = {};
+          for (let k = 0; attrs && k < attrs.length; k += 2)
+            if (isXsi(attrs[k]!, 'type', stack, ns)) draft!.sObjectType = localName(attrs[k + 1]!);
+          role = Role.SObject;
+        }
+        break;
+      case Role.SObject:
+        if (!API_NAME.test(local)) throw new OutboundMessageError(`Notification ${draft!.index} has a field named ${local.slice(0, 40)}`);
+        role = Role.Field;
+        break;
+    }
+    if (role >= Role.HeaderText && role !== Role.Notification && role !== Role.SObject && attrs) {
+      for (let k = 0; k < attrs.length; k += 2) if (isXsi(attrs[k]!, 'nil', stack, ns) && attrs[k + 1] === 'true') nil = true;
+    }
+    const frame: Frame = { name, ns, role, text: '', nil, children: 0 };
+    if (selfClosing) close(frame);
+    else stack.push(frame);
+    textFrom = j + 1;
+    i = xml.indexOf('<', textFrom);
   }
-  const v = found[1];
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object') {
-    const n = v as XmlNode;
-    if (n['@xsi:nil'] === 'true') return null;
-    if (typeof n['#text'] === 'string') return n['#text'];
-    if (Object.keys(n).every((k) => k.startsWith('@'))) return '';
-  }
-  if (required) throw new OutboundMessageError(`${name} is not a text element`);
-  return null;
+  takeText(n);
+  if (stack.length) throw malformed(`<${stack[stack.length - 1]!.name.slice(0, 40)}> is not closed`);
+  if (roots === 0) throw new OutboundMessageError('not a SOAP envelope');
+  if (!body) throw new OutboundMessageError('missing SOAP Body');
+  if (!notificationsSeen) throw new OutboundMessageError('missing notifications element');
+  const organizationId = header.OrganizationId;
+  const actionId = header.ActionId;
+  if (organizationId === undefined || organizationId === null) throw new OutboundMessageError('missing OrganizationId');
+  if (actionId === undefined || actionId === null) throw new OutboundMessageError('missing ActionId');
+  if (!isSalesforceId(organizationId)) throw new OutboundMessageError('OrganizationId is not a Salesforce id');
+  if (notifications.length === 0) throw new OutboundMessageError('no Notification elements');
+  return {
+    organizationId: toId18(organizationId),
+    actionId,
+    sessionId: header.SessionId ?? null,
+    enterpriseUrl: header.EnterpriseUrl ?? '',
+    partnerUrl: header.PartnerUrl ?? '',
+    notifications,
+  };
 }
 
 /**
@@ -225,7 +545,7 @@ function text(node: XmlNode, name: string, required: boolean): string | null {
  * matters (namespaces, record and notification ids, 1–100 notifications), tolerant of prefix choices
  * and xsi:nil; ids the broker does not use (ActionId) are taken as sent. Refuses DTDs outright:
  * entity expansion and external entities cannot happen. With `organizationId`, a message of another
- * org is refused after the cheap scan, before the XML parser runs.
+ * org is refused after the cheap scan, before anything is read out of it.
  */
 export function parseOutboundMessage(xml: string, options: { organizationId?: string; limits?: OutboundLimits } = {}): OutboundMessage {
   const scan = scanOutboundMessage(xml, options.limits);
@@ -234,76 +554,7 @@ export function parseOutboundMessage(xml: string, options: { organizationId?: st
     throw new OutboundMessageError('organization id does not match this endpoint', 'wrong-org');
   }
   if (scan.notificationCount === 0) throw new OutboundMessageError('no Notification elements');
-  let doc: XmlNode;
-  try {
-    doc = parser.parse(xml, true) as XmlNode;
-  } catch (err) {
-    throw new OutboundMessageError(`malformed XML: ${(err as Error).message.split('\n')[0]}`, 'malformed');
-  }
-  const envEntry = Object.entries(doc).find(([k]) => !k.startsWith('?') && localName(k) === 'Envelope');
-  if (!envEntry || typeof envEntry[1] !== 'object') throw new OutboundMessageError('not a SOAP envelope');
-  const envelope = envEntry[1] as XmlNode;
-  if (namespaceOf(envEntry[0], envelope, []) !== SOAP_ENV_NS) throw new OutboundMessageError('Envelope is not in the SOAP 1.1 namespace');
-
-  const bodyEntry = child(envelope, 'Body');
-  if (!bodyEntry || typeof bodyEntry[1] !== 'object') throw new OutboundMessageError('missing SOAP Body');
-  const body = bodyEntry[1] as XmlNode;
-  if (namespaceOf(bodyEntry[0], body, [envelope]) !== SOAP_ENV_NS) throw new OutboundMessageError('Body is not in the SOAP 1.1 namespace');
-
-  const notifEntry = child(body, 'notifications');
-  if (!notifEntry || typeof notifEntry[1] !== 'object') throw new OutboundMessageError('missing notifications element');
-  const notifications = notifEntry[1] as XmlNode;
-  if (namespaceOf(notifEntry[0], notifications, [body, envelope]) !== OUTBOUND_NS) {
-    throw new OutboundMessageError(`notifications must be in namespace ${OUTBOUND_NS}`);
-  }
-
-  const organizationId = text(notifications, 'OrganizationId', true)!;
-  const actionId = text(notifications, 'ActionId', true)!;
-  if (!isSalesforceId(organizationId)) throw new OutboundMessageError('OrganizationId is not a Salesforce id');
-
-  const list = child(notifications, 'Notification')?.[1];
-  const items = (Array.isArray(list) ? list : list ? [list] : []) as XmlNode[];
-  if (items.length === 0) throw new OutboundMessageError('no Notification elements');
-  if (items.length > MAX_NOTIFICATIONS) throw new OutboundMessageError(`more than ${MAX_NOTIFICATIONS} notifications in one message`);
-
-  const seen = new Set<string>();
-  const parsed = items.map((n, index) => {
-    if (!n || typeof n !== 'object') throw new OutboundMessageError(`Notification ${index + 1} is empty`);
-    const id = text(n, 'Id', true)!;
-    if (!isSalesforceId(id)) throw new OutboundMessageError(`Notification ${index + 1} Id is not a Salesforce id`);
-    const sEntry = child(n, 'sObject');
-    if (!sEntry || typeof sEntry[1] !== 'object') throw new OutboundMessageError(`Notification ${index + 1} has no sObject`);
-    const sObject = sEntry[1] as XmlNode;
-    const xsiType = sObject['@xsi:type'];
-    const sObjectType = typeof xsiType === 'string' ? localName(xsiType) : '';
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(sObjectType))
-      throw new OutboundMessageError(`Notification ${index + 1} sObject has no valid xsi:type`);
-    const fields: Record<string, string | null> = {};
-    for (const [k, v] of Object.entries(sObject)) {
-      if (k.startsWith('@') || k.startsWith('#')) continue;
-      const name = localName(k);
-      if (typeof v === 'string') fields[name] = v;
-      else if (v && typeof v === 'object' && !Array.isArray(v)) {
-        const node = v as XmlNode;
-        fields[name] = node['@xsi:nil'] === 'true' ? null : typeof node['#text'] === 'string' ? node['#text'] : '';
-      }
-    }
-    const rawId = fields.Id;
-    if (!rawId || !isSalesforceId(rawId)) throw new OutboundMessageError(`Notification ${index + 1} sObject has no valid Id`);
-    const key = toId18(id);
-    if (seen.has(key)) throw new OutboundMessageError(`Notification id ${id} appears twice`);
-    seen.add(key);
-    return { id: key, sObjectType, sfId: toId18(rawId), fields };
-  });
-
-  return {
-    organizationId: toId18(organizationId),
-    actionId,
-    sessionId: text(notifications, 'SessionId', false),
-    enterpriseUrl: text(notifications, 'EnterpriseUrl', false) ?? '',
-    partnerUrl: text(notifications, 'PartnerUrl', false) ?? '',
-    notifications: parsed,
-  };
+  return readOutboundMessage(xml);
 }
 
 /** The acknowledgement Salesforce requires (reference 1.3): sent only after the jobs are stored. */
