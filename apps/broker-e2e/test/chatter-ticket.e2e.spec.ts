@@ -223,7 +223,12 @@ describe('Service_Ticket__c: a custom object end to end', () => {
       (await messagesOf(workOrderId)).find((m) => m.message.endsWith('gate code 4411.')),
     );
     expect(String(reply.parent_id)).toBe(techMessageId);
-    expect((await h.store.findMessageLinkByComment('demo', replyId))?.fnMessageId).toBe(String(reply.msg_id));
+    // The writer completes the link after Field Nation's answer: the message may be listed a moment before.
+    const replyLink = await h.waitFor('reply link', async () => {
+      const l = await h.store.findMessageLinkByComment('demo', replyId);
+      return l?.fnMessageId ? l : undefined;
+    });
+    expect(replyLink.fnMessageId).toBe(String(reply.msg_id));
 
     // The technician replies in the same thread: a comment on the same post.
     h.fn.technician.postMessage(workOrderId, 'Got it.', { providerId: PROVIDER, parentId: techMessageId });
