@@ -106,12 +106,11 @@ export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx
     return 'already-processed';
   }
   const outcome = await applyFieldNationEvent(job, deps, ctx);
-  await deps.store.markInboundProcessed({
-    connectionId: d.connectionId,
-    source: 'fn',
-    notificationId: d.deliveryId,
-    workOrderId: d.workOrderId,
-  });
+  // The delivery's timeline row goes in the same statement (one commit).
+  await deps.store.markInboundProcessed(
+    { connectionId: d.connectionId, source: 'fn', notificationId: d.deliveryId, workOrderId: d.workOrderId },
+    ctx.takeStages(),
+  );
   return outcome;
 }
 
@@ -123,8 +122,9 @@ export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx
 async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
   const connection = ctx.connection();
-  const record = (outcome: 'ok' | 'skipped', message: string, sfId?: string) =>
-    ctx.stage('event', outcome, { sfId, message: `${d.eventName}: ${message}` });
+  // Written with the ledger mark at the end (or by the worker if the job stops before it).
+  const record = async (outcome: 'ok' | 'skipped', message: string, sfId?: string) =>
+    ctx.stageLater('event', outcome, { sfId, message: `${d.eventName}: ${message}` });
 
   let correlation = await deps.store.findCorrelationByWorkOrder(d.connectionId, d.workOrderId);
   if (!correlation) {

@@ -85,12 +85,13 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
 
   // Once per job: a job that waited (API budget, an outage) runs again without spending an attempt.
   // A re-run looks for its row first, since the outage may have been PostgreSQL refusing this very write.
+  // The row goes with the job's next one (one statement), at the latest when the job ends.
   if (
     job.attemptsMade === 0 &&
     (job.attemptsStarted <= 1 ||
       !(await deps.store.hasStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'received', jobId: job.id! })))
   ) {
-    await ctx.stage('received', 'ok', { message: `${d.source} ${d.notificationId}`, at: new Date(d.receivedAt) });
+    ctx.stageLater('received', 'ok', { message: `${d.source} ${d.notificationId}`, at: new Date(d.receivedAt) });
   }
   if (d.source === 'outbound-message' && (await deps.store.wasInboundProcessed(d.connectionId, 'sf', d.notificationId))) {
     await stage('skipped', `notification ${d.notificationId} was already processed (redelivery)`);
@@ -205,7 +206,9 @@ async function fetchUnderLock(
   // The mark is the start of this fetch, written only once its result is safely queued: a fetch that
   // dies half-way covers nothing, and notifications received while it ran fetch again.
   await deps.redis.eval(MARK_IF_NEWER, 1, markKey, startedAt, 24 * 3600);
-  await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
-  await ctx.stage('fetched', 'ok', { message: `${reads.length} fields`, sfApiCalls: 1, at: fetchedAt });
+  await deps.store.markInboundProcessed(
+    { connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId },
+    ctx.takeStages('fetched', 'ok', { message: `${reads.length} fields`, sfApiCalls: 1, at: fetchedAt }),
+  );
   return 'fetched';
 }

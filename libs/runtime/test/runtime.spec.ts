@@ -18,6 +18,8 @@ import {
   redactText,
   startOpsServer,
   startWorker,
+  UnrecoverableError,
+  type StageRow,
 } from '@broker/runtime';
 import { redisUrl } from '@broker/testing';
 import { runTestWorker } from './runtime-test-kit';
@@ -197,6 +199,40 @@ describe('worker bootstrap (real Redis)', () => {
     const failed = await queue.getJob('bad-2');
     expect(failed?.attemptsMade).toBe(1);
     expect(seen).toEqual(['hi']);
+  });
+
+  it("writes a deferred timeline row with the job's next one, else before the job completes or fails", async () => {
+    const prefix = `t${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
+    const { logger } = captureLogger();
+    const calls: string[][] = [];
+    const timeline = {
+      recordStage: async (row: StageRow) => void calls.push([`${row.stage}:${row.message}`]),
+      recordStages: async (rows: readonly StageRow[]) => void calls.push(rows.map((r) => `${r.stage}:${r.message}`)),
+    };
+    const { queue, events } = await runTestWorker(cleanups, contract, prefix, (connection) =>
+      startWorker(
+        contract,
+        {
+          echo: async (job, _deps, ctx) => {
+            ctx.stageLater('received', 'ok', { message: job.data.text });
+            if (job.data.text === 'with-next') await ctx.stage('fetched', 'ok', { message: 'next' });
+            if (job.data.text === 'fails') throw new UnrecoverableError('boom');
+            return job.data.text;
+          },
+        },
+        {},
+        { connection, prefix, logger, timeline },
+      ),
+    );
+    const run = async (text: string) => {
+      const job = await enqueue(queue, 'echo', { text }, { jobId: jobId('deferred', text) });
+      return job.waitUntilFinished(events, 10_000).catch((e: Error) => e.message);
+    };
+    expect(await run('with-next')).toBe('with-next');
+    expect(await run('alone')).toBe('alone');
+    expect(await run('fails')).toBe('boom');
+    // One statement for the deferred row and the next; the worker writes what is left on either exit.
+    expect(calls).toEqual([['received:with-next', 'fetched:next'], ['received:alone'], ['received:fails']]);
   });
 
   it('refuses to start without a handler for every job name', () => {
