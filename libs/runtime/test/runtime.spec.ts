@@ -303,6 +303,26 @@ describe('record lock (real Redis)', () => {
     await again!();
   });
 
+  it('reads a key in the round trip that takes it, and on release sets a mark that only moves forward', async () => {
+    const redis = createWorkerConnection(redisUrl());
+    cleanups.push(async () => redis.disconnect());
+    const k = key();
+    const mark = `${k}-mark`;
+    const first = await tryLock(redis, k, 5_000, { read: mark });
+    expect(first?.read).toBeNull();
+    expect(await tryLock(redis, k, 5_000, { read: mark })).toBeNull();
+    await first!.releaseSettingMax(mark, '2026-12-04T10:00:00.000Z', 60);
+    const second = await tryLock(redis, k, 5_000, { read: mark });
+    expect(second?.read).toBe('2026-12-04T10:00:00.000Z');
+    await second!.releaseSettingMax(mark, '2026-12-04T09:00:00.000Z', 60); // older: the mark stays
+    expect(await redis.get(mark)).toBe('2026-12-04T10:00:00.000Z');
+    expect(await redis.ttl(mark)).toBeGreaterThan(50);
+    const third = await tryLock(redis, k, 5_000);
+    expect(third?.read).toBeUndefined();
+    await third!();
+    await redis.del(mark);
+  });
+
   it('lapses within one TTL when its holder is SIGKILLed', async () => {
     const redis = createWorkerConnection(redisUrl());
     cleanups.push(async () => redis.disconnect());
