@@ -199,6 +199,23 @@ describe('statements that carry timeline rows', () => {
     expect((await rowsOf(sfId(14))).map((r) => r.stage)).toEqual(['received', 'fetched']);
   });
 
+  it("answers a delivery's first two questions (processed? whose work order?) in one statement", async () => {
+    const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(16) });
+    const row = await store.updateCorrelation(correlation.id, correlation.version, {
+      workOrderId: 1616,
+      state: 'synced',
+      lastPayload: { a: [1] },
+    });
+    expect(await store.inboundAndWorkOrder('demo', 'fn', 'delivery-16', 1616)).toEqual({ processed: false, correlation: row });
+    expect(await store.inboundAndWorkOrder('demo', 'fn', 'delivery-16', 9999)).toEqual({ processed: false, correlation: null });
+    await store.markInboundProcessed({ connectionId: 'demo', source: 'fn', notificationId: 'delivery-16', workOrderId: 1616 });
+    expect(await store.inboundAndWorkOrder('demo', 'fn', 'delivery-16', 1616)).toMatchObject({
+      processed: true,
+      correlation: { id: correlation.id },
+    });
+    expect(await store.inboundAndWorkOrder('other', 'fn', 'delivery-16', 1616)).toEqual({ processed: false, correlation: null });
+  });
+
   it('stores the create mark on a row the claim inserts, never on one that exists', async () => {
     const mark = new Date('2026-12-04T09:00:00.000Z');
     const first = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(15), ambiguousCreateAt: mark });
