@@ -67,14 +67,18 @@ export interface CpuSnapshot {
   self: number;
 }
 
+/**
+ * Redis and PostgreSQL by process name; BENCH_REDIS_COMM / BENCH_POSTGRES_COMM name private servers
+ * started under names of their own, so that a machine's shared servers (others' load) are not counted.
+ */
 export function cpuSnapshot(processes: Record<string, number | undefined>): CpuSnapshot {
   const usage = process.cpuUsage();
   return {
     processes: Object.fromEntries(
       Object.entries(processes).map(([name, pid]) => [name, pid === undefined ? 0 : (statTimes(pid)?.own ?? 0)]),
     ),
-    redis: serverCpuMs('redis-server'),
-    postgresql: serverCpuMs('postgres'),
+    redis: serverCpuMs(process.env.BENCH_REDIS_COMM ?? 'redis-server'),
+    postgresql: serverCpuMs(process.env.BENCH_POSTGRES_COMM ?? 'postgres'),
     self: (usage.user + usage.system) / 1000,
   };
 }

@@ -2,7 +2,7 @@ import { DelayedError, type Job } from 'bullmq';
 import type { fnWriteQueue, JobDataOf, QueueLike, sfWriteQueue } from '@broker/contracts';
 import type { ObjectConfig } from '@broker/config';
 import { minimalUpdate } from '@broker/mapping';
-import { permanentError, queueSyncFeedback, withFeedback, type JobContext, type RecordLocks } from '@broker/runtime';
+import { permanentError, queueSyncFeedback, withFeedback, type JobContext, type RecordLocks, type StageRow } from '@broker/runtime';
 import type { Correlation, Store } from '@broker/store';
 import { FieldNationError, FN_STATUS, type FieldNationClient, type WorkOrderKey } from '@broker/fieldnation';
 
@@ -126,10 +126,12 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
   const release = await deps.locks.tryLock('fnw', d.connectionId, d.sfId);
   if (!release) return await ctx.delay(100 + Math.floor(Math.random() * 200));
   try {
-    const { correlation: claimed } = await deps.store.claimCorrelation({
+    // A row this claim inserts is marked as a create about to be sent (the mark `save` would write before it).
+    const { correlation: claimed, created: fresh } = await deps.store.claimCorrelation({
       connectionId: d.connectionId,
       sfObject: d.sfObject,
       sfId: d.sfId,
+      ambiguousCreateAt: new Date(),
     });
     let correlation: Correlation = claimed;
     const modstamp = new Date(d.sfModstamp);
@@ -149,13 +151,13 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
       return 'cancelled';
     }
 
-    const save = async (changes: Parameters<Store['updateCorrelation']>[2]): Promise<Correlation> => {
+    const save = async (changes: Parameters<Store['updateCorrelation']>[2], stages?: StageRow[]): Promise<Correlation> => {
       // We hold the record lock, so a version conflict can only come from a lock that expired: re-read once.
-      const updated = await deps.store.updateCorrelation(correlation.id, correlation.version, changes);
+      const updated = await deps.store.updateCorrelation(correlation.id, correlation.version, changes, stages);
       if (updated) return updated;
-      const fresh = await deps.store.getCorrelation({ connectionId: d.connectionId, sfId: d.sfId });
-      if (!fresh) throw new Error('correlation vanished');
-      const again = await deps.store.updateCorrelation(fresh.id, fresh.version, changes);
+      const current = await deps.store.getCorrelation({ connectionId: d.connectionId, sfId: d.sfId });
+      if (!current) throw new Error('correlation vanished');
+      const again = await deps.store.updateCorrelation(current.id, current.version, changes, stages);
       if (!again) throw new Error('correlation changed concurrently; retrying');
       return again;
     };
@@ -165,12 +167,15 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
     let action: 'created' | 'recovered' | 'updated' | 'unchanged';
     let fnCalls = 0;
     let note = '';
+    // The work order id learnt from Field Nation, stored with the final save (one statement fewer per
+    // create). Until then the row keeps its create mark: a crash in between is recovered by lookup.
+    let unsaved: Parameters<Store['updateCorrelation']>[2] | undefined;
     try {
       if (correlation.workOrderId == null) {
         let workOrderId: number | undefined;
         // An earlier create had no definite answer (or the process died during it): it may have made
         // the work order, possibly only later. Find it, or wait until a lookup can rule it out.
-        if (correlation.ambiguousCreateAt) {
+        if (correlation.ambiguousCreateAt && !fresh) {
           const settled = await settleAmbiguousCreate(client, extra.key, correlation.ambiguousCreateAt, settleMs);
           fnCalls += settled.pages;
           if ('waitUntil' in settled) {
@@ -188,8 +193,8 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
         }
         action = workOrderId ? 'recovered' : 'created';
         if (!workOrderId) {
-          // Written before sending: if the process dies during the call, the retry knows to look first.
-          correlation = await save({ ambiguousCreateAt: new Date() });
+          // Written before sending (by the claim on a new row): if the process dies during the call, the retry knows to look first.
+          if (!fresh) correlation = await save({ ambiguousCreateAt: new Date() });
           fnCalls++;
           try {
             workOrderId = Number((await client.createWorkOrder(withCorrelation(d.payload, extra.payload))).id);
@@ -205,7 +210,8 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
             throw new AmbiguousCreateError(err);
           }
         }
-        correlation = await save({ workOrderId, state: 'created', ambiguousCreateAt: null });
+        unsaved = { workOrderId, state: 'created', ambiguousCreateAt: null };
+        correlation = { ...correlation, workOrderId, state: 'created', ambiguousCreateAt: null };
       } else {
         const diff = minimalUpdate((correlation.lastPayload ?? undefined) as Record<string, unknown> | undefined, d.payload, d.createOnly);
         action = diff ? 'updated' : 'unchanged';
@@ -236,6 +242,15 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
       }
     } catch (err) {
       if (err instanceof DelayedError) throw err;
+      // A step after the create failed: the retry resumes from the stored work order id, no lookup.
+      if (unsaved) {
+        const changes = unsaved;
+        unsaved = undefined;
+        correlation = await save(changes).catch((e: unknown) => {
+          ctx.log.warn({ err: e }, 'could not store the work order id before retrying; the retry looks it up');
+          return correlation;
+        });
+      }
       // A job waiting out an outage or a 429 runs again (up to once a minute) and meets the same error:
       // its row is written once; the wait itself goes on the timeline when it ends.
       const message = (err as Error).message;
@@ -265,18 +280,22 @@ export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobCo
       { status: 'synced', workOrderId: correlation.workOrderId! },
       `ok${modstamp.getTime()}`,
     );
-    correlation = await save({
-      state: 'synced',
-      lastSfModstamp: modstamp,
-      lastPayload: d.payload as object,
-      lastPayloadHash: d.payloadHash,
-      lastError: null,
-    });
-    await ctx.stage('written', action === 'unchanged' ? 'skipped' : 'ok', {
-      workOrderId: correlation.workOrderId,
-      message: `work order ${correlation.workOrderId} ${action}${note}`,
-      detail: { fieldNationCalls: fnCalls },
-    });
+    // The row says synced and the timeline says written in one statement.
+    correlation = await save(
+      {
+        ...unsaved,
+        state: 'synced',
+        lastSfModstamp: modstamp,
+        lastPayload: d.payload as object,
+        lastPayloadHash: d.payloadHash,
+        lastError: null,
+      },
+      ctx.takeStages('written', action === 'unchanged' ? 'skipped' : 'ok', {
+        workOrderId: correlation.workOrderId,
+        message: `work order ${correlation.workOrderId} ${action}${note}`,
+        detail: { fieldNationCalls: fnCalls },
+      }),
+    );
     return action;
   } finally {
     await release();

@@ -132,6 +132,36 @@ describe('fieldnation-writer', () => {
     expect(forCase(sfId)).toHaveLength(1);
   });
 
+  it('stores the work order id when a step after the create fails, so the retry publishes it without a lookup', async () => {
+    const sfId = '500000000000041AAA';
+    const lookups = () => sim.counters().routes['GET /api/rest/v2/workorders']?.calls ?? 0;
+    sim.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders/\\d+/publish$', status: 503, count: 1 });
+    await expect(run(job(sfId))).rejects.toThrow(/publish failed with 503/);
+    const stored = await correlationOf(sfId);
+    expect(stored).toMatchObject({ state: 'created', workOrderId: forCase(sfId)[0]!.id, ambiguousCreateAt: null });
+    const before = { creates: creates(), lookups: lookups() };
+    expect(await run(job(sfId, {}, 1))).toMatch(/updated|unchanged/);
+    expect({ creates: creates(), lookups: lookups() }).toEqual(before);
+    expect(forCase(sfId)).toHaveLength(1);
+    expect((forCase(sfId)[0]!.status as { id: number }).id).toBe(2); // published
+    expect((await correlationOf(sfId))?.state).toBe('synced');
+  });
+
+  it('a crash after the create, before the row stores its id, is recovered by lookup, not a second create', async () => {
+    const sfId = '500000000000042AAA';
+    const realUpdate = store.updateCorrelation;
+    store.updateCorrelation = () => Promise.reject(new Error('SIGKILL'));
+    await expect(run(job(sfId))).rejects.toThrow('SIGKILL');
+    store.updateCorrelation = realUpdate;
+    expect(forCase(sfId)).toHaveLength(1);
+    expect((await correlationOf(sfId))?.ambiguousCreateAt).not.toBeNull();
+    const before = creates();
+    expect(await run(job(sfId, {}, 1))).toBe('recovered');
+    expect(creates()).toBe(before);
+    expect(await correlationOf(sfId)).toMatchObject({ state: 'synced', workOrderId: forCase(sfId)[0]!.id });
+    expect((forCase(sfId)[0]!.status as { id: number }).id).toBe(2);
+  });
+
   it('fails a payload Field Nation rejects permanently, with its message', async () => {
     const sfId = '500000000000013AAA';
     const err = await run(job(sfId, { payload: { title: '' } })).catch((e: Error) => e);
@@ -144,11 +174,15 @@ describe('fieldnation-writer', () => {
 
   it('does not lose the write-back when the process dies right after the row says synced', async () => {
     const sfId = '500000000000015AAA';
-    const realStage = store.recordStage;
-    // The row is saved as synced; the process dies on the next step.
-    store.recordStage = (entry) => (entry.stage === 'written' ? Promise.reject(new Error('SIGKILL')) : realStage.call(store, entry));
+    const realUpdate = store.updateCorrelation;
+    // The row is saved as synced (its written row with it); the process dies right after.
+    store.updateCorrelation = async (...args) => {
+      const row = await realUpdate.apply(store, args);
+      if (args[2].state === 'synced') throw new Error('SIGKILL');
+      return row;
+    };
     await expect(run(job(sfId))).rejects.toThrow('SIGKILL');
-    store.recordStage = realStage;
+    store.updateCorrelation = realUpdate;
     const c = await store.getCorrelation({ connectionId: 'demo', sfId });
     expect(c?.state).toBe('synced');
     expect((await outcomesOf(sfId)).map((j) => j.data.fields)).toEqual([{ Field_Nation_Work_Order_Id__c: String(c!.workOrderId) }]);

@@ -8,7 +8,7 @@ import {
   type WebhookMessage,
 } from '@broker/mapping';
 import { permanentError, type JobContext } from '@broker/runtime';
-import type { Store } from '@broker/store';
+import type { Correlation, Store } from '@broker/store';
 import { queueAttachmentCopy, type FileEventDeps } from './file-events';
 import { commentDestination } from './comment-destination';
 
@@ -17,7 +17,7 @@ export interface EventDeps {
   eventRules: ReadonlyMap<string, CompiledEventRules>;
   store: Pick<
     Store,
-    | 'wasInboundProcessed'
+    | 'inboundAndWorkOrder'
     | 'markInboundProcessed'
     | 'findCorrelationByWorkOrder'
     | 'updateCorrelation'
@@ -106,19 +106,20 @@ const PENDING_POST_WAIT_MS = 120_000;
  */
 export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
-  if (await deps.store.wasInboundProcessed(d.connectionId, 'fn', d.deliveryId)) {
+  // The ledger and the work order's correlation in one statement.
+  const first = await deps.store.inboundAndWorkOrder(d.connectionId, 'fn', d.deliveryId, d.workOrderId);
+  if (first.processed) {
     ctx.log.info({ workOrderId: d.workOrderId, event: d.eventName }, 'delivery already processed: dropped');
     return 'already-processed';
   }
   // Files first: an upload event that no rule listens to still brings its attachments over.
   await queueAttachmentCopy(job, deps, ctx);
-  const outcome = await applyFieldNationEvent(job, deps, ctx);
-  await deps.store.markInboundProcessed({
-    connectionId: d.connectionId,
-    source: 'fn',
-    notificationId: d.deliveryId,
-    workOrderId: d.workOrderId,
-  });
+  const outcome = await applyFieldNationEvent(job, deps, ctx, first.correlation);
+  // The delivery's timeline row goes in the same statement (one commit).
+  await deps.store.markInboundProcessed(
+    { connectionId: d.connectionId, source: 'fn', notificationId: d.deliveryId, workOrderId: d.workOrderId },
+    ctx.takeStages(),
+  );
   return outcome;
 }
 
@@ -127,13 +128,14 @@ export async function handleFieldNationEvent(job: EventJob, deps: EventDeps, ctx
  * write. Events for unknown work orders are recorded and skipped. A status older than the last
  * applied one (by event time, then lifecycle rank) does not overwrite it.
  */
-async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobContext): Promise<string> {
+async function applyFieldNationEvent(job: EventJob, deps: EventDeps, ctx: JobContext, known: Correlation | null): Promise<string> {
   const d = job.data;
   const connection = ctx.connection();
-  const record = (outcome: 'ok' | 'skipped', message: string, sfId?: string) =>
-    ctx.stage('event', outcome, { sfId, message: `${d.eventName}: ${message}` });
+  // Written with the ledger mark at the end (or by the worker if the job stops before it).
+  const record = async (outcome: 'ok' | 'skipped', message: string, sfId?: string) =>
+    ctx.stageLater('event', outcome, { sfId, message: `${d.eventName}: ${message}` });
 
-  let correlation = await deps.store.findCorrelationByWorkOrder(d.connectionId, d.workOrderId);
+  let correlation = known;
   if (!correlation) {
     await record('skipped', 'work order is not known to the broker');
     return 'unknown-work-order';

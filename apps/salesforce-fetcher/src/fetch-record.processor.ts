@@ -27,9 +27,6 @@ export interface FetchDeps {
 
 type FetchJob = Job<JobDataOf<typeof sfFetchQueue, 'fetch-record'>, unknown, 'fetch-record'>;
 
-/** Set the mark unless a later fetch already set a newer one (ISO times compare as strings). */
-const MARK_IF_NEWER = `local cur = redis.call('get', KEYS[1]) if (not cur) or cur < ARGV[1] then redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) end return 1`;
-
 /** Time of the latest fetch started for a record: a notification received before it is already covered. */
 const fetchMarkKey = (prefix: string, connectionId: string, sfId: string) => `${prefix}:fetchmark:${connectionId}:${sfId}`;
 
@@ -87,12 +84,13 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
 
   // Once per job: a job that waited (API budget, an outage) runs again without spending an attempt.
   // A re-run looks for its row first, since the outage may have been PostgreSQL refusing this very write.
+  // The row goes with the job's next one (one statement), at the latest when the job ends.
   if (
     job.attemptsMade === 0 &&
     (job.attemptsStarted <= 1 ||
       !(await deps.store.hasStage({ connectionId: d.connectionId, sfId: d.sfId, stage: 'received', jobId: job.id! })))
   ) {
-    await ctx.stage('received', 'ok', { message: `${d.source} ${d.notificationId}`, at: new Date(d.receivedAt) });
+    ctx.stageLater('received', 'ok', { message: `${d.source} ${d.notificationId}`, at: new Date(d.receivedAt) });
   }
   if (d.source === 'outbound-message' && (await deps.store.wasInboundProcessed(d.connectionId, 'sf', d.notificationId))) {
     await stage('skipped', `notification ${d.notificationId} was already processed (redelivery)`);
@@ -113,12 +111,16 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
 
   // Notifications of a burst arrive together and their jobs start together: while one fetch of the
   // record runs, the others wait (no attempt spent) and then find themselves covered by its mark.
-  const release = await deps.locks.tryLock('sff', d.connectionId, d.sfId);
-  if (!release) return await ctx.delay(FETCH_IN_FLIGHT_WAIT_MS);
+  // The lock and the record's fetch mark come in one round trip; the mark this fetch sets goes with the release.
+  const markKey = fetchMarkKey(deps.prefix, d.connectionId, d.sfId);
+  const lock = await deps.locks.tryLock('sff', d.connectionId, d.sfId, { read: markKey });
+  if (!lock) return await ctx.delay(FETCH_IN_FLIGHT_WAIT_MS);
+  const state: FetchState = { objectConfig, reads, client, connection, stage, markRead: lock.read };
   try {
-    return await fetchUnderLock(job, deps, ctx, { objectConfig, reads, client, connection, stage });
+    return await fetchUnderLock(job, deps, ctx, state);
   } finally {
-    await release();
+    if (state.markSet) await lock.releaseSettingMax(markKey, state.markSet, 24 * 3600);
+    else await lock();
   }
 }
 
@@ -128,8 +130,13 @@ const FETCH_IN_FLIGHT_WAIT_MS = 250;
  * A notification received before the latest fetch of its record started is covered by that fetch
  * (Salesforce had committed the change before sending it): recorded as processed, no API call.
  */
-async function coveredByLatestFetch(d: FetchJob['data'], deps: FetchDeps, stage: FetchState['stage']): Promise<boolean> {
-  const mark = await deps.redis.get(fetchMarkKey(deps.prefix, d.connectionId, d.sfId));
+async function coveredByLatestFetch(
+  d: FetchJob['data'],
+  deps: FetchDeps,
+  stage: FetchState['stage'],
+  read?: string | null,
+): Promise<boolean> {
+  const mark = read !== undefined ? read : await deps.redis.get(fetchMarkKey(deps.prefix, d.connectionId, d.sfId));
   if (!mark || d.source === 'resync' || Date.parse(mark) < Date.parse(d.receivedAt)) return false;
   await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
   await stage('skipped', `covered by a fetch started at ${mark}`);
@@ -142,18 +149,20 @@ interface FetchState {
   client: SalesforceClient;
   connection: ConnectionConfig;
   stage: (outcome: 'ok' | 'skipped' | 'retry', message?: string, sfApiCalls?: number) => Promise<unknown>;
+  /** The record's fetch mark, read as the lock was taken. */
+  markRead?: string | null;
+  /**
+   * The start of this fetch, once its result is queued (or the record found not triggered): the
+   * lock's release sets it as the mark. A fetch that dies half-way covers nothing.
+   */
+  markSet?: string;
 }
 
-async function fetchUnderLock(
-  job: FetchJob,
-  deps: FetchDeps,
-  ctx: JobContext,
-  { objectConfig, reads, client, connection, stage }: FetchState,
-): Promise<string> {
+async function fetchUnderLock(job: FetchJob, deps: FetchDeps, ctx: JobContext, state: FetchState): Promise<string> {
+  const { objectConfig, reads, client, connection, stage } = state;
   const d = job.data;
   // The mark may have moved while this job waited for the lock.
-  if (await coveredByLatestFetch(d, deps, stage)) return 'coalesced';
-  const markKey = fetchMarkKey(deps.prefix, d.connectionId, d.sfId);
+  if (await coveredByLatestFetch(d, deps, stage, state.markRead)) return 'coalesced';
   const { conditions, triggered } = await recordConditions(d, objectConfig, client, deps, connection.salesforce.integrationUserId);
   const startedAt = new Date().toISOString();
   const cancel = d.sfObject === 'CaseComment' ? undefined : objectConfig.cancel;
@@ -181,7 +190,7 @@ async function fetchUnderLock(
   if (!record && triggered) {
     // Salesforce answers the same for a record that does not match and one deleted or not visible:
     // telling them apart would cost a second call, and neither may become a work order.
-    await deps.redis.eval(MARK_IF_NEWER, 1, markKey, startedAt, 24 * 3600);
+    state.markSet = startedAt;
     await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
     await ctx.stage('not-triggered', 'skipped', {
       sfApiCalls: 1,
@@ -223,11 +232,13 @@ async function fetchUnderLock(
     },
     { jobId: mapJobId(d.connectionId, d.notificationId) },
   );
-  // The mark is the start of this fetch, written only once its result is safely queued: a fetch that
-  // dies half-way covers nothing, and notifications received while it ran fetch again.
-  await deps.redis.eval(MARK_IF_NEWER, 1, markKey, startedAt, 24 * 3600);
-  await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
-  await ctx.stage('fetched', 'ok', { message: `${reads.length} fields`, sfApiCalls: 1, at: fetchedAt });
+  // The mark is the start of this fetch, set (with the release) only once its result is safely queued:
+  // a fetch that dies half-way covers nothing, and notifications received while it ran fetch again.
+  state.markSet = startedAt;
+  await deps.store.markInboundProcessed(
+    { connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId },
+    ctx.takeStages('fetched', 'ok', { message: `${reads.length} fields`, sfApiCalls: 1, at: fetchedAt }),
+  );
   return 'fetched';
 }
 

@@ -9,6 +9,8 @@ export type StageRow = StageRecord;
 /** The part of the store the runtime writes to: the record's timeline. */
 export interface TimelineWriter {
   recordStage(entry: StageRow): Promise<void>;
+  /** Several rows in order, in one statement (the store's; a writer without it gets them one by one). */
+  recordStages?(entries: readonly StageRow[]): Promise<void>;
 }
 
 /** What a stage row may say besides what the job already tells (connection, record, queue, job id). */
@@ -60,6 +62,18 @@ export interface JobContext {
   /** Append a row to the record's timeline; connection, record, queue and job id come from the job. */
   stage(stage: Stage, outcome: StageOutcome, fields?: StageFields): Promise<void>;
   /**
+   * A row written with the job's next one (same statement), or when the handler ends, whichever
+   * comes first: the worker writes what is left before the job completes, fails or is delayed. A
+   * crash before then loses it with the job's progress, so only a row the job writes again on a
+   * re-run (as it checks `hasStage`) may wait.
+   */
+  stageLater(stage: Stage, outcome: StageOutcome, fields?: StageFields): void;
+  /**
+   * The rows waiting (stageLater), then this one if given, handed over to go in a store statement that
+   * writes them with its own change (`markInboundProcessed`, `updateCorrelation`); they no longer wait here.
+   */
+  takeStages(stage?: Stage, outcome?: StageOutcome, fields?: StageFields): StageRow[];
+  /**
    * The job's connection: its configuration, or its entry in a per-connection map (clients,
    * mappings). An id that is not configured fails the job for good (UnknownConnectionError).
    */
@@ -95,8 +109,13 @@ export interface JobContextOptions {
 
 type ContextJob = Pick<Job, 'id' | 'queueName' | 'data' | 'moveToDelayed'>;
 
+/** What the worker does with a job's context after its handler: write the rows still waiting. */
+export interface WorkerJobContext extends JobContext {
+  flushStages(): Promise<void>;
+}
+
 /** The context startWorker gives each job; tests build one the same way, with fakes for the timeline. */
-export function createJobContext(job: ContextJob, options: JobContextOptions): JobContext {
+export function createJobContext(job: ContextJob, options: JobContextOptions): WorkerJobContext {
   const ref = recordOf(job.data);
   const connectionId = ref.connectionId ?? '';
   function connection(): ConnectionConfig;
@@ -106,6 +125,36 @@ export function createJobContext(job: ContextJob, options: JobContextOptions): J
     if (found === undefined) throw new UnknownConnectionError(connectionId);
     return found;
   }
+  const row = (stage: Stage, outcome: StageOutcome, fields: StageFields): StageRow => ({
+    connectionId,
+    sfId: fields.sfId !== undefined ? fields.sfId : ref.sfId,
+    workOrderId: fields.workOrderId !== undefined ? fields.workOrderId : ref.workOrderId,
+    stage,
+    outcome,
+    queue: job.queueName,
+    jobId: job.id,
+    message: fields.message,
+    sfApiCalls: fields.sfApiCalls,
+    detail: fields.detail,
+    // Stamped when the stage happened, not when its row is written.
+    at: fields.at ?? new Date(),
+    configVersion: options.config?.label,
+  });
+  let waiting: StageRow[] = [];
+  const timeline = (stage: Stage): TimelineWriter => {
+    if (!options.timeline) throw new Error(`job ${job.queueName}/${job.id} has no timeline to record "${stage}" on`);
+    return options.timeline;
+  };
+  const write = async (writer: TimelineWriter, rows: StageRow[]): Promise<void> => {
+    if (rows.length === 1) await writer.recordStage(rows[0]!);
+    else if (writer.recordStages) await writer.recordStages(rows);
+    else for (const r of rows) await writer.recordStage(r);
+  };
+  const take = (stage: Stage | undefined, outcome: StageOutcome, fields: StageFields): StageRow[] => {
+    const rows = stage === undefined ? waiting : [...waiting, row(stage, outcome, fields)];
+    waiting = [];
+    return rows;
+  };
   return {
     log: options.log,
     connection,
@@ -115,21 +164,21 @@ export function createJobContext(job: ContextJob, options: JobContextOptions): J
       throw new DelayedError();
     },
     async stage(stage, outcome, fields = {}) {
-      if (!options.timeline) throw new Error(`job ${job.queueName}/${job.id} has no timeline to record "${stage}" on`);
-      await options.timeline.recordStage({
-        connectionId,
-        sfId: fields.sfId !== undefined ? fields.sfId : ref.sfId,
-        workOrderId: fields.workOrderId !== undefined ? fields.workOrderId : ref.workOrderId,
-        stage,
-        outcome,
-        queue: job.queueName,
-        jobId: job.id,
-        message: fields.message,
-        sfApiCalls: fields.sfApiCalls,
-        detail: fields.detail,
-        at: fields.at,
-        configVersion: options.config?.label,
-      });
+      const writer = timeline(stage);
+      await write(writer, take(stage, outcome, fields));
+    },
+    stageLater(stage, outcome, fields = {}) {
+      timeline(stage);
+      waiting.push(row(stage, outcome, fields));
+    },
+    takeStages(stage, outcome = 'ok', fields = {}) {
+      return take(stage, outcome, fields);
+    },
+    async flushStages() {
+      if (waiting.length === 0 || !options.timeline) return;
+      const rows = waiting;
+      waiting = [];
+      await write(options.timeline, rows);
     },
   };
 }

@@ -214,13 +214,15 @@ export function startWorker<Q extends QueueContract, Deps>(
       if (config) pinJobConfig(job, config);
       const handler = (handlers as unknown as Record<string, (job: Job, deps: Deps, ctx: JobContext) => Promise<unknown>>)[job.name]!;
       let result: unknown;
+      const ctx = createJobContext(job, { log: jobLog, token, connections: options.connections, timeline: options.timeline, config });
       try {
-        result = await handler(
-          job,
-          deps,
-          createJobContext(job, { log: jobLog, token, connections: options.connections, timeline: options.timeline, config }),
-        );
+        result = await handler(job, deps, ctx);
+        // Rows the handler left waiting (ctx.stageLater) are stored before the job completes.
+        await ctx.flushStages();
       } catch (err) {
+        // Written on every way out, the error's own way unchanged: a row that cannot be stored now is
+        // written again by the re-run, which looks for it (hasStage).
+        await ctx.flushStages().catch((e: unknown) => jobLog.warn({ err: e }, 'could not write the timeline rows of a job that failed'));
         if (err instanceof DelayedError || (err as Error)?.name === 'DelayedError') throw err;
         const outage = classifyInfrastructureError(err);
         if (outage && token) {

@@ -18,6 +18,8 @@ import {
   redactText,
   startOpsServer,
   startWorker,
+  UnrecoverableError,
+  type StageRow,
 } from '@broker/runtime';
 import { redisUrl } from '@broker/testing';
 import { runTestWorker } from './runtime-test-kit';
@@ -199,6 +201,40 @@ describe('worker bootstrap (real Redis)', () => {
     expect(seen).toEqual(['hi']);
   });
 
+  it("writes a deferred timeline row with the job's next one, else before the job completes or fails", async () => {
+    const prefix = `t${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
+    const { logger } = captureLogger();
+    const calls: string[][] = [];
+    const timeline = {
+      recordStage: async (row: StageRow) => void calls.push([`${row.stage}:${row.message}`]),
+      recordStages: async (rows: readonly StageRow[]) => void calls.push(rows.map((r) => `${r.stage}:${r.message}`)),
+    };
+    const { queue, events } = await runTestWorker(cleanups, contract, prefix, (connection) =>
+      startWorker(
+        contract,
+        {
+          echo: async (job, _deps, ctx) => {
+            ctx.stageLater('received', 'ok', { message: job.data.text });
+            if (job.data.text === 'with-next') await ctx.stage('fetched', 'ok', { message: 'next' });
+            if (job.data.text === 'fails') throw new UnrecoverableError('boom');
+            return job.data.text;
+          },
+        },
+        {},
+        { connection, prefix, logger, timeline },
+      ),
+    );
+    const run = async (text: string) => {
+      const job = await enqueue(queue, 'echo', { text }, { jobId: jobId('deferred', text) });
+      return job.waitUntilFinished(events, 10_000).catch((e: Error) => e.message);
+    };
+    expect(await run('with-next')).toBe('with-next');
+    expect(await run('alone')).toBe('alone');
+    expect(await run('fails')).toBe('boom');
+    // One statement for the deferred row and the next; the worker writes what is left on either exit.
+    expect(calls).toEqual([['received:with-next', 'fetched:next'], ['received:alone'], ['received:fails']]);
+  });
+
   it('refuses to start without a handler for every job name', () => {
     const { logger } = captureLogger();
     expect(() =>
@@ -265,6 +301,26 @@ describe('record lock (real Redis)', () => {
     const again = await tryLock(redis, k, 300);
     expect(again).not.toBeNull();
     await again!();
+  });
+
+  it('reads a key in the round trip that takes it, and on release sets a mark that only moves forward', async () => {
+    const redis = createWorkerConnection(redisUrl());
+    cleanups.push(async () => redis.disconnect());
+    const k = key();
+    const mark = `${k}-mark`;
+    const first = await tryLock(redis, k, 5_000, { read: mark });
+    expect(first?.read).toBeNull();
+    expect(await tryLock(redis, k, 5_000, { read: mark })).toBeNull();
+    await first!.releaseSettingMax(mark, '2026-12-04T10:00:00.000Z', 60);
+    const second = await tryLock(redis, k, 5_000, { read: mark });
+    expect(second?.read).toBe('2026-12-04T10:00:00.000Z');
+    await second!.releaseSettingMax(mark, '2026-12-04T09:00:00.000Z', 60); // older: the mark stays
+    expect(await redis.get(mark)).toBe('2026-12-04T10:00:00.000Z');
+    expect(await redis.ttl(mark)).toBeGreaterThan(50);
+    const third = await tryLock(redis, k, 5_000);
+    expect(third?.read).toBeUndefined();
+    await third!();
+    await redis.del(mark);
   });
 
   it('lapses within one TTL when its holder is SIGKILLed', async () => {

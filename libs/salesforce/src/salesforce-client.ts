@@ -6,7 +6,7 @@ import type { ConnectionConfig } from '@broker/config';
 import { salesforceJwtAudience, salesforceLoginUrl } from '@broker/config';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { cjsExport, createTimeoutTransport, SalesforceTimeoutError } from './salesforce-transport';
+import { cjsExport, createTimeoutTransport, getWithDeadlines, SalesforceTimeoutError } from './salesforce-transport';
 import { readSmallBody, streamExchange } from './stream-exchange';
 
 export { SalesforceTimeoutError } from './salesforce-transport';
@@ -270,6 +270,46 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
     return c;
   };
 
+  /**
+   * A query sent directly on the session jsforce keeps (jsforce's request streams and query object
+   * were a fifth of the fetcher's CPU). Undefined on 401: the caller repeats it through jsforce,
+   * whose refresh delegate logs in again (a refused call is not counted by Salesforce).
+   */
+  const queryDirect = async <T>(
+    c: Connection,
+    soql: string,
+    extra: Record<string, string>,
+  ): Promise<{ records: T[]; totalSize: number; done: boolean; nextRecordsUrl?: string } | undefined> => {
+    const url = `${c.instanceUrl}/services/data/v${c.version}/query?q=${encodeURIComponent(soql)}`;
+    const answer = await getWithDeadlines(
+      url,
+      { Authorization: `Bearer ${c.accessToken}`, Accept: 'application/json', ...extra },
+      timeouts,
+    );
+    // As jsforce reads it: the usage every answer reports.
+    const limit = /api-usage=(\d+)\/(\d+)/.exec(String(answer.headers['sforce-limit-info'] ?? ''));
+    if (limit) c.limitInfo = { apiUsage: { used: Number(limit[1]), limit: Number(limit[2]) } };
+    if (answer.status === 401) return undefined;
+    let body: unknown;
+    try {
+      body = answer.body ? JSON.parse(answer.body) : undefined;
+    } catch {
+      body = undefined;
+    }
+    if (answer.status >= 200 && answer.status < 300 && body && typeof body === 'object') {
+      return body as { records: T[]; totalSize: number; done: boolean; nextRecordsUrl?: string };
+    }
+    // Salesforce's error list, [{ errorCode, message }]; jsforce's ERROR_HTTP_<status> for anything else.
+    const first = (Array.isArray(body) ? body[0] : body) as { errorCode?: string; message?: string } | undefined;
+    const errorCode = first?.errorCode ?? `ERROR_HTTP_${answer.status}`;
+    throw Object.assign(new Error(first?.message ?? (answer.body.slice(0, 500) || `HTTP ${answer.status}`)), {
+      name: errorCode,
+      errorCode,
+      statusCode: answer.status,
+      data: body,
+    });
+  };
+
   // When the usage last seen is in the reserve, one call is let through per probe interval: usage
   // falls as the rolling 24-hour window moves on, and only a call's Sforce-Limit-Info shows it.
   const probeMs = config.apiBudget.probeSeconds * 1000;
@@ -352,9 +392,10 @@ export function createSalesforceClient(config: SalesforceConfig, options: Salesf
       try {
         const c = await ensureSession();
         called = true;
-        const result = /\/query\/[^/\s]+$/.test(soqlOrLocator)
-          ? await c.queryMore<T>(soqlOrLocator, opts)
-          : await c.query<T>(soqlOrLocator, opts);
+        const locator = /\/query\/[^/\s]+$/.test(soqlOrLocator);
+        const result =
+          (locator ? undefined : await queryDirect<T>(c, soqlOrLocator, headers)) ??
+          (locator ? await c.queryMore<T>(soqlOrLocator, opts) : await c.query<T>(soqlOrLocator, opts));
         return {
           records: result.records as T[],
           totalSize: result.totalSize,

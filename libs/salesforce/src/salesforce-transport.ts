@@ -156,6 +156,53 @@ function timedRequest(
   return stream;
 }
 
+/** A whole answer: status, headers and the body as text. */
+export interface HttpAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * One GET with both deadlines, retried as `timedRequest` retries an idempotent call, its body read
+ * whole: the fetcher's record query goes this way instead of through jsforce's request streams.
+ */
+export async function getWithDeadlines(url: string, headers: Record<string, string>, timeouts: SalesforceTimeouts): Promise<HttpAnswer> {
+  const controller = new AbortController();
+  const deadline = setTimeout(() => controller.abort(new SalesforceTimeoutError('ETIMEDOUT', url, timeouts.requestMs)), timeouts.requestMs);
+  const timedOut = (err: unknown) =>
+    controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : err;
+  try {
+    for (let attempt = 0; ;) {
+      let result: Attempt;
+      try {
+        result = await send(url, 'GET', headers, undefined, timeouts.connectMs, controller.signal);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (!controller.signal.aborted && attempt < MAX_RETRIES && code && RETRY_CODES.has(code)) {
+          await new Promise((r) => setTimeout(r, 500 * 2 ** attempt++));
+          continue;
+        }
+        throw timedOut(err);
+      }
+      if (RETRY_STATUS.has(result.statusCode) && attempt < MAX_RETRIES) {
+        result.res.resume();
+        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt++));
+        continue;
+      }
+      let body: string;
+      try {
+        body = (await readBody(result.res))?.toString('utf8') ?? '';
+      } catch (err) {
+        throw timedOut(err);
+      }
+      return { status: result.statusCode, headers: result.headers, body };
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
 /** A CommonJS module's export, whether the loader gives it as a named export or on `default`. */
 export function cjsExport<T>(mod: unknown, name: string): T {
   const m = mod as Record<string, unknown> & { default?: Record<string, unknown> };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Prisma, PrismaClient } from './generated/client';
 import { poolOf } from './prisma-client';
+import { createTimelineWriter, timelineInsert, timelineParams } from './timeline-writer';
 import type { StageRecord, Stage, StageOutcome } from '@broker/contracts';
 
 export type Correlation = Prisma.CorrelationGetPayload<object>;
@@ -79,35 +80,44 @@ export type StageEntry = StageRecord;
  * ledger, the timeline) are plain SQL on the pg pool under the Prisma client: Prisma's client engine
  * compiles each call in WebAssembly, several times the CPU of the same SELECT through pg, and it was
  * a large share of the workers' CPU (docs/benchmarks.md). Operator queries stay on Prisma.
+ * Each is a named statement, parsed and planned once per connection. Where a stage writes a row
+ * together with its correlation or ledger change, both go in one statement (one commit), and the
+ * timeline rows of concurrent jobs are inserted together (`createTimelineWriter`).
  */
 export function createStore(prisma: PrismaClient) {
   const pool = poolOf(prisma);
-  const one = async (text: string, values: unknown[]): Promise<Correlation | null> => {
-    const { rows } = await pool.query(text, values);
+  const writeTimeline = createTimelineWriter(pool);
+  const one = async (name: string, text: string, values: unknown[]): Promise<Correlation | null> => {
+    const { rows } = await pool.query({ name, text, values });
     return rows[0] ? toCorrelation(rows[0]) : null;
   };
   const getCorrelation = (key: RecordKey) =>
-    one(`SELECT ${CORRELATION_COLUMNS} FROM correlation WHERE connection_id = $1 AND sf_id = $2`, [key.connectionId, key.sfId]);
+    one('corr_get', `SELECT ${CORRELATION_COLUMNS} FROM correlation WHERE connection_id = $1 AND sf_id = $2`, [key.connectionId, key.sfId]);
   return {
     prisma,
 
     /**
      * Claim the correlation row for a record, or get the existing one. Atomic under concurrency:
      * INSERT … ON CONFLICT DO NOTHING decides the single winner; `created` tells the caller whether
-     * it made the row (and so owns the first create attempt).
+     * it made the row (and so owns the first create attempt). `ambiguousCreateAt` is stored on a row
+     * this call inserts (a caller about to create marks it in the same statement), never on an existing one.
      */
-    async claimCorrelation(key: RecordKey & { sfObject: string }): Promise<{ correlation: Correlation; created: boolean }> {
+    async claimCorrelation(
+      key: RecordKey & { sfObject: string; ambiguousCreateAt?: Date },
+    ): Promise<{ correlation: Correlation; created: boolean }> {
       // One statement: the insert, or the row that was already there.
-      const { rows } = await pool.query(
-        `WITH ins AS (
-           INSERT INTO correlation (id, connection_id, sf_object, sf_id, state, updated_at) VALUES ($1, $2, $3, $4, 'claimed', now())
+      const { rows } = await pool.query({
+        name: 'corr_claim',
+        text: `WITH ins AS (
+           INSERT INTO correlation (id, connection_id, sf_object, sf_id, state, ambiguous_create_at, updated_at)
+           VALUES ($1, $2, $3, $4, 'claimed', $5, now())
            ON CONFLICT (connection_id, sf_id) DO NOTHING
            RETURNING ${CORRELATION_COLUMNS})
          SELECT *, true AS inserted FROM ins
          UNION ALL
          SELECT ${CORRELATION_COLUMNS}, false FROM correlation WHERE connection_id = $2 AND sf_id = $4 AND NOT EXISTS (SELECT 1 FROM ins)`,
-        [randomUUID(), key.connectionId, key.sfObject, key.sfId],
-      );
+        values: [randomUUID(), key.connectionId, key.sfObject, key.sfId, key.ambiguousCreateAt ?? null],
+      });
       if (rows[0]) return { correlation: toCorrelation(rows[0]), created: rows[0].inserted === true };
       // The row was committed by a concurrent claim after this statement's snapshot: read it now.
       const correlation = await getCorrelation(key);
@@ -122,10 +132,31 @@ export function createStore(prisma: PrismaClient) {
     },
 
     findCorrelationByWorkOrder(connectionId: string, workOrderId: number): Promise<Correlation | null> {
-      return one(`SELECT ${CORRELATION_COLUMNS} FROM correlation WHERE connection_id = $1 AND work_order_id = $2 LIMIT 1`, [
+      return one('corr_by_wo', `SELECT ${CORRELATION_COLUMNS} FROM correlation WHERE connection_id = $1 AND work_order_id = $2 LIMIT 1`, [
         connectionId,
         workOrderId,
       ]);
+    },
+
+    /**
+     * `wasInboundProcessed` and `findCorrelationByWorkOrder` in one statement: what a Field Nation
+     * delivery asks first.
+     */
+    async inboundAndWorkOrder(
+      connectionId: string,
+      source: 'sf' | 'fn',
+      notificationId: string,
+      workOrderId: number,
+    ): Promise<{ processed: boolean; correlation: Correlation | null }> {
+      const { rows } = await pool.query({
+        name: 'ledger_get_corr_by_wo',
+        text: `SELECT (SELECT processed_at FROM inbound_ledger WHERE connection_id = $1 AND source = $2 AND notification_id = $3) AS ledger_processed_at, c.*
+          FROM (SELECT 1) AS one LEFT JOIN LATERAL (
+            SELECT ${CORRELATION_COLUMNS} FROM correlation WHERE connection_id = $1 AND work_order_id = $4 LIMIT 1) AS c ON true`,
+        values: [connectionId, source, notificationId, workOrderId],
+      });
+      const row = rows[0] as Record<string, unknown>;
+      return { processed: row.ledger_processed_at != null, correlation: row.id == null ? null : toCorrelation(row) };
     },
 
     /** Correlations for a Salesforce id or a work order id, in any connection (operator lookups). */
@@ -139,18 +170,29 @@ export function createStore(prisma: PrismaClient) {
 
     /**
      * Optimistic update: applies only if the row still has `expectedVersion`, and bumps the version.
-     * Returns the updated row, or null when someone else updated it first.
+     * Returns the updated row, or null when someone else updated it first. `stages` (timeline rows)
+     * are inserted in the same statement, only if the update applied.
      */
-    async updateCorrelation(id: string, expectedVersion: number, changes: CorrelationChanges): Promise<Correlation | null> {
+    async updateCorrelation(
+      id: string,
+      expectedVersion: number,
+      changes: CorrelationChanges,
+      stages: readonly StageEntry[] = [],
+    ): Promise<Correlation | null> {
       const sets = ['version = version + 1', 'updated_at = now()'];
       const values: unknown[] = [id, expectedVersion];
+      let name = 'corr_upd_';
       for (const [key, column] of Object.entries(CHANGE_COLUMNS) as [keyof CorrelationChanges, string][]) {
         const value = changes[key];
+        name += value === undefined ? '0' : '1';
         if (value === undefined) continue;
         values.push(key === 'lastPayload' && value !== null ? JSON.stringify(value) : value);
         sets.push(`${column} = $${values.length}${key === 'lastPayload' ? '::jsonb' : ''}`);
       }
-      return one(`UPDATE correlation SET ${sets.join(', ')} WHERE id = $1 AND version = $2 RETURNING ${CORRELATION_COLUMNS}`, values);
+      const update = `UPDATE correlation SET ${sets.join(', ')} WHERE id = $1 AND version = $2 RETURNING ${CORRELATION_COLUMNS}`;
+      if (stages.length === 0) return one(name, update, values);
+      const text = `WITH u AS (${update}), t AS (${timelineInsert(values.length + 1, 'WHERE EXISTS (SELECT 1 FROM u)')}) SELECT * FROM u`;
+      return one(`${name}_t`, text, [...values, ...timelineParams(stages)]);
     },
 
     /**
@@ -160,6 +202,7 @@ export function createStore(prisma: PrismaClient) {
      */
     advanceSyncedModstamp(id: string, modstamp: Date, payloadHash: string): Promise<Correlation | null> {
       return one(
+        'corr_advance',
         `UPDATE correlation SET last_sf_modstamp = $2, version = version + 1, updated_at = now()
          WHERE id = $1 AND state = 'synced' AND last_payload_hash = $3 AND (last_sf_modstamp IS NULL OR last_sf_modstamp < $2)
          RETURNING ${CORRELATION_COLUMNS}`,
@@ -167,27 +210,17 @@ export function createStore(prisma: PrismaClient) {
       );
     },
 
-    /** Append one stage of a record's journey to the audit timeline (`at` is the app's clock). */
-    async recordStage(entry: StageEntry): Promise<void> {
-      const detail = entry.detail === undefined ? null : JSON.stringify(entry.detail);
-      await pool.query(
-        `INSERT INTO timeline_entry (connection_id, sf_id, work_order_id, stage, outcome, queue, job_id, message, sf_api_calls, detail, at, config_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)`,
-        [
-          entry.connectionId,
-          entry.sfId ?? null,
-          entry.workOrderId ?? null,
-          entry.stage,
-          entry.outcome,
-          entry.queue ?? null,
-          entry.jobId ?? null,
-          entry.message?.slice(0, 4_000) ?? null,
-          entry.sfApiCalls ?? 0,
-          detail,
-          entry.at ?? new Date(),
-          entry.configVersion ?? null,
-        ],
-      );
+    /**
+     * Append one stage of a record's journey to the audit timeline (`at` is the app's clock). Resolves
+     * once the row is committed; rows of concurrent callers share one INSERT (createTimelineWriter).
+     */
+    recordStage(entry: StageEntry): Promise<void> {
+      return writeTimeline([entry]);
+    },
+
+    /** Several rows of one job, in order, in one INSERT. */
+    recordStages(entries: readonly StageEntry[]): Promise<void> {
+      return writeTimeline(entries);
     },
 
     /**
@@ -202,11 +235,12 @@ export function createStore(prisma: PrismaClient) {
       outcome?: string;
       message?: string;
     }): Promise<boolean> {
-      const { rows } = await pool.query(
-        `SELECT 1 FROM timeline_entry WHERE connection_id = $1 AND sf_id = $2 AND stage = $3 AND job_id = $4
+      const { rows } = await pool.query({
+        name: 'timeline_has',
+        text: `SELECT 1 FROM timeline_entry WHERE connection_id = $1 AND sf_id = $2 AND stage = $3 AND job_id = $4
            AND ($5::text IS NULL OR outcome = $5) AND ($6::text IS NULL OR message = $6) LIMIT 1`,
-        [entry.connectionId, entry.sfId, entry.stage, entry.jobId, entry.outcome ?? null, entry.message?.slice(0, 4_000) ?? null],
-      );
+        values: [entry.connectionId, entry.sfId, entry.stage, entry.jobId, entry.outcome ?? null, entry.message?.slice(0, 4_000) ?? null],
+      });
       return rows.length > 0;
     },
 
@@ -242,27 +276,38 @@ export function createStore(prisma: PrismaClient) {
      * dedup beyond Redis retention: Salesforce may redeliver days after an Ack.
      */
     async wasInboundProcessed(connectionId: string, source: 'sf' | 'fn', notificationId: string): Promise<boolean> {
-      const { rows } = await pool.query(
-        'SELECT processed_at FROM inbound_ledger WHERE connection_id = $1 AND source = $2 AND notification_id = $3',
-        [connectionId, source, notificationId],
-      );
+      const { rows } = await pool.query({
+        name: 'ledger_get',
+        text: 'SELECT processed_at FROM inbound_ledger WHERE connection_id = $1 AND source = $2 AND notification_id = $3',
+        values: [connectionId, source, notificationId],
+      });
       return rows[0]?.processed_at != null;
     },
 
-    async markInboundProcessed(entry: {
-      connectionId: string;
-      source: 'sf' | 'fn';
-      notificationId: string;
-      sfId?: string;
-      workOrderId?: number;
-    }): Promise<void> {
-      const now = new Date();
-      await pool.query(
-        `INSERT INTO inbound_ledger (connection_id, source, notification_id, sf_id, work_order_id, received_at, processed_at)
+    /** Record an inbound notification as processed; `stages` (timeline rows) go in the same statement. */
+    async markInboundProcessed(
+      entry: {
+        connectionId: string;
+        source: 'sf' | 'fn';
+        notificationId: string;
+        sfId?: string;
+        workOrderId?: number;
+      },
+      stages: readonly StageEntry[] = [],
+    ): Promise<void> {
+      const ledger = `INSERT INTO inbound_ledger (connection_id, source, notification_id, sf_id, work_order_id, received_at, processed_at)
          VALUES ($1, $2, $3, $4, $5, $6, $6)
-         ON CONFLICT (connection_id, source, notification_id) DO UPDATE SET processed_at = EXCLUDED.processed_at`,
-        [entry.connectionId, entry.source, entry.notificationId, entry.sfId ?? null, entry.workOrderId ?? null, now],
-      );
+         ON CONFLICT (connection_id, source, notification_id) DO UPDATE SET processed_at = EXCLUDED.processed_at`;
+      const values = [entry.connectionId, entry.source, entry.notificationId, entry.sfId ?? null, entry.workOrderId ?? null, new Date()];
+      if (stages.length === 0) {
+        await pool.query({ name: 'ledger_mark', text: ledger, values });
+        return;
+      }
+      await pool.query({
+        name: 'ledger_mark_t',
+        text: `WITH l AS (${ledger}) ${timelineInsert(values.length + 1)}`,
+        values: [...values, ...timelineParams(stages)],
+      });
     },
 
     /** Claim a message link before writing the message, so a retry never posts it twice. */

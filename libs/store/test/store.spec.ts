@@ -131,3 +131,97 @@ describe('correlation store', () => {
     expect(await store.findCorrelations('99999999999')).toEqual([]); // 11 digits: neither, and no crash
   });
 });
+
+describe('statements that carry timeline rows', () => {
+  const at = (s: number) => new Date(Date.UTC(2026, 11, 4, 12, 0, s));
+  const rowsOf = (id: string) => prisma.timelineEntry.findMany({ where: { sfId: id }, orderBy: [{ at: 'asc' }, { id: 'asc' }] });
+
+  it('stores every column of a timeline row as given, with or without the optional ones', async () => {
+    const full = {
+      connectionId: 'demo',
+      sfId: sfId(10),
+      workOrderId: 1010,
+      stage: 'written' as const,
+      outcome: 'ok' as const,
+      queue: 'fn.write',
+      jobId: 'job-1',
+      message: 'it\'s "quoted", {braced}, back\\slash, ünïcode',
+      sfApiCalls: 2,
+      detail: { fieldNationCalls: 2, nested: { list: [1, 'two', null] } },
+      at: new Date('2026-12-04T10:11:12.345Z'),
+    };
+    await store.recordStages([full, { connectionId: 'demo', sfId: sfId(10), stage: 'fetched', outcome: 'skipped' }]);
+    const [a, b] = await rowsOf(sfId(10));
+    expect(a).toMatchObject({ ...full, id: expect.any(BigInt) });
+    expect(b).toMatchObject({ workOrderId: null, queue: null, jobId: null, message: null, sfApiCalls: 0, detail: null });
+    expect(Math.abs(b!.at.getTime() - Date.now())).toBeLessThan(60_000);
+  });
+
+  it('inserts the rows of concurrent callers together, each caller resolved once its row is stored', async () => {
+    const writes = Array.from({ length: 40 }, (_, i) =>
+      store.recordStage({ connectionId: 'demo', sfId: sfId(11), stage: 'event', outcome: 'ok', message: String(i), at: at(i) }),
+    );
+    await Promise.all(writes);
+    expect((await rowsOf(sfId(11))).map((r) => r.message)).toEqual(Array.from({ length: 40 }, (_, i) => String(i)));
+  });
+
+  it('fails only the caller whose row PostgreSQL refuses, not the others batched with it', async () => {
+    const good = Array.from({ length: 5 }, (_, i) =>
+      store.recordStage({ connectionId: 'demo', sfId: sfId(12), stage: 'event', outcome: 'ok', message: `g${i}` }),
+    );
+    // An id of more than 18 characters does not fit the char(18) column.
+    const bad = store.recordStage({ connectionId: 'demo', sfId: `${sfId(12)}-too-long`, stage: 'event', outcome: 'ok' });
+    const more = store.recordStage({ connectionId: 'demo', sfId: sfId(12), stage: 'event', outcome: 'ok', message: 'g5' });
+    await expect(bad).rejects.toThrow(/too long|character/);
+    await Promise.all([...good, more]);
+    expect((await rowsOf(sfId(12))).map((r) => r.message).sort()).toEqual(['g0', 'g1', 'g2', 'g3', 'g4', 'g5']);
+  });
+
+  it('writes a correlation change and its timeline rows in one statement, and neither when the version is stale', async () => {
+    const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(13) });
+    const row = { connectionId: 'demo', sfId: sfId(13), workOrderId: 1313, stage: 'written' as const, outcome: 'ok' as const, at: at(1) };
+    const updated = await store.updateCorrelation(correlation.id, correlation.version, { workOrderId: 1313, state: 'synced' }, [row]);
+    expect(updated).toMatchObject({ workOrderId: 1313, state: 'synced', version: correlation.version + 1 });
+    expect(
+      await store.updateCorrelation(correlation.id, correlation.version, { state: 'failed' }, [{ ...row, outcome: 'failed' }]),
+    ).toBeNull();
+    expect((await rowsOf(sfId(13))).map((r) => [r.stage, r.outcome, r.workOrderId])).toEqual([['written', 'ok', 1313]]);
+    expect((await store.getCorrelation({ connectionId: 'demo', sfId: sfId(13) }))?.state).toBe('synced');
+  });
+
+  it('marks a notification processed and writes its timeline rows in one statement, in order', async () => {
+    const rows = [
+      { connectionId: 'demo', sfId: sfId(14), stage: 'received' as const, outcome: 'ok' as const, at: at(5) },
+      { connectionId: 'demo', sfId: sfId(14), stage: 'fetched' as const, outcome: 'ok' as const, at: at(5), sfApiCalls: 1 },
+    ];
+    await store.markInboundProcessed({ connectionId: 'demo', source: 'sf', notificationId: '04l000000000014AAA', sfId: sfId(14) }, rows);
+    expect(await store.wasInboundProcessed('demo', 'sf', '04l000000000014AAA')).toBe(true);
+    expect((await rowsOf(sfId(14))).map((r) => r.stage)).toEqual(['received', 'fetched']);
+  });
+
+  it("answers a delivery's first two questions (processed? whose work order?) in one statement", async () => {
+    const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(16) });
+    const row = await store.updateCorrelation(correlation.id, correlation.version, {
+      workOrderId: 1616,
+      state: 'synced',
+      lastPayload: { a: [1] },
+    });
+    expect(await store.inboundAndWorkOrder('demo', 'fn', 'delivery-16', 1616)).toEqual({ processed: false, correlation: row });
+    expect(await store.inboundAndWorkOrder('demo', 'fn', 'delivery-16', 9999)).toEqual({ processed: false, correlation: null });
+    await store.markInboundProcessed({ connectionId: 'demo', source: 'fn', notificationId: 'delivery-16', workOrderId: 1616 });
+    expect(await store.inboundAndWorkOrder('demo', 'fn', 'delivery-16', 1616)).toMatchObject({
+      processed: true,
+      correlation: { id: correlation.id },
+    });
+    expect(await store.inboundAndWorkOrder('other', 'fn', 'delivery-16', 1616)).toEqual({ processed: false, correlation: null });
+  });
+
+  it('stores the create mark on a row the claim inserts, never on one that exists', async () => {
+    const mark = new Date('2026-12-04T09:00:00.000Z');
+    const first = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(15), ambiguousCreateAt: mark });
+    expect(first).toMatchObject({ created: true, correlation: { ambiguousCreateAt: mark } });
+    await store.updateCorrelation(first.correlation.id, first.correlation.version, { ambiguousCreateAt: null });
+    const second = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(15), ambiguousCreateAt: new Date() });
+    expect(second).toMatchObject({ created: false, correlation: { ambiguousCreateAt: null } });
+  });
+});

@@ -33,16 +33,25 @@ export function memoryQueue<Q extends QueueContract>(contract: Q): QueueLike<Q, 
   };
 }
 
-/** Record locks in a Set; `held` shows which are taken. */
-export function memoryLocks(): RecordLocks & { held: Set<string> } {
+/** Record locks in a Set; `held` shows which are taken; `values` holds what they read and set on release. */
+export function memoryLocks(values = new Map<string, string>()): RecordLocks & { held: Set<string>; values: Map<string, string> } {
   const held = new Set<string>();
   return {
     held,
-    async tryLock(writer, connectionId, sfId) {
+    values,
+    async tryLock(writer, connectionId, sfId, options) {
       const key = `${writer}:${connectionId}:${sfId}`;
       if (held.has(key)) return null;
       held.add(key);
-      return async () => void held.delete(key);
+      const release = async () => void held.delete(key);
+      return Object.assign(release, {
+        read: options?.read === undefined ? undefined : (values.get(options.read) ?? null),
+        async releaseSettingMax(setKey: string, value: string) {
+          const current = values.get(setKey);
+          if (current === undefined || current < value) values.set(setKey, value);
+          await release();
+        },
+      });
     },
   };
 }
