@@ -94,7 +94,7 @@ say(`
   ingress (Outbound Messages, webhooks)  http://127.0.0.1:${ports.ingress}
     Outbound Message endpoint            ${h.outboundUrl}   (path token made for this run)
     metrics (ops port, not public)       ${h.ingressOpsUrl}/metrics
-  dashboard (no auth: demo mode!)        http://127.0.0.1:${ports.dashboard}   queues: /queues   timeline: /timeline?id=<Case id or work order id>
+  dashboard (no auth: demo mode!)        http://127.0.0.1:${ports.dashboard}   queues: /queues   timeline: /timeline?id=<record id or work order id>
   Salesforce simulator                   ${h.sf.url}   (control API: /__sim/...)
   Field Nation simulator                 ${h.fn.url}   (control API: /__sim/...)
 
