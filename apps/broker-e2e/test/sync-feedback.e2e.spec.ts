@@ -11,9 +11,9 @@ import { generateSalesforceMetadata } from '../../cli/src/salesforce-metadata.ge
 // the outcome of every sync on the record (synced, failed with a reason, synced again after a fix or
 // a replay), the trigger checkbox reset each time, cancellation by a condition on the record (allowed
 // and refused), and the reverse (a work order cancelled on Field Nation cancels the ticket).
-const TICKET_MAPPING = path.join(root, 'config/mappings/service-ticket-to-work-order.yaml');
 const TICKET = `Service_Ticket__c:
-        mapping: ${TICKET_MAPPING}
+        mapping: ${path.join(root, 'config/mappings/ticket-to-work-order.yaml')}
+        eventRules: ${path.join(root, 'config/mappings/ticket-events.yaml')}
         trigger: Send_to_Field_Nation__c = true
         afterCreate: { publish: true }
         writeBack:
@@ -33,7 +33,6 @@ let redis: Redis;
 beforeAll(async () => {
   h = await startHarness({
     caseObject: `Case: { mapping: MAPPING, trigger: "Send_to_Field_Nation__c = true" }\n      ${TICKET}`,
-    eventRules: 'mappings/service-ticket-status-events.yaml',
     salesforceSim: { outboundRetryBaseMs: 1_000, timeFactor: 1 },
   });
   // The org runs what `broker salesforce metadata` generates for this connection: its Flows skip
