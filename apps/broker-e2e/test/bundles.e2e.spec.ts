@@ -35,7 +35,7 @@ describe('production bundles', () => {
       else {
         expect({ app, status: run.status }).toEqual({ app, status: 78 });
         // The env check, or (ingress, dashboard: their other variables have defaults) the config source's.
-        expect(output, app).toMatch(/invalid environment|invalid config \(environment\):\n\s+BROKER_CONFIG:/);
+        expect(output, app).toMatch(/invalid environment|invalid config \(environment\):.*BROKER_CONFIG:/s);
       }
     }
   }, 120_000);
