@@ -299,7 +299,7 @@ ${p.mappingErrors?.length ? html`<div class="error" role="alert">The mapping fai
 <table id="preview"><thead><tr><th>Target</th><th>From this record</th><th>Work order now</th><th>Changes</th></tr></thead><tbody>
 ${p.rows.map(
   (r) =>
-    html`<tr data-target="${r.target}" data-changed="${r.changed}"${r.changed ? raw(' class="changed"') : ''}><td><code>${r.target}</code></td><td><code>${r.next}</code></td><td><code>${r.current}</code></td><td>${r.changed ? 'will change' : ''}</td></tr>`,
+    html`<tr data-target="${r.target}" data-changed="${String(r.changed)}"${r.changed ? raw(' class="changed"') : ''}><td><code>${r.target}</code></td><td><code>${r.next}</code></td><td><code>${r.current}</code></td><td>${r.changed ? 'will change' : ''}</td></tr>`,
 )}
 </tbody></table>
 ${p.update !== undefined ? html`<p>What an update would send:</p><pre id="preview-update">${p.update}</pre>` : ''}</div>`;

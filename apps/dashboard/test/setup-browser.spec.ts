@@ -11,6 +11,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, WORKER_APPS, type Harness } from '../../../scripts/lib/broker-harness';
 import { workspaceRoot } from '../../../vitest.shared';
+import { FieldNationClient } from '@broker/fieldnation';
+import { DEFAULT_CREDENTIALS } from '../../fieldnation-sim/src/index';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const USER = 'admin';
@@ -94,6 +96,20 @@ describe.skipIf(!hasChromium)('setup pages in headless Chromium over the running
     expect(await page.locator('#webhook td[data-state]').getAttribute('data-state')).toBe('ok');
     expect(await page.locator('#metadata-files a').count()).toBeGreaterThan(0);
     await shot('connection');
+  });
+
+  it('repairs the Field Nation webhook with its button when its events drift', async () => {
+    const client = new FieldNationClient({ environment: h.fn.url, credentials: DEFAULT_CREDENTIALS });
+    const [hook] = (await client.listWebhooks()).filter((w) => w.url === `${h.ingressUrl}/fieldnation/webhooks/demo`);
+    const events = hook!.events;
+    await client.updateWebhook(hook!.webhookId, { events: events.slice(0, 1) });
+    await page.reload();
+    expect(await page.locator('#webhook td[data-state]').getAttribute('data-state')).toBe('needs-repair');
+    await page.click('#webhook-apply');
+    await page.waitForURL(/done=/);
+    expect(await page.locator('.notice[role=status]').textContent()).toContain(`Webhook ${hook!.webhookId} updated`);
+    expect(await page.locator('#webhook td[data-state]').getAttribute('data-state')).toBe('ok');
+    expect([...(await client.listWebhooks()).find((w) => w.webhookId === hook!.webhookId)!.events].sort()).toEqual([...events].sort());
   });
 
   it('discovers the custom object’s fields, through a parent relationship, counting the describes', async () => {
@@ -223,6 +239,16 @@ describe.skipIf(!hasChromium)('setup pages in headless Chromium over the running
     await shot('versions');
     const restored = newTicket(true);
     expect(await workOrderTitle(restored)).toBe(`Setup ST-SETUP-${seq}: Replace the badge reader`);
+
+    // The preview of a synced record sets the mapping in force beside its work order: only the title differs.
+    await page.goto(mappingUrl());
+    await page.fill('#recordId', changed);
+    await page.click('#preview');
+    await page.waitForSelector('#preview-result');
+    expect(await page.locator('#preview-wo').textContent()).toBe(String((await h.synced(changed))!.workOrderId));
+    expect(await page.locator('#preview tr[data-target="title"]').getAttribute('data-changed')).toBe('true');
+    expect(await page.locator('#preview tr[data-target="pay.type"]').getAttribute('data-changed')).toBe('false');
+    expect(await page.locator('#preview-counts').textContent()).toContain('Field Nation requests: 1');
     for (const [name, a] of h.apps) expect([name, a.child.pid, a.child.exitCode]).toEqual([name, pids.get(name), null]);
   });
 
