@@ -2,7 +2,7 @@
 // chaos run all start it through here. Simulators run in this process; every broker app is a child
 // process talking real HTTP, real Redis and real PostgreSQL.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,6 +63,12 @@ export interface HarnessOptions {
   eventRules?: string;
   /** More entries under the demo connection's `objects:` (YAML, 6-space indented); `mappings/` paths are config/mappings. */
   extraObjects?: string;
+  /**
+   * `database`: the generated config (secret defaults moved into the environment, mappings copied
+   * beside it) is stored as configuration version 1 and every app runs with BROKER_CONFIG_SOURCE=database,
+   * so a version saved later (the dashboard's setup pages) applies without a restart. Default `file`.
+   */
+  configSource?: 'file' | 'database';
   apps?: AppName[];
   bundled?: boolean;
   echo?: boolean;
@@ -222,6 +228,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   if (!options.scheduledReconciliation) configText += '    reconciliation: { enabled: false }\n';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'broker-'));
   const configFile = path.join(dir, 'broker.yaml');
+  const secretDefaults: Record<string, string> = {};
+  if (options.configSource === 'database') {
+    // A stored version names its files relatively and holds every secret as a bare ${NAME}.
+    cpSync(path.join(root, 'config/mappings'), path.join(dir, 'mappings'), { recursive: true });
+    configText = configText
+      .replaceAll(`${path.join(root, 'config/mappings')}/`, 'mappings/')
+      .replace(
+        /\b(password|securityToken|clientSecret|webhookSecret): \$\{(\w+):-([^}]*)\}/g,
+        (_m, key: string, name: string, value: string) => {
+          secretDefaults[name] = process.env[name] ?? value;
+          return `${key}: \${${name}}`;
+        },
+      );
+  }
   writeFileSync(configFile, configText);
 
   const env: NodeJS.ProcessEnv = {
@@ -239,11 +259,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     OUTBOUND_MAX_BODY_BYTES: String(1024 * 1024),
     SHUTDOWN_TIMEOUT_MS: '10000',
     DASHBOARD_INSECURE: 'true',
+    ...secretDefaults,
     ...options.env,
   };
 
   const prisma = createPrisma(databaseUrl, { max: 5 });
   const store = createStore(prisma);
+  if (options.configSource === 'database') {
+    const { createConfigStore } = await import('@broker/config-store');
+    await createConfigStore(prisma).importFile(configFile, {
+      author: 'harness',
+      message: 'the demo connection',
+      validate: { env: { ...process.env, ...env } },
+    });
+    delete env.BROKER_CONFIG;
+    env.BROKER_CONFIG_SOURCE = 'database';
+  }
   const apps = new Map<AppName, AppProcess>();
   const names = options.apps ?? (['ingress', ...WORKER_APPS] as AppName[]);
   const ports = new Map<AppName, number>();

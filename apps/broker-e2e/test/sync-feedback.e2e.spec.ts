@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@broker/config';
 import { root } from '../../../scripts/lib/app-processes';
 import { startHarness, type Harness } from '../../../scripts/lib/broker-harness';
-import { generateSalesforceMetadata } from '../../cli/src/salesforce-metadata.generator';
+import { generateSalesforceMetadata } from '@broker/preflight';
 
 // Issue 15, parts 3 and 4, end to end over both simulators, on the custom object Service_Ticket__c:
 // the outcome of every sync on the record (synced, failed with a reason, synced again after a fix or

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOutboundMessage, makeId } from '@broker/salesforce';
 import { loadConfig } from '@broker/config';
 import { createDispatchCase, startHarness, type Harness } from '../../../scripts/lib/broker-harness';
-import { generateSalesforceMetadata } from '../../cli/src/salesforce-metadata.generator';
+import { generateSalesforceMetadata } from '@broker/preflight';
 
 // A well-formed Outbound Message proves nothing about the record: anyone who learns the endpoint
 // (and the org id, which is no secret) can send one for any record id. These tests send such

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { ConfigError, loadConfig, type ConnectionConfig, type LoadedConfig } from '@broker/config';
 import { FieldNationClient, FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
-import { webhookPlan as planWebhook, WebhookPlanError, type WebhookPlan } from '@broker/preflight';
+import { applyWebhookPlan, webhookPlan as planWebhook, WebhookPlanError, type WebhookPlan } from '@broker/preflight';
 import { CliError, type CliIo } from './cli-io';
 
 /** The webhook a connection needs (see @broker/preflight): plan errors become CLI errors. */
@@ -39,21 +39,8 @@ export async function fieldnationWebhookCommand(config: LoadedConfig, options: F
       connectTimeoutMs: connection.fieldnation.connectTimeoutMs,
       timeoutMs: connection.fieldnation.timeoutMs,
     });
-    const existing = (await client.listWebhooks()).find((w) => w.url === plan.url);
-    const body = {
-      url: plan.url,
-      events: plan.events,
-      method: 'post' as const,
-      status: 'active' as const,
-      secret: connection.fieldnation.webhookSecret,
-    };
-    if (existing) {
-      await client.updateWebhook(existing.webhookId, body);
-      io.out(`  updated webhook ${existing.webhookId}`);
-    } else {
-      const created = await client.createWebhook(body);
-      io.out(`  created webhook ${created.webhookId}`);
-    }
+    const done = await applyWebhookPlan(client, plan, connection.fieldnation.webhookSecret);
+    io.out(`  ${done.action} webhook ${done.webhookId}`);
   }
   if (!options.apply) io.out('(nothing changed: add --apply to create or update the webhook on Field Nation)');
   return 0;

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '@broker/config';
 import { CliError, type CliIo } from './cli-io';
-import { generateSalesforceMetadata } from './salesforce-metadata.generator';
+import { generateSalesforceMetadata } from '@broker/preflight';
 
 export interface MetadataCommandOptions {
   configFile: string;

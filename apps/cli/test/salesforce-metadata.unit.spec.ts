@@ -12,7 +12,7 @@ import {
   parseSimpleTrigger,
   INTEGRATION_USER_PLACEHOLDER,
   INTEGRATION_USER_ID_PLACEHOLDER,
-} from '../src/salesforce-metadata.generator';
+} from '@broker/preflight';
 import { captureIo, testConfigYaml, tmpDir } from './cli-test-kit';
 
 const parser = new XMLParser({

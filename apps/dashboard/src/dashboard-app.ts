@@ -20,6 +20,8 @@ import { connectionsSection, renderPreflightPage } from './preflight.page';
 import { QUEUE_STATES } from './queue-metrics';
 import { ActionError, replayJob, resyncRecord } from './record-actions';
 import { renderTimelinePage, type TimelineRowView } from './timeline.page';
+import { setupRouter } from './setup.routes';
+import { SetupError, type SetupService } from './setup.service';
 
 export interface DashboardDeps {
   /** Every pipeline queue, opened (Bull Board, replay, counts). */
@@ -36,6 +38,10 @@ export interface DashboardDeps {
   csrf?: CsrfTokens;
   /** "Test connection": the configured connections and the live preflight (absent without BROKER_CONFIG). */
   preflight?: { connectionIds: readonly string[]; run(connectionId: string): Promise<PreflightReport> };
+  /** The setup pages (absent without a configuration: they answer 404 saying what to set). */
+  setup?: SetupService;
+  /** Resolves `${ENV}` when a version saved from the setup pages is validated (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 const BULL_BOARD_PATH = '/queues';
@@ -209,11 +215,21 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
     res.send(renderPreflightPage(report));
   });
   app.use('/actions', actions);
+  app.use(
+    '/setup',
+    setupRouter({
+      service: deps.setup,
+      csrf,
+      env: deps.env ?? process.env,
+      logger: deps.logger,
+      eventQueue: queueByName.get('fn.event'),
+    }),
+  );
 
   app.use((_req, res) => void res.status(404).type('text/plain').send('not found'));
 
   app.use((err: Error & { status?: number }, req: Request, res: Response, _next: NextFunction) => {
-    const status = err instanceof ActionError ? err.status : err.status && err.status < 500 ? err.status : 500;
+    const status = err instanceof ActionError || err instanceof SetupError ? err.status : err.status && err.status < 500 ? err.status : 500;
     if (status >= 500) deps.logger.error({ err, path: req.path }, 'dashboard request failed');
     res.status(status);
     if (req.accepts(['html', 'json']) === 'html') {

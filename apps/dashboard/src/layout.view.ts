@@ -25,7 +25,7 @@ export function layout(title: string, body: SafeHtml): string {
 <style>${STYLE}</style>
 </head>
 <body>
-<header><strong>Salesforce ⇄ Field Nation broker</strong><a href="/">Timeline search</a><a href="/queues">Queues (Bull Board)</a></header>
+<header><strong>Salesforce ⇄ Field Nation broker</strong><a href="/">Timeline search</a><a href="/queues">Queues (Bull Board)</a><a href="/setup">Setup</a></header>
 <main>
 ${body}
 </main>

@@ -12,6 +12,7 @@ import { createCsrfTokens } from './csrf.middleware';
 import { createDashboardApp } from './dashboard-app';
 import { isLoopbackAddress } from './loopback-host.middleware';
 import { registerQueueDepthGauge } from './queue-metrics';
+import { createSetupService } from './setup.service';
 
 const { env, logger, redis, shutdown } = startHttpApp(
   'dashboard',
@@ -95,8 +96,25 @@ if (env.BROKER_CONFIG || env.BROKER_CONFIG_SOURCE === 'database') {
   }
 }
 
+// The setup pages read the configuration on every request (a version saved since is what they show).
+const setupSource = env.BROKER_CONFIG_SOURCE === 'database' ? 'database' : env.BROKER_CONFIG ? 'file' : undefined;
+const setup = setupSource
+  ? createSetupService({
+      mode: setupSource,
+      file: env.BROKER_CONFIG,
+      prisma,
+      store,
+      redis,
+      queuePrefix: env.QUEUE_PREFIX,
+      env: process.env,
+      publicUrl: env.PUBLIC_URL,
+      logger: logger.child({ setup: true }),
+    })
+  : undefined;
+
 const app = createDashboardApp({
   preflight,
+  setup,
   csrf,
   queues,
   fetchQueue,

@@ -99,6 +99,22 @@ describe('authentication', () => {
       ['POST', '/actions/replay'],
       ['POST', '/actions/resync'],
       ['GET', '/queues/static/any-file.js'],
+      // The setup pages (mounted whether or not a configuration is given).
+      ['GET', '/setup'],
+      ['GET', '/setup/assets/setup.js'],
+      ['GET', '/setup/connections/:connectionId'],
+      ['GET', '/setup/connections/:connectionId/metadata'],
+      ['POST', '/setup/connections/:connectionId/webhook'],
+      ['GET', '/setup/connections/:connectionId/objects/:object/fields'],
+      ['GET', '/setup/connections/:connectionId/objects/:object/mapping'],
+      ['POST', '/setup/connections/:connectionId/objects/:object/mapping'],
+      ['POST', '/setup/connections/:connectionId/objects/:object/mapping/validate'],
+      ['GET', '/setup/connections/:connectionId/objects/:object/event-rules'],
+      ['POST', '/setup/connections/:connectionId/objects/:object/event-rules'],
+      ['POST', '/setup/connections/:connectionId/objects/:object/event-rules/validate'],
+      ['GET', '/setup/versions'],
+      ['POST', '/setup/versions/rollback'],
+      ['GET', '/setup/export'],
     ]) {
       expect(has(method!, p!), `${method} ${p}`).toBe(true);
     }
@@ -195,6 +211,26 @@ describe('CSRF protection', () => {
     });
     expect(res.status).toBe(403);
     expect(await dash.fetchQueue.count()).toBe(0);
+  });
+
+  it('refuses every setup form and validate call without the form token', async () => {
+    const posts = [
+      '/setup/versions/rollback',
+      '/setup/connections/demo/webhook',
+      '/setup/connections/demo/objects/Case/mapping',
+      '/setup/connections/demo/objects/Case/mapping/validate',
+      '/setup/connections/demo/objects/Case/event-rules',
+      '/setup/connections/demo/objects/Case/event-rules/validate',
+    ];
+    for (const p of posts) {
+      const res = await fetch(`${dash.url}${p}`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { authorization: basic(), origin: dash.url, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ to: '1', intent: 'save', _csrf: 'forged' }),
+      });
+      expect(res.status, p).toBe(403);
+    }
   });
 
   it('lets same-origin Bull Board calls through', async () => {

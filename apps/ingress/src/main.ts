@@ -8,6 +8,8 @@ import { createIngressApp, OUTBOUND_MAX_BODY_BYTES, WEBHOOK_MAX_BODY_BYTES } fro
 import { createIngressMetrics } from './ingress-metrics';
 import { createIngressServer } from './ingress-server';
 import { createPayloadCapture } from './payload-capture';
+import { followObjectSettings } from './live-objects';
+import { createPrisma } from '@broker/store';
 
 const { env, logger, redis, shutdown } = startHttpApp(
   'ingress',
@@ -21,6 +23,8 @@ const { env, logger, redis, shutdown } = startHttpApp(
       BROKER_CONFIG: z.string().min(1).optional(),
       BROKER_CONFIG_SOURCE: z.enum(['file', 'database']).default('file'),
       DATABASE_URL: z.string().url().optional(),
+      /** Database mode: how often the stored versions are checked besides the Redis announcement (the objects accepted follow them). */
+      BROKER_CONFIG_CHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
       PUBLIC_URL: z.string().url().optional(),
       OUTBOUND_MAX_BODY_BYTES: z.coerce.number().int().positive().default(OUTBOUND_MAX_BODY_BYTES),
       WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(WEBHOOK_MAX_BODY_BYTES),
@@ -49,8 +53,11 @@ const { env, logger, redis, shutdown } = startHttpApp(
 );
 
 let config;
+let configVersion: number | null = null;
 try {
-  config = (await loadActiveConfig(configSourceOf(env), { databaseUrl: env.DATABASE_URL })).config;
+  const active = await loadActiveConfig(configSourceOf(env), { databaseUrl: env.DATABASE_URL });
+  config = active.config;
+  configVersion = active.version;
 } catch (err) {
   if (err instanceof ConfigError) {
     logger.fatal(err.message);
@@ -125,6 +132,21 @@ server.listen(env.PORT, env.HOST, () => {
 // Salesforce's per-attempt timeout is 60 s; keep-alive helps its sender and benchmarks alike.
 server.keepAliveTimeout = 65_000;
 const ops = await startOpsServer({ port: env.OPS_PORT, registry, ready: () => redis.status === 'ready' });
+
+if (env.BROKER_CONFIG_SOURCE === 'database' && env.DATABASE_URL) {
+  const prisma = createPrisma(env.DATABASE_URL, { max: 1 });
+  const watch = followObjectSettings({
+    connections: config.connections,
+    version: configVersion,
+    prisma,
+    redis,
+    prefix: env.QUEUE_PREFIX,
+    intervalMs: env.BROKER_CONFIG_CHECK_SECONDS * 1000,
+    logger,
+  });
+  shutdown.add('queues', () => watch.close(), 'config-watch');
+  shutdown.add('prisma', () => prisma.$disconnect());
+}
 
 shutdown.add('http', closeServer(server));
 shutdown.add('http', () => ops.close(), 'ops');

@@ -4,7 +4,7 @@ import { loadConfig } from '@broker/config';
 import { parseOutboundMessage } from '@broker/salesforce';
 import { TEST_PATH_TOKEN } from '@broker/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { generateSalesforceMetadata } from '../../cli/src/salesforce-metadata.generator';
+import { generateSalesforceMetadata } from '@broker/preflight';
 import { startSalesforceSim } from '../src/index';
 import { failure, soapConnection, simWithListener } from './helpers';
 
