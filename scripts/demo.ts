@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { loadConfig } from '@broker/config';
 import { FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
 import { loadEventRulesFile } from '@broker/mapping';
-import { generateSalesforceMetadata } from '../apps/cli/src/salesforce-metadata.generator';
+import { generateSalesforceMetadata } from '@broker/preflight';
 import { root } from './lib/app-processes';
 import { dropDatabase, prepareDatabase, startHarness, type Harness } from './lib/broker-harness';
 import { gradientPng } from './lib/demo-photo';
