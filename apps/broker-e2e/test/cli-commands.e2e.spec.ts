@@ -165,7 +165,12 @@ describe('broker CLI on real data', () => {
         .filter((w) => w.incident_id === refused)
         .map((w) => Number(w.id)),
     ).toEqual([replayedWorkOrder]);
-    expect(h.sf.getRecord(refused)!.Field_Nation_Work_Order_Id__c).toBe(String(replayedWorkOrder));
+    // The failed outcome's write was an sf-written row too: the synced outcome (the id) may land a moment later.
+    await h.waitFor(
+      'the work order id on the Case',
+      () => h.sf.getRecord(refused)!.Field_Nation_Work_Order_Id__c === String(replayedWorkOrder),
+    );
+    expect(h.sf.getRecord(refused)!.Field_Nation_Sync_Status__c).toBe('Synced');
     const timeline = (await h.store.timeline(refused)).map((t) => `${t.stage} ${t.outcome}`);
     expect(timeline.slice(timeline.indexOf('written failed'))).toEqual(expect.arrayContaining(['written ok', 'sf-written ok']));
 
