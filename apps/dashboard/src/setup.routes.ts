@@ -22,6 +22,7 @@ import {
 import { applyWebhookPlan, generateSalesforceMetadata, webhookPlan, webhookStatus, WebhookPlanError } from '@broker/preflight';
 import { readPath } from '@broker/salesforce';
 import type { CsrfTokens } from './csrf.middleware';
+import { LOOKUP_CATALOGUES, lookupResult } from './fieldnation-lookups';
 import { isAction, mappingOfRows, rowIssueOf, rowsOfMapping, type MappingRow, type RowIssue } from './mapping-rows';
 import { SETUP_SCRIPT } from './setup-assets';
 import { SetupError, type CurrentConfig, type SetupService } from './setup.service';
@@ -30,8 +31,10 @@ import {
   renderConnectionsPage,
   renderEventRulesEditor,
   renderFieldsPage,
+  renderLookupResult,
   renderMappingEditor,
   renderVersionsPage,
+  type LookupView,
   type ModeView,
   type PreviewView,
   type SettingRow,
@@ -279,6 +282,39 @@ export function setupRouter(deps: SetupRouteDeps): express.Router {
     );
   });
 
+  // ── Field Nation lookups (the mapping editor's pickers) ──
+  async function lookupView(connection: ConnectionConfig, catalogue: string, search: string): Promise<LookupView> {
+    const kind = LOOKUP_CATALOGUES[catalogue];
+    if (!kind)
+      return { catalogue, search, fieldnationRequests: 0, error: `choose a catalogue: ${Object.keys(LOOKUP_CATALOGUES).join(', ')}` };
+    const got = await svc().catalogue(connection, kind);
+    if ('error' in got) return { catalogue, search, fieldnationRequests: got.fieldnationRequests, error: got.error };
+    return { catalogue, search, fieldnationRequests: got.fieldnationRequests, result: lookupResult(catalogue, got.list, search) };
+  }
+
+  // JSON for the editor's script: the entries, the counts, and the same fragment the page renders without it.
+  get('/connections/:connectionId/lookups', async (req, res) => {
+    const cur = await svc().current();
+    const { connection } = params(req, cur);
+    const view = await lookupView(connection, str(req.query.catalogue), str(req.query.search).slice(0, 200));
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(!LOOKUP_CATALOGUES[view.catalogue] ? 400 : view.error ? 502 : 200).json({
+      catalogue: view.catalogue,
+      search: view.search,
+      fieldnationRequests: view.fieldnationRequests,
+      error: view.error,
+      ...(view.result
+        ? {
+            listed: view.result.listed,
+            total: view.result.total,
+            complete: view.result.complete,
+            results: view.result.entries,
+          }
+        : {}),
+      html: renderLookupResult(view),
+    });
+  });
+
   // ── mapping editor ──
   /** Every field path discovered so far for the object: its own fields and those of the parents described. */
   async function discoveredPaths(connection: ConnectionConfig, object: string): Promise<string[]> {
@@ -349,6 +385,7 @@ export function setupRouter(deps: SetupRouteDeps): express.Router {
       message?: string;
       trigger?: string;
       basedOn?: number | null;
+      lookup?: LookupView;
     },
     status = 200,
   ) {
@@ -380,6 +417,8 @@ export function setupRouter(deps: SetupRouteDeps): express.Router {
         recordId: state.recordId ?? '',
         message: state.message ?? '',
         basedOn: state.basedOn !== undefined ? state.basedOn : cur.version,
+        lookup: state.lookup,
+        lookupCatalogues: Object.keys(LOOKUP_CATALOGUES),
       }),
       status,
     );
@@ -446,6 +485,11 @@ export function setupRouter(deps: SetupRouteDeps): express.Router {
     if (intent === 'add-rows')
       return editorPage(req, res, cur, connection, object, { ...common, rows: [...rows, { ...BLANK }, { ...BLANK }] });
     const checked = await checkRows(connection, object, rows, previous);
+    if (intent === 'lookup') {
+      // Without the page's script: the same lookup, the rows kept as they were typed.
+      const lookup = await lookupView(connection, str(body.lookupCatalogue), str(body.lookupSearch).slice(0, 200));
+      return editorPage(req, res, cur, connection, object, { ...common, rows, issues: checked.issues, yaml: checked.text, lookup });
+    }
     if (intent === 'preview') {
       const preview = checked.compiled
         ? await previewRecord(connection, object, checked.compiled, common.recordId)
@@ -506,7 +550,7 @@ export function setupRouter(deps: SetupRouteDeps): express.Router {
         author: authorOf(req),
         message: state.message || `mapping of ${object} (${connection.id}) from the dashboard`,
         basedOn: state.basedOn,
-        validate: { env: deps.env },
+        validate: { env: deps.env, catalogues: await svc().namedCatalogues(bundle) },
       });
       deps.logger.info(
         { connectionId: connection.id, object, version: saved.version.version, by: req.principal!.name },
@@ -732,7 +776,7 @@ export function setupRouter(deps: SetupRouteDeps): express.Router {
         author: authorOf(req),
         message: `event rules of ${object} (${connection.id}) from the dashboard`,
         basedOn: state.basedOn,
-        validate: { env: deps.env },
+        validate: { env: deps.env, catalogues: await svc().namedCatalogues(bundle) },
       });
       res.redirect(
         303,
@@ -759,7 +803,14 @@ export function setupRouter(deps: SetupRouteDeps): express.Router {
     const to = Number(str(body.to));
     if (!Number.isInteger(to) || to < 1) throw new SetupError(400, 'which version?');
     try {
-      const saved = await svc().configStore!.rollback({ to, author: authorOf(req), basedOn: basedOnOf(body), validate: { env: deps.env } });
+      const target = (await svc().configStore!.export(to))!;
+      const catalogues = await svc().namedCatalogues(target.bundle);
+      const saved = await svc().configStore!.rollback({
+        to,
+        author: authorOf(req),
+        basedOn: basedOnOf(body),
+        validate: { env: deps.env, catalogues },
+      });
       deps.logger.info({ to, version: saved.version.version, by: req.principal!.name }, 'configuration rolled back from the setup pages');
       res.redirect(303, `/setup/versions?rolledBack=${saved.version.version}`);
     } catch (err) {

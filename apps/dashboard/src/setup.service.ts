@@ -7,6 +7,7 @@ import { parseDocument } from 'yaml';
 import {
   bundleKey,
   loadConfig,
+  parseConfigBundle,
   readConfigBundle,
   readConfigFile,
   type ConfigBundle,
@@ -14,7 +15,18 @@ import {
   type LoadedConfig,
 } from '@broker/config';
 import { activeConfigOf, createConfigStore, publishConfigVersion, type ConfigStore } from '@broker/config-store';
-import { catalogueClient, connectionCatalogueLookup, type FieldNationClient } from '@broker/fieldnation';
+import {
+  CATALOGUE_ENDPOINTS,
+  catalogueCache,
+  catalogueClient,
+  connectionCatalogueLookup,
+  FieldNationError,
+  type Catalogue,
+  type CatalogueKind,
+  type FieldNationClient,
+} from '@broker/fieldnation';
+import type { NameCatalogues } from '@broker/mapping';
+import { CatalogueUnavailableError, mappingCatalogues } from '@broker/runtime';
 import { buildRecordQuery, toId18 } from '@broker/salesforce';
 import { createSalesforceClient, toSalesforceError } from '@broker/salesforce/client';
 import type { PrismaClient, Store } from '@broker/store';
@@ -129,6 +141,51 @@ export function createSetupService(options: SetupServiceOptions) {
     }
     return entry.client;
   };
+
+  /**
+   * One catalogue of a connection for the lookup pickers, through the process-wide cache that the name
+   * resolution (`lookup` below) reads too, and the Field Nation requests it took (token and retries
+   * included): none while the list is cached. A refusal is the error to show, not a throw.
+   */
+  async function catalogue(
+    connection: ConnectionConfig,
+    kind: CatalogueKind,
+  ): Promise<{ list: Catalogue; fieldnationRequests: number } | { error: string; fieldnationRequests: number }> {
+    const client = fieldnation(connection);
+    const requests = () => Object.values(client.stats().calls).reduce((a, b) => a + b, 0);
+    const before = requests();
+    try {
+      const list = await catalogueCache.get(client, connection.fieldnation.auth.username, kind);
+      return { list, fieldnationRequests: requests() - before };
+    } catch (err) {
+      if (!(err instanceof FieldNationError)) throw err;
+      return { error: `Field Nation ${CATALOGUE_ENDPOINTS[kind].path}: ${err.message}`, fieldnationRequests: requests() - before };
+    }
+  }
+
+  /**
+   * The catalogues a configuration's mappings name, per connection, for the store's validation to
+   * resolve the names against (the store calls nobody). Only named catalogues are fetched, through the
+   * cache; a configuration that does not parse gets none (its validation says why).
+   */
+  async function namedCatalogues(bundle: ConfigBundle): Promise<Map<string, NameCatalogues>> {
+    let config: LoadedConfig;
+    try {
+      config = parseConfigBundle(bundle, 'new configuration', options.env);
+    } catch {
+      return new Map();
+    }
+    try {
+      return await mappingCatalogues(config, (c) => connectionCatalogueLookup(c.fieldnation));
+    } catch (err) {
+      if (err instanceof CatalogueUnavailableError)
+        throw new SetupError(
+          502,
+          `Not saved: the mappings name Field Nation entries, and Field Nation could not list them: ${err.message}`,
+        );
+      throw err;
+    }
+  }
 
   const describes = new Map<string, { at: number; value: Promise<Describe> }>();
   /** API calls spent on describes, per connection (what the field pages show). */
@@ -269,6 +326,8 @@ export function createSetupService(options: SetupServiceOptions) {
     readRecord,
     currentWorkOrder,
     fieldnation,
+    catalogue,
+    namedCatalogues,
     lookup: (connection: ConnectionConfig) => connectionCatalogueLookup(connection.fieldnation),
     /** A file's text as the configuration names it (null when it names none). */
     fileText(cur: CurrentConfig, file: string | undefined): string | null {

@@ -3,6 +3,7 @@ import type { ConfigVersionSummary } from '@broker/config-store';
 import type { Describe } from './setup.service';
 import { html, raw, type SafeHtml } from './html.template';
 import { layout } from './layout.view';
+import { LOOKUP_CATALOGUES, LOOKUP_FILL, LOOKUP_LABELS, type LookupResult } from './fieldnation-lookups';
 import { ACTION_HELP, ACTIONS, type MappingRow, type RowIssue } from './mapping-rows';
 
 export const SETUP_STYLE = raw(`<style>
@@ -15,6 +16,8 @@ td input[type=text],td select{width:100%;box-sizing:border-box}
 pre{background:#fff;border:1px solid #dde1e6;padding:8px;overflow:auto;max-height:420px}
 .changed{background:#fff4d6}
 nav.crumbs{margin-bottom:8px}
+tr.row.selected td:first-child{background:#dbeafe;font-weight:bold}
+#lookups{border:1px solid #dde1e6;padding:4px 12px;background:#fafbfc}
 </style>`);
 
 const csrfInput = (token: string) => html`<input type="hidden" name="_csrf" value="${token}">`;
@@ -219,7 +222,49 @@ export interface MappingEditorView {
   recordId: string;
   message: string;
   basedOn: number | null;
+  lookup?: LookupView;
+  /** The catalogues offered (CLI spelling). */
+  lookupCatalogues: string[];
 }
+
+export interface LookupView {
+  catalogue: string;
+  search: string;
+  fieldnationRequests: number;
+  error?: string;
+  result?: LookupResult;
+}
+
+/** A lookup's answer: counts, then the entries, each with the texts a row takes and buttons the page's script acts on. */
+export function lookupHtml(v: LookupView): SafeHtml {
+  const counts = html`<p id="lookup-counts">Field Nation requests: <strong data-fn-requests="${v.fieldnationRequests}">${v.fieldnationRequests}</strong> · Salesforce API calls: <strong>0</strong>${
+    v.result
+      ? html` · ${v.result.entries.length} of ${v.result.listed} ${LOOKUP_LABELS[v.result.kind].many}${v.search.trim() ? html` matching “${v.search.trim()}”` : ''}`
+      : ''
+  } <span class="muted">(each list is kept 10 minutes by this dashboard, for the pickers and the name checks alike: looking again asks Field Nation nothing)</span></p>`;
+  if (!v.result) return html`<div id="lookup-result">${v.error ? html`<p class="error" role="alert">${v.error}</p>` : ''}${counts}</div>`;
+  const r = v.result;
+  const fill = LOOKUP_FILL[r.kind];
+  const detail = LOOKUP_LABELS[r.kind].detail;
+  const use = (text: string, label: string, how: string) =>
+    html`<button type="button" class="lookup-use" data-text="${text}" data-use="${how}">${label}</button>`;
+  return html`<div id="lookup-result">${counts}
+${r.complete ? '' : html`<p class="error">Field Nation reports ${r.total} ${LOOKUP_LABELS[r.kind].many} but returned ${r.listed}; its definition documents no way to page further: an entry on a later page can only be written by its id.</p>`}
+${
+  r.entries.length
+    ? html`<table id="lookup-results" data-part="${fill.part}" data-target="${fill.target ?? ''}" data-list="${fill.list ? '1' : ''}"><thead><tr><th>Id</th><th>Name</th>${detail ? html`<th>${detail}</th>` : ''}<th>Put into the selected row</th></tr></thead><tbody>
+${r.entries.map(
+  (e) =>
+    html`<tr data-id="${e.id}" data-name="${e.name}"><td>${e.id}</td><td>${e.name || html`<span class="muted">(no name)</span>`}${e.ambiguous ? html` <span class="muted">(several share this name: use the id)</span>` : ''}</td>${detail ? html`<td>${e.detail ?? ''}</td>` : ''}<td>${
+      e.byName ? html`${use(e.byName, 'by name', 'name')} <code>${e.byName}</code> · ` : ''
+    }${use(e.byId, 'by id', 'id')} <code>${e.byId}</code></td></tr>`,
+)}
+</tbody></table>`
+    : html`<p id="lookup-none">Nothing matches.</p>`
+}</div>`;
+}
+
+export const renderLookupResult = (v: LookupView): string => lookupHtml(v).value;
 
 function rowHtml(row: MappingRow, i: number, issues: RowIssue[], readonly: boolean): SafeHtml {
   const mine = issues.filter((x) => x.row === i);
@@ -266,6 +311,14 @@ ${v.isNew ? html`<p><label for="trigger">Trigger (SOQL condition that sends a re
         .replace('data-issue-for="row-0"', 'data-issue-for="row-__N__"'),
     )}</template>
 ${readonly ? '' : html`<p><button type="submit" name="intent" value="add-rows" id="add-row">Add a row</button></p>`}
+<section id="lookups" data-lookup="/setup/connections/${c}/lookups"><h2>Field Nation lookups</h2>
+<p class="muted">The company's types of work, custom fields, templates and projects, as <code>broker fieldnation lookup</code> lists them. A row may name an entry (<code>{ typeOfWork: "Point of Sale" }</code>, <code>customFields.Store Number</code>): the apps turn names into ids when they load the mapping, against the company they talk to (names and ids differ between sandbox and production). <span id="lookup-row">Click into a row to choose it; a button below then fills it (a custom field becomes the row's target, anything else its value, or goes where the cursor is in its options).</span></p>
+<p><label for="lookup-catalogue">Catalogue: </label><select id="lookup-catalogue" name="lookupCatalogue">${v.lookupCatalogues.map(
+      (k) =>
+        html`<option value="${k}"${k === (v.lookup?.catalogue ?? 'types-of-work') ? raw(' selected') : ''}>${LOOKUP_LABELS[LOOKUP_CATALOGUES[k]!].many}</option>`,
+    )}</select> <label for="lookup-search">search: </label><input type="text" id="lookup-search" name="lookupSearch" value="${v.lookup?.search ?? ''}" size="24" maxlength="200" placeholder="part of a name, or an id"> <button type="submit" name="intent" value="lookup" id="lookup">Look up</button></p>
+<div id="lookup-box">${v.lookup ? lookupHtml(v.lookup) : ''}</div>
+</section>
 <h2>Live preview</h2>
 <p><label for="recordId">A ${v.object} record id: </label><input type="text" id="recordId" name="recordId" value="${v.recordId}" size="20" maxlength="18" pattern="[A-Za-z0-9]{15,18}"> <button type="submit" name="intent" value="preview" id="preview">Preview</button>
 <span class="muted">reads the record from Salesforce with the mapping's fields (one API call) and the work order from Field Nation; writes nothing</span></p>

@@ -105,6 +105,7 @@ describe('authentication', () => {
       ['GET', '/setup/connections/:connectionId'],
       ['GET', '/setup/connections/:connectionId/metadata'],
       ['POST', '/setup/connections/:connectionId/webhook'],
+      ['GET', '/setup/connections/:connectionId/lookups'],
       ['GET', '/setup/connections/:connectionId/objects/:object/fields'],
       ['GET', '/setup/connections/:connectionId/objects/:object/mapping'],
       ['POST', '/setup/connections/:connectionId/objects/:object/mapping'],

@@ -3,7 +3,9 @@
 // custom object Service_Ticket__c, builds its mapping from them (an invalid target is refused with the
 // field highlighted), previews it against a live record (one Salesforce API call, no write), saves it,
 // deploys the generated metadata, and the next Outbound Message makes a work order with it, no app
-// restarted; a second version changes the title, a rollback brings the first back. The screenshots in
+// restarted; a second version changes the title, a rollback brings the first back. The mapping names a
+// type of work and a custom field picked from Field Nation's catalogues (the lookups beside the rows),
+// resolved to ids when the apps load it. The screenshots in
 // docs/images/setup-*.png are taken here, so they show the pages as they are.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, WORKER_APPS, type Harness } from '../../../scripts/lib/broker-harness';
 import { workspaceRoot } from '../../../vitest.shared';
 import { FieldNationClient } from '@broker/fieldnation';
+import { customFieldValues } from '@broker/mapping';
 import { DEFAULT_CREDENTIALS } from '../../fieldnation-sim/src/index';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -194,6 +197,91 @@ describe.skipIf(!hasChromium)('setup pages in headless Chromium over the running
     await shot('mapping-preview');
   });
 
+  it('looks up Field Nation’s catalogues and puts entries into rows by name: they validate, each list asked for once', async () => {
+    const listed = (what: string) => h.fn.counters().routes[`GET /api/rest/v2/${what}`]?.calls ?? 0;
+    const before = { typesOfWork: listed('types-of-work'), customFields: listed('custom-fields') };
+    const fnRequests = () => page.locator('#lookup-counts [data-fn-requests]').textContent();
+    await page.click('#add-row');
+    await row(6, 'target').click();
+    expect(await page.locator('#lookup-row').textContent()).toContain('Row 7 (blank) is selected');
+
+    await page.selectOption('#lookup-catalogue', 'types-of-work');
+    await page.fill('#lookup-search', 'point');
+    await page.click('#lookup');
+    await page.waitForSelector('#lookup-results');
+    expect(await page.locator('#lookup-results tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-name')))).toEqual([
+      'Point of Sale',
+    ]);
+    expect(Number(await fnRequests())).toBeGreaterThanOrEqual(1);
+    expect(listed('types-of-work') - before.typesOfWork).toBe(1);
+    // Again, the whole list this time: from the dashboard's cache, no Field Nation request.
+    await page.fill('#lookup-search', '');
+    await page.press('#lookup-search', 'Enter');
+    await expect.poll(() => page.locator('#lookup-results tbody tr').count(), { timeout: 10_000 }).toBe(5);
+    expect(await fnRequests()).toBe('0');
+    expect(await page.locator('#lookup-counts').textContent()).toContain('5 of 5 types of work');
+
+    await page.click('#lookup-results tr[data-name="Point of Sale"] button[data-use="name"]');
+    expect(await row(6, 'target').inputValue()).toBe('types_of_work');
+    expect(await row(6, 'action').inputValue()).toBe('value');
+    expect(await row(6, 'options').inputValue()).toBe('[{ id: { typeOfWork: "Point of Sale" }, isPrimary: true }]');
+    await expect.poll(() => page.locator('#live-issues').textContent(), { timeout: 10_000 }).toBe('Valid.');
+    // A misspelt name is refused, with the entry it was probably meant to be.
+    await row(6, 'options').fill('[{ id: { typeOfWork: "Point of Sael" }, isPrimary: true }]');
+    await expect.poll(() => row(6, 'options').getAttribute('aria-invalid'), { timeout: 10_000 }).toBe('true');
+    expect(await page.locator('[data-issue-for="row-6"]').textContent()).toContain('close: "Point of Sale" (62)');
+    // With the cursor in the options, the entry goes where the cursor is.
+    await row(6, 'options').fill('[{ id: , isPrimary: true }]');
+    await row(6, 'options').evaluate((el) => (el as unknown as { setSelectionRange(a: number, b: number): void }).setSelectionRange(7, 7));
+    await page.click('#lookup-results tr[data-name="Point of Sale"] button[data-use="name"]');
+    expect(await row(6, 'options').inputValue()).toBe('[{ id: { typeOfWork: "Point of Sale" }, isPrimary: true }]');
+    await expect.poll(() => page.locator('#live-issues').textContent(), { timeout: 10_000 }).toBe('Valid.');
+
+    // A custom field by name is a target of its own: into the next blank row, then its source.
+    await page.click('#add-row');
+    await page.selectOption('#lookup-catalogue', 'custom-fields');
+    await page.fill('#lookup-search', 'store');
+    await page.click('#lookup');
+    await page.waitForSelector('#lookup-results tr[data-name="Store Number"]');
+    expect(await page.locator('#lookup-results tr[data-name="Store Number"] td').nth(2).textContent()).toBe('text');
+    await row(7, 'target').click();
+    await page.click('#lookup-results tr[data-name="Store Number"] button[data-use="name"]');
+    expect(await row(7, 'target').inputValue()).toBe('customFields.Store Number');
+    await row(7, 'source').fill('Name');
+    await expect.poll(() => page.locator('#live-issues').textContent(), { timeout: 10_000 }).toBe('Valid.');
+    await expect.poll(() => page.locator('#generated-yaml').textContent(), { timeout: 10_000 }).toContain('Store Number: Name');
+    expect(listed('types-of-work') - before.typesOfWork).toBe(1);
+    expect(listed('custom-fields') - before.customFields).toBe(1);
+    await shot('lookups');
+
+    const unknown = await page.request.get(`${base}/setup/connections/demo/lookups?catalogue=clients`);
+    expect(unknown.status()).toBe(400);
+    expect(((await unknown.json()) as { error: string }).error).toContain('types-of-work, custom-fields, templates, projects');
+  });
+
+  it('looks up without the page’s script too: the form posts, the rows stay as typed', async () => {
+    const plain = await browser.newContext({ httpCredentials: { username: USER, password: PASSWORD }, javaScriptEnabled: false });
+    try {
+      const p = await plain.newPage();
+      await p.goto(mappingUrl());
+      await p.fill('[name="rows[0][target]"]', 'project.id');
+      await p.selectOption('[name="rows[0][action]"]', 'value');
+      await p.fill('[name="rows[0][options]"]', '{ project: "Retail Rollout 2026" }');
+      await p.selectOption('#lookup-catalogue', 'projects');
+      await p.fill('#lookup-search', 'retail');
+      await p.click('#lookup');
+      await p.waitForSelector('#lookup-results');
+      expect(await p.locator('#lookup-results tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')))).toEqual(['55']);
+      expect(await p.locator('#lookup-results tr[data-id="55"]').textContent()).toContain('{ project: "Retail Rollout 2026" }');
+      expect(await p.inputValue('[name="rows[0][options]"]')).toBe('{ project: "Retail Rollout 2026" }');
+      expect(await p.locator('[name="rows[0][options]"]').getAttribute('aria-invalid')).toBeNull();
+      expect(await p.locator('#live-issues').getAttribute('class')).toBe('');
+      expect(await h.prisma.configVersion.count()).toBe(1);
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('saves it as version 2; the next Outbound Message makes a work order with it, no app restarted', async () => {
     await page.fill('#message', 'map service tickets');
     await page.click('#save');
@@ -219,6 +307,9 @@ describe.skipIf(!hasChromium)('setup pages in headless Chromium over the running
     expect(await workOrderTitle(ticket)).toBe(`Setup ST-SETUP-${seq}: Replace the badge reader`);
     const wo = h.fn.getWorkOrder((await h.synced(ticket))!.workOrderId!)!;
     expect((wo.pay as { base: { amount: number } }).base.amount).toBe(175);
+    // The names picked from the catalogues, as ids on the work order.
+    expect((wo.types_of_work as { id: number }[]).map((t) => t.id)).toEqual([62]);
+    expect(customFieldValues(wo.custom_fields).get(608)).toBe(`ST-SETUP-${seq}`);
     for (const [name, a] of h.apps) expect([name, a.child.pid, a.child.exitCode]).toEqual([name, pids.get(name), null]);
   });
 

@@ -90,6 +90,12 @@ export interface ValidateOptions {
   unsetEnv?: 'refuse' | 'allow';
   /** Named in messages. */
   name?: string;
+  /**
+   * The Field Nation catalogues the mappings name, by connection id (libs/runtime's mappingCatalogues
+   * fetches them): names (`typeOfWork: "Point of Sale"`) are resolved against them. This validation
+   * calls nobody, so without them a mapping that names an entry is refused.
+   */
+  catalogues?: ReadonlyMap<string, NameCatalogues>;
 }
 
 export interface Validated {
@@ -106,6 +112,14 @@ function unsetVariables(main: string, env: NodeJS.ProcessEnv): string[] {
   const names = new Set<string>();
   for (const m of main.matchAll(REFERENCE)) if (!m[0].includes(':-') && !env[m[1]!]) names.add(m[1]!);
   return [...names].sort();
+}
+
+/** The id of the connection a file reference (`connections[2].objects.Case.mapping`) sits in. */
+function connectionIdAt(raw: unknown, at: string): string | undefined {
+  const index = /^connections\[(\d+)\]/.exec(at)?.[1];
+  const connections = (raw as { connections?: unknown } | null)?.connections;
+  const id = index !== undefined && Array.isArray(connections) ? (connections[Number(index)] as { id?: unknown } | null)?.id : undefined;
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** Paths (as ConfigError names them) of the strings that reference one of `names`. */
@@ -145,7 +159,7 @@ export function validateConfigBundle(bundle: ConfigBundle, options: ValidateOpti
     if (text === undefined) continue; // parseConfigBundle named it
     try {
       if (ref.at.endsWith('.eventRules')) compileEventRules(text, { file: key });
-      else compileMapping(text, { file: key });
+      else compileMapping(text, { file: key, catalogues: options.catalogues?.get(connectionIdAt(raw, ref.at) ?? '') });
     } catch (err) {
       if (!(err instanceof MappingError)) throw err;
       issues.push(...err.issues.map((i) => ({ path: `${key}: ${i.target}`, message: i.message })));

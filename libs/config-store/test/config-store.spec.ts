@@ -135,6 +135,29 @@ describe('config store', () => {
     expect((await store.current())!.version).toBe(before);
   });
 
+  it('resolves catalogue names against the catalogues the caller fetched, and refuses them without', async () => {
+    const store = createConfigStore(prisma);
+    const before = (await store.current())!.version;
+    const named = bundleOf('N');
+    named.files['mappings/case.yaml'] = `${caseMapping('N')}  template.id: { value: { template: POS Replacement } }\n`;
+    const unchecked = await issuesOf(store.save({ bundle: named, author: 'alice', validate }));
+    expect(unchecked).toEqual([{ path: 'mappings/case.yaml: template.id', message: expect.stringContaining('no Field Nation lookup') }]);
+    const wrongCompany = new Map([['other', { templates: [{ id: 433, name: 'POS Replacement' }] }]]);
+    expect(
+      await issuesOf(store.save({ bundle: named, author: 'alice', validate: { ...validate, catalogues: wrongCompany } })),
+    ).toHaveLength(1);
+    const unknown = new Map([['demo', { templates: [{ id: 434, name: 'Network Drop' }] }]]);
+    expect(await issuesOf(store.save({ bundle: named, author: 'alice', validate: { ...validate, catalogues: unknown } }))).toEqual([
+      { path: 'mappings/case.yaml: template.id', message: expect.stringContaining('no template named "POS Replacement"') },
+    ]);
+    expect((await store.current())!.version).toBe(before);
+    const catalogues = new Map([['demo', { templates: [{ id: 433, name: 'POS Replacement' }] }]]);
+    const saved = await store.save({ bundle: named, author: 'alice', validate: { ...validate, catalogues } });
+    expect(saved.version.version).toBe(before + 1);
+    // What is stored is the name as written: each loader resolves it against Field Nation again.
+    expect(saved.version.bundle.files['mappings/case.yaml']).toContain('POS Replacement');
+  });
+
   it('can check a version where a variable is missing (unsetEnv allow), skipping only what it fills', async () => {
     const store = createConfigStore(prisma);
     const { CS_FN_WEBHOOK_SECRET: _a, CS_SF_PATH_TOKEN: _b, ...partial } = SECRETS_ENV;

@@ -13,3 +13,4 @@ export * from './dependency-error';
 export * from './dependency-wait';
 export * from './job-context';
 export * from './sync-feedback';
+export * from './mapping-catalogues';
