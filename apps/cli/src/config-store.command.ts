@@ -3,8 +3,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '@broker/config';
+import { ConfigError, parseConfigBundle, readConfigBundle, type ConfigBundle } from '@broker/config';
 import { ConfigConflictError, ConfigVersionNotFoundError, type ConfigStore, type SaveResult } from '@broker/config-store';
+import { connectionCatalogueLookup } from '@broker/fieldnation';
+import type { NameCatalogues } from '@broker/mapping';
+import { CatalogueUnavailableError, mappingCatalogues } from '@broker/runtime';
 import { CliError, type CliIo } from './cli-io';
 import { formatTable } from './text-table';
 
@@ -22,11 +25,31 @@ async function refusals<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof ConfigConflictError || err instanceof ConfigVersionNotFoundError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof ConfigConflictError ||
+      err instanceof ConfigVersionNotFoundError ||
+      err instanceof CatalogueUnavailableError
+    ) {
       throw new CliError(err.message);
     }
     throw err;
   }
+}
+
+/**
+ * The Field Nation catalogues the bundle's mappings name (`typeOfWork: "Point of Sale"`), fetched
+ * through the connections' cached lookups so the validation can resolve the names as the apps will;
+ * nothing is asked when no mapping names an entry. A bundle that does not parse is left to the validation.
+ */
+async function namedCatalogues(bundle: ConfigBundle, env: NodeJS.ProcessEnv): Promise<Map<string, NameCatalogues>> {
+  let config;
+  try {
+    config = parseConfigBundle(bundle, 'new configuration', env);
+  } catch {
+    return new Map();
+  }
+  return mappingCatalogues(config, (c) => connectionCatalogueLookup(c.fieldnation));
 }
 
 function report(result: SaveResult, io: CliIo): number {
@@ -61,13 +84,14 @@ export async function configImportCommand(
   io: CliIo,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
-  const result = await refusals(() =>
-    store.importFile(file, {
+  const result = await refusals(async () => {
+    const bundle = readConfigBundle(file);
+    return store.importFile(file, {
       author: options.author ?? defaultAuthor(),
       message: options.message ?? `imported from ${path.basename(file)}`,
-      validate: { env, unsetEnv: options.allowUnsetEnv ? 'allow' : 'refuse' },
-    }),
-  );
+      validate: { env, unsetEnv: options.allowUnsetEnv ? 'allow' : 'refuse', catalogues: await namedCatalogues(bundle, env) },
+    });
+  });
   return report(result, io);
 }
 
@@ -78,14 +102,19 @@ export async function configRollbackCommand(
   io: CliIo,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
-  const result = await refusals(() =>
-    store.rollback({
+  const result = await refusals(async () => {
+    const target = await store.get(version);
+    return store.rollback({
       to: version,
       author: options.author ?? defaultAuthor(),
       message: options.message,
-      validate: { env, unsetEnv: options.allowUnsetEnv ? 'allow' : 'refuse' },
-    }),
-  );
+      validate: {
+        env,
+        unsetEnv: options.allowUnsetEnv ? 'allow' : 'refuse',
+        catalogues: target ? await namedCatalogues(target.bundle, env) : undefined,
+      },
+    });
+  });
   return report(result, io);
 }
 

@@ -8,13 +8,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { configChannel, createConfigStore, type ConfigStore } from '@broker/config-store';
 import { createPrisma, type PrismaClient } from '@broker/store';
-import { bundleOf, createTestDatabase, redisUrl, SECRETS_ENV, type TestDatabase } from '@broker/testing';
+import { bundleOf, createTestDatabase, redisUrl, SECRETS_ENV, serversForFile, type TestDatabase } from '@broker/testing';
+import { createLogger } from '@broker/runtime';
+import { startFieldNationSim } from '../../fieldnation-sim/src/index';
 import type { ConfigBundle } from '@broker/config';
 import { CliError } from '../src/cli-io';
 import { configExportCommand, configHistoryCommand, configImportCommand, configRollbackCommand } from '../src/config-store.command';
 import { captureIo, freshPrefix, tmpDir } from './cli-test-kit';
 
 const root = path.resolve(import.meta.dirname, '../../..');
+const sims = serversForFile({
+  fn: () => startFieldNationSim({ port: 0, logger: createLogger({ service: 'fn-sim', level: 'silent' }), rateLimit: false }),
+});
 let db: TestDatabase;
 let prisma: PrismaClient;
 let store: ConfigStore;
@@ -114,5 +119,33 @@ describe('broker config import/export', () => {
     expect(lines.slice(2).map((l) => l.split(/\s{2,}/)[0])).toEqual(['3 (in force)', '2', '1']);
     expect(lines[2]).toMatch(/carol .*rollback to version 1/);
     await expect(configRollbackCommand(42, store, {}, captureIo(), SECRETS_ENV)).rejects.toThrow('there is no configuration version 42');
+  });
+
+  it('resolves the names a mapping uses (typeOfWork: "Point of Sale") against Field Nation on import and rollback', async () => {
+    // The simulator's buyer: the stored version keeps the secrets as ${ENV} references.
+    const env = { ...SECRETS_ENV, CS_FN_CLIENT_SECRET: 'fn-sim-secret', CS_FN_PASSWORD: 'sim-password' };
+    const named = (typeOfWork: string): ConfigBundle => {
+      const b = bundleOf('N');
+      return {
+        main: b.main.replace('https://fieldnation.example.com', sims.fn.url).replace('clientId: fn-client', 'clientId: fn-sim-client'),
+        files: {
+          ...b.files,
+          'mappings/case.yaml': `${b.files['mappings/case.yaml']}  types_of_work:\n    value: [{ id: { typeOfWork: "${typeOfWork}" }, isPrimary: true }]\n`,
+        },
+      };
+    };
+    const imported = captureIo();
+    expect(await configImportCommand(writeFolder(named('Point of Sale')), store, { author: 'dana' }, imported, env)).toBe(0);
+    const version = (await store.current())!.version;
+    expect(imported.stdout[0]).toMatch(new RegExp(`^stored configuration version ${version} `));
+    // An unknown name is refused with the close candidate, and nothing is stored.
+    const err = await configImportCommand(writeFolder(named('Point of Sael')), store, {}, captureIo(), env).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CliError);
+    expect((err as Error).message).toMatch(/no type of work named "Point of Sael".*close: "Point of Sale"/s);
+    expect((await store.current())!.version).toBe(version);
+    // A rollback to the named version resolves its names again.
+    await configImportCommand(writeFolder(bundleOf('D')), store, {}, captureIo(), SECRETS_ENV);
+    expect(await configRollbackCommand(version, store, { author: 'dana' }, captureIo(), env)).toBe(0);
+    expect((await store.current())!.restoredFrom).toBe(version);
   });
 });
