@@ -58,7 +58,13 @@ export async function runRawPipeline(records: number, concurrency = 16): Promise
   await Promise.all(children.map((c) => new Promise((r) => c.once('message', r))));
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const first = new Queue(stages[0]!, { connection, prefix });
-  const last = new QueueEvents(stages.at(-1)!, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix });
+  // From the stream's start (the prefix is new): read from '$', the first completions could come before
+  // the first XREAD and the count would never reach `records` (the run hung on a quiet machine).
+  const last = new QueueEvents(stages.at(-1)!, {
+    connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+    prefix,
+    lastEventId: '0-0',
+  });
   await last.waitUntilReady();
   let done = 0;
   const finished = new Promise<void>((resolve) => {
