@@ -13,6 +13,48 @@ export interface FeedMessageDeps {
 }
 
 /**
+ * Queue a Salesforce message (CaseComment, FeedItem or FeedComment) for the fieldnation-writer, one
+ * job per message id, and note it on the record's timeline: the last step of both message channels.
+ */
+export async function queueMessagePost(
+  deps: Pick<FeedMessageDeps, 'fnWriteQueue'>,
+  ctx: JobContext,
+  m: {
+    connectionId: string;
+    /** How the timeline names the message: comment, post, reply. */
+    what: string;
+    messageId: string;
+    parentId: string;
+    workOrderId: number;
+    body: string;
+    authorName?: string;
+    replyToMessageId?: string;
+  },
+): Promise<'message'> {
+  await enqueue(
+    deps.fnWriteQueue,
+    'post-message',
+    {
+      connectionId: m.connectionId,
+      sfId: m.parentId,
+      caseCommentId: m.messageId,
+      workOrderId: m.workOrderId,
+      body: m.body,
+      authorName: m.authorName,
+      ...(m.replyToMessageId ? { replyToMessageId: m.replyToMessageId } : {}),
+    },
+    { jobId: fnWriteJobId.message(m.connectionId, m.messageId) },
+  );
+  ctx.log.debug({ messageId: m.messageId, workOrderId: m.workOrderId }, `${m.what} queued as work-order message`);
+  await ctx.stage('message', 'ok', {
+    sfId: m.parentId,
+    workOrderId: m.workOrderId,
+    message: `${m.what} ${m.messageId} → work order ${m.workOrderId}${m.replyToMessageId ? ` (reply to message ${m.replyToMessageId})` : ''}`,
+  });
+  return 'message';
+}
+
+/**
  * A post earlier than the record's dispatch by more than this is not a message to the technician;
  * the allowance covers a Salesforce clock behind the broker's (CreatedDate is Salesforce's time).
  */
@@ -80,24 +122,14 @@ export async function mapFeedMessage(job: MapJob, deps: FeedMessageDeps, connect
     const post = await deps.store.findMessageLinkByComment(d.connectionId, r.FeedItemId);
     if (post?.fnMessageId && post.workOrderId === correlation.workOrderId) replyToMessageId = post.fnMessageId;
   }
-  await enqueue(
-    deps.fnWriteQueue,
-    'post-message',
-    {
-      connectionId: d.connectionId,
-      sfId: r.ParentId,
-      caseCommentId: d.sfId,
-      workOrderId: correlation.workOrderId,
-      body: body.slice(0, 20_000),
-      authorName: r.CreatedBy?.Name ?? undefined,
-      ...(replyToMessageId ? { replyToMessageId } : {}),
-    },
-    { jobId: fnWriteJobId.message(d.connectionId, d.sfId) },
-  );
-  await ctx.stage('message', 'ok', {
-    sfId: r.ParentId,
+  return queueMessagePost(deps, ctx, {
+    connectionId: d.connectionId,
+    what,
+    messageId: d.sfId,
+    parentId: r.ParentId,
     workOrderId: correlation.workOrderId,
-    message: `${what} ${d.sfId} → work order ${correlation.workOrderId}${replyToMessageId ? ` (reply to message ${replyToMessageId})` : ''}`,
+    body: body.slice(0, 20_000),
+    authorName: r.CreatedBy?.Name ?? undefined,
+    replyToMessageId,
   });
-  return 'message';
 }

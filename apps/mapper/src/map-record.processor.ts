@@ -14,7 +14,7 @@ import { permanentError, withFeedback, type JobContext, type RecordLocks } from 
 import { requestCancel } from './cancel-request';
 import { sameSalesforceId } from '@broker/salesforce';
 import type { Store } from '@broker/store';
-import { mapFeedMessage } from './feed-message';
+import { mapFeedMessage, queueMessagePost } from './feed-message';
 
 export interface MapDeps {
   /** Compiled mapping per `${connectionId}/${sObject}`. */
@@ -137,24 +137,13 @@ async function mapCaseComment(job: MapJob, deps: MapDeps, connection: Connection
   const correlation = await deps.store.getCorrelation({ connectionId: d.connectionId, sfId: r.ParentId });
   if (!correlation?.workOrderId) return skip(`case ${r.ParentId} has no work order`);
 
-  await enqueue(
-    deps.fnWriteQueue,
-    'post-message',
-    {
-      connectionId: d.connectionId,
-      sfId: r.ParentId,
-      caseCommentId: d.sfId,
-      workOrderId: correlation.workOrderId,
-      body: r.CommentBody,
-      authorName: r.CreatedBy?.Name ?? undefined,
-    },
-    { jobId: fnWriteJobId.message(d.connectionId, d.sfId) },
-  );
-  ctx.log.debug({ caseCommentId: d.sfId, workOrderId: correlation.workOrderId }, 'comment queued as work-order message');
-  await ctx.stage('message', 'ok', {
-    sfId: r.ParentId,
+  return queueMessagePost(deps, ctx, {
+    connectionId: d.connectionId,
+    what: 'comment',
+    messageId: d.sfId,
+    parentId: r.ParentId,
     workOrderId: correlation.workOrderId,
-    message: `comment ${d.sfId} → work order ${correlation.workOrderId}`,
+    body: r.CommentBody,
+    authorName: r.CreatedBy?.Name ?? undefined,
   });
-  return 'message';
 }
