@@ -3,12 +3,13 @@
 // and safely repeated after a crash or a lost answer.
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { sfWriteQueue } from '@broker/contracts';
-import { parseConfig, type ConnectionConfig } from '@broker/config';
+import type { ConnectionConfig } from '@broker/config';
 import { FieldNationClient } from '@broker/fieldnation';
 import { createJobContext, redisRecordLocks } from '@broker/runtime';
 import type { Store } from '@broker/store';
-import { demoConnectionYaml, processorSpecEnv } from '@broker/testing';
+import { processorSpecEnv } from '@broker/testing';
 import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
+import { simConnection } from './writer-test-kit';
 import { cancelWorkOrder } from '../src/cancel-work-order.processor';
 import type { WriterDeps } from '../src/write-work-order.processor';
 
@@ -23,23 +24,12 @@ const deletes = () => sim.counters().routes['DELETE /api/rest/v2/workorders/:id'
 beforeAll(async () => {
   store = env.store;
   sim = await startFieldNationSim({ port: 0, rateLimit: false, logger: log });
-  const config = parseConfig(
-    demoConnectionYaml({
-      fieldnationAuth: '{ clientId: fn-sim-client, clientSecret: fn-sim-secret, username: buyer@example.com, password: sim-password }',
-      fieldnationExtra: `      environment: ${sim.url}`,
-      objects:
-        '{ Service_Ticket__c: { mapping: x.yaml, writeBack: { syncStatusField: S__c, syncMessageField: M__c }, cancel: { condition: "C__c = true", reason: 58, allowedStatuses: [draft, published, routed, assigned] } } }',
-    }),
-    '/tmp/c.yaml',
-    {},
-  );
-  const client = new FieldNationClient({
-    environment: sim.url,
-    credentials: config.connections[0]!.fieldnation.auth,
-    rateLimit: false,
-    retry: false,
+  const made = simConnection(sim.url, {
+    objects:
+      '{ Service_Ticket__c: { mapping: x.yaml, writeBack: { syncStatusField: S__c, syncMessageField: M__c }, cancel: { condition: "C__c = true", reason: 58, allowedStatuses: [draft, published, routed, assigned] } } }',
   });
-  connections = new Map([['demo', config.connections[0]!]]);
+  const client = made.client;
+  connections = made.connections;
   deps = { clients: new Map([['demo', client]]), store, sfWriteQueue: queue, locks: redisRecordLocks(redis, prefix) };
 });
 afterAll(async () => {

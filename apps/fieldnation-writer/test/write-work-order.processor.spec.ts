@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DelayedError, QueueEvents, UnrecoverableError } from 'bullmq';
 import { enqueue, fnWriteQueue, sfWriteQueue } from '@broker/contracts';
-import { parseConfig, type ConnectionConfig } from '@broker/config';
+import type { ConnectionConfig } from '@broker/config';
 import { FieldNationClient, FieldNationError } from '@broker/fieldnation';
 import { createJobContext, createWorkerConnection, openQueue, recordDependencyWait, redisRecordLocks, startWorker } from '@broker/runtime';
 import type { Store } from '@broker/store';
-import { demoConnectionYaml, processorSpecEnv, redisUrl } from '@broker/testing';
+import { processorSpecEnv, redisUrl } from '@broker/testing';
 import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
+import { simConnection } from './writer-test-kit';
 import { cancelWorkOrder } from '../src/cancel-work-order.processor';
 import { postMessage } from '../src/post-message.processor';
 import { AmbiguousCreateError, writeWorkOrder, type WriterDeps } from '../src/write-work-order.processor';
@@ -29,23 +30,13 @@ const payload = {
 beforeAll(async () => {
   store = env.store;
   sim = await startFieldNationSim({ port: 0, rateLimit: false, logger: log });
-  const config = parseConfig(
-    demoConnectionYaml({
-      fieldnationAuth: '{ clientId: fn-sim-client, clientSecret: fn-sim-secret, username: buyer@example.com, password: sim-password }',
-      fieldnationExtra: `      environment: ${sim.url}\n      createSettleSeconds: 3`,
-      objects:
-        '{ Case: { mapping: x.yaml, afterCreate: { publish: true }, writeBack: { workOrderIdField: Field_Nation_Work_Order_Id__c } } }',
-    }),
-    '/tmp/c.yaml',
-    {},
-  );
-  const client = new FieldNationClient({
-    environment: sim.url,
-    credentials: config.connections[0]!.fieldnation.auth,
-    rateLimit: false,
-    retry: false,
+  const made = simConnection(sim.url, {
+    objects:
+      '{ Case: { mapping: x.yaml, afterCreate: { publish: true }, writeBack: { workOrderIdField: Field_Nation_Work_Order_Id__c } } }',
+    fieldnationExtra: `\n      createSettleSeconds: 3`,
   });
-  connections = new Map([['demo', config.connections[0]!]]);
+  const client = made.client;
+  connections = made.connections;
   deps = { clients: new Map([['demo', client]]), store, sfWriteQueue: queue, locks: redisRecordLocks(redis, prefix) };
 });
 afterAll(async () => {
