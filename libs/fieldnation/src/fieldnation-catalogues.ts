@@ -112,16 +112,6 @@ export class CatalogueCache {
 /** The process-wide cache the apps and the CLI share. */
 export const catalogueCache = new CatalogueCache();
 
-/**
- * What @broker/mapping's loadMapping/validateMapping take as `lookup`: a connection's catalogues
- * through the cache. Nothing is fetched until a mapping names an entry.
- */
-export function catalogueLookup(client: FieldNationClient, account: string, cache: CatalogueCache = catalogueCache) {
-  return {
-    catalogue: async (kind: CatalogueKind): Promise<CatalogueItem[]> => (await cache.get(client, account, kind)).items,
-  };
-}
-
 /** A client for a connection's catalogue reads: an operator or a start-up is waiting, so one retry and short waits. */
 export function catalogueClient(
   fn: Pick<ConnectionConfig['fieldnation'], 'environment' | 'auth' | 'requestsPerSecond' | 'connectTimeoutMs' | 'timeoutMs'>,
