@@ -174,7 +174,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let databaseUrl = options.databaseUrl;
   let dropDatabase: (() => Promise<void>) | undefined;
   if (!databaseUrl) {
-    const { createTestDatabase } = await import('@broker/testing');
+    const { createTestDatabase, prepareTemplateDatabase } = await import('@broker/testing');
+    // Outside vitest (bench, chaos, demo) nothing else has prepared the template on a clean machine.
+    await prepareTemplateDatabase();
     const db = await createTestDatabase('e2e');
     databaseUrl = db.url;
     dropDatabase = () => db.drop();

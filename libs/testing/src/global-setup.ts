@@ -11,6 +11,14 @@ import { adminUrl, databaseUrl, TEMPLATE_DB } from './env';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export default async function globalSetup(): Promise<void> {
+  await prepareTemplateDatabase();
+}
+
+/**
+ * Checks that Redis and PostgreSQL answer and that the template database holds every migration
+ * (creating or re-migrating it when not): what a test file, the benchmark or the chaos run clones.
+ */
+export async function prepareTemplateDatabase(): Promise<void> {
   for (const key of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']) delete process.env[key];
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {

@@ -8,3 +8,4 @@ export * from './processor-spec';
 export * from './demo-config';
 export * from './servers-for-file';
 export * from './config-versions';
+export { prepareTemplateDatabase } from './global-setup';
