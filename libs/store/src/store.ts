@@ -159,6 +159,27 @@ export function createStore(prisma: PrismaClient) {
       return { processed: row.ledger_processed_at != null, correlation: row.id == null ? null : toCorrelation(row) };
     },
 
+    /**
+     * `wasInboundProcessed` and `getCorrelation` in one statement: what a fetch of a Salesforce
+     * record asks first (the correlation decides whether the record's trigger applies).
+     */
+    async inboundAndCorrelation(
+      connectionId: string,
+      source: 'sf' | 'fn',
+      notificationId: string,
+      sfId: string,
+    ): Promise<{ processed: boolean; correlation: Correlation | null }> {
+      const { rows } = await pool.query({
+        name: 'ledger_get_corr',
+        text: `SELECT (SELECT processed_at FROM inbound_ledger WHERE connection_id = $1 AND source = $2 AND notification_id = $3) AS ledger_processed_at, c.*
+          FROM (SELECT 1) AS one LEFT JOIN LATERAL (
+            SELECT ${CORRELATION_COLUMNS} FROM correlation WHERE connection_id = $1 AND sf_id = $4) AS c ON true`,
+        values: [connectionId, source, notificationId, sfId],
+      });
+      const row = rows[0] as Record<string, unknown>;
+      return { processed: row.ledger_processed_at != null, correlation: row.id == null ? null : toCorrelation(row) };
+    },
+
     /** Correlations for a Salesforce id or a work order id, in any connection (operator lookups). */
     findCorrelations(id: string): Promise<Correlation[]> {
       const asNumber = isWorkOrderId(id) ? Number(id) : undefined;

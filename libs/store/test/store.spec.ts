@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@broker/testing';
-import { createPrisma, createStore, databaseReadiness, type PrismaClient, type Store } from '@broker/store';
+import { createPrisma, createStore, databaseReadiness, poolOf, type PrismaClient, type Store } from '@broker/store';
 
 let db: TestDatabase;
 let prisma: PrismaClient;
@@ -214,6 +214,44 @@ describe('statements that carry timeline rows', () => {
       correlation: { id: correlation.id },
     });
     expect(await store.inboundAndWorkOrder('other', 'fn', 'delivery-16', 1616)).toEqual({ processed: false, correlation: null });
+  });
+
+  it("answers a fetch's first two questions (processed? the record's correlation?) in one statement", async () => {
+    const { correlation } = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(17) });
+    const row = await store.updateCorrelation(correlation.id, correlation.version, {
+      workOrderId: 1717,
+      state: 'synced',
+      lastSfModstamp: new Date('2026-12-04T09:00:00.000Z'),
+      lastPayloadHash: 'h17',
+      lastPayload: { a: [1] },
+    });
+    const pool = poolOf(prisma);
+    const query = pool.query;
+    let statements = 0;
+    pool.query = ((...args: Parameters<typeof query>) => (statements++, query.apply(pool, args))) as typeof query;
+    try {
+      expect(await store.inboundAndCorrelation('demo', 'sf', '04l000000000017AAA', sfId(17))).toEqual({
+        processed: false,
+        correlation: row,
+      });
+      expect(statements).toBe(1);
+    } finally {
+      pool.query = query;
+    }
+    expect(await store.inboundAndCorrelation('demo', 'sf', '04l000000000017AAA', sfId(18))).toEqual({
+      processed: false,
+      correlation: null,
+    });
+    await store.markInboundProcessed({ connectionId: 'demo', source: 'sf', notificationId: '04l000000000017AAA', sfId: sfId(17) });
+    expect(await store.inboundAndCorrelation('demo', 'sf', '04l000000000017AAA', sfId(17))).toEqual({ processed: true, correlation: row });
+    // Processed, and no correlation: both answers still come back.
+    expect(await store.inboundAndCorrelation('demo', 'sf', '04l000000000017AAA', sfId(18))).toEqual({ processed: true, correlation: null });
+    // Keyed by connection and source like wasInboundProcessed and getCorrelation.
+    expect(await store.inboundAndCorrelation('demo', 'fn', '04l000000000017AAA', sfId(17))).toMatchObject({ processed: false });
+    expect(await store.inboundAndCorrelation('other', 'sf', '04l000000000017AAA', sfId(17))).toEqual({
+      processed: false,
+      correlation: null,
+    });
   });
 
   it('stores the create mark on a row the claim inserts, never on one that exists', async () => {
