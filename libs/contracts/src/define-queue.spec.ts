@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jobId, parsePayload, PayloadError } from './define-queue';
-import { sfFetchQueue, fnWriteQueue, type JobOf } from './index';
+import { sfFetchQueue, fnWriteQueue, mapQueue, type JobOf } from './index';
 
 describe('contracts', () => {
   it('rejects a bad payload naming each bad path', () => {
@@ -27,6 +27,37 @@ describe('contracts', () => {
       receivedAt: new Date().toISOString(),
     });
     expect(data.snapshot).toEqual({});
+  });
+
+  it("carries the fetcher's correlation snapshot to the mapper: absent (not read), null (no row), or the row's fields", () => {
+    const base = {
+      connectionId: 'demo',
+      sfObject: 'Case',
+      sfId: '500000000000001AAA',
+      notificationId: '04l000000000001AAA',
+      record: { Id: '500000000000001AAA' },
+      fetchedAt: '2026-12-04T09:00:00.000Z',
+      sfApiCalls: 1,
+    };
+    expect(parsePayload(mapQueue, 'map-record', base).correlation).toBeUndefined();
+    expect(parsePayload(mapQueue, 'map-record', { ...base, correlation: null }).correlation).toBeNull();
+    const correlation = {
+      id: '2f1c1a5e-6d1b-4a57-9a53-1f0e8d4b2c11',
+      workOrderId: 4242,
+      state: 'synced',
+      version: 3,
+      lastSfModstamp: '2026-12-04T08:59:00.000Z',
+      lastPayloadHash: 'abc',
+    };
+    expect(parsePayload(mapQueue, 'map-record', { ...base, correlation }).correlation).toEqual(correlation);
+    const claimed = { ...correlation, workOrderId: null, state: 'claimed', version: 0, lastSfModstamp: null, lastPayloadHash: null };
+    expect(parsePayload(mapQueue, 'map-record', { ...base, correlation: claimed }).correlation).toEqual(claimed);
+    expect(() =>
+      parsePayload(mapQueue, 'map-record', { ...base, correlation: { ...correlation, lastSfModstamp: 'yesterday' } }),
+    ).toThrowError(/correlation\.lastSfModstamp/);
+    expect(() => parsePayload(mapQueue, 'map-record', { ...base, correlation: { ...correlation, version: undefined } })).toThrowError(
+      /correlation\.version/,
+    );
   });
 
   it('rejects an unknown job name', () => {
