@@ -5,7 +5,7 @@ import type { ConnectionConfig, ObjectConfig } from '@broker/config';
 import { permanentError, queueSyncFeedback, type JobContext, type RecordLocks } from '@broker/runtime';
 import { buildRecordQuery, soqlString, toId18 } from '@broker/salesforce';
 import { ApiBudgetError, SalesforceApiError, type SalesforceClient } from '@broker/salesforce/client';
-import type { Store } from '@broker/store';
+import type { Correlation, Store } from '@broker/store';
 
 /** Fields a CaseComment is read with: enough to post it and to recognise the broker's own comments. */
 export const CASE_COMMENT_READS = ['ParentId', 'CommentBody', 'IsPublished', 'CreatedById', 'CreatedBy.Name', 'CreatedDate'];
@@ -14,11 +14,11 @@ export interface FetchDeps {
   clients: ReadonlyMap<string, SalesforceClient>;
   /** Field paths to read per `${connectionId}/${sObject}` (from the compiled mappings). */
   reads: ReadonlyMap<string, readonly string[]>;
-  store: Pick<Store, 'getCorrelation' | 'wasInboundProcessed' | 'markInboundProcessed' | 'hasStage'>;
+  store: Pick<Store, 'getCorrelation' | 'wasInboundProcessed' | 'inboundAndCorrelation' | 'markInboundProcessed' | 'hasStage'>;
   mapQueue: QueueLike<typeof mapQueue>;
   /** A record that is not triggered gets that outcome (writeBack.notTriggered). */
   sfWriteQueue: QueueLike<typeof sfWriteQueue>;
-  /** Coalescing marks live here (the worker connection). */
+  /** Coalescing marks live here (the worker connection); read directly only in the API reserve. */
   redis: Pick<Redis, 'get' | 'eval'>;
   prefix: string;
   /** One fetch of a record at a time, so a burst of notifications waits for it and is covered by it. */
@@ -38,12 +38,14 @@ const fetchMarkKey = (prefix: string, connectionId: string, sfId: string) => `${
  *   (a checkbox the write-back may reset) is usually false again, and later edits must still sync;
  * - a CaseComment must not be the integration user's (no echo) and, unless publishedCommentsOnly is
  *   false, be published; whether its Case has a work order is the mapper's check on the ParentId read.
+ * `correlation` is the record's as read with the ledger check (undefined: not read, read here if needed).
  */
 async function recordConditions(
   d: FetchJob['data'],
   objectConfig: ObjectConfig,
   client: SalesforceClient,
   deps: FetchDeps,
+  correlation: Correlation | null | undefined,
   integrationUserId?: string,
 ): Promise<{ conditions: string[]; triggered: boolean }> {
   if (d.sfObject === 'CaseComment' && objectConfig.messages) {
@@ -57,7 +59,7 @@ async function recordConditions(
     return { conditions, triggered: conditions.length > 0 };
   }
   if (!objectConfig.trigger) return { conditions: [], triggered: false };
-  const correlation = await deps.store.getCorrelation({ connectionId: d.connectionId, sfId: d.sfId });
+  if (correlation === undefined) correlation = await deps.store.getCorrelation({ connectionId: d.connectionId, sfId: d.sfId });
   if (correlation?.workOrderId != null) return { conditions: [], triggered: false };
   return { conditions: [objectConfig.trigger], triggered: true };
 }
@@ -92,17 +94,21 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
   ) {
     ctx.stageLater('received', 'ok', { message: `${d.source} ${d.notificationId}`, at: new Date(d.receivedAt) });
   }
-  if (d.source === 'outbound-message' && (await deps.store.wasInboundProcessed(d.connectionId, 'sf', d.notificationId))) {
+  const { processed, correlation } = await readLedgerAndCorrelation(d, deps);
+  if (processed) {
     await stage('skipped', `notification ${d.notificationId} was already processed (redelivery)`);
     return 'duplicate';
   }
 
-  if (await coveredByLatestFetch(d, deps, stage)) return 'coalesced';
-
+  const markKey = fetchMarkKey(deps.prefix, d.connectionId, d.sfId);
   try {
     await client.awaitBudget();
   } catch (err) {
     if (err instanceof ApiBudgetError) {
+      // The lock is not tried in the reserve, so its mark is read on its own: a notification the
+      // latest fetch covers is settled now rather than after the pause.
+      const mark = await deps.redis.get(markKey);
+      if (covers(d, mark)) return await coalesce(d, deps, ctx, mark);
       ctx.log.warn({ usage: err.usage }, 'API budget reserve reached; delaying fetch');
       return await ctx.delay(err.retryAfterMs);
     }
@@ -111,11 +117,20 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
 
   // Notifications of a burst arrive together and their jobs start together: while one fetch of the
   // record runs, the others wait (no attempt spent) and then find themselves covered by its mark.
-  // The lock and the record's fetch mark come in one round trip; the mark this fetch sets goes with the release.
-  const markKey = fetchMarkKey(deps.prefix, d.connectionId, d.sfId);
-  const lock = await deps.locks.tryLock('sff', d.connectionId, d.sfId, { read: markKey });
+  // One round trip tries the lock and reads the record's fetch mark, whether the lock is free or
+  // not, and does not take it when the mark covers this notification; the mark this fetch sets goes
+  // with the release.
+  const { lock, read } = await deps.locks.tryLockReading('sff', d.connectionId, d.sfId, {
+    key: markKey,
+    ...(d.source === 'resync' ? {} : { unlessAtLeast: new Date(d.receivedAt).toISOString() }),
+  });
+  if (covers(d, read)) {
+    // Redis compares the mark as text: should it ever take the lock for a mark that covers, it is given back.
+    await lock?.();
+    return await coalesce(d, deps, ctx, read);
+  }
   if (!lock) return await ctx.delay(FETCH_IN_FLIGHT_WAIT_MS);
-  const state: FetchState = { objectConfig, reads, client, connection, stage, markRead: lock.read };
+  const state: FetchState = { objectConfig, reads, client, connection, stage, correlation };
   try {
     return await fetchUnderLock(job, deps, ctx, state);
   } finally {
@@ -127,20 +142,47 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
 const FETCH_IN_FLIGHT_WAIT_MS = 250;
 
 /**
- * A notification received before the latest fetch of its record started is covered by that fetch
- * (Salesforce had committed the change before sending it): recorded as processed, no API call.
+ * Whether the notification was already processed (the inbound ledger, for an Outbound Message) and
+ * the record's correlation, in one statement. The correlation decides the trigger and goes to the
+ * mapper with the record; it is not read for a CaseComment or a Chatter post (undefined), whose
+ * mapping looks up the parent Case's instead.
  */
-async function coveredByLatestFetch(
+async function readLedgerAndCorrelation(
   d: FetchJob['data'],
   deps: FetchDeps,
-  stage: FetchState['stage'],
-  read?: string | null,
-): Promise<boolean> {
-  const mark = read !== undefined ? read : await deps.redis.get(fetchMarkKey(deps.prefix, d.connectionId, d.sfId));
-  if (!mark || d.source === 'resync' || Date.parse(mark) < Date.parse(d.receivedAt)) return false;
-  await deps.store.markInboundProcessed({ connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId });
-  await stage('skipped', `covered by a fetch started at ${mark}`);
-  return true;
+): Promise<{ processed: boolean; correlation?: Correlation | null }> {
+  const readsCorrelation = d.sfObject !== 'CaseComment' && d.sfObject !== 'FeedItem';
+  if (d.source !== 'outbound-message') {
+    return {
+      processed: false,
+      correlation: readsCorrelation ? await deps.store.getCorrelation({ connectionId: d.connectionId, sfId: d.sfId }) : undefined,
+    };
+  }
+  if (!readsCorrelation) return { processed: await deps.store.wasInboundProcessed(d.connectionId, 'sf', d.notificationId) };
+  return deps.store.inboundAndCorrelation(d.connectionId, 'sf', d.notificationId, d.sfId);
+}
+
+/**
+ * A notification received before the latest fetch of its record started is covered by that fetch
+ * (Salesforce had committed the change before sending it); a resync always fetches.
+ */
+const covers = (d: FetchJob['data'], mark: string | null): mark is string =>
+  mark !== null && mark !== '' && d.source !== 'resync' && !(Date.parse(mark) < Date.parse(d.receivedAt));
+
+/** A covered notification is recorded as processed, with its timeline rows, in one statement: no API call. */
+async function coalesce(d: FetchJob['data'], deps: FetchDeps, ctx: JobContext, mark: string): Promise<'coalesced'> {
+  await deps.store.markInboundProcessed(
+    { connectionId: d.connectionId, source: 'sf', notificationId: d.notificationId, sfId: d.sfId },
+    ctx.takeStages('fetched', 'skipped', { message: `covered by a fetch started at ${mark}` }),
+  );
+  return 'coalesced';
+}
+
+/** What the mapper is given of the correlation read before the fetch (MapRecordJob.correlation). */
+function correlationSnapshot(c: Correlation | null): JobDataOf<typeof mapQueue, 'map-record'>['correlation'] {
+  if (!c) return null;
+  const { id, workOrderId, state, version, lastPayloadHash } = c;
+  return { id, workOrderId, state, version, lastSfModstamp: c.lastSfModstamp?.toISOString() ?? null, lastPayloadHash };
 }
 
 interface FetchState {
@@ -149,8 +191,8 @@ interface FetchState {
   client: SalesforceClient;
   connection: ConnectionConfig;
   stage: (outcome: 'ok' | 'skipped' | 'retry', message?: string, sfApiCalls?: number) => Promise<unknown>;
-  /** The record's fetch mark, read as the lock was taken. */
-  markRead?: string | null;
+  /** The record's correlation, read with the ledger check (undefined: not read). */
+  correlation?: Correlation | null;
   /**
    * The start of this fetch, once its result is queued (or the record found not triggered): the
    * lock's release sets it as the mark. A fetch that dies half-way covers nothing.
@@ -161,9 +203,14 @@ interface FetchState {
 async function fetchUnderLock(job: FetchJob, deps: FetchDeps, ctx: JobContext, state: FetchState): Promise<string> {
   const { objectConfig, reads, client, connection, stage } = state;
   const d = job.data;
-  // The mark may have moved while this job waited for the lock.
-  if (await coveredByLatestFetch(d, deps, stage, state.markRead)) return 'coalesced';
-  const { conditions, triggered } = await recordConditions(d, objectConfig, client, deps, connection.salesforce.integrationUserId);
+  const { conditions, triggered } = await recordConditions(
+    d,
+    objectConfig,
+    client,
+    deps,
+    state.correlation,
+    connection.salesforce.integrationUserId,
+  );
   const startedAt = new Date().toISOString();
   const cancel = d.sfObject === 'CaseComment' ? undefined : objectConfig.cancel;
   const soql = buildRecordQuery(d.sfObject, cancel?.reasonField ? [...reads, cancel.reasonField] : [...reads], d.sfId, conditions);
@@ -229,6 +276,7 @@ async function fetchUnderLock(job: FetchJob, deps: FetchDeps, ctx: JobContext, s
       sfApiCalls: 1,
       integrationUserId: client.userId,
       ...(cancelRequested !== undefined ? { cancelRequested } : {}),
+      ...(state.correlation !== undefined ? { correlation: correlationSnapshot(state.correlation) } : {}),
     },
     { jobId: mapJobId(d.connectionId, d.notificationId) },
   );

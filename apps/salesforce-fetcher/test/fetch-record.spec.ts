@@ -48,6 +48,19 @@ describe('salesforce-fetcher against the Salesforce simulator', () => {
     expect(suite.sim.counters().apiCalls.total).toBe(0);
   });
 
+  it('fetches a burst of notifications for one record once: the others wait for it or find its mark, and are covered', async () => {
+    const { run, store } = await setup();
+    const caseId = suite.sim.createRecord('Case', { Subject: 'Burst', AccountId: suite.sim.ref('acme') });
+    const receivedAt = new Date(Date.now() - 1_000).toISOString();
+    suite.sim.resetCounters();
+    const ids = Array.from({ length: 6 }, (_, i) => `04l00000000040${i}AAA`);
+    const results = await Promise.all(ids.map((n) => run(caseId, n, receivedAt)));
+    expect(results.filter((r) => r === 'fetched')).toHaveLength(1);
+    expect(results.filter((r) => r === 'coalesced')).toHaveLength(5);
+    expect(suite.sim.counters().apiCalls.total).toBe(1);
+    for (const n of ids) expect(await store.wasInboundProcessed('demo', 'sf', n)).toBe(true);
+  });
+
   it('fails a missing record permanently with a clear reason', async () => {
     const { run, store } = await setup();
     await expect(run('500000000000999AAA', '04l000000000302AAA')).rejects.toThrow(/not found \(deleted/);

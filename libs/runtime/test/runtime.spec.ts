@@ -9,6 +9,7 @@ import {
   createLogger,
   createProducerConnection,
   tryLock,
+  tryLockReading,
   createShutdown,
   createWorkerConnection,
   EnvError,
@@ -303,23 +304,50 @@ describe('record lock (real Redis)', () => {
     await again!();
   });
 
-  it('reads a key in the round trip that takes it, and on release sets a mark that only moves forward', async () => {
+  it('reads a key in the round trip that tries it, taken or not, and on release sets a mark that only moves forward', async () => {
     const redis = createWorkerConnection(redisUrl());
     cleanups.push(async () => redis.disconnect());
     const k = key();
     const mark = `${k}-mark`;
-    const first = await tryLock(redis, k, 5_000, { read: mark });
-    expect(first?.read).toBeNull();
-    expect(await tryLock(redis, k, 5_000, { read: mark })).toBeNull();
-    await first!.releaseSettingMax(mark, '2026-12-04T10:00:00.000Z', 60);
-    const second = await tryLock(redis, k, 5_000, { read: mark });
-    expect(second?.read).toBe('2026-12-04T10:00:00.000Z');
-    await second!.releaseSettingMax(mark, '2026-12-04T09:00:00.000Z', 60); // older: the mark stays
+    const first = await tryLockReading(redis, k, { key: mark }, 5_000);
+    expect(first).toEqual({ lock: expect.any(Function), read: null });
+    // Held by another: not taken, and the key is read all the same.
+    await redis.set(mark, '2026-12-04T08:00:00.000Z');
+    expect(await tryLockReading(redis, k, { key: mark }, 5_000)).toEqual({ lock: null, read: '2026-12-04T08:00:00.000Z' });
+    await first.lock!.releaseSettingMax(mark, '2026-12-04T10:00:00.000Z', 60);
+    const second = await tryLockReading(redis, k, { key: mark }, 5_000);
+    expect(second.read).toBe('2026-12-04T10:00:00.000Z');
+    expect(second.lock).not.toBeNull();
+    expect(await tryLockReading(redis, k, { key: mark }, 5_000)).toEqual({ lock: null, read: '2026-12-04T10:00:00.000Z' });
+    await second.lock!.releaseSettingMax(mark, '2026-12-04T09:00:00.000Z', 60); // older: the mark stays
     expect(await redis.get(mark)).toBe('2026-12-04T10:00:00.000Z');
     expect(await redis.ttl(mark)).toBeGreaterThan(50);
+    expect(await redis.exists(k)).toBe(0);
     const third = await tryLock(redis, k, 5_000);
-    expect(third?.read).toBeUndefined();
+    expect(third).not.toBeNull();
     await third!();
+    await redis.del(mark);
+  });
+
+  it('is not taken when the key read already holds at least unlessAtLeast', async () => {
+    const redis = createWorkerConnection(redisUrl());
+    cleanups.push(async () => redis.disconnect());
+    const k = key();
+    const mark = `${k}-mark`;
+    await redis.set(mark, '2026-12-04T10:00:00.000Z', 'EX', 60);
+    // At least: no lock, nothing to release.
+    for (const unlessAtLeast of ['2026-12-04T10:00:00.000Z', '2026-12-04T09:59:59.999Z']) {
+      expect(await tryLockReading(redis, k, { key: mark, unlessAtLeast }, 5_000)).toEqual({ lock: null, read: '2026-12-04T10:00:00.000Z' });
+      expect(await redis.exists(k)).toBe(0);
+    }
+    // Below it, or no such key: taken as usual.
+    const later = await tryLockReading(redis, k, { key: mark, unlessAtLeast: '2026-12-04T10:00:00.001Z' }, 5_000);
+    expect(later.read).toBe('2026-12-04T10:00:00.000Z');
+    expect(await redis.exists(k)).toBe(1);
+    await later.lock!();
+    const absent = await tryLockReading(redis, k, { key: `${mark}-none`, unlessAtLeast: '2026-12-04T10:00:00.000Z' }, 5_000);
+    expect(absent).toEqual({ lock: expect.any(Function), read: null });
+    await absent.lock!();
     await redis.del(mark);
   });
 

@@ -36,22 +36,29 @@ export function memoryQueue<Q extends QueueContract>(contract: Q): QueueLike<Q, 
 /** Record locks in a Set; `held` shows which are taken; `values` holds what they read and set on release. */
 export function memoryLocks(values = new Map<string, string>()): RecordLocks & { held: Set<string>; values: Map<string, string> } {
   const held = new Set<string>();
+  const take = (key: string) => {
+    held.add(key);
+    const release = async () => void held.delete(key);
+    return Object.assign(release, {
+      async releaseSettingMax(setKey: string, value: string) {
+        const current = values.get(setKey);
+        if (current === undefined || current < value) values.set(setKey, value);
+        await release();
+      },
+    });
+  };
   return {
     held,
     values,
-    async tryLock(writer, connectionId, sfId, options) {
+    async tryLock(writer, connectionId, sfId) {
       const key = `${writer}:${connectionId}:${sfId}`;
-      if (held.has(key)) return null;
-      held.add(key);
-      const release = async () => void held.delete(key);
-      return Object.assign(release, {
-        read: options?.read === undefined ? undefined : (values.get(options.read) ?? null),
-        async releaseSettingMax(setKey: string, value: string) {
-          const current = values.get(setKey);
-          if (current === undefined || current < value) values.set(setKey, value);
-          await release();
-        },
-      });
+      return held.has(key) ? null : take(key);
+    },
+    async tryLockReading(writer, connectionId, sfId, reading) {
+      const key = `${writer}:${connectionId}:${sfId}`;
+      const read = values.get(reading.key) ?? null;
+      const covered = reading.unlessAtLeast !== undefined && read !== null && read >= reading.unlessAtLeast;
+      return { lock: covered || held.has(key) ? null : take(key), read };
     },
   };
 }
