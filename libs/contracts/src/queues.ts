@@ -73,15 +73,21 @@ export const MapRecordJob = z.object({
   /** The record matched its object's cancel condition (evaluated by Salesforce in the fetch's one call). */
   cancelRequested: z.boolean().optional(),
   /**
-   * The record's correlation as the fetcher read it (undefined: not read, the mapper reads it; null: read,
-   * no row). What the mapper decides from it, the writer checks again under the record lock.
+   * The record's correlation as the fetcher read it (in the statement that checked the inbound ledger,
+   * before the record was queried), so that the mapper need not read it again. A snapshot at fetch
+   * time: it may be stale by the time the mapper runs, and the fieldnation-writer re-checks the
+   * correlation under its record lock before it writes. Undefined: the fetcher did not read it (a
+   * CaseComment or FeedItem, a job queued before this field existed) and the mapper reads it itself;
+   * null: the fetcher read it and the record had no correlation row.
    */
   correlation: z
     .object({
-      id: z.string(),
+      /** The row's uuid. */
+      id: z.string().min(1),
       workOrderId: z.number().int().nullable(),
-      state: z.string(),
-      version: z.number().int(),
+      state: z.string().min(1),
+      /** Optimistic-lock version of the row when read. */
+      version: z.number().int().nonnegative(),
       lastSfModstamp: isoTime.nullable(),
       lastPayloadHash: z.string().nullable(),
     })
