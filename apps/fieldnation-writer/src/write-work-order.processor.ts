@@ -1,5 +1,5 @@
 import { DelayedError, type Job } from 'bullmq';
-import type { fnWriteQueue, JobDataOf, QueueLike, sfWriteQueue } from '@broker/contracts';
+import { fromCarriedStages, type fnWriteQueue, type JobDataOf, type QueueLike, type sfWriteQueue } from '@broker/contracts';
 import type { ObjectConfig } from '@broker/config';
 import { minimalUpdate } from '@broker/mapping';
 import { permanentError, queueSyncFeedback, withFeedback, type JobContext, type RecordLocks, type StageRow } from '@broker/runtime';
@@ -110,6 +110,31 @@ function withCorrelation(payload: Record<string, unknown>, extra: Record<string,
 }
 
 /**
+ * The mapper's rows this job carries wait to go with its first statement (the claim), or, on a way out
+ * before it, to be written by the worker as the job ends. A job that started before may have written
+ * them already: it looks first (one read, on that rare path only), so they are written once.
+ */
+async function carryMappedRows(job: WriteJob, deps: WriterDeps, ctx: JobContext): Promise<void> {
+  const rows = fromCarriedStages(job.data.stages);
+  const first = rows[0];
+  if (!first) return;
+  const startedBefore = job.attemptsMade > 0 || job.attemptsStarted > 1;
+  if (
+    startedBefore &&
+    (await deps.store.hasStage({
+      connectionId: first.connectionId,
+      sfId: first.sfId ?? job.data.sfId,
+      stage: first.stage,
+      jobId: first.jobId ?? '',
+      outcome: first.outcome,
+      message: first.message,
+    }))
+  )
+    return;
+  ctx.carryStages(rows);
+}
+
+/**
  * Make the work order match the record's mapped state, exactly once. The correlation row is claimed
  * before anything is created, and marks every create in flight (`ambiguousCreateAt`) until its
  * outcome is known; the Salesforce id travels on the work order, so a create whose answer was lost
@@ -118,21 +143,21 @@ function withCorrelation(payload: Record<string, unknown>, extra: Record<string,
  */
 export async function writeWorkOrder(job: WriteJob, deps: WriterDeps, ctx: JobContext): Promise<string> {
   const d = job.data;
-  const connection = ctx.connection();
-  const client = ctx.connection(deps.clients);
-  const objectConfig = connection.objects[d.sfObject];
-  if (!objectConfig) throw permanentError(`object ${d.sfObject} is not configured`, 0, 'config');
-
+  // Busy: the job runs again later, and its carried rows wait for that run (which looks for them first).
   const release = await deps.locks.tryLock('fnw', d.connectionId, d.sfId);
   if (!release) return await ctx.delay(100 + Math.floor(Math.random() * 200));
   try {
+    await carryMappedRows(job, deps, ctx);
+    const connection = ctx.connection();
+    const client = ctx.connection(deps.clients);
+    const objectConfig = connection.objects[d.sfObject];
+    if (!objectConfig) throw permanentError(`object ${d.sfObject} is not configured`, 0, 'config');
+
     // A row this claim inserts is marked as a create about to be sent (the mark `save` would write before it).
-    const { correlation: claimed, created: fresh } = await deps.store.claimCorrelation({
-      connectionId: d.connectionId,
-      sfObject: d.sfObject,
-      sfId: d.sfId,
-      ambiguousCreateAt: new Date(),
-    });
+    const { correlation: claimed, created: fresh } = await deps.store.claimCorrelation(
+      { connectionId: d.connectionId, sfObject: d.sfObject, sfId: d.sfId, ambiguousCreateAt: new Date() },
+      ctx.takeStages(),
+    );
     let correlation: Correlation = claimed;
     const modstamp = new Date(d.sfModstamp);
     if (correlation.lastSfModstamp && modstamp <= correlation.lastSfModstamp) {

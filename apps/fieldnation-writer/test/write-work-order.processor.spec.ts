@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DelayedError, QueueEvents, UnrecoverableError } from 'bullmq';
-import { enqueue, fnWriteQueue, sfWriteQueue } from '@broker/contracts';
+import { enqueue, fnWriteQueue, sfWriteQueue, toCarriedStages } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { FieldNationClient, FieldNationError } from '@broker/fieldnation';
+import { payloadHash } from '@broker/mapping';
 import { createJobContext, createWorkerConnection, openQueue, recordDependencyWait, redisRecordLocks, startWorker } from '@broker/runtime';
-import type { Store } from '@broker/store';
+import { poolOf, type Store } from '@broker/store';
 import { processorSpecEnv, redisUrl } from '@broker/testing';
 import { startFieldNationSim, type FieldNationSim } from '../../fieldnation-sim/src/index';
 import { simConnection } from './writer-test-kit';
@@ -332,5 +333,175 @@ describe('fieldnation-writer', () => {
       await writeQueue.close();
       conn.disconnect();
     }
+  });
+});
+
+/** The row the mapper stamps for a record state and hands over in the write job. */
+const carried = (sfId: string, mapJobId: string, at: Date, message = 'new work order') =>
+  toCarriedStages([{ connectionId: 'demo', sfId, stage: 'mapped', outcome: 'ok', queue: 'map', jobId: mapJobId, message, at }]);
+const mappedRows = async (sfId: string) => (await store.timeline(sfId)).filter((r) => r.stage === 'mapped');
+/** PostgreSQL statements the store sends while `fn` runs (every store statement goes through the pool), by name. */
+async function statements<T>(fn: () => Promise<T>): Promise<{ result: T; count: number; names: string[] }> {
+  const pool = poolOf(env.prisma);
+  const query = pool.query;
+  const names: string[] = [];
+  pool.query = ((...args: Parameters<typeof query>) => {
+    names.push((args[0] as { name?: string }).name ?? String(args[0]));
+    return query.apply(pool, args);
+  }) as typeof query;
+  try {
+    const result = await fn();
+    return { result, count: names.length, names };
+  } finally {
+    pool.query = query;
+  }
+}
+
+describe('fieldnation-writer: the mapped rows a write job carries', () => {
+  it("writes them with its claim (no statement more), once, at the mapper's time", async () => {
+    const sfId = '500000000000051AAA';
+    const at = new Date(Date.now() - 5_000);
+    const withRows = await statements(() => run(job(sfId, { stages: carried(sfId, 'map-demo-51', at) })));
+    expect(withRows.result).toBe('created');
+    const without = await statements(() => run(job('500000000000052AAA')));
+    expect(without.result).toBe('created');
+    expect(withRows.count).toBe(without.count);
+    expect(withRows.names[0]).toBe('corr_claim_t'); // the claim carries them
+    expect(without.names[0]).toBe('corr_claim');
+    const rows = await store.timeline(sfId);
+    expect(rows.map((r) => `${r.stage} ${r.outcome}`)).toEqual(['mapped ok', 'written ok']);
+    expect(rows[0]).toMatchObject({ queue: 'map', jobId: 'map-demo-51', message: 'new work order', at });
+  });
+
+  it('a job run again writes them once: after a failure past its claim, after waiting for the lock, after a stall', async () => {
+    // A step after the claim fails: the retry finds them written.
+    const sfId = '500000000000053AAA';
+    sim.injectFault({ method: 'POST', path: '^/api/rest/v2/workorders/\\d+/publish$', status: 503, count: 1 });
+    const first = job(sfId, { stages: carried(sfId, 'map-demo-53', new Date()) });
+    await expect(run(first)).rejects.toThrow(/publish failed with 503/);
+    expect(await run({ ...(first as object), attemptsMade: 1, attemptsStarted: 2 } as never)).toMatch(/updated|unchanged/);
+    expect(await mappedRows(sfId)).toHaveLength(1);
+
+    // The record is busy: the job waits without writing them; its next start does.
+    const busy = '500000000000054AAA';
+    const held = await deps.locks.tryLock('fnw', 'demo', busy);
+    const waiting = job(busy, { stages: carried(busy, 'map-demo-54', new Date()) });
+    const ctx = createJobContext(waiting, { log, connections, timeline: store });
+    await expect(writeWorkOrder(waiting, deps, ctx)).rejects.toBeInstanceOf(DelayedError);
+    await ctx.flushStages(); // what the worker does on every way out
+    expect(await mappedRows(busy)).toHaveLength(0);
+    await held!();
+    const again = { ...(waiting as object), attemptsStarted: 2 } as never;
+    expect(await run(again)).toBe('created');
+    expect(await mappedRows(busy)).toHaveLength(1);
+    // Stalled after its claim and run a third time: still one.
+    expect(await run({ ...(waiting as object), attemptsStarted: 3 } as never)).toBe('stale');
+    expect(await mappedRows(busy)).toHaveLength(1);
+  });
+
+  it('a job that fails for good writes them once, whether it failed before its claim or after', async () => {
+    const rejected = '500000000000055AAA';
+    const unconfigured = '500000000000056AAA';
+    const conn = createWorkerConnection(redisUrl());
+    const writeQueue = openQueue(fnWriteQueue, redis, prefix);
+    const worker = startWorker(
+      fnWriteQueue,
+      { 'write-work-order': writeWorkOrder, 'post-message': postMessage, 'cancel-work-order': cancelWorkOrder },
+      deps,
+      { connection: conn, prefix, logger: log, concurrency: 1, connections, timeline: store, failedStage: 'written' },
+    );
+    const events = new QueueEvents(fnWriteQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
+    try {
+      await events.waitUntilReady();
+      const dataOf = (sfId: string, extra: Record<string, unknown>) =>
+        (job(sfId, { stages: carried(sfId, `map-${sfId}`, new Date()), ...extra }) as unknown as { data: never }).data;
+      // Field Nation refuses the payload (past the claim); the object is no longer configured (before it).
+      const jobs = [
+        await enqueue(writeQueue, 'write-work-order', dataOf(rejected, { payload: { title: '' } }), {
+          jobId: `wo-rej-${Date.now()}`,
+          attempts: 1,
+        }),
+        await enqueue(writeQueue, 'write-work-order', dataOf(unconfigured, { sfObject: 'Gone__c' }), {
+          jobId: `wo-gone-${Date.now()}`,
+          attempts: 3,
+        }),
+      ];
+      for (const j of jobs) await expect(j.waitUntilFinished(events, 30_000)).rejects.toThrow(/422|not configured/);
+      for (const sfId of [rejected, unconfigured]) {
+        // The failed row is written after the failed event.
+        let rows: string[] = [];
+        for (let i = 0; i < 50 && !rows.some((r) => r.startsWith('written failed')); i++) {
+          if (i) await new Promise((r) => setTimeout(r, 100));
+          rows = (await store.timeline(sfId)).map((r) => `${r.stage} ${r.outcome} ${r.jobId}`);
+        }
+        expect(rows.filter((r) => r.startsWith('mapped'))).toEqual([`mapped ok map-${sfId}`]);
+        expect(rows.filter((r) => r.startsWith('written failed'))).toHaveLength(1);
+      }
+    } finally {
+      await worker.close();
+      await events.close();
+      await writeQueue.obliterate({ force: true });
+      await writeQueue.close();
+      conn.disconnect();
+    }
+  });
+});
+
+describe('fieldnation-writer: write jobs the mapper queued from a correlation snapshot older than the row', () => {
+  let m = 0;
+  /**
+   * The write job the mapper queues when its snapshot (read at the fetch) says the record has no work
+   * order yet, or is synced with another payload (the mapper goes by it: map-record specs); run through the writer.
+   */
+  function queuedFromSnapshot(sfId: string, title: string, modstamp: Date, snapshotWorkOrder: number | null) {
+    const mapped = { ...payload, title };
+    const message = snapshotWorkOrder ? `update of work order ${snapshotWorkOrder}` : 'new work order';
+    return {
+      id: `wo-snap-${++m}`,
+      queueName: 'fn.write',
+      attemptsMade: 0,
+      attemptsStarted: 1,
+      data: {
+        connectionId: 'demo',
+        sfObject: 'Case',
+        sfId,
+        notificationId: `ns${m}`,
+        sfModstamp: modstamp.toISOString(),
+        payload: mapped,
+        payloadHash: payloadHash(mapped),
+        createOnly: [],
+        stages: carried(sfId, `map-snap-${m}`, new Date(), message),
+      },
+    } as never;
+  }
+  const puts = () => Object.entries(sim.counters().routes).reduce((sum, [route, r]) => sum + (route.startsWith('PUT ') ? r.calls : 0), 0);
+
+  it('a state already written, a work order created since, the payload already sent, a cancelled one: the writer decides right', async () => {
+    const sfId = '500000000000061AAA';
+    const t = (s: number) => new Date(Date.UTC(2026, 11, 1, 9, 0, s));
+    // Two notifications of one state, both mapped from "no row yet": the second meets the row the first wrote.
+    expect(await run(queuedFromSnapshot(sfId, 'Fix the printer', t(1), null))).toBe('created');
+    const createsBefore = creates();
+    expect(await run(queuedFromSnapshot(sfId, 'Fix the printer', t(1), null))).toBe('stale');
+    // A newer state, still from "no row yet": an update of the work order the row has, never a second create.
+    expect(await run(queuedFromSnapshot(sfId, 'Fix two printers', t(2), null))).toBe('updated');
+    expect(creates()).toBe(createsBefore);
+    expect(forCase(sfId)).toHaveLength(1);
+    expect(forCase(sfId)[0]!.title).toBe('Fix two printers');
+
+    // The snapshot held an older payload (so the mapper did not skip): the payload the row holds sends nothing.
+    const workOrderId = (await correlationOf(sfId))!.workOrderId!;
+    const putsBefore = puts();
+    expect(await run(queuedFromSnapshot(sfId, 'Fix two printers', t(3), workOrderId))).toBe('unchanged');
+    expect(puts()).toBe(putsBefore);
+
+    // Cancelled since the snapshot: nothing is sent.
+    const row = (await correlationOf(sfId))!;
+    await store.updateCorrelation(row.id, row.version, { state: 'cancelled' });
+    expect(await run(queuedFromSnapshot(sfId, 'Fix three printers', t(4), workOrderId))).toBe('cancelled');
+    expect(forCase(sfId)[0]!.title).toBe('Fix two printers');
+
+    // Every mapping's row is written once, in the order of the mapping.
+    expect((await mappedRows(sfId)).map((r) => r.jobId)).toEqual(['map-snap-1', 'map-snap-2', 'map-snap-3', 'map-snap-4', 'map-snap-5']);
   });
 });

@@ -2,8 +2,7 @@ import type { Job } from 'bullmq';
 import { enqueue, fnWriteJobId, type JobDataOf, type mapQueue } from '@broker/contracts';
 import type { CancelConfig, ConnectionConfig } from '@broker/config';
 import { queueSyncFeedback, type JobContext } from '@broker/runtime';
-import type { Correlation } from '@broker/store';
-import type { MapDeps } from './map-record.processor';
+import type { CorrelationView, MapDeps } from './map-record.processor';
 
 type MapJob = Job<JobDataOf<typeof mapQueue, 'map-record'>, unknown, 'map-record'>;
 
@@ -23,7 +22,7 @@ export async function requestCancel(
   job: MapJob,
   deps: Pick<MapDeps, 'fnWriteQueue' | 'sfWriteQueue'>,
   connection: ConnectionConfig,
-  correlation: Correlation | null,
+  correlation: CorrelationView | null,
   modstamp: string,
   ctx: JobContext,
 ): Promise<string> {

@@ -43,12 +43,18 @@ function setup(correlation?: Partial<Correlation>) {
         ...correlation,
       } as Correlation)
     : null;
+  const reads: string[] = [];
   const fnWrite = memoryQueue(fnWriteQueue);
   const sfWrite = memoryQueue(sfWriteQueue);
   const timeline = memoryTimeline();
   const deps: MapDeps = {
     mappings: new Map([['demo/Service_Ticket__c', mapping]]),
-    store: { getCorrelation: async () => row, advanceSyncedModstamp: async () => null, findMessageLinkByComment: async () => null },
+    store: {
+      getCorrelation: async () => (reads.push(TICKET), row),
+      advanceSyncedModstamp: async () => null,
+      findMessageLinkByComment: async () => null,
+      hasStage: async () => false,
+    },
     fnWriteQueue: fnWrite,
     sfWriteQueue: sfWrite,
     locks: memoryLocks(),
@@ -69,7 +75,7 @@ function setup(correlation?: Partial<Correlation>) {
     );
     return mapRecord(job as never, deps, createJobContext(job, { log, connections, timeline }));
   };
-  return { run, fnWrite, sfWrite, timeline };
+  return { run, fnWrite, sfWrite, timeline, reads };
 }
 
 describe('mapper: cancellation', () => {
@@ -100,6 +106,22 @@ describe('mapper: cancellation', () => {
     expect(sfWrite.jobs.map((j) => (j.data as { fields: unknown }).fields)).toEqual([
       { S__c: 'Failed', M__c: 'Cancel requested, but there is no work order to cancel: none was created' },
     ]);
+  });
+
+  it("reads the row when the fetcher's snapshot has no work order: one may have been created since, and nothing checks again", async () => {
+    const { run, fnWrite, sfWrite, reads } = setup({ workOrderId: 78, lastSfModstamp: new Date(at(1)) });
+    const snapshot = { id: 'c1', workOrderId: null, state: 'claimed', version: 0, lastSfModstamp: null, lastPayloadHash: null };
+    const record = { Subject__c: 'x', Status__c: 'Closed', SystemModstamp: at(7) };
+    expect(await run({ record, cancelRequested: true, correlation: snapshot })).toBe('cancel');
+    expect(reads).toHaveLength(1);
+    expect(fnWrite.jobs).toMatchObject([{ name: 'cancel-work-order', data: { workOrderId: 78 } }]);
+    expect(sfWrite.jobs).toHaveLength(0);
+    // A snapshot that names the work order is enough: the writer checks it is still the record's.
+    const named = setup({ workOrderId: 79 });
+    expect(await named.run({ record, cancelRequested: true, correlation: { ...snapshot, workOrderId: 79, state: 'synced' } })).toBe(
+      'cancel',
+    );
+    expect(named.reads).toHaveLength(0);
   });
 
   it('sends nothing more for a cancelled work order', async () => {

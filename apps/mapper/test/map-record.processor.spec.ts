@@ -4,7 +4,7 @@ import { fnWriteQueue, sfWriteQueue } from '@broker/contracts';
 import { parseConfig, type ConnectionConfig } from '@broker/config';
 import { compileMapping, payloadHash } from '@broker/mapping';
 import { createJobContext, openQueue, recordLockKey, redisRecordLocks, tryLock } from '@broker/runtime';
-import type { Store } from '@broker/store';
+import { poolOf, type Correlation, type Store } from '@broker/store';
 import { demoConnectionYaml, processorSpecEnv } from '@broker/testing';
 import { mapRecord, type MapDeps } from '../src/map-record.processor';
 
@@ -40,12 +40,13 @@ beforeAll(async () => {
 
 let n = 0;
 const at = (minute: number) => new Date(Date.UTC(2026, 10, 29, 9, minute)).toISOString();
-function job(sfId: string, record: Record<string, unknown>) {
+function job(sfId: string, record: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const notificationId = `n${++n}`;
   return {
     id: `map-demo-${notificationId}`,
     queueName: 'map',
     attemptsMade: 0,
+    attemptsStarted: 1,
     data: {
       connectionId: 'demo',
       sfObject: 'Case',
@@ -54,10 +55,39 @@ function job(sfId: string, record: Record<string, unknown>) {
       record: { Id: sfId, ...record },
       fetchedAt: at(59),
       sfApiCalls: 1,
+      ...extra,
     },
   } as never;
 }
-const run = (j: never) => mapRecord(j, deps, createJobContext(j, { log, connections, timeline: store }));
+/** As the worker runs it: the rows still waiting are written when the handler returns. */
+async function run(j: never): Promise<string> {
+  const ctx = createJobContext(j, { log, connections, timeline: store });
+  const result = await mapRecord(j, deps, ctx);
+  await ctx.flushStages();
+  return result;
+}
+/** The fetcher's snapshot of a correlation row. */
+const snapshotOf = (c: Correlation | null) =>
+  c && {
+    id: c.id,
+    workOrderId: c.workOrderId,
+    state: c.state,
+    version: c.version,
+    lastSfModstamp: c.lastSfModstamp?.toISOString() ?? null,
+    lastPayloadHash: c.lastPayloadHash,
+  };
+/** The PostgreSQL statements `fn` sends (every store statement goes through the pool). */
+async function statements<T>(fn: () => Promise<T>): Promise<{ result: T; count: number }> {
+  const pool = poolOf(env.prisma);
+  const query = pool.query;
+  let count = 0;
+  pool.query = ((...args: Parameters<typeof query>) => (count++, query.apply(pool, args))) as typeof query;
+  try {
+    return { result: await fn(), count };
+  } finally {
+    pool.query = query;
+  }
+}
 const writes = async (sfId: string) => (await queue.getJobs(['waiting', 'delayed'])).filter((j) => j.data.sfId === sfId);
 
 /** A correlation as the writer leaves it after syncing `record` at `modstamp`. */
@@ -142,5 +172,37 @@ describe('mapper: map-record', () => {
     expect(await run(comment('00a000000000202AAA', '005000000000001AAA'))).toBe('message');
     const posts = (await queue.getJobs(['waiting'])).filter((j) => j.name === 'post-message' && j.data.sfId === caseId);
     expect(posts.map((j) => j.data.caseCommentId)).toEqual(['00a000000000202AAA']);
+  });
+
+  it('a create or an update with the snapshot makes no PostgreSQL statement; its row rides in the write job', async () => {
+    const sfId = '500000000000107AAA';
+    const idOf = (j: never) => (j as { id: string }).id;
+    const first = job(sfId, { Subject: 'A', SystemModstamp: at(1) }, { correlation: null });
+    expect(await statements(() => run(first))).toEqual({ result: 'create', count: 0 });
+    // Without a snapshot: the read, still no commit.
+    expect(await statements(() => run(job('500000000000108AAA', { Subject: 'A', SystemModstamp: at(1) })))).toEqual({
+      result: 'create',
+      count: 1,
+    });
+    // Another notification of the same state: BullMQ keeps the first job, so this map writes its own row.
+    const second = job(sfId, { Subject: 'A', SystemModstamp: at(1) }, { correlation: null });
+    expect(await statements(() => run(second))).toEqual({ result: 'create', count: 1 });
+
+    await synced(sfId, { Subject: 'A' }, at(1));
+    const row = await store.getCorrelation({ connectionId: 'demo', sfId });
+    const update = job(sfId, { Subject: 'B', SystemModstamp: at(2) }, { correlation: snapshotOf(row) });
+    expect(await statements(() => run(update))).toEqual({ result: 'update', count: 0 });
+    // The paths that queue nothing write their row themselves, as before (the same payload also moves the modstamp).
+    const unchanged = job(sfId, { Subject: 'B', SystemModstamp: at(1) }, { correlation: snapshotOf(row) });
+    expect(await statements(() => run(unchanged))).toEqual({ result: 'unchanged', count: 1 });
+    const same = job(sfId, { Subject: 'A', SystemModstamp: at(3) }, { correlation: snapshotOf(row) });
+    expect(await statements(() => run(same))).toEqual({ result: 'same-payload', count: 2 });
+
+    const created = await queue.getJob(`wo-demo-${sfId}-${Date.parse(at(1))}`);
+    const updated = await queue.getJob(`wo-demo-${sfId}-${Date.parse(at(2))}`);
+    expect(created!.data.stages).toMatchObject([{ stage: 'mapped', outcome: 'ok', message: 'new work order', jobId: idOf(first) }]);
+    expect(updated!.data.stages).toMatchObject([{ message: `update of work order ${row!.workOrderId}`, jobId: idOf(update) }]);
+    const written = (await store.timeline(sfId)).filter((r) => r.stage === 'mapped').map((r) => `${r.jobId} ${r.outcome}`);
+    expect(written).toEqual([`${idOf(second)} ok`, `${idOf(unchanged)} skipped`, `${idOf(same)} skipped`]);
   });
 });

@@ -34,10 +34,15 @@ function setup(correlations: Partial<Correlation>[] = []) {
     (c, i) => ({ id: `c${i}`, version: 1, connectionId: 'demo', sfObject: 'Case', state: 'synced', ...c }) as Correlation,
   );
   const advanced: string[] = [];
+  const reads: string[] = [];
+  /** The timeline rows the store "holds" for hasStage (written by a writer, say). */
+  const stored: { jobId: string; stage: string; message?: string }[] = [];
   const store: MapDeps['store'] = {
-    getCorrelation: async (k) => rows.find((r) => r.sfId === k.sfId) ?? null,
+    getCorrelation: async (k) => (reads.push(k.sfId), rows.find((r) => r.sfId === k.sfId) ?? null),
     advanceSyncedModstamp: async (id) => (advanced.push(id), rows[0]!),
     findMessageLinkByComment: async () => null,
+    hasStage: async (e) =>
+      stored.some((r) => r.jobId === e.jobId && r.stage === e.stage && (e.message === undefined || r.message === e.message)),
   };
   const queue = memoryQueue(fnWriteQueue);
   const timeline = memoryTimeline();
@@ -49,15 +54,29 @@ function setup(correlations: Partial<Correlation>[] = []) {
     sfWriteQueue: memoryQueue(sfWriteQueue),
     locks,
   };
-  const run = (data: Partial<JobDataOf<typeof mapQueue, 'map-record'>>) => {
+  /** Runs the job as the worker does: the rows still waiting are written when the handler returns. */
+  const run = async (data: Partial<JobDataOf<typeof mapQueue, 'map-record'>>, options: { id?: string; attemptsStarted?: number } = {}) => {
     const job = fakeJob(
       { connectionId: 'demo', sfObject: 'Case', sfId: CASE, notificationId: 'n1', fetchedAt: at(59), sfApiCalls: 1, record: {}, ...data },
-      { id: 'map-demo-n1', queueName: 'map' },
+      { id: options.id ?? 'map-demo-n1', queueName: 'map', attemptsStarted: options.attemptsStarted },
     );
-    return mapRecord(job as never, deps, createJobContext(job, { log, connections, timeline }));
+    const ctx = createJobContext(job, { log, connections, timeline });
+    const result = await mapRecord(job as never, deps, ctx);
+    await ctx.flushStages();
+    return result;
   };
-  return { run, queue, timeline, locks, advanced };
+  return { run, queue, timeline, locks, advanced, reads, stored };
 }
+
+type WriteData = JobDataOf<typeof fnWriteQueue, 'write-work-order'>;
+const snapshotOf = (c: Partial<Correlation>) => ({
+  id: c.id ?? 'c0',
+  workOrderId: c.workOrderId ?? null,
+  state: c.state ?? 'synced',
+  version: c.version ?? 1,
+  lastSfModstamp: c.lastSfModstamp?.toISOString() ?? null,
+  lastPayloadHash: c.lastPayloadHash ?? null,
+});
 
 describe('mapper: map-record (unit)', () => {
   it('maps a new record into one create job keyed by record and modstamp', async () => {
@@ -74,7 +93,64 @@ describe('mapper: map-record (unit)', () => {
       },
       opts: { jobId: `wo-demo-${CASE}-${Date.parse(at(1))}` },
     });
-    expect(timeline.of('mapped', 'ok')).toMatchObject([{ sfId: CASE, message: 'new work order', queue: 'map', jobId: 'map-demo-n1' }]);
+    // The mapped row rides in the job (the writer writes it with its claim): none written here.
+    expect((queue.jobs[0]!.data as WriteData).stages).toMatchObject([
+      { stage: 'mapped', outcome: 'ok', sfId: CASE, message: 'new work order', queue: 'map', jobId: 'map-demo-n1' },
+    ]);
+    expect(timeline.rows).toEqual([]);
+  });
+
+  it("carries the row with the mapping's time, and with the work order it updates", async () => {
+    const { run, queue } = setup([{ sfId: CASE, workOrderId: 9010, lastSfModstamp: new Date(at(1)) }]);
+    const before = Date.now();
+    expect(await run({ record: { Id: CASE, Subject: 'Two printers', SystemModstamp: at(2) } })).toBe('update');
+    const [row] = (queue.jobs[0]!.data as WriteData).stages!;
+    expect(row).toMatchObject({ connectionId: 'demo', workOrderId: 9010, message: 'update of work order 9010' });
+    expect(Date.parse(row!.at)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(row!.at)).toBeLessThanOrEqual(Date.now());
+  });
+
+  it("decides from the fetcher's snapshot without reading the row, and reads it when the job has none", async () => {
+    const synced = { sfId: CASE, workOrderId: 9011, lastSfModstamp: new Date(at(10)) };
+    const withSnapshot = setup([synced]);
+    const record = { Id: CASE, Subject: 'B', SystemModstamp: at(12) };
+    // The snapshot (read at the fetch) says no row yet: the mapper goes by it.
+    expect(await withSnapshot.run({ record, correlation: null })).toBe('create');
+    expect(await withSnapshot.run({ record: { ...record, SystemModstamp: at(10) }, correlation: snapshotOf(synced) })).toBe('unchanged');
+    expect(withSnapshot.reads).toEqual([]);
+
+    const without = setup([synced]);
+    expect(await without.run({ record })).toBe('update');
+    expect(without.reads).toEqual([CASE]);
+  });
+
+  it("writes its row itself when the write job kept is another notification's (same record state)", async () => {
+    const { run, queue, timeline } = setup();
+    const record = { Id: CASE, Subject: 'Printer jam', SystemModstamp: at(20) };
+    expect(await run({ record, notificationId: 'n1' }, { id: 'map-demo-n1' })).toBe('create');
+    expect(await run({ record, notificationId: 'n2' }, { id: 'map-demo-n2' })).toBe('create');
+    expect(queue.jobs).toHaveLength(1); // BullMQ kept the first add
+    expect((queue.jobs[0]!.data as WriteData).stages!.map((r) => r.jobId)).toEqual(['map-demo-n1']);
+    expect(timeline.of('mapped', 'ok')).toMatchObject([{ jobId: 'map-demo-n2', message: 'new work order' }]);
+  });
+
+  it('run again, adds no row twice: the job it queued before carries it, or its row is written already', async () => {
+    const { run, queue, timeline, stored } = setup();
+    const record = { Id: CASE, Subject: 'Printer jam', SystemModstamp: at(30) };
+    expect(await run({ record })).toBe('create');
+    // A stalled job runs again before the writer ran: the job queued first carries the row.
+    expect(await run({ record }, { attemptsStarted: 2 })).toBe('create');
+    expect(queue.jobs).toHaveLength(1);
+    expect((queue.jobs[0]!.data as WriteData).stages).toHaveLength(1);
+    expect(timeline.rows).toEqual([]);
+
+    // After the writer wrote it and its job was removed: the new job carries nothing.
+    queue.jobs.length = 0;
+    stored.push({ jobId: 'map-demo-n1', stage: 'mapped', message: 'new work order' });
+    expect(await run({ record }, { attemptsStarted: 3 })).toBe('create');
+    expect(queue.jobs).toHaveLength(1);
+    expect((queue.jobs[0]!.data as WriteData).stages).toBeUndefined();
+    expect(timeline.rows).toEqual([]);
   });
 
   it('skips a record whose SystemModstamp is not newer than the last sync, queuing nothing', async () => {

@@ -2,7 +2,16 @@ import type { Job, JobsOptions, Queue } from 'bullmq';
 import { parsePayload, type JobDataOf, type JobNameOf, type QueueContract } from './define-queue';
 
 /** A BullMQ queue opened for one contract (the contract travels with it for typed adds). */
-export type QueueOf<Q extends QueueContract> = Queue & { readonly contract: Q };
+export type QueueOf<Q extends QueueContract> = Queue & { readonly contract: Q } & StoredJobs;
+
+/**
+ * A queue that reads back the payload stored under a job id: BullMQ ignores an add under an id it
+ * holds, and returns the same answer, so this is how a producer learns whose job was kept.
+ */
+export interface StoredJobs {
+  /** The job's payload as stored, or null when there is no job with this id. */
+  jobData(jobId: string): Promise<unknown>;
+}
 
 /**
  * What a producer needs of a queue: its contract and the two adds. A BullMQ queue opened with

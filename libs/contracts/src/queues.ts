@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineQueue } from './define-queue';
 import { FieldNationWebhookBodySchema } from './fieldnation-domain';
+import { STAGE_NAMES, STAGE_OUTCOMES, type StageRecord } from './stages';
 
 // ─────────────────────────────────────────────────────────────────────────────────────────────
 // Queue names are persistent identifiers in Redis. DO NOT RENAME a queue or a job name: jobs
@@ -112,6 +113,34 @@ export const FieldNationEventJob = z.object({
 export const fnEventQueue = defineQueue('fn.event', { 'fn-event': FieldNationEventJob }, retryDefaults);
 
 /**
+ * A timeline row one job stamped and another writes (a StageRecord with its time as text): it keeps
+ * its own queue, job id and time.
+ */
+const CarriedStage = z.object({
+  connectionId,
+  sfId: z.string().nullable().optional(),
+  workOrderId: z.number().int().nullable().optional(),
+  stage: z.enum(STAGE_NAMES),
+  outcome: z.enum(STAGE_OUTCOMES),
+  queue: z.string().optional(),
+  jobId: z.string().optional(),
+  message: z.string().optional(),
+  sfApiCalls: z.number().int().nonnegative().optional(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+  at: isoTime,
+  configVersion: z.string().nullable().optional(),
+});
+export type CarriedStage = z.infer<typeof CarriedStage>;
+
+/** Timeline rows as a job payload carries them. */
+export const toCarriedStages = (rows: readonly StageRecord[]): CarriedStage[] =>
+  rows.map((r) => ({ ...r, at: (r.at ?? new Date()).toISOString() }));
+
+/** Carried rows as the store writes them. */
+export const fromCarriedStages = (rows: readonly CarriedStage[] | undefined): StageRecord[] =>
+  (rows ?? []).map((r) => ({ ...r, at: new Date(r.at) }));
+
+/**
  * mapper → fieldnation-writer: make the work order for a record match this mapped state. The writer
  * serialises per record and ignores a state older than the last one written (sfModstamp).
  */
@@ -124,6 +153,12 @@ export const WriteWorkOrderJob = z.object({
   payloadHash: z.string().min(1),
   /** Target paths the mapping marks create-only (never sent on update). */
   createOnly: z.array(z.string()).default([]),
+  /**
+   * The mapper's `mapped` row for this state: the writer writes it with its first statement (the
+   * claim), so the mapper makes no PostgreSQL commit on the way to Field Nation. A job that started
+   * before looks for it first (hasStage): written once.
+   */
+  stages: z.array(CarriedStage).max(20).optional(),
 });
 
 /**

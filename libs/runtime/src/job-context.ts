@@ -69,7 +69,12 @@ export interface JobContext {
    */
   stageLater(stage: Stage, outcome: StageOutcome, fields?: StageFields): void;
   /**
-   * The rows waiting (stageLater), then this one if given, handed over to go in a store statement that
+   * Rows another job stamped and handed to this one in its payload (the mapper's `mapped` row in a
+   * write job): they wait as stageLater's do, keeping their own queue, job id and time.
+   */
+  carryStages(rows: readonly StageRow[]): void;
+  /**
+   * The rows waiting (stageLater, carryStages), then this one if given, handed over to go in a store statement that
    * writes them with its own change (`markInboundProcessed`, `updateCorrelation`); they no longer wait here.
    */
   takeStages(stage?: Stage, outcome?: StageOutcome, fields?: StageFields): StageRow[];
@@ -170,6 +175,11 @@ export function createJobContext(job: ContextJob, options: JobContextOptions): W
     stageLater(stage, outcome, fields = {}) {
       timeline(stage);
       waiting.push(row(stage, outcome, fields));
+    },
+    carryStages(rows) {
+      if (rows.length === 0) return;
+      timeline(rows[0]!.stage);
+      waiting.push(...rows);
     },
     takeStages(stage, outcome = 'ok', fields = {}) {
       return take(stage, outcome, fields);

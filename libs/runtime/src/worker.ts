@@ -94,7 +94,12 @@ function assertClusterPrefix(connection: unknown, prefix: string): void {
 export function openQueue<Q extends QueueContract>(contract: Q, connection: Redis | ConnectionOptions, prefix: string): QueueOf<Q> {
   assertClusterPrefix(connection, prefix);
   const queue = new Queue(contract.name, { connection, prefix, defaultJobOptions: contract.defaultJobOptions });
-  return Object.assign(queue, { contract }) as QueueOf<Q>;
+  // One HGET of the data field (getJob reads and parses the whole hash).
+  const jobData = async (jobId: string): Promise<unknown> => {
+    const raw = await (await queue.client).hget(queue.toKey(jobId), 'data');
+    return raw == null ? null : (JSON.parse(raw) as unknown);
+  };
+  return Object.assign(queue, { contract, jobData }) as QueueOf<Q>;
 }
 
 /** Start a worker for a contract. Payloads are validated first; a bad one fails at once, unretried. */

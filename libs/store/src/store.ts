@@ -101,22 +101,25 @@ export function createStore(prisma: PrismaClient) {
      * INSERT … ON CONFLICT DO NOTHING decides the single winner; `created` tells the caller whether
      * it made the row (and so owns the first create attempt). `ambiguousCreateAt` is stored on a row
      * this call inserts (a caller about to create marks it in the same statement), never on an existing one.
+     * `stages` (timeline rows) are inserted in the same statement, whichever way it goes.
      */
     async claimCorrelation(
       key: RecordKey & { sfObject: string; ambiguousCreateAt?: Date },
+      stages: readonly StageEntry[] = [],
     ): Promise<{ correlation: Correlation; created: boolean }> {
-      // One statement: the insert, or the row that was already there.
+      const values: unknown[] = [randomUUID(), key.connectionId, key.sfObject, key.sfId, key.ambiguousCreateAt ?? null];
+      // One statement: the insert, or the row that was already there (and the timeline rows).
       const { rows } = await pool.query({
-        name: 'corr_claim',
+        name: stages.length ? 'corr_claim_t' : 'corr_claim',
         text: `WITH ins AS (
            INSERT INTO correlation (id, connection_id, sf_object, sf_id, state, ambiguous_create_at, updated_at)
            VALUES ($1, $2, $3, $4, 'claimed', $5, now())
            ON CONFLICT (connection_id, sf_id) DO NOTHING
-           RETURNING ${CORRELATION_COLUMNS})
+           RETURNING ${CORRELATION_COLUMNS})${stages.length ? `, t AS (${timelineInsert(values.length + 1)})` : ''}
          SELECT *, true AS inserted FROM ins
          UNION ALL
          SELECT ${CORRELATION_COLUMNS}, false FROM correlation WHERE connection_id = $2 AND sf_id = $4 AND NOT EXISTS (SELECT 1 FROM ins)`,
-        values: [randomUUID(), key.connectionId, key.sfObject, key.sfId, key.ambiguousCreateAt ?? null],
+        values: stages.length ? [...values, ...timelineParams(stages)] : values,
       });
       if (rows[0]) return { correlation: toCorrelation(rows[0]), created: rows[0].inserted === true };
       // The row was committed by a concurrent claim after this statement's snapshot: read it now.

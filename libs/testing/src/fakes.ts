@@ -2,7 +2,7 @@
 // KeyValueStore, the timeline), for unit specs whose logic is not about Redis or PostgreSQL.
 // Integration specs keep using the real services.
 import type { JobsOptions } from 'bullmq';
-import type { QueueContract, QueueLike, StageOutcome, Stage } from '@broker/contracts';
+import type { QueueContract, QueueLike, StageOutcome, Stage, StoredJobs } from '@broker/contracts';
 import type { KeyValueStore, RecordLocks, StageRow, TimelineWriter } from '@broker/runtime';
 
 export interface QueuedJob {
@@ -12,7 +12,7 @@ export interface QueuedJob {
 }
 
 /** A queue that keeps what is added; like BullMQ, an add under an id already queued is ignored. */
-export function memoryQueue<Q extends QueueContract>(contract: Q): QueueLike<Q, QueuedJob> & { jobs: QueuedJob[] } {
+export function memoryQueue<Q extends QueueContract>(contract: Q): QueueLike<Q, QueuedJob> & StoredJobs & { jobs: QueuedJob[] } {
   const jobs: QueuedJob[] = [];
   const add = async (name: string, data: unknown, opts?: JobsOptions): Promise<QueuedJob> => {
     const existing = opts?.jobId ? jobs.find((j) => j.opts?.jobId === opts.jobId) : undefined;
@@ -24,6 +24,11 @@ export function memoryQueue<Q extends QueueContract>(contract: Q): QueueLike<Q, 
   return {
     contract,
     jobs,
+    // A copy, as BullMQ's stored JSON is.
+    jobData: async (jobId) => {
+      const job = jobs.find((j) => j.opts?.jobId === jobId);
+      return job ? (JSON.parse(JSON.stringify(job.data)) as unknown) : null;
+    },
     add,
     addBulk: async (list) => {
       const out: QueuedJob[] = [];
@@ -91,11 +96,16 @@ export function memoryTimeline(): TimelineWriter & { rows: StageRow[]; of(stage:
 }
 
 /** A job as a processor sees it; `delayedUntil` records a `ctx.delay`. */
-export function fakeJob<D>(data: D, options: { id?: string; queueName?: string; attemptsMade?: number; timestamp?: number } = {}) {
+export function fakeJob<D>(
+  data: D,
+  options: { id?: string; queueName?: string; attemptsMade?: number; attemptsStarted?: number; timestamp?: number } = {},
+) {
   const job = {
     id: options.id ?? `job-${Math.random().toString(36).slice(2)}`,
     queueName: options.queueName ?? 'test',
     attemptsMade: options.attemptsMade ?? 0,
+    // BullMQ counts a start before the handler runs: a first run sees 1.
+    attemptsStarted: options.attemptsStarted ?? (options.attemptsMade ?? 0) + 1,
     timestamp: options.timestamp ?? Date.now(),
     data,
     delayedUntil: undefined as number | undefined,
