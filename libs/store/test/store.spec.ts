@@ -266,16 +266,16 @@ describe('statements that carry timeline rows', () => {
   it('claims a row and writes timeline rows in one statement, whether the claim inserts the row or finds it', async () => {
     const row = (message: string) => ({
       connectionId: 'demo',
-      sfId: sfId(17),
+      sfId: sfId(19),
       stage: 'mapped' as const,
       outcome: 'ok' as const,
       message,
       at: at(7),
     });
-    const first = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(17) }, [row('m1'), row('m2')]);
+    const first = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(19) }, [row('m1'), row('m2')]);
     expect(first.created).toBe(true);
-    const second = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(17) }, [row('m3')]);
+    const second = await store.claimCorrelation({ connectionId: 'demo', sfObject: 'Case', sfId: sfId(19) }, [row('m3')]);
     expect(second).toMatchObject({ created: false, correlation: { id: first.correlation.id } });
-    expect((await rowsOf(sfId(17))).map((r) => r.message)).toEqual(['m1', 'm2', 'm3']);
+    expect((await rowsOf(sfId(19))).map((r) => r.message)).toEqual(['m1', 'm2', 'm3']);
   });
 });
