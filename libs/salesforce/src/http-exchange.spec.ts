@@ -36,10 +36,15 @@ async function server(handler: (req: http.IncomingMessage, res: http.ServerRespo
 /** Accepts TCP and never says a word: a TLS handshake there never completes. */
 async function mute() {
   const held: net.Socket[] = [];
-  const s = net.createServer((socket) => held.push(socket));
+  let closed = 0;
+  const s = net.createServer((socket) => {
+    held.push(socket);
+    socket.resume(); // reads (and drops) the ClientHello, and so sees the client close
+    socket.on('close', () => closed++);
+  });
   const port = await listen(s);
   cleanups.push(() => held.forEach((socket) => socket.destroy()));
-  return port;
+  return { port, closed: () => closed };
 }
 
 const request = (over: Partial<ExchangeRequest> = {}): ExchangeRequest => ({
@@ -116,16 +121,20 @@ describe('httpExchange', () => {
   });
 
   it("connect deadline 'secure' ends when TLS is established; 'tcp' when TCP is (a TLS handshake then runs on the total deadline)", async () => {
-    const port = await mute();
+    const { port, closed } = await mute();
     const url = new URL(`https://127.0.0.1:${port}/`);
     const secure = await failure(httpExchange(url, request({ connectEnds: 'secure', connectMs: 200, totalMs: 3_000 })));
     expect(secure.err.code).toBe('TEST_CONNECT');
     expect(secure.ms).toBeGreaterThanOrEqual(150);
     expect(secure.ms).toBeLessThan(2_000);
     expect(statusOfFailedAnswer(secure.err)).toBeUndefined();
-    const tcp = await failure(httpExchange(url, request({ connectEnds: 'tcp', connectMs: 200, totalMs: 700 })));
+    await expect.poll(() => closed()).toBe(1);
+    const tcp = await failure(httpExchange(url, request({ connectEnds: 'tcp', connectMs: 200, handshakeMs: 1_000, totalMs: 700 })));
     expect(tcp.err.code).toBe('TEST_TOTAL');
     expect(tcp.ms).toBeGreaterThanOrEqual(650);
+    // The failed call's socket, still in its handshake, is not kept: closed handshakeMs after TCP connected.
+    expect(closed()).toBe(1);
+    await expect.poll(() => closed(), { timeout: 3_000 }).toBe(2);
   });
 
   it('a connection closed before the answer fails as node:http did (ECONNRESET, socket hang up); in the body as aborted, with the status', async () => {
@@ -191,7 +200,7 @@ describe('getWithDeadlines (the record query)', () => {
   });
 
   it('the connect deadline ends when TCP connects: a TLS handshake that never completes fails at requestMs', async () => {
-    const port = await mute();
+    const { port } = await mute();
     const { err, ms } = await failure(getWithDeadlines(`https://127.0.0.1:${port}/q`, {}, { connectMs: 200, requestMs: 700 }));
     expect(err).toBeInstanceOf(SalesforceTimeoutError);
     expect(err.code).toBe('ETIMEDOUT');

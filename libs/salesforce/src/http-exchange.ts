@@ -9,7 +9,9 @@ import type { Dispatcher } from 'undici';
  * The two deadlines are the callers' own, with their errors:
  * - connect: from the start of the socket's connection until TCP connects (`connectEnds: 'tcp'`), or
  *   until TLS is established too for https (`'secure'`); past it the socket is destroyed and the call
- *   fails with `connectError()`. A reused keep-alive socket is already connected.
+ *   fails with `connectError()`. A reused keep-alive socket is already connected. With 'tcp', the TLS
+ *   handshake runs on the total deadline, and a socket still in it `handshakeMs` after TCP connected
+ *   is destroyed (the call has failed at its deadline by then; undici would keep the socket).
  * - total: connect, send, headers and the whole body; past it the exchange is aborted (its socket
  *   destroyed) and fails with `totalError()`.
  * undici's own headers and body timeouts are off, so no other deadline applies, and nothing is
@@ -25,6 +27,8 @@ export interface ExchangeRequest {
   body?: string | Buffer;
   connectMs: number;
   connectEnds: 'tcp' | 'secure';
+  /** With connectEnds 'tcp' and https: how long the TLS handshake may take before its socket is destroyed. */
+  handshakeMs?: number;
   connectError: () => Error;
   totalMs: number;
   totalError: () => Error;
@@ -63,8 +67,8 @@ let undici: Undici | undefined;
 let loading: Promise<Undici> | undefined;
 const dispatchers = new Map<string, Dispatcher>();
 
-function dispatcher(u: Undici, connectMs: number, connectEnds: 'tcp' | 'secure'): Dispatcher {
-  const key = `${connectMs}/${connectEnds}`;
+function dispatcher(u: Undici, { connectMs, connectEnds, handshakeMs }: ExchangeRequest): Dispatcher {
+  const key = `${connectMs}/${connectEnds}/${handshakeMs}`;
   let agent = dispatchers.get(key);
   if (agent) return agent;
   const connect = u.buildConnector({ timeout: 0 }); // the deadline below instead: it can end at TCP
@@ -73,16 +77,23 @@ function dispatcher(u: Undici, connectMs: number, connectEnds: 'tcp' | 'secure')
       // undici's connector returns the socket it is connecting (its type says void): the deadline
       // destroys it. http-exchange.spec.ts checks both ends of the connect deadline.
       const socket = connect(options, callback) as unknown as Socket;
-      const timer = setTimeout(() => socket.destroy(new ConnectDeadlineError(`no connection within ${connectMs} ms`)), connectMs);
-      socket.once(connectEnds === 'secure' && options.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+      const tls = options.protocol === 'https:';
+      let timer = setTimeout(() => socket.destroy(new ConnectDeadlineError(`no connection within ${connectMs} ms`)), connectMs);
+      socket.once(connectEnds === 'secure' && tls ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        if (!tls || connectEnds === 'secure' || handshakeMs === undefined) return;
+        timer = setTimeout(() => socket.destroy(new ConnectDeadlineError(`no TLS session within ${handshakeMs} ms`)), handshakeMs);
+        socket.once('secureConnect', () => clearTimeout(timer));
+      });
       socket.once('close', () => clearTimeout(timer));
       return socket;
     },
     // Only the callers' deadlines: undici's defaults (300 s each) would cut a longer configured one.
     headersTimeout: 0,
     bodyTimeout: 0,
-    // An idle socket is closed after 30 s, or sooner when the server's Keep-Alive says so: a call on
-    // a socket the server has just closed fails, and is resent only when it is a GET.
+    // An idle socket is closed after 30 s, or when the server's Keep-Alive hint says (node:http's
+    // agent kept it until the server closed it, unless the hint said otherwise): a call on a socket
+    // the server has just closed fails as before, and only the callers resend it (idempotent calls).
     keepAliveTimeout: 30_000,
   });
   dispatchers.set(key, agent);
@@ -165,7 +176,7 @@ function send(u: Undici, url: URL, request: ExchangeRequest): Promise<ExchangeAn
   return new Promise<ExchangeAnswer>((resolve, reject) => {
     const handler = new ExchangeHandler(request, resolve, reject);
     try {
-      dispatcher(u, request.connectMs, request.connectEnds).dispatch(
+      dispatcher(u, request).dispatch(
         {
           origin: url.origin,
           path: url.pathname + url.search,
@@ -183,6 +194,8 @@ function send(u: Undici, url: URL, request: ExchangeRequest): Promise<ExchangeAn
 
 export function httpExchange(url: URL, request: ExchangeRequest): Promise<ExchangeAnswer> {
   if (undici) return send(undici, url, request);
+  const started = Date.now();
   loading ??= import('undici').then((m) => (undici = m));
-  return loading.then((u) => send(u, url, request));
+  // The load counts against the first call's total deadline.
+  return loading.then((u) => send(u, url, { ...request, totalMs: Math.max(0, request.totalMs - (Date.now() - started)) }));
 }

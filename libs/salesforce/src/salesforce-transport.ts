@@ -187,6 +187,7 @@ export async function getWithDeadlines(url: string, headers: Record<string, stri
         headers,
         connectMs: timeouts.connectMs,
         connectEnds: 'tcp',
+        handshakeMs: timeouts.requestMs,
         connectError: () => new SalesforceTimeoutError('UND_ERR_CONNECT_TIMEOUT', url, timeouts.connectMs),
         totalMs: left,
         totalError: () => {
