@@ -3,15 +3,18 @@
 // in this process's CPU time), measured with process.cpuUsage over N requests at concurrency 16 and 1.
 //
 //   npx tsx bench/http-client-bench.ts [--n 20000] [--rounds 3] [--only sf|fn] [--variants a,b] [--json]
+//   npx tsx bench/http-client-bench.ts --memory [--n 5000]
 //
 // The variants run in turn within each round, the order rotated per round; the figure is the median
 // of the rounds (the machine is shared: CPU time per request is the steady figure, not the rate).
+// --memory: each variant in a fresh process, the growth of its RSS over n calls of each kind
+// (modules the variant loads, parser, sockets, code), after a GC; undici is loaded only by the
+// variants that use it.
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Agent } from 'undici';
 import { FieldNationTransport, exchangeHttp } from '../libs/fieldnation/src/fieldnation-transport';
 import { getWithDeadlines, type SalesforceTimeouts } from '../libs/salesforce/src/salesforce-transport';
 import { nodeHttpExchange, nodeHttpGetWithDeadlines } from './http-client-node-http';
@@ -55,7 +58,7 @@ function readQueryAnswer(status: number, limitHeader: unknown, body: string): un
   return JSON.parse(body);
 }
 
-function variants(origin: string): Variant[] {
+function variants(origin: string, undici?: typeof import('undici')): Variant[] {
   const sfUrl = () => `${origin}/services/data/v62.0/query?q=${encodeURIComponent(SOQL)}`;
   const sfHeaders = () => ({ Authorization: `Bearer ${TOKEN}`, Accept: 'application/json' });
   // As FieldNationTransport.exchange builds the create's URL and headers.
@@ -121,7 +124,7 @@ function variants(origin: string): Variant[] {
         return parse(res.text);
       },
     },
-    ...undiciVariants(sfUrl, sfHeaders, fnUrl, fnHeaders, parse),
+    ...(undici ? undiciVariants(undici, sfUrl, sfHeaders, fnUrl, fnHeaders, parse) : []),
     {
       name: 'fetch',
       sf: async () => {
@@ -143,6 +146,7 @@ function variants(origin: string): Variant[] {
 }
 
 function undiciVariants(
+  { Agent }: typeof import('undici'),
   sfUrl: () => string,
   sfHeaders: () => Record<string, string>,
   fnUrl: () => URL,
@@ -307,16 +311,70 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+const MEMORY_VARIANTS = ['node-http-before', 'node-http-lean', 'current', 'undici-request'];
+
+/** One variant in this (fresh) process: RSS and heap growth over n calls of each kind, after a GC. */
+async function memoryChild(variant: string, origin: string, n: number): Promise<void> {
+  const gc = async () => {
+    for (let i = 0; i < 3; i++) {
+      (globalThis as { gc?: () => void }).gc?.();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await gc();
+  const before = process.memoryUsage();
+  const undici = variant.startsWith('undici-') ? await import('undici') : undefined;
+  const v = variants(origin, undici).find((x) => x.name === variant)!;
+  for (const call of [v.sf!, v.fn!]) await measure(call, n, 16);
+  await gc();
+  const after = process.memoryUsage();
+  process.send!({ variant, rssMiB: (after.rss - before.rss) / 2 ** 20, heapMiB: (after.heapUsed - before.heapUsed) / 2 ** 20 });
+}
+
+async function startServer(): Promise<{ server: ChildProcess; origin: string }> {
+  const server: ChildProcess = fork(fileURLToPath(import.meta.url), ['--server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { port } = await new Promise<{ port: number }>((resolve) => server.once('message', (m) => resolve(m as { port: number })));
+  return { server, origin: `http://127.0.0.1:${port}` };
+}
+
+async function memory(): Promise<void> {
+  const n = Number(arg('n') ?? 5_000);
+  const rounds = Number(arg('rounds') ?? 3);
+  const { server, origin } = await startServer();
+  const results = new Map<string, { rss: number[]; heap: number[] }>();
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const variant of MEMORY_VARIANTS) {
+        const child = fork(fileURLToPath(import.meta.url), ['--memory-child', variant, origin, String(n)], {
+          execArgv: [...process.execArgv, '--expose-gc'],
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        });
+        const r = await new Promise<{ rssMiB: number; heapMiB: number }>((resolve) => child.once('message', (m) => resolve(m as never)));
+        child.kill();
+        const entry = results.get(variant) ?? { rss: [], heap: [] };
+        entry.rss.push(r.rssMiB);
+        entry.heap.push(r.heapMiB);
+        results.set(variant, entry);
+        console.error(`round ${round + 1} ${variant}: RSS +${r.rssMiB.toFixed(1)} MiB, heap +${r.heapMiB.toFixed(1)} MiB`);
+      }
+    }
+    console.log(`node ${process.version}, ${n} record queries then ${n} creates (concurrency 16) in a fresh process, median of ${rounds}`);
+    for (const [variant, { rss, heap }] of results)
+      console.log(`${variant.padEnd(18)} RSS +${median(rss).toFixed(1)} MiB  heap +${median(heap).toFixed(1)} MiB`);
+  } finally {
+    server.send('stop');
+  }
+}
+
 async function main(): Promise<void> {
   const n = Number(arg('n') ?? 20_000);
   const rounds = Number(arg('rounds') ?? 3);
   const only = arg('only');
   const pick = arg('variants')?.split(',');
-  const server: ChildProcess = fork(fileURLToPath(import.meta.url), ['--server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const { port } = await new Promise<{ port: number }>((resolve) => server.once('message', (m) => resolve(m as { port: number })));
-  const origin = `http://127.0.0.1:${port}`;
+  const { server, origin } = await startServer();
   try {
-    const all = variants(origin).filter((v) => !pick || pick.includes(v.name));
+    const undici = !pick || pick.some((p) => p.startsWith('undici-')) ? await import('undici') : undefined;
+    const all = variants(origin, undici).filter((v) => !pick || pick.includes(v.name));
     const cases: { variant: string; workload: 'sf' | 'fn'; call: () => Promise<unknown> }[] = [];
     for (const v of all) {
       if (v.sf && only !== 'fn') cases.push({ variant: v.name, workload: 'sf', call: v.sf });
@@ -400,4 +458,6 @@ function serve(): void {
 }
 
 if (process.argv[2] === '--server') serve();
+else if (process.argv[2] === '--memory-child') await memoryChild(process.argv[3]!, process.argv[4]!, Number(process.argv[5]));
+else if (process.argv.includes('--memory')) await memory();
 else await main();
