@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 /**
  * One HTTP exchange read whole (status, headers, body), on undici's dispatcher: the Salesforce
  * record query and the Field Nation calls go this way. On node:http the client side of one such
- * call cost 130–150 µs of CPU, here 35–70 µs (bench/http-client-bench.ts, docs/benchmarks.md).
+ * call cost 136–184 µs of CPU, here 37–110 µs (bench/http-client-bench.ts, docs/benchmarks.md).
  *
  * The two deadlines are the callers' own, with their errors:
  * - connect: from the start of the socket's connection until TCP connects (`connectEnds: 'tcp'`), or
