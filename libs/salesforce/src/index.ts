@@ -10,3 +10,5 @@ export * from './soql-token-cursor';
 // Streamed uploads and downloads (files both ways): no jsforce, no buffering of bodies.
 export * from './multipart-stream';
 export * from './stream-exchange';
+// Whole answers on undici (the record query, the Field Nation calls); undici is loaded at the first call.
+export * from './http-exchange';
