@@ -111,7 +111,7 @@ describe('round trips of one fetch job', () => {
     const sfId = sim.createRecord('Case', { Subject: 'RT-fresh', Status: 'New' });
     const r = await run(sfId, new Date().toISOString());
     expect(r.result).toBe('fetched');
-    expect(r.redis).toEqual(['eval', 'evalsha', 'eval']);
+    expect(r.redis).toEqual(['evalsha', 'evalsha', 'evalsha']); // the lock, the map job's add, the release
     expect(r.pg).toEqual(['ledger_get_corr', 'ledger_mark_t']);
     // The mapper is told the fetcher looked and found no correlation.
     expect((await mapOut.getJob(mapJobId('demo', r.notificationId)))?.data.correlation).toBeNull();
@@ -128,7 +128,7 @@ describe('round trips of one fetch job', () => {
     });
     const r = await run(sfId, new Date().toISOString());
     expect(r.result).toBe('fetched');
-    expect(r.redis).toEqual(['eval', 'evalsha', 'eval']);
+    expect(r.redis).toEqual(['evalsha', 'evalsha', 'evalsha']); // the lock, the map job's add, the release
     expect(r.pg).toEqual(['ledger_get_corr', 'ledger_mark_t']);
     expect((await mapOut.getJob(mapJobId('demo', r.notificationId)))?.data.correlation).toEqual({
       id: row!.id,
@@ -146,7 +146,7 @@ describe('round trips of one fetch job', () => {
     expect((await run(sfId, new Date().toISOString())).result).toBe('fetched');
     const r = await run(sfId, before);
     expect(r.result).toBe('coalesced');
-    expect(r.redis).toEqual(['eval']);
+    expect(r.redis).toEqual(['evalsha']); // the lock attempt
     expect(r.pg).toEqual(['ledger_get_corr', 'ledger_mark_t']);
     expect(await conn.exists(recordLockKey(prefix, 'sff', 'demo', sfId))).toBe(0);
     expect(await env.store.wasInboundProcessed('demo', 'sf', r.notificationId)).toBe(true);
@@ -161,7 +161,7 @@ describe('round trips of one fetch job', () => {
     try {
       const r = await run(sfId, new Date().toISOString());
       expect(r).toMatchObject({ result: 'delayed', delayed: true });
-      expect(r.redis).toEqual(['eval']);
+      expect(r.redis).toEqual(['evalsha']); // the lock attempt
       expect(r.pg).toEqual(['ledger_get_corr', 'timeline_insert']);
       expect(await env.store.wasInboundProcessed('demo', 'sf', r.notificationId)).toBe(false);
     } finally {
@@ -176,7 +176,7 @@ describe('round trips of one fetch job', () => {
     try {
       const r = await run(sfId, new Date(Date.now() - 60_000).toISOString());
       expect(r).toMatchObject({ result: 'coalesced', delayed: false });
-      expect(r.redis).toEqual(['eval']);
+      expect(r.redis).toEqual(['evalsha']); // the lock attempt
       expect(r.pg).toEqual(['ledger_get_corr', 'ledger_mark_t']);
       expect(await env.store.wasInboundProcessed('demo', 'sf', r.notificationId)).toBe(true);
     } finally {
