@@ -2,13 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import proxyaddr from 'proxy-addr';
-import { enqueueBulk, fetchJobId, type QueueOf, type sfFetchQueue } from '@broker/contracts';
+import { fetchJobId, parsePayload, type JobDataOf, type QueueOf, type sfFetchQueue } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { ACK_ENVELOPE, OutboundMessageError, outboundMessageWsdl, parseOutboundMessage, soapFault } from '@broker/salesforce';
 import type { IngressMetrics } from './ingress-metrics';
 import type { GuardRequest, OutboundGuard } from './outbound-guard';
 import type { PayloadCapture } from './payload-capture';
 import { readBody } from './request-body';
+import { createStandardJobWriter, type StandardJob, type StandardJobWriter } from './standard-job-writer';
 
 export interface OutboundDeps {
   connections: Map<string, ConnectionConfig>;
@@ -66,6 +67,9 @@ export function cappedSnapshot(fields: Record<string, string | null>): Record<st
   }
   return snapshot;
 }
+
+type FetchContract = typeof sfFetchQueue;
+type FetchPayload = JobDataOf<FetchContract, 'fetch-record'>;
 
 const GUARD_MESSAGES = {
   'unknown-endpoint': 'unknown endpoint',
@@ -161,6 +165,7 @@ export interface OutboundPostOptions {
  */
 export function outboundMessagePost(deps: OutboundDeps, options: OutboundPostOptions) {
   const { maxBodyBytes, trustProxy, capture } = options;
+  const writer = createStandardJobWriter(deps.fetchQueue);
   return (req: IncomingMessage, res: ServerResponse, connectionId: string, pathToken: string | undefined): void => {
     const client: GuardRequest = {
       get ip() {
@@ -188,7 +193,7 @@ export function outboundMessagePost(deps: OutboundDeps, options: OutboundPostOpt
         );
       }
       if (capture && body!.length > 0) capture.watch('outbound-message', { req, res, connectionId: connection.id, body: body! });
-      storeAndAck(deps, connection, body!, res).catch((e: unknown) => {
+      storeAndAck(deps, writer, connection, body!, res).catch((e: unknown) => {
         deps.logger.error({ connectionId: connection.id, err: { message: (e as Error).message } }, 'outbound message handler failed');
         if (!res.headersSent) fault(res, deps, 'error', 'Server', 'request could not be processed');
       });
@@ -196,7 +201,13 @@ export function outboundMessagePost(deps: OutboundDeps, options: OutboundPostOpt
   };
 }
 
-async function storeAndAck(deps: OutboundDeps, connection: ConnectionConfig, body: Buffer, res: ServerResponse): Promise<void> {
+async function storeAndAck(
+  deps: OutboundDeps,
+  writer: StandardJobWriter,
+  connection: ConnectionConfig,
+  body: Buffer,
+  res: ServerResponse,
+): Promise<void> {
   if (body.length === 0) return fault(res, deps, 'empty', 'Client', 'empty request body');
   let xml: string;
   try {
@@ -224,25 +235,25 @@ async function storeAndAck(deps: OutboundDeps, connection: ConnectionConfig, bod
   }
 
   const receivedAt = new Date().toISOString();
-  const jobs = message.notifications.map((n) => ({
-    name: 'fetch-record' as const,
-    data: {
-      connectionId: connection.id,
-      sfObject: n.sObjectType,
-      sfId: n.sfId,
-      notificationId: n.id,
-      source: 'outbound-message' as const,
-      receivedAt,
-      snapshot: cappedSnapshot(n.fields),
-    },
-    // Salesforce redelivers with the same notification id: same job id, stored once.
-    opts: { jobId: fetchJobId.outboundMessage(connection.id, n.id) },
+  const payloads: FetchPayload[] = message.notifications.map((n) => ({
+    connectionId: connection.id,
+    sfObject: n.sObjectType,
+    sfId: n.sfId,
+    notificationId: n.id,
+    source: 'outbound-message',
+    receivedAt,
+    snapshot: cappedSnapshot(n.fields),
   }));
 
   const stop = deps.metrics.storeSeconds.startTimer({ endpoint: 'outbound' });
   try {
     if (!deps.storeReady()) throw new Error('Redis is not connected');
-    await withDeadline(enqueueBulk(deps.fetchQueue, jobs), deps.storeTimeoutMs);
+    const jobs: StandardJob[] = payloads.map((p) => ({
+      // Salesforce redelivers with the same notification id: same job id, stored once.
+      jobId: fetchJobId.outboundMessage(p.connectionId, p.notificationId),
+      data: JSON.stringify(parsePayload(deps.fetchQueue.contract, 'fetch-record', p)),
+    }));
+    await withDeadline(writer.add('fetch-record', jobs), deps.storeTimeoutMs);
   } catch (err) {
     deps.logger.error(
       { connectionId: connection.id, err: { message: (err as Error).message } },

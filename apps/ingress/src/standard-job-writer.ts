@@ -1,0 +1,105 @@
+import { Job, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Packr } from 'msgpackr';
+// BullMQ's own Lua for a plain add (bullmq is pinned in package.json; standard-job-writer.spec.ts
+// compares what this writer stores with what Queue.addBulk stores, so an upgrade that changes the
+// script's arguments fails there, not in production).
+import { addStandardJob } from 'bullmq/dist/cjs/scripts/addStandardJob-9.js';
+
+/** As BullMQ's Scripts packs a script's arguments and a job's options (msgpackr is pinned to BullMQ's version). */
+const packer = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
+
+/**
+ * BullMQ's addStandardJob, run once per job of the call: the same keys, job hash, wait list entry,
+ * marker and events as one `addStandardJob` call per job (what `Queue.addBulk` pipelines), in one
+ * script call. The script is BullMQ's text unchanged, wrapped in a function whose KEYS and ARGV are
+ * the call's keys and the job's three arguments. Scripts run atomically: the jobs of one call are
+ * stored together or, when Redis refuses the script, none are.
+ */
+export const ADD_STANDARD_JOBS_LUA = `local function addStandardJob(KEYS, ARGV)
+${addStandardJob.content}
+end
+local ids = {}
+for i = 1, #ARGV, 3 do
+  ids[#ids + 1] = addStandardJob(KEYS, { ARGV[i], ARGV[i + 1], ARGV[i + 2] })
+end
+return ids
+`;
+
+const COMMAND = 'brokerAddStandardJobs';
+
+type WriterClient = Redis & { [COMMAND](...args: (string | Buffer)[]): Promise<(string | number)[]> };
+
+export interface StandardJob {
+  /** Deterministic id: an id already in the queue is kept as it is (BullMQ's duplicate handling), not overwritten. */
+  jobId: string;
+  /** The payload, already validated against its contract and JSON-encoded. */
+  data: string;
+}
+
+export interface StandardJobWriter {
+  /** Adds the jobs in one round trip and one script call; resolves with their ids once Redis has stored them. */
+  add(name: string, jobs: readonly StandardJob[]): Promise<string[]>;
+}
+
+/** The queue defaults BullMQ would store with a job; refused when they need another add script than addStandardJob. */
+function storedOptions(queue: Queue): Record<string, unknown> {
+  // Job's constructor and optsAsJSON turn the queue defaults into the stored options exactly as
+  // Queue.addBulk does for a job given only a jobId (attempts default, backoff normalised, short names).
+  const template = new Job(queue, 'template', {}, { ...queue.defaultJobOptions, jobId: 'template' }, 'template');
+  const o = template.opts;
+  if (o.delay || o.priority || o.parent || o.repeat || o.deduplication || o.debounce || o.sizeLimit || o.telemetry || queue.opts.telemetry)
+    throw new Error(
+      `queue ${queue.name}: the standard job writer adds plain jobs only (no delay, priority, parent, repeat, deduplication, size limit or telemetry)`,
+    );
+  return Job.optsAsJSON(o) as Record<string, unknown>;
+}
+
+/**
+ * Adds plain jobs (no delay, priority, parent) to a BullMQ queue as `Queue.addBulk` would, without
+ * a `Job` object, an options merge and an ioredis command per job: the ingress stores up to 100 jobs
+ * per Outbound Message and that per-job machinery cost it more CPU than everything else it does.
+ */
+export function createStandardJobWriter(queue: Queue): StandardJobWriter {
+  const key = (type: string): string => {
+    const name = queue.keys[type];
+    if (name === undefined) throw new Error(`queue ${queue.name} has no ${type} key`);
+    return name;
+  };
+  // addStandardJob's KEYS, in its order; the key prefix of the queue's jobs.
+  const keys = ['wait', 'paused', 'meta', 'id', 'completed', 'delayed', 'active', 'events', 'marker'].map(key);
+  const jobKeyPrefix = key('');
+  const options = storedOptions(queue);
+  const defined = new WeakSet<object>();
+
+  return {
+    async add(name, jobs) {
+      if (jobs.length === 0) return [];
+      const client = (await queue.client) as unknown as WriterClient;
+      if (!defined.has(client)) {
+        client.defineCommand(COMMAND, { numberOfKeys: keys.length, lua: ADD_STANDARD_JOBS_LUA });
+        defined.add(client);
+      }
+      const timestamp = Date.now();
+      const argv: (string | Buffer)[] = keys.slice();
+      for (const job of jobs) {
+        // Job.validateOptions' checks of a custom id (an integer id would collide with generated ones).
+        if (job.jobId.includes(':') || `${parseInt(job.jobId, 10)}` === job.jobId)
+          throw new Error(`queue ${queue.name}: job id ${job.jobId} is an integer or contains ":"`);
+        // Scripts.addJob's arguments: key prefix, id, name, timestamp, parent key, parent dependencies
+        // key, parent, repeat job key, deduplication key.
+        argv.push(
+          packer.pack([jobKeyPrefix, job.jobId, name, timestamp, null, null, undefined, undefined, null]),
+          job.data,
+          packer.pack({ ...options, jobId: job.jobId }),
+        );
+      }
+      const ids = await client[COMMAND](...argv);
+      for (const id of ids) {
+        // The only negative code addStandardJob returns is for a missing parent (none here): a guard.
+        if (typeof id === 'number') throw new Error(`queue ${queue.name}: adding a job failed with code ${id}`);
+      }
+      return ids as string[];
+    },
+  };
+}

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Job, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { defineQueue, fetchJobId, sfFetchQueue } from '@broker/contracts';
+import { openQueue } from '@broker/runtime';
+import { redisUrl } from '@broker/testing';
+import { makeId } from '@broker/salesforce';
+import { createStandardJobWriter } from '../src/standard-job-writer';
+
+// The writer must leave Redis exactly as Queue.addBulk leaves it (the fetcher, bull-board and
+// BullMQ's own maintenance read these keys): each case runs the same adds through both on two
+// queues of the same contract and compares every key the adds touched.
+
+let redis: Redis;
+const queues: Queue[] = [];
+const run = `sjw${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+let n = 0;
+
+beforeAll(() => {
+  redis = new Redis(redisUrl(), { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+});
+afterAll(async () => {
+  for (const q of queues) {
+    await q.obliterate({ force: true }).catch(() => undefined);
+    await q.close().catch(() => undefined);
+  }
+  redis.disconnect();
+});
+
+async function pair() {
+  const prefixes = [`${run}a${n}`, `${run}b${n}`];
+  n++;
+  const [viaBullmq, viaWriter] = prefixes.map((p) => openQueue(sfFetchQueue, redis, p));
+  queues.push(viaBullmq!, viaWriter!);
+  await Promise.all([viaBullmq!.waitUntilReady(), viaWriter!.waitUntilReady()]);
+  return { viaBullmq: viaBullmq!, viaWriter: viaWriter!, writer: createStandardJobWriter(viaWriter!) };
+}
+
+const payload = (i: number, extra: Record<string, string | null> = {}) => ({
+  connectionId: 'demo',
+  sfObject: 'Case',
+  sfId: makeId('500', i),
+  notificationId: makeId('04l', i),
+  source: 'outbound-message' as const,
+  receivedAt: '2026-12-05T01:02:03.456Z',
+  snapshot: { Id: makeId('500', i), Status: 'New', ...extra },
+});
+const jobOf = (i: number, extra?: Record<string, string | null>) => {
+  const data = payload(i, extra);
+  return { name: 'fetch-record' as const, data, opts: { jobId: fetchJobId.outboundMessage(data.connectionId, data.notificationId) } };
+};
+
+/** Every key under the queue's prefix, with its content; ids, timestamps and the prefix made comparable. */
+async function stateOf(queue: Queue): Promise<Record<string, unknown>> {
+  const prefix = `${queue.opts.prefix}:${queue.name}:`;
+  const keys = (await redis.keys(`${queue.opts.prefix}:*`)).sort();
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const name = key.slice(prefix.length);
+    const type = await redis.type(key);
+    if (type === 'hash') {
+      const h = await redis.hgetall(key);
+      if (h.timestamp) h.timestamp = '<timestamp>';
+      // The options as the worker reads them (cjson's key order is the Lua table's, not the client's).
+      if (h.opts) h.opts = JSON.parse(h.opts) as never;
+      out[name] = h;
+    } else if (type === 'list') out[name] = await redis.lrange(key, 0, -1);
+    else if (type === 'zset') out[name] = (await redis.zrange(key, 0, -1, 'WITHSCORES')).map((v, i) => (i % 2 ? '<score>' : v));
+    else if (type === 'stream') out[name] = (await redis.xrange(key, '-', '+')).map(([, fields]) => fields);
+    else if (type === 'string') out[name] = await redis.get(key);
+    else out[name] = type;
+  }
+  return out;
+}
+
+describe('standard job writer', () => {
+  it('stores jobs exactly as Queue.addBulk does (job hashes, wait list, marker, events, counters)', async () => {
+    const { viaBullmq, viaWriter, writer } = await pair();
+    // Long values and non-ASCII text: the packed arguments and the JSON cross msgpack's size classes.
+    const jobs = [jobOf(1), jobOf(2, { Subject: 'Pièce détachée — 🛠', Description: null }), jobOf(3, { Long: 'x'.repeat(300) })];
+    await viaBullmq.addBulk(jobs);
+    const ids = await writer.add(
+      'fetch-record',
+      jobs.map((j) => ({ jobId: j.opts.jobId, data: JSON.stringify(j.data) })),
+    );
+    expect(ids).toEqual(jobs.map((j) => j.opts.jobId));
+    const expected = await stateOf(viaBullmq);
+    expect(Object.keys(expected)).toContain(`om-demo-${makeId('04l', 2)}`);
+    expect(await stateOf(viaWriter)).toEqual(expected);
+
+    // As the worker reads a job: same data, name and options as one added by BullMQ.
+    const a = await Job.fromId(viaBullmq, jobs[1]!.opts.jobId);
+    const b = await Job.fromId(viaWriter, jobs[1]!.opts.jobId);
+    expect(b!.data).toEqual(jobs[1]!.data);
+    expect({ name: b!.name, data: b!.data, opts: b!.opts }).toEqual({ name: a!.name, data: a!.data, opts: a!.opts });
+    expect(b!.opts).toMatchObject({ attempts: 8, backoff: sfFetchQueue.defaultJobOptions.backoff });
+  });
+
+  it('keeps an existing job as BullMQ does when an id is added again (a redelivery), in the same call or a later one', async () => {
+    const { viaBullmq, viaWriter, writer } = await pair();
+    const first = [jobOf(10), jobOf(11)];
+    const again = [jobOf(11, { Status: 'Changed' }), jobOf(12), jobOf(12, { Status: 'Twice in one message' })];
+    const toWriter = (js: typeof first) => js.map((j) => ({ jobId: j.opts.jobId, data: JSON.stringify(j.data) }));
+    await viaBullmq.addBulk(first);
+    await viaBullmq.addBulk(again);
+    await writer.add('fetch-record', toWriter(first));
+    expect(await writer.add('fetch-record', toWriter(again))).toEqual(again.map((j) => j.opts.jobId));
+    expect(await stateOf(viaWriter)).toEqual(await stateOf(viaBullmq));
+    expect((await Job.fromId(viaWriter, first[1]!.opts.jobId))!.data.snapshot.Status).toBe('New');
+  });
+
+  it('adds to the paused list of a paused queue, as BullMQ does', async () => {
+    const { viaBullmq, viaWriter, writer } = await pair();
+    await viaBullmq.pause();
+    await viaWriter.pause();
+    const jobs = [jobOf(20), jobOf(21)];
+    await viaBullmq.addBulk(jobs);
+    await writer.add(
+      'fetch-record',
+      jobs.map((j) => ({ jobId: j.opts.jobId, data: JSON.stringify(j.data) })),
+    );
+    const state = await stateOf(viaWriter);
+    expect(state.paused).toHaveLength(2);
+    expect(state).toEqual(await stateOf(viaBullmq));
+  });
+
+  it('refuses ids BullMQ refuses, before storing anything', async () => {
+    const { viaWriter, writer } = await pair();
+    const data = JSON.stringify(payload(30));
+    await expect(
+      writer.add('fetch-record', [
+        { jobId: 'om-ok', data },
+        { jobId: '123', data },
+      ]),
+    ).rejects.toThrow(/integer/);
+    await expect(writer.add('fetch-record', [{ jobId: 'a:b', data }])).rejects.toThrow(/":"/);
+    expect(await viaWriter.getJobCountByTypes('waiting', 'paused')).toBe(0);
+  });
+
+  it('refuses a queue whose defaults need another add script (delay, priority)', () => {
+    for (const defaults of [{ delay: 1_000 }, { priority: 3 }]) {
+      const q = new Queue('sf.fetch', { connection: redis, prefix: `${run}x`, defaultJobOptions: defaults });
+      queues.push(q);
+      expect(() => createStandardJobWriter(q)).toThrow(/plain jobs only/);
+    }
+    const contract = defineQueue('plain', {}, { attempts: 2 });
+    const plain = openQueue(contract, redis, `${run}y`);
+    queues.push(plain);
+    expect(() => createStandardJobWriter(plain)).not.toThrow();
+  });
+});
