@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import proxyaddr from 'proxy-addr';
-import { fetchJobId, parsePayload, type JobDataOf, type QueueOf, type sfFetchQueue } from '@broker/contracts';
+import { fetchJobId, parsePayload, PayloadError, type JobDataOf, type QueueOf, type sfFetchQueue } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { ACK_ENVELOPE, OutboundMessageError, outboundMessageWsdl, parseOutboundMessage, soapFault } from '@broker/salesforce';
 import type { IngressMetrics } from './ingress-metrics';
@@ -70,6 +70,39 @@ export function cappedSnapshot(fields: Record<string, string | null>): Record<st
 
 type FetchContract = typeof sfFetchQueue;
 type FetchPayload = JobDataOf<FetchContract, 'fetch-record'>;
+
+/** The fetch-record fields that differ between the notifications of one message; the others are the message's own. */
+export const PER_NOTIFICATION_FIELDS = ['sfObject', 'sfId', 'notificationId', 'snapshot'] as const;
+
+/**
+ * The contract's check of one message's payloads, with the parts they share checked once: the
+ * first payload whole (its message-wide fields and any rule on the whole object), then each other
+ * payload's own fields with the contract's schemas of those fields. A payload whose message-wide
+ * fields are not the first one's is checked whole. Throws PayloadError, as parsePayload does,
+ * before anything is stored.
+ */
+export function checkFetchPayloads(contract: FetchContract, payloads: readonly FetchPayload[]): void {
+  const first = payloads[0];
+  if (!first) return;
+  parsePayload(contract, 'fetch-record', first);
+  const shape = contract.jobs['fetch-record'].shape;
+  for (let i = 1; i < payloads.length; i++) {
+    const p = payloads[i]!;
+    if (p.connectionId !== first.connectionId || p.source !== first.source || p.receivedAt !== first.receivedAt) {
+      parsePayload(contract, 'fetch-record', p);
+      continue;
+    }
+    for (const field of PER_NOTIFICATION_FIELDS) {
+      const result = shape[field].safeParse(p[field]);
+      if (!result.success)
+        throw new PayloadError(
+          contract.name,
+          'fetch-record',
+          result.error.issues.map((issue) => `${[field, ...issue.path].join('.')}: ${issue.message}`),
+        );
+    }
+  }
+}
 
 const GUARD_MESSAGES = {
   'unknown-endpoint': 'unknown endpoint',
@@ -248,10 +281,11 @@ async function storeAndAck(
   const stop = deps.metrics.storeSeconds.startTimer({ endpoint: 'outbound' });
   try {
     if (!deps.storeReady()) throw new Error('Redis is not connected');
+    checkFetchPayloads(deps.fetchQueue.contract, payloads);
     const jobs: StandardJob[] = payloads.map((p) => ({
       // Salesforce redelivers with the same notification id: same job id, stored once.
       jobId: fetchJobId.outboundMessage(p.connectionId, p.notificationId),
-      data: JSON.stringify(parsePayload(deps.fetchQueue.contract, 'fetch-record', p)),
+      data: JSON.stringify(p),
     }));
     await withDeadline(writer.add('fetch-record', jobs), deps.storeTimeoutMs);
   } catch (err) {
