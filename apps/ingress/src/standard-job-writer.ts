@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
@@ -13,8 +14,10 @@ const packer = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
  * BullMQ's addStandardJob, run once per job of the call: the same keys, job hash, wait list entry,
  * marker and events as one `addStandardJob` call per job (what `Queue.addBulk` pipelines), in one
  * script call. The script is BullMQ's text unchanged, wrapped in a function whose KEYS and ARGV are
- * the call's keys and the job's three arguments. Scripts run atomically: the jobs of one call are
- * stored together or, when Redis refuses the script, none are.
+ * the call's keys and the job's three arguments. No other client's command runs between the jobs of
+ * one call; a script Redis refuses (out of memory at its first write, NOSCRIPT) stores none of them,
+ * one that fails partway keeps those added before the failure (as a failed pipeline did) and the
+ * retry's job ids collapse them.
  */
 export const ADD_STANDARD_JOBS_LUA = `local function addStandardJob(KEYS, ARGV)
 ${addStandardJob.content}
@@ -26,9 +29,7 @@ end
 return ids
 `;
 
-const COMMAND = 'brokerAddStandardJobs';
-
-type WriterClient = Redis & { [COMMAND](...args: (string | Buffer)[]): Promise<(string | number)[]> };
+const ADD_STANDARD_JOBS_SHA = createHash('sha1').update(ADD_STANDARD_JOBS_LUA).digest('hex');
 
 export interface StandardJob {
   /** Deterministic id: an id already in the queue is kept as it is (BullMQ's duplicate handling), not overwritten. */
@@ -70,16 +71,25 @@ export function createStandardJobWriter(queue: Queue): StandardJobWriter {
   const keys = ['wait', 'paused', 'meta', 'id', 'completed', 'delayed', 'active', 'events', 'marker'].map(key);
   const jobKeyPrefix = key('');
   const options = storedOptions(queue);
-  const defined = new WeakSet<object>();
+
+  /**
+   * EVALSHA, and the script itself when Redis does not have it (restarted, cache flushed; nothing
+   * ran then). Not an ioredis defineCommand: an auto-pipelined connection's pending pipeline only
+   * knows the commands defined before it was opened, and EVALSHA is a built-in one.
+   */
+  const run = async (client: Redis, argv: (string | Buffer)[]): Promise<unknown> => {
+    try {
+      return await client.evalsha(ADD_STANDARD_JOBS_SHA, keys.length, ...argv);
+    } catch (err) {
+      if (!(err as Error).message?.startsWith('NOSCRIPT')) throw err;
+      return client.eval(ADD_STANDARD_JOBS_LUA, keys.length, ...argv);
+    }
+  };
 
   return {
     async add(name, jobs) {
       if (jobs.length === 0) return [];
-      const client = (await queue.client) as unknown as WriterClient;
-      if (!defined.has(client)) {
-        client.defineCommand(COMMAND, { numberOfKeys: keys.length, lua: ADD_STANDARD_JOBS_LUA });
-        defined.add(client);
-      }
+      const client = (await queue.client) as unknown as Redis;
       const timestamp = Date.now();
       const argv: (string | Buffer)[] = keys.slice();
       for (const job of jobs) {
@@ -94,7 +104,7 @@ export function createStandardJobWriter(queue: Queue): StandardJobWriter {
           packer.pack({ ...options, jobId: job.jobId }),
         );
       }
-      const ids = await client[COMMAND](...argv);
+      const ids = (await run(client, argv)) as (string | number)[];
       for (const id of ids) {
         // The only negative code addStandardJob returns is for a missing parent (none here): a guard.
         if (typeof id === 'number') throw new Error(`queue ${queue.name}: adding a job failed with code ${id}`);

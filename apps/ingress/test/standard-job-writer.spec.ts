@@ -124,6 +124,33 @@ describe('standard job writer', () => {
     expect(state).toEqual(await stateOf(viaBullmq));
   });
 
+  it('adds on an auto-pipelined connection whose pending pipeline was opened before the first add, and when Redis lacks the script', async () => {
+    // The ingress's connection auto-pipelines: commands of one event-loop turn share a pipeline, which
+    // knows only the commands the connection had when it was opened.
+    const fresh = new Redis(redisUrl(), { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+    try {
+      const queue = openQueue(sfFetchQueue, fresh, `${run}p${n++}`);
+      queues.push(queue);
+      await queue.waitUntilReady();
+      const writer = createStandardJobWriter(queue);
+      const one = (i: number) => [{ jobId: jobOf(i).opts.jobId, data: JSON.stringify(payload(i)) }];
+      const pending = fresh.get(`${run}:nothing`);
+      expect(await writer.add('fetch-record', one(40))).toEqual(one(40).map((j) => j.jobId));
+      await pending;
+      // As after a Redis restart (its script cache empty), without flushing the shared server's cache:
+      // the first EVALSHA names a script Redis does not have, and Redis answers NOSCRIPT.
+      const evalsha = fresh.evalsha.bind(fresh) as (...args: unknown[]) => Promise<unknown>;
+      let calls = 0;
+      (fresh as unknown as { evalsha: (...args: unknown[]) => Promise<unknown> }).evalsha = (sha, ...rest) =>
+        evalsha(calls++ === 0 ? 'f'.repeat(40) : sha, ...rest);
+      expect(await writer.add('fetch-record', one(41))).toEqual(one(41).map((j) => j.jobId));
+      expect(calls).toBe(1);
+      expect(await queue.getJobCountByTypes('waiting')).toBe(2);
+    } finally {
+      fresh.disconnect();
+    }
+  });
+
   it('refuses ids BullMQ refuses, before storing anything', async () => {
     const { viaWriter, writer } = await pair();
     const data = JSON.stringify(payload(30));
