@@ -57,6 +57,39 @@ function storedOptions(queue: Queue): Record<string, unknown> {
 }
 
 /**
+ * A msgpack encoding with one string left out, to be filled per job: what comes before and after
+ * it. msgpack writes an array's items and a map's entries one after the other, so the encoding of
+ * the value with a given string is `before`, that string's own encoding, `after`
+ * (standard-job-writer.spec.ts checks it against msgpackr's for ids of every size class).
+ */
+export interface PackedAround {
+  before: Buffer;
+  after: Buffer;
+}
+
+/** `value` packed with `hole` where the string goes; `hole` must be packed exactly once in it. */
+export function packAround(value: unknown, hole: string): PackedAround {
+  const packed = Buffer.from(packer.pack(value));
+  const mark = Buffer.from(packer.pack(hole));
+  const at = packed.indexOf(mark);
+  if (at === -1 || packed.indexOf(mark, at + 1) !== -1) throw new Error('packAround: the hole is not packed exactly once');
+  return { before: packed.subarray(0, at), after: packed.subarray(at + mark.length) };
+}
+
+/** `around` filled with `text` (one buffer). */
+export function packWith(around: PackedAround, text: string): Buffer {
+  const middle = packer.pack(text);
+  const out = Buffer.allocUnsafe(around.before.length + middle.length + around.after.length);
+  around.before.copy(out, 0);
+  middle.copy(out, around.before.length);
+  around.after.copy(out, around.before.length + middle.length);
+  return out;
+}
+
+/** A string no job id, key prefix or job name is (ids are checked for ":"). */
+const HOLE = '\u0000job:id\u0000';
+
+/**
  * Adds plain jobs (no delay, priority, parent) to a BullMQ queue as `Queue.addBulk` would, without
  * a `Job` object, an options merge and an ioredis command per job: the ingress stores up to 100 jobs
  * per Outbound Message and that per-job machinery cost it more CPU than everything else it does.
@@ -70,7 +103,7 @@ export function createStandardJobWriter(queue: Queue): StandardJobWriter {
   // addStandardJob's KEYS, in its order; the key prefix of the queue's jobs.
   const keys = ['wait', 'paused', 'meta', 'id', 'completed', 'delayed', 'active', 'events', 'marker'].map(key);
   const jobKeyPrefix = key('');
-  const options = storedOptions(queue);
+  const options = packAround({ ...storedOptions(queue), jobId: HOLE }, HOLE);
 
   /**
    * EVALSHA, and the script itself when Redis does not have it (restarted, cache flushed; nothing
@@ -90,19 +123,15 @@ export function createStandardJobWriter(queue: Queue): StandardJobWriter {
     async add(name, jobs) {
       if (jobs.length === 0) return [];
       const client = (await queue.client) as unknown as Redis;
-      const timestamp = Date.now();
+      // Scripts.addJob's arguments: key prefix, id, name, timestamp, parent key, parent dependencies
+      // key, parent, repeat job key, deduplication key; packed once per call, the id per job.
+      const args = packAround([jobKeyPrefix, HOLE, name, Date.now(), null, null, undefined, undefined, null], HOLE);
       const argv: (string | Buffer)[] = keys.slice();
       for (const job of jobs) {
         // Job.validateOptions' checks of a custom id (an integer id would collide with generated ones).
         if (job.jobId.includes(':') || `${parseInt(job.jobId, 10)}` === job.jobId)
           throw new Error(`queue ${queue.name}: job id ${job.jobId} is an integer or contains ":"`);
-        // Scripts.addJob's arguments: key prefix, id, name, timestamp, parent key, parent dependencies
-        // key, parent, repeat job key, deduplication key.
-        argv.push(
-          packer.pack([jobKeyPrefix, job.jobId, name, timestamp, null, null, undefined, undefined, null]),
-          job.data,
-          packer.pack({ ...options, jobId: job.jobId }),
-        );
+        argv.push(packWith(args, job.jobId), job.data, packWith(options, job.jobId));
       }
       const ids = (await run(client, argv)) as (string | number)[];
       for (const id of ids) {

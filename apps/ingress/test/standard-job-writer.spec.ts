@@ -5,7 +5,8 @@ import { defineQueue, fetchJobId, sfFetchQueue } from '@broker/contracts';
 import { openQueue } from '@broker/runtime';
 import { redisUrl } from '@broker/testing';
 import { makeId } from '@broker/salesforce';
-import { createStandardJobWriter } from '../src/standard-job-writer';
+import { Packr } from 'msgpackr';
+import { createStandardJobWriter, packAround, packWith } from '../src/standard-job-writer';
 
 // The writer must leave Redis exactly as Queue.addBulk leaves it (the fetcher, bull-board and
 // BullMQ's own maintenance read these keys): each case runs the same adds through both on two
@@ -72,6 +73,22 @@ async function stateOf(queue: Queue): Promise<Record<string, unknown>> {
   }
   return out;
 }
+
+describe('packAround / packWith (the job id packed into encodings made once)', () => {
+  const packer = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
+  // msgpack's string size classes (fixstr < 32 bytes, str8 < 256, str16 < 65536, str32) and non-ASCII text.
+  const ids = ['a', 'x'.repeat(31), 'x'.repeat(32), 'y'.repeat(255), 'y'.repeat(256), 'z'.repeat(70_000), 'é'.repeat(20), '🛠'.repeat(70)];
+  it.each(ids.map((id) => [id.length, id]))('packs an id of %i characters as msgpackr packs the whole value', (_length, id) => {
+    const args = (v: string) => ['bull:sf.fetch:', v, 'fetch-record', 1_764_900_000_123, null, null, undefined, undefined, null];
+    const opts = (v: string) => ({ attempts: 8, backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 }, jobId: v });
+    expect(packWith(packAround(args('\u0000hole'), '\u0000hole'), id).equals(packer.pack(args(id)))).toBe(true);
+    expect(packWith(packAround(opts('\u0000hole'), '\u0000hole'), id).equals(packer.pack(opts(id)))).toBe(true);
+  });
+  it('refuses a hole that is not in the value exactly once', () => {
+    expect(() => packAround(['a', 'b'], 'c')).toThrow(/exactly once/);
+    expect(() => packAround(['c', 'c'], 'c')).toThrow(/exactly once/);
+  });
+});
 
 describe('standard job writer', () => {
   it('stores jobs exactly as Queue.addBulk does (job hashes, wait list, marker, events, counters)', async () => {
