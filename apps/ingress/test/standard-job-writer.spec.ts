@@ -6,7 +6,7 @@ import { openQueue } from '@broker/runtime';
 import { redisUrl } from '@broker/testing';
 import { makeId } from '@broker/salesforce';
 import { Packr } from 'msgpackr';
-import { createStandardJobWriter, packAround, packWith } from '../src/standard-job-writer';
+import { ADD_STANDARD_JOBS_SPLIT, createStandardJobWriter, packAround, packWith, splitScript } from '../src/standard-job-writer';
 
 // The writer must leave Redis exactly as Queue.addBulk leaves it (the fetcher, bull-board and
 // BullMQ's own maintenance read these keys): each case runs the same adds through both on two
@@ -87,6 +87,22 @@ describe('packAround / packWith (the job id packed into encodings made once)', (
   it('refuses a hole that is not in the value exactly once', () => {
     expect(() => packAround(['a', 'b'], 'c')).toThrow(/exactly once/);
     expect(() => packAround(['c', 'c'], 'c')).toThrow(/exactly once/);
+  });
+});
+
+describe('splitScript', () => {
+  it('splits the pinned BullMQ addStandardJob into helpers defined once per call and its body', () => {
+    expect(ADD_STANDARD_JOBS_SPLIT).toBe(true);
+  });
+  it('leaves whole a text whose helpers nest, do not end, or read KEYS or ARGV', () => {
+    expect(splitScript('local x = 1\nlocal function f(a)\n  return a\nend\nreturn f(x)')).toEqual({
+      helpers: 'local function f(a)\n  return a\nend',
+      body: 'local x = 1\nreturn f(x)',
+    });
+    expect(splitScript('local function f(a)\nlocal function g(b)\nend\nend')).toBeUndefined();
+    expect(splitScript('local function f(a)\n  return a')).toBeUndefined();
+    expect(splitScript('local function f()\n  return KEYS[1]\nend')).toBeUndefined();
+    expect(splitScript('return 1')).toBeUndefined();
   });
 });
 
