@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FetchRecordJob, PayloadError, sfFetchQueue } from '@broker/contracts';
 import { makeId } from '@broker/salesforce';
-import { checkFetchPayloads, PER_NOTIFICATION_FIELDS } from '../src/outbound-message.handler';
+import { z } from 'zod';
+import { checkFetchPayloads, isStringRecord, PER_NOTIFICATION_FIELDS } from '../src/outbound-message.handler';
 
 const receivedAt = new Date('2026-12-05T01:02:03.456Z').toISOString();
 const payloads = (count: number) =>
@@ -69,5 +70,59 @@ describe('checkFetchPayloads (the contract checked once per message for what its
     const ps = payloads(3);
     ps[2]!.connectionId = 'other';
     expect(refusal(ps)).toBeUndefined();
+  });
+
+  it('checks snapshots by hand only while the contract’s snapshot schema is the pinned record of strings and nulls', () => {
+    // If the contract's snapshot schema changes (a limit, a refinement), this fails: then
+    // isStringRecord no longer matches it and checkFetchPayloads must check snapshots with zod.
+    const snapshot = FetchRecordJob.shape.snapshot.unwrap();
+    expect(z.toJSONSchema(FetchRecordJob.shape.snapshot)).toEqual({
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      default: {},
+      type: 'object',
+      propertyNames: { type: 'string' },
+      additionalProperties: { type: ['string', 'null'] },
+    });
+    const defs = [snapshot, snapshot._zod.def.keyType, snapshot._zod.def.valueType, snapshot._zod.def.valueType.unwrap()];
+    for (const schema of defs) expect(schema._zod.def.checks ?? []).toEqual([]);
+
+    // And what the hand check accepts, zod accepts; the records the ingress builds take the hand check.
+    const values: unknown[] = ['', 'x', null, 0, 1.5, true, undefined, {}, [], ['a'], new Date(0), Symbol('s'), 10n];
+    const records: unknown[] = [{}, Object.create(null), [], null, 'text', 7, new Map(), new Date(0)];
+    records.push(Object.assign(Object.create({ inherited: 1 }), { a: 'x' }));
+    records.push(Object.defineProperty({ a: 'x' }, 'hidden', { value: 5, enumerable: false }));
+    records.push({ a: 'x', [Symbol('s')]: 'y' });
+    for (const a of values) for (const b of values) records.push({ a, b }, { [`k${String(a).length}`]: b });
+    for (const r of records) {
+      const zodAccepts = FetchRecordJob.shape.snapshot.safeParse(r).success;
+      if (isStringRecord(r)) expect(zodAccepts, String(JSON.stringify(r))).toBe(true);
+    }
+    for (const r of [{}, { Id: makeId('500', 1), Status: null }, { Ünïcode__c: 'é', Empty: '' }, ...payloads(3).map((p) => p.snapshot)])
+      expect(isStringRecord(r)).toBe(true);
+    expect(isStringRecord(Object.defineProperty({ a: 'x' }, 'hidden', { value: 5, enumerable: false }))).toBe(false);
+    expect(isStringRecord({ a: 'x', [Symbol('s')]: 'y' })).toBe(false);
+  });
+
+  it('checks the snapshots of another contract with that contract’s schema', () => {
+    const strict = {
+      ...sfFetchQueue,
+      jobs: {
+        'fetch-record': FetchRecordJob.extend({
+          snapshot: z.record(z.string(), z.string().nullable()).refine((s) => !('Secret__c' in s), 'no secrets'),
+        }),
+      },
+    } as unknown as typeof sfFetchQueue;
+    const ps = payloads(100);
+    ps[42]!.snapshot.Secret__c = 'x';
+    expect(() => checkFetchPayloads(strict, ps)).toThrow(/snapshot: no secrets/);
+    expect(() => checkFetchPayloads(sfFetchQueue, ps)).not.toThrow();
+  });
+
+  it('checks each distinct sfObject of a message', () => {
+    const ps = payloads(100);
+    for (let i = 50; i < 100; i++) ps[i]!.sfObject = 'Account';
+    expect(refusal(ps)).toBeUndefined();
+    ps[80]!.sfObject = 'Not valid';
+    expect(refusal(ps)).toMatch(/sfObject: Salesforce object API name/);
   });
 });
