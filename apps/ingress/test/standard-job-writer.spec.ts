@@ -161,9 +161,8 @@ describe('standard job writer', () => {
     // The ingress's connection auto-pipelines: commands of one event-loop turn share a pipeline, which
     // knows only the commands the connection had when it was opened.
     const fresh = new Redis(redisUrl(), { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+    const queue = openQueue(sfFetchQueue, fresh, `${run}p${n++}`);
     try {
-      const queue = openQueue(sfFetchQueue, fresh, `${run}p${n++}`);
-      queues.push(queue);
       await queue.waitUntilReady();
       const writer = createStandardJobWriter(queue);
       const one = (i: number) => [{ jobId: jobOf(i).opts.jobId, data: JSON.stringify(payload(i)) }];
@@ -180,6 +179,9 @@ describe('standard job writer', () => {
       expect(calls).toBe(1);
       expect(await queue.getJobCountByTypes('waiting')).toBe(2);
     } finally {
+      // Its own connection: removed before it closes (afterAll's cleanup would find it closed).
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close().catch(() => undefined);
       fresh.disconnect();
     }
   });
