@@ -1,14 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import proxyaddr from 'proxy-addr';
-import { enqueueBulk, fetchJobId, type QueueOf, type sfFetchQueue } from '@broker/contracts';
+import { FetchRecordJob, fetchJobId, parsePayload, PayloadError, type JobDataOf, type QueueOf, type sfFetchQueue } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { ACK_ENVELOPE, OutboundMessageError, outboundMessageWsdl, parseOutboundMessage, soapFault } from '@broker/salesforce';
 import type { IngressMetrics } from './ingress-metrics';
 import type { GuardRequest, OutboundGuard } from './outbound-guard';
 import type { PayloadCapture } from './payload-capture';
 import { readBody } from './request-body';
+import { createStandardJobWriter, type StandardJob, type StandardJobWriter } from './standard-job-writer';
 
 export interface OutboundDeps {
   connections: Map<string, ConnectionConfig>;
@@ -65,6 +67,74 @@ export function cappedSnapshot(fields: Record<string, string | null>): Record<st
     bytes += size;
   }
   return snapshot;
+}
+
+type FetchContract = typeof sfFetchQueue;
+type FetchPayload = JobDataOf<FetchContract, 'fetch-record'>;
+
+/** The fetch-record fields that differ between the notifications of one message; the others are the message's own. */
+export const PER_NOTIFICATION_FIELDS = ['sfObject', 'sfId', 'notificationId', 'snapshot'] as const;
+
+/** The sf.fetch contract's snapshot schema: a record of strings and nulls, nothing more (fetch-payload-check.spec.ts pins it). */
+const PINNED_SNAPSHOT = FetchRecordJob.shape.snapshot;
+
+/**
+ * A plain object whose own keys are strings with string or null values: accepted by
+ * {@link PINNED_SNAPSHOT} (which may accept more, e.g. another prototype: then zod decides), checked
+ * without zod's copy of the record (900 bytes of garbage per notification).
+ */
+export function isStringRecord(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  // Own keys, as zod's record reads them (non-enumerable and symbol keys included).
+  for (const k of Reflect.ownKeys(value)) {
+    if (typeof k !== 'string') return false;
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== null && typeof v !== 'string') return false;
+  }
+  return true;
+}
+
+/**
+ * The contract's check of one message's payloads, with the parts they share checked once: the
+ * first payload whole (its message-wide fields and any rule on the whole object), then each other
+ * payload's own fields with the contract's schemas of those fields: sfObject once per value (the
+ * check reads the value only), a snapshot by {@link isStringRecord} while the contract's schema is
+ * the pinned one (zod when not, or to name what is wrong). A payload whose message-wide fields are
+ * not the first one's is checked whole. Throws PayloadError, as parsePayload does, before anything
+ * is stored.
+ */
+export function checkFetchPayloads(contract: FetchContract, payloads: readonly FetchPayload[]): void {
+  const first = payloads[0];
+  if (!first) return;
+  parsePayload(contract, 'fetch-record', first);
+  const shape = contract.jobs['fetch-record'].shape;
+  const refuse = (field: string, issues: z.core.$ZodIssue[]) =>
+    new PayloadError(
+      contract.name,
+      'fetch-record',
+      issues.map((issue) => `${[field, ...issue.path].join('.')}: ${issue.message}`),
+    );
+  const check = (field: (typeof PER_NOTIFICATION_FIELDS)[number], value: unknown) => {
+    const result = shape[field].safeParse(value);
+    if (!result.success) throw refuse(field, result.error.issues);
+  };
+  let checkedObject = first.sfObject;
+  for (let i = 1; i < payloads.length; i++) {
+    const p = payloads[i]!;
+    if (p.connectionId !== first.connectionId || p.source !== first.source || p.receivedAt !== first.receivedAt) {
+      parsePayload(contract, 'fetch-record', p);
+      continue;
+    }
+    if (p.sfObject !== checkedObject) {
+      check('sfObject', p.sfObject);
+      checkedObject = p.sfObject;
+    }
+    check('sfId', p.sfId);
+    check('notificationId', p.notificationId);
+    if (shape.snapshot !== PINNED_SNAPSHOT || !isStringRecord(p.snapshot)) check('snapshot', p.snapshot);
+  }
 }
 
 const GUARD_MESSAGES = {
@@ -161,6 +231,7 @@ export interface OutboundPostOptions {
  */
 export function outboundMessagePost(deps: OutboundDeps, options: OutboundPostOptions) {
   const { maxBodyBytes, trustProxy, capture } = options;
+  const writer = createStandardJobWriter(deps.fetchQueue);
   return (req: IncomingMessage, res: ServerResponse, connectionId: string, pathToken: string | undefined): void => {
     const client: GuardRequest = {
       get ip() {
@@ -188,7 +259,7 @@ export function outboundMessagePost(deps: OutboundDeps, options: OutboundPostOpt
         );
       }
       if (capture && body!.length > 0) capture.watch('outbound-message', { req, res, connectionId: connection.id, body: body! });
-      storeAndAck(deps, connection, body!, res).catch((e: unknown) => {
+      storeAndAck(deps, writer, connection, body!, res).catch((e: unknown) => {
         deps.logger.error({ connectionId: connection.id, err: { message: (e as Error).message } }, 'outbound message handler failed');
         if (!res.headersSent) fault(res, deps, 'error', 'Server', 'request could not be processed');
       });
@@ -196,7 +267,13 @@ export function outboundMessagePost(deps: OutboundDeps, options: OutboundPostOpt
   };
 }
 
-async function storeAndAck(deps: OutboundDeps, connection: ConnectionConfig, body: Buffer, res: ServerResponse): Promise<void> {
+async function storeAndAck(
+  deps: OutboundDeps,
+  writer: StandardJobWriter,
+  connection: ConnectionConfig,
+  body: Buffer,
+  res: ServerResponse,
+): Promise<void> {
   if (body.length === 0) return fault(res, deps, 'empty', 'Client', 'empty request body');
   let xml: string;
   try {
@@ -224,25 +301,26 @@ async function storeAndAck(deps: OutboundDeps, connection: ConnectionConfig, bod
   }
 
   const receivedAt = new Date().toISOString();
-  const jobs = message.notifications.map((n) => ({
-    name: 'fetch-record' as const,
-    data: {
-      connectionId: connection.id,
-      sfObject: n.sObjectType,
-      sfId: n.sfId,
-      notificationId: n.id,
-      source: 'outbound-message' as const,
-      receivedAt,
-      snapshot: cappedSnapshot(n.fields),
-    },
-    // Salesforce redelivers with the same notification id: same job id, stored once.
-    opts: { jobId: fetchJobId.outboundMessage(connection.id, n.id) },
+  const payloads: FetchPayload[] = message.notifications.map((n) => ({
+    connectionId: connection.id,
+    sfObject: n.sObjectType,
+    sfId: n.sfId,
+    notificationId: n.id,
+    source: 'outbound-message',
+    receivedAt,
+    snapshot: cappedSnapshot(n.fields),
   }));
 
   const stop = deps.metrics.storeSeconds.startTimer({ endpoint: 'outbound' });
   try {
     if (!deps.storeReady()) throw new Error('Redis is not connected');
-    await withDeadline(enqueueBulk(deps.fetchQueue, jobs), deps.storeTimeoutMs);
+    checkFetchPayloads(deps.fetchQueue.contract, payloads);
+    const jobs: StandardJob[] = payloads.map((p) => ({
+      // Salesforce redelivers with the same notification id: same job id, stored once.
+      jobId: fetchJobId.outboundMessage(p.connectionId, p.notificationId),
+      data: JSON.stringify(p),
+    }));
+    await withDeadline(writer.add('fetch-record', jobs), deps.storeTimeoutMs);
   } catch (err) {
     deps.logger.error(
       { connectionId: connection.id, err: { message: (err as Error).message } },

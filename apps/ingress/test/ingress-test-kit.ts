@@ -87,6 +87,8 @@ export async function startIngress(
     tls?: IngressTls;
     /** Payload capture on (CAPTURE_DIR and friends); connections, logger and metrics are the ingress's. */
     capture?: Omit<PayloadCaptureOptions, 'connections' | 'logger' | 'metrics'>;
+    /** Another sf.fetch contract than the real one (a stricter one stands in for payloads only the contract refuses). */
+    fetchContract?: typeof sfFetchQueue;
   } = {},
 ): Promise<IngressUnderTest> {
   const config = parseConfig(options.configYaml ?? testConfigYaml, '/tmp/test-config.yaml', {});
@@ -94,7 +96,7 @@ export async function startIngress(
   // As main.ts opens it: auto-pipelined.
   const redis = createProducerConnection(options.redisUrl ?? redisUrl(), { enableAutoPipelining: true });
   redis.on('error', () => undefined);
-  const fetchQueue = openQueue(sfFetchQueue, redis, prefix);
+  const fetchQueue = openQueue(options.fetchContract ?? sfFetchQueue, redis, prefix);
   const eventQueue = openQueue(fnEventQueue, redis, prefix);
   fetchQueue.on('error', () => undefined);
   eventQueue.on('error', () => undefined);

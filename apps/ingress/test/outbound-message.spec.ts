@@ -4,6 +4,7 @@ import { buildOutboundMessage, makeId } from '@broker/salesforce';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { defineQueue, FetchRecordJob, sfFetchQueue } from '@broker/contracts';
 import { DEMO_OUTBOUND, DEMO_TOKEN, ORG_ID, startIngress, type IngressUnderTest } from './ingress-test-kit';
 
 let ingress: IngressUnderTest;
@@ -241,5 +242,49 @@ describe('Outbound Message endpoint without Redis', () => {
     } finally {
       await down.close();
     }
+  });
+});
+
+describe('Outbound Message endpoint, a notification the job contract refuses', () => {
+  // The parser and the config already refuse what the sf.fetch contract refuses, so a stricter
+  // contract stands in for a notification only the contract catches. The contract is checked once
+  // per message for what the notifications share and per notification for the rest: a refused
+  // notification anywhere in the message must refuse the whole message before anything is stored.
+  const refusedSfId = makeId('500', 7_057);
+  const strict = defineQueue(
+    sfFetchQueue.name,
+    {
+      'fetch-record': FetchRecordJob.extend({
+        sfId: FetchRecordJob.shape.sfId.refine((id) => id !== refusedSfId, 'refused by the test contract'),
+      }),
+    },
+    sfFetchQueue.defaultJobOptions,
+  );
+  let strictIngress: IngressUnderTest;
+  beforeAll(async () => {
+    strictIngress = await startIngress({ fetchContract: strict });
+  });
+  afterAll(async () => {
+    await strictIngress?.close();
+  });
+
+  it.each([0, 56, 99])('refuses a message of 100 whose notification %i is refused, with the store fault, storing none', async (bad) => {
+    const notifications = Array.from({ length: 100 }, (_, i) => ({
+      id: makeId('04l', 7_000 + bad * 100 + i),
+      sfId: i === bad ? refusedSfId : makeId('500', 7_100 + i),
+    }));
+    const res = await fetch(`${strictIngress.url}${DEMO_OUTBOUND}`, { method: 'POST', body: envelope(notifications) });
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(text).toContain('soapenv:Server');
+    expect(text).toContain('temporarily unable to store the notifications');
+    expect(text).not.toContain('<Ack>');
+    expect(await strictIngress.fetchQueue.getJobCountByTypes('waiting', 'paused', 'active', 'delayed', 'completed', 'failed')).toBe(0);
+
+    // The same message without the refused notification is stored whole.
+    const ok = notifications.filter((_, i) => i !== bad);
+    expect((await fetch(`${strictIngress.url}${DEMO_OUTBOUND}`, { method: 'POST', body: envelope(ok) })).status).toBe(200);
+    expect(await strictIngress.fetchQueue.getJobCountByTypes('waiting')).toBe(99);
+    await strictIngress.fetchQueue.obliterate({ force: true });
   });
 });
