@@ -93,6 +93,22 @@ export function createStore(prisma: PrismaClient) {
   };
   const getCorrelation = (key: RecordKey) =>
     one('corr_get', `SELECT ${CORRELATION_COLUMNS} FROM correlation WHERE connection_id = $1 AND sf_id = $2`, [key.connectionId, key.sfId]);
+  /** Whether the ledger holds `$1..$3` as processed, and the correlation `$1` and `where` find, in one statement. */
+  const ledgerAndCorrelation = async (
+    name: string,
+    where: string,
+    values: unknown[],
+  ): Promise<{ processed: boolean; correlation: Correlation | null }> => {
+    const { rows } = await pool.query({
+      name,
+      text: `SELECT (SELECT processed_at FROM inbound_ledger WHERE connection_id = $1 AND source = $2 AND notification_id = $3) AS ledger_processed_at, c.*
+        FROM (SELECT 1) AS one LEFT JOIN LATERAL (
+          SELECT ${CORRELATION_COLUMNS} FROM correlation WHERE connection_id = $1 AND ${where}) AS c ON true`,
+      values,
+    });
+    const row = rows[0] as Record<string, unknown>;
+    return { processed: row.ledger_processed_at != null, correlation: row.id == null ? null : toCorrelation(row) };
+  };
   return {
     prisma,
 
@@ -151,15 +167,12 @@ export function createStore(prisma: PrismaClient) {
       notificationId: string,
       workOrderId: number,
     ): Promise<{ processed: boolean; correlation: Correlation | null }> {
-      const { rows } = await pool.query({
-        name: 'ledger_get_corr_by_wo',
-        text: `SELECT (SELECT processed_at FROM inbound_ledger WHERE connection_id = $1 AND source = $2 AND notification_id = $3) AS ledger_processed_at, c.*
-          FROM (SELECT 1) AS one LEFT JOIN LATERAL (
-            SELECT ${CORRELATION_COLUMNS} FROM correlation WHERE connection_id = $1 AND work_order_id = $4 LIMIT 1) AS c ON true`,
-        values: [connectionId, source, notificationId, workOrderId],
-      });
-      const row = rows[0] as Record<string, unknown>;
-      return { processed: row.ledger_processed_at != null, correlation: row.id == null ? null : toCorrelation(row) };
+      return ledgerAndCorrelation('ledger_get_corr_by_wo', 'work_order_id = $4 LIMIT 1', [
+        connectionId,
+        source,
+        notificationId,
+        workOrderId,
+      ]);
     },
 
     /**
@@ -172,15 +185,7 @@ export function createStore(prisma: PrismaClient) {
       notificationId: string,
       sfId: string,
     ): Promise<{ processed: boolean; correlation: Correlation | null }> {
-      const { rows } = await pool.query({
-        name: 'ledger_get_corr',
-        text: `SELECT (SELECT processed_at FROM inbound_ledger WHERE connection_id = $1 AND source = $2 AND notification_id = $3) AS ledger_processed_at, c.*
-          FROM (SELECT 1) AS one LEFT JOIN LATERAL (
-            SELECT ${CORRELATION_COLUMNS} FROM correlation WHERE connection_id = $1 AND sf_id = $4) AS c ON true`,
-        values: [connectionId, source, notificationId, sfId],
-      });
-      const row = rows[0] as Record<string, unknown>;
-      return { processed: row.ledger_processed_at != null, correlation: row.id == null ? null : toCorrelation(row) };
+      return ledgerAndCorrelation('ledger_get_corr', 'sf_id = $4', [connectionId, source, notificationId, sfId]);
     },
 
     /** Correlations for a Salesforce id or a work order id, in any connection (operator lookups). */
