@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { runScript } from '@broker/runtime';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
@@ -56,8 +56,6 @@ return ids
 
 /** Whether the helpers are defined once per call (the pinned BullMQ's script splits; the spec checks it). */
 export const ADD_STANDARD_JOBS_SPLIT = split !== undefined;
-
-const ADD_STANDARD_JOBS_SHA = createHash('sha1').update(ADD_STANDARD_JOBS_LUA).digest('hex');
 
 export interface StandardJob {
   /** Deterministic id: an id already in the queue is kept as it is (BullMQ's duplicate handling), not overwritten. */
@@ -133,20 +131,6 @@ export function createStandardJobWriter(queue: Queue): StandardJobWriter {
   const jobKeyPrefix = key('');
   const options = packAround({ ...storedOptions(queue), jobId: HOLE }, HOLE);
 
-  /**
-   * EVALSHA, and the script itself when Redis does not have it (restarted, cache flushed; nothing
-   * ran then). Not an ioredis defineCommand: an auto-pipelined connection's pending pipeline only
-   * knows the commands defined before it was opened, and EVALSHA is a built-in one.
-   */
-  const run = async (client: Redis, argv: (string | Buffer)[]): Promise<unknown> => {
-    try {
-      return await client.evalsha(ADD_STANDARD_JOBS_SHA, keys.length, ...argv);
-    } catch (err) {
-      if (!(err as Error).message?.startsWith('NOSCRIPT')) throw err;
-      return client.eval(ADD_STANDARD_JOBS_LUA, keys.length, ...argv);
-    }
-  };
-
   return {
     async add(name, jobs) {
       if (jobs.length === 0) return [];
@@ -161,7 +145,7 @@ export function createStandardJobWriter(queue: Queue): StandardJobWriter {
           throw new Error(`queue ${queue.name}: job id ${job.jobId} is an integer or contains ":"`);
         argv.push(packWith(args, job.jobId), job.data, packWith(options, job.jobId));
       }
-      const ids = (await run(client, argv)) as (string | number)[];
+      const ids = (await runScript(client, ADD_STANDARD_JOBS_LUA, keys.length, ...argv)) as (string | number)[];
       for (const id of ids) {
         // The only negative code addStandardJob returns is for a missing parent (none here): a guard.
         if (typeof id === 'number') throw new Error(`queue ${queue.name}: adding a job failed with code ${id}`);

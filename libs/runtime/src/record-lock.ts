@@ -1,23 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-
-const shas = new Map<string, string>();
-
-/**
- * EVALSHA of a script, EVAL when the server does not hold it (first call, or after a restart or
- * SCRIPT FLUSH). EVAL of the text costs Redis a SHA1 of it on every call (17 µs per lock release
- * on the benchmark machine) and sends it each time; the scripts here run several times per record.
- */
-async function runScript(redis: Redis, script: string, numKeys: number, ...args: string[]): Promise<unknown> {
-  let sha = shas.get(script);
-  if (!sha) shas.set(script, (sha = createHash('sha1').update(script).digest('hex')));
-  try {
-    return await redis.evalsha(sha, numKeys, ...args);
-  } catch (err) {
-    if (!/NOSCRIPT/.test((err as Error).message)) throw err;
-    return redis.eval(script, numKeys, ...args);
-  }
-}
+import { runScript } from './redis';
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 /**
