@@ -2,7 +2,15 @@ import { DelayedError, type Job } from 'bullmq';
 import { fromCarriedStages, type fnWriteQueue, type JobDataOf, type QueueLike, type sfWriteQueue } from '@broker/contracts';
 import type { ObjectConfig } from '@broker/config';
 import { minimalUpdate } from '@broker/mapping';
-import { permanentError, queueSyncFeedback, withFeedback, type JobContext, type RecordLocks, type StageRow } from '@broker/runtime';
+import {
+  permanentError,
+  queueSyncFeedback,
+  startedBefore,
+  withFeedback,
+  type JobContext,
+  type RecordLocks,
+  type StageRow,
+} from '@broker/runtime';
 import type { Correlation, Store } from '@broker/store';
 import { FieldNationError, FN_STATUS, type FieldNationClient, type WorkOrderKey } from '@broker/fieldnation';
 
@@ -118,9 +126,8 @@ async function carryMappedRows(job: WriteJob, deps: WriterDeps, ctx: JobContext)
   const rows = fromCarriedStages(job.data.stages);
   const first = rows[0];
   if (!first) return;
-  const startedBefore = job.attemptsMade > 0 || job.attemptsStarted > 1;
   if (
-    startedBefore &&
+    startedBefore(job) &&
     (await deps.store.hasStage({
       connectionId: first.connectionId,
       sfId: first.sfId ?? job.data.sfId,

@@ -12,7 +12,7 @@ import {
 } from '@broker/contracts';
 import type { ConnectionConfig } from '@broker/config';
 import { MappingError, payloadHash, type CompiledMapping } from '@broker/mapping';
-import { permanentError, withFeedback, type JobContext, type RecordLocks, type StageRow } from '@broker/runtime';
+import { permanentError, startedBefore, withFeedback, type JobContext, type RecordLocks, type StageRow } from '@broker/runtime';
 import { requestCancel } from './cancel-request';
 import { sameSalesforceId } from '@broker/salesforce';
 import type { Correlation, Store } from '@broker/store';
@@ -38,9 +38,6 @@ export type CorrelationView = Pick<Correlation, 'id' | 'workOrderId' | 'state' |
 function snapshotView(snapshot: NonNullable<MapJob['data']['correlation']>): CorrelationView {
   return { ...snapshot, lastSfModstamp: snapshot.lastSfModstamp === null ? null : new Date(snapshot.lastSfModstamp) };
 }
-
-/** Whether an earlier start of the job ran (a retry, a stalled job run again): it may have written its rows. */
-const startedBefore = (job: Pick<Job, 'attemptsMade' | 'attemptsStarted'>) => job.attemptsMade > 0 || job.attemptsStarted > 1;
 
 /**
  * Turn a fetched record into the work order it should be, and hand it to the writer unless nothing

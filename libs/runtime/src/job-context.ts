@@ -96,6 +96,13 @@ export interface RecordRef {
   cause?: { workOrderId?: number };
 }
 
+/**
+ * Whether an earlier start of the job ran (a retry, or a stalled job run again): it may have written
+ * its timeline rows already, so a row it writes once is looked for first (`hasStage`).
+ */
+export const startedBefore = (job: { attemptsMade: number; attemptsStarted: number }): boolean =>
+  job.attemptsMade > 0 || job.attemptsStarted > 1;
+
 /** The connection, record and work order a job is about, from its payload. */
 export function recordOf(data: unknown): { connectionId?: string; sfId: string | null; workOrderId: number | null } {
   const d = (data ?? {}) as RecordRef;
