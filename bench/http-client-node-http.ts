@@ -1,63 +1,26 @@
 // The two HTTP calls of a synced record as they were on node:http before issue 18 (commit 218df1c):
 // Salesforce's getWithDeadlines (libs/salesforce/src/salesforce-transport.ts) and Field Nation's
 // exchangeHttp (libs/fieldnation/src/fieldnation-transport.ts), kept verbatim as the baseline of
-// bench/http-client-bench.ts.
+// bench/http-client-bench.ts. The node:http attempt (`send`, `readBody`) is still the Salesforce
+// transport's own (jsforce's calls use it) and is imported from there.
 import http from 'node:http';
 import https from 'node:https';
 import { DependencyTimeoutError } from '@broker/runtime';
-import { SalesforceTimeoutError, type SalesforceTimeouts } from '../libs/salesforce/src/salesforce-transport';
-
-const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
-const RETRY_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
-const MAX_RETRIES = 2;
+import {
+  MAX_RETRIES,
+  readBody,
+  RETRY_CODES,
+  RETRY_STATUS,
+  SalesforceTimeoutError,
+  send,
+  type Attempt,
+  type SalesforceTimeouts,
+} from '../libs/salesforce/src/salesforce-transport';
 
 interface HttpAnswer {
   status: number;
   headers: { get(name: string): string | null };
   text: string;
-}
-
-interface Attempt {
-  statusCode: number;
-  headers: http.IncomingHttpHeaders;
-  res: http.IncomingMessage;
-}
-
-function send(
-  url: string,
-  method: string,
-  headers: Record<string, string>,
-  body: Buffer | undefined,
-  connectMs: number,
-  signal: AbortSignal,
-): Promise<Attempt> {
-  return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const lib = target.protocol === 'https:' ? https : http;
-    const req = lib.request(target, { method, headers, signal });
-    let connectTimer: NodeJS.Timeout | undefined;
-    req.on('socket', (socket) => {
-      if (!socket.connecting) return;
-      connectTimer = setTimeout(() => req.destroy(new SalesforceTimeoutError('UND_ERR_CONNECT_TIMEOUT', url, connectMs)), connectMs);
-      socket.once('connect', () => clearTimeout(connectTimer));
-    });
-    req.on('error', (err) => {
-      clearTimeout(connectTimer);
-      reject(signal.aborted && signal.reason instanceof Error ? signal.reason : err);
-    });
-    req.on('response', (res) => {
-      clearTimeout(connectTimer);
-      resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, res });
-    });
-    req.end(body);
-  });
-}
-
-async function readBody(input: NodeJS.ReadableStream | undefined): Promise<Buffer | undefined> {
-  if (!input) return undefined;
-  const chunks: Buffer[] = [];
-  for await (const chunk of input) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
-  return Buffer.concat(chunks);
 }
 
 export async function nodeHttpGetWithDeadlines(

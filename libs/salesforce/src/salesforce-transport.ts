@@ -38,17 +38,18 @@ export class SalesforceTimeoutError extends Error {
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 // As jsforce does for idempotent calls: a busy or briefly unreachable Salesforce is asked again
 // (inside the same overall deadline); POST/PATCH never are, since they may have been applied.
-const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
-const RETRY_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
-const MAX_RETRIES = 2;
+export const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
+export const RETRY_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+export const MAX_RETRIES = 2;
 
-interface Attempt {
+export interface Attempt {
   statusCode: number;
   headers: http.IncomingHttpHeaders;
   res: http.IncomingMessage;
 }
 
-function send(
+/** One node:http attempt up to the answer's headers (jsforce's transport; bench/http-client-node-http.ts's baseline). */
+export function send(
   url: string,
   method: string,
   headers: Record<string, string>,
@@ -78,7 +79,7 @@ function send(
   });
 }
 
-async function readBody(input: NodeJS.ReadableStream | undefined): Promise<Buffer | undefined> {
+export async function readBody(input: NodeJS.ReadableStream | undefined): Promise<Buffer | undefined> {
   if (!input) return undefined;
   const chunks: Buffer[] = [];
   for await (const chunk of input) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
