@@ -19,7 +19,7 @@ export interface FetchDeps {
   /** A record that is not triggered gets that outcome (writeBack.notTriggered). */
   sfWriteQueue: QueueLike<typeof sfWriteQueue>;
   /** Coalescing marks live here (the worker connection); read directly only in the API reserve. */
-  redis: Pick<Redis, 'get' | 'eval'>;
+  redis: Pick<Redis, 'get'>;
   prefix: string;
   /** One fetch of a record at a time, so a burst of notifications waits for it and is covered by it. */
   locks: RecordLocks;
