@@ -144,14 +144,14 @@ const FETCH_IN_FLIGHT_WAIT_MS = 250;
 /**
  * Whether the notification was already processed (the inbound ledger, for an Outbound Message) and
  * the record's correlation, in one statement. The correlation decides the trigger and goes to the
- * mapper with the record; it is not read for a CaseComment or a Chatter post (undefined), whose
+ * mapper with the record; it is not read for a CaseComment or a Chatter post or reply (undefined), whose
  * mapping looks up the parent Case's instead.
  */
 async function readLedgerAndCorrelation(
   d: FetchJob['data'],
   deps: FetchDeps,
 ): Promise<{ processed: boolean; correlation?: Correlation | null }> {
-  const readsCorrelation = d.sfObject !== 'CaseComment' && d.sfObject !== 'FeedItem';
+  const readsCorrelation = d.sfObject !== 'CaseComment' && d.sfObject !== 'FeedItem' && d.sfObject !== 'FeedComment';
   if (d.source !== 'outbound-message') {
     return {
       processed: false,

@@ -77,7 +77,7 @@ export const MapRecordJob = z.object({
    * before the record was queried), so that the mapper need not read it again. A snapshot at fetch
    * time: it may be stale by the time the mapper runs, and the fieldnation-writer re-checks the
    * correlation under its record lock before it writes. Undefined: the fetcher did not read it (a
-   * CaseComment or FeedItem, a job queued before this field existed) and the mapper reads it itself;
+   * CaseComment, FeedItem or FeedComment, a job queued before this field existed) and the mapper reads it itself;
    * null: the fetcher read it and the record had no correlation row.
    */
   correlation: z
