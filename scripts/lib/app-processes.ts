@@ -47,7 +47,8 @@ export interface StartOptions {
 export function startApp(name: AppName, options: StartOptions): AppProcess {
   const port = options.port ?? APPS[name].health;
   const bundle = path.join(root, 'dist/apps', name, 'main.mjs');
-  const useBundle = options.bundled && existsSync(bundle);
+  if (options.bundled && !existsSync(bundle)) throw new Error(`${path.relative(root, bundle)} is missing: build it first (npm run build)`);
+  const useBundle = options.bundled;
   // APP_NODE_ARGS passes flags Node refuses in NODE_OPTIONS (e.g. --cpu-prof) to every app started here.
   const nodeArgs = (process.env.APP_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const args = [...nodeArgs, ...(useBundle ? [bundle] : ['--import', 'tsx', path.join(root, 'apps', name, 'src/main.ts')])];
