@@ -5,8 +5,9 @@
 // deploys the generated metadata, and the next Outbound Message makes a work order with it, no app
 // restarted; a second version changes the title, a rollback brings the first back. The mapping names a
 // type of work and a custom field picked from Field Nation's catalogues (the lookups beside the rows),
-// resolved to ids when the apps load it. The screenshots in
-// docs/images/setup-*.png are taken here, so they show the pages as they are.
+// resolved to ids when the apps load it. The screenshots in docs/images/setup-*.png are taken here, so
+// they show the pages as they are: UPDATE_DOCS_IMAGES=1 writes them there, otherwise they go to
+// tmp/screenshots (each run's pixels differ a little, and a test run should not change the docs).
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -20,7 +21,7 @@ import { DEFAULT_CREDENTIALS } from '../../fieldnation-sim/src/index';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const USER = 'admin';
 const PASSWORD = 'setup pages are behind this';
-const IMAGES = path.join(workspaceRoot, 'docs/images');
+const IMAGES = path.join(workspaceRoot, process.env.UPDATE_DOCS_IMAGES === '1' ? 'docs/images' : 'tmp/screenshots');
 const OBJECT = 'Service_Ticket__c';
 
 const hasChromium = existsSync(CHROMIUM);

@@ -3,17 +3,25 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { redisUrl } from '@broker/testing';
 import { buildOutboundMessage, makeId } from '@broker/salesforce';
+import { deleteQueueKeys } from '../../../scripts/lib/broker-harness';
 import { DEMO_OUTBOUND, DEMO_TOKEN, ORG_ID, testConfigYaml } from './ingress-test-kit';
 
 // The ingress as deployed: its main.ts in a child process, with the env it reads.
 const main = path.resolve(import.meta.dirname, '../src/main.ts');
 let child: ChildProcess | undefined;
+const prefixes: string[] = [];
 afterEach(() => {
   child?.kill('SIGKILL');
   child = undefined;
+});
+afterAll(async () => {
+  const redis = new Redis(redisUrl());
+  for (const prefix of prefixes) await deleteQueueKeys(redis, prefix);
+  redis.disconnect();
 });
 
 const freePort = () =>
@@ -29,12 +37,14 @@ function start(configText: string, env: Record<string, string>) {
   const file = path.join(dir, 'broker.yaml');
   writeFileSync(file, configText);
   const output: string[] = [];
+  const prefix = `tim${Date.now().toString(36)}${prefixes.length}`;
+  prefixes.push(prefix);
   child = spawn(process.execPath, ['--import', 'tsx', main], {
     env: {
       PATH: process.env.PATH,
       BROKER_CONFIG: file,
       REDIS_URL: redisUrl(),
-      QUEUE_PREFIX: `tim${Date.now().toString(36)}`,
+      QUEUE_PREFIX: prefix,
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       ...env,
