@@ -16,7 +16,7 @@ import { renderHomePage } from './home.page';
 import { loopbackHostMiddleware } from './loopback-host.middleware';
 import { html } from './html.template';
 import { layout } from './layout.view';
-import { connectionsSection, renderPreflightPage } from './preflight.page';
+import { connectionsSection, configErrorSection, renderPreflightPage } from './preflight.page';
 import { QUEUE_STATES } from './queue-metrics';
 import { ActionError, replayJob, resyncRecord } from './record-actions';
 import { renderTimelinePage, type TimelineRowView } from './timeline.page';
@@ -36,8 +36,8 @@ export interface DashboardDeps {
   /** Extra origins allowed to POST (a reverse proxy that rewrites Host). */
   allowedOrigins?: string[];
   csrf?: CsrfTokens;
-  /** "Test connection": the configured connections and the live preflight (absent without BROKER_CONFIG). */
-  preflight?: { connectionIds: readonly string[]; run(connectionId: string): Promise<PreflightReport> };
+  /** "Test connection": the configured connections and the live preflight (absent without a configuration). */
+  preflight?: { connectionIds(): Promise<readonly string[]>; run(connectionId: string): Promise<PreflightReport> };
   /** The setup pages (absent without a configuration: they answer 404 saying what to set). */
   setup?: SetupService;
   /** Resolves `${ENV}` when a version saved from the setup pages is validated (default: this process's). */
@@ -107,7 +107,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   app.get('/', async (req, res) => {
     const counts = await Promise.all(deps.queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts(...QUEUE_STATES) })));
     pageHeaders(res);
-    const connections = deps.preflight && connectionsSection(deps.preflight.connectionIds, csrf.tokenFor(req.principal!.name));
+    const connections = deps.preflight && (await connectionsOrError(deps.preflight, csrf.tokenFor(req.principal!.name)));
     res.send(renderHomePage(counts, connections));
   });
 
@@ -205,7 +205,11 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   // Read-only on both systems, but it spends Salesforce API calls: a POST behind auth and CSRF.
   actions.post('/test-connection', async (req, res) => {
     const connectionId = field(req.body, 'connectionId');
-    if (!deps.preflight?.connectionIds.includes(connectionId)) throw new ActionError(404, `no connection "${connectionId}" in the config`);
+    if (!deps.preflight) throw new ActionError(404, 'no configuration: set BROKER_CONFIG or BROKER_CONFIG_SOURCE=database');
+    const ids = await deps.preflight.connectionIds().catch((err: Error) => {
+      throw new ActionError(500, `the configuration does not load: ${err.message}`);
+    });
+    if (!ids.includes(connectionId)) throw new ActionError(404, `no connection "${connectionId}" in the config`);
     const report = await deps.preflight.run(connectionId);
     deps.logger.info(
       { connectionId, ok: report.ok, failed: report.checks.filter((c) => c.status === 'fail').map((c) => c.id), by: req.principal!.name },
@@ -243,3 +247,12 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
 
 const htmlError = (status: number, message: string) =>
   html`<h1>Error ${status}</h1><p class="error" role="alert">${message}</p><p><a href="/">Back</a></p>`;
+
+/** The connections with their buttons, or why the configuration does not load (the page still renders). */
+async function connectionsOrError(preflight: NonNullable<DashboardDeps['preflight']>, csrfToken: string) {
+  try {
+    return connectionsSection(await preflight.connectionIds(), csrfToken);
+  } catch (err) {
+    return configErrorSection((err as Error).message);
+  }
+}

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import { z } from 'zod';
-import { configSourceOf } from '@broker/config';
-import { loadActiveConfig } from '@broker/config-store';
 import { allQueues, sfFetchQueue, type QueueOf } from '@broker/contracts';
-import { runPreflight } from '@broker/preflight';
 import { baseEnvSchema, closeServer, createMetricsRegistry, openQueue, startHttpApp } from '@broker/runtime';
 import { createPrisma, createStore } from '@broker/store';
+import { activePreflight } from './active-preflight';
 import { authEnvSchema, AuthSettingsError, resolveAuthSettings, type AuthSettings } from './auth.settings';
 import { createCsrfTokens } from './csrf.middleware';
 import { createDashboardApp } from './dashboard-app';
@@ -80,21 +78,12 @@ const csrf = createCsrfTokens(
     : undefined,
 );
 
-// The dashboard is how an operator looks into a broken deployment, so a bad config disables the
-// button instead of the dashboard (the other apps refuse to start and show the same error).
-let preflight: Parameters<typeof createDashboardApp>[0]['preflight'];
-if (env.BROKER_CONFIG || env.BROKER_CONFIG_SOURCE === 'database') {
-  try {
-    // Read at start-up: Test connection uses the version in force then (restart the dashboard for a newer one).
-    const { config } = await loadActiveConfig(configSourceOf(env), { prisma });
-    preflight = {
-      connectionIds: config.connections.map((c) => c.id),
-      run: (id) => runPreflight(config, id, { publicUrl: env.PUBLIC_URL, logger: logger.child({ connectionId: id, preflight: true }) }),
-    };
-  } catch (err) {
-    logger.error({ err: { message: (err as Error).message } }, 'connection config unusable: "Test connection" is disabled');
-  }
-}
+// The dashboard is how an operator looks into a broken deployment, so a configuration that does not
+// load is shown where the Test connection buttons would be (the other apps refuse to start with it).
+const preflight =
+  env.BROKER_CONFIG || env.BROKER_CONFIG_SOURCE === 'database'
+    ? activePreflight({ env: process.env, prisma, publicUrl: env.PUBLIC_URL, logger })
+    : undefined;
 
 // The setup pages read the configuration on every request (a version saved since is what they show).
 const setupSource = env.BROKER_CONFIG_SOURCE === 'database' ? 'database' : env.BROKER_CONFIG ? 'file' : undefined;

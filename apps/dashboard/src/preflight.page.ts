@@ -19,6 +19,12 @@ ${connectionIds.map(
 </table>`;
 }
 
+/** In place of the connections: the configuration in force does not load (the other apps refuse it too). */
+export function configErrorSection(message: string): SafeHtml {
+  return html`<h2>Connections</h2>
+<p class="outcome-failed" id="config-error">The configuration does not load, so its connections cannot be tested: ${message}</p>`;
+}
+
 /** The same checklist `broker doctor` prints, as HTML: every value escaped (details quote remote errors). */
 export function renderPreflightPage(report: PreflightReport): string {
   const failed = report.checks.filter((c) => c.status === 'fail').length;

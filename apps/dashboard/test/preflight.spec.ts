@@ -1,13 +1,14 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DEMO_MAPPINGS, DEMO_PUBLIC_URL, demoWebhook, loadDemoConfig, serversForFile } from '@broker/testing';
+import { DEMO_MAPPINGS, DEMO_PUBLIC_URL, demoWebhook, loadDemoConfig, serversForFile, TEST_PATH_TOKEN } from '@broker/testing';
 import { FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
 import { loadEventRulesFile } from '@broker/mapping';
-import { runPreflight } from '@broker/preflight';
 import { createLogger } from '@broker/runtime';
 import { startFieldNationSim } from '../../fieldnation-sim/src/index';
 import { startSalesforceSim } from '../../salesforce-sim/src/index';
-import { basic, startDashboard } from './dashboard-test-kit';
+import { activePreflight } from '../src/active-preflight';
+import { basic, startDashboard, type DashboardUnderTest } from './dashboard-test-kit';
 
 // The dashboard's "Test connection" runs the real preflight against both simulators over HTTP.
 const rules = loadEventRulesFile(path.join(DEMO_MAPPINGS, 'case-events.yaml'));
@@ -17,15 +18,26 @@ const logger = createLogger({ service: 'sim', level: 'silent' });
 const servers = serversForFile({
   sf: () => startSalesforceSim({ port: 0, logger }),
   fn: () => startFieldNationSim({ port: 0, logger, rateLimit: false }),
-  dash: () => {
-    const config = loadDemoConfig({ salesforceUrl: servers.sf.url, fieldnationUrl: servers.fn.url });
-    return startDashboard({
-      preflight: { connectionIds: ['demo'], run: (id) => runPreflight(config, id, { publicUrl: DEMO_PUBLIC_URL }) },
-    });
+  dash: async (): Promise<DashboardUnderTest> => {
+    // config/demo.yaml against the simulators, as a file the dashboard reads whenever it is used.
+    configFile = loadDemoConfig({ salesforceUrl: servers.sf.url, fieldnationUrl: servers.fn.url }).file;
+    demoText = readFileSync(configFile, 'utf8');
+    const env: NodeJS.ProcessEnv = {
+      BROKER_CONFIG: configFile,
+      SF_LOGIN_URL: servers.sf.url,
+      FN_BASE_URL: servers.fn.url,
+      SF_OM_PATH_TOKEN: TEST_PATH_TOKEN,
+    };
+    return startDashboard({ preflight: activePreflight({ env, publicUrl: DEMO_PUBLIC_URL, logger }) });
   },
 });
+let configFile: string;
+let demoText: string;
 
-beforeEach(() => servers.fn.reset());
+beforeEach(() => {
+  writeFileSync(configFile, demoText);
+  servers.fn.reset();
+});
 
 const get = (p: string) => fetch(`${servers.dash.url}${p}`, { headers: { authorization: basic() } });
 const csrfOf = (page: string) => /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
@@ -86,5 +98,24 @@ describe('dashboard: Test connection', () => {
       body: new URLSearchParams({ connectionId: 'demo' }),
     });
     expect(anonymous.status).toBe(401);
+  });
+  it('tests the configuration in force when clicked: an edit since start is what it checks, no restart', async () => {
+    servers.fn.registerWebhook(demoWebhook(ruleEvents));
+    expect(await (await testConnection('demo')).text()).toContain('data-check="salesforce.login" data-status="ok"');
+    // The operator changes the integration user's password in the file; the dashboard was not restarted.
+    writeFileSync(configFile, demoText.replace('${SF_PASSWORD:-sim-password}', 'not-the-password'));
+    const page = await (await testConnection('demo')).text();
+    expect(page).toContain('data-check="salesforce.login" data-status="fail"');
+  });
+
+  it('shows why a configuration does not load instead of its buttons, and refuses the test with the reason', async () => {
+    const csrf = csrfOf(await (await get('/')).text());
+    writeFileSync(configFile, demoText.replace(/organizationId: .*/, 'organizationId: not-an-org-id'));
+    const home = await (await get('/')).text();
+    expect(home).toMatch(/id="config-error">The configuration does not load, so its connections cannot be tested: .*organizationId/s);
+    expect(home).not.toContain('action="/actions/test-connection"');
+    const res = await testConnection('demo', csrf);
+    expect(res.status).toBe(500);
+    expect(await res.text()).toMatch(/the configuration does not load: .*organizationId/s);
   });
 });
