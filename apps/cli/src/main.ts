@@ -4,10 +4,10 @@
 // environment's variables, as the apps will resolve them.
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { allQueues, sfFetchQueue, sfReconcileQueue, type QueueOf } from '@broker/contracts';
-import { loadConfig } from '@broker/config';
+import { ConfigError } from '@broker/config';
 import { createWorkerConnection, openQueue } from '@broker/runtime';
 import { createPrisma, createStore, type Store } from '@broker/store';
-import { parseCliEnv, requireConfigPath, requireDatabaseUrl, type CliEnv } from './cli-env';
+import { loadCliConfig, parseCliEnv, requireConfigPath, requireDatabaseUrl, type CliEnv } from './cli-env';
 import { CliError, processIo, type CliIo } from './cli-io';
 import { createConfigStore, publishConfigVersion, type ConfigStore } from '@broker/config-store';
 import {
@@ -39,6 +39,9 @@ async function run(fn: (env: CliEnv) => Promise<number> | number): Promise<void>
     if (err instanceof CliError) {
       io.err(`error: ${err.message}`);
       process.exitCode = err.exitCode;
+    } else if (err instanceof ConfigError) {
+      io.err(`error: ${err.message}`);
+      process.exitCode = 78; // EX_CONFIG, as the apps exit with it
     } else {
       throw err;
     }
@@ -199,8 +202,13 @@ fieldnation
   .option('--url <url>', 'public URL of the ingress (default: $PUBLIC_URL)')
   .option('--apply', 'create the webhook on Field Nation, or update the one with the same URL')
   .action((opts: { connection?: string; url?: string; apply?: boolean }) =>
-    run((env) =>
-      fieldnationWebhookCommand(loadWebhookConfig(requireConfigPath(env), io), { ...opts, url: opts.url ?? env.PUBLIC_URL }, io),
+    run(async (env) =>
+      fieldnationWebhookCommand(
+        // A stored version was validated when saved: only a file can lack its webhook secret.
+        env.BROKER_CONFIG_SOURCE === 'database' ? await loadCliConfig(env) : loadWebhookConfig(requireConfigPath(env), io),
+        { ...opts, url: opts.url ?? env.PUBLIC_URL },
+        io,
+      ),
     ),
   );
 
@@ -212,7 +220,7 @@ fieldnation
   .option('--connection <id>', 'connection (default: the only one)')
   .option('--json', 'print JSON')
   .action((what: string, opts: { search?: string; connection?: string; json?: boolean }) =>
-    run((env) => fieldnationLookupCommand(loadConfig(requireConfigPath(env)), what, opts, io)),
+    run(async (env) => fieldnationLookupCommand(await loadCliConfig(env), what, opts, io)),
   );
 
 program
@@ -224,7 +232,7 @@ program
   .option('--url <url>', 'public URL of the ingress, which the webhook must point at (default: $PUBLIC_URL)')
   .option('--json', 'print the reports as JSON')
   .action((opts: { connection?: string; url?: string; json?: boolean }) =>
-    run((env) => doctorCommand(loadConfig(requireConfigPath(env)), { ...opts, url: opts.url ?? env.PUBLIC_URL }, io)),
+    run(async (env) => doctorCommand(await loadCliConfig(env), { ...opts, url: opts.url ?? env.PUBLIC_URL }, io)),
   );
 
 program
@@ -236,7 +244,7 @@ program
   .action((opts: { connection?: string; object?: string; windowHours?: number }) =>
     run((env) =>
       withRedis(env, async (connection) => {
-        const config = loadConfig(requireConfigPath(env));
+        const config = await loadCliConfig(env);
         const queue = openQueue(sfReconcileQueue, connection, env.QUEUE_PREFIX) as QueueOf<typeof sfReconcileQueue>;
         try {
           return await reconcileCommand(config, queue, opts, io);
@@ -263,7 +271,7 @@ salesforce
     '--integration-user-id <id>',
     'id of the user the broker writes as: the Flows skip its saves (default: salesforce.integrationUserId)',
   )
-  .option('--config <file>', 'config file (default: $BROKER_CONFIG)')
+  .option('--config <file>', 'config file (default: $BROKER_CONFIG, or the stored version with BROKER_CONFIG_SOURCE=database)')
   .action(
     (opts: {
       connection?: string;
@@ -272,7 +280,7 @@ salesforce
       integrationUser?: string;
       integrationUserId?: string;
       config?: string;
-    }) => run((env) => salesforceMetadataCommand({ ...opts, configFile: requireConfigPath(env, opts.config) }, io)),
+    }) => run(async (env) => salesforceMetadataCommand({ ...opts, config: await loadCliConfig(env, opts.config) }, io)),
   );
 
 await program.parseAsync(process.argv);

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '@broker/config';
+import type { LoadedConfig } from '@broker/config';
 import { CliError, type CliIo } from './cli-io';
 import { generateSalesforceMetadata } from '@broker/preflight';
 
 export interface MetadataCommandOptions {
-  configFile: string;
+  config: LoadedConfig;
   connection?: string;
   out?: string;
   endpoint?: string;
@@ -16,13 +16,7 @@ export interface MetadataCommandOptions {
 
 /** Write the deployable Salesforce metadata (Outbound Messages, Flows, package.xml) for one connection. */
 export function salesforceMetadataCommand(options: MetadataCommandOptions, io: CliIo, env: NodeJS.ProcessEnv = process.env): number {
-  let config;
-  try {
-    config = loadConfig(options.configFile, env);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message);
-    throw err;
-  }
+  const { config } = options;
   const ids = config.connections.map((c) => c.id);
   const connection = options.connection
     ? config.connections.find((c) => c.id === options.connection)

@@ -149,3 +149,36 @@ describe('broker config import/export', () => {
     expect((await store.current())!.restoredFrom).toBe(version);
   });
 });
+
+describe('commands that read the configuration, with BROKER_CONFIG_SOURCE=database', () => {
+  const cli = (args: string[], env: NodeJS.ProcessEnv) =>
+    promisify(execFile)(path.join(root, 'node_modules/.bin/tsx'), ['apps/cli/src/main.ts', ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH, DATABASE_URL: db.url, REDIS_URL: redisUrl(), ...SECRETS_ENV, ...env },
+    }).catch((err: { code: number; stdout: string; stderr: string }) => err);
+
+  it('generate from the version in force, not from a file', async () => {
+    await configImportCommand(writeFolder(bundleOf('M', { trigger: "Priority = 'High'" })), store, {}, captureIo(), SECRETS_ENV);
+    const out = tmpDir('meta-db');
+    const res = await cli(['salesforce', 'metadata', '--endpoint', 'https://broker.example.com/', '--out', out], {
+      BROKER_CONFIG_SOURCE: 'database',
+    });
+    expect(res.stdout).toMatch(/^wrote \d+ file\(s\) for connection demo/);
+    const flow = readFileSync(path.join(out, 'flows/Broker_demo_Case_to_Field_Nation.flow-meta.xml'), 'utf8');
+    expect(flow).toContain('<field>Priority</field>');
+  });
+
+  it('refuse an ambiguous or unusable source with the reason and exit 78, no stack trace', async () => {
+    const both = await cli(['doctor'], { BROKER_CONFIG_SOURCE: 'database', BROKER_CONFIG: '/etc/broker.yaml' });
+    expect(both).toMatchObject({ code: 78 });
+    expect((both as { stderr: string }).stderr).toMatch(
+      /^error: invalid config \(environment\):.*BROKER_CONFIG_SOURCE=database reads the configuration from PostgreSQL: unset BROKER_CONFIG/s,
+    );
+    const dir = tmpDir('bad-config');
+    writeFileSync(path.join(dir, 'broker.yaml'), 'connections: []\n');
+    const bad = await cli(['doctor'], { BROKER_CONFIG: path.join(dir, 'broker.yaml') });
+    expect(bad).toMatchObject({ code: 78 });
+    expect((bad as { stderr: string }).stderr).toMatch(/^error: invalid config /);
+    expect((bad as { stderr: string }).stderr).not.toMatch(/\n\s+at /);
+  });
+});

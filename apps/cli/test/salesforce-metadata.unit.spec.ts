@@ -29,7 +29,7 @@ function generate(connection: string, extra: { endpoint?: string; integrationUse
   const io = captureIo();
   const code = salesforceMetadataCommand(
     {
-      configFile: config,
+      config: loadConfig(config, {}),
       connection,
       out,
       endpoint: extra.endpoint ?? 'https://broker.example.com/',
