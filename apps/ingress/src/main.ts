@@ -126,6 +126,7 @@ const tls =
       }
     : undefined;
 const server = createIngressServer(app, tls);
+const closeHttp = closeServer(server);
 server.listen(env.PORT, env.HOST, () => {
   logger.info({ port: env.PORT, tls: Boolean(tls), connections: config.connections.map((c) => c.id) }, 'ingress listening');
 });
@@ -148,7 +149,7 @@ if (env.BROKER_CONFIG_SOURCE === 'database' && env.DATABASE_URL) {
   shutdown.add('prisma', () => prisma.$disconnect());
 }
 
-shutdown.add('http', closeServer(server));
+shutdown.add('http', closeHttp);
 shutdown.add('http', () => ops.close(), 'ops');
 if (capture) shutdown.add('queues', () => capture.drain(), 'capture');
 shutdown.add('queues', async () => {

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { z } from 'zod';
 import { baseEnvSchema, loadEnv } from './env';
@@ -37,11 +37,34 @@ export function startHttpApp<S extends z.ZodObject & { shape: typeof baseEnvSche
   return { env, logger, redis, shutdown };
 }
 
-/** A shutdown closer for an HTTP server: stop accepting, and end idle keep-alive connections, which would hold close() open. */
+/**
+ * A shutdown closer for an HTTP server (call it when the server is made): stop accepting, answer what
+ * is in flight, and end every keep-alive connection once it is idle. `server.close()` ends only the
+ * connections idle at that moment: one whose request was still running stayed open after its answer
+ * for keepAliveTimeout (65 s on the ingress), past the shutdown deadline, so an app under traffic
+ * exited 1 on SIGTERM. Answers not yet started when it closes say `Connection: close`, so clients
+ * send their next request elsewhere instead of onto a connection about to end.
+ */
 export function closeServer(server: Server): () => Promise<void> {
+  let closing = false;
+  const open = new Set<ServerResponse>();
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (closing) {
+      res.shouldKeepAlive = false;
+      return;
+    }
+    open.add(res);
+    res.once('close', () => open.delete(res));
+  });
   return () =>
     new Promise<void>((resolve) => {
-      server.close(() => resolve());
+      closing = true;
+      for (const res of open) if (!res.headersSent) res.shouldKeepAlive = false;
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      server.close(() => {
+        clearInterval(sweep);
+        resolve();
+      });
       server.closeIdleConnections();
     });
 }
