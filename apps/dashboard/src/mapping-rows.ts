@@ -1,8 +1,9 @@
 // The mapping editor's rows: one Field Nation target each, with its source, action and options, and
 // the mapping file they make. Entries the rows cannot express exactly (defaults, null policies, nested
 // `fields:`, transform chains…) stay as they are written, in a "YAML" row, so that loading a mapping
-// into the editor and saving it back never loses anything but comments.
-import { parse as parseYaml, parseDocument, stringify } from 'yaml';
+// into the editor and saving it back never loses anything; what a row did not change keeps its comments.
+import { isDeepStrictEqual } from 'node:util';
+import { isMap, isNode, isScalar, parse as parseYaml, parseDocument, stringify, type Document, type Pair, type YAMLMap } from 'yaml';
 import type { MappingIssue } from '@broker/mapping';
 
 export const ACTIONS = {
@@ -218,14 +219,41 @@ export function mappingOfRows(object: string, rows: MappingRow[], previous?: str
       issues.push({ row: i, part: err.part, message: err.message });
     }
   });
-  const doc = previous ? parseDocument(previous) : parseDocument('{}');
-  const base = isRecord(doc.toJS()) ? (doc.toJS() as Record<string, unknown>) : {};
-  const out: Record<string, unknown> = { object, ...base };
-  out.object = object;
-  delete out.customFields;
-  out.fields = fields;
-  if (Object.keys(customFields).length) out.customFields = customFields;
-  return { text: stringify(out, { lineWidth: 0 }), issues };
+  const doc: Document = parseDocument(previous ?? '{}');
+  if (!isMap(doc.contents)) doc.contents = doc.createNode({});
+  doc.set('object', object);
+  setSection(doc, 'fields', fields, true);
+  setSection(doc, 'customFields', customFields, false);
+  return { text: doc.toString({ lineWidth: 0 }), issues };
+}
+
+/**
+ * `section` of the mapping document as `entries` (in their order), keeping each entry the rows left as
+ * it was, with its comments; a changed entry keeps the comments on its key. An empty section is
+ * removed unless `keepEmpty`.
+ */
+function setSection(doc: Document, section: string, entries: Record<string, unknown>, keepEmpty: boolean): void {
+  const before = doc.get(section, true);
+  const previous = isMap(before) ? (before as YAMLMap<unknown, unknown>) : undefined;
+  if (!keepEmpty && Object.keys(entries).length === 0) {
+    doc.delete(section);
+    return;
+  }
+  const map = doc.createNode({}) as YAMLMap<unknown, unknown>;
+  for (const [key, entry] of Object.entries(entries)) {
+    const pair = previous?.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === key) as Pair | undefined;
+    if (!pair) map.items.push(doc.createPair(key, entry));
+    else {
+      if (!isDeepStrictEqual(isNode(pair.value) ? pair.value.toJS(doc) : pair.value, entry)) pair.value = doc.createNode(entry);
+      map.items.push(pair);
+    }
+  }
+  if (previous) {
+    map.commentBefore = previous.commentBefore;
+    map.comment = previous.comment;
+    map.flow = previous.flow && map.items.length > 0 ? previous.flow : false;
+  }
+  doc.set(section, map);
 }
 
 /** Which row (and which of its inputs) a validation problem of the compiled mapping belongs to. */

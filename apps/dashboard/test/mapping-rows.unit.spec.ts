@@ -20,6 +20,61 @@ describe('mapping editor rows', () => {
     expect(new Set(rows.map((r) => r.action)).size).toBeGreaterThan(2);
   });
 
+  it.each(mappingFiles)('keeps every comment of %s when the rows are saved unchanged', (file) => {
+    const text = readFileSync(path.join(MAPPINGS, file), 'utf8');
+    const { object, rows } = rowsOfMapping(text);
+    const out = mappingOfRows(object!, rows, text).text;
+    const comments = (t: string) => t.split('\n').flatMap((line) => /(?:^|\s)(#.*)$/.exec(line)?.[1] ?? []);
+    expect(comments(text).length).toBeGreaterThan(0);
+    expect(comments(out)).toEqual(comments(text));
+  });
+
+  it('keeps the comments of what a save did not change, and the key comment of an entry it changed', () => {
+    const text = [
+      '# Header: who owns this mapping.',
+      'object: Case',
+      'fields:',
+      '  # The title the technician sees.',
+      '  title: Subject # inline note',
+      '  # Rewritten below.',
+      '  description.html: Description',
+      '  # Dropped below.',
+      '  location.city: Account.BillingCity',
+      'customFields:',
+      '  # Priority for the dispatcher.',
+      '  "606": Priority',
+      '',
+    ].join('\n');
+    const { rows } = rowsOfMapping(text);
+    const edited = rows
+      .filter((r) => r.target !== 'location.city')
+      .map((r) => (r.target === 'description.html' ? { ...r, source: 'Comments__c' } : r));
+    edited.push({ target: 'location.state', action: 'from', source: 'Account.BillingState', options: '', required: false });
+    const { text: out, issues } = mappingOfRows('Case', edited, text);
+    expect(issues).toEqual([]);
+    expect(parseYaml(out)).toEqual({
+      object: 'Case',
+      fields: { title: 'Subject', 'description.html': 'Comments__c', 'location.state': 'Account.BillingState' },
+      customFields: { '606': 'Priority' },
+    });
+    for (const kept of [
+      '# Header: who owns this mapping.',
+      '# The title the technician sees.',
+      '# inline note',
+      '# Rewritten below.',
+      '# Priority for the dispatcher.',
+    ])
+      expect(out).toContain(kept);
+    expect(out).not.toContain('# Dropped below.');
+    // A mapping with no custom field rows left has no customFields key.
+    const noCustom = mappingOfRows(
+      'Case',
+      edited.filter((r) => !r.target.startsWith('customFields.')),
+      text,
+    ).text;
+    expect(parseYaml(noCustom)).not.toHaveProperty('customFields');
+  });
+
   it('turns each action into the entry docs/mapping.md describes', () => {
     const r = (action: MappingRow['action'], source: string, options = '', required = false): MappingRow => ({
       target: 't',
