@@ -1,4 +1,4 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { enqueue, mapJobId, type JobDataOf, type mapQueue, type QueueLike, type sfFetchQueue, type sfWriteQueue } from '@broker/contracts';
 import type { ConnectionConfig, ObjectConfig } from '@broker/config';
@@ -76,10 +76,10 @@ export async function fetchRecord(job: FetchJob, deps: FetchDeps, ctx: JobContex
   const connection = ctx.connection();
   const client = ctx.connection(deps.clients);
   const objectConfig = connection.objects[d.sfObject];
-  if (!objectConfig) throw new UnrecoverableError(`object ${d.sfObject} is not configured for connection ${d.connectionId}`);
+  if (!objectConfig) throw permanentError(`object ${d.sfObject} is not configured for connection ${d.connectionId}`, 0, 'config');
   const reads =
     d.sfObject === 'CaseComment' && objectConfig.messages ? CASE_COMMENT_READS : deps.reads.get(`${d.connectionId}/${d.sfObject}`);
-  if (!reads) throw new UnrecoverableError(`no mapping loaded for ${d.connectionId}/${d.sfObject}`);
+  if (!reads) throw permanentError(`no mapping loaded for ${d.connectionId}/${d.sfObject}`, 0, 'config');
 
   const stage = (outcome: 'ok' | 'skipped' | 'retry', message?: string, sfApiCalls = 0) =>
     ctx.stage('fetched', outcome, { message, sfApiCalls });

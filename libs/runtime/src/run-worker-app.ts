@@ -19,6 +19,7 @@ import {
   loadActiveConfig,
   watchConfigVersions,
   type ActiveConfig,
+  type ConfigWatch,
 } from '@broker/config-store';
 import type { JobScheduler, QueueContract, QueueOf, Stage } from '@broker/contracts';
 import { MappingError, type CompiledEventRules, type CompiledMapping, type NameCatalogues, type NameLookup } from '@broker/mapping';
@@ -97,6 +98,12 @@ export interface WorkerAppContext {
   eventRules(): Map<string, CompiledEventRules>;
   /** The configuration version in force now (database mode: the latest one this app accepted). */
   current(): AppConfig;
+  /**
+   * Look for a stored version newer than the one in force and apply it now; true when one was (a job
+   * naming a connection or object the version in force lacks may have been queued under it). False
+   * in file mode.
+   */
+  refreshConfig(): Promise<boolean>;
   /** The producer side of a queue this app writes to (closed at shutdown, after the workers). */
   produce<Q extends QueueContract>(contract: Q): QueueOf<Q>;
 }
@@ -186,6 +193,7 @@ export function consume<Q extends QueueContract, Deps>(
           onDependencyWaitOver: recordDependencyWait(app.store),
           worker: options.worker,
           config: app.current,
+          refreshConfig: app.refreshConfig,
         },
       ),
   };
@@ -268,6 +276,7 @@ async function start(
   const startup = appConfigOf(startupActive, await mappingCatalogues(startupActive.config, definition.mappingNames));
   const config = startup.config;
   let live: AppConfig = startup;
+  let watch: ConfigWatch | undefined;
   // What setup compiled at start-up is compiled for every new version before it is swapped in.
   const used = { mappings: false, eventRules: false };
   const perConnection = <T>(make: (c: ConnectionConfig) => T) => new Map(config.connections.map((c) => [c.id, make(c)]));
@@ -288,6 +297,12 @@ async function start(
     mappings: () => ((used.mappings = true), startup.mappings()),
     eventRules: () => ((used.eventRules = true), startup.eventRules()),
     current: () => live,
+    refreshConfig: async () => {
+      if (!watch) return false;
+      const before = live;
+      await watch.check();
+      return live !== before;
+    },
     produce: (contract) => {
       const queue = openQueue(contract, redis, env.QUEUE_PREFIX);
       queue.on('error', (err) => logger.warn({ err: { message: err.message }, queue: contract.name }, 'queue error'));
@@ -311,7 +326,7 @@ async function start(
   versionGauge.set(startup.version ?? 0);
 
   if (source.mode === 'database') {
-    const watch = watchConfigVersions({
+    const versions = (watch = watchConfigVersions({
       prisma,
       redis,
       prefix: env.QUEUE_PREFIX,
@@ -359,9 +374,9 @@ async function start(
           }
         }
       },
-    });
+    }));
     // Before the workers close: no version is applied while jobs drain.
-    shutdown.add('http', () => watch.close(), 'config watch');
+    shutdown.add('http', () => versions.close(), 'config watch');
   }
 
   const workers = plan.consumes.map((c) => c.start(app));

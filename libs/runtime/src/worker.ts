@@ -78,6 +78,13 @@ export interface StartWorkerOptions {
   metrics?: PipelineMetrics;
   /** The configuration version in force, read once as each job starts (runWorkerApp's live configuration). */
   config?: () => JobConfig;
+  /**
+   * Apply a newer stored configuration version now, if there is one; true when one was applied. A job
+   * failing for its configuration (an error with reason `config`: unknown connection, object or
+   * mapping) then runs again on it at once, spending no attempt: the ingress may accept a new object's
+   * messages before this process has applied the version that added it.
+   */
+  refreshConfig?: () => Promise<boolean>;
 }
 
 /** BullMQ's scripts touch several keys of a queue at once: on Redis Cluster they must share a slot. */
@@ -229,6 +236,14 @@ export function startWorker<Q extends QueueContract, Deps>(
         // written again by the re-run, which looks for it (hasStage).
         await ctx.flushStages().catch((e: unknown) => jobLog.warn({ err: e }, 'could not write the timeline rows of a job that failed'));
         if (err instanceof DelayedError || (err as Error)?.name === 'DelayedError') throw err;
+        if ((err as { reason?: unknown })?.reason === 'config' && token && options.refreshConfig && (await options.refreshConfig())) {
+          jobLog.info(
+            { err: { message: (err as Error).message }, configVersion: options.config?.().label },
+            'a newer configuration version was applied: the job runs again on it (no attempt spent)',
+          );
+          await job.moveToDelayed(Date.now(), token);
+          throw new DelayedError();
+        }
         const outage = classifyInfrastructureError(err);
         if (outage && token) {
           if (await waitForDependency(job, token, outage, err, jobLog)) throw new DelayedError();

@@ -160,4 +160,42 @@ describe('configuration versions applied live', () => {
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(0);
   });
+  it('a job for a connection added by a version not yet applied here applies it and runs, instead of failing', async () => {
+    const prefix = `cq${Date.now().toString(36)}`;
+    // Saved without announcements, and no periodic check within the test: only the job can find version 2.
+    const silent = createConfigStore(prisma);
+    await silent.save({ bundle: bundleOf('A'), author: 'alice', validate: { env: SECRETS_ENV } });
+    const app = startApp({ BROKER_CONFIG_SOURCE: 'database', BROKER_CONFIG_CHECK_SECONDS: '3600', QUEUE_PREFIX: prefix, ...SECRETS_ENV });
+    await app.waitFor(/test-config-worker-app started/);
+    const producer = createProducerConnection(redisUrl());
+    const queue = openQueue(reloadQueue, producer, prefix);
+    const events = new QueueEvents(reloadQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
+    await events.waitUntilReady();
+    const run = async (connectionId: string, subject: string) => {
+      const job = await enqueue(queue, 'work', { connectionId, sfId: '500000000000099AAA', subject, holdMs: 0 }, { jobId: subject });
+      return (job.waitUntilFinished(events, 20_000) as Promise<string>).catch((err: Error) => `failed: ${err.message}`);
+    };
+    try {
+      const second = bundleOf('B');
+      const {
+        version: { version },
+      } = await silent.save({
+        bundle: { ...second, main: second.main.replace('  - id: demo\n', '  - id: north\n') },
+        author: 'bob',
+        validate: { env: SECRETS_ENV },
+      });
+      // The ingress accepted a message for the new connection before this worker heard of version 2.
+      expect(await run('north', 'N1')).toBe('B N1 | trigger Send_to_Field_Nation__c = true');
+      expect(app.output()).toMatch(new RegExp(`configuration version ${version} in force`));
+      expect(app.output()).toMatch(/unknown connection north.*a newer configuration version was applied: the job runs again on it/);
+      // A connection no version has still fails for good, after one look.
+      expect(await run('nowhere', 'N2')).toBe('failed: unknown connection nowhere');
+    } finally {
+      await events.close();
+      await queue.close();
+      producer.disconnect();
+    }
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+  });
 });
