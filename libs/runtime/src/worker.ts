@@ -236,7 +236,9 @@ export function startWorker<Q extends QueueContract, Deps>(
         // written again by the re-run, which looks for it (hasStage).
         await ctx.flushStages().catch((e: unknown) => jobLog.warn({ err: e }, 'could not write the timeline rows of a job that failed'));
         if (err instanceof DelayedError || (err as Error)?.name === 'DelayedError') throw err;
-        if ((err as { reason?: unknown })?.reason === 'config' && token && options.refreshConfig && (await options.refreshConfig())) {
+        const configError = (err as { reason?: unknown })?.reason === 'config';
+        // A failed look (the database away) leaves the error as it was.
+        if (configError && token && options.refreshConfig && (await options.refreshConfig().catch(() => false))) {
           jobLog.info(
             { err: { message: (err as Error).message }, configVersion: options.config?.().label },
             'a newer configuration version was applied: the job runs again on it (no attempt spent)',
