@@ -38,6 +38,13 @@ export interface ConfigWatchOptions {
 export interface ConfigWatch {
   /** Look for a newer version now (also what a message and the timer do); resolves once it is applied or refused. */
   check(): Promise<void>;
+  /**
+   * While a version announced as newer than the one in force is being applied: the check applying
+   * it. A job about to start waits for it, so that a record sent after a save is not handled on the
+   * version before it (the announcement reaches every app within milliseconds of the save; applying
+   * takes a mapper hundreds, looking up its names).
+   */
+  applying(): Promise<void> | undefined;
   close(): Promise<void>;
 }
 
@@ -90,8 +97,18 @@ export function watchConfigVersions(options: ConfigWatchOptions): ConfigWatch {
 
   const subscriber = options.redis.duplicate();
   subscriber.on('error', () => undefined); // the periodic check covers a lost subscription
-  subscriber.on('message', (channel: string) => {
-    if (channel === configChannel(options.prefix)) void check();
+  let announced: Promise<void> | undefined;
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel !== configChannel(options.prefix)) return;
+    const current = options.current();
+    const version = Number(message);
+    const pending = check();
+    if (current === null || !(version > current) || refused.has(version)) return;
+    const settled = pending.catch(() => undefined);
+    announced = settled;
+    void settled.then(() => {
+      if (announced === settled) announced = undefined;
+    });
   });
   void subscriber.subscribe(configChannel(options.prefix)).catch(() => undefined);
   const timer = setInterval(() => void check(), options.intervalMs ?? 30_000);
@@ -99,6 +116,7 @@ export function watchConfigVersions(options: ConfigWatchOptions): ConfigWatch {
 
   return {
     check,
+    applying: () => announced,
     async close() {
       closed = true;
       clearInterval(timer);

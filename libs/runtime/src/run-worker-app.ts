@@ -104,6 +104,8 @@ export interface WorkerAppContext {
    * in file mode.
    */
   refreshConfig(): Promise<boolean>;
+  /** While a version announced since is being applied: its promise (jobs wait for it before they start). */
+  configApplying(): Promise<void> | undefined;
   /** The producer side of a queue this app writes to (closed at shutdown, after the workers). */
   produce<Q extends QueueContract>(contract: Q): QueueOf<Q>;
 }
@@ -194,6 +196,7 @@ export function consume<Q extends QueueContract, Deps>(
           worker: options.worker,
           config: app.current,
           refreshConfig: app.refreshConfig,
+          configApplying: app.configApplying,
         },
       ),
   };
@@ -303,6 +306,7 @@ async function start(
       await watch.check();
       return live !== before;
     },
+    configApplying: () => watch?.applying(),
     produce: (contract) => {
       const queue = openQueue(contract, redis, env.QUEUE_PREFIX);
       queue.on('error', (err) => logger.warn({ err: { message: err.message }, queue: contract.name }, 'queue error'));

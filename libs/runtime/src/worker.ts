@@ -85,6 +85,8 @@ export interface StartWorkerOptions {
    * messages before this process has applied the version that added it.
    */
   refreshConfig?: () => Promise<boolean>;
+  /** While a newer configuration version is being applied: its promise; a job waits for it before it starts. */
+  configApplying?: () => Promise<void> | undefined;
 }
 
 /** BullMQ's scripts touch several keys of a queue at once: on Redis Cluster they must share a slot. */
@@ -222,6 +224,9 @@ export function startWorker<Q extends QueueContract, Deps>(
         throw err;
       }
       job.data = data;
+      // A record sent after a save runs on the version saved, not on the one this process is replacing.
+      const applying = options.configApplying?.();
+      if (applying) await applying;
       const config = options.config?.();
       if (config) pinJobConfig(job, config);
       const handler = (handlers as unknown as Record<string, (job: Job, deps: Deps, ctx: JobContext) => Promise<unknown>>)[job.name]!;

@@ -198,4 +198,47 @@ describe('configuration versions applied live', () => {
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(0);
   });
+  it('a job that starts while an announced version is being applied waits for it, so a record sent after a save uses it', async () => {
+    const prefix = `cw${Date.now().toString(36)}`;
+    const publisher = new Redis(redisUrl());
+    const notified = createConfigStore(prisma, { notify: (v) => publishConfigVersion(publisher, prefix, v) });
+    await createConfigStore(prisma).save({ bundle: bundleOf('A'), author: 'alice', validate: { env: SECRETS_ENV } });
+    // Applying the next version takes 1.5 s here (its mapping names a type of work, looked up slowly).
+    const app = startApp({
+      BROKER_CONFIG_SOURCE: 'database',
+      BROKER_CONFIG_CHECK_SECONDS: '3600',
+      QUEUE_PREFIX: prefix,
+      FIXTURE_CATALOGUE_DELAY_MS: '1500',
+      ...SECRETS_ENV,
+    });
+    await app.waitFor(/test-config-worker-app started/);
+    const producer = createProducerConnection(redisUrl());
+    const queue = openQueue(reloadQueue, producer, prefix);
+    const events = new QueueEvents(reloadQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
+    await events.waitUntilReady();
+    try {
+      const named = bundleOf('P');
+      const mapping = `${named.files['mappings/case.yaml']}  types_of_work:\n    value: [{ id: { typeOfWork: "Point of Sale" }, isPrimary: true }]\n`;
+      await notified.save({
+        bundle: { ...named, files: { ...named.files, 'mappings/case.yaml': mapping } },
+        author: 'bob',
+        validate: { env: SECRETS_ENV, catalogues: new Map([['demo', { typesOfWork: [{ id: 62, name: 'Point of Sale' }] }]]) },
+      });
+      // The record the save was made for, sent at once.
+      const job = await enqueue(
+        queue,
+        'work',
+        { connectionId: 'demo', sfId: '500000000000098AAA', subject: 'W1', holdMs: 0 },
+        { jobId: 'W1' },
+      );
+      expect(await job.waitUntilFinished(events, 20_000)).toBe('P W1 | trigger Send_to_Field_Nation__c = true');
+    } finally {
+      await events.close();
+      await queue.close();
+      producer.disconnect();
+      publisher.disconnect();
+    }
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+  });
 });
