@@ -219,7 +219,9 @@ export function mappingOfRows(object: string, rows: MappingRow[], previous?: str
       issues.push({ row: i, part: err.part, message: err.message });
     }
   });
-  const doc: Document = parseDocument(previous ?? '{}');
+  const parsed: Document = parseDocument(previous ?? '{}');
+  // A previous file that does not parse has nothing to keep: the rows replace it.
+  const doc: Document = parsed.errors.length ? parseDocument('{}') : parsed;
   if (!isMap(doc.contents)) doc.contents = doc.createNode({});
   doc.set('object', object);
   setSection(doc, 'fields', fields, true);

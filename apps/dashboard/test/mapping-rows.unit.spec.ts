@@ -75,6 +75,12 @@ describe('mapping editor rows', () => {
     expect(parseYaml(noCustom)).not.toHaveProperty('customFields');
   });
 
+  it('replaces a previous file that is not YAML, or not a mapping, with what the rows make', () => {
+    const rows: MappingRow[] = [{ target: 'title', action: 'from', source: 'Subject', options: '', required: false }];
+    for (const previous of ['fields: [', 'just text', '- a\n- b', 'object: Case\nfields: null\n'])
+      expect(parseYaml(mappingOfRows('Case', rows, previous).text), previous).toEqual({ object: 'Case', fields: { title: 'Subject' } });
+  });
+
   it('turns each action into the entry docs/mapping.md describes', () => {
     const r = (action: MappingRow['action'], source: string, options = '', required = false): MappingRow => ({
       target: 't',

@@ -57,6 +57,20 @@ function startApp(env: Record<string, string>) {
   return { child, exited, waitFor, output: () => out };
 }
 
+/** The fixture's queue under `prefix` and its events; `close` closes both and their connections. */
+async function reloadQueueAt(prefix: string) {
+  const producer = createProducerConnection(redisUrl());
+  const queue = openQueue(reloadQueue, producer, prefix);
+  const events = new QueueEvents(reloadQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
+  await events.waitUntilReady();
+  const close = async () => {
+    await events.close();
+    await queue.close();
+    producer.disconnect();
+  };
+  return { queue, events, close };
+}
+
 describe('configuration versions applied live', () => {
   it('exits 78 when database mode finds no version, naming the command that stores one', async () => {
     const app = startApp({ BROKER_CONFIG_SOURCE: 'database', QUEUE_PREFIX: 'cr-empty', ...SECRETS_ENV });
@@ -77,10 +91,7 @@ describe('configuration versions applied live', () => {
     const port = Number((await app.waitFor(/"opsPort":(\d+)/))[1]);
     expect(app.output()).toMatch(/"configSource":"database","configVersion":"1"/);
 
-    const producer = createProducerConnection(redisUrl());
-    const queue = openQueue(reloadQueue, producer, prefix);
-    const events = new QueueEvents(reloadQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
-    await events.waitUntilReady();
+    const { queue, events, close } = await reloadQueueAt(prefix);
     let n = 0;
     const run = async (subject: string, holdMs = 0) => {
       const job = await enqueue(
@@ -152,14 +163,13 @@ describe('configuration versions applied live', () => {
       expect(app.child.exitCode).toBeNull();
       expect(app.output().match(/test-config-worker-app started/g)).toHaveLength(1);
     } finally {
-      await events.close();
-      await queue.close();
-      producer.disconnect();
+      await close();
       publisher.disconnect();
     }
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(0);
   });
+
   it('a job for a connection added by a version not yet applied here applies it and runs, instead of failing', async () => {
     const prefix = `cq${Date.now().toString(36)}`;
     // Saved without announcements, and no periodic check within the test: only the job can find version 2.
@@ -167,10 +177,7 @@ describe('configuration versions applied live', () => {
     await silent.save({ bundle: bundleOf('A'), author: 'alice', validate: { env: SECRETS_ENV } });
     const app = startApp({ BROKER_CONFIG_SOURCE: 'database', BROKER_CONFIG_CHECK_SECONDS: '3600', QUEUE_PREFIX: prefix, ...SECRETS_ENV });
     await app.waitFor(/test-config-worker-app started/);
-    const producer = createProducerConnection(redisUrl());
-    const queue = openQueue(reloadQueue, producer, prefix);
-    const events = new QueueEvents(reloadQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
-    await events.waitUntilReady();
+    const { queue, events, close } = await reloadQueueAt(prefix);
     const run = async (connectionId: string, subject: string) => {
       const job = await enqueue(queue, 'work', { connectionId, sfId: '500000000000099AAA', subject, holdMs: 0 }, { jobId: subject });
       return (job.waitUntilFinished(events, 20_000) as Promise<string>).catch((err: Error) => `failed: ${err.message}`);
@@ -191,13 +198,12 @@ describe('configuration versions applied live', () => {
       // A connection no version has still fails for good, after one look.
       expect(await run('nowhere', 'N2')).toBe('failed: unknown connection nowhere');
     } finally {
-      await events.close();
-      await queue.close();
-      producer.disconnect();
+      await close();
     }
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(0);
   });
+
   it('a job that starts while an announced version is being applied waits for it, so a record sent after a save uses it', async () => {
     const prefix = `cw${Date.now().toString(36)}`;
     const publisher = new Redis(redisUrl());
@@ -212,10 +218,7 @@ describe('configuration versions applied live', () => {
       ...SECRETS_ENV,
     });
     await app.waitFor(/test-config-worker-app started/);
-    const producer = createProducerConnection(redisUrl());
-    const queue = openQueue(reloadQueue, producer, prefix);
-    const events = new QueueEvents(reloadQueue.name, { connection: createWorkerConnection(redisUrl()), prefix });
-    await events.waitUntilReady();
+    const { queue, events, close } = await reloadQueueAt(prefix);
     try {
       const named = bundleOf('P');
       const mapping = `${named.files['mappings/case.yaml']}  types_of_work:\n    value: [{ id: { typeOfWork: "Point of Sale" }, isPrimary: true }]\n`;
@@ -233,9 +236,7 @@ describe('configuration versions applied live', () => {
       );
       expect(await job.waitUntilFinished(events, 20_000)).toBe('P W1 | trigger Send_to_Field_Nation__c = true');
     } finally {
-      await events.close();
-      await queue.close();
-      producer.disconnect();
+      await close();
       publisher.disconnect();
     }
     app.child.kill('SIGTERM');
