@@ -12,14 +12,14 @@
 // - ingress: the ingress alone (no workers competing for the 2 cores), loaded from a second process.
 // - mapping: mapping throughput per core (bench/mapping-bench.ts).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createDispatchCase, deleteQueueKeys, PUBLISHED_CASE, startHarness, type Harness } from '../scripts/lib/broker-harness';
 import { runIngressLoad } from './ingress-load-runner';
-import { rssMb, root, type AppName } from '../scripts/lib/app-processes';
+import { rssMb, root } from '../scripts/lib/app-processes';
 import { cpuDelta, cpuSnapshot, type CpuSnapshot } from './cpu-sampler';
 import { runRawPipeline } from './raw-pipeline-bench';
 import { runMappingBench, type MappingBenchResult } from './mapping-bench';
@@ -57,35 +57,6 @@ function parseArgs(argv: string[]): Options {
 }
 
 const CONNECTION = 'demo';
-const WORKER_APPS: AppName[] = ['salesforce-fetcher', 'mapper', 'fieldnation-writer', 'salesforce-writer'];
-
-// ---------------------------------------------------------------------------------------------
-// Build: the figures are for the bundles (what the Docker image runs), never for stale ones.
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-function ensureBuild(apps: AppName[]): void {
-  const sources = [
-    ...readdirSync(path.join(root, 'libs')).map((l) => path.join(root, 'libs', l, 'src')),
-    ...apps.map((a) => path.join(root, 'apps', a, 'src')),
-  ].filter((d) => existsSync(d));
-  const newestSource = Math.max(...sources.map(newestMtime));
-  const stale = apps.filter((a) => {
-    const bundle = path.join(root, 'dist/apps', a, 'main.mjs');
-    return !existsSync(bundle) || statSync(bundle).mtimeMs < newestSource;
-  });
-  if (stale.length === 0) return;
-  console.log(`building ${stale.join(', ')} (dist missing or older than the sources)`);
-  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/build-apps.ts'), ...apps], { cwd: root, stdio: 'inherit' });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Machine
@@ -662,7 +633,6 @@ if (wants('mapping')) {
   console.log('mapping: declarative, JSONata, Jsonnet');
   results.mapping = await runMappingBench({ seconds: options.quick ? 1 : 3 });
 }
-if (wants('pipeline') || wants('ingress')) ensureBuild(wants('pipeline') ? ['ingress', ...WORKER_APPS] : ['ingress']);
 if (wants('pipeline')) {
   console.log(`pipeline: ${options.records} records end to end, then the bare BullMQ pipeline`);
   Object.assign(results, await runPipeline(options));

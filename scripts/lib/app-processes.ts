@@ -1,7 +1,7 @@
 // Start, watch and stop the broker's apps as child processes: used by the demo, the benchmark and
 // the chaos run (which SIGKILLs and restarts them).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export const root = path.resolve(import.meta.dirname, '../..');
@@ -26,6 +26,35 @@ export function deployedNodeOptions(): string {
   return dockerfile.match(/^ENV\b.*\bNODE_OPTIONS="([^"]*)"/m)?.[1] ?? '';
 }
 
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Build the apps' bundles (dist/apps, what the Docker image runs) when one is missing or older than
+ * the sources: figures and memory limits measured on bundled apps are never those of stale ones.
+ */
+export function ensureBundles(apps: readonly AppName[]): void {
+  const sources = [
+    ...readdirSync(path.join(root, 'libs')).map((l) => path.join(root, 'libs', l, 'src')),
+    ...apps.map((a) => path.join(root, 'apps', a, 'src')),
+  ].filter((d) => existsSync(d));
+  const newestSource = Math.max(...sources.map(newestMtime));
+  const stale = apps.filter((a) => {
+    const bundle = path.join(root, 'dist/apps', a, 'main.mjs');
+    return !existsSync(bundle) || statSync(bundle).mtimeMs < newestSource;
+  });
+  if (stale.length === 0) return;
+  console.log(`building ${stale.join(', ')} (dist missing or older than the sources)`);
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/build-apps.ts'), ...stale], { cwd: root, stdio: 'inherit' });
+}
+
 export interface AppProcess {
   name: AppName;
   port: number;
@@ -47,14 +76,18 @@ export interface StartOptions {
 export function startApp(name: AppName, options: StartOptions): AppProcess {
   const port = options.port ?? APPS[name].health;
   const bundle = path.join(root, 'dist/apps', name, 'main.mjs');
-  if (options.bundled && !existsSync(bundle)) throw new Error(`${path.relative(root, bundle)} is missing: build it first (npm run build)`);
-  const useBundle = options.bundled;
+  if (options.bundled && !existsSync(bundle)) throw new Error(`${path.relative(root, bundle)} is missing: build it first (ensureBundles)`);
   // APP_NODE_ARGS passes flags Node refuses in NODE_OPTIONS (e.g. --cpu-prof) to every app started here.
   const nodeArgs = (process.env.APP_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const args = [...nodeArgs, ...(useBundle ? [bundle] : ['--import', 'tsx', path.join(root, 'apps', name, 'src/main.ts')])];
+  const args = [...nodeArgs, ...(options.bundled ? [bundle] : ['--import', 'tsx', path.join(root, 'apps', name, 'src/main.ts')])];
   const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, ...(useBundle ? { NODE_OPTIONS: deployedNodeOptions() } : {}), ...options.env, [APPS[name].port]: String(port) },
+    env: {
+      ...process.env,
+      ...(options.bundled ? { NODE_OPTIONS: deployedNodeOptions() } : {}),
+      ...options.env,
+      [APPS[name].port]: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const app: AppProcess = { name, port, child, peakRssMb: 0, output: [] };

@@ -14,7 +14,7 @@ import { createLogger, type Logger } from '@broker/runtime';
 import { createPrisma, createStore, type Correlation, type PrismaClient, type Store } from '@broker/store';
 import { startFieldNationSim, type FieldNationSim, type FieldNationSimOptions } from '../../apps/fieldnation-sim/src/index';
 import { startSalesforceSim, type SalesforceSim, type SalesforceSimOptions } from '../../apps/salesforce-sim/src/index';
-import { APPS, root, startApp, stopApp, waitReady, type AppName, type AppProcess } from './app-processes';
+import { APPS, ensureBundles, root, startApp, stopApp, waitReady, type AppName, type AppProcess } from './app-processes';
 
 export const WORKER_APPS: AppName[] = ['salesforce-fetcher', 'mapper', 'fieldnation-writer', 'salesforce-writer'];
 
@@ -279,6 +279,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   }
   const apps = new Map<AppName, AppProcess>();
   const names = options.apps ?? (['ingress', ...WORKER_APPS] as AppName[]);
+  if (options.bundled) ensureBundles(names);
   const ports = new Map<AppName, number>();
   for (const name of names) ports.set(name, name === 'ingress' ? ingressPort : await port(name));
   const launch = (name: AppName) => {

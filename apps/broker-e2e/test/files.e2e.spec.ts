@@ -1,7 +1,6 @@
 // Files both ways (issue 15, part 5), over both simulators and every app as a process, for a custom
 // object (Service_Ticket__c) and for a Case (completion): exactly once, no echo, bad input refused,
 // a writer killed mid-copy, and a 50 MB file with the writers' peak RSS measured.
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,9 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFileLinks, type FileLinks } from '@broker/store';
 import { createDispatchCase, PUBLISHED_CASE, startHarness, type Harness } from '../../../scripts/lib/broker-harness';
 import type { AppName } from '../../../scripts/lib/app-processes';
-import { workspaceRoot } from '../../../vitest.shared';
-
-const BROKER_APPS: AppName[] = ['ingress', 'salesforce-fetcher', 'mapper', 'fieldnation-writer', 'salesforce-writer'];
 
 const MAX_BYTES = 60 * 1024 * 1024;
 const FOLDER = 'Salesforce files';
@@ -25,12 +21,11 @@ let h: Harness;
 let links: FileLinks;
 
 beforeAll(async () => {
-  // The apps run as the Docker image runs them (esbuild bundles, its NODE_OPTIONS): the memory target
-  // is about a deployed writer, and tsx's in-process transpiling alone peaks at 165-200 MB on start.
-  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build-apps.ts', ...BROKER_APPS], { cwd: workspaceRoot, stdio: 'pipe' });
   const ticketMapping = path.join(tmp, 'ticket-to-work-order.yaml');
   writeFileSync(ticketMapping, 'object: Service_Ticket__c\nfields:\n  title: { from: Subject__c, required: true }\n');
   h = await startHarness({
+    // The apps run as the Docker image runs them (esbuild bundles, rebuilt when stale, its NODE_OPTIONS):
+    // the memory target is about a deployed writer; tsx's in-process transpiling alone peaks at 165-200 MB.
     bundled: true,
     caseObject: `${PUBLISHED_CASE}\n      Service_Ticket__c: { mapping: ${ticketMapping}, trigger: "Send_to_Field_Nation__c = true" }`,
     connectionExtra: [
