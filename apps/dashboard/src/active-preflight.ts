@@ -9,7 +9,8 @@ import type { DashboardDeps } from './dashboard-app';
  * "Test connection" over the configuration in force when it is used: a version saved on the setup
  * pages (or a file edited) since the dashboard started is the one tested, and a configuration that
  * does not load shows its error where the buttons would be instead of disabling them until a restart.
- * Reading it costs one small query (or file read) per home page or test, which operators click.
+ * Reading it costs one small query (or file read) per home page or test (loaded once for both the
+ * connection check and the preflight), which operators click.
  */
 export function activePreflight(options: {
   /** BROKER_CONFIG / BROKER_CONFIG_SOURCE and the variables the configuration interpolates. */
@@ -19,16 +20,15 @@ export function activePreflight(options: {
   publicUrl?: string;
   logger: Logger;
 }): NonNullable<DashboardDeps['preflight']> {
-  const load = async () => (await loadActiveConfig(configSourceOf(options.env), { prisma: options.prisma, env: options.env })).config;
-  return {
-    async connectionIds() {
-      return (await load()).connections.map((c) => c.id);
-    },
-    async run(connectionId) {
-      return runPreflight(await load(), connectionId, {
-        publicUrl: options.publicUrl,
-        logger: options.logger.child({ connectionId, preflight: true }),
-      });
-    },
+  return async () => {
+    const { config } = await loadActiveConfig(configSourceOf(options.env), { prisma: options.prisma, env: options.env });
+    return {
+      connectionIds: config.connections.map((c) => c.id),
+      run: (connectionId: string) =>
+        runPreflight(config, connectionId, {
+          publicUrl: options.publicUrl,
+          logger: options.logger.child({ connectionId, preflight: true }),
+        }),
+    };
   };
 }

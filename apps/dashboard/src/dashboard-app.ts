@@ -36,8 +36,11 @@ export interface DashboardDeps {
   /** Extra origins allowed to POST (a reverse proxy that rewrites Host). */
   allowedOrigins?: string[];
   csrf?: CsrfTokens;
-  /** "Test connection": the configured connections and the live preflight (absent without a configuration). */
-  preflight?: { connectionIds(): Promise<readonly string[]>; run(connectionId: string): Promise<PreflightReport> };
+  /**
+   * "Test connection" (absent without a configuration): the configuration in force, loaded when asked,
+   * as its connections and the live preflight of one of them. Rejects when it does not load.
+   */
+  preflight?: () => Promise<{ connectionIds: readonly string[]; run(connectionId: string): Promise<PreflightReport> }>;
   /** The setup pages (absent without a configuration: they answer 404 saying what to set). */
   setup?: SetupService;
   /** Resolves `${ENV}` when a version saved from the setup pages is validated (default: this process's). */
@@ -206,11 +209,11 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   actions.post('/test-connection', async (req, res) => {
     const connectionId = field(req.body, 'connectionId');
     if (!deps.preflight) throw new ActionError(404, 'no configuration: set BROKER_CONFIG or BROKER_CONFIG_SOURCE=database');
-    const ids = await deps.preflight.connectionIds().catch((err: Error) => {
+    const preflight = await deps.preflight().catch((err: Error) => {
       throw new ActionError(500, `the configuration does not load: ${err.message}`);
     });
-    if (!ids.includes(connectionId)) throw new ActionError(404, `no connection "${connectionId}" in the config`);
-    const report = await deps.preflight.run(connectionId);
+    if (!preflight.connectionIds.includes(connectionId)) throw new ActionError(404, `no connection "${connectionId}" in the config`);
+    const report = await preflight.run(connectionId);
     deps.logger.info(
       { connectionId, ok: report.ok, failed: report.checks.filter((c) => c.status === 'fail').map((c) => c.id), by: req.principal!.name },
       'connection tested from dashboard',
@@ -251,7 +254,7 @@ const htmlError = (status: number, message: string) =>
 /** The connections with their buttons, or why the configuration does not load (the page still renders). */
 async function connectionsOrError(preflight: NonNullable<DashboardDeps['preflight']>, csrfToken: string) {
   try {
-    return connectionsSection(await preflight.connectionIds(), csrfToken);
+    return connectionsSection((await preflight()).connectionIds, csrfToken);
   } catch (err) {
     return configErrorSection((err as Error).message);
   }
