@@ -97,18 +97,13 @@ export function watchConfigVersions(options: ConfigWatchOptions): ConfigWatch {
 
   const subscriber = options.redis.duplicate();
   subscriber.on('error', () => undefined); // the periodic check covers a lost subscription
-  let announced: Promise<void> | undefined;
+  // The newest version a message announced: while a check runs and this one is neither in force nor
+  // refused, that check is applying it.
+  let announced = 0;
   subscriber.on('message', (channel: string, message: string) => {
     if (channel !== configChannel(options.prefix)) return;
-    const current = options.current();
-    const version = Number(message);
-    const pending = check();
-    if (current === null || !(version > current) || refused.has(version)) return;
-    const settled = pending.catch(() => undefined);
-    announced = settled;
-    void settled.then(() => {
-      if (announced === settled) announced = undefined;
-    });
+    announced = Math.max(announced, Number(message) || 0);
+    void check();
   });
   void subscriber.subscribe(configChannel(options.prefix)).catch(() => undefined);
   const timer = setInterval(() => void check(), options.intervalMs ?? 30_000);
@@ -116,7 +111,8 @@ export function watchConfigVersions(options: ConfigWatchOptions): ConfigWatch {
 
   return {
     check,
-    applying: () => announced,
+    applying: () =>
+      running && announced > (options.current() ?? 0) && !refused.has(announced) ? running.catch(() => undefined) : undefined,
     async close() {
       closed = true;
       clearInterval(timer);
