@@ -253,7 +253,7 @@ function setSection(doc: Document, section: string, entries: Record<string, unkn
   if (previous) {
     map.commentBefore = previous.commentBefore;
     map.comment = previous.comment;
-    map.flow = previous.flow && map.items.length > 0 ? previous.flow : false;
+    map.flow = Boolean(previous.flow) && map.items.length > 0;
   }
   doc.set(section, map);
 }
