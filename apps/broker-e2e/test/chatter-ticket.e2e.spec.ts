@@ -213,8 +213,12 @@ describe('Service_Ticket__c: a custom object end to end', () => {
     const techMessageId = h.fn.technician.postMessage(workOrderId, 'On my way, 20 minutes.', { providerId: PROVIDER });
     const post = await h.waitFor('post from Field Nation', () => postsOn(ticketId).find((p) => p.Body.includes('On my way, 20 minutes.')));
     expect(post.CreatedById).toBe(h.sf.ref('integration'));
-    const link = await h.store.findMessageLinkByFnMessage('demo', workOrderId, techMessageId);
-    expect(link?.caseCommentId).toBe(post.Id);
+    // The writer completes the link after Salesforce's answer: the post may be listed a moment before.
+    const link = await h.waitFor('post link', async () => {
+      const l = await h.store.findMessageLinkByFnMessage('demo', workOrderId, techMessageId);
+      return l?.caseCommentId ? l : undefined;
+    });
+    expect(link.caseCommentId).toBe(post.Id);
 
     // The dispatcher answers in the post's thread: the reply goes to Field Nation as a reply.
     const replyId = h.sf.createRecord('FeedComment', { FeedItemId: post.Id, CommentBody: 'Thanks, gate code 4411.' }, dispatcher);
