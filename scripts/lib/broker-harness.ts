@@ -3,7 +3,6 @@
 // process talking real HTTP, real Redis and real PostgreSQL.
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -12,6 +11,7 @@ import { FN_WEBHOOK_EVENTS } from '@broker/fieldnation';
 import { loadEventRulesFile } from '@broker/mapping';
 import { createLogger, type Logger } from '@broker/runtime';
 import { createPrisma, createStore, type Correlation, type PrismaClient, type Store } from '@broker/store';
+import { freePort } from '../../libs/testing/src/free-port';
 import { startFieldNationSim, type FieldNationSim, type FieldNationSimOptions } from '../../apps/fieldnation-sim/src/index';
 import { startSalesforceSim, type SalesforceSim, type SalesforceSimOptions } from '../../apps/salesforce-sim/src/index';
 import { APPS, ensureBundles, root, startApp, stopApp, waitReady, type AppName, type AppProcess } from './app-processes';
@@ -106,16 +106,7 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Delete every Redis key under a queue prefix (a run's queues). */
 export async function deleteQueueKeys(redis: Redis, prefix: string): Promise<void> {

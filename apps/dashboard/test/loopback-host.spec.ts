@@ -2,6 +2,7 @@ import http from 'node:http';
 import os from 'node:os';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '@broker/testing';
 import { isLoopbackHost } from '../src/loopback-host.middleware';
 import { spawnDashboardMain } from './dashboard-process';
 import { startDashboard, type DashboardUnderTest } from './dashboard-test-kit';
@@ -103,13 +104,6 @@ describe('the insecure dashboard answers only at localhost', () => {
 });
 
 describe('the insecure dashboard process', () => {
-  const freePort = () =>
-    new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
   const start = (env: Record<string, string>) => spawnDashboardMain(dash, { LOG_LEVEL: 'info', DASHBOARD_INSECURE: 'true', ...env });
 
   it('refuses to listen on a non-loopback HOST', async () => {

@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { redisUrl } from '@broker/testing';
+import { freePort, redisUrl } from '@broker/testing';
 import { buildOutboundMessage, makeId } from '@broker/salesforce';
 import { deleteQueueKeys } from '../../../scripts/lib/broker-harness';
 import { DEMO_OUTBOUND, DEMO_TOKEN, ORG_ID, testConfigYaml } from './ingress-test-kit';
@@ -23,14 +22,6 @@ afterAll(async () => {
   for (const prefix of prefixes) await deleteQueueKeys(redis, prefix);
   redis.disconnect();
 });
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 function start(configText: string, env: Record<string, string>) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ingress-main-'));

@@ -21,7 +21,7 @@ import {
 } from '@broker/runtime';
 import { toSalesforceError } from '@broker/salesforce/client';
 import { createPrisma, createStore } from '@broker/store';
-import { adminUrl, createTestDatabase } from '@broker/testing';
+import { adminUrl, createTestDatabase, freePort } from '@broker/testing';
 import { startTcpProxy } from './fixtures/tcp-proxy';
 import { runTestWorker, serveForTest } from './runtime-test-kit';
 
@@ -41,15 +41,6 @@ const quietLogger = () =>
       },
     }),
   });
-
-/** A port nothing listens on (bound, then released). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
   const end = Date.now() + timeoutMs;

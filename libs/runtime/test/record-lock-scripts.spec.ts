@@ -1,25 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { tryLock, tryLockReading } from '@broker/runtime';
-import { startRedisServer } from '@broker/testing';
+import { freePort, startRedisServer } from '@broker/testing';
 
 // A private server: its script cache and command counters are this test's alone (SCRIPT FLUSH included).
 const cleanups: (() => unknown)[] = [];
 afterAll(() => {
   for (const c of cleanups.reverse()) c();
 });
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 const calls = async (redis: Redis, command: string) => {
   const stats = await redis.info('commandstats');

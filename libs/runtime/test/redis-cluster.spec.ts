@@ -1,12 +1,11 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineQueue, enqueue, jobId } from '@broker/contracts';
-import { startRedisServer } from '@broker/testing';
+import { freePort, startRedisServer } from '@broker/testing';
 import {
   baseEnvSchema,
   createLogger,
@@ -24,18 +23,6 @@ import {
 const nodes: ChildProcess[] = [];
 let dir: string;
 let clusterUrl: string;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    // A cluster node also listens on port + 10000 (the bus): keep both below 65536.
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => (port < 55_000 ? resolve(port) : freePort().then(resolve, reject)));
-    });
-  });
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'redis-cluster-'));

@@ -9,3 +9,4 @@ export * from './demo-config';
 export * from './servers-for-file';
 export * from './config-versions';
 export { prepareTemplateDatabase } from './global-setup';
+export * from './free-port';
