@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { fnEventQueue, sfFetchQueue } from '@broker/contracts';
 import { ConfigError, configSourceOf } from '@broker/config';
-import { loadActiveConfig } from '@broker/config-store';
+import { loadActiveConfig, type ConfigWatch } from '@broker/config-store';
 import { baseEnvSchema, closeServer, createMetricsRegistry, openQueue, startHttpApp, startOpsServer } from '@broker/runtime';
 import { createIngressApp, OUTBOUND_MAX_BODY_BYTES, WEBHOOK_MAX_BODY_BYTES } from './ingress-app';
 import { createIngressMetrics } from './ingress-metrics';
@@ -101,6 +101,9 @@ if (capture)
     'payload capture is on: redacted deliveries are written to disk; turn it off after the sandbox run',
   );
 
+// Database mode's configuration watch (below, once the servers listen): an Outbound Message for an
+// object a version being applied adds waits for it.
+let watch: ConfigWatch | undefined;
 const app = createIngressApp({
   connections: new Map(config.connections.map((c) => [c.id, c])),
   ingress: config.ingress,
@@ -115,6 +118,7 @@ const app = createIngressApp({
   storeReady: () => redis.status === 'ready',
   storeTimeoutMs: env.STORE_TIMEOUT_MS,
   capture,
+  configApplying: () => watch?.applying(),
 });
 
 const tls =
@@ -136,7 +140,7 @@ const ops = await startOpsServer({ port: env.OPS_PORT, registry, ready: () => re
 
 if (env.BROKER_CONFIG_SOURCE === 'database' && env.DATABASE_URL) {
   const prisma = createPrisma(env.DATABASE_URL, { max: 1 });
-  const watch = followObjectSettings({
+  const objectSettings = followObjectSettings({
     connections: config.connections,
     version: configVersion,
     prisma,
@@ -145,7 +149,8 @@ if (env.BROKER_CONFIG_SOURCE === 'database' && env.DATABASE_URL) {
     intervalMs: env.BROKER_CONFIG_CHECK_SECONDS * 1000,
     logger,
   });
-  shutdown.add('queues', () => watch.close(), 'config-watch');
+  watch = objectSettings;
+  shutdown.add('queues', () => objectSettings.close(), 'config-watch');
   shutdown.add('prisma', () => prisma.$disconnect());
 }
 

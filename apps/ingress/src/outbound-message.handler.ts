@@ -25,6 +25,13 @@ export interface OutboundDeps {
   storeTimeoutMs: number;
   /** Path token, source network and client certificate checks (before the body is read). */
   guard: OutboundGuard;
+  /**
+   * Database mode: the check applying a configuration version announced as newer than the one in
+   * force, if one runs (ConfigWatch.applying). A message for an object this ingress does not accept
+   * waits for it (at most storeTimeoutMs), so a record of an object added by a save just made is
+   * acknowledged, not refused into Salesforce's retry backoff.
+   */
+  configApplying?: () => Promise<void> | undefined;
 }
 
 /** Store with a deadline: a late success is harmless (job ids collapse the retry). */
@@ -295,7 +302,13 @@ async function storeAndAck(
     }
     throw err;
   }
-  const unknown = message.notifications.find((n) => !connection.objects[n.sObjectType]);
+  const notConfigured = () => message.notifications.find((n) => !connection.objects[n.sObjectType]);
+  let unknown = notConfigured();
+  const applying = unknown && deps.configApplying?.();
+  if (applying) {
+    await withDeadline(applying, deps.storeTimeoutMs).catch(() => undefined);
+    unknown = notConfigured();
+  }
   if (unknown) {
     return fault(res, deps, 'unknown-object', 'Client', `object ${unknown.sObjectType} is not configured for connection ${connection.id}`);
   }

@@ -89,6 +89,8 @@ export async function startIngress(
     capture?: Omit<PayloadCaptureOptions, 'connections' | 'logger' | 'metrics'>;
     /** Another sf.fetch contract than the real one (a stricter one stands in for payloads only the contract refuses). */
     fetchContract?: typeof sfFetchQueue;
+    /** Database mode's wait for a configuration version being applied (ConfigWatch.applying). */
+    configApplying?: () => Promise<void> | undefined;
   } = {},
 ): Promise<IngressUnderTest> {
   const config = parseConfig(options.configYaml ?? testConfigYaml, '/tmp/test-config.yaml', {});
@@ -121,6 +123,7 @@ export async function startIngress(
     ready: () => redis.status === 'ready',
     storeReady: () => redis.status === 'ready',
     storeTimeoutMs: 5_000,
+    configApplying: options.configApplying,
   });
   const server: Server = createIngressServer(app, options.tls);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
