@@ -4,7 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asContractViolation, contractMiddleware, takeProcessContractViolations } from '../src/contract/contract-check';
 import type { FieldNationSim } from '../src/index';
-import { getToken, restApi, startSim, webhookApi } from './sim-test-helpers';
+import { getToken, publishableWorkOrder, restApi, startSim, webhookApi } from './sim-test-helpers';
 
 // The referee is Field Nation's published definition (apps/fieldnation-sim/openapi): each case below
 // breaks a rule written there (webhooks-v3.yaml CreateWebhook.secret `format: uuid`, rest-v2.yaml
@@ -49,6 +49,30 @@ describe('contract check (express-openapi-validator over the OpenAPI copies)', (
     const ok = await restApi(sim, token)('GET', `/workorders/${wo.id}`);
     expect(ok.status).toBe(200);
     expect(sim.takeContractViolations().map((v) => v.status)).toEqual([405]);
+  });
+
+  it('answers the paths the broker does not call in the shapes the definition gives them', async () => {
+    const api = restApi(sim, token);
+    const wo = (await api('POST', '/workorders', publishableWorkOrder())).body as { id: number; title: string };
+    expect((await api('POST', `/workorders/${wo.id}/publish`)).status).toBe(200);
+    expect((await api('POST', `/workorders/${wo.id}/route`, { technician: { id: 557 } })).status).toBe(200);
+    // A bare array (WorkOrderProvidersResponseDto[]), not the {metadata, results} envelope.
+    expect((await api('GET', `/workorders/${wo.id}/providers`)).body).toEqual([
+      { id: 557, first_name: expect.any(String), last_name: expect.any(String) },
+    ]);
+    // TypesOfWorkServiceTypeDto: `id` a string, the name in `text`.
+    expect((await api('GET', '/types-of-work/62/service-types')).body).toContainEqual({ id: '10', text: 'Installation' });
+    // The update answers the work order (WorkOrderResponseDto); the field's category is a string.
+    expect((await api('PUT', `/workorders/${wo.id}/custom_fields/608`, { value: 'Store 12' })).body).toMatchObject({
+      id: wo.id,
+      title: wo.title,
+    });
+    expect((await api('GET', `/workorders/${wo.id}/custom_fields/608`)).body).toMatchObject({
+      id: 608,
+      category: 'Buyer fields',
+      value: 'Store 12',
+    });
+    expect(sim.takeContractViolations()).toEqual([]);
   });
 
   it('keeps every violation in the process-wide list the test setup checks until it is taken', async () => {

@@ -251,8 +251,12 @@ describe('REST v2 work orders', () => {
         errors: [],
       });
       const cf = await api('PUT', `/workorders/${wo.id}/custom_fields/608`, { value: 'Store 12' });
-      expect(cf.body).toMatchObject({ id: 608, value: 'Store 12' });
-      expect((await api('GET', `/workorders/${wo.id}/custom_fields/608`)).body.value).toBe('Store 12');
+      expect(cf.body).toMatchObject({ id: wo.id, title: 'New title' });
+      expect((await api('GET', `/workorders/${wo.id}/custom_fields/608`)).body).toMatchObject({
+        id: 608,
+        category: 'Buyer fields',
+        value: 'Store 12',
+      });
       expect(
         (await api('PUT', `/workorders/${wo.id}/schedule`, { service_window: { mode: 'exact', start: { utc: '2026-08-01 10:00:00' } } }))
           .body.service_window.start.utc,
@@ -383,7 +387,7 @@ describe('REST v2 work orders', () => {
 
     it('serves lookups and the custom-field catalogue', async () => {
       expect((await api('GET', '/types-of-work')).body.results).toContainEqual({ id: 62, name: 'Point of Sale' });
-      expect((await api('GET', '/types-of-work/62/service-types')).body.results).toContainEqual({ id: 10, name: 'Installation' });
+      expect((await api('GET', '/types-of-work/62/service-types')).body).toContainEqual({ id: '10', text: 'Installation' });
       expect((await api('GET', '/templates')).body.results.map((t: { id: number }) => t.id)).toEqual([433, 434]);
       expect((await api('GET', '/projects/55')).body).toEqual({ id: 55, name: 'Retail Rollout 2026' });
       const fields = (await api('GET', '/custom-fields')).body.results;

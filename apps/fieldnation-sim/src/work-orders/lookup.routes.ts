@@ -37,8 +37,9 @@ export function lookupRouter(): Router {
   const templates = TEMPLATES.map(({ id, name, defaults }) => ({ id, name, ...defaults }));
 
   router.get('/types-of-work', (req, res) => res.json(page(req, typesOfWork)));
+  // rest-v2.yaml: a bare array of TypesOfWorkServiceTypeDto, `{ id: string, text }`.
   router.get('/types-of-work/:id/service-types', (req, res) =>
-    res.json(page(req, byId(TYPES_OF_WORK, req.params.id, 'Type of work').service_types)),
+    res.json(byId(TYPES_OF_WORK, req.params.id, 'Type of work').service_types.map((s) => ({ id: String(s.id), text: s.name }))),
   );
   router.get('/templates', (req, res) => res.json(page(req, templates)));
   router.get('/templates/:id', (req, res) => res.json(byId(templates, req.params.id, 'Template')));

@@ -1,5 +1,16 @@
 import { fnDateTime, zoneForState } from '../core/date-time';
-import { CLIENTS, COMPANY, CUSTOM_FIELDS, PROJECTS, SAVED_LOCATIONS, TEMPLATES, TYPES_OF_WORK, findUser, type SimUser } from './catalogue';
+import {
+  CLIENTS,
+  COMPANY,
+  CUSTOM_FIELDS,
+  PROJECTS,
+  SAVED_LOCATIONS,
+  TEMPLATES,
+  TYPES_OF_WORK,
+  findUser,
+  type CustomFieldDefinition,
+  type SimUser,
+} from './catalogue';
 import { availableActions, statusDisplay } from './state-machine';
 import { STATUS, STATUS_NAMES, statusCode, type MessageRecord, type WorkOrderRecord } from './work-order.model';
 
@@ -40,6 +51,14 @@ export function renderStatus(wo: WorkOrderRecord) {
   };
 }
 
+const CATEGORY_NAMES = { 1: 'Buyer fields', 2: 'Provider fields' } as const;
+
+/** One field of a work order (CustomFieldsResultDto: `category` a string, the category's name). */
+export function renderCustomField(def: CustomFieldDefinition, wo: WorkOrderRecord) {
+  const { category, ...rest } = def;
+  return { ...rest, category: CATEGORY_NAMES[category], value: wo.customFieldValues.get(def.id) ?? '' };
+}
+
 export function renderCustomFields(wo: WorkOrderRecord) {
   const category = (id: 1 | 2, name: string, role: string) => ({
     id,
@@ -59,7 +78,7 @@ export function renderCustomFields(wo: WorkOrderRecord) {
         value: wo.customFieldValues.get(d.id) ?? '',
       })),
   });
-  return collection([category(1, 'Buyer fields', 'buyer'), category(2, 'Provider fields', 'assigned_provider')], ['edit']);
+  return collection([category(1, CATEGORY_NAMES[1], 'buyer'), category(2, CATEGORY_NAMES[2], 'assigned_provider')], ['edit']);
 }
 
 export function renderMessage(m: MessageRecord, all: MessageRecord[], zone: string): Record<string, unknown> {

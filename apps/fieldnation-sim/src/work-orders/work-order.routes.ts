@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { SimError, notFound } from '../core/sim-error';
 import { CUSTOM_FIELDS, TALENT_POOLS, findUser, type SimUser } from './catalogue';
 import { queryWorkOrders } from './work-order-query';
-import { collection, renderCustomFields, renderMessages, renderStatus, userSummary } from './work-order.render';
+import { collection, renderCustomField, renderCustomFields, renderMessages, renderStatus, userSummary } from './work-order.render';
 import type { WorkOrderService } from './work-order.service';
 import { validationError } from './work-order.schema';
 
@@ -113,10 +113,17 @@ export function workOrderRouter(deps: WorkOrderRoutesDeps): Router {
     res.json({ id: wo.id, routed: ids, status: renderStatus(wo) });
   });
 
+  // rest-v2.yaml: a bare array of WorkOrderProvidersResponseDto (no {metadata, results} envelope).
+  // Which entries count as "pending requests" it leaves open: routes waiting for an answer and
+  // providers' requests both are, keyed by the provider (the simulator has no request ids).
   router.get('/:id/providers', (req, res) => {
     const wo = service.get(idParam(req));
-    const entries = [...wo.routes.map((r) => ({ ...r, kind: 'routed' })), ...wo.requests.map((r) => ({ ...r, kind: 'requested' }))];
-    res.json(collection(entries.map((e) => ({ user: userSummary(findUser(e.provider_id)!), type: e.kind }))));
+    res.json(
+      [...wo.routes, ...wo.requests].map((e) => {
+        const user = findUser(e.provider_id)!;
+        return { id: e.provider_id, first_name: user.first_name, last_name: user.last_name };
+      }),
+    );
   });
 
   router.get('/:id/requests', (req, res) => {
@@ -179,15 +186,14 @@ export function workOrderRouter(deps: WorkOrderRoutesDeps): Router {
     const cfId = Number(req.params.cfId);
     const def = CUSTOM_FIELDS.find((d) => d.id === cfId);
     if (!def) throw notFound('Custom field', req.params.cfId);
-    res.json({ ...def, value: wo.customFieldValues.get(cfId) ?? '' });
+    res.json(renderCustomField(def, wo));
   });
 
   router.put('/:id/custom_fields/:cfId', (req, res) => {
     const id = idParam(req);
     service.setCustomField(id, Number(req.params.cfId), body(req).value, actorOf(req, res));
-    const cfId = Number(req.params.cfId);
-    const def = CUSTOM_FIELDS.find((d) => d.id === cfId)!;
-    res.json({ ...def, value: service.get(id).customFieldValues.get(cfId) ?? '' });
+    // rest-v2.yaml answers the update with the work order (WorkOrderResponseDto), not the field.
+    send(res, id);
   });
 
   for (const part of ['schedule', 'location', 'pay'] as const) {
