@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startListener } from '@broker/testing';
 import { asContractViolation, contractMiddleware, takeProcessContractViolations } from '../src/contract/contract-check';
 import type { FieldNationSim } from '../src/index';
 import { getToken, publishableWorkOrder, restApi, startSim, webhookApi } from './sim-test-helpers';
@@ -73,6 +74,31 @@ describe('contract check (express-openapi-validator over the OpenAPI copies)', (
       value: 'Store 12',
     });
     expect(sim.takeContractViolations()).toEqual([]);
+  });
+
+  it('answers delivery logs with deliveryStatus the HTTP status the endpoint gave (a number) and a delivery_log link', async () => {
+    const listener = await startListener();
+    try {
+      listener.respond = () => ({ status: 202 });
+      const hooks = webhookApi(sim, token);
+      const hook = await hooks('POST', '', {
+        url: `${listener.url}/h`,
+        events: ['workorder.created'],
+        method: 'post',
+        status: 'active',
+        secret: '0f9e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f',
+      });
+      expect(hook.status).toBe(200);
+      await restApi(sim, token)('POST', '/workorders', { title: 'logged' });
+      await sim.waitForDeliveries();
+      const logs = await hooks('GET', `/delivery-logs?webhookId=${hook.body.result.webhookId}&deliveryStatus=202`);
+      expect(logs.body.result).toEqual([expect.objectContaining({ deliveryStatus: 202, deliveryAttempt: 1 })]);
+      const detail = await hooks('GET', `/delivery-logs/${logs.body.result[0].deliveryId}`);
+      expect(detail.body.result.delivery_log).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/__sim\/deliveries\?deliveryId=/);
+      expect(sim.takeContractViolations()).toEqual([]);
+    } finally {
+      await listener.close();
+    }
   });
 
   it('keeps every violation in the process-wide list the test setup checks until it is taken', async () => {

@@ -121,10 +121,12 @@ describe('Webhooks v3', () => {
     const logs = await hooks('GET', `/delivery-logs?webhookId=${hook.webhookId}`);
     expect(logs.body.result[0]).toMatchObject({
       deliveryId: delivery!.deliveryId,
-      deliveryStatus: 'failed',
-      attempts: 3,
-      responseStatus: 500,
+      deliveryStatus: 500,
+      deliveryAttempt: 3,
+      deliveryState: 'failed',
     });
+    expect((await hooks('GET', `/delivery-logs?webhookId=${hook.webhookId}&deliveryStatus=500`)).body.result).toHaveLength(1);
+    expect((await hooks('GET', `/delivery-logs?webhookId=${hook.webhookId}&deliveryStatus=200`)).body.result).toHaveLength(0);
 
     listener.respond = () => ({ status: 200 });
     const retried = await hooks('PATCH', `/delivery-logs/${delivery!.deliveryId}/retry`);
@@ -134,10 +136,10 @@ describe('Webhooks v3', () => {
     expect(last.headers['x-fn-delivery-id']).toBe(`${delivery!.deliveryId}:4`);
     expect(last.body).toBe(listener.requests[0]!.body);
     expect(last.headers['x-fn-signature']).toBe(hmac('3b5d7f9a-1c2e-4a6b-8d0f-2a4c6e8a0b2d', last.body));
-    expect((await hooks('GET', `/delivery-logs/${delivery!.deliveryId}`)).body.result).toMatchObject({
-      deliveryStatus: 'delivered',
-      attempts: 4,
-    });
+    const detail = (await hooks('GET', `/delivery-logs/${delivery!.deliveryId}`)).body.result;
+    expect(detail).toMatchObject({ deliveryStatus: 200, deliveryAttempt: 4, deliveryState: 'delivered' });
+    const log = (await fetch(detail.delivery_log).then((r) => r.json())) as { deliveries: { deliveryId: string }[] };
+    expect(log.deliveries.map((d) => d.deliveryId)).toEqual([delivery!.deliveryId]);
   });
 
   it('does not retry 4xx answers', async () => {

@@ -77,6 +77,7 @@ export function controlRouter(control: SimControl, webhookOptions: () => Webhook
         workOrderId: num(req.query.workOrderId),
         eventName: str(req.query.eventName),
         deliveryStatus: str(req.query.deliveryStatus),
+        deliveryId: str(req.query.deliveryId),
       }),
     });
   });

@@ -63,7 +63,16 @@ const envelope = (result: unknown, metadata: Record<string, unknown> = {}) => ({
   result,
 });
 
-const publicDelivery = (d: DeliveryRecord, detailed = false) => {
+/** webhooks-v3.yaml: `deliveryStatus` is the HTTP status your endpoint answered (a number). */
+const httpStatusOf = (d: DeliveryRecord): number => d.attempts.at(-1)?.status ?? 0;
+
+/**
+ * A delivery as webhooks-v3.yaml's DeliveryLog item has it: `deliveryStatus` the latest attempt's HTTP
+ * status (0 before any answer: none yet, or a network error), `deliveryAttempt` the attempts made.
+ * The simulator's own state word (`pending`, `retrying`, `delivered`, `failed`) is kept as
+ * `deliveryState`; the detail's `delivery_log` (a pre-signed URL at Field Nation) points at /__sim.
+ */
+const publicDelivery = (d: DeliveryRecord, detail?: { origin: string }) => {
   const last = d.attempts.at(-1);
   return {
     deliveryId: d.deliveryId,
@@ -71,14 +80,20 @@ const publicDelivery = (d: DeliveryRecord, detailed = false) => {
     workOrderId: d.workOrderId,
     eventName: d.eventName,
     eventTraceId: d.traceId,
-    deliveryStatus: d.deliveryStatus,
-    attempts: d.attempts.length,
-    responseStatus: last?.status ?? null,
+    deliveryStatus: httpStatusOf(d),
+    deliveryAttempt: d.attempts.length,
+    deliveryState: d.deliveryStatus,
     error: last?.error ?? null,
     nextAttemptAt: d.nextAttemptAt ? new Date(d.nextAttemptAt).toISOString() : null,
     createdAt: new Date(d.createdAt).toISOString(),
     updatedAt: new Date(last?.at ?? d.createdAt).toISOString(),
-    ...(detailed ? { attemptsLog: d.attempts, request: { body: d.body }, delivery_log: null } : {}),
+    ...(detail
+      ? {
+          attemptsLog: d.attempts,
+          request: { body: d.body },
+          delivery_log: `${detail.origin}/__sim/deliveries?deliveryId=${encodeURIComponent(d.deliveryId)}`,
+        }
+      : {}),
   };
 };
 
@@ -112,14 +127,15 @@ export function webhookRouter(deps: WebhookRoutesDeps): Router {
     const perPage = Math.min(500, Math.max(1, Number(req.query.perPage ?? 50)));
     const page = Math.max(1, Number(req.query.page ?? 1));
     const workOrderId = str(req.query.workOrderId);
+    const status = str(req.query.deliveryStatus);
     const all = deps.sender
       .list({
         webhookId: str(req.query.webhookId),
         workOrderId: workOrderId === undefined ? undefined : Number(workOrderId),
         eventName: str(req.query.eventName),
-        deliveryStatus: str(req.query.deliveryStatus),
         deliveryId: str(req.query.deliveryId),
       })
+      .filter((d) => status === undefined || String(httpStatusOf(d)) === status)
       .slice()
       .reverse();
     res.json(
@@ -133,7 +149,7 @@ export function webhookRouter(deps: WebhookRoutesDeps): Router {
   router.get('/delivery-logs/:deliveryId', (req, res) => {
     const d = deps.sender.get(req.params.deliveryId.split(':')[0]!);
     if (!d) throw new SimError(404, `Delivery ${req.params.deliveryId} not found`);
-    res.json(envelope(publicDelivery(d, true)));
+    res.json(envelope(publicDelivery(d, { origin: `${req.protocol}://${req.get('host')}` })));
   });
 
   router.patch('/delivery-logs/:deliveryId/retry', (req, res) => {
