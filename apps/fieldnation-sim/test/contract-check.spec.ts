@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { startListener } from '@broker/testing';
 import { asContractViolation, contractMiddleware, takeProcessContractViolations } from '../src/contract/contract-check';
 import type { FieldNationSim } from '../src/index';
@@ -99,6 +102,64 @@ describe('contract check (express-openapi-validator over the OpenAPI copies)', (
     } finally {
       await listener.close();
     }
+  });
+
+  it('answers every GET operation of both definitions that it serves within the definition', async () => {
+    const api = restApi(sim, token);
+    const hooks = webhookApi(sim, token);
+    const wo = (await api('POST', '/workorders', publishableWorkOrder())).body as { id: number };
+    await api('POST', `/workorders/${wo.id}/publish`);
+    await api('POST', `/workorders/${wo.id}/route`, { technician: { id: 557 } });
+    await api('POST', `/workorders/${wo.id}/messages`, { message: 'hello', type: 'ASSIGNEDTECH' });
+    const listener = await startListener();
+    const hook = (
+      await hooks('POST', '', {
+        url: `${listener.url}/h`,
+        events: ['workorder.created'],
+        method: 'post',
+        status: 'active',
+        secret: '0f9e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f',
+      })
+    ).body.result as { webhookId: string };
+    await api('POST', '/workorders', { title: 'delivered' });
+    let delivery: { deliveryId: string; deliveryAttempt: number } | undefined;
+    for (let i = 0; i < 100 && !delivery?.deliveryAttempt; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      delivery = (await hooks('GET', `/delivery-logs?webhookId=${hook.webhookId}`)).body.result[0];
+    }
+    await listener.close();
+    // Ids the simulator's catalogue has, so that an operation answers its 200 shape, not a 404.
+    const ids: Record<string, string> = {
+      work_order_id: String(wo.id),
+      custom_field_id: '608',
+      type_of_work_id: '62',
+      project_id: '55',
+      template_id: '433',
+      client_id: '301',
+      location_id: '16267',
+      user_id: '557',
+      webhookId: hook.webhookId,
+      deliveryId: delivery!.deliveryId,
+    };
+    const served: string[] = [];
+    for (const [file, prefix, call] of [
+      ['rest-v2.yaml', '/api/rest/v2', api],
+      ['webhooks-v3.yaml', '/api/v1/webhooks', hooks],
+    ] as const) {
+      const definition = parseYaml(readFileSync(path.resolve(import.meta.dirname, '../openapi', file), 'utf8')) as {
+        paths: Record<string, { get?: { parameters?: { in?: string; required?: boolean }[] } }>;
+      };
+      for (const [template, operations] of Object.entries(definition.paths)) {
+        // Operations with a required query parameter are left out: what to send there is the caller's.
+        if (!operations.get || operations.get.parameters?.some((p) => p.in === 'query' && p.required)) continue;
+        const concrete = template.replace(/\{(\w+)\}/g, (_m, name: string) => ids[name] ?? '1').slice(prefix.length);
+        const res = await call('GET', concrete);
+        if (res.status === 404 && /^No route/.test(res.body?.message ?? '')) continue; // not simulated
+        served.push(`${res.status} ${template}`);
+      }
+    }
+    expect(served.length).toBeGreaterThan(30);
+    expect(sim.takeContractViolations().map((v) => `${v.direction} ${v.method} ${v.path}: ${v.message}`)).toEqual([]);
   });
 
   it('keeps every violation in the process-wide list the test setup checks until it is taken', async () => {

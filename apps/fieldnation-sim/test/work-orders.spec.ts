@@ -367,7 +367,7 @@ describe('REST v2 work orders', () => {
         expect(lookup.body, query).toEqual({ status: 400, message: expect.stringMatching(/^(page|per_page) /), errors: [] });
         expect(lookup.body, query).toEqual(list.body);
       }
-      expect((await api('GET', '/company/incomplete-reasons?page=NaN')).status).toBe(400);
+      expect((await api('GET', '/clients?page=NaN')).status).toBe(400);
     });
 
     it('posts, replies to and lists messages newest first', async () => {

@@ -47,12 +47,18 @@ export function lookupRouter(): Router {
   router.get('/projects/:id', (req, res) => res.json(byId(PROJECTS, req.params.id, 'Project')));
   router.get('/clients', (req, res) => res.json(page(req, CLIENTS)));
   router.get('/clients/:id', (req, res) => res.json(byId(CLIENTS, req.params.id, 'Client')));
-  router.get('/locations', (req, res) => res.json(page(req, SAVED_LOCATIONS)));
-  router.get('/locations/:id', (req, res) => res.json(byId(SAVED_LOCATIONS, req.params.id, 'Location')));
+  // LocationResultDto / LocationByIdDto: `zip` is a number there (a ZIP with a leading zero would lose
+  // it; the definition is explicit), `name` beside `display_name`.
+  const savedLocations = SAVED_LOCATIONS.map((l) => ({ ...l, name: l.display_name, zip: Number(l.zip) }));
+  router.get('/locations', (req, res) => res.json(page(req, savedLocations)));
+  router.get('/locations/:id', (req, res) => res.json(byId(savedLocations, req.params.id, 'Location')));
   // OAS-R spells it /custom-fields; the newer docs also show /customfields.
   for (const path of ['/custom-fields', '/customfields']) router.get(path, (req, res) => res.json(page(req, CUSTOM_FIELDS)));
-  router.get('/company/managers', (req, res) => res.json(page(req, BUYER_USERS.map(userSummary))));
-  router.get('/company/incomplete-reasons', (req, res) => res.json(page(req, INCOMPLETE_REASONS)));
+  // Bare arrays in rest-v2.yaml (CompanyManagerListResponse[], IncompleteReasonDto[] with `label`).
+  router.get('/company/managers', (_req, res) =>
+    res.json(BUYER_USERS.map((u) => ({ id: u.id, first_name: u.first_name, last_name: u.last_name }))),
+  );
+  router.get('/company/incomplete-reasons', (_req, res) => res.json(INCOMPLETE_REASONS.map((r) => ({ id: r.id, label: r.name }))));
   router.get('/talent-pools', (req, res) => res.json(page(req, TALENT_POOLS)));
   router.get('/users/:id', (req, res) => {
     const user = findUser(Number(req.params.id));

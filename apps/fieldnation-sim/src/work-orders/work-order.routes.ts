@@ -56,8 +56,10 @@ export function workOrderRouter(deps: WorkOrderRoutesDeps): Router {
     res.json({ metadata, results: records.map((wo) => service.render(wo)), lists, saved_filters: {} });
   });
 
+  // rest-v2.yaml: a bare array of WorkOrderListsResponseDto (`{ id, label, count, … }`).
   router.get('/lists', (req, res) => {
-    res.json({ results: queryWorkOrders(service.all(), { ...req.query, list: 'workorders_all' } as Record<string, unknown>).lists });
+    const { lists } = queryWorkOrders(service.all(), { ...req.query, list: 'workorders_all' } as Record<string, unknown>);
+    res.json(lists.map((l) => ({ ...l, label: l.id.replace(/^workorders_/, '').replace(/_/g, ' ') })));
   });
 
   router.get('/:id', (req, res) => send(res, idParam(req)));
