@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { deployedNodeOptions, root } from '../scripts/lib/app-processes';
-import { deleteQueueKeys, startHarness } from '../scripts/lib/broker-harness';
+import { deleteQueueKeys, freePort, startHarness } from '../scripts/lib/broker-harness';
 import { cpuDelta, cpuSnapshot } from './cpu-sampler';
 import { runIngressLoad, type LoadResult } from './ingress-load-runner';
 
@@ -40,16 +40,6 @@ const connections = 16;
 const h = await startHarness({ bundled: true, apps: [] });
 const redis = new Redis(h.redisUrl);
 const children: ChildProcess[] = [];
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 interface Target {
   name: string;
