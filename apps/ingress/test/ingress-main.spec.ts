@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,14 +7,14 @@ import { freePort, redisUrl } from '@broker/testing';
 import { buildOutboundMessage, makeId } from '@broker/salesforce';
 import { deleteQueueKeys } from '../../../scripts/lib/broker-harness';
 import { DEMO_OUTBOUND, DEMO_TOKEN, ORG_ID, testConfigYaml } from './ingress-test-kit';
+import { spawnIngressMain, waitUntilServing, type IngressProcess } from './ingress-process';
 
 // The ingress as deployed: its main.ts in a child process, with the env it reads.
-const main = path.resolve(import.meta.dirname, '../src/main.ts');
-let child: ChildProcess | undefined;
+let ingress: IngressProcess | undefined;
 const prefixes: string[] = [];
 afterEach(() => {
-  child?.kill('SIGKILL');
-  child = undefined;
+  ingress?.child.kill('SIGKILL');
+  ingress = undefined;
 });
 afterAll(async () => {
   const redis = new Redis(redisUrl());
@@ -27,38 +26,10 @@ function start(configText: string, env: Record<string, string>) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ingress-main-'));
   const file = path.join(dir, 'broker.yaml');
   writeFileSync(file, configText);
-  const output: string[] = [];
   const prefix = `tim${Date.now().toString(36)}${prefixes.length}`;
   prefixes.push(prefix);
-  child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: {
-      PATH: process.env.PATH,
-      BROKER_CONFIG: file,
-      REDIS_URL: redisUrl(),
-      QUEUE_PREFIX: prefix,
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (c: Buffer) => output.push(c.toString()));
-  child.stderr!.on('data', (c: Buffer) => output.push(c.toString()));
-  const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
-  return { output, exited };
-}
-
-async function until(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not answer`);
+  ingress = spawnIngressMain({ BROKER_CONFIG: file, REDIS_URL: redisUrl(), QUEUE_PREFIX: prefix, ...env });
+  return ingress;
 }
 
 describe('ingress process', () => {
@@ -72,9 +43,9 @@ describe('ingress process', () => {
 
   it('serves /metrics on the ops port only', async () => {
     const [port, opsPort] = [await freePort(), await freePort()];
-    start(testConfigYaml, { PORT: String(port), OPS_PORT: String(opsPort) });
-    await until(`http://127.0.0.1:${port}/readyz`);
-    await until(`http://127.0.0.1:${opsPort}/readyz`);
+    const started = start(testConfigYaml, { PORT: String(port), OPS_PORT: String(opsPort) });
+    await waitUntilServing(`http://127.0.0.1:${port}/readyz`, started);
+    await waitUntilServing(`http://127.0.0.1:${opsPort}/readyz`, started);
     // One refused request, so that a counter has a sample.
     await (await fetch(`http://127.0.0.1:${port}/salesforce/outbound/demo`, { method: 'POST', body: '<x/>' })).text();
     expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
@@ -106,10 +77,10 @@ describe('ingress process', () => {
 
     const offPort = await freePort();
     const off = start(testConfigYaml, { PORT: String(offPort), OPS_PORT: '0' });
-    await until(`http://127.0.0.1:${offPort}/readyz`);
+    await waitUntilServing(`http://127.0.0.1:${offPort}/readyz`, off);
     expect((await post(offPort, message(1))).status).toBe(200);
     expect(off.output.join('')).not.toContain('payload capture');
-    child!.kill('SIGKILL');
+    off.child.kill('SIGKILL');
 
     const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'ingress-capture-')), 'captures');
     const port = await freePort();
@@ -120,7 +91,7 @@ describe('ingress process', () => {
       CAPTURE_LIMIT: '5',
       CAPTURE_REDACT_FIELDS: 'Status',
     });
-    await until(`http://127.0.0.1:${port}/readyz`);
+    await waitUntilServing(`http://127.0.0.1:${port}/readyz`, on);
     expect(on.output.join('')).toContain('payload capture is on');
     expect((await post(port, message(2))).status).toBe(200);
     const deadline = Date.now() + 10_000;

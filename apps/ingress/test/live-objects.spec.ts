@@ -1,7 +1,5 @@
 // Database mode: which objects the ingress accepts follows the stored versions. A message for an object
 // a version being applied adds must wait for that version, not be refused into Salesforce's backoff.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configChannel, createConfigStore, publishConfigVersion, type ConfigWatch } from '@broker/config-store';
@@ -11,6 +9,7 @@ import { createPrisma, type PrismaClient } from '@broker/store';
 import { bundleOf, createTestDatabase, freePort, redisUrl, SECRETS_ENV, type TestDatabase } from '@broker/testing';
 import { deleteQueueKeys } from '../../../scripts/lib/broker-harness';
 import { followObjectSettings } from '../src/live-objects';
+import { spawnIngressMain, waitUntilServing } from './ingress-process';
 import { DEMO_OUTBOUND, ORG_ID, startIngress, type IngressUnderTest } from './ingress-test-kit';
 
 const TICKET = 'Service_Ticket__c';
@@ -136,38 +135,20 @@ describe('an object added by a stored version', () => {
     await store.save({ bundle: bundleOf('v1'), author: 'test', validate });
     const [port, opsPort] = [await freePort(), await freePort()];
     const prefix = `tlo${Date.now().toString(36)}`;
-    const output: string[] = [];
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, '../src/main.ts')], {
-      env: {
-        PATH: process.env.PATH,
-        ...SECRETS_ENV,
-        BROKER_CONFIG_SOURCE: 'database',
-        DATABASE_URL: own.url,
-        REDIS_URL: redisUrl(),
-        QUEUE_PREFIX: prefix,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        OPS_PORT: String(opsPort),
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const ingressProcess = spawnIngressMain({
+      ...SECRETS_ENV,
+      BROKER_CONFIG_SOURCE: 'database',
+      DATABASE_URL: own.url,
+      REDIS_URL: redisUrl(),
+      QUEUE_PREFIX: prefix,
+      PORT: String(port),
+      OPS_PORT: String(opsPort),
     });
-    child.stdout!.on('data', (c: Buffer) => output.push(c.toString()));
-    child.stderr!.on('data', (c: Buffer) => output.push(c.toString()));
+    const { output } = ingressProcess;
     let lock: Awaited<ReturnType<typeof lockVersions>> | undefined;
     try {
       const base = `http://127.0.0.1:${port}`;
-      for (let i = 0; ; i++) {
-        if (child.exitCode !== null || i > 300) throw new Error(`ingress did not start:\n${output.join('')}`);
-        if (
-          await fetch(`${base}/readyz`).then(
-            (r) => r.ok,
-            () => false,
-          )
-        )
-          break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitUntilServing(`${base}/readyz`, ingressProcess);
       const url = `${base}/salesforce/outbound/demo/${SECRETS_ENV.CS_SF_PATH_TOKEN}`;
       // The stored version's organizationId and this 18-character id share the 15 characters compared.
       const org = ORG_ID;
@@ -200,7 +181,7 @@ describe('an object added by a stored version', () => {
       expect(a.text).toContain('<Ack>true</Ack>');
     } finally {
       await lock?.release();
-      child.kill('SIGKILL');
+      ingressProcess.child.kill('SIGKILL');
       await deleteQueueKeys(ingress.redis, prefix);
       await ownPrisma.$disconnect();
       await own.drop();
