@@ -28,7 +28,8 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'redis-cluster-'));
   const ports: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const port = await freePort();
+    // A cluster node also listens on port + 10000 (its bus).
+    const port = await freePort({ alsoAt: [10_000] });
     ports.push(port);
     nodes.push(
       await startRedisServer({

@@ -31,14 +31,24 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-export async function freePort(): Promise<number> {
-  const high = ephemeralRangeStart();
+export interface FreePortOptions {
+  /**
+   * Offsets of the other ports the listener opens beside it (a Redis Cluster node: its bus at +10000):
+   * they are kept below the ephemeral range and probed too.
+   */
+  alsoAt?: readonly number[];
+}
+
+export async function freePort(options: FreePortOptions = {}): Promise<number> {
+  const alsoAt = options.alsoAt ?? [];
+  const high = ephemeralRangeStart() - Math.max(0, ...alsoAt);
+  if (high <= LOWEST) throw new Error(`no port below the ephemeral range leaves room for ports at +${alsoAt.join(', +')}`);
   const span = high - LOWEST;
   let candidate = next ?? LOWEST + ((process.pid * 7_919) % span);
   for (let tries = 0; tries < 1_000; tries++) {
     const port: number = LOWEST + ((candidate - LOWEST) % span);
     candidate = next = port + 1;
-    if (await canListen(port)) return port;
+    if ((await canListen(port)) && (await Promise.all(alsoAt.map((o) => canListen(port + o)))).every(Boolean)) return port;
   }
   throw new Error(`no free port between ${LOWEST} and ${high} after 1000 tries`);
 }

@@ -25,6 +25,18 @@ describe('freePort', () => {
     server.close();
   });
 
+  it('keeps the ports a listener opens beside it (a cluster bus at +10000) below the range and free too', async () => {
+    const ephemeralStart = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    for (let i = 0; i < 5; i++) {
+      const port = await freePort({ alsoAt: [10_000] });
+      expect(port + 10_000).toBeLessThan(ephemeralStart);
+      const [main, bus] = [await listen(port, '0.0.0.0'), await listen(port + 10_000, '0.0.0.0')];
+      main.close();
+      bus.close();
+    }
+    await expect(freePort({ alsoAt: [60_000] })).rejects.toThrow(/no port below the ephemeral range leaves room for ports at \+60000/);
+  });
+
   it('skips a port something already listens on, on any address', async () => {
     const next = await freePort();
     // Occupy the next few candidates on loopback only: the wildcard probe must see them.
