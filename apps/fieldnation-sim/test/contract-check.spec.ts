@@ -6,7 +6,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { startListener } from '@broker/testing';
-import { asContractViolation, contractMiddleware, takeProcessContractViolations } from '../src/contract/contract-check';
+import { asContractViolation, contractMiddleware, contractSpecDir, takeProcessContractViolations } from '../src/contract/contract-check';
 import type { FieldNationSim } from '../src/index';
 import { getToken, publishableWorkOrder, restApi, startSim, webhookApi } from './sim-test-helpers';
 
@@ -55,11 +55,48 @@ describe('contract check (express-openapi-validator over the OpenAPI copies)', (
     expect(sim.takeContractViolations().map((v) => v.status)).toEqual([405]);
   });
 
-  it('answers the paths the broker does not call in the shapes the definition gives them', async () => {
+  /** A published work order routed to provider 557. */
+  async function routedWorkOrder() {
     const api = restApi(sim, token);
     const wo = (await api('POST', '/workorders', publishableWorkOrder())).body as { id: number; title: string };
     expect((await api('POST', `/workorders/${wo.id}/publish`)).status).toBe(200);
     expect((await api('POST', `/workorders/${wo.id}/route`, { technician: { id: 557 } })).status).toBe(200);
+    return wo;
+  }
+
+  /** A webhook on workorder.created to an endpoint answering `status`, once its first delivery is logged. */
+  async function deliveredWebhook(status: number) {
+    const hooks = webhookApi(sim, token);
+    const listener = await startListener();
+    listener.respond = () => ({ status });
+    try {
+      const hook = await hooks('POST', '', {
+        url: `${listener.url}/h`,
+        events: ['workorder.created'],
+        method: 'post',
+        status: 'active',
+        secret: '0f9e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f',
+      });
+      expect(hook.status).toBe(200);
+      const { webhookId } = hook.body.result as { webhookId: string };
+      await restApi(sim, token)('POST', '/workorders', { title: 'logged' });
+      for (let i = 0; i < 250; i++) {
+        const [delivery] = (await hooks('GET', `/delivery-logs?webhookId=${webhookId}`)).body.result as {
+          deliveryId: string;
+          deliveryAttempt: number;
+        }[];
+        if (delivery?.deliveryAttempt) return { webhookId, deliveryId: delivery.deliveryId };
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('the webhook delivery was never attempted');
+    } finally {
+      await listener.close();
+    }
+  }
+
+  it('answers the paths the broker does not call in the shapes the definition gives them', async () => {
+    const api = restApi(sim, token);
+    const wo = await routedWorkOrder();
     // A bare array (WorkOrderProvidersResponseDto[]), not the {metadata, results} envelope.
     expect((await api('GET', `/workorders/${wo.id}/providers`)).body).toEqual([
       { id: 557, first_name: expect.any(String), last_name: expect.any(String) },
@@ -80,54 +117,21 @@ describe('contract check (express-openapi-validator over the OpenAPI copies)', (
   });
 
   it('answers delivery logs with deliveryStatus the HTTP status the endpoint gave (a number) and a delivery_log link', async () => {
-    const listener = await startListener();
-    try {
-      listener.respond = () => ({ status: 202 });
-      const hooks = webhookApi(sim, token);
-      const hook = await hooks('POST', '', {
-        url: `${listener.url}/h`,
-        events: ['workorder.created'],
-        method: 'post',
-        status: 'active',
-        secret: '0f9e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f',
-      });
-      expect(hook.status).toBe(200);
-      await restApi(sim, token)('POST', '/workorders', { title: 'logged' });
-      await sim.waitForDeliveries();
-      const logs = await hooks('GET', `/delivery-logs?webhookId=${hook.body.result.webhookId}&deliveryStatus=202`);
-      expect(logs.body.result).toEqual([expect.objectContaining({ deliveryStatus: 202, deliveryAttempt: 1 })]);
-      const detail = await hooks('GET', `/delivery-logs/${logs.body.result[0].deliveryId}`);
-      expect(detail.body.result.delivery_log).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/__sim\/deliveries\?deliveryId=/);
-      expect(sim.takeContractViolations()).toEqual([]);
-    } finally {
-      await listener.close();
-    }
+    const hooks = webhookApi(sim, token);
+    const { webhookId } = await deliveredWebhook(202);
+    const logs = await hooks('GET', `/delivery-logs?webhookId=${webhookId}&deliveryStatus=202`);
+    expect(logs.body.result).toEqual([expect.objectContaining({ deliveryStatus: 202, deliveryAttempt: 1 })]);
+    const detail = await hooks('GET', `/delivery-logs/${logs.body.result[0].deliveryId}`);
+    expect(detail.body.result.delivery_log).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/__sim\/deliveries\?deliveryId=/);
+    expect(sim.takeContractViolations()).toEqual([]);
   });
 
   it('answers every GET operation of both definitions that it serves within the definition', async () => {
     const api = restApi(sim, token);
     const hooks = webhookApi(sim, token);
-    const wo = (await api('POST', '/workorders', publishableWorkOrder())).body as { id: number };
-    await api('POST', `/workorders/${wo.id}/publish`);
-    await api('POST', `/workorders/${wo.id}/route`, { technician: { id: 557 } });
+    const wo = await routedWorkOrder();
     await api('POST', `/workorders/${wo.id}/messages`, { message: 'hello', type: 'ASSIGNEDTECH' });
-    const listener = await startListener();
-    const hook = (
-      await hooks('POST', '', {
-        url: `${listener.url}/h`,
-        events: ['workorder.created'],
-        method: 'post',
-        status: 'active',
-        secret: '0f9e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f',
-      })
-    ).body.result as { webhookId: string };
-    await api('POST', '/workorders', { title: 'delivered' });
-    let delivery: { deliveryId: string; deliveryAttempt: number } | undefined;
-    for (let i = 0; i < 100 && !delivery?.deliveryAttempt; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      delivery = (await hooks('GET', `/delivery-logs?webhookId=${hook.webhookId}`)).body.result[0];
-    }
-    await listener.close();
+    const hook = await deliveredWebhook(200);
     // Ids the simulator's catalogue has, so that an operation answers its 200 shape, not a 404.
     const ids: Record<string, string> = {
       work_order_id: String(wo.id),
@@ -139,14 +143,14 @@ describe('contract check (express-openapi-validator over the OpenAPI copies)', (
       location_id: '16267',
       user_id: '557',
       webhookId: hook.webhookId,
-      deliveryId: delivery!.deliveryId,
+      deliveryId: hook.deliveryId,
     };
     const served: string[] = [];
     for (const [file, prefix, call] of [
       ['rest-v2.yaml', '/api/rest/v2', api],
       ['webhooks-v3.yaml', '/api/v1/webhooks', hooks],
     ] as const) {
-      const definition = parseYaml(readFileSync(path.resolve(import.meta.dirname, '../openapi', file), 'utf8')) as {
+      const definition = parseYaml(readFileSync(path.join(contractSpecDir(), file), 'utf8')) as {
         paths: Record<string, { get?: { parameters?: { in?: string; required?: boolean }[] } }>;
       };
       for (const [template, operations] of Object.entries(definition.paths)) {
