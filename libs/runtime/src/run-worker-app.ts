@@ -330,7 +330,7 @@ async function start(
   versionGauge.set(startup.version ?? 0);
 
   if (source.mode === 'database') {
-    const versions = (watch = watchConfigVersions({
+    const versions = watchConfigVersions({
       prisma,
       redis,
       prefix: env.QUEUE_PREFIX,
@@ -378,7 +378,8 @@ async function start(
           }
         }
       },
-    }));
+    });
+    watch = versions;
     // Before the workers close: no version is applied while jobs drain.
     shutdown.add('http', () => versions.close(), 'config watch');
   }
